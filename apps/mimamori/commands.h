@@ -1,0 +1,11 @@
+#pragma once
+// The subcommands of `mimamori`; each file registers one group on the CLI11 app.
+
+#include <CLI/CLI.hpp>
+
+namespace mimamori::cli {
+
+/// `mimamori eve check FILE...`: validates EVE JSON files and counts event types.
+void add_eve_commands(CLI::App& app);
+
+}  // namespace mimamori::cli

@@ -1,0 +1,62 @@
+# Helpers that give every module and program the same shape.
+
+# Warnings for Mimamori's own code (never for third-party headers, which come in as SYSTEM).
+function(mimamori_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+                                           -Wcast-align -Wimplicit-fallthrough)
+  if(MIMAMORI_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# mimamori_module(NAME SOURCES ... DEPENDS ... LIBS ...)
+# Creates the library mimamori_NAME (alias mimamori::NAME) with public headers in
+# src/NAME/include. DEPENDS lists other Mimamori modules (checked against DESIGN.md's table
+# by the module's own CMakeLists), LIBS external libraries.
+function(mimamori_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPENDS;LIBS;PRIVATE_LIBS" ${ARGN})
+  if(M_SOURCES)
+    add_library(mimamori_${name} STATIC ${M_SOURCES})
+    target_include_directories(mimamori_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+                                                PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+    foreach(dep IN LISTS M_DEPENDS)
+      target_link_libraries(mimamori_${name} PUBLIC mimamori::${dep})
+    endforeach()
+    target_link_libraries(mimamori_${name} PUBLIC ${M_LIBS} PRIVATE ${M_PRIVATE_LIBS})
+    mimamori_warnings(mimamori_${name})
+  else()
+    # A module that is not started yet: the shape is visible, nothing is compiled.
+    add_library(mimamori_${name} INTERFACE)
+    target_include_directories(mimamori_${name} INTERFACE ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    foreach(dep IN LISTS M_DEPENDS)
+      target_link_libraries(mimamori_${name} INTERFACE mimamori::${dep})
+    endforeach()
+  endif()
+  add_library(mimamori::${name} ALIAS mimamori_${name})
+endfunction()
+
+# mimamori_unit_tests(MODULE SOURCES ...): one GoogleTest binary per module, each test
+# registered with CTest by name.
+function(mimamori_unit_tests module)
+  if(NOT MIMAMORI_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(T "" "" "SOURCES;LIBS" ${ARGN})
+  set(target ${module}_test)
+  add_executable(${target} ${T_SOURCES})
+  target_link_libraries(${target} PRIVATE mimamori::${module} GTest::gtest GTest::gmock GTest::gtest_main ${T_LIBS})
+  target_compile_definitions(${target} PRIVATE
+    MIMAMORI_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    MIMAMORI_CORPUS_DIR="${PROJECT_SOURCE_DIR}/../shared/corpus"
+    MIMAMORI_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  mimamori_warnings(${target})
+  gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "unit;${module}")
+endfunction()
+
+# mimamori_program(NAME SOURCES ... LIBS ...)
+function(mimamori_program name)
+  cmake_parse_arguments(P "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${P_SOURCES})
+  target_link_libraries(${name} PRIVATE ${P_LIBS} CLI11::CLI11)
+  mimamori_warnings(${name})
+endfunction()
