@@ -10,7 +10,7 @@ find_package(CLI11 REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
 
 # Boost 1.81 (Debian's versioned packages); Beast/Asio are header-only, JSON is compiled.
-find_package(Boost 1.81 EXACT CONFIG REQUIRED COMPONENTS json)
+find_package(Boost 1.81.0 CONFIG REQUIRED COMPONENTS json)
 
 if(MIMAMORI_TESTS)
   find_package(GTest REQUIRED)
