@@ -8,6 +8,7 @@
 
 #include "mimamori/host/auth_log.h"
 #include "mimamori/host/collector.h"
+#include "mimamori/host/ransomware.h"
 #include "mimamori/host/watchers.h"
 
 namespace mimamori::host {
@@ -47,6 +48,36 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const core::Config& cfg)
     o.max_depth = 3;
     out.push_back(std::make_unique<Persistence>(
         o, std::chrono::seconds(cfg.get<int64_t>("persistence.interval_s", 60))));
+  }
+  if (cfg.get<bool>("ransomware.enabled", true)) {
+    RansomwareGuard::Options o;
+    for (const auto& p :
+         cfg.get<std::vector<std::string>>("ransomware.paths", {"/home/*", "/root"})) {
+      if (p.find('*') == std::string::npos) {
+        o.paths.push_back(p);
+        continue;
+      }
+      std::error_code ec;
+      fs::path parent = fs::path(p).parent_path();
+      for (const auto& e : fs::directory_iterator(parent, ec))
+        if (e.is_directory(ec)) o.paths.push_back(e.path().string());
+    }
+    std::string response = cfg.get<std::string>("ransomware.response", "stop");
+    if (response == "alert")
+      o.response = RansomwareResponse::kAlert;
+    else if (response == "stop")
+      o.response = RansomwareResponse::kStop;
+    else if (response == "kill")
+      o.response = RansomwareResponse::kKill;
+    else
+      throw core::ConfigError(
+          fmt::format("{}: key 'ransomware.response': expected alert, stop or kill, got '{}'",
+                      cfg.source(), response));
+    o.canaries = cfg.get<bool>("ransomware.canaries", true);
+    o.threshold = cfg.get<unsigned>("ransomware.threshold", 3);
+    o.window = std::chrono::milliseconds(cfg.get<int64_t>("ransomware.window_ms", 5000));
+    o.allow_exe = cfg.get<std::vector<std::string>>("ransomware.allow_exe", {});
+    out.push_back(std::make_unique<RansomwareGuard>(o));
   }
   return out;
 }
