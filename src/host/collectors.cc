@@ -8,6 +8,7 @@
 
 #include "mimamori/host/auth_log.h"
 #include "mimamori/host/collector.h"
+#include "mimamori/host/process_watch.h"
 #include "mimamori/host/ransomware.h"
 #include "mimamori/host/watchers.h"
 
@@ -79,6 +80,7 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const core::Config& cfg)
     o.allow_exe = cfg.get<std::vector<std::string>>("ransomware.allow_exe", {});
     out.push_back(std::make_unique<RansomwareGuard>(o));
   }
+  if (cfg.get<bool>("process.enabled", true)) out.push_back(std::make_unique<ProcessWatch>());
   return out;
 }
 
