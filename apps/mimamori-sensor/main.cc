@@ -9,6 +9,7 @@
 #include "mimamori/core/eve.h"
 #include "mimamori/core/log.h"
 #include "mimamori/net/capture.h"
+#include "mimamori/net/rules/loader.h"
 
 namespace {
 
@@ -60,18 +61,42 @@ int run(const std::string& pcap, const std::string& log_dir) {
   return 0;
 }
 
+// --rules-check: load the rules, print how many load and why the others do not.
+int rules_check(const std::vector<std::string>& files, const std::string& classification,
+                bool verbose) {
+  auto set = net::rules::load_rule_files(files, classification, nullptr);
+  if (!set) {
+    spdlog::error("{}", set.error().message);
+    return 1;
+  }
+  std::fputs(net::rules::describe_load(*set, verbose).c_str(), stdout);
+  return set->signatures.empty() && set->enabled > 0 ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"mimamori-sensor: network monitoring for the Otasuketai service"};
   std::string pcap, log_dir = ".", level = "info";
-  app.add_option("-r,--read", pcap, "pcap or pcapng file to read ('-' for stdin)")->required();
+  app.add_option("-r,--read", pcap, "pcap or pcapng file to read ('-' for stdin)");
+  std::vector<std::string> rule_files;
+  std::string classification;
+  bool check_rules = false, verbose_rules = false;
+  app.add_option("-S,-s,--rules", rule_files, "rule file(s) to load (Suricata syntax)");
+  app.add_option("--classification", classification, "classification.config for the rules");
+  app.add_flag("--rules-check", check_rules, "load the rules, report what loads and why not, exit");
+  app.add_flag("--rules-verbose", verbose_rules, "with --rules-check: list every skipped rule");
   app.add_option("-l,--log-dir", log_dir, "directory for eve.json")->check(CLI::ExistingDirectory);
   app.add_option("--log-level", level, "trace, debug, info, warn, error");
   app.set_version_flag("-V,--version", "mimamori-sensor 0.1.0");
   CLI11_PARSE(app, argc, argv);
   mimamori::core::init_logging("mimamori-sensor", level);
   try {
+    if (check_rules) return rules_check(rule_files, classification, verbose_rules);
+    if (pcap.empty()) {
+      spdlog::error("nothing to do: give -r FILE (or --rules-check -S FILES)");
+      return 2;
+    }
     return run(pcap, log_dir);
   } catch (const mimamori::core::ConfigError& e) {
     spdlog::error("{}", e.what());
