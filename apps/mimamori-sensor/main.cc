@@ -9,6 +9,7 @@
 #include "mimamori/core/eve.h"
 #include "mimamori/core/log.h"
 #include "mimamori/net/capture.h"
+#include "mimamori/net/rules/engine.h"
 #include "mimamori/net/rules/loader.h"
 
 namespace {
@@ -63,14 +64,24 @@ int run(const std::string& pcap, const std::string& log_dir) {
 
 // --rules-check: load the rules, print how many load and why the others do not.
 int rules_check(const std::vector<std::string>& files, const std::string& classification,
-                bool verbose) {
+                const std::string& cache_dir, bool verbose) {
   auto set = net::rules::load_rule_files(files, classification, nullptr);
   if (!set) {
     spdlog::error("{}", set.error().message);
     return 1;
   }
   std::fputs(net::rules::describe_load(*set, verbose).c_str(), stdout);
-  return set->signatures.empty() && set->enabled > 0 ? 1 : 0;
+  auto engine = net::rules::RuleEngine::build(std::move(*set), {cache_dir});
+  if (!engine) {
+    spdlog::error("{}", engine.error().message);
+    return 1;
+  }
+  const auto& st = (*engine)->stats();
+  std::printf(
+      "engine: %zu rules (%zu prefiltered, %zu without fast pattern, %zu ip-only), "
+      "%zu databases (%zu from cache)\n",
+      st.rules, st.prefiltered, st.always, st.ip_only, st.databases, st.cache_hits);
+  return st.rules == 0 ? 1 : 0;
 }
 
 }  // namespace
@@ -84,6 +95,8 @@ int main(int argc, char** argv) {
   bool check_rules = false, verbose_rules = false;
   app.add_option("-S,-s,--rules", rule_files, "rule file(s) to load (Suricata syntax)");
   app.add_option("--classification", classification, "classification.config for the rules");
+  std::string rule_cache;
+  app.add_option("--rule-cache", rule_cache, "folder for compiled rule databases (cache)");
   app.add_flag("--rules-check", check_rules, "load the rules, report what loads and why not, exit");
   app.add_flag("--rules-verbose", verbose_rules, "with --rules-check: list every skipped rule");
   app.add_option("-l,--log-dir", log_dir, "directory for eve.json")->check(CLI::ExistingDirectory);
@@ -92,7 +105,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   mimamori::core::init_logging("mimamori-sensor", level);
   try {
-    if (check_rules) return rules_check(rule_files, classification, verbose_rules);
+    if (check_rules) return rules_check(rule_files, classification, rule_cache, verbose_rules);
     if (pcap.empty()) {
       spdlog::error("nothing to do: give -r FILE (or --rules-check -S FILES)");
       return 2;
