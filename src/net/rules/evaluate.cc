@@ -107,10 +107,11 @@ bool match_from(const std::vector<Inspection>& items, std::size_t i, std::string
   if (const auto* p = std::get_if<Pcre>(&item)) {
     std::size_t from = p->relative ? prev_end : 0;
     std::size_t b = 0, e = 0;
-    bool found = from <= data.size() && p->regex->search(data, from, &b, &e);
+    // Relative: the subject starts at the previous match, so `^` anchors there (as Suricata).
+    bool found = from <= data.size() && p->regex->search(data.substr(from), 0, &b, &e);
     if (p->negated) return !found && match_from(items, i + 1, data, prev_end, es);
     if (!found) return false;
-    return match_from(items, i + 1, data, e, es);
+    return match_from(items, i + 1, data, from + e, es);
   }
   if (const auto* t = std::get_if<ByteTest>(&item)) {
     int64_t pos = value_of(t->read.offset, t->read.offset_var, es) +
