@@ -54,3 +54,20 @@ std::string_view tcp_state_name(TcpState s) {
 }
 
 }  // namespace mimamori::net
+
+#include "app.h"
+
+namespace mimamori::net {
+
+void FlowInternals::reset() {
+  side[0].reset();
+  side[1].reset();
+  parser.reset();
+  probe_bytes[0] = probe_bytes[1] = 0;
+  udp_probes = 0;
+  stream_tracked = false;
+  alerted = 0;
+  tx_logged = 0;
+}
+
+}  // namespace mimamori::net
