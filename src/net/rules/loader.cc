@@ -215,7 +215,8 @@ std::string describe_load(const RuleSet& set, bool verbose) {
     if (auto q = key.find('\''); q != std::string::npos) {
       auto q2 = key.find('\'', q + 1);
       bool keep_name = key.starts_with("unsupported keyword") ||
-                       key.starts_with("unknown keyword") || key.starts_with("unknown protocol");
+                       key.starts_with("unknown keyword") || key.starts_with("unknown protocol") ||
+                       key.starts_with("app-layer protocol");
       if (q2 != std::string::npos)
         key = keep_name ? key.substr(0, q2 + 1) : key.substr(0, q) + "...";
     }

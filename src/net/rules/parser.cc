@@ -1418,6 +1418,12 @@ core::Result<Signature> parse_rule(std::string_view text, const ParseContext& ct
     if (iequals(p.name, header[1])) proto = &p;
   }
   if (!proto) return make_error("unknown protocol '{}'", header[1]);
+  // Only these app-layer protocols are recognised and parsed by the sensor; a rule for another
+  // one could never match, so it is reported instead of being loaded dead.
+  if (proto->app && proto->name != "http" && proto->name != "http1" && proto->name != "dns" &&
+      proto->name != "tls" && proto->name != "ssh") {
+    return make_error("app-layer protocol '{}' is not parsed by this sensor", header[1]);
+  }
   sig.ip_proto = proto->ip_proto;
   if (proto->app) sig.app_proto = std::string(proto->name == "http1" ? "http" : proto->name);
   sig.tcp_pkt = proto->name == "tcp-pkt";

@@ -115,6 +115,8 @@ TEST(Loader, BadRulesAreSkippedWithTheReason) {
             "unknown keyword 'frobnicate'");
   EXPECT_EQ(skip_reason("alert tcp any any -> any any (msg:\"x\"; content:\"a\";)"),
             "rule has no sid");
+  EXPECT_EQ(skip_reason("alert smb any any -> any any (msg:\"x\"; sid:1;)"),
+            "app-layer protocol 'smb' is not parsed by this sensor");
   EXPECT_EQ(skip_reason("alert foo any any -> any any (msg:\"x\"; sid:1;)"),
             "unknown protocol 'foo'");
   EXPECT_EQ(skip_reason("alert tcp any any => any any (msg:\"x\"; sid:1;)"),
@@ -189,7 +191,7 @@ TEST(Address, GroupsNegationRangesAndIpv6) {
   EXPECT_FALSE(p->contains(80));
 }
 
-// The ET Open ruleset as shipped: the load rate must stay at what was measured (99.76%);
+// The ET Open ruleset as shipped: the load rate must stay at what was measured (99.12%);
 // the floor leaves room only for the handful of rules a newer ET download may add.
 TEST(Loader, EtOpenLoadRate) {
   auto dir = std::filesystem::path(MIMAMORI_CORPUS_DIR) / "et-open" / "rules";
@@ -203,7 +205,7 @@ TEST(Loader, EtOpenLoadRate) {
   ASSERT_TRUE(set.ok());
   ASSERT_GT(set->enabled, 20000u);
   double rate = static_cast<double>(set->signatures.size()) / static_cast<double>(set->enabled);
-  EXPECT_GE(rate, 0.995) << describe_load(*set, false);
+  EXPECT_GE(rate, 0.99) << describe_load(*set, false);
   for (const auto& s : set->skipped) {
     EXPECT_FALSE(s.reason.starts_with("unknown keyword"))
         << s.file << ":" << s.line << " " << s.reason;
