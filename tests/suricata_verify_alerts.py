@@ -85,7 +85,7 @@ def alert_checks(test):
     return out
 
 
-_LACKING = re.compile(r"(unsupported keyword '[^']*'|unknown keyword '[^']*'|"
+_LACKING = re.compile(r"(unsupported [a-z]+ '[^']*'|unknown keyword '[^']*'|"
                       r"app-layer protocol '[^']*'|unknown protocol '[^']*')")
 
 

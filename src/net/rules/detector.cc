@@ -20,7 +20,7 @@ struct RuleFlowState : net::FlowState {
   std::vector<uint64_t> bits;
   std::vector<int64_t> ints;
   std::vector<uint64_t> ints_set;
-  std::unordered_set<uint64_t> app_alerted;  // (tx_id << 32) | sig
+  std::unordered_set<uint64_t> app_alerted;  // (tx_id << 33) | (dir << 32) | sig
   bool passed = false;
 
   bool bit(uint32_t id) const { return (bits[id >> 6] >> (id & 63)) & 1; }
@@ -372,7 +372,7 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
     if (!xok) continue;
     if (!buffers_match(s, impl, t, st.eval)) continue;
     if (inf.context == Context::kApp && fs) {
-      uint64_t key = (t.tx_id << 32) | i;
+      uint64_t key = (t.tx_id << 33) | (uint64_t(t.dir) << 32) | i;
       if (!fs->app_alerted.insert(key).second) continue;
     }
     apply_state(s, fs);

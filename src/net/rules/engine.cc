@@ -228,6 +228,18 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     inf.alert = make_alert_template(s);
     inf.app = app_of(s.app_proto);
     inf.app_unparsed = !s.app_proto.empty() && inf.app == net::AppProto::kUnknown;
+    // Buffers of one side restrict the rule to it; a response buffer wins (Suricata inspects
+    // such a rule when the response arrives, with the request's buffers still there).
+    bool ts_buf = false, tc_buf = false;
+    for (const auto& b : s.buffers) {
+      ts_buf |= buffer_side(b.buffer) == BufferSide::kToServer;
+      tc_buf |= buffer_side(b.buffer) == BufferSide::kToClient;
+    }
+    if (tc_buf) {
+      inf.dirs[0] = false;
+    } else if (ts_buf) {
+      inf.dirs[1] = false;
+    }
     if (s.flow && s.flow->to_server) inf.dirs[1] = false;
     if (s.flow && s.flow->to_client) inf.dirs[0] = false;
     bool reads_bits = false;

@@ -552,10 +552,10 @@ core::Status RuleCompiler::pcre(std::string_view value) {
     p.negated = true;
     value = trim(value.substr(1));
   }
-  if (value.size() < 2 || value.front() != '"' || value.back() != '"') {
-    return make_error("pcre must be in double quotes");
+  // Suricata also accepts the pattern without quotes (pcre:/x/U;).
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+    value = value.substr(1, value.size() - 2);
   }
-  value = value.substr(1, value.size() - 2);
   if (value.empty() || value.front() != '/') return make_error("pcre must start with '/'");
   auto last = value.rfind('/');
   if (last == 0) return make_error("pcre lacks its closing '/'");
@@ -1437,6 +1437,8 @@ core::Result<Signature> parse_rule(std::string_view text, const ParseContext& ct
   if (!sp) return make_error("source port: {}", sp.error().message);
   if (header[4] == "<>") {
     sig.bidirectional = true;
+  } else if (header[4] == "=>") {
+    return make_error("unsupported direction '=>' (transactional rules)");
   } else if (header[4] != "->") {
     return make_error("direction must be '->' or '<>', got '{}'", header[4]);
   }

@@ -119,8 +119,10 @@ TEST(Loader, BadRulesAreSkippedWithTheReason) {
             "app-layer protocol 'smb' is not parsed by this sensor");
   EXPECT_EQ(skip_reason("alert foo any any -> any any (msg:\"x\"; sid:1;)"),
             "unknown protocol 'foo'");
+  EXPECT_EQ(skip_reason("alert tcp any any >> any any (msg:\"x\"; sid:1;)"),
+            "direction must be '->' or '<>', got '>>'");
   EXPECT_EQ(skip_reason("alert tcp any any => any any (msg:\"x\"; sid:1;)"),
-            "direction must be '->' or '<>', got '=>'");
+            "unsupported direction '=>' (transactional rules)");
   EXPECT_EQ(skip_reason("alert tcp $NOPE any -> any any (msg:\"x\"; sid:1;)"),
             "source address: unknown address variable '$NOPE'");
   EXPECT_EQ(skip_reason("alert tcp any any -> any 70000 (msg:\"x\"; sid:1;)"),
