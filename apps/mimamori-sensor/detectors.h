@@ -21,6 +21,10 @@ struct RuleOptions {
 /// start-up error.
 void prepare_detectors(const core::Config& config, const RuleOptions& rules);
 
+/// `--rules-check`: loads the rules, prints how many load, why the others do not, and the
+/// compiled engine's figures. Returns the exit code.
+int check_rules(const core::Config& config, const RuleOptions& rules, bool verbose);
+
 /// Worker `index`'s detector instances, in the order they run.
 std::vector<std::unique_ptr<net::Detector>> make_detectors(int index);
 

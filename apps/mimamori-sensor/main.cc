@@ -29,6 +29,7 @@ struct Args {
   std::vector<std::string> sets;
   int threads = 1;
   bool simulate_ips = false;
+  bool rules_check = false, rules_verbose = false;
   sensor::RuleOptions rules;
 };
 
@@ -226,12 +227,25 @@ int main(int argc, char** argv) {
   app.add_option("--set", a.sets, "override a config key: key=value (repeatable)");
   app.add_option("--runmode", a.runmode, "workers (default), autofp or single");
   app.add_option("--threads", a.threads, "worker threads (default 1)");
+  app.add_flag("--rules-check", a.rules_check, "load the rules, report what loads and why not");
+  app.add_flag("--rules-verbose", a.rules_verbose, "with --rules-check: list every skipped rule");
   app.add_flag("--simulate-ips", a.simulate_ips, "act on drop verdicts as an inline sensor would");
   app.add_option("--bpf", a.bpf, "BPF filter for live capture");
   app.add_option("--log-level", level, "trace, debug, info, warn, error");
   app.set_version_flag("-V,--version", "mimamori-sensor 0.1.0");
   CLI11_PARSE(app, argc, argv);
   mimamori::core::init_logging("mimamori-sensor", level);
+  if (a.rules_check) {
+    try {
+      mimamori::core::Config config;
+      if (!a.config.empty()) config = mimamori::core::Config::load_file(a.config);
+      for (const auto& s : a.sets) config.set(s);
+      return mimamori::sensor::check_rules(config, a.rules, a.rules_verbose);
+    } catch (const mimamori::core::ConfigError& e) {
+      spdlog::error("{}", e.what());
+      return 2;
+    }
+  }
   if (a.read.empty() && a.iface.empty()) {
     std::fprintf(stderr, "mimamori-sensor: give -r FILE|DIR|- or -i IFACE (see --help)\n");
     return 2;
