@@ -47,7 +47,7 @@ constexpr std::array<std::string_view, static_cast<int>(Anomaly::kCount)> kAnoma
 
 constexpr int kDltNull = 0, kDltEn10mb = 1, kDltRaw = 12, kDltRaw2 = 14, kDltLoop = 108,
               kDltLinktypeRaw = 101, kDltSll = 113, kDltSll2 = 276, kDltIpv4 = 228, kDltIpv6 = 229,
-              kDltPpp = 9, kDltPppSerial = 50;
+              kDltPpp = 9, kDltPppSerial = 50, kDltChdlc = 104;
 
 uint32_t sum16(std::string_view d, uint32_t acc) {
   const auto* b = reinterpret_cast<const uint8_t*>(d.data());
@@ -288,6 +288,10 @@ Anomaly Decoder::decode_link(std::string_view f, int link_type, Packet& p) {
       uint8_t v = static_cast<uint8_t>(rest[0]) >> 4;
       return v == 6 ? decode_ipv6(rest, p, false) : decode_ipv4(rest, p, false);
     }
+    case kDltChdlc: {  // Cisco HDLC: address, control, then an Ethernet type
+      if (f.size() < 4) return Anomaly::kEthTooSmall;
+      return decode_ether_type(load_be16(f.data() + 2), f.substr(4), p, 0);
+    }
     case kDltPpp:
     case kDltPppSerial: {
       // PPP in HDLC-like framing (address 0xff, control 0x03) or bare protocol field.
@@ -327,9 +331,11 @@ Anomaly Decoder::decode_ether_type(uint16_t type, std::string_view d, Packet& p,
       uint16_t len = load_be16(d.data() + 4);
       std::string_view ppp = d.substr(6, std::min<std::size_t>(len, d.size() - 6));
       if (ppp.size() < 2) return Anomaly::kPppoeTooSmall;
-      uint16_t proto = load_be16(ppp.data());
-      if (proto == 0x0021) return decode_ipv4(ppp.substr(2), p, false);
-      if (proto == 0x0057) return decode_ipv6(ppp.substr(2), p, false);
+      // The protocol field may be compressed to one byte (odd first byte, RFC 1661 PFC).
+      std::size_t plen = (uint8_t(ppp[0]) & 1) ? 1 : 2;
+      uint16_t proto = plen == 1 ? uint8_t(ppp[0]) : load_be16(ppp.data());
+      if (proto == 0x0021) return decode_ipv4(ppp.substr(plen), p, false);
+      if (proto == 0x0057) return decode_ipv6(ppp.substr(plen), p, false);
       ++stats_.other;  // LCP, IPCP, CHAP, ...: control traffic, not an error
       return Anomaly::kNone;
     }
@@ -553,6 +559,15 @@ Anomaly Decoder::decode_l4(std::string_view d, Packet& p) {
       p.payload = d.substr(h);
       return Anomaly::kNone;
     }
+    case ip_proto::kSctp:
+      ++stats_.other;
+      if (d.size() >= 12) {
+        p.src_port = load_be16(d.data());
+        p.dst_port = load_be16(d.data() + 2);
+        p.l4_header = d.substr(0, 12);
+        p.payload = d.substr(12);
+      }
+      return Anomaly::kNone;
     default:
       ++stats_.other;
       p.payload = d;

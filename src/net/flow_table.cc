@@ -214,6 +214,15 @@ Flow* FlowTable::update(Packet& p) {
   uint64_t hash = flow_hash(p);
   bool reversed = false;
   FlowEntry* e = find(p, hash, reversed);
+  if (e && p.proto == ip_proto::kTcp &&
+      (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn &&
+      (e->flow.tcp_state == TcpState::kClosed || e->flow.tcp_state == TcpState::kTimeWait ||
+       e->flow.tcp_state == TcpState::kLastAck)) {
+    // A new SYN on a closed connection: the port pair is reused for a new session.
+    ++stats_.reused;
+    retire(e, FlowEndReason::kForced);
+    e = nullptr;
+  }
   if (!e) {
     e = allocate(p.timestamp);
     if (!e) return nullptr;

@@ -267,6 +267,22 @@ class HttpParser final : public AppParser {
 
   void close(AppSink& sink) override {
     sink_ = &sink;
+    // A request or response head cut short by the end of the connection still counts.
+    for (int s = 0; s < 2; ++s) {
+      Side& side = side_[s];
+      if (side.in_body || side.buf.empty()) continue;
+      std::string head = std::move(side.buf);
+      side.buf.clear();
+      std::size_t skip = 0;
+      while (skip < head.size() && (head[skip] == '\r' || head[skip] == '\n')) ++skip;
+      if (skip == head.size()) continue;
+      head.erase(0, skip);
+      if (s == 0) {
+        on_request_head(std::move(head));
+      } else {
+        on_response_head(std::move(head));
+      }
+    }
     // A response read until close ends here.
     if (side_[1].in_body && side_[1].mode == BodyMode::kUntilClose) finish_response_body();
     for (auto& tx : txs_)
@@ -819,6 +835,7 @@ class HttpParser final : public AppParser {
   void log_tx(Tx& t) {
     t.logged = true;
     fields_.clear();
+    fields_.add("tx_id", t.id);
     write_record(t, fields_);
     sink_->record("http", fields_, t.resp_head_done ? Direction::kToClient : Direction::kToServer);
   }
