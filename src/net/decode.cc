@@ -237,7 +237,7 @@ Decoder::Outcome Decoder::decode(const RawPacket& raw, Packet& p, Anomaly& anoma
     ++stats_.invalid;
     ++stats_.anomalies[static_cast<int>(anomaly)];
   }
-  if (fragment_stored_ && anomaly == Anomaly::kNone) return Outcome::kFragment;
+  if (fragment_stored_) return Outcome::kFragment;
   if (options_.check_checksums && !p.ip_header.empty() && anomaly == Anomaly::kNone) {
     bool ok = true;
     if (p.ip_version == 4 && !p.reassembled) ok = ipv4_checksum_ok(p.ip_header);
