@@ -21,6 +21,7 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -112,7 +113,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", required=True)
     ap.add_argument("--corpus", default=None)
-    ap.add_argument("--only", default=None, help="substring a pcap path must contain")
+    ap.add_argument("--only", default=None, help="regex a pcap path must match")
     ap.add_argument("--limit", type=int, default=0, help="at most this many pcaps (0: all)")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--min-agreement", type=float, default=None,
@@ -129,7 +130,7 @@ def main():
             if not f.endswith((".pcap", ".pcapng")):
                 continue
             path = os.path.join(d, f)
-            if args.only and args.only not in path:
+            if args.only and not re.search(args.only, path):
                 continue
             with open(path, "rb") as fh:
                 digest = hashlib.sha1(fh.read()).hexdigest()

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <deque>
+#include <unordered_map>
 #include <vector>
 
 #include "bytes.h"
@@ -113,7 +114,7 @@ class Defragmenter {
     expire(now, stats);
     Tracker* t = find(key);
     if (!t) {
-      t = allocate();
+      t = allocate(key, stats);
       if (!t) {
         ++stats.frag_memcap;
         anomaly = Anomaly::kFragIgnored;
@@ -175,6 +176,9 @@ class Defragmenter {
   struct Tracker {
     Key key;
     bool used = false;
+    uint64_t hash = 0;
+    uint64_t generation = 0;
+    uint32_t idx = 0;
     core::Timestamp first_seen, last_seen;
     std::string header, data;
     std::vector<std::pair<uint32_t, uint32_t>> ranges;
@@ -182,35 +186,92 @@ class Defragmenter {
     uint32_t fragments = 0;
   };
 
+  static uint64_t key_hash(const Key& k) {
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&](const uint8_t* b, std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+    };
+    mix(k.src.bytes().data(), 16);
+    mix(k.dst.bytes().data(), 16);
+    h = (h ^ k.id) * 1099511628211ull;
+    return (h ^ k.proto) * 1099511628211ull;
+  }
+
   Tracker* find(const Key& k) {
-    for (auto& t : pool_)
+    uint64_t h = key_hash(k);
+    auto [a, b] = index_.equal_range(h);
+    for (auto it = a; it != b; ++it) {
+      Tracker& t = pool_[it->second];
       if (t.used && t.key == k) return &t;
+    }
     return nullptr;
   }
-  Tracker* allocate() {
-    for (auto& t : pool_)
-      if (!t.used) return &t;
-    if (pool_.size() >= max_trackers_) return nullptr;
-    pool_.emplace_back();
-    return &pool_.back();
+  Tracker* allocate(const Key& k, DecodeStats& stats) {
+    uint32_t idx;
+    if (!free_.empty()) {
+      idx = free_.back();
+      free_.pop_back();
+    } else if (pool_.size() < max_trackers_) {
+      pool_.emplace_back();
+      idx = static_cast<uint32_t>(pool_.size() - 1);
+    } else {
+      // Full: the oldest datagram still waiting gives way (counted as a memcap hit).
+      while (!order_.empty()) {
+        auto [old, gen] = order_.front();
+        order_.pop_front();
+        if (pool_[old].used && pool_[old].generation == gen) {
+          release(pool_[old]);
+          ++stats.frag_memcap;
+          break;
+        }
+      }
+      if (free_.empty()) return nullptr;
+      idx = free_.back();
+      free_.pop_back();
+    }
+    Tracker& t = pool_[idx];
+    t.idx = idx;
+    t.hash = key_hash(k);
+    t.generation = ++generation_;
+    index_.emplace(t.hash, idx);
+    order_.emplace_back(idx, t.generation);
+    return &t;
   }
   void release(Tracker& t) {
+    if (!t.used) return;
     t.used = false;
     t.data.clear();
+    uint32_t idx = t.idx;
+    auto [a, b] = index_.equal_range(t.hash);
+    for (auto it = a; it != b; ++it)
+      if (it->second == idx) {
+        index_.erase(it);
+        break;
+      }
+    free_.push_back(idx);
   }
   void expire(core::Timestamp now, DecodeStats& stats) {
-    if (now.micros - last_sweep_.micros < 1'000'000) return;
+    if (now.micros - last_sweep_.micros < 1'000'000 && now >= last_sweep_) return;
     last_sweep_ = now;
-    for (auto& t : pool_)
-      if (t.used && now.micros - t.first_seen.micros > timeout_us_) {
+    while (!order_.empty()) {
+      auto [idx, gen] = order_.front();
+      Tracker& t = pool_[idx];
+      if (t.used && t.generation == gen && now.micros - t.first_seen.micros <= timeout_us_) break;
+      order_.pop_front();
+      if (t.used && t.generation == gen) {
         release(t);
         ++stats.frag_timeouts;
       }
+    }
   }
 
   uint32_t max_trackers_, max_frags_;
   int64_t timeout_us_;
   std::deque<Tracker> pool_;  // deque: trackers keep their address as the pool grows
+  std::unordered_multimap<uint64_t, uint32_t> index_;
+  std::vector<uint32_t> free_;
+  std::deque<std::pair<uint32_t, uint64_t>> order_;  // trackers by age (index, generation)
+  uint64_t generation_ = 0;
   core::Timestamp last_sweep_;
 };
 

@@ -52,7 +52,8 @@ struct Seen {
 // Records every call; raises an alert on the first HTTP request whose host it is told.
 class RecordingDetector : public Detector {
  public:
-  RecordingDetector(Seen* seen, std::string alert_host) : seen_(seen), host_(std::move(alert_host)) {}
+  RecordingDetector(Seen* seen, std::string alert_host)
+      : seen_(seen), host_(std::move(alert_host)) {}
   std::string_view name() const override { return "recording"; }
   void on_packet(const Packet& p, DetectContext& ctx) override {
     ++seen_->packets;
