@@ -11,7 +11,6 @@ namespace mimamori::net {
 
 struct FlowEntry {
   Flow flow;
-  FlowInternals internals_storage;  // moved into flow.internals on first use
   FlowEntry* hnext = nullptr;
   FlowEntry* prev = nullptr;
   FlowEntry* next = nullptr;
@@ -166,7 +165,6 @@ FlowEntry* FlowTable::allocate(core::Timestamp now) {
   if (pool_.size() < max_flows_) {
     pool_.push_back(std::make_unique<FlowEntry>());
     FlowEntry* e = pool_.back().get();
-    e->internals_storage.entry = e;
     return e;
   }
   // Full: evict the least recently used flow, closed ones first, then new, then established.
