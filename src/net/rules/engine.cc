@@ -242,9 +242,13 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     }
     if (s.flow && s.flow->to_server) inf.dirs[1] = false;
     if (s.flow && s.flow->to_client) inf.dirs[0] = false;
-    bool reads_bits = false;
+    // Suricata's order within a packet: rules that only set flowbits, then set-and-read,
+    // then read, then the rest (unset/toggle included), so reads see this packet's sets and
+    // not its unsets.
+    bool reads_bits = false, sets_bits = false;
     for (const auto& f : s.flowbits) {
       if (f.cmd == FlowbitOp::Cmd::kIsSet || f.cmd == FlowbitOp::Cmd::kIsNotSet) reads_bits = true;
+      if (f.cmd == FlowbitOp::Cmd::kSet) sets_bits = true;
     }
     for (const auto& f : s.flowints) {
       if (f.cmd == FlowintOp::Cmd::kIsSet || f.cmd == FlowintOp::Cmd::kNotSet ||
@@ -252,7 +256,7 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
         reads_bits = true;
       }
     }
-    inf.order = reads_bits ? 1 : 0;
+    inf.order = sets_bits ? (reads_bits ? 1 : 0) : (reads_bits ? 2 : 3);
     if (s.ip_only()) {
       ++st.ip_only;
       if (!s.src.is_any()) {
@@ -267,8 +271,11 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     }
     bool has_payload = false;
     for (const auto& b : s.buffers) has_payload |= b.buffer == BufferId::kPayload;
-    if (has_app_buffers(s) ||
-        (inf.app != net::AppProto::kUnknown && !has_payload && !s.dsize && !s.tcp_flags)) {
+    // App rules with only payload checks: on TCP protocols the stream is the payload; on DNS
+    // (UDP) each message is, so they run with the app-layer event of that message.
+    bool app_payload_rule = inf.app != net::AppProto::kUnknown && !s.dsize && !s.tcp_flags &&
+                            (!has_payload || s.ip_proto != 6);
+    if (has_app_buffers(s) || app_payload_rule) {
       inf.context = Context::kApp;
     } else if (has_payload && !packet_only(s)) {
       inf.context = Context::kStream;
