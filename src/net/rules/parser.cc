@@ -1385,10 +1385,15 @@ bool TcpFlagsCheck::check(uint8_t f) const {
 }
 
 bool Signature::ip_only() const {
-  return buffers.empty() && !flow && flowbits.empty() && xbits.empty() && flowints.empty() &&
-         !dsize && !itype && !icode && !tcp_flags && !ip_proto_check && !stream_size &&
-         app_layer_protocols.empty() && !tls_version && app_proto.empty() && src_ports.is_any() &&
-         dst_ports.is_any() && !tcp_pkt && !tcp_stream;
+  // Setting flowbits happens after the match (reputation rules do it), so it does not stop a
+  // rule from being decided by its addresses alone; reading them does.
+  for (const auto& f : flowbits) {
+    if (f.cmd == FlowbitOp::Cmd::kIsSet || f.cmd == FlowbitOp::Cmd::kIsNotSet) return false;
+  }
+  return buffers.empty() && !flow && xbits.empty() && flowints.empty() && !dsize && !itype &&
+         !icode && !tcp_flags && !ip_proto_check && !stream_size && app_layer_protocols.empty() &&
+         !tls_version && app_proto.empty() && src_ports.is_any() && dst_ports.is_any() &&
+         !tcp_pkt && !tcp_stream;
 }
 
 uint64_t sniff_sid(std::string_view text) {
