@@ -112,6 +112,12 @@ def skip_reason(test, binary):
     for u in unknown:
         if u.startswith("--"):
             return "argument " + u.split("=")[0]
+    conf = os.path.join(test.dir, "suricata.yaml")
+    conf_text = open(conf, encoding="utf-8", errors="replace").read() if os.path.exists(conf) else ""
+    if re.search(r"^\s*firewall\s*:", conf_text, re.M):
+        return "firewall mode"
+    if "exception-policy" in conf_text or any("-policy" in a for a in test.args()):
+        return "exception policies"
     lacking = rules_lacking(test, binary)
     if lacking:
         kind = lacking.split(" '")[0]

@@ -53,8 +53,13 @@ void prepare_detectors(const core::Config& config, const RuleOptions& rules) {
   auto set = load(config, rules);
   if (!set) throw core::ConfigError(set.error().message);
   std::size_t loaded = set->signatures.size(), enabled = set->enabled;
+  // Each skipped rule at debug level; one warning says how many (--rules-check lists why).
   for (const auto& s : set->skipped) {
-    spdlog::warn("{}:{}: sid {} skipped: {}", s.file, s.line, s.sid, s.reason);
+    spdlog::debug("{}:{}: sid {} skipped: {}", s.file, s.line, s.sid, s.reason);
+  }
+  if (!set->skipped.empty()) {
+    spdlog::warn("{} of {} rules skipped (unsupported or invalid); --rules-check lists why",
+                 set->skipped.size(), set->enabled);
   }
   auto engine = net::rules::RuleEngine::build(std::move(*set), engine_options(config));
   if (!engine) throw core::ConfigError(engine.error().message);

@@ -49,16 +49,19 @@ uint64_t ip_key(const core::IpAddress& ip) {
 
 struct RuleDetector::State {
   match::PatternSet::Scratch scratch;
-  std::vector<uint32_t> seen;  // generation stamp per signature
-  uint32_t generation = 0;
+  // Candidates as a bitmap over signature indexes: index order is evaluation order, so
+  // walking the set bits needs no sort. [lo, hi) bounds the words touched since the last walk.
+  std::vector<uint64_t> bits;
+  std::size_t lo = SIZE_MAX, hi = 0;
   std::vector<uint32_t> candidates;
   std::unordered_map<uint64_t, ThresholdEntry> thresholds;
   std::unordered_map<uint64_t, int64_t> xbits;  // key -> expiry (seconds), 0: none
   EvalScratch eval;
 
   void reset(const RuleEngine& e) {
-    seen.assign(e.signatures().size(), 0);
-    generation = 0;
+    bits.assign(e.signatures().size() / 64 + 1, 0);
+    lo = SIZE_MAX;
+    hi = 0;
     candidates.clear();
     candidates.reserve(256);
     thresholds.clear();
@@ -72,18 +75,26 @@ struct RuleDetector::State {
       }
     }
   }
-  void next_generation() {
-    if (++generation == 0) {
-      std::fill(seen.begin(), seen.end(), 0);
-      generation = 1;
-    }
-    candidates.clear();
-  }
+  void next_generation() { candidates.clear(); }
   void add(uint32_t sig) {
-    if (seen[sig] != generation) {
-      seen[sig] = generation;
-      candidates.push_back(sig);
+    std::size_t w = sig >> 6;
+    bits[w] |= uint64_t(1) << (sig & 63);
+    lo = std::min(lo, w);
+    hi = std::max(hi, w + 1);
+  }
+  // Moves the bitmap into `candidates` in index order and clears it.
+  void collect() {
+    for (std::size_t w = lo; w < hi; ++w) {
+      uint64_t b = bits[w];
+      while (b) {
+        candidates.push_back(
+            static_cast<uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(b))));
+        b &= b - 1;
+      }
+      bits[w] = 0;
     }
+    lo = SIZE_MAX;
+    hi = 0;
   }
 };
 
@@ -345,14 +356,9 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
                      DetectContext& ctx, unsigned slot, DetectorStats& stats) {
   const auto& sigs = engine.signatures();
   const auto& impl = engine.impl();
+  st.collect();
   auto& cands = st.candidates;
   if (cands.empty()) return;
-  std::sort(cands.begin(), cands.end(), [&](uint32_t a, uint32_t b) {
-    const auto& ia = impl.info[a];
-    const auto& ib = impl.info[b];
-    if (ia.order != ib.order) return ia.order < ib.order;
-    return a < b;
-  });
   RuleFlowState* fs = flow_state(t.packet->flow, slot, engine);
   if (fs && fs->passed) return;
   int64_t now = t.packet->timestamp.seconds();
@@ -470,7 +476,8 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
       });
     }
   }
-  for (uint32_t i : impl.always[kCtx][static_cast<size_t>(dir)]) st.add(i);
+  impl.always[kCtx][static_cast<size_t>(dir)][transport_bucket(packet.proto)].for_each(
+      packet.dst_port, [&st](uint32_t i) { st.add(i); });
   // IP-only rules: first packet of each direction of a flow, or every flow-less packet.
   bool first = !packet.flow || packet.flow->pkts[dir] <= 1;
   if (first) {
@@ -509,7 +516,10 @@ void RuleDetector::on_stream(const StreamChunk& chunk, DetectContext& ctx) {
       return true;
     });
   }
-  for (uint32_t i : impl.always[kCtx][dir]) st.add(i);
+  // Stream data is TCP; the chunk's direction gives the destination port.
+  const Packet& sp = ctx.packet();
+  uint16_t dport = sp.direction == chunk.direction ? sp.dst_port : sp.src_port;
+  impl.always[kCtx][dir][0].for_each(dport, [&st](uint32_t i) { st.add(i); });
   Target t;
   t.packet = &ctx.packet();
   t.payload = chunk.data;
@@ -544,7 +554,8 @@ void RuleDetector::on_app(const AppEvent& event, DetectContext& ctx) {
       if (!data.empty()) (void)pf.set->scan(data, st.scratch, on_hit);
     }
   }
-  for (uint32_t i : impl.always[kCtx][dir]) st.add(i);
+  impl.always[kCtx][dir][static_cast<size_t>(event.proto) % kBuckets].for_each(
+      0, [&st](uint32_t i) { st.add(i); });
   Target t;
   t.packet = &packet;
   t.ctx = &ctx;

@@ -64,6 +64,24 @@ net::AppProto app_of(std::string_view name) {
   return net::AppProto::kUnknown;
 }
 
+// Suricata's order within a packet: rules that only set flowbits, then set-and-read, then
+// read, then the rest (unset/toggle included), so reads see this packet's sets and not its
+// unsets.
+int flowbit_order(const Signature& s) {
+  bool reads = false, sets = false;
+  for (const auto& f : s.flowbits) {
+    if (f.cmd == FlowbitOp::Cmd::kIsSet || f.cmd == FlowbitOp::Cmd::kIsNotSet) reads = true;
+    if (f.cmd == FlowbitOp::Cmd::kSet) sets = true;
+  }
+  for (const auto& f : s.flowints) {
+    if (f.cmd == FlowintOp::Cmd::kIsSet || f.cmd == FlowintOp::Cmd::kNotSet ||
+        f.cmd == FlowintOp::Cmd::kCompare) {
+      reads = true;
+    }
+  }
+  return sets ? (reads ? 1 : 0) : (reads ? 2 : 3);
+}
+
 core::Alert make_alert_template(const Signature& s) {
   core::Alert a;
   a.gid = s.gid;
@@ -219,6 +237,18 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
   // [context][buffer][dir] pattern lists
   std::vector<match::Pattern> lists[3][kBufferCount][2];
   std::vector<std::pair<uint32_t, const AddressSet*>> by_src, by_dst;
+  // Evaluation order is index order: flowbit setters first (see flowbit_order), so that the
+  // detector can walk its candidates in index order without sorting them per packet.
+  {
+    std::vector<std::pair<int, uint32_t>> keys;
+    keys.reserve(e->sigs_.size());
+    for (uint32_t i = 0; i < e->sigs_.size(); ++i) keys.emplace_back(flowbit_order(e->sigs_[i]), i);
+    std::stable_sort(keys.begin(), keys.end());
+    std::vector<Signature> sorted;
+    sorted.reserve(e->sigs_.size());
+    for (const auto& [o, i] : keys) sorted.push_back(std::move(e->sigs_[i]));
+    e->sigs_ = std::move(sorted);
+  }
   impl.info.resize(e->sigs_.size());
   for (size_t b = 0; b < kBufferCount; ++b)
     impl.net_buffers[b] = to_net_buffer(static_cast<BufferId>(b));
@@ -242,17 +272,7 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     }
     if (s.flow && s.flow->to_server) inf.dirs[1] = false;
     if (s.flow && s.flow->to_client) inf.dirs[0] = false;
-    bool reads_bits = false;
-    for (const auto& f : s.flowbits) {
-      if (f.cmd == FlowbitOp::Cmd::kIsSet || f.cmd == FlowbitOp::Cmd::kIsNotSet) reads_bits = true;
-    }
-    for (const auto& f : s.flowints) {
-      if (f.cmd == FlowintOp::Cmd::kIsSet || f.cmd == FlowintOp::Cmd::kNotSet ||
-          f.cmd == FlowintOp::Cmd::kCompare) {
-        reads_bits = true;
-      }
-    }
-    inf.order = reads_bits ? 1 : 0;
+    inf.order = flowbit_order(s);
     if (s.ip_only()) {
       ++st.ip_only;
       if (!s.src.is_any()) {
@@ -267,8 +287,11 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     }
     bool has_payload = false;
     for (const auto& b : s.buffers) has_payload |= b.buffer == BufferId::kPayload;
-    if (has_app_buffers(s) ||
-        (inf.app != net::AppProto::kUnknown && !has_payload && !s.dsize && !s.tcp_flags)) {
+    // App rules with only payload checks: on TCP protocols the stream is the payload; on DNS
+    // (UDP) each message is, so they run with the app-layer event of that message.
+    bool app_payload_rule = inf.app != net::AppProto::kUnknown && !s.dsize && !s.tcp_flags &&
+                            (!has_payload || s.ip_proto != 6);
+    if (has_app_buffers(s) || app_payload_rule) {
       inf.context = Context::kApp;
     } else if (has_payload && !packet_only(s)) {
       inf.context = Context::kStream;
@@ -290,8 +313,45 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
       }
     } else {
       ++st.always;
-      for (int d = 0; d < 2; ++d) {
-        if (inf.dirs[d]) impl.always[ctx][static_cast<size_t>(d)].push_back(i);
+      // Bucket: app rules by their protocol, others by transport; "any" goes everywhere.
+      bool in_bucket[kBuckets] = {};
+      if (inf.context == Context::kApp) {
+        net::AppProto app = inf.app;
+        for (const auto& b : s.buffers) {
+          if (app == net::AppProto::kUnknown) app = app_of(buffer_protocol(b.buffer));
+        }
+        for (size_t k = 0; k < kBuckets; ++k) {
+          in_bucket[k] = app == net::AppProto::kUnknown || static_cast<size_t>(app) == k;
+        }
+      } else if (s.ip_proto == 0 && s.ip_proto_check && s.ip_proto_check->op == Range::Op::kEq) {
+        in_bucket[transport_bucket(static_cast<uint8_t>(s.ip_proto_check->lo))] = true;
+      } else if (s.ip_proto == 0) {
+        for (auto& b : in_bucket) b = true;
+      } else {
+        in_bucket[transport_bucket(s.ip_proto)] = true;
+      }
+      // A few destination ports (not `<>`): index by port instead of checking every packet.
+      std::vector<uint16_t> ports;
+      if (inf.context != Context::kApp && !s.bidirectional && !s.dst_ports.is_any()) {
+        std::size_t n = 0;
+        for (auto [lo, hi] : s.dst_ports.ranges()) n += static_cast<std::size_t>(hi - lo) + 1;
+        if (n <= 64) {
+          for (auto [lo, hi] : s.dst_ports.ranges()) {
+            for (uint32_t p = lo; p <= hi; ++p) ports.push_back(static_cast<uint16_t>(p));
+          }
+        }
+      }
+      for (size_t d = 0; d < 2; ++d) {
+        if (!inf.dirs[d]) continue;
+        for (size_t k = 0; k < kBuckets; ++k) {
+          if (!in_bucket[k]) continue;
+          auto& g = impl.always[ctx][d][k];
+          if (ports.empty()) {
+            g.any_port.push_back(i);
+          } else {
+            for (auto p : ports) g.by_port[p].push_back(i);
+          }
+        }
       }
     }
   }

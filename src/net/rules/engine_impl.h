@@ -3,6 +3,7 @@
 
 #include <array>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "mimamori/core/event.h"
@@ -35,12 +36,48 @@ struct IpIndex {
   const std::vector<uint32_t>* lookup(const core::IpAddress& ip) const;
 };
 
+/// Rules without a fast pattern in one context/direction/bucket, indexed by destination port
+/// when the rule names a few ports.
+struct RuleGroup {
+  std::vector<uint32_t> any_port;
+  std::unordered_map<uint16_t, std::vector<uint32_t>> by_port;
+  /// Calls `f` for every rule that may apply to a packet to `port`.
+  template <class F>
+  void for_each(uint16_t port, F&& f) const {
+    for (uint32_t i : any_port) f(i);
+    if (by_port.empty()) return;
+    auto it = by_port.find(port);
+    if (it != by_port.end()) {
+      for (uint32_t i : it->second) f(i);
+    }
+  }
+};
+
+/// Buckets of rules without a fast pattern.
+inline constexpr std::size_t kBuckets = 6;
+
+/// The bucket of a packet's transport (0 tcp, 1 udp, 2 icmp, 3 other).
+inline std::size_t transport_bucket(uint8_t proto) {
+  switch (proto) {
+    case 6:
+      return 0;
+    case 17:
+      return 1;
+    case 1:
+    case 58:
+      return 2;
+    default:
+      return 3;
+  }
+}
+
 struct RuleEngine::Impl {
   std::vector<SigInfo> info;
   // [context][buffer][dir]
   std::array<std::array<std::array<Prefilter, 2>, kBufferCount>, 3> prefilters;
-  // Rules without a usable fast pattern: [context][dir]
-  std::array<std::array<std::vector<uint32_t>, 2>, 3> always;
+  // Rules without a usable fast pattern: [context][dir][bucket]; the bucket is the transport
+  // (packet/stream: tcp, udp, icmp, other) or the app-layer protocol (app: AppProto).
+  std::array<std::array<std::array<RuleGroup, kBuckets>, 2>, 3> always;
   std::vector<uint32_t> ip_only_any;  ///< IP-only with both addresses `any`
   IpIndex ip_by_src;                  ///< IP-only keyed on the source set
   IpIndex ip_by_dst;                  ///< IP-only with source `any`, keyed on destination

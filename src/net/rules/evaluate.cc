@@ -36,6 +36,13 @@ std::size_t find_in(std::string_view data, std::size_t from, std::size_t to, std
   return std::string_view::npos;
 }
 
+// The byte count of a read: literal, or from a byte_extract variable (at most 8 binary bytes).
+std::size_t nbytes_of(const ByteRead& r, const EvalScratch& es) {
+  if (r.nbytes_var < 0) return r.nbytes;
+  uint64_t n = es.vars[r.nbytes_var];
+  return n > (r.string ? 32u : 8u) ? 0 : static_cast<std::size_t>(n);
+}
+
 int64_t value_of(int32_t literal, int8_t var, const EvalScratch& es) {
   return var >= 0 ? static_cast<int64_t>(es.vars[var]) : literal;
 }
@@ -117,7 +124,10 @@ bool match_from(const std::vector<Inspection>& items, std::size_t i, std::string
     int64_t pos = value_of(t->read.offset, t->read.offset_var, es) +
                   (t->read.relative ? static_cast<int64_t>(prev_end) : 0);
     uint64_t v = 0;
-    if (pos < 0 || !read_number(t->read, data, static_cast<std::size_t>(pos), v)) return false;
+    if (pos < 0 ||
+        !read_number(t->read, data, static_cast<std::size_t>(pos), v, nbytes_of(t->read, es))) {
+      return false;
+    }
     uint64_t cmp = t->value_var >= 0 ? es.vars[t->value_var] : t->value;
     bool ok = false;
     switch (t->op) {
@@ -150,10 +160,11 @@ bool match_from(const std::vector<Inspection>& items, std::size_t i, std::string
     int64_t pos = value_of(j->read.offset, j->read.offset_var, es) +
                   (j->read.relative ? static_cast<int64_t>(prev_end) : 0);
     uint64_t v = 0;
-    if (pos < 0 || !read_number(j->read, data, static_cast<std::size_t>(pos), v)) return false;
+    std::size_t nb = nbytes_of(j->read, es);
+    if (pos < 0 || !read_number(j->read, data, static_cast<std::size_t>(pos), v, nb)) return false;
     int64_t jump = static_cast<int64_t>(v) * j->multiplier;
     if (j->align && (jump % 4)) jump += 4 - (jump % 4);
-    int64_t base = pos + (j->read.string && j->read.nbytes == 0 ? 0 : j->read.nbytes);
+    int64_t base = pos + static_cast<int64_t>(nb);
     if (j->from_beginning) base = 0;
     if (j->from_end) base = static_cast<int64_t>(data.size());
     int64_t target = base + jump + j->post_offset;
@@ -186,8 +197,12 @@ bool match_from(const std::vector<Inspection>& items, std::size_t i, std::string
 }  // namespace
 
 bool read_number(const ByteRead& r, std::string_view data, std::size_t pos, uint64_t& out) {
+  return read_number(r, data, pos, out, r.nbytes);
+}
+
+bool read_number(const ByteRead& r, std::string_view data, std::size_t pos, uint64_t& out,
+                 std::size_t n) {
   if (pos > data.size()) return false;
-  std::size_t n = r.nbytes;
   if (r.string) {
     if (n == 0) {
       n = 0;

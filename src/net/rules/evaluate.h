@@ -24,5 +24,8 @@ bool match_list(const BufferChecks& list, std::string_view data, EvalScratch& es
 /// Reads a number as byte_test/byte_jump/byte_extract do; false when the bytes are not there
 /// or do not form a number.
 bool read_number(const ByteRead& r, std::string_view data, std::size_t pos, uint64_t& out);
+/// As above with an explicit byte count (from a variable); 0 bytes never reads.
+bool read_number(const ByteRead& r, std::string_view data, std::size_t pos, uint64_t& out,
+                 std::size_t nbytes);
 
 }  // namespace mimamori::net::rules

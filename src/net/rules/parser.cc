@@ -381,6 +381,9 @@ core::Result<Action> parse_action(std::string_view a) {
   if (a == "reject" || a == "rejectsrc" || a == "rejectdst" || a == "rejectboth") {
     return Action::kReject;
   }
+  if (a.find(':') != std::string_view::npos || a == "accept" || a == "config") {
+    return make_error("unsupported action '{}' (firewall rules)", a);
+  }
   return make_error("unknown action '{}'", a);
 }
 
@@ -706,8 +709,12 @@ core::Status RuleCompiler::byte_test(std::string_view value) {
   auto parts = split(value, ',');
   if (parts.size() < 4) return make_error("byte_test needs bytes, operator, value, offset");
   ByteTest t;
-  if (!parse_int(parts[0], t.read.nbytes))
-    return make_error("byte_test: bad byte count '{}'", parts[0]);
+  if (!parse_int(parts[0], t.read.nbytes)) {
+    auto it = vars_.find(std::string(parts[0]));
+    if (it == vars_.end()) return make_error("byte_test: bad byte count '{}'", parts[0]);
+    t.read.nbytes_var = it->second;
+    t.read.nbytes = 8;  // the variable's value is checked when evaluated
+  }
   auto op = parts[1];
   if (!op.empty() && op.front() == '!') {
     t.negate = true;
@@ -748,8 +755,12 @@ core::Status RuleCompiler::byte_jump(std::string_view value) {
   auto parts = split(value, ',');
   if (parts.size() < 2) return make_error("byte_jump needs bytes and offset");
   ByteJump j;
-  if (!parse_int(parts[0], j.read.nbytes))
-    return make_error("byte_jump: bad byte count '{}'", parts[0]);
+  if (!parse_int(parts[0], j.read.nbytes)) {
+    auto it = vars_.find(std::string(parts[0]));
+    if (it == vars_.end()) return make_error("byte_jump: bad byte count '{}'", parts[0]);
+    j.read.nbytes_var = it->second;
+    j.read.nbytes = 8;  // the variable's value is checked when evaluated
+  }
   auto var = var_or_int(parts[1], j.read.offset, "byte_jump offset");
   if (!var) return var.error();
   j.read.offset_var = *var;
@@ -1374,10 +1385,15 @@ bool TcpFlagsCheck::check(uint8_t f) const {
 }
 
 bool Signature::ip_only() const {
-  return buffers.empty() && !flow && flowbits.empty() && xbits.empty() && flowints.empty() &&
-         !dsize && !itype && !icode && !tcp_flags && !ip_proto_check && !stream_size &&
-         app_layer_protocols.empty() && !tls_version && app_proto.empty() && src_ports.is_any() &&
-         dst_ports.is_any() && !tcp_pkt && !tcp_stream;
+  // Setting flowbits happens after the match (reputation rules do it), so it does not stop a
+  // rule from being decided by its addresses alone; reading them does.
+  for (const auto& f : flowbits) {
+    if (f.cmd == FlowbitOp::Cmd::kIsSet || f.cmd == FlowbitOp::Cmd::kIsNotSet) return false;
+  }
+  return buffers.empty() && !flow && xbits.empty() && flowints.empty() && !dsize && !itype &&
+         !icode && !tcp_flags && !ip_proto_check && !stream_size && app_layer_protocols.empty() &&
+         !tls_version && app_proto.empty() && src_ports.is_any() && dst_ports.is_any() &&
+         !tcp_pkt && !tcp_stream;
 }
 
 uint64_t sniff_sid(std::string_view text) {

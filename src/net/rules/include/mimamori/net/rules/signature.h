@@ -59,6 +59,7 @@ struct Pcre {
 /// Number conversion options shared by byte_test, byte_jump and byte_extract.
 struct ByteRead {
   uint8_t nbytes = 0;
+  int8_t nbytes_var = -1;  ///< byte count from a byte_extract variable
   int32_t offset = 0;
   int8_t offset_var = -1;
   bool relative = false;
