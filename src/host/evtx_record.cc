@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "evtx_text.h"
 #include "mimamori/core/eve.h"
 #include "mimamori/host/evtx.h"
@@ -381,6 +383,10 @@ void EvtxRecord::build_fields() const {
       } else if (uint32_t name = attr_value(c, "Name"); name && nodes_[c].name == "Data") {
         size_t off = field_text_.size();
         append_text(name, field_text_);
+        // Sigma rules name `Threat Name` as `ThreatName`: names lose their spaces here.
+        field_text_.erase(std::remove(field_text_.begin() + static_cast<std::ptrdiff_t>(off),
+                                      field_text_.end(), ' '),
+                          field_text_.end());
         FieldSpan s{static_cast<uint32_t>(off), static_cast<uint32_t>(field_text_.size() - off), 0,
                     0, false};
         std::size_t vb = field_text_.size();

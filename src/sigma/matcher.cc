@@ -68,19 +68,19 @@ struct Matcher::State {
   std::vector<uint32_t> stamps;
   std::vector<uint32_t> rule_stamp;
   uint32_t cur = 0;
+  uint64_t value_size = 0;                           // of the value being scanned
+  const std::vector<uint32_t>* local_ids = nullptr;  // of the database being scanned
   std::span<const FieldView> ev;
   std::vector<uint32_t> buckets;
   match::PatternSet::OnMatch on_match;
 
   explicit State(const RuleSet::Impl& i) : impl(i) {
-    for (const auto& b : impl.buckets) {
-      for (const auto& [name, db] : b.dbs) (void)db.prepare(scratch);
-      if (b.keyword_db) (void)b.keyword_db->prepare(scratch);
-    }
+    for (const auto& set : impl.sets) (void)set.prepare(scratch);
     stamps.assign(impl.pattern_count, 0);
     rule_stamp.assign(impl.rules.size(), 0);
-    on_match = [this](uint32_t id, uint64_t) {
-      stamps[id] = cur;
+    on_match = [this](uint32_t local, uint64_t end) {
+      uint32_t id = (*local_ids)[local];
+      if (!impl.at_end[id] || end == value_size) stamps[id] = cur;
       return true;
     };
   }
@@ -239,11 +239,15 @@ void Matcher::match(std::span<const FieldView> event, std::vector<uint32_t>& hit
 
   for (uint32_t b : s.buckets) {
     const Bucket& bucket = s.impl.buckets[b];
-    for (const auto& [name, db] : bucket.dbs)
-      for (const auto& f : event)
-        if (f.name == name) (void)db.scan(f.value, s.scratch, s.on_match);
-    if (bucket.keyword_db)
-      for (const auto& f : event) (void)bucket.keyword_db->scan(f.value, s.scratch, s.on_match);
+    for (const auto& db : bucket.dbs) {
+      const auto& set = s.impl.sets[db.set];
+      s.local_ids = &db.ids;
+      for (const auto& f : event) {
+        if (!db.field.empty() && f.name != db.field) continue;
+        s.value_size = f.value.size();
+        (void)set.scan(f.value, s.scratch, s.on_match);
+      }
+    }
   }
   for (uint32_t b : s.buckets) {
     for (uint32_t vi : s.impl.buckets[b].variants) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 #include "rule_set_impl.h"
 
@@ -354,7 +355,7 @@ class Compiler {
 
   // The expression for one string form; kAny/kEmpty when no scan is needed.
   std::optional<std::string> expression(const std::string& value, Mode mode, bool wild,
-                                        ValueTest& direct) {
+                                        ValueTest& direct, bool& at_end) {
     // Segments: literal text and wildcards.
     std::string body;
     bool lead_star = false, trail_star = false, any_literal = false;
@@ -397,26 +398,33 @@ class Compiler {
     std::string expr;
     if (anchor_start) expr += "\\A";
     expr += body;
-    if (anchor_end) expr += "\\z";
+    at_end = anchor_end;
     return expr;
   }
 
-  uint32_t register_pattern(const std::string& field, const std::string& expr, bool caseless) {
+  uint32_t new_id(bool at_end) {
+    impl_.at_end.push_back(at_end ? 1 : 0);
+    return impl_.pattern_count++;
+  }
+
+  uint32_t register_pattern(const std::string& field, const std::string& expr, bool caseless,
+                            bool at_end) {
     auto& pend = impl_.buckets[bucket_].pending[field];
     for (const auto& p : pend)
-      if (p.expression == expr && p.caseless == caseless) return p.id;
-    uint32_t id = impl_.pattern_count++;
-    pend.push_back(PendingPattern{id, expr, caseless});
+      if (p.expression == expr && p.caseless == caseless && p.at_end == at_end) return p.id;
+    uint32_t id = new_id(at_end);
+    pend.push_back(PendingPattern{id, expr, caseless, at_end});
     return id;
   }
 
   ValueTest string_test(const std::string& field, const std::string& value, Mode mode, bool wild,
                         bool cased) {
     ValueTest t;
-    auto expr = expression(value, mode, wild, t);
+    bool at_end = false;
+    auto expr = expression(value, mode, wild, t, at_end);
     if (!expr) return t;
     t.op = ValueTest::kPattern;
-    t.pattern = register_pattern(field, *expr, !cased);
+    t.pattern = register_pattern(field, *expr, !cased, at_end);
     return t;
   }
 
@@ -424,13 +432,17 @@ class Compiler {
                               Mode mode, bool wild, bool cased) {
     ValueTest t;
     t.op = ValueTest::kPattern;
-    t.pattern = impl_.pattern_count++;
+    bool end_mode = mode == Mode::kEquals || mode == Mode::kEndsWith;
+    t.pattern = new_id(end_mode);
     auto& pend = impl_.buckets[bucket_].pending[field];
     for (const auto& f : forms) {
       ValueTest direct;
-      auto expr = expression(f, mode, wild, direct);
+      bool at_end = false;
+      auto expr = expression(f, mode, wild, direct, at_end);
       if (!expr) return direct;
-      pend.push_back(PendingPattern{t.pattern, *expr, !cased});
+      // A trailing wildcard lifts the end anchor for that form only: keep the id's flag honest.
+      if (at_end != end_mode) *expr += ".*";
+      pend.push_back(PendingPattern{t.pattern, *expr, !cased, end_mode});
     }
     return t;
   }
@@ -747,26 +759,41 @@ core::Status RuleSet::compile() {
                                                     impl.rules[c.rule].title, ref)});
     }
   }
+  std::unordered_map<std::string, uint32_t> by_content;
   for (auto& b : impl.buckets) {
     for (auto& [field, pend] : b.pending) {
       if (pend.empty()) continue;
-      std::vector<match::Pattern> pats;
-      pats.reserve(pend.size());
+      FieldDb db;
+      db.field = field;
+      std::string key;
       for (const auto& p : pend) {
-        match::Pattern mp;
-        mp.id = p.id;
-        mp.expression = p.expression;
-        mp.kind = match::Pattern::Kind::kRegex;
-        mp.caseless = p.caseless;
-        mp.single_match = true;
-        pats.push_back(std::move(mp));
+        db.ids.push_back(p.id);
+        key += p.expression;
+        key += p.caseless ? "\x01" : "\x02";
+        key += p.at_end ? "\x01" : "\x02";
       }
-      auto set = match::PatternSet::compile(pats);
-      if (!set.ok()) return core::make_error("field '{}': {}", field, set.error().message);
-      if (field.empty())
-        b.keyword_db.emplace(std::move(*set));
-      else
-        b.dbs.emplace_back(field, std::move(*set));
+      if (auto it = by_content.find(key); it != by_content.end()) {
+        db.set = it->second;
+      } else {
+        std::vector<match::Pattern> pats;
+        pats.reserve(pend.size());
+        for (uint32_t i = 0; i < pend.size(); ++i) {
+          match::Pattern mp;
+          mp.id = i;
+          mp.expression = pend[i].expression;
+          mp.kind = match::Pattern::Kind::kRegex;
+          mp.caseless = pend[i].caseless;
+          // End-anchored patterns report every end, so that the one at the value's end is seen.
+          mp.single_match = !pend[i].at_end;
+          pats.push_back(std::move(mp));
+        }
+        auto set = match::PatternSet::compile(pats);
+        if (!set.ok()) return core::make_error("field '{}': {}", field, set.error().message);
+        db.set = static_cast<uint32_t>(impl.sets.size());
+        impl.sets.push_back(std::move(*set));
+        by_content.emplace(std::move(key), db.set);
+      }
+      b.dbs.push_back(std::move(db));
     }
     b.pending.clear();
   }
