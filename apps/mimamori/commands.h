@@ -8,4 +8,7 @@ namespace mimamori::cli {
 /// `mimamori eve check FILE...`: validates EVE JSON files and counts event types.
 void add_eve_commands(CLI::App& app);
 
+/// `mimamori hunt PATH... --rules DIR`: Sigma detections over Windows event logs.
+void add_hunt_command(CLI::App& app);
+
 }  // namespace mimamori::cli
