@@ -453,7 +453,11 @@ class Hunt {
       d.computer = field(view, "Computer");
       d.channel = field(view, "Channel");
       d.event_id = field(view, "EventID");
+      // The record's own EventRecordID, as Windows shows it (the header's number can differ in
+      // logs that were exported or merged).
       d.record_id = record_id;
+      if (auto rid = field(view, "EventRecordID"); !rid.empty())
+        std::from_chars(rid.data(), rid.data() + rid.size(), d.record_id);
       d.rule = h;
       d.source = source;
       if (has_correlations_) {

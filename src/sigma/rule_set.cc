@@ -501,6 +501,76 @@ RuleInfo read_info(const YAML::Node& doc, const std::string& file) {
   return info;
 }
 
+// Three-valued evaluation with every pattern test false and every other test unknown: when the
+// condition is then certainly false, the variant can only fire after a pattern matched.
+enum class Tri : uint8_t { kFalse, kTrue, kUnknown };
+
+Tri tri_not(Tri t) { return t == Tri::kUnknown ? t : t == Tri::kTrue ? Tri::kFalse : Tri::kTrue; }
+
+Tri tri_item(const Item& item) {
+  bool all = item.all;
+  Tri acc = all ? Tri::kTrue : Tri::kFalse;
+  for (const auto& t : item.tests) {
+    Tri v = t.op == ValueTest::kPattern ? Tri::kFalse : Tri::kUnknown;
+    if (all) {
+      if (v == Tri::kFalse) return Tri::kFalse;
+      if (v == Tri::kUnknown) acc = Tri::kUnknown;
+    } else {
+      if (v == Tri::kTrue) return Tri::kTrue;
+      if (v == Tri::kUnknown) acc = Tri::kUnknown;
+    }
+  }
+  return acc;
+}
+
+Tri tri_eval(const Variant& v, uint32_t node) {
+  const CondNode& n = v.nodes[node];
+  switch (n.kind) {
+    case CondNode::kConst:
+      return n.value ? Tri::kTrue : Tri::kFalse;
+    case CondNode::kNot:
+      return tri_not(tri_eval(v, n.kids[0]));
+    case CondNode::kAnd: {
+      Tri acc = Tri::kTrue;
+      for (uint32_t k : n.kids) {
+        Tri t = tri_eval(v, k);
+        if (t == Tri::kFalse) return Tri::kFalse;
+        if (t == Tri::kUnknown) acc = Tri::kUnknown;
+      }
+      return acc;
+    }
+    case CondNode::kOr: {
+      Tri acc = Tri::kFalse;
+      for (uint32_t k : n.kids) {
+        Tri t = tri_eval(v, k);
+        if (t == Tri::kTrue) return Tri::kTrue;
+        if (t == Tri::kUnknown) acc = Tri::kUnknown;
+      }
+      return acc;
+    }
+    case CondNode::kSelection: {
+      Tri acc = Tri::kFalse;
+      for (const auto& group : v.selections[n.selection].groups) {
+        Tri g = Tri::kTrue;
+        for (uint32_t i : group) {
+          Tri t = tri_item(v.items[i]);
+          if (t == Tri::kFalse) {
+            g = Tri::kFalse;
+            break;
+          }
+          if (t == Tri::kUnknown) g = Tri::kUnknown;
+        }
+        if (g == Tri::kTrue) return Tri::kTrue;
+        if (g == Tri::kUnknown) acc = Tri::kUnknown;
+      }
+      return acc;
+    }
+  }
+  return Tri::kUnknown;
+}
+
+bool needs_pattern(const Variant& v) { return tri_eval(v, v.root) == Tri::kFalse; }
+
 }  // namespace
 
 std::optional<Level> parse_level(std::string_view t) {
@@ -796,6 +866,29 @@ core::Status RuleSet::compile() {
       b.dbs.push_back(std::move(db));
     }
     b.pending.clear();
+  }
+  // Gating: which variants need a pattern match to fire at all.
+  impl.pattern_variants.assign(impl.pattern_count, {});
+  for (auto& b : impl.buckets) {
+    for (uint32_t i = 0; i < b.dbs.size(); ++i) {
+      if (b.dbs[i].field.empty())
+        b.keyword_db = static_cast<int>(i);
+      else
+        b.db_index.emplace(b.dbs[i].field, i);
+    }
+    for (uint32_t vi : b.variants) {
+      const Variant& v = impl.variants[vi];
+      if (!needs_pattern(v)) {
+        b.ungated.push_back(vi);
+        continue;
+      }
+      for (const auto& item : v.items)
+        for (const auto& t : item.tests)
+          if (t.op == ValueTest::kPattern) {
+            auto& list = impl.pattern_variants[t.pattern];
+            if (list.empty() || list.back() != vi) list.push_back(vi);
+          }
+    }
   }
   impl.compiled = true;
   return {};

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -97,6 +98,12 @@ struct Bucket {
   std::vector<uint32_t> variants;
   std::unordered_map<std::string, std::vector<PendingPattern>> pending;  // by field ("" keywords)
   std::vector<FieldDb> dbs;  // by field; field "" holds the keywords (any field)
+  std::unordered_map<std::string_view, uint32_t> db_index;  // field → dbs index (not keywords)
+  int keyword_db = -1;                                      // dbs index of the keywords
+  // Variants that can match without any of their string patterns matching (e.g. `not filter`,
+  // regex or number tests only): evaluated for every event of the bucket. The others are
+  // evaluated only when one of their patterns matched (see Impl::pattern_variants).
+  std::vector<uint32_t> ungated;
 };
 
 /// A correlation rule, resolved to base rule numbers at compile time.
@@ -131,6 +138,9 @@ struct RuleSet::Impl {
   // Per pattern id: must end at the value's end. End anchors are checked on the reported
   // offset instead of compiled in, which keeps Vectorscan's compile time low.
   std::vector<uint8_t> at_end;
+  // Per pattern id: the variants that need one of their patterns to match, so are candidates
+  // only when this one did.
+  std::vector<std::vector<uint32_t>> pattern_variants;
   bool compiled = false;
 
   uint32_t bucket_for(const std::string& channel, const std::vector<std::string>& ids,
