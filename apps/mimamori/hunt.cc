@@ -4,6 +4,7 @@
 #include "hunt.h"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,6 +42,7 @@ struct Options {
   unsigned threads = 0;
   bool show_errors = false;
   bool quiet = false;
+  bool no_cache = false;
 };
 
 struct Input {
@@ -568,6 +570,22 @@ int dump(const Options& o, const std::vector<Input>& inputs, unsigned threads, L
   return 0;
 }
 
+// Compiled rule databases are kept in the user's cache folder between runs.
+std::string cache_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
+    return std::string(x) + "/mimamori/sigma";
+  if (const char* h = std::getenv("HOME"); h && *h)
+    return std::string(h) + "/.cache/mimamori/sigma";
+  return {};
+}
+
+double cpu_seconds() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 int run(const Options& o) {
   Lang lang = o.lang == "ja" ? Lang::kJa : o.lang == "en" ? Lang::kEn : hunt::default_lang();
   auto min_level = sigma::parse_level(o.min_level);
@@ -599,7 +617,7 @@ int run(const Options& o) {
   auto t0 = std::chrono::steady_clock::now();
   sigma::RuleSet rules;
   for (const auto& r : o.rules) rules.load_path(r);
-  if (auto st = rules.compile(); !st.ok()) {
+  if (auto st = rules.compile(o.no_cache ? std::string() : cache_dir()); !st.ok()) {
     std::fprintf(stderr, "rules: %s\n", st.error().message.c_str());
     return 2;
   }
@@ -611,12 +629,14 @@ int run(const Options& o) {
     return 2;
   }
   auto t1 = std::chrono::steady_clock::now();
+  double cpu0 = cpu_seconds();
   totals.rule_seconds = std::chrono::duration<double>(t1 - t0).count();
   bool progress = !o.quiet && ::isatty(STDERR_FILENO);
   Hunt hunt(o, rules, inputs, *min_level);
   hunt.run(threads, progress);
   auto rows = hunt.merge(totals);
   totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  totals.cpu_seconds = cpu_seconds() - cpu0;
   totals.files = inputs.size();
   for (const auto& in : inputs) totals.bytes += in.size;
 
@@ -654,6 +674,7 @@ void add_hunt_command(CLI::App& app) {
       ->check(CLI::IsMember({"json", "xml", "fields", "none"}));
   cmd->add_flag("--show-errors", o->show_errors, h("help.show_errors"));
   cmd->add_flag("-q,--quiet", o->quiet, h("help.quiet"));
+  cmd->add_flag("--no-cache", o->no_cache, h("help.no_cache"));
   cmd->callback([o] { throw CLI::RuntimeError(run(*o)); });
 }
 

@@ -35,6 +35,7 @@ struct ScanTotals {
   uint64_t unreadable = 0;
   double seconds = 0;       ///< scanning and matching
   double rule_seconds = 0;  ///< loading and compiling the rules
+  double cpu_seconds = 0;   ///< CPU time of scanning and matching, all threads
 };
 
 /// Output formats of the timeline.

@@ -160,6 +160,8 @@ void write_summary(std::FILE* out, Lang lang, const std::vector<Detection>& rows
   p("summary.speed", fmt::format("{:.2f} s, {:.1f} MB, {:.1f} MB/s, {:.0f} records/s", t.seconds,
                                  mb, t.seconds > 0 ? mb / t.seconds : 0.0,
                                  t.seconds > 0 ? static_cast<double>(t.records) / t.seconds : 0.0));
+  if (t.cpu_seconds > 0)
+    p("summary.cpu", fmt::format("{:.2f} s, {:.1f} MB/s", t.cpu_seconds, mb / t.cpu_seconds));
   p("summary.detections", std::to_string(rows.size()));
   if (rows.empty()) {
     fmt::print(out, "{}\n", msg(lang, "summary.none"));

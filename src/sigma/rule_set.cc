@@ -1,6 +1,7 @@
 // Loading Sigma rules (yaml-cpp) and compiling them into variants, tests and pattern databases.
 
 #include <fmt/format.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "mimamori/core/hash.h"
 #include "rule_set_impl.h"
 
 namespace mimamori::sigma {
@@ -571,6 +573,45 @@ Tri tri_eval(const Variant& v, uint32_t node) {
 
 bool needs_pattern(const Variant& v) { return tri_eval(v, v.root) == Tri::kFalse; }
 
+// Compiling thousands of patterns takes seconds; the result depends only on the patterns (and
+// the Vectorscan build, which deserialize() checks), so it is kept on disk between runs.
+core::Result<match::PatternSet> cached_compile(const std::string& dir, const std::string& key,
+                                               const std::vector<match::Pattern>& pats,
+                                               RuleSet::Impl& impl) {
+  std::string file;
+  if (!dir.empty()) {
+    file = (fs::path(dir) / (core::sha256_hex(key) + ".hsdb")).string();
+    std::ifstream in(file, std::ios::binary);
+    if (in) {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      auto set = match::PatternSet::deserialize(ss.str(), pats.size());
+      if (set.ok()) {
+        ++impl.cache_hits;
+        return set;
+      }
+    }
+  }
+  auto set = match::PatternSet::compile(pats);
+  ++impl.cache_misses;
+  if (set.ok() && !file.empty()) {
+    auto bytes = set->serialize();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (bytes.ok() && !ec) {
+      // Written under a temporary name and renamed, so a concurrent run never reads half a file.
+      std::string tmp = file + ".tmp" + std::to_string(::getpid());
+      {
+        std::ofstream out(tmp, std::ios::binary);
+        out << *bytes;
+      }
+      fs::rename(tmp, file, ec);
+      if (ec) fs::remove(tmp, ec);
+    }
+  }
+  return set;
+}
+
 }  // namespace
 
 std::optional<Level> parse_level(std::string_view t) {
@@ -808,7 +849,11 @@ void RuleSet::load_text(std::string_view yaml, const std::string& file,
   }
 }
 
-core::Status RuleSet::compile() {
+std::pair<std::size_t, std::size_t> RuleSet::cache_use() const {
+  return {impl_->cache_hits, impl_->cache_misses};
+}
+
+core::Status RuleSet::compile(const std::string& cache_dir) {
   Impl& impl = *impl_;
   if (impl.compiled) return {};
   // Resolve correlation references (by name or id).
@@ -857,7 +902,7 @@ core::Status RuleSet::compile() {
           mp.single_match = !pend[i].at_end;
           pats.push_back(std::move(mp));
         }
-        auto set = match::PatternSet::compile(pats);
+        auto set = cached_compile(cache_dir, key, pats, impl);
         if (!set.ok()) return core::make_error("field '{}': {}", field, set.error().message);
         db.set = static_cast<uint32_t>(impl.sets.size());
         impl.sets.push_back(std::move(*set));

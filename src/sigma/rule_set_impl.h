@@ -135,6 +135,7 @@ struct RuleSet::Impl {
   std::vector<uint32_t> foreign;                                      // other products
   std::vector<Correlation> correlations;
   uint32_t pattern_count = 0;
+  std::size_t cache_hits = 0, cache_misses = 0;
   // Per pattern id: must end at the value's end. End anchors are checked on the reported
   // offset instead of compiled in, which keeps Vectorscan's compile time low.
   std::vector<uint8_t> at_end;
