@@ -10,5 +10,7 @@ void add_eve_commands(CLI::App& app);
 
 /// `mimamori admin init|customer add|enroll-code|user add`: server set-up without a browser.
 void add_admin_commands(CLI::App& app);
+/// `mimamori hunt PATH... --rules DIR`: Sigma detections over Windows event logs.
+void add_hunt_command(CLI::App& app);
 
 }  // namespace mimamori::cli

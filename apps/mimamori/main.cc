@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   mimamori::core::init_logging("mimamori", "info");
   mimamori::cli::add_eve_commands(app);
   mimamori::cli::add_admin_commands(app);
+  mimamori::cli::add_hunt_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -23,16 +23,20 @@ constexpr uint32_t kChunkHeaderSize = 512;
 // Nesting of templates inside substitutions inside templates; real logs use two or three.
 constexpr int kMaxDepth = 24;
 
-std::array<uint32_t, 256> make_crc_table() {
-  std::array<uint32_t, 256> t{};
+// Slicing-by-8 tables: eight bytes per step, several times faster than a byte at a time; the
+// data CRC of every chunk is checked, so this is on the hot path.
+std::array<std::array<uint32_t, 256>, 8> make_crc_tables() {
+  std::array<std::array<uint32_t, 256>, 8> t{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t c = i;
     for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-    t[i] = c;
+    t[0][i] = c;
   }
+  for (uint32_t i = 0; i < 256; ++i)
+    for (int k = 1; k < 8; ++k) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xff];
   return t;
 }
-const std::array<uint32_t, 256> kCrcTable = make_crc_table();
+const std::array<std::array<uint32_t, 256>, 8> kCrc = make_crc_tables();
 
 // Entity references resolve to these bytes (given to the renderer as ANSI strings).
 const uint8_t kAmp[] = "&";
@@ -45,7 +49,15 @@ const uint8_t kApos[] = "'";
 
 uint32_t evtx_crc32(const uint8_t* data, std::size_t size, uint32_t crc) {
   crc = ~crc;
-  for (std::size_t i = 0; i < size; ++i) crc = kCrcTable[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint32_t lo = load_le<uint32_t>(data + i) ^ crc;
+    uint32_t hi = load_le<uint32_t>(data + i + 4);
+    crc = kCrc[7][lo & 0xff] ^ kCrc[6][(lo >> 8) & 0xff] ^ kCrc[5][(lo >> 16) & 0xff] ^
+          kCrc[4][lo >> 24] ^ kCrc[3][hi & 0xff] ^ kCrc[2][(hi >> 8) & 0xff] ^
+          kCrc[1][(hi >> 16) & 0xff] ^ kCrc[0][hi >> 24];
+  }
+  for (; i < size; ++i) crc = kCrc[0][(crc ^ data[i]) & 0xff] ^ (crc >> 8);
   return ~crc;
 }
 

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
+
 #include "evtx_text.h"
 #include "mimamori/core/eve.h"
 #include "mimamori/host/evtx.h"
@@ -15,8 +18,32 @@ using Node = EvtxRecord::Node;
 // decoding writes them.
 void append_time(std::string& out, int64_t y, unsigned mo, unsigned d, unsigned h, unsigned mi,
                  unsigned s, unsigned micros) {
-  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", y, mo, d, h,
-                 mi, s, micros);
+  // Written by hand: this runs for every record (TimeCreated), fmt's parsing shows in profiles.
+  char buf[32];
+  auto two = [](char* p, unsigned v) {
+    p[0] = static_cast<char>('0' + v / 10 % 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  unsigned yy = static_cast<unsigned>(y < 0 ? 0 : y > 9999 ? 9999 : y);
+  two(buf, yy / 100);
+  two(buf + 2, yy % 100);
+  buf[4] = '-';
+  two(buf + 5, mo);
+  buf[7] = '-';
+  two(buf + 8, d);
+  buf[10] = 'T';
+  two(buf + 11, h);
+  buf[13] = ':';
+  two(buf + 14, mi);
+  buf[16] = ':';
+  two(buf + 17, s);
+  buf[19] = '.';
+  for (int i = 25; i >= 20; --i) {
+    buf[i] = static_cast<char>('0' + micros % 10);
+    micros /= 10;
+  }
+  buf[26] = 'Z';
+  out.append(buf, 27);
 }
 
 // Where the text's surrounding white space ends: values are compared and matched trimmed, as
@@ -94,6 +121,13 @@ uint32_t element_size(uint8_t t, uint32_t total) {
   }
 }
 
+template <class T>
+void append_int(std::string& out, T v, int base = 10) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, base);
+  out.append(buf, r.ptr);
+}
+
 void render_scalar(uint8_t t, const uint8_t* p, uint32_t n, std::string& out) {
   auto it = std::back_inserter(out);
   uint32_t need = element_size(t, n);
@@ -116,29 +150,21 @@ void render_scalar(uint8_t t, const uint8_t* p, uint32_t n, std::string& out) {
       return;
     }
     case EvtxType::kInt8:
-      fmt::format_to(it, "{}", static_cast<int8_t>(p[0]));
-      return;
+      return append_int(out, static_cast<int8_t>(p[0]));
     case EvtxType::kUInt8:
-      fmt::format_to(it, "{}", p[0]);
-      return;
+      return append_int(out, p[0]);
     case EvtxType::kInt16:
-      fmt::format_to(it, "{}", load_le<int16_t>(p));
-      return;
+      return append_int(out, load_le<int16_t>(p));
     case EvtxType::kUInt16:
-      fmt::format_to(it, "{}", load_le<uint16_t>(p));
-      return;
+      return append_int(out, load_le<uint16_t>(p));
     case EvtxType::kInt32:
-      fmt::format_to(it, "{}", load_le<int32_t>(p));
-      return;
+      return append_int(out, load_le<int32_t>(p));
     case EvtxType::kUInt32:
-      fmt::format_to(it, "{}", load_le<uint32_t>(p));
-      return;
+      return append_int(out, load_le<uint32_t>(p));
     case EvtxType::kInt64:
-      fmt::format_to(it, "{}", load_le<int64_t>(p));
-      return;
+      return append_int(out, load_le<int64_t>(p));
     case EvtxType::kUInt64:
-      fmt::format_to(it, "{}", load_le<uint64_t>(p));
-      return;
+      return append_int(out, load_le<uint64_t>(p));
     case EvtxType::kReal32:
       fmt::format_to(it, "{}", load_le<float>(p));
       return;
@@ -149,8 +175,15 @@ void render_scalar(uint8_t t, const uint8_t* p, uint32_t n, std::string& out) {
       out += load_le<uint32_t>(p) ? "true" : "false";
       return;
     case EvtxType::kGuid:
-      fmt::format_to(it, "{:08X}-{:04X}-{:04X}-", load_le<uint32_t>(p), load_le<uint16_t>(p + 4),
-                     load_le<uint16_t>(p + 6));
+      // Data1..3 are little-endian integers: their bytes are shown most significant first.
+      for (int i = 3; i >= 0; --i) append_hex_upper(out, p + i, 1);
+      out.push_back('-');
+      append_hex_upper(out, p + 5, 1);
+      append_hex_upper(out, p + 4, 1);
+      out.push_back('-');
+      append_hex_upper(out, p + 7, 1);
+      append_hex_upper(out, p + 6, 1);
+      out.push_back('-');
       append_hex_upper(out, p + 8, 2);
       out.push_back('-');
       append_hex_upper(out, p + 10, 6);
@@ -184,11 +217,11 @@ void render_scalar(uint8_t t, const uint8_t* p, uint32_t n, std::string& out) {
       return;
     }
     case EvtxType::kHexInt32:
-      fmt::format_to(it, "0x{:x}", load_le<uint32_t>(p));
-      return;
+      out += "0x";
+      return append_int(out, load_le<uint32_t>(p), 16);
     case EvtxType::kHexInt64:
-      fmt::format_to(it, "0x{:x}", load_le<uint64_t>(p));
-      return;
+      out += "0x";
+      return append_int(out, load_le<uint64_t>(p), 16);
     case EvtxType::kEvtHandle:
       if (n >= 8)
         fmt::format_to(it, "{}", load_le<uint64_t>(p));
@@ -381,6 +414,10 @@ void EvtxRecord::build_fields() const {
       } else if (uint32_t name = attr_value(c, "Name"); name && nodes_[c].name == "Data") {
         size_t off = field_text_.size();
         append_text(name, field_text_);
+        // Sigma rules name `Threat Name` as `ThreatName`: names lose their spaces here.
+        field_text_.erase(std::remove(field_text_.begin() + static_cast<std::ptrdiff_t>(off),
+                                      field_text_.end(), ' '),
+                          field_text_.end());
         FieldSpan s{static_cast<uint32_t>(off), static_cast<uint32_t>(field_text_.size() - off), 0,
                     0, false};
         std::size_t vb = field_text_.size();

@@ -16,10 +16,14 @@ inline T load_le(const uint8_t* p) {
 
 /// Appends `n` UTF-16LE code units as UTF-8; unpaired surrogates become U+FFFD.
 inline void append_utf16(std::string& out, const uint8_t* p, std::size_t n) {
+  // Writes into room made up front (3 bytes per unit at most), then trims: no per-byte growth.
+  std::size_t start = out.size();
+  out.resize(start + 3 * n);
+  char* w = out.data() + start;
   for (std::size_t i = 0; i < n; ++i) {
     uint32_t c = p[2 * i] | (uint32_t(p[2 * i + 1]) << 8);
     if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
+      *w++ = static_cast<char>(c);
       continue;
     }
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
@@ -34,19 +38,20 @@ inline void append_utf16(std::string& out, const uint8_t* p, std::size_t n) {
       c = 0xfffd;
     }
     if (c < 0x800) {
-      out.push_back(static_cast<char>(0xc0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3f)));
+      *w++ = static_cast<char>(0xc0 | (c >> 6));
+      *w++ = static_cast<char>(0x80 | (c & 0x3f));
     } else if (c < 0x10000) {
-      out.push_back(static_cast<char>(0xe0 | (c >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3f)));
-    } else {
-      out.push_back(static_cast<char>(0xf0 | (c >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3f)));
+      *w++ = static_cast<char>(0xe0 | (c >> 12));
+      *w++ = static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+      *w++ = static_cast<char>(0x80 | (c & 0x3f));
+    } else {  // a surrogate pair: two units in, four bytes out, within the room made
+      *w++ = static_cast<char>(0xf0 | (c >> 18));
+      *w++ = static_cast<char>(0x80 | ((c >> 12) & 0x3f));
+      *w++ = static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+      *w++ = static_cast<char>(0x80 | (c & 0x3f));
     }
   }
+  out.resize(static_cast<std::size_t>(w - out.data()));
 }
 
 /// FILETIME (100 ns since 1601-01-01) to microseconds since 1970-01-01.

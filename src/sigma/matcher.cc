@@ -67,20 +67,29 @@ struct Matcher::State {
   match::PatternSet::Scratch scratch;
   std::vector<uint32_t> stamps;
   std::vector<uint32_t> rule_stamp;
+  std::vector<uint32_t> variant_stamp;  // candidate already queued for this event
+  std::vector<uint32_t> candidates;     // gated variants whose pattern matched
   uint32_t cur = 0;
+  uint64_t value_size = 0;                           // of the value being scanned
+  const std::vector<uint32_t>* local_ids = nullptr;  // of the database being scanned
   std::span<const FieldView> ev;
   std::vector<uint32_t> buckets;
   match::PatternSet::OnMatch on_match;
 
   explicit State(const RuleSet::Impl& i) : impl(i) {
-    for (const auto& b : impl.buckets) {
-      for (const auto& [name, db] : b.dbs) (void)db.prepare(scratch);
-      if (b.keyword_db) (void)b.keyword_db->prepare(scratch);
-    }
+    for (const auto& set : impl.sets) (void)set.prepare(scratch);
     stamps.assign(impl.pattern_count, 0);
     rule_stamp.assign(impl.rules.size(), 0);
-    on_match = [this](uint32_t id, uint64_t) {
+    variant_stamp.assign(impl.variants.size(), 0);
+    on_match = [this](uint32_t local, uint64_t end) {
+      uint32_t id = (*local_ids)[local];
+      if (stamps[id] == cur || (impl.at_end[id] && end != value_size)) return true;
       stamps[id] = cur;
+      for (uint32_t v : impl.pattern_variants[id]) {
+        if (variant_stamp[v] == cur) continue;
+        variant_stamp[v] = cur;
+        candidates.push_back(v);
+      }
       return true;
     };
   }
@@ -208,6 +217,7 @@ void Matcher::match(std::span<const FieldView> event, std::vector<uint32_t>& hit
   if (++s.cur == 0) {  // wrapped: forget old stamps
     std::fill(s.stamps.begin(), s.stamps.end(), 0);
     std::fill(s.rule_stamp.begin(), s.rule_stamp.end(), 0);
+    std::fill(s.variant_stamp.begin(), s.variant_stamp.end(), 0);
     s.cur = 1;
   }
   s.ev = event;
@@ -237,24 +247,37 @@ void Matcher::match(std::span<const FieldView> event, std::vector<uint32_t>& hit
   }
   s.add_buckets(s.impl.any_channel, event_id);
 
+  s.candidates.clear();
   for (uint32_t b : s.buckets) {
     const Bucket& bucket = s.impl.buckets[b];
-    for (const auto& [name, db] : bucket.dbs)
-      for (const auto& f : event)
-        if (f.name == name) (void)db.scan(f.value, s.scratch, s.on_match);
-    if (bucket.keyword_db)
-      for (const auto& f : event) (void)bucket.keyword_db->scan(f.value, s.scratch, s.on_match);
-  }
-  for (uint32_t b : s.buckets) {
-    for (uint32_t vi : s.impl.buckets[b].variants) {
-      const Variant& v = s.impl.variants[vi];
-      if (s.rule_stamp[v.rule] == s.cur) continue;
-      if (s.eval(v, v.root)) {
-        s.rule_stamp[v.rule] = s.cur;
-        hits.push_back(v.rule);
+    for (const auto& f : event) {
+      auto it = bucket.db_index.find(f.name);
+      if (it == bucket.db_index.end()) continue;
+      const FieldDb& db = bucket.dbs[it->second];
+      s.local_ids = &db.ids;
+      s.value_size = f.value.size();
+      (void)s.impl.sets[db.set].scan(f.value, s.scratch, s.on_match);
+    }
+    if (bucket.keyword_db >= 0) {
+      const FieldDb& db = bucket.dbs[static_cast<std::size_t>(bucket.keyword_db)];
+      s.local_ids = &db.ids;
+      for (const auto& f : event) {
+        s.value_size = f.value.size();
+        (void)s.impl.sets[db.set].scan(f.value, s.scratch, s.on_match);
       }
     }
   }
+  auto consider = [&](uint32_t vi) {
+    const Variant& v = s.impl.variants[vi];
+    if (s.rule_stamp[v.rule] == s.cur) return;
+    if (s.eval(v, v.root)) {
+      s.rule_stamp[v.rule] = s.cur;
+      hits.push_back(v.rule);
+    }
+  };
+  for (uint32_t b : s.buckets)
+    for (uint32_t vi : s.impl.buckets[b].ungated) consider(vi);
+  for (std::size_t i = 0; i < s.candidates.size(); ++i) consider(s.candidates[i]);
 }
 
 }  // namespace mimamori::sigma

@@ -1,6 +1,7 @@
 // Loading Sigma rules (yaml-cpp) and compiling them into variants, tests and pattern databases.
 
 #include <fmt/format.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -8,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
+#include "mimamori/core/hash.h"
 #include "rule_set_impl.h"
 
 namespace mimamori::sigma {
@@ -354,7 +357,7 @@ class Compiler {
 
   // The expression for one string form; kAny/kEmpty when no scan is needed.
   std::optional<std::string> expression(const std::string& value, Mode mode, bool wild,
-                                        ValueTest& direct) {
+                                        ValueTest& direct, bool& at_end) {
     // Segments: literal text and wildcards.
     std::string body;
     bool lead_star = false, trail_star = false, any_literal = false;
@@ -397,26 +400,33 @@ class Compiler {
     std::string expr;
     if (anchor_start) expr += "\\A";
     expr += body;
-    if (anchor_end) expr += "\\z";
+    at_end = anchor_end;
     return expr;
   }
 
-  uint32_t register_pattern(const std::string& field, const std::string& expr, bool caseless) {
+  uint32_t new_id(bool at_end) {
+    impl_.at_end.push_back(at_end ? 1 : 0);
+    return impl_.pattern_count++;
+  }
+
+  uint32_t register_pattern(const std::string& field, const std::string& expr, bool caseless,
+                            bool at_end) {
     auto& pend = impl_.buckets[bucket_].pending[field];
     for (const auto& p : pend)
-      if (p.expression == expr && p.caseless == caseless) return p.id;
-    uint32_t id = impl_.pattern_count++;
-    pend.push_back(PendingPattern{id, expr, caseless});
+      if (p.expression == expr && p.caseless == caseless && p.at_end == at_end) return p.id;
+    uint32_t id = new_id(at_end);
+    pend.push_back(PendingPattern{id, expr, caseless, at_end});
     return id;
   }
 
   ValueTest string_test(const std::string& field, const std::string& value, Mode mode, bool wild,
                         bool cased) {
     ValueTest t;
-    auto expr = expression(value, mode, wild, t);
+    bool at_end = false;
+    auto expr = expression(value, mode, wild, t, at_end);
     if (!expr) return t;
     t.op = ValueTest::kPattern;
-    t.pattern = register_pattern(field, *expr, !cased);
+    t.pattern = register_pattern(field, *expr, !cased, at_end);
     return t;
   }
 
@@ -424,13 +434,17 @@ class Compiler {
                               Mode mode, bool wild, bool cased) {
     ValueTest t;
     t.op = ValueTest::kPattern;
-    t.pattern = impl_.pattern_count++;
+    bool end_mode = mode == Mode::kEquals || mode == Mode::kEndsWith;
+    t.pattern = new_id(end_mode);
     auto& pend = impl_.buckets[bucket_].pending[field];
     for (const auto& f : forms) {
       ValueTest direct;
-      auto expr = expression(f, mode, wild, direct);
+      bool at_end = false;
+      auto expr = expression(f, mode, wild, direct, at_end);
       if (!expr) return direct;
-      pend.push_back(PendingPattern{t.pattern, *expr, !cased});
+      // A trailing wildcard lifts the end anchor for that form only: keep the id's flag honest.
+      if (at_end != end_mode) *expr += ".*";
+      pend.push_back(PendingPattern{t.pattern, *expr, !cased, end_mode});
     }
     return t;
   }
@@ -487,6 +501,115 @@ RuleInfo read_info(const YAML::Node& doc, const std::string& file) {
     info.service = scalar(ls["service"]);
   }
   return info;
+}
+
+// Three-valued evaluation with every pattern test false and every other test unknown: when the
+// condition is then certainly false, the variant can only fire after a pattern matched.
+enum class Tri : uint8_t { kFalse, kTrue, kUnknown };
+
+Tri tri_not(Tri t) { return t == Tri::kUnknown ? t : t == Tri::kTrue ? Tri::kFalse : Tri::kTrue; }
+
+Tri tri_item(const Item& item) {
+  bool all = item.all;
+  Tri acc = all ? Tri::kTrue : Tri::kFalse;
+  for (const auto& t : item.tests) {
+    Tri v = t.op == ValueTest::kPattern ? Tri::kFalse : Tri::kUnknown;
+    if (all) {
+      if (v == Tri::kFalse) return Tri::kFalse;
+      if (v == Tri::kUnknown) acc = Tri::kUnknown;
+    } else {
+      if (v == Tri::kTrue) return Tri::kTrue;
+      if (v == Tri::kUnknown) acc = Tri::kUnknown;
+    }
+  }
+  return acc;
+}
+
+Tri tri_eval(const Variant& v, uint32_t node) {
+  const CondNode& n = v.nodes[node];
+  switch (n.kind) {
+    case CondNode::kConst:
+      return n.value ? Tri::kTrue : Tri::kFalse;
+    case CondNode::kNot:
+      return tri_not(tri_eval(v, n.kids[0]));
+    case CondNode::kAnd: {
+      Tri acc = Tri::kTrue;
+      for (uint32_t k : n.kids) {
+        Tri t = tri_eval(v, k);
+        if (t == Tri::kFalse) return Tri::kFalse;
+        if (t == Tri::kUnknown) acc = Tri::kUnknown;
+      }
+      return acc;
+    }
+    case CondNode::kOr: {
+      Tri acc = Tri::kFalse;
+      for (uint32_t k : n.kids) {
+        Tri t = tri_eval(v, k);
+        if (t == Tri::kTrue) return Tri::kTrue;
+        if (t == Tri::kUnknown) acc = Tri::kUnknown;
+      }
+      return acc;
+    }
+    case CondNode::kSelection: {
+      Tri acc = Tri::kFalse;
+      for (const auto& group : v.selections[n.selection].groups) {
+        Tri g = Tri::kTrue;
+        for (uint32_t i : group) {
+          Tri t = tri_item(v.items[i]);
+          if (t == Tri::kFalse) {
+            g = Tri::kFalse;
+            break;
+          }
+          if (t == Tri::kUnknown) g = Tri::kUnknown;
+        }
+        if (g == Tri::kTrue) return Tri::kTrue;
+        if (g == Tri::kUnknown) acc = Tri::kUnknown;
+      }
+      return acc;
+    }
+  }
+  return Tri::kUnknown;
+}
+
+bool needs_pattern(const Variant& v) { return tri_eval(v, v.root) == Tri::kFalse; }
+
+// Compiling thousands of patterns takes seconds; the result depends only on the patterns (and
+// the Vectorscan build, which deserialize() checks), so it is kept on disk between runs.
+core::Result<match::PatternSet> cached_compile(const std::string& dir, const std::string& key,
+                                               const std::vector<match::Pattern>& pats,
+                                               RuleSet::Impl& impl) {
+  std::string file;
+  if (!dir.empty()) {
+    file = (fs::path(dir) / (core::sha256_hex(key) + ".hsdb")).string();
+    std::ifstream in(file, std::ios::binary);
+    if (in) {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      auto set = match::PatternSet::deserialize(ss.str(), pats.size());
+      if (set.ok()) {
+        ++impl.cache_hits;
+        return set;
+      }
+    }
+  }
+  auto set = match::PatternSet::compile(pats);
+  ++impl.cache_misses;
+  if (set.ok() && !file.empty()) {
+    auto bytes = set->serialize();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (bytes.ok() && !ec) {
+      // Written under a temporary name and renamed, so a concurrent run never reads half a file.
+      std::string tmp = file + ".tmp" + std::to_string(::getpid());
+      {
+        std::ofstream out(tmp, std::ios::binary);
+        out << *bytes;
+      }
+      fs::rename(tmp, file, ec);
+      if (ec) fs::remove(tmp, ec);
+    }
+  }
+  return set;
 }
 
 }  // namespace
@@ -726,7 +849,11 @@ void RuleSet::load_text(std::string_view yaml, const std::string& file,
   }
 }
 
-core::Status RuleSet::compile() {
+std::pair<std::size_t, std::size_t> RuleSet::cache_use() const {
+  return {impl_->cache_hits, impl_->cache_misses};
+}
+
+core::Status RuleSet::compile(const std::string& cache_dir) {
   Impl& impl = *impl_;
   if (impl.compiled) return {};
   // Resolve correlation references (by name or id).
@@ -747,28 +874,66 @@ core::Status RuleSet::compile() {
                                                     impl.rules[c.rule].title, ref)});
     }
   }
+  std::unordered_map<std::string, uint32_t> by_content;
   for (auto& b : impl.buckets) {
     for (auto& [field, pend] : b.pending) {
       if (pend.empty()) continue;
-      std::vector<match::Pattern> pats;
-      pats.reserve(pend.size());
+      FieldDb db;
+      db.field = field;
+      std::string key;
       for (const auto& p : pend) {
-        match::Pattern mp;
-        mp.id = p.id;
-        mp.expression = p.expression;
-        mp.kind = match::Pattern::Kind::kRegex;
-        mp.caseless = p.caseless;
-        mp.single_match = true;
-        pats.push_back(std::move(mp));
+        db.ids.push_back(p.id);
+        key += p.expression;
+        key += p.caseless ? "\x01" : "\x02";
+        key += p.at_end ? "\x01" : "\x02";
       }
-      auto set = match::PatternSet::compile(pats);
-      if (!set.ok()) return core::make_error("field '{}': {}", field, set.error().message);
-      if (field.empty())
-        b.keyword_db.emplace(std::move(*set));
-      else
-        b.dbs.emplace_back(field, std::move(*set));
+      if (auto it = by_content.find(key); it != by_content.end()) {
+        db.set = it->second;
+      } else {
+        std::vector<match::Pattern> pats;
+        pats.reserve(pend.size());
+        for (uint32_t i = 0; i < pend.size(); ++i) {
+          match::Pattern mp;
+          mp.id = i;
+          mp.expression = pend[i].expression;
+          mp.kind = match::Pattern::Kind::kRegex;
+          mp.caseless = pend[i].caseless;
+          // End-anchored patterns report every end, so that the one at the value's end is seen.
+          mp.single_match = !pend[i].at_end;
+          pats.push_back(std::move(mp));
+        }
+        auto set = cached_compile(cache_dir, key, pats, impl);
+        if (!set.ok()) return core::make_error("field '{}': {}", field, set.error().message);
+        db.set = static_cast<uint32_t>(impl.sets.size());
+        impl.sets.push_back(std::move(*set));
+        by_content.emplace(std::move(key), db.set);
+      }
+      b.dbs.push_back(std::move(db));
     }
     b.pending.clear();
+  }
+  // Gating: which variants need a pattern match to fire at all.
+  impl.pattern_variants.assign(impl.pattern_count, {});
+  for (auto& b : impl.buckets) {
+    for (uint32_t i = 0; i < b.dbs.size(); ++i) {
+      if (b.dbs[i].field.empty())
+        b.keyword_db = static_cast<int>(i);
+      else
+        b.db_index.emplace(b.dbs[i].field, i);
+    }
+    for (uint32_t vi : b.variants) {
+      const Variant& v = impl.variants[vi];
+      if (!needs_pattern(v)) {
+        b.ungated.push_back(vi);
+        continue;
+      }
+      for (const auto& item : v.items)
+        for (const auto& t : item.tests)
+          if (t.op == ValueTest::kPattern) {
+            auto& list = impl.pattern_variants[t.pattern];
+            if (list.empty() || list.back() != vi) list.push_back(vi);
+          }
+    }
   }
   impl.compiled = true;
   return {};

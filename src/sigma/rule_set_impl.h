@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -79,6 +80,14 @@ struct PendingPattern {
   uint32_t id = 0;
   std::string expression;
   bool caseless = true;
+  bool at_end = false;  // must end where the value ends (checked on the match, see matcher)
+};
+
+/// A field's database within a bucket: the shared compiled set and its local → global ids.
+struct FieldDb {
+  std::string field;
+  uint32_t set = 0;           // index into Impl::sets
+  std::vector<uint32_t> ids;  // local pattern id → global pattern id
 };
 
 /// Rules that apply to the same events: one channel (or any) and a set of event IDs (or any).
@@ -88,8 +97,13 @@ struct Bucket {
   bool foreign = false;                // rules of other products: only events without a Channel
   std::vector<uint32_t> variants;
   std::unordered_map<std::string, std::vector<PendingPattern>> pending;  // by field ("" keywords)
-  std::vector<std::pair<std::string, match::PatternSet>> dbs;            // by field
-  std::optional<match::PatternSet> keyword_db;
+  std::vector<FieldDb> dbs;  // by field; field "" holds the keywords (any field)
+  std::unordered_map<std::string_view, uint32_t> db_index;  // field → dbs index (not keywords)
+  int keyword_db = -1;                                      // dbs index of the keywords
+  // Variants that can match without any of their string patterns matching (e.g. `not filter`,
+  // regex or number tests only): evaluated for every event of the bucket. The others are
+  // evaluated only when one of their patterns matched (see Impl::pattern_variants).
+  std::vector<uint32_t> ungated;
 };
 
 /// A correlation rule, resolved to base rule numbers at compile time.
@@ -113,11 +127,21 @@ struct RuleSet::Impl {
   std::vector<Variant> variants;
   std::vector<match::Regex> regexes;
   std::vector<Bucket> buckets;
+  // Compiled sets, shared by buckets whose field has the same patterns (a 4688 variant and its
+  // Sysmon original share most of theirs).
+  std::vector<match::PatternSet> sets;
   std::unordered_map<std::string, std::vector<uint32_t>> by_channel;  // lower-case channel
   std::vector<uint32_t> any_channel;                                  // windows, no channel
   std::vector<uint32_t> foreign;                                      // other products
   std::vector<Correlation> correlations;
   uint32_t pattern_count = 0;
+  std::size_t cache_hits = 0, cache_misses = 0;
+  // Per pattern id: must end at the value's end. End anchors are checked on the reported
+  // offset instead of compiled in, which keeps Vectorscan's compile time low.
+  std::vector<uint8_t> at_end;
+  // Per pattern id: the variants that need one of their patterns to match, so are candidates
+  // only when this one did.
+  std::vector<std::vector<uint32_t>> pattern_variants;
   bool compiled = false;
 
   uint32_t bucket_for(const std::string& channel, const std::vector<std::string>& ids,

@@ -257,6 +257,88 @@ correlation:
   EXPECT_EQ(ordered, 1);
 }
 
+TEST(SigmaRules, CorrelationValueCountAndTemporal) {
+  RuleSet set;
+  set.load_text(R"(title: logon
+name: logon
+logsource: {product: windows, service: security}
+detection:
+  sel:
+    EventID: 4624
+  condition: sel
+---
+title: process
+name: proc
+logsource: {product: windows, category: process_creation}
+detection:
+  sel:
+    Image|endswith: '\whoami.exe'
+  condition: sel
+---
+title: one source logs on to many accounts
+correlation:
+  type: value_count
+  rules: [logon]
+  group-by: [IpAddress]
+  timespan: 10m
+  condition:
+    field: TargetUserName
+    gte: 3
+---
+title: logon and whoami close together
+correlation:
+  type: temporal
+  rules: [logon, proc]
+  timespan: 1m
+)",
+                "corr2.yml");
+  ASSERT_TRUE(set.compile().ok());
+  ASSERT_TRUE(set.errors().empty()) << set.errors()[0].reason;
+  Matcher m(set);
+  std::vector<CorrelationInput> inputs;
+  auto feed = [&](std::vector<FieldView> ev, int64_t sec) {
+    std::vector<uint32_t> hits;
+    m.match(ev, hits);
+    for (auto h : hits) {
+      CorrelationInput in{h, core::Timestamp::from_seconds(sec), inputs.size(), {}};
+      for (const auto& name : correlation_fields(set))
+        for (const auto& f : ev)
+          if (f.name == name) in.fields.emplace_back(name, std::string(f.value));
+      inputs.push_back(std::move(in));
+    }
+  };
+  auto logon = [](const char* ip, const char* user) {
+    return std::vector<FieldView>{
+        {"Channel", "Security"}, {"EventID", "4624"}, {"IpAddress", ip}, {"TargetUserName", user}};
+  };
+  feed(logon("10.0.0.5", "a"), 0);
+  feed(logon("10.0.0.5", "a"), 10);  // same account again: still two distinct
+  feed(logon("10.0.0.9", "b"), 20);
+  feed(logon("10.0.0.5", "b"), 30);
+  feed(logon("10.0.0.5", "c"), 40);  // third distinct account from .5
+  feed({{"Channel", "Microsoft-Windows-Sysmon/Operational"},
+        {"EventID", "1"},
+        {"Image", "C:\\w\\whoami.exe"}},
+       3000);
+  auto hits = correlate(set, inputs);
+  int values = 0, temporal = 0;
+  for (const auto& h : hits) {
+    if (h.rule == 2) {
+      ++values;
+      EXPECT_EQ(h.group, "IpAddress=10.0.0.5");
+      EXPECT_EQ(h.count, 3u);
+    }
+    if (h.rule == 3) ++temporal;
+  }
+  EXPECT_EQ(values, 1);
+  EXPECT_EQ(temporal, 0);  // the process ran 50 minutes after the last logon
+  feed(logon("10.0.0.7", "d"), 3030);
+  hits = correlate(set, inputs);
+  temporal = 0;
+  for (const auto& h : hits) temporal += h.rule == 3;
+  EXPECT_EQ(temporal, 1);
+}
+
 // Every SigmaHQ rule of the corpus is loaded; the load rate is printed with the reasons.
 TEST(SigmaRules, CorpusLoadRate) {
   namespace fs = std::filesystem;

@@ -77,7 +77,11 @@ class RuleSet {
   /// Loads rule text; `file` names it in errors.
   void load_text(std::string_view yaml, const std::string& file, const LoadOptions& options = {});
   /// Builds the pattern databases; an error means a database could not be built at all.
-  core::Status compile();
+  /// With `cache_dir`, compiled databases are kept there (named by a hash of their patterns)
+  /// and reused by later runs; a missing, stale or foreign cache entry is simply rebuilt.
+  core::Status compile(const std::string& cache_dir = {});
+  /// Databases taken from the cache by compile(), and built afresh.
+  std::pair<std::size_t, std::size_t> cache_use() const;
 
   /// The rules loaded (index = the rule number reported by matches).
   const std::vector<RuleInfo>& rules() const;
