@@ -96,16 +96,21 @@ void add_admin_commands(CLI::App& app) {
   auto cust = std::make_shared<std::string>();
   auto site = std::make_shared<std::string>();
   auto ttl = std::make_shared<int64_t>(0);
+  auto count = std::make_shared<int>(1);
   add_store_options(code, *args);
+  code->add_option("--count", *count, "how many codes to print, one a line (default 1)")
+      ->check(CLI::Range(1, 100000));
   code->add_option("--customer", *cust, "customer id")->required();
   code->add_option("--site", *site, "site id (default: the customer's first site)");
   code->add_option("--ttl", *ttl, "lifetime in seconds (default 24 hours)");
   code->callback([=] {
     auto store = open_store(*args);
-    auto c = store->create_enrollment_code(server::Principal::system("mimamori admin"), *cust,
-                                           *site, *ttl);
-    if (!c.ok()) fail(c.error());
-    std::printf("%s\n", c->code.c_str());
+    for (int i = 0; i < *count; ++i) {
+      auto c = store->create_enrollment_code(server::Principal::system("mimamori admin"), *cust,
+                                             *site, *ttl);
+      if (!c.ok()) fail(c.error());
+      std::printf("%s\n", c->code.c_str());
+    }
   });
 
   auto* user = admin->add_subcommand("user", "users");

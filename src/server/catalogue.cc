@@ -32,26 +32,40 @@ const Catalogue& Catalogue::get() {
   return kCatalogue;
 }
 
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Whole-word-ish: short keywords such as "c2" must not match inside other words.
+bool contains_keyword(const std::string& text, const std::string& m) {
+  size_t pos = 0;
+  while ((pos = text.find(m, pos)) != std::string::npos) {
+    bool left = pos == 0 || !std::isalnum(static_cast<unsigned char>(text[pos - 1]));
+    size_t end = pos + m.size();
+    bool right =
+        m.size() > 4 || end >= text.size() || !std::isalnum(static_cast<unsigned char>(text[end]));
+    if (left && right) return true;
+    pos = end;
+  }
+  return false;
+}
+
+}  // namespace
+
 const AlertCategory& Catalogue::classify(std::string_view signature,
                                          std::string_view rule_category) const {
-  std::string text;
-  text.reserve(signature.size() + rule_category.size() + 1);
-  for (char c : signature) text += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  text += ' ';
-  for (char c : rule_category) {
-    text += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  for (const auto& cat : categories_) {
-    for (const auto& m : cat.match) {
-      // Whole-word-ish: short keywords such as "c2" must not match inside other words.
-      size_t pos = 0;
-      while ((pos = text.find(m, pos)) != std::string::npos) {
-        bool left = pos == 0 || !std::isalnum(static_cast<unsigned char>(text[pos - 1]));
-        size_t end = pos + m.size();
-        bool right = m.size() > 4 || end >= text.size() ||
-                     !std::isalnum(static_cast<unsigned char>(text[end]));
-        if (left && right) return cat;
-        pos = end;
+  // The signature names the threat precisely; the rule's category (a Suricata classtype such
+  // as "A Network Trojan was detected") is broad, so it only decides when the signature says
+  // nothing we know.
+  for (const std::string& text : {lower(signature), lower(rule_category)}) {
+    for (const auto& cat : categories_) {
+      for (const auto& m : cat.match) {
+        if (contains_keyword(text, m)) return cat;
       }
     }
   }

@@ -26,7 +26,8 @@ struct PgConnection {
 
   Result<SqlRows> run(std::string_view sql, std::span<const SqlParam> params, bool prepare) {
     std::vector<const char*> values(params.size());
-    for (size_t i = 0; i < params.size(); ++i) values[i] = params[i] ? params[i]->c_str() : nullptr;
+    for (size_t i = 0; i < params.size(); ++i)
+      values[i] = params[i].value ? params[i].value->c_str() : nullptr;
     PGresult* res = nullptr;
     std::string text(sql);
     if (prepare) {

@@ -21,17 +21,26 @@ using core::Status;
 /// Which SQL dialect a connection speaks, for the few statements that differ.
 enum class Dialect { kSqlite, kPostgres };
 
-/// One bound parameter; nullopt is SQL NULL.
-using SqlParam = std::optional<std::string>;
+/// One bound parameter as text (nullopt: SQL NULL). Integers are marked, because SQLite
+/// compares an integer expression with a text value as unequal types.
+struct SqlParam {
+  std::optional<std::string> value;
+  bool integer = false;
+
+  SqlParam() = default;
+  SqlParam(std::string s) : value(std::move(s)) {}  // NOLINT: implicit on purpose
+};
 
 /// A text parameter.
-inline SqlParam sp(std::string_view s) { return std::string(s); }
+inline SqlParam sp(std::string_view s) { return SqlParam(std::string(s)); }
 /// An integer parameter.
-inline SqlParam sp(int64_t v) { return std::to_string(v); }
-/// A NULL when `s` is empty, else the text.
-inline SqlParam sp_or_null(std::string_view s) {
-  return s.empty() ? SqlParam{} : SqlParam{std::string(s)};
+inline SqlParam sp(int64_t v) {
+  SqlParam p(std::to_string(v));
+  p.integer = true;
+  return p;
 }
+/// A NULL when `s` is empty, else the text.
+inline SqlParam sp_or_null(std::string_view s) { return s.empty() ? SqlParam{} : sp(s); }
 
 /// Rows of a query, every value as text (nullopt for NULL), plus the count of changed rows.
 struct SqlRows {

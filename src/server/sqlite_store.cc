@@ -70,11 +70,13 @@ class SqliteTx final : public SqlTx {
     sqlite3_clear_bindings(s);
     for (size_t i = 0; i < params.size(); ++i) {
       int idx = static_cast<int>(i + 1);
-      if (!params[i]) {
+      const auto& v = params[i].value;
+      if (!v) {
         sqlite3_bind_null(s, idx);
+      } else if (params[i].integer) {
+        sqlite3_bind_int64(s, idx, std::stoll(*v));
       } else {
-        sqlite3_bind_text(s, idx, params[i]->data(), static_cast<int>(params[i]->size()),
-                          SQLITE_STATIC);
+        sqlite3_bind_text(s, idx, v->data(), static_cast<int>(v->size()), SQLITE_STATIC);
       }
     }
     SqlRows out;

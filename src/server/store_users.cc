@@ -144,8 +144,13 @@ Result<User> Store::create_user(const Principal& p, std::string_view email, std:
 }
 
 Result<std::vector<User>> Store::list_users(const Principal& p, std::string_view customer_id) {
-  if (!is_provider_role(p.role) || p.is_device) customer_id = p.customer_id;
   if (p.is_device) return core::make_error_code(403, "devices cannot list users");
+  if (!is_provider_role(p.role) && !p.is_system) {
+    if (customer_id.empty()) customer_id = p.customer_id;
+    if (auto a = allow(p, customer_id, false, "user.list", "customer", customer_id); !a.ok()) {
+      return a.error();
+    }
+  }
   std::vector<User> out;
   auto st = transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(fmt::format("SELECT {} FROM users WHERE ($1 = '' OR customer_id = $1) ORDER "
