@@ -260,7 +260,7 @@ void ProcessWatch::report(int pid, EventSink& sink) {
     for (const auto& [title, level] : rule_hits_) {
       core::Event a = e;
       int sev = level == "critical" ? 1 : level == "high" ? 1 : level == "medium" ? 2 : 3;
-      make_alert(a, process_sid::kSigmaBase, "Sigma: " + title, "Sigma", sev);
+      make_alert(a, process_sid::kSigmaBase, title, "Sigma", sev);
       a.alert->extra.add("sigma_level", level);
       sink.emit(a);
     }
