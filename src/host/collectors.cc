@@ -10,6 +10,7 @@
 #include "mimamori/host/collector.h"
 #include "mimamori/host/process_watch.h"
 #include "mimamori/host/ransomware.h"
+#include "mimamori/host/system_watch.h"
 #include "mimamori/host/watchers.h"
 #include "mimamori/sigma/rules.h"
 
@@ -124,6 +125,23 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const core::Config& cfg)
       };
     }
     out.push_back(std::make_unique<ProcessWatch>(std::move(hook)));
+  }
+  if (cfg.get<bool>("yara.enabled", true)) {
+    out.push_back(std::make_unique<YaraScan>(
+        cfg.get<std::string>("yara.rules_dir", "/etc/mimamori/yara"),
+        cfg.get<std::vector<std::string>>("yara.paths",
+                                          {"/tmp", "/var/tmp", "/dev/shm", "/root/Downloads"}),
+        cfg.get<bool>("yara.scan_existing", false),
+        cfg.get<uint64_t>("yara.max_file_mb", 64) << 20));
+  }
+  if (cfg.get<bool>("network.enabled", true)) {
+    out.push_back(std::make_unique<NetWatch>(
+        cfg.get<std::string>("network.threat_list", (state / "threat-list.txt").string()),
+        std::chrono::seconds(cfg.get<int64_t>("network.interval_s", 10))));
+  }
+  if (cfg.get<bool>("inventory.enabled", true)) {
+    out.push_back(std::make_unique<Inventory>(
+        std::chrono::seconds(cfg.get<int64_t>("inventory.interval_s", 86400))));
   }
   return out;
 }
