@@ -40,6 +40,7 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const core::Config& cfg)
     o.baseline_file = state / "fim.baseline";
     o.hash_bytes_per_s = cfg.get<uint64_t>("fim.hash_rate_kb_s", 8192) * 1024;
     o.max_files = cfg.get<uint64_t>("fim.max_files", 200000);
+    o.lazy_baseline = true;
     out.push_back(std::make_unique<FileIntegrity>(
         o, std::chrono::seconds(cfg.get<int64_t>("fim.scan_interval_s", 3600))));
   }

@@ -299,7 +299,17 @@ std::vector<FileChange> FileWatch::scan(bool force) {
         it->second.inode == static_cast<uint64_t>(st.st_ino))
       continue;
     FileState now;
-    if (!read_file_state(path, now, options_.keep_content_below)) continue;
+    if (first && options_.lazy_baseline) {
+      // Metadata only for now; the first verification pass fills in the hashes at its pace.
+      now.size = static_cast<uint64_t>(st.st_size);
+      now.mtime_ns = ns_of(st.st_mtim);
+      now.ctime_ns = ns_of(st.st_ctim);
+      now.inode = static_cast<uint64_t>(st.st_ino);
+      now.mode = st.st_mode;
+      now.uid = st.st_uid;
+    } else if (!read_file_state(path, now, options_.keep_content_below)) {
+      continue;
+    }
     if (it == baseline_.end()) {
       if (!first) changes.push_back(diff(FileChange::Kind::kAdded, path, nullptr, &now));
       baseline_.emplace(path, std::move(now));
@@ -324,22 +334,36 @@ std::vector<FileChange> FileWatch::scan(bool force) {
   return changes;
 }
 
+void FileWatch::start_verify_pass() {
+  if (verifying_) return;
+  verifying_ = true;
+  verify_cursor_.clear();
+  verify_budget_ = 0;
+}
+
 std::vector<FileChange> FileWatch::verify_some(std::chrono::milliseconds elapsed) {
   std::vector<FileChange> changes;
+  if (!verifying_) return changes;
   verify_budget_ += static_cast<double>(options_.hash_bytes_per_s) * elapsed.count() / 1000.0;
   verify_budget_ = std::min(verify_budget_, static_cast<double>(options_.hash_bytes_per_s));
   auto it = baseline_.upper_bound(verify_cursor_);
   while (verify_budget_ > 0 && !baseline_.empty()) {
     if (it == baseline_.end()) {
       verify_cursor_.clear();
-      return changes;  // one full pass done; the next starts at the next call
+      verifying_ = false;
+      spdlog::info("file integrity: verification pass over {} files done", baseline_.size());
+      save();  // a completed pass (it may have filled a lazy baseline)
+      return changes;
     }
     FileState now;
     verify_budget_ -= static_cast<double>(it->second.size + 4096);
-    if (read_file_state(it->first, now, options_.keep_content_below) &&
-        now.sha256 != it->second.sha256) {
-      changes.push_back(diff(FileChange::Kind::kModified, it->first, &it->second, &now));
-      it->second = std::move(now);
+    if (read_file_state(it->first, now, options_.keep_content_below)) {
+      if (it->second.sha256.empty()) {
+        it->second = std::move(now);  // a lazy baseline entry gets its hash
+      } else if (now.sha256 != it->second.sha256) {
+        changes.push_back(diff(FileChange::Kind::kModified, it->first, &it->second, &now));
+        it->second = std::move(now);
+      }
     }
     verify_cursor_ = it->first;
     ++it;
