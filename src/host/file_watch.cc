@@ -27,9 +27,7 @@ namespace fs = std::filesystem;
 int64_t ns_of(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
 
 std::string read_small(const std::string& path) {
-  std::ifstream in(path);
-  std::string s;
-  std::getline(in, s, '\0');
+  std::string s = read_small_file(path, 4096);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
 }
@@ -52,7 +50,7 @@ Writer describe_process(int pid) {
   w.process = read_small(base + "/comm");
   std::error_code ec;
   w.exe = fs::read_symlink(base + "/exe", ec).string();
-  std::ifstream st(base + "/status");
+  std::istringstream st(read_small_file(base + "/status"));
   std::string line;
   while (std::getline(st, line)) {
     if (line.rfind("Uid:", 0) == 0) {
@@ -80,9 +78,8 @@ bool read_file_state(const std::string& path, FileState& s, uint64_t keep_conten
   }
   if (!S_ISREG(st.st_mode)) return false;
   if (keep_content_below && s.size < keep_content_below) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;
-    s.content.assign(std::istreambuf_iterator<char>(in), {});
+    if (::access(path.c_str(), R_OK) != 0) return false;
+    s.content = read_small_file(path, keep_content_below);
     s.sha256 = core::sha256_hex(s.content);
     return true;
   }

@@ -36,14 +36,6 @@ std::string_view type_name(ContentType t) {
 
 bool begins(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-std::string cmdline_of(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string s(std::istreambuf_iterator<char>(in), {});
-  std::replace(s.begin(), s.end(), '\0', ' ');
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 ContentType classify_content(std::string_view h) {
@@ -253,7 +245,7 @@ void RansomwareGuard::act(int pid, Suspect& s, bool canary, const std::string& t
     else if (options_.response == RansomwareResponse::kKill && ::kill(pid, SIGKILL) == 0)
       response = "killed";
   }
-  std::string cmd = pid > 0 ? cmdline_of(pid) : "";
+  std::string cmd = pid > 0 ? process_cmdline(pid) : "";
   core::Event e = host_event(core::event_type::kRansomware);
   e.fields.begin_object("ransomware")
       .add("trigger", trigger)
