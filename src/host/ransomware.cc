@@ -195,6 +195,16 @@ core::Status RansomwareGuard::start(EventSink& sink) {
         "process; detection alerts but cannot stop it",
         std::strerror(errno), this_host().root ? "" : "; not running as root");
   }
+  std::vector<std::string> present;
+  for (const auto& p : options_.paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec))
+      present.push_back(p);
+    else
+      spdlog::warn("ransomware: '{}' is not a folder; not guarded", p);
+  }
+  options_.paths = std::move(present);
+  if (options_.paths.empty()) return core::make_error("none of ransomware.paths is a folder");
   if (options_.canaries) place_canaries();
   for (const auto& p : options_.paths) mark_tree(p);
   if (marked_ >= options_.max_dirs)
