@@ -304,19 +304,32 @@ std::size_t LogTail::drain(const std::function<void(std::string_view)>& on_line)
 
 std::size_t LogTail::poll(EventSink& sink, const std::function<void(std::string_view)>& on_line) {
   if (fd_ < 0 && !reopen(sink)) return 0;
+  // Truncated in place (copytruncate) — possibly already refilled past our offset: the bytes
+  // just before the offset are no longer the ones read there.
+  struct stat fst {};
+  bool truncated = ::fstat(fd_, &fst) == 0 && static_cast<uint64_t>(fst.st_size) < offset_;
+  if (!truncated && !tail_sig_.empty() && offset_ >= tail_sig_.size()) {
+    std::string now(tail_sig_.size(), '\0');
+    ssize_t n = ::pread(fd_, now.data(), now.size(), static_cast<off_t>(offset_ - now.size()));
+    truncated = n != static_cast<ssize_t>(now.size()) || now != tail_sig_;
+  }
+  if (truncated) {
+    spdlog::info("auth: '{}' was truncated; reading from its start", path_);
+    offset_ = 0;
+    partial_.clear();
+  }
   std::size_t lines = drain(on_line);
   struct stat st {};
-  if (::stat(path_.c_str(), &st) == 0) {
-    if (static_cast<uint64_t>(st.st_ino) != inode_) {
-      // Rotated: the old file was read to its end above; continue with the new one.
-      if (reopen(sink)) lines += drain(on_line);
-    } else if (static_cast<uint64_t>(st.st_size) < offset_) {
-      spdlog::info("auth: '{}' was truncated; reading from its start", path_);
-      offset_ = 0;
-      partial_.clear();
-      lines += drain(on_line);
-    }
+  if (::stat(path_.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_ino) != inode_) {
+    // Rotated: the old file was read to its end above; continue with the new one.
+    if (reopen(sink)) lines += drain(on_line);
   }
+  // Remember the last bytes read, to recognise an in-place truncation next time.
+  tail_sig_.resize(std::min<uint64_t>(64, offset_));
+  if (!tail_sig_.empty() && ::pread(fd_, tail_sig_.data(), tail_sig_.size(),
+                                    static_cast<off_t>(offset_ - tail_sig_.size())) !=
+                                static_cast<ssize_t>(tail_sig_.size()))
+    tail_sig_.clear();
   // The position excludes a partial last line, which is read again whole next time.
   sink.checkpoint("auth:" + path_, fmt::format("{}:{}", inode_, offset_ - partial_.size()));
   return lines;

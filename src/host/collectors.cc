@@ -10,7 +10,9 @@
 #include "mimamori/host/collector.h"
 #include "mimamori/host/process_watch.h"
 #include "mimamori/host/ransomware.h"
+#include "mimamori/host/system_watch.h"
 #include "mimamori/host/watchers.h"
+#include "mimamori/sigma/rules.h"
 
 namespace mimamori::host {
 
@@ -38,6 +40,7 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const core::Config& cfg)
     o.baseline_file = state / "fim.baseline";
     o.hash_bytes_per_s = cfg.get<uint64_t>("fim.hash_rate_kb_s", 8192) * 1024;
     o.max_files = cfg.get<uint64_t>("fim.max_files", 200000);
+    o.lazy_baseline = true;
     out.push_back(std::make_unique<FileIntegrity>(
         o, std::chrono::seconds(cfg.get<int64_t>("fim.scan_interval_s", 3600))));
   }
@@ -80,7 +83,67 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const core::Config& cfg)
     o.allow_exe = cfg.get<std::vector<std::string>>("ransomware.allow_exe", {});
     out.push_back(std::make_unique<RansomwareGuard>(o));
   }
-  if (cfg.get<bool>("process.enabled", true)) out.push_back(std::make_unique<ProcessWatch>());
+  if (cfg.get<bool>("process.enabled", true)) {
+    ProcessRuleHook hook;
+    auto paths = cfg.get<std::vector<std::string>>("process.sigma_rules", {});
+    if (!paths.empty()) {
+      auto rules = std::make_shared<sigma::RuleSet>();
+      for (const auto& p : paths) rules->load_path(p);
+      if (auto st = rules->compile(); !st)
+        throw core::ConfigError(fmt::format("process.sigma_rules: {}", st.error().message));
+      std::vector<bool> wanted;
+      std::size_t n = 0;
+      for (const auto& r : rules->rules()) {
+        // Only rules meant for Linux exec events; others in the folder are ignored here.
+        bool w = !r.correlation && r.product == "linux" && r.category == "process_creation";
+        wanted.push_back(w);
+        n += w;
+      }
+      spdlog::info(
+          "process: {} Sigma linux process_creation rules loaded ({} files, {} not loadable)", n,
+          rules->files_seen(), rules->errors().size());
+      for (const auto& e : rules->errors()) spdlog::debug("sigma: {}: {}", e.file, e.reason);
+      auto matcher = std::make_shared<sigma::Matcher>(*rules);
+      hook = [rules, matcher, wanted](const ProcessInfo& p,
+                                      std::vector<std::pair<std::string, std::string>>& found) {
+        std::string pid = std::to_string(p.pid), ppid = std::to_string(p.ppid);
+        sigma::FieldView fields[] = {{"Image", p.exe},
+                                     {"CommandLine", p.cmdline},
+                                     {"ParentImage", p.parent_exe},
+                                     {"ParentCommandLine", p.parent_cmdline},
+                                     {"User", p.user},
+                                     {"CurrentDirectory", p.cwd},
+                                     {"ProcessId", pid},
+                                     {"ParentProcessId", ppid}};
+        thread_local std::vector<uint32_t> hits;
+        hits.clear();
+        matcher->match(fields, hits);
+        for (uint32_t h : hits) {
+          if (h >= wanted.size() || !wanted[h]) continue;
+          const auto& r = rules->rules()[h];
+          found.emplace_back(r.title, std::string(sigma::level_name(r.level)));
+        }
+      };
+    }
+    out.push_back(std::make_unique<ProcessWatch>(std::move(hook)));
+  }
+  if (cfg.get<bool>("yara.enabled", true)) {
+    out.push_back(std::make_unique<YaraScan>(
+        cfg.get<std::string>("yara.rules_dir", "/etc/mimamori/yara"),
+        cfg.get<std::vector<std::string>>("yara.paths",
+                                          {"/tmp", "/var/tmp", "/dev/shm", "/root/Downloads"}),
+        cfg.get<bool>("yara.scan_existing", false),
+        cfg.get<uint64_t>("yara.max_file_mb", 64) << 20));
+  }
+  if (cfg.get<bool>("network.enabled", true)) {
+    out.push_back(std::make_unique<NetWatch>(
+        cfg.get<std::string>("network.threat_list", (state / "threat-list.txt").string()),
+        std::chrono::seconds(cfg.get<int64_t>("network.interval_s", 10))));
+  }
+  if (cfg.get<bool>("inventory.enabled", true)) {
+    out.push_back(std::make_unique<Inventory>(
+        std::chrono::seconds(cfg.get<int64_t>("inventory.interval_s", 86400))));
+  }
   return out;
 }
 

@@ -27,9 +27,7 @@ namespace fs = std::filesystem;
 int64_t ns_of(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
 
 std::string read_small(const std::string& path) {
-  std::ifstream in(path);
-  std::string s;
-  std::getline(in, s, '\0');
+  std::string s = read_small_file(path, 4096);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
 }
@@ -52,7 +50,7 @@ Writer describe_process(int pid) {
   w.process = read_small(base + "/comm");
   std::error_code ec;
   w.exe = fs::read_symlink(base + "/exe", ec).string();
-  std::ifstream st(base + "/status");
+  std::istringstream st(read_small_file(base + "/status"));
   std::string line;
   while (std::getline(st, line)) {
     if (line.rfind("Uid:", 0) == 0) {
@@ -80,9 +78,8 @@ bool read_file_state(const std::string& path, FileState& s, uint64_t keep_conten
   }
   if (!S_ISREG(st.st_mode)) return false;
   if (keep_content_below && s.size < keep_content_below) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;
-    s.content.assign(std::istreambuf_iterator<char>(in), {});
+    if (::access(path.c_str(), R_OK) != 0) return false;
+    s.content = read_small_file(path, keep_content_below);
     s.sha256 = core::sha256_hex(s.content);
     return true;
   }
@@ -299,7 +296,17 @@ std::vector<FileChange> FileWatch::scan(bool force) {
         it->second.inode == static_cast<uint64_t>(st.st_ino))
       continue;
     FileState now;
-    if (!read_file_state(path, now, options_.keep_content_below)) continue;
+    if (first && options_.lazy_baseline) {
+      // Metadata only for now; the first verification pass fills in the hashes at its pace.
+      now.size = static_cast<uint64_t>(st.st_size);
+      now.mtime_ns = ns_of(st.st_mtim);
+      now.ctime_ns = ns_of(st.st_ctim);
+      now.inode = static_cast<uint64_t>(st.st_ino);
+      now.mode = st.st_mode;
+      now.uid = st.st_uid;
+    } else if (!read_file_state(path, now, options_.keep_content_below)) {
+      continue;
+    }
     if (it == baseline_.end()) {
       if (!first) changes.push_back(diff(FileChange::Kind::kAdded, path, nullptr, &now));
       baseline_.emplace(path, std::move(now));
@@ -324,22 +331,36 @@ std::vector<FileChange> FileWatch::scan(bool force) {
   return changes;
 }
 
+void FileWatch::start_verify_pass() {
+  if (verifying_) return;
+  verifying_ = true;
+  verify_cursor_.clear();
+  verify_budget_ = 0;
+}
+
 std::vector<FileChange> FileWatch::verify_some(std::chrono::milliseconds elapsed) {
   std::vector<FileChange> changes;
+  if (!verifying_) return changes;
   verify_budget_ += static_cast<double>(options_.hash_bytes_per_s) * elapsed.count() / 1000.0;
   verify_budget_ = std::min(verify_budget_, static_cast<double>(options_.hash_bytes_per_s));
   auto it = baseline_.upper_bound(verify_cursor_);
   while (verify_budget_ > 0 && !baseline_.empty()) {
     if (it == baseline_.end()) {
       verify_cursor_.clear();
-      return changes;  // one full pass done; the next starts at the next call
+      verifying_ = false;
+      spdlog::info("file integrity: verification pass over {} files done", baseline_.size());
+      save();  // a completed pass (it may have filled a lazy baseline)
+      return changes;
     }
     FileState now;
     verify_budget_ -= static_cast<double>(it->second.size + 4096);
-    if (read_file_state(it->first, now, options_.keep_content_below) &&
-        now.sha256 != it->second.sha256) {
-      changes.push_back(diff(FileChange::Kind::kModified, it->first, &it->second, &now));
-      it->second = std::move(now);
+    if (read_file_state(it->first, now, options_.keep_content_below)) {
+      if (it->second.sha256.empty()) {
+        it->second = std::move(now);  // a lazy baseline entry gets its hash
+      } else if (now.sha256 != it->second.sha256) {
+        changes.push_back(diff(FileChange::Kind::kModified, it->first, &it->second, &now));
+        it->second = std::move(now);
+      }
     }
     verify_cursor_ = it->first;
     ++it;

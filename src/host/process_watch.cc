@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "mimamori/core/hash.h"
 
@@ -24,14 +25,6 @@ namespace mimamori::host {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_cmdline(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string s(std::istreambuf_iterator<char>(in), {});
-  std::replace(s.begin(), s.end(), '\0', ' ');
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
 
 std::string link_of(const std::string& p) {
   std::error_code ec;
@@ -80,7 +73,7 @@ std::optional<ProcessInfo> read_process(int pid) {
   ProcessInfo p;
   p.pid = pid;
   std::string base = "/proc/" + std::to_string(pid);
-  std::ifstream st(base + "/status");
+  std::istringstream st(read_small_file(base + "/status"));
   if (!st) return std::nullopt;
   std::string line;
   while (std::getline(st, line)) {
@@ -90,12 +83,12 @@ std::optional<ProcessInfo> read_process(int pid) {
   }
   p.exe = link_of(base + "/exe");
   p.cwd = link_of(base + "/cwd");
-  p.cmdline = read_cmdline(pid);
+  p.cmdline = process_cmdline(pid);
   if (p.cmdline.empty() && p.exe.empty()) return std::nullopt;  // kernel thread or gone
   if (passwd* pw = ::getpwuid(p.uid)) p.user = pw->pw_name;
   if (p.ppid > 0) {
     p.parent_exe = link_of("/proc/" + std::to_string(p.ppid) + "/exe");
-    p.parent_cmdline = read_cmdline(p.ppid);
+    p.parent_cmdline = process_cmdline(p.ppid);
   }
   return p;
 }
@@ -260,7 +253,7 @@ void ProcessWatch::report(int pid, EventSink& sink) {
     for (const auto& [title, level] : rule_hits_) {
       core::Event a = e;
       int sev = level == "critical" ? 1 : level == "high" ? 1 : level == "medium" ? 2 : 3;
-      make_alert(a, process_sid::kSigmaBase, "Sigma: " + title, "Sigma", sev);
+      make_alert(a, process_sid::kSigmaBase, title, "Sigma", sev);
       a.alert->extra.add("sigma_level", level);
       sink.emit(a);
     }

@@ -36,14 +36,6 @@ std::string_view type_name(ContentType t) {
 
 bool begins(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-std::string cmdline_of(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string s(std::istreambuf_iterator<char>(in), {});
-  std::replace(s.begin(), s.end(), '\0', ' ');
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 ContentType classify_content(std::string_view h) {
@@ -203,6 +195,16 @@ core::Status RansomwareGuard::start(EventSink& sink) {
         "process; detection alerts but cannot stop it",
         std::strerror(errno), this_host().root ? "" : "; not running as root");
   }
+  std::vector<std::string> present;
+  for (const auto& p : options_.paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec))
+      present.push_back(p);
+    else
+      spdlog::warn("ransomware: '{}' is not a folder; not guarded", p);
+  }
+  options_.paths = std::move(present);
+  if (options_.paths.empty()) return core::make_error("none of ransomware.paths is a folder");
   if (options_.canaries) place_canaries();
   for (const auto& p : options_.paths) mark_tree(p);
   if (marked_ >= options_.max_dirs)
@@ -253,7 +255,7 @@ void RansomwareGuard::act(int pid, Suspect& s, bool canary, const std::string& t
     else if (options_.response == RansomwareResponse::kKill && ::kill(pid, SIGKILL) == 0)
       response = "killed";
   }
-  std::string cmd = pid > 0 ? cmdline_of(pid) : "";
+  std::string cmd = pid > 0 ? process_cmdline(pid) : "";
   core::Event e = host_event(core::event_type::kRansomware);
   e.fields.begin_object("ransomware")
       .add("trigger", trigger)

@@ -63,6 +63,7 @@ core::Status FileIntegrity::start(EventSink& sink) {
                  this_host().root ? "" : " (the agent is not running as root)");
   next_full_ = Clock::now() + interval_;
   last_poll_ = Clock::now();
+  watch_.start_verify_pass();  // completes a lazy baseline, then verifies once per interval
   spdlog::info("fim: baseline of {} files in {} directories", watch_.size(),
                watch_.directories().size());
   return {};
@@ -73,7 +74,10 @@ void FileIntegrity::stop() { writers_.stop(); }
 void FileIntegrity::poll(EventSink& sink) {
   auto now = Clock::now();
   bool full = now >= next_full_;
-  if (full) next_full_ = now + interval_;
+  if (full) {
+    next_full_ = now + interval_;
+    watch_.start_verify_pass();
+  }
   auto changes = watch_.scan(full);
   // Content re-verification, throttled so that it never shows up as a CPU spike.
   auto more =

@@ -102,6 +102,7 @@ class LogTail {
   uint64_t offset_ = 0;
   bool restored_ = false;
   std::string partial_;
+  std::string tail_sig_;  // the last bytes read before offset_
 };
 
 /// The auth collector: configured files plus journald when available.

@@ -58,6 +58,13 @@ core::Event host_event(std::string_view type);
 void make_alert(core::Event& event, uint64_t signature_id, std::string_view signature,
                 std::string_view category, int severity);
 
+/// Reads at most `max` bytes of a small file with plain read(2) (for /proc, where a process
+/// that exits mid-read turns the read into an error, which iostreams would throw).
+std::string read_small_file(const std::string& path, std::size_t max = 1 << 16);
+
+/// A process's command line with NULs as spaces (empty when it has gone).
+std::string process_cmdline(int pid);
+
 /// Creates every collector this platform has, configured from `config` (disabled ones are
 /// left out). Throws core::ConfigError on a bad setting.
 std::vector<std::unique_ptr<Collector>> make_collectors(const core::Config& config);

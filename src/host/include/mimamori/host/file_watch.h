@@ -80,6 +80,7 @@ class FileWatch {
     uint64_t keep_content_below = 0;          ///< keep content of files smaller than this (bytes)
     std::filesystem::path baseline_file;      ///< where the baseline persists (empty: memory only)
     uint64_t hash_bytes_per_s = 32ull << 20;  ///< throttle of periodic full re-hashing
+    bool lazy_baseline = false;  ///< first baseline from metadata; hashes filled by verify passes
   };
   explicit FileWatch(Options options);
   ~FileWatch();
@@ -89,8 +90,12 @@ class FileWatch {
   /// Rescans: stats every file, hashes new and changed ones, returns the differences and
   /// updates (and persists) the baseline. `force`: rescan even without inotify activity.
   std::vector<FileChange> scan(bool force);
-  /// Re-hashes up to the throttle's budget of files whose metadata did not change (catches
-  /// content changed behind the metadata's back); returns differences found.
+  /// Starts a verification pass (a throttled re-hash of every file) unless one is running.
+  void start_verify_pass();
+  /// True while a verification pass is running.
+  bool verifying() const { return verifying_; }
+  /// Continues the pass: re-hashes up to the throttle's budget for `elapsed` (catches content
+  /// changed behind the metadata's back, fills a lazy baseline); returns differences found.
   std::vector<FileChange> verify_some(std::chrono::milliseconds elapsed);
   /// True when inotify reported activity since the last scan.
   bool dirty();
@@ -119,6 +124,7 @@ class FileWatch {
   uint64_t overflow_ = 0;
   std::string verify_cursor_;
   double verify_budget_ = 0;
+  bool verifying_ = false;
 };
 
 /// Reads `path` and fills `state` (hash, metadata). False when it cannot be read.
