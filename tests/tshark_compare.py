@@ -12,7 +12,11 @@ Deliberate differences (not counted against agreement, listed separately):
   * the sensor finds protocols by content on any port; tshark dissects HTTP/TLS/DNS on their
     registered ports, so items on other ports that only we log are "extra", not errors;
   * tshark reports retransmitted requests again; frames it flags as retransmissions are skipped;
-  * hosts are compared lowercased without the port (the sensor's `http.hostname`).
+  * hosts are compared lowercased without the port (the sensor's `http.hostname`);
+  * HTTP over UDP (SSDP's M-SEARCH/NOTIFY) is not HTTP/1.x over TCP and is not parsed;
+  * DNS inside HTTP/2 or QUIC (DoH, DoQ) is not parsed;
+  * where tshark cannot align a frame's requests with their Host headers, the host is not
+    compared for those requests.
 """
 
 import argparse
@@ -27,6 +31,7 @@ import sys
 import tempfile
 
 SEP = "\x1e"
+WILDCARD = "*any*"
 FIELDS = ["frame.number", "tcp.analysis.retransmission", "dns.flags.response", "dns.qry.name",
           "http.request.method", "http.host", "http.request.uri",
           "tls.handshake.type", "tls.handshake.extensions_server_name", "udp.srcport",
@@ -39,8 +44,11 @@ def tshark_items(pcap):
            "-E", "separator=\t", "-E", "aggregator=" + SEP, "-E", "occurrence=a"]
     for f in FIELDS:
         cmd += ["-e", f]
-    p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=300)
     items = {"dns": collections.Counter(), "http": collections.Counter(), "tls": collections.Counter()}
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=120)
+    except subprocess.TimeoutExpired:
+        return None, -1, "tshark timed out"
     for line in p.stdout.splitlines():
         cols = line.split("\t")
         cols += [""] * (len(FIELDS) - len(cols))
@@ -53,14 +61,17 @@ def tshark_items(pcap):
         if row["dns.qry.name"] and row["dns.flags.response"].split(SEP)[0] in ("0", "False"):
             for name in row["dns.qry.name"].split(SEP):
                 items["dns"][name.lower().rstrip(".")] += 1
-        if row["http.request.method"]:
+        if row["http.request.method"] and "udp" not in protos:
             methods = row["http.request.method"].split(SEP)
-            hosts = row["http.host"].split(SEP)
-            uris = row["http.request.uri"].split(SEP)
+            hosts = row["http.host"].split(SEP) if row["http.host"] else []
+            uris = row["http.request.uri"].split(SEP) if row["http.request.uri"] else []
+            # tshark lists each field's occurrences separately; when some requests of a frame
+            # lack a Host header the lists cannot be aligned, so the host is not compared.
+            aligned = len(hosts) == len(methods)
             for i, m in enumerate(methods):
-                host = hosts[i] if i < len(hosts) else ""
+                host = norm_host(hosts[i]) if aligned else WILDCARD
                 uri = uris[i] if i < len(uris) else ""
-                items["http"][(m, norm_host(host), uri)] += 1
+                items["http"][(m, host, uri)] += 1
         if row["tls.handshake.extensions_server_name"] or "1" in row["tls.handshake.type"].split(SEP):
             types = row["tls.handshake.type"].split(SEP)
             snis = [s for s in row["tls.handshake.extensions_server_name"].split(SEP) if s]
@@ -70,6 +81,26 @@ def tshark_items(pcap):
     # ClientHellos without SNI are not compared (nothing to compare).
     items["tls"].pop("", None)
     return items, p.returncode, p.stderr
+
+
+def resolve_wildcards(theirs, ours):
+    """Gives tshark's host-less HTTP items the host of a matching (method, URI) of ours."""
+    theirs = collections.Counter(theirs)
+    left = collections.Counter(ours) - collections.Counter(
+        {k: v for k, v in theirs.items() if k[1] != WILDCARD})
+    for (m, h, u), n in list(theirs.items()):
+        if h != WILDCARD:
+            continue
+        del theirs[(m, h, u)]
+        for (om, oh, ou), on in list(left.items()):
+            if n and om == m and ou == u and on > 0:
+                take = min(n, on)
+                theirs[(om, oh, ou)] += take
+                left[(om, oh, ou)] -= take
+                n -= take
+        if n:
+            theirs[(m, h, u)] += n
+    return theirs, ours
 
 
 def norm_host(h):
@@ -143,18 +174,26 @@ def main():
 
     def one(pcap):
         theirs, trc, _ = tshark_items(pcap)
+        if theirs is None:
+            return pcap, None, None, 0
         ours, orc = sensor_items(binary, pcap)
         return pcap, theirs, ours, orc
 
     totals = {k: [0, 0, 0] for k in ("dns", "http", "tls")}  # tshark, matched, ours
     diffs = {k: [] for k in totals}
     crashes = []
+    tshark_failed = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
         for pcap, theirs, ours, orc in ex.map(one, pcaps):
+            if theirs is None:
+                tshark_failed.append(pcap)
+                continue
             if orc != 0:
                 crashes.append((pcap, orc))
             for k in totals:
                 t, o = theirs[k], ours[k]
+                if k == "http":
+                    t, o = resolve_wildcards(t, o)
                 matched = sum((t & o).values())
                 totals[k][0] += sum(t.values())
                 totals[k][1] += matched
@@ -177,6 +216,8 @@ def main():
                     print(f"  {k} {pcap}: only tshark: {list(missing.items())[:5]}")
                 if extra:
                     print(f"  {k} {pcap}: only sensor: {list(extra.items())[:5]}")
+    for pcap in tshark_failed:
+        print(f"  not compared (tshark timed out): {os.path.relpath(pcap, root)}")
     for pcap, rc in crashes:
         print(f"  sensor exit {rc} on {pcap}")
     if args.min_agreement is not None and (worst < args.min_agreement or crashes):
