@@ -15,12 +15,18 @@ Deliberate differences (not counted against agreement, listed separately):
   * hosts are compared lowercased without the port (the sensor's `http.hostname`);
   * HTTP over UDP (SSDP's M-SEARCH/NOTIFY) is not HTTP/1.x over TCP and is not parsed;
   * DNS inside HTTP/2 or QUIC (DoH, DoQ) is not parsed;
+  * a connection gets one TLS record (as in Suricata), so a second ClientHello on it
+    (HelloRetryRequest, a duplicate) is counted once on tshark's side too;
+  * URIs are compared up to the first space: the sensor keeps spaces inside the URI as
+    Suricata/libhtp do ("GET /a b HTTP/1.1" -> "/a b"), tshark ends the URI at the space;
   * where tshark cannot align a frame's requests with their Host headers, the host is not
     compared for those requests.
 """
 
 import argparse
 import collections
+import csv
+import io
 import concurrent.futures
 import hashlib
 import json
@@ -35,13 +41,13 @@ WILDCARD = "*any*"
 FIELDS = ["frame.number", "tcp.analysis.retransmission", "dns.flags.response", "dns.qry.name",
           "http.request.method", "http.host", "http.request.uri",
           "tls.handshake.type", "tls.handshake.extensions_server_name", "udp.srcport",
-          "tcp.srcport", "frame.protocols"]
+          "tcp.srcport", "frame.protocols", "tcp.stream"]
 
 
 def tshark_items(pcap):
     cmd = ["tshark", "-n", "-r", pcap, "-o", "tcp.desegment_tcp_streams:TRUE",
            "-Y", "dns or http.request or tls.handshake.type == 1", "-T", "fields",
-           "-E", "separator=\t", "-E", "aggregator=" + SEP, "-E", "occurrence=a"]
+           "-E", "separator=\t", "-E", "quote=d", "-E", "aggregator=" + SEP, "-E", "occurrence=a"]
     for f in FIELDS:
         cmd += ["-e", f]
     items = {"dns": collections.Counter(), "http": collections.Counter(), "tls": collections.Counter()}
@@ -49,8 +55,9 @@ def tshark_items(pcap):
         p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=120)
     except subprocess.TimeoutExpired:
         return None, -1, "tshark timed out"
-    for line in p.stdout.splitlines():
-        cols = line.split("\t")
+    # Quoted fields: a URI may hold a tab or a line break, which csv reads correctly.
+    streams_with_sni = set()
+    for cols in csv.reader(io.StringIO(p.stdout), delimiter="\t", quotechar='"'):
         cols += [""] * (len(FIELDS) - len(cols))
         row = dict(zip(FIELDS, cols))
         if row["tcp.analysis.retransmission"]:
@@ -71,13 +78,19 @@ def tshark_items(pcap):
             for i, m in enumerate(methods):
                 host = norm_host(hosts[i]) if aligned else WILDCARD
                 uri = uris[i] if i < len(uris) else ""
-                items["http"][(m, host, uri)] += 1
+                items["http"][(m, host, uri.split(" ")[0])] += 1
         if row["tls.handshake.extensions_server_name"] or "1" in row["tls.handshake.type"].split(SEP):
             types = row["tls.handshake.type"].split(SEP)
             snis = [s for s in row["tls.handshake.extensions_server_name"].split(SEP) if s]
             hellos = types.count("1")
             for i in range(hellos):
-                items["tls"][snis[i].lower() if i < len(snis) else ""] += 1
+                sni = snis[i].lower() if i < len(snis) else ""
+                # One TLS record per connection (as Suricata): a second ClientHello on the same
+                # connection (HelloRetryRequest, duplicates) is not counted again.
+                if (row["tcp.stream"], sni) in streams_with_sni:
+                    continue
+                streams_with_sni.add((row["tcp.stream"], sni))
+                items["tls"][sni] += 1
     # ClientHellos without SNI are not compared (nothing to compare).
     items["tls"].pop("", None)
     return items, p.returncode, p.stderr
@@ -132,7 +145,8 @@ def sensor_items(binary, pcap):
                     elif t == "http":
                         h = e["http"]
                         host = h.get("hostname", "")
-                        items["http"][(h.get("http_method", ""), host, h.get("url", ""))] += 1
+                        url = h.get("url", "").split(" ")[0]
+                        items["http"][(h.get("http_method", ""), host, url)] += 1
                     elif t == "tls" and "sni" in e["tls"]:
                         items["tls"][e["tls"]["sni"].lower()] += 1
         return items, p.returncode
