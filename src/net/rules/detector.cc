@@ -396,6 +396,28 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
       return;
     }
     if (s.noalert) continue;
+    bool suppressed = false;
+    for (const auto& sup : s.suppress) {
+      const Packet& p = *t.packet;
+      switch (sup.track) {
+        case Suppress::Track::kAll:
+          suppressed = true;
+          break;
+        case Suppress::Track::kBySrc:
+          suppressed |= sup.addresses.contains(p.src_ip);
+          break;
+        case Suppress::Track::kByDst:
+          suppressed |= sup.addresses.contains(p.dst_ip);
+          break;
+        case Suppress::Track::kByEither:
+          suppressed |= sup.addresses.contains(p.src_ip) || sup.addresses.contains(p.dst_ip);
+          break;
+      }
+    }
+    if (suppressed) {
+      ++stats.suppressed;
+      continue;
+    }
     bool emit = true;
     for (const auto* th : {s.detection_filter ? &*s.detection_filter : nullptr,
                            s.threshold ? &*s.threshold : nullptr}) {

@@ -134,6 +134,17 @@ void RuleLoader::load_text_at(std::string_view text, const std::string& source,
     ++line_no;
     auto line = trim(raw);
     if (rule.empty()) {
+      if (!line.empty() && line.front() == '#' && !edits_.empty()) {
+        // A commented-out rule that enable.conf turns on.
+        auto body = trim(line.substr(line.find_first_not_of("# ")));
+        if (body.find('(') != std::string_view::npos && body.back() == ')' &&
+            (body.starts_with("alert ") || body.starts_with("drop ") || body.starts_with("pass ") ||
+             body.starts_with("reject ")) &&
+            edits_.enabled(1, sniff_sid(body), body, source)) {
+          add_rule(body, source, line_no);
+        }
+        continue;
+      }
       if (line.empty() || line.front() == '#') continue;
       if (line.starts_with("include ") || line.starts_with("include:")) {
         auto target = trim(line.substr(8));
@@ -168,7 +179,18 @@ void RuleLoader::load_text_at(std::string_view text, const std::string& source,
   if (!rule.empty()) add_rule(rule, source, rule_line);
 }
 
-void RuleLoader::add_rule(std::string_view text, const std::string& source, int line) {
+void RuleLoader::add_rule(std::string_view original, const std::string& source, int line) {
+  std::string edited;
+  std::string_view text = original;
+  if (!edits_.empty()) {
+    uint64_t sid = sniff_sid(original);
+    if (edits_.disabled(1, sid, original, source)) {
+      ++set_.disabled;
+      return;
+    }
+    edited = std::string(original);
+    if (edits_.modify(1, sid, edited, source) > 0) text = edited;
+  }
   ++set_.enabled;
   ParseContext ctx{&address_vars_, &port_vars_,    &classtypes_,
                    &set_.flowbits, &set_.flowints, &set_.xbits};
@@ -214,9 +236,8 @@ std::string describe_load(const RuleSet& set, bool verbose) {
     std::string key = s.reason.starts_with("duplicate sid") ? "duplicate sid" : s.reason;
     if (auto q = key.find('\''); q != std::string::npos) {
       auto q2 = key.find('\'', q + 1);
-      bool keep_name = key.starts_with("unsupported keyword") ||
-                       key.starts_with("unknown keyword") || key.starts_with("unknown protocol") ||
-                       key.starts_with("app-layer protocol");
+      bool keep_name = key.starts_with("unsupported ") || key.starts_with("unknown keyword") ||
+                       key.starts_with("unknown protocol") || key.starts_with("app-layer protocol");
       if (q2 != std::string::npos)
         key = keep_name ? key.substr(0, q2 + 1) : key.substr(0, q) + "...";
     }
@@ -258,10 +279,33 @@ core::Result<RuleSet> load_rule_files(const std::vector<std::string>& files,
   if (!cls.empty()) {
     if (auto s = loader.load_classification(cls); !s) return s.error();
   }
+  if (config) {
+    RuleEdits edits;
+    for (auto [key, kind] :
+         {std::pair{"rules.disable-conf", "disable"}, std::pair{"rules.enable-conf", "enable"},
+          std::pair{"rules.modify-conf", "modify"}}) {
+      auto path = config->get<std::string>(key, "");
+      if (path.empty()) continue;
+      auto text = read_file(path);
+      if (!text) return text.error();
+      if (auto s = edits.add_text(kind, *text, path); !s) return s.error();
+    }
+    loader.set_edits(std::move(edits));
+  }
   for (const auto& f : files) {
     if (auto s = loader.load_file(f); !s) return s.error();
   }
-  return loader.take();
+  auto vars = loader.address_variables();
+  auto set = loader.take();
+  if (config) {
+    auto path = config->get<std::string>("threshold-file", "");
+    if (!path.empty()) {
+      auto text = read_file(path);
+      if (!text) return text.error();
+      if (auto s = apply_threshold_config(set, *text, path, vars); !s) return s.error();
+    }
+  }
+  return set;
 }
 
 }  // namespace mimamori::net::rules

@@ -213,6 +213,26 @@ TEST(Engine, IpOnlyAndDropInIpsMode) {
   EXPECT_TRUE(ctx.alerts.empty());
 }
 
+TEST(Engine, SuppressFromThresholdConfig) {
+  RuleLoader loader;
+  loader.load_text("alert udp any any -> any any (msg:\"a\"; content:\"hi\"; sid:60;)\n", "t");
+  auto set = loader.take();
+  ASSERT_TRUE(apply_threshold_config(set,
+                                     "suppress gen_id 1, sig_id 60, track by_src, ip 10.0.0.1\n",
+                                     "threshold.config", default_address_variables())
+                  .ok());
+  auto e = RuleEngine::build(std::move(set));
+  ASSERT_TRUE(e.ok());
+  RuleDetector det(*e);
+  FakeContext ctx;
+  udp_packet(ctx, nullptr, "hi");  // from 10.0.0.1: suppressed
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_TRUE(ctx.alerts.empty());
+  ctx.pkt.src_ip = *core::IpAddress::parse("10.0.0.2");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{60}));
+}
+
 TEST(Engine, DatabaseCacheIsUsedOnRebuild) {
   auto dir = std::filesystem::temp_directory_path() / "mimamori_rules_cache_test";
   std::filesystem::remove_all(dir);

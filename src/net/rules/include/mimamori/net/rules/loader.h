@@ -12,6 +12,7 @@
 
 #include "mimamori/core/result.h"
 #include "mimamori/net/rules/address.h"
+#include "mimamori/net/rules/management.h"
 #include "mimamori/net/rules/signature.h"
 
 namespace mimamori::core {
@@ -70,7 +71,8 @@ uint64_t sniff_sid(std::string_view text);
 struct RuleSet {
   std::vector<Signature> signatures;
   std::vector<SkippedRule> skipped;
-  std::size_t enabled = 0;  ///< enabled rule lines seen (loaded + skipped)
+  std::size_t enabled = 0;   ///< enabled rule lines seen (loaded + skipped)
+  std::size_t disabled = 0;  ///< rules turned off by disable.conf (not counted in `enabled`)
   NameTable flowbits, flowints, xbits;
   std::vector<std::string> files;  ///< files read, in order (for the cache key)
 };
@@ -93,6 +95,11 @@ class RuleLoader {
   /// Sets (or replaces) one port variable (`HTTP_PORTS`).
   void set_port_variable(std::string name, std::string value);
 
+  /// Applies enable/disable/modify edits to every rule read from now on.
+  void set_edits(RuleEdits edits) { edits_ = std::move(edits); }
+  /// The address variables (for threshold.config's `ip`).
+  const Variables& address_variables() const { return address_vars_; }
+
   /// Reads a classification.config; an error names the file and line.
   core::Status load_classification(const std::filesystem::path& path);
   /// Adds classification lines (`config classification: name,description,priority`).
@@ -112,6 +119,7 @@ class RuleLoader {
                     const std::filesystem::path& dir, int depth);
   void add_rule(std::string_view text, const std::string& source, int line);
 
+  RuleEdits edits_;
   std::unordered_map<uint64_t, std::size_t> sids_;  // (gid << 40 | sid) -> index in signatures
   Variables address_vars_;
   Variables port_vars_;
