@@ -13,6 +13,12 @@
 
 namespace mimamori::net {
 
+/// A per-thread Fields to build records in, so parsers need not keep one per flow.
+inline core::Fields& scratch_fields() {
+  thread_local core::Fields fields;
+  return fields;
+}
+
 /// Limits shared by the parsers.
 struct AppLimits {
   uint32_t request_body_limit = 100 * 1024;   ///< bytes of request body kept for inspection

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <deque>
+#include <unordered_map>
 #include <vector>
 
 #include "bytes.h"
@@ -47,7 +48,7 @@ constexpr std::array<std::string_view, static_cast<int>(Anomaly::kCount)> kAnoma
 
 constexpr int kDltNull = 0, kDltEn10mb = 1, kDltRaw = 12, kDltRaw2 = 14, kDltLoop = 108,
               kDltLinktypeRaw = 101, kDltSll = 113, kDltSll2 = 276, kDltIpv4 = 228, kDltIpv6 = 229,
-              kDltPpp = 9, kDltPppSerial = 50;
+              kDltPpp = 9, kDltPppSerial = 50, kDltChdlc = 104;
 
 uint32_t sum16(std::string_view d, uint32_t acc) {
   const auto* b = reinterpret_cast<const uint8_t*>(d.data());
@@ -113,7 +114,7 @@ class Defragmenter {
     expire(now, stats);
     Tracker* t = find(key);
     if (!t) {
-      t = allocate();
+      t = allocate(key, stats);
       if (!t) {
         ++stats.frag_memcap;
         anomaly = Anomaly::kFragIgnored;
@@ -175,6 +176,9 @@ class Defragmenter {
   struct Tracker {
     Key key;
     bool used = false;
+    uint64_t hash = 0;
+    uint64_t generation = 0;
+    uint32_t idx = 0;
     core::Timestamp first_seen, last_seen;
     std::string header, data;
     std::vector<std::pair<uint32_t, uint32_t>> ranges;
@@ -182,35 +186,92 @@ class Defragmenter {
     uint32_t fragments = 0;
   };
 
+  static uint64_t key_hash(const Key& k) {
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&](const uint8_t* b, std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+    };
+    mix(k.src.bytes().data(), 16);
+    mix(k.dst.bytes().data(), 16);
+    h = (h ^ k.id) * 1099511628211ull;
+    return (h ^ k.proto) * 1099511628211ull;
+  }
+
   Tracker* find(const Key& k) {
-    for (auto& t : pool_)
+    uint64_t h = key_hash(k);
+    auto [a, b] = index_.equal_range(h);
+    for (auto it = a; it != b; ++it) {
+      Tracker& t = pool_[it->second];
       if (t.used && t.key == k) return &t;
+    }
     return nullptr;
   }
-  Tracker* allocate() {
-    for (auto& t : pool_)
-      if (!t.used) return &t;
-    if (pool_.size() >= max_trackers_) return nullptr;
-    pool_.emplace_back();
-    return &pool_.back();
+  Tracker* allocate(const Key& k, DecodeStats& stats) {
+    uint32_t idx;
+    if (!free_.empty()) {
+      idx = free_.back();
+      free_.pop_back();
+    } else if (pool_.size() < max_trackers_) {
+      pool_.emplace_back();
+      idx = static_cast<uint32_t>(pool_.size() - 1);
+    } else {
+      // Full: the oldest datagram still waiting gives way (counted as a memcap hit).
+      while (!order_.empty()) {
+        auto [old, gen] = order_.front();
+        order_.pop_front();
+        if (pool_[old].used && pool_[old].generation == gen) {
+          release(pool_[old]);
+          ++stats.frag_memcap;
+          break;
+        }
+      }
+      if (free_.empty()) return nullptr;
+      idx = free_.back();
+      free_.pop_back();
+    }
+    Tracker& t = pool_[idx];
+    t.idx = idx;
+    t.hash = key_hash(k);
+    t.generation = ++generation_;
+    index_.emplace(t.hash, idx);
+    order_.emplace_back(idx, t.generation);
+    return &t;
   }
   void release(Tracker& t) {
+    if (!t.used) return;
     t.used = false;
     t.data.clear();
+    uint32_t idx = t.idx;
+    auto [a, b] = index_.equal_range(t.hash);
+    for (auto it = a; it != b; ++it)
+      if (it->second == idx) {
+        index_.erase(it);
+        break;
+      }
+    free_.push_back(idx);
   }
   void expire(core::Timestamp now, DecodeStats& stats) {
-    if (now.micros - last_sweep_.micros < 1'000'000) return;
+    if (now.micros - last_sweep_.micros < 1'000'000 && now >= last_sweep_) return;
     last_sweep_ = now;
-    for (auto& t : pool_)
-      if (t.used && now.micros - t.first_seen.micros > timeout_us_) {
+    while (!order_.empty()) {
+      auto [idx, gen] = order_.front();
+      Tracker& t = pool_[idx];
+      if (t.used && t.generation == gen && now.micros - t.first_seen.micros <= timeout_us_) break;
+      order_.pop_front();
+      if (t.used && t.generation == gen) {
         release(t);
         ++stats.frag_timeouts;
       }
+    }
   }
 
   uint32_t max_trackers_, max_frags_;
   int64_t timeout_us_;
   std::deque<Tracker> pool_;  // deque: trackers keep their address as the pool grows
+  std::unordered_multimap<uint64_t, uint32_t> index_;
+  std::vector<uint32_t> free_;
+  std::deque<std::pair<uint32_t, uint64_t>> order_;  // trackers by age (index, generation)
+  uint64_t generation_ = 0;
   core::Timestamp last_sweep_;
 };
 
@@ -237,7 +298,7 @@ Decoder::Outcome Decoder::decode(const RawPacket& raw, Packet& p, Anomaly& anoma
     ++stats_.invalid;
     ++stats_.anomalies[static_cast<int>(anomaly)];
   }
-  if (fragment_stored_ && anomaly == Anomaly::kNone) return Outcome::kFragment;
+  if (fragment_stored_) return Outcome::kFragment;
   if (options_.check_checksums && !p.ip_header.empty() && anomaly == Anomaly::kNone) {
     bool ok = true;
     if (p.ip_version == 4 && !p.reassembled) ok = ipv4_checksum_ok(p.ip_header);
@@ -288,6 +349,10 @@ Anomaly Decoder::decode_link(std::string_view f, int link_type, Packet& p) {
       uint8_t v = static_cast<uint8_t>(rest[0]) >> 4;
       return v == 6 ? decode_ipv6(rest, p, false) : decode_ipv4(rest, p, false);
     }
+    case kDltChdlc: {  // Cisco HDLC: address, control, then an Ethernet type
+      if (f.size() < 4) return Anomaly::kEthTooSmall;
+      return decode_ether_type(load_be16(f.data() + 2), f.substr(4), p, 0);
+    }
     case kDltPpp:
     case kDltPppSerial: {
       // PPP in HDLC-like framing (address 0xff, control 0x03) or bare protocol field.
@@ -327,9 +392,11 @@ Anomaly Decoder::decode_ether_type(uint16_t type, std::string_view d, Packet& p,
       uint16_t len = load_be16(d.data() + 4);
       std::string_view ppp = d.substr(6, std::min<std::size_t>(len, d.size() - 6));
       if (ppp.size() < 2) return Anomaly::kPppoeTooSmall;
-      uint16_t proto = load_be16(ppp.data());
-      if (proto == 0x0021) return decode_ipv4(ppp.substr(2), p, false);
-      if (proto == 0x0057) return decode_ipv6(ppp.substr(2), p, false);
+      // The protocol field may be compressed to one byte (odd first byte, RFC 1661 PFC).
+      std::size_t plen = (uint8_t(ppp[0]) & 1) ? 1 : 2;
+      uint16_t proto = plen == 1 ? uint8_t(ppp[0]) : load_be16(ppp.data());
+      if (proto == 0x0021) return decode_ipv4(ppp.substr(plen), p, false);
+      if (proto == 0x0057) return decode_ipv6(ppp.substr(plen), p, false);
       ++stats_.other;  // LCP, IPCP, CHAP, ...: control traffic, not an error
       return Anomaly::kNone;
     }
@@ -553,6 +620,15 @@ Anomaly Decoder::decode_l4(std::string_view d, Packet& p) {
       p.payload = d.substr(h);
       return Anomaly::kNone;
     }
+    case ip_proto::kSctp:
+      ++stats_.other;
+      if (d.size() >= 12) {
+        p.src_port = load_be16(d.data());
+        p.dst_port = load_be16(d.data() + 2);
+        p.l4_header = d.substr(0, 12);
+        p.payload = d.substr(12);
+      }
+      return Anomaly::kNone;
     default:
       ++stats_.other;
       p.payload = d;

@@ -21,8 +21,10 @@ struct StreamSide {
   bool closed = false;       ///< depth reached or stream given up
   bool gap_pending = false;  ///< next delivered chunk follows lost bytes
   uint32_t next_seq = 0;     ///< next in-order sequence number to deliver
-  uint64_t delivered = 0;    ///< bytes delivered so far
-  uint64_t buffered = 0;     ///< bytes held out of order
+  uint32_t peer_acked = 0;   ///< highest ack the peer sent for this direction
+  bool peer_ack_seen = false;
+  uint64_t delivered = 0;  ///< bytes delivered so far
+  uint64_t buffered = 0;   ///< bytes held out of order
   struct Segment {
     uint32_t seq;
     std::string data;
@@ -30,7 +32,8 @@ struct StreamSide {
   std::vector<Segment> ooo;  ///< out-of-order segments, unsorted
   void reset() {
     init = fin = closed = gap_pending = false;
-    next_seq = 0;
+    next_seq = peer_acked = 0;
+    peer_ack_seen = false;
     delivered = buffered = 0;
     ooo.clear();
   }

@@ -11,7 +11,6 @@ namespace mimamori::net {
 
 struct FlowEntry {
   Flow flow;
-  FlowInternals internals_storage;  // moved into flow.internals on first use
   FlowEntry* hnext = nullptr;
   FlowEntry* prev = nullptr;
   FlowEntry* next = nullptr;
@@ -166,7 +165,6 @@ FlowEntry* FlowTable::allocate(core::Timestamp now) {
   if (pool_.size() < max_flows_) {
     pool_.push_back(std::make_unique<FlowEntry>());
     FlowEntry* e = pool_.back().get();
-    e->internals_storage.entry = e;
     return e;
   }
   // Full: evict the least recently used flow, closed ones first, then new, then established.
@@ -214,6 +212,15 @@ Flow* FlowTable::update(Packet& p) {
   uint64_t hash = flow_hash(p);
   bool reversed = false;
   FlowEntry* e = find(p, hash, reversed);
+  if (e && p.proto == ip_proto::kTcp &&
+      (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn &&
+      (e->flow.tcp_state == TcpState::kClosed || e->flow.tcp_state == TcpState::kTimeWait ||
+       e->flow.tcp_state == TcpState::kLastAck)) {
+    // A new SYN on a closed connection: the port pair is reused for a new session.
+    ++stats_.reused;
+    retire(e, FlowEndReason::kForced);
+    e = nullptr;
+  }
   if (!e) {
     e = allocate(p.timestamp);
     if (!e) return nullptr;

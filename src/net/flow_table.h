@@ -31,7 +31,7 @@ struct FlowTableOptions {
 
 struct FlowTableStats {
   uint64_t created = 0, tcp = 0, udp = 0, icmp = 0, other = 0;
-  uint64_t timeouts = 0, evicted = 0, memcap = 0, active = 0, max_active = 0;
+  uint64_t timeouts = 0, evicted = 0, memcap = 0, active = 0, max_active = 0, reused = 0;
 };
 
 struct FlowEntry;

@@ -263,29 +263,16 @@ class PipelineImpl final : public DetectContext, public AppSink {
       s.init = true;
       s.next_seq = pkt_.tcp_seq;
     }
-    // Data the peer acknowledged but we never saw: a gap in the other direction.
-    if (fl & tcp_flag::kAck) check_acked_gap(f, 1 - d, pkt_.tcp_ack);
+    // What the peer acknowledged tells, later, whether missing bytes were lost for good.
+    if (fl & tcp_flag::kAck) {
+      StreamSide& o = fi.side[1 - d];
+      if (!o.peer_ack_seen || static_cast<int32_t>(pkt_.tcp_ack - o.peer_acked) > 0) {
+        o.peer_acked = pkt_.tcp_ack;
+        o.peer_ack_seen = true;
+      }
+    }
     if (!pkt_.payload.empty()) segment(f, d, pkt_.tcp_seq, pkt_.payload);
     if (fl & (tcp_flag::kFin | tcp_flag::kRst)) s.fin = true;
-  }
-
-  void check_acked_gap(Flow& f, int od, uint32_t ack) {
-    StreamSide& o = f.internals->side[od];
-    if (!o.init || o.closed) return;
-    int32_t ahead = static_cast<int32_t>(ack - o.next_seq);
-    if (ahead <= 0 || ahead > (1 << 24)) return;
-    if (!o.ooo.empty()) {
-      // Jump to the first held segment if the ack covers it.
-      uint32_t lowest = o.ooo[0].seq;
-      for (auto& sg : o.ooo)
-        if (static_cast<int32_t>(sg.seq - lowest) < 0) lowest = sg.seq;
-      if (static_cast<int32_t>(ack - lowest) < 0) return;
-      o.next_seq = lowest;
-    } else {
-      o.next_seq = ack;
-    }
-    gap(f, od);
-    drain(f, od);
   }
 
   void gap(Flow& f, int d) {
@@ -312,7 +299,16 @@ class PipelineImpl final : public DetectContext, public AppSink {
       drain(f, d);
       return;
     }
-    // Out of order: hold a copy, within the per-worker memcap.
+    // Out of order. If the receiver already acknowledged the missing bytes, the capture lost
+    // them and they will not come: record a gap and go on from here.
+    if (s.peer_ack_seen && static_cast<int32_t>(s.peer_acked - seq) >= 0) {
+      s.next_seq = seq;
+      gap(f, d);
+      deliver(f, d, data);
+      drain(f, d);
+      return;
+    }
+    // Otherwise hold a copy, within the per-worker memcap.
     ++stats_.tcp_ooo;
     if (ooo_bytes_ + data.size() > opt_.stream_memcap || s.ooo.size() >= 1024) {
       ++stats_.tcp_memcap;
@@ -484,7 +480,10 @@ class PipelineImpl final : public DetectContext, public AppSink {
     // DNS records follow the message's direction; the others are written client to server.
     bool reverse = type == "dns" && dir == Direction::kToClient;
     set_endpoints(*f, reverse);
-    ev_.fields = fields;
+    ev_.fields.clear();
+    add_vlan(f->vlan, f->vlan_count);
+    ev_.fields.add("ip_v", f->client_ip.is_v6() ? 6 : 4);
+    append_members(ev_.fields, fields);
     if (!closing_) ev_.fields.add("pcap_cnt", pkt_.number);
     write_event();
   }
@@ -506,6 +505,13 @@ class PipelineImpl final : public DetectContext, public AppSink {
         .add("layer", "proto_parser")
         .end();
     write_event();
+  }
+
+  void add_vlan(const uint16_t* vlan, uint8_t n) {
+    if (!n) return;
+    ev_.fields.begin_array("vlan");
+    for (uint8_t i = 0; i < n; ++i) ev_.fields.add("", vlan[i]);
+    ev_.fields.end();
   }
 
   void set_endpoints(const Flow& f, bool reverse) {
@@ -605,6 +611,8 @@ class PipelineImpl final : public DetectContext, public AppSink {
     }
     ev_.app_proto.assign(app_proto_name(f.app_proto));
     auto& o = ev_.fields;
+    add_vlan(f.vlan, f.vlan_count);
+    o.add("ip_v", f.client_ip.is_v6() ? 6 : 4);
     o.begin_object("flow")
         .add("pkts_toserver", f.pkts[0])
         .add("pkts_toclient", f.pkts[1])
@@ -651,6 +659,52 @@ class PipelineImpl final : public DetectContext, public AppSink {
       o.end();
     }
     write_event();
+  }
+
+  // Copies every top-level member of `in` (with its subtree) to the end of `out`.
+  static void append_members(core::Fields& out, const core::Fields& in) {
+    const auto& nodes = in.nodes();
+    std::vector<uint32_t> ends;
+    for (uint32_t i = 0; i < nodes.size(); ++i) {
+      while (!ends.empty() && ends.back() == i) {
+        out.end();
+        ends.pop_back();
+      }
+      const auto& n = nodes[i];
+      std::string_view k = in.key_of(n);
+      switch (n.kind) {
+        case core::ValueKind::kObject:
+          out.begin_object(k);
+          ends.push_back(n.end);
+          break;
+        case core::ValueKind::kArray:
+          out.begin_array(k);
+          ends.push_back(n.end);
+          break;
+        case core::ValueKind::kString:
+          out.add(k, in.str_of(n));
+          break;
+        case core::ValueKind::kBool:
+          out.add(k, n.b);
+          break;
+        case core::ValueKind::kInt:
+          out.add_int(k, n.i);
+          break;
+        case core::ValueKind::kUint:
+          out.add_uint(k, n.u);
+          break;
+        case core::ValueKind::kDouble:
+          out.add(k, n.d);
+          break;
+        case core::ValueKind::kNull:
+          out.add_null(k);
+          break;
+      }
+    }
+    while (!ends.empty()) {
+      out.end();
+      ends.pop_back();
+    }
   }
 
   static void append_hex2(std::string& s, uint8_t v) {
@@ -732,6 +786,8 @@ class PipelineImpl final : public DetectContext, public AppSink {
       ev_.flow_id = f->id;
       f->internals->alerted = 1;
       ev_.app_proto.assign(app_proto_name(f->app_proto));
+      add_vlan(f->vlan, f->vlan_count);
+      ev_.fields.add("ip_v", f->client_ip.is_v6() ? 6 : 4);
       ev_.fields.add("direction",
                      pkt_.direction == Direction::kToServer ? "to_server" : "to_client");
       if (f->internals->parser) f->internals->parser->append_record(ev_.fields);

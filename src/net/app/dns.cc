@@ -1,6 +1,7 @@
 // DNS over UDP and TCP: every message is parsed whole (names with compression pointers,
 // bounded), logged in Suricata's version-3 shape, and its query names served as `dns.query`.
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
@@ -337,6 +338,26 @@ class DnsParser final : public AppParser {
         bool has_rdata = rdata_text(m, rd, rdlen, type, rdata);
         if (type == 6 && rdlen) {
           soa(m, rd, rdlen);
+        } else if (type == 33 && rdlen >= 7 && has_rdata) {
+          record_.begin_object("srv")
+              .add("priority", load_be16(m.data() + rd))
+              .add("weight", load_be16(m.data() + rd + 2))
+              .add("port", load_be16(m.data() + rd + 4))
+              .add("name", rdata)
+              .end();
+        } else if (type == 44 && rdlen > 2) {
+          std::string fp;
+          static constexpr char kHex[] = "0123456789abcdef";
+          for (std::size_t k = rd + 2; k < rd + rdlen; ++k) {
+            if (k > rd + 2) fp.push_back(':');
+            fp.push_back(kHex[static_cast<uint8_t>(m[k]) >> 4]);
+            fp.push_back(kHex[static_cast<uint8_t>(m[k]) & 15]);
+          }
+          record_.begin_object("sshfp")
+              .add("fingerprint", fp)
+              .add("algo", static_cast<uint8_t>(m[rd]))
+              .add("type", static_cast<uint8_t>(m[rd + 1]))
+              .end();
         } else if (has_rdata) {
           record_.add("rdata", rdata);
         }
@@ -442,14 +463,16 @@ class DnsParser final : public AppParser {
 bool looks_like_dns(std::string_view m) {
   Header h;
   if (!read_header(m, h)) return false;
-  unsigned opcode = (h.flags >> 11) & 0xf;
-  if (opcode > 6 || opcode == 3) return false;
   if (h.qd == 0 || h.qd > 16 || h.an > 512 || h.ns > 512 || h.ar > 512) return false;
   std::string name;
   std::size_t off = 12;
   for (unsigned i = 0; i < h.qd; ++i) {
     off = read_name(m, off, name);
     if (!off || off + 4 > m.size()) return false;
+    // NetBIOS name service shares DNS's layout; its names are 32 letters 'A'..'P'.
+    if (name.size() >= 32 && name.find('.') >= 32 &&
+        std::all_of(name.begin(), name.begin() + 32, [](char c) { return (c >= 'A' && c <= 'P'); }))
+      return false;
     uint16_t cls = load_be16(m.data() + off + 2);
     if ((cls & 0x7fff) != 1 && (cls & 0x7fff) != 3 && (cls & 0x7fff) != 4 &&
         (cls & 0x7fff) != 255 && (cls & 0x7fff) != 254)

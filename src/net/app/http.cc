@@ -132,15 +132,17 @@ class Inflater {
   ~Inflater() { end(); }
   void begin(bool gzip) {
     end();
-    std::memset(&z_, 0, sizeof(z_));
+    // The zlib state exists only while a compressed body is read, so idle flows stay small.
+    if (!zp_) zp_ = std::make_unique<z_stream>();
+    std::memset(zp_.get(), 0, sizeof(z_stream));
     raw_tried_ = false;
-    ok_ = inflateInit2(&z_, gzip ? 15 + 32 : 15) == Z_OK;
+    ok_ = inflateInit2(zp_.get(), gzip ? 15 + 32 : 15) == Z_OK;
     active_ = ok_;
     produced_ = 0;
     gzip_ = gzip;
   }
   void end() {
-    if (active_) inflateEnd(&z_);
+    if (active_) inflateEnd(zp_.get());
     active_ = false;
   }
   /// Appends inflated bytes of `in` to `out` up to `limit` bytes in total.
@@ -148,26 +150,26 @@ class Inflater {
             std::size_t total_limit) {
     if (!ok_ || !active_) return;
     char buf[16384];
-    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    z_.avail_in = static_cast<uInt>(in.size());
-    while (z_.avail_in > 0 && produced_ < total_limit) {
-      z_.next_out = reinterpret_cast<Bytef*>(buf);
-      z_.avail_out = sizeof(buf);
-      int rc = inflate(&z_, Z_NO_FLUSH);
-      std::size_t n = sizeof(buf) - z_.avail_out;
+    zp_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zp_->avail_in = static_cast<uInt>(in.size());
+    while (zp_->avail_in > 0 && produced_ < total_limit) {
+      zp_->next_out = reinterpret_cast<Bytef*>(buf);
+      zp_->avail_out = sizeof(buf);
+      int rc = inflate(zp_.get(), Z_NO_FLUSH);
+      std::size_t n = sizeof(buf) - zp_->avail_out;
       produced_ += n;
       if (out.size() < keep_limit) out.append(buf, std::min(n, keep_limit - out.size()));
       if (rc == Z_DATA_ERROR && !gzip_ && !raw_tried_ && produced_ == 0) {
         // "deflate" is often sent raw, without the zlib wrapper.
-        inflateEnd(&z_);
-        std::memset(&z_, 0, sizeof(z_));
+        inflateEnd(zp_.get());
+        std::memset(zp_.get(), 0, sizeof(z_stream));
         raw_tried_ = true;
-        if (inflateInit2(&z_, -15) != Z_OK) {
+        if (inflateInit2(zp_.get(), -15) != Z_OK) {
           active_ = ok_ = false;
           return;
         }
-        z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-        z_.avail_in = static_cast<uInt>(in.size());
+        zp_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+        zp_->avail_in = static_cast<uInt>(in.size());
         continue;
       }
       if (rc != Z_OK) {
@@ -179,7 +181,7 @@ class Inflater {
   }
 
  private:
-  z_stream z_{};
+  std::unique_ptr<z_stream> zp_;
   bool ok_ = false, active_ = false, raw_tried_ = false, gzip_ = false;
   std::size_t produced_ = 0;
 };
@@ -190,7 +192,7 @@ struct Tx {
   std::string_view req_line, resp_line;
   std::vector<Header> req_headers, resp_headers;
   std::string_view method, uri_raw, protocol, resp_protocol, status_code, status_msg;
-  std::string uri_norm, host, header_norm, header_names, resp_header_norm, resp_header_names;
+  std::string host;  // the normalized buffers are built on demand (see Derived)
   std::string req_body, resp_body;
   uint64_t req_body_len = 0, resp_body_len = 0;
   bool req_done = false, req_head_done = false, resp_head_done = false, resp_done = false;
@@ -203,12 +205,7 @@ struct Tx {
     req_headers.clear();
     resp_headers.clear();
     method = uri_raw = protocol = resp_protocol = status_code = status_msg = {};
-    uri_norm.clear();
     host.clear();
-    header_norm.clear();
-    header_names.clear();
-    resp_header_norm.clear();
-    resp_header_names.clear();
     req_body.clear();
     resp_body.clear();
     req_body_len = resp_body_len = 0;
@@ -267,6 +264,22 @@ class HttpParser final : public AppParser {
 
   void close(AppSink& sink) override {
     sink_ = &sink;
+    // A request or response head cut short by the end of the connection still counts.
+    for (int s = 0; s < 2; ++s) {
+      Side& side = side_[s];
+      if (side.in_body || side.buf.empty()) continue;
+      std::string head = std::move(side.buf);
+      side.buf.clear();
+      std::size_t skip = 0;
+      while (skip < head.size() && (head[skip] == '\r' || head[skip] == '\n')) ++skip;
+      if (skip == head.size()) continue;
+      head.erase(0, skip);
+      if (s == 0) {
+        on_request_head(std::move(head));
+      } else {
+        on_response_head(std::move(head));
+      }
+    }
     // A response read until close ends here.
     if (side_[1].in_body && side_[1].mode == BodyMode::kUntilClose) finish_response_body();
     for (auto& tx : txs_)
@@ -280,7 +293,7 @@ class HttpParser final : public AppParser {
     bool resp = current_dir_ == 1;
     switch (b) {
       case Buffer::kHttpUri:
-        return t.req_head_done ? std::string_view(t.uri_norm) : std::string_view{};
+        return t.req_head_done ? std::string_view(derived(t, resp).uri) : std::string_view{};
       case Buffer::kHttpUriRaw:
         return t.uri_raw;
       case Buffer::kHttpMethod:
@@ -292,11 +305,11 @@ class HttpParser final : public AppParser {
       case Buffer::kHttpUserAgent:
         return header_value(t.req_headers, "user-agent");
       case Buffer::kHttpHeader:
-        return resp ? std::string_view(t.resp_header_norm) : std::string_view(t.header_norm);
+        return derived(t, resp).header;
       case Buffer::kHttpHeaderRaw:
         return raw_headers(resp ? t.resp_head : t.req_head);
       case Buffer::kHttpHeaderNames:
-        return resp ? std::string_view(t.resp_header_names) : std::string_view(t.header_names);
+        return derived(t, resp).names;
       case Buffer::kHttpCookie:
         return resp ? header_value(t.resp_headers, "set-cookie")
                     : header_value(t.req_headers, "cookie");
@@ -411,10 +424,34 @@ class HttpParser final : public AppParser {
     side_[0].clear();
     side_[1].clear();
     next_id_ = 0;
+    ++epoch_;
     current_ = nullptr;
   }
 
  private:
+  // Buffers derived from a transaction (normalized URI, headers), built when a detector asks
+  // and kept per thread for the callback in progress, so idle flows do not carry them.
+  struct Derived {
+    const void* parser = nullptr;
+    uint64_t epoch = 0;
+    uint64_t tx = ~0ull;
+    int dir = -1;
+    std::string uri, header, names;
+  };
+  const Derived& derived(const Tx& t, bool resp) const {
+    thread_local Derived d;
+    int dir = resp ? 1 : 0;
+    if (d.parser != this || d.epoch != epoch_ || d.tx != t.id || d.dir != dir) {
+      d.parser = this;
+      d.epoch = epoch_;
+      d.tx = t.id;
+      d.dir = dir;
+      normalize_uri(t.uri_raw, d.uri);
+      build_norm(resp ? t.resp_headers : t.req_headers, d.header, d.names, true);
+    }
+    return d;
+  }
+
   static std::string_view raw_headers(std::string_view head) {
     std::size_t e = head.find('\n');
     return e == std::string_view::npos ? std::string_view{} : head.substr(e + 1);
@@ -516,6 +553,7 @@ class HttpParser final : public AppParser {
   }
 
   void on_request_head(std::string head) {
+    ++epoch_;
     // Finished transactions stay until the next request, so alerts can still cite them.
     while (!txs_.empty() && txs_.front()->logged && txs_.front()->resp_done &&
            txs_.front()->req_done)
@@ -544,7 +582,6 @@ class HttpParser final : public AppParser {
         sink_->anomaly("REQUEST_LINE_MISSING_PROTOCOL");
       }
     }
-    normalize_uri(t.uri_raw, t.uri_norm);
     // Host: an absolute URI's authority wins over the header, as in libhtp.
     std::string_view host = header_value(t.req_headers, "host");
     std::string_view u = t.uri_raw;
@@ -557,7 +594,6 @@ class HttpParser final : public AppParser {
       if (!auth.empty()) host = auth;
     }
     host_without_port(host, t.host);
-    build_norm(t.req_headers, t.header_norm, t.header_names, true);
     t.req_head_done = true;
     notify(t, AppProgress::kHttpRequestHeaders, 0);
     // Body framing.
@@ -604,6 +640,7 @@ class HttpParser final : public AppParser {
   }
 
   void on_response_head(std::string head) {
+    ++epoch_;
     Tx* tp = response_tx();
     if (!tp) {
       // A response without a request (or we missed the request): its own transaction.
@@ -626,7 +663,6 @@ class HttpParser final : public AppParser {
       t.status_msg = sp2 == std::string_view::npos ? std::string_view{} : rest.substr(sp2 + 1);
     }
     t.status = static_cast<int>(parse_uint(t.status_code));
-    build_norm(t.resp_headers, t.resp_header_norm, t.resp_header_names, true);
     if (t.status >= 100 && t.status < 200 && t.status != 101) {
       // Interim response: the final one follows for the same transaction.
       t.resp_head.clear();
@@ -786,9 +822,9 @@ class HttpParser final : public AppParser {
 
   void recycle_front() {
     std::unique_ptr<Tx> t = std::move(txs_.front());
-    txs_.pop_front();
+    txs_.erase(txs_.begin());
     t->clear();
-    if (spare_.size() < 8) spare_.push_back(std::move(t));
+    if (spare_.size() < 2) spare_.push_back(std::move(t));
   }
 
   void write_record(const Tx& t, core::Fields& f) const {
@@ -818,20 +854,22 @@ class HttpParser final : public AppParser {
 
   void log_tx(Tx& t) {
     t.logged = true;
-    fields_.clear();
-    write_record(t, fields_);
-    sink_->record("http", fields_, t.resp_head_done ? Direction::kToClient : Direction::kToServer);
+    scratch_fields().clear();
+    scratch_fields().add("tx_id", t.id);
+    write_record(t, scratch_fields());
+    sink_->record("http", scratch_fields(),
+                  t.resp_head_done ? Direction::kToClient : Direction::kToServer);
   }
 
   AppLimits limits_;
   AppSink* sink_ = nullptr;
   Side side_[2];
-  std::deque<std::unique_ptr<Tx>> txs_;
+  std::vector<std::unique_ptr<Tx>> txs_;  // few at a time: a vector is lighter than a deque
   std::vector<std::unique_ptr<Tx>> spare_;
   uint64_t next_id_ = 0;
+  uint64_t epoch_ = 0;  // bumped whenever a head is parsed or the parser is reset
   const Tx* current_ = nullptr;
   int current_dir_ = 0;
-  core::Fields fields_;
 };
 
 }  // namespace

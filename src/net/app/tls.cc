@@ -581,9 +581,9 @@ class TlsParser final : public AppParser {
 
   void log(Direction dir) {
     logged_ = true;
-    fields_.clear();
-    write_record(fields_);
-    sink_->record("tls", fields_, dir);
+    scratch_fields().clear();
+    write_record(scratch_fields());
+    sink_->record("tls", scratch_fields(), dir);
   }
 
   AppSink* sink_ = nullptr;
@@ -595,7 +595,6 @@ class TlsParser final : public AppParser {
   std::string ja3_, ja3_hash_, ja3s_, ja3s_hash_, ja4_;
   std::vector<std::string> client_alpns_, server_alpns_, sans_, certs_;
   bool client_hello_ = false, server_hello_ = false, logged_ = false;
-  core::Fields fields_;
 };
 
 class SshParser final : public AppParser {
@@ -670,15 +669,14 @@ class SshParser final : public AppParser {
   }
   void log(AppSink& sink, Direction dir) {
     logged_ = true;
-    fields_.clear();
-    write(fields_);
-    sink.record("ssh", fields_, dir);
+    scratch_fields().clear();
+    write(scratch_fields());
+    sink.record("ssh", scratch_fields(), dir);
   }
   std::string line_[2], proto_[2], software_[2];
   bool have_[2] = {false, false};
   bool logged_ = false;
   int current_ = 0;
-  core::Fields fields_;
 };
 
 }  // namespace
