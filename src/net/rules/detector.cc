@@ -324,6 +324,13 @@ RuleDetector::RuleDetector(std::shared_ptr<const RuleEngine> engine)
   state_->reset(*engine_);
 }
 
+RuleDetector::RuleDetector(std::shared_ptr<const EngineSlot> slot)
+    : slot_(std::move(slot)), state_(std::make_unique<State>()) {
+  slot_generation_ = slot_->generation();
+  engine_ = slot_->get();
+  state_->reset(*engine_);
+}
+
 RuleDetector::~RuleDetector() = default;
 
 void RuleDetector::set_engine(std::shared_ptr<const RuleEngine> engine) {
@@ -483,6 +490,12 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
 }
 
 void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
+  // A reload is taken between packets, so stream and app callbacks of this packet see the
+  // same engine.
+  if (slot_ && slot_->generation() != slot_generation_) {
+    slot_generation_ = slot_->generation();
+    set_engine(slot_->get());
+  }
   const auto& impl = engine_->impl();
   auto& st = *state_;
   ++stats_.packets;

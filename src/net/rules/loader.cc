@@ -261,13 +261,31 @@ std::string describe_load(const RuleSet& set, bool verbose) {
   return out;
 }
 
-core::Result<RuleSet> load_rule_files(const std::vector<std::string>& files,
-                                      const std::string& classification,
-                                      const core::Config* config) {
-  RuleLoader loader = config ? RuleLoader(*config) : RuleLoader();
-  std::filesystem::path cls = classification;
-  if (cls.empty() && !files.empty()) {
-    auto dir = std::filesystem::path(files.front()).parent_path();
+RuleSources RuleSources::from_config(const core::Config& config,
+                                     std::vector<std::string> rule_files,
+                                     std::string classification_file) {
+  RuleLoader vars(config);  // validates the groups (throws core::ConfigError)
+  RuleSources src;
+  src.files = std::move(rule_files);
+  src.classification = classification_file.empty()
+                           ? config.get<std::string>("classification-file", "")
+                           : std::move(classification_file);
+  src.address_vars = vars.address_variables();
+  src.port_vars = vars.port_variables();
+  src.disable_conf = config.get<std::string>("rules.disable-conf", "");
+  src.enable_conf = config.get<std::string>("rules.enable-conf", "");
+  src.modify_conf = config.get<std::string>("rules.modify-conf", "");
+  src.threshold_file = config.get<std::string>("threshold-file", "");
+  return src;
+}
+
+core::Result<RuleSet> load_rules(const RuleSources& src) {
+  RuleLoader loader;
+  for (const auto& [k, v] : src.address_vars) loader.set_address_variable(k, v);
+  for (const auto& [k, v] : src.port_vars) loader.set_port_variable(k, v);
+  std::filesystem::path cls = src.classification;
+  if (cls.empty() && !src.files.empty()) {
+    auto dir = std::filesystem::path(src.files.front()).parent_path();
     for (auto d : {dir, dir.parent_path()}) {
       std::error_code ec;
       if (std::filesystem::exists(d / "classification.config", ec)) {
@@ -279,33 +297,40 @@ core::Result<RuleSet> load_rule_files(const std::vector<std::string>& files,
   if (!cls.empty()) {
     if (auto s = loader.load_classification(cls); !s) return s.error();
   }
-  if (config) {
-    RuleEdits edits;
-    for (auto [key, kind] :
-         {std::pair{"rules.disable-conf", "disable"}, std::pair{"rules.enable-conf", "enable"},
-          std::pair{"rules.modify-conf", "modify"}}) {
-      auto path = config->get<std::string>(key, "");
-      if (path.empty()) continue;
-      auto text = read_file(path);
-      if (!text) return text.error();
-      if (auto s = edits.add_text(kind, *text, path); !s) return s.error();
-    }
-    loader.set_edits(std::move(edits));
+  RuleEdits edits;
+  for (auto [path, kind] :
+       {std::pair{&src.disable_conf, "disable"}, std::pair{&src.enable_conf, "enable"},
+        std::pair{&src.modify_conf, "modify"}}) {
+    if (path->empty()) continue;
+    auto text = read_file(*path);
+    if (!text) return text.error();
+    if (auto s = edits.add_text(kind, *text, *path); !s) return s.error();
   }
-  for (const auto& f : files) {
+  loader.set_edits(std::move(edits));
+  for (const auto& f : src.files) {
     if (auto s = loader.load_file(f); !s) return s.error();
   }
-  auto vars = loader.address_variables();
   auto set = loader.take();
-  if (config) {
-    auto path = config->get<std::string>("threshold-file", "");
-    if (!path.empty()) {
-      auto text = read_file(path);
-      if (!text) return text.error();
-      if (auto s = apply_threshold_config(set, *text, path, vars); !s) return s.error();
+  if (!src.threshold_file.empty()) {
+    auto text = read_file(src.threshold_file);
+    if (!text) return text.error();
+    if (auto s = apply_threshold_config(set, *text, src.threshold_file, src.address_vars); !s) {
+      return s.error();
     }
   }
   return set;
+}
+
+core::Result<RuleSet> load_rule_files(const std::vector<std::string>& files,
+                                      const std::string& classification,
+                                      const core::Config* config) {
+  if (config) return load_rules(RuleSources::from_config(*config, files, classification));
+  RuleSources src;
+  src.files = files;
+  src.classification = classification;
+  src.address_vars = default_address_variables();
+  src.port_vars = default_port_variables();
+  return load_rules(src);
 }
 
 }  // namespace mimamori::net::rules

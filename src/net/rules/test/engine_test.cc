@@ -233,6 +233,20 @@ TEST(Engine, SuppressFromThresholdConfig) {
   EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{60}));
 }
 
+TEST(Engine, ReloadThroughTheSlotTakesEffectOnTheNextPacket) {
+  auto first = engine_for("alert udp any any -> any any (msg:\"old\"; content:\"x\"; sid:70;)\n");
+  auto second = engine_for("alert udp any any -> any any (msg:\"new\"; content:\"x\"; sid:71;)\n");
+  ASSERT_TRUE(first && second);
+  auto slot = std::make_shared<EngineSlot>(first);
+  RuleDetector det{std::shared_ptr<const EngineSlot>(slot)};
+  FakeContext ctx;
+  udp_packet(ctx, nullptr, "x");
+  det.on_packet(ctx.pkt, ctx);
+  slot->set(second);
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{70, 71}));
+}
+
 TEST(Engine, DatabaseCacheIsUsedOnRebuild) {
   auto dir = std::filesystem::temp_directory_path() / "mimamori_rules_cache_test";
   std::filesystem::remove_all(dir);

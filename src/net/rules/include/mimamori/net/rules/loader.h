@@ -99,6 +99,8 @@ class RuleLoader {
   void set_edits(RuleEdits edits) { edits_ = std::move(edits); }
   /// The address variables (for threshold.config's `ip`).
   const Variables& address_variables() const { return address_vars_; }
+  /// The port variables.
+  const Variables& port_variables() const { return port_vars_; }
 
   /// Reads a classification.config; an error names the file and line.
   core::Status load_classification(const std::filesystem::path& path);
@@ -126,6 +128,22 @@ class RuleLoader {
   std::map<std::string, ClassType, std::less<>> classtypes_;
   RuleSet set_;
 };
+
+/// Everything that decides which rules load, read once from the configuration so that a
+/// reload can repeat it without the configuration object.
+struct RuleSources {
+  std::vector<std::string> files;
+  std::string classification;  ///< empty: look beside the first rule file
+  Variables address_vars, port_vars;
+  std::string disable_conf, enable_conf, modify_conf, threshold_file;
+  /// From `classification-file`, `vars.*`, `rules.{disable,enable,modify}-conf` and
+  /// `threshold-file`; throws core::ConfigError on a bad variable.
+  static RuleSources from_config(const core::Config& config, std::vector<std::string> rule_files,
+                                 std::string classification_file = {});
+};
+
+/// Loads rules as `src` says (edits while reading, threshold.config after).
+core::Result<RuleSet> load_rules(const RuleSources& src);
 
 /// Loads rule files the way the sensor does: classification from `classification` (or, when
 /// empty, a `classification.config` beside the first rule file or one folder up), variables
