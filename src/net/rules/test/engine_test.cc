@@ -94,6 +94,23 @@ TEST(Engine, PayloadContentModifiersAndBacktracking) {
   EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{6}));
 }
 
+TEST(Engine, CaselessSearchAcrossLongPayloads) {
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"a\"; content:\"XyZ\"; nocase; sid:80;)\n"
+      "alert udp any any -> any any (msg:\"b\"; content:\"|00|aB\"; nocase; sid:81;)\n"
+      "alert udp any any -> any any (msg:\"c\"; content:\"@q\"; nocase; sid:82;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  // The matches sit past the first 16-byte block and at the very end; '`Q' must not match
+  // "@q" although '`' | 0x20 == '@' | 0x20.
+  std::string data =
+      std::string(33, '.') + "xYz" + std::string(20, '-') + "`Q" + std::string("\0Ab", 3);
+  udp_packet(ctx, nullptr, data);
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{80, 81}));
+}
+
 TEST(Engine, ByteChecks) {
   auto e = engine_for(
       "alert udp any any -> any any (msg:\"len\"; content:\"|ff|\"; byte_extract:1,0,n,relative; "
