@@ -503,7 +503,8 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
   int dir = static_cast<int>(packet.direction);
   constexpr auto kCtx = static_cast<size_t>(Context::kPacket);
   if (!packet.payload.empty()) {
-    const auto& pf = impl.prefilters[kCtx][0][static_cast<size_t>(dir)];
+    const auto& pf =
+        impl.prefilters[kCtx][transport_bucket(packet.proto)][static_cast<size_t>(dir)];
     if (pf.set) {
       (void)pf.set->scan(packet.payload, st.scratch, [&st](uint32_t id, uint64_t) {
         st.add(id);
