@@ -21,7 +21,6 @@ struct RuleFlowState : net::FlowState {
   std::vector<int64_t> ints;
   std::vector<uint64_t> ints_set;
   std::unordered_set<uint64_t> app_alerted;  // (tx_id << 33) | (dir << 32) | sig
-  bool passed = false;
 
   bool bit(uint32_t id) const { return (bits[id >> 6] >> (id & 63)) & 1; }
   void set_bit(uint32_t id, bool v) {
@@ -187,6 +186,8 @@ bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
     if (!ok) return false;
   }
   for (const auto& [name, neg] : s.app_layer_protocols) {
+    // Undecided yet: neither `http` nor `!http` holds (as Suricata).
+    if (!p.flow || p.flow->app_proto == AppProto::kUnknown) return false;
     std::string_view have = p.flow ? app_proto_name(p.flow->app_proto) : std::string_view{};
     bool eq =
         name == have || (name == "failed" && p.flow && p.flow->app_proto == AppProto::kFailed);
@@ -367,7 +368,6 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
   auto& cands = st.candidates;
   if (cands.empty()) return;
   RuleFlowState* fs = flow_state(t.packet->flow, slot, engine);
-  if (fs && fs->passed) return;
   int64_t now = t.packet->timestamp.seconds();
   for (uint32_t i : cands) {
     const auto& s = sigs[i];
@@ -398,10 +398,8 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
         if (!st.xbits.erase(k)) st.xbits[k] = x.expire_seconds ? now + x.expire_seconds : 0;
       }
     }
-    if (s.action == Action::kPass) {
-      if (fs) fs->passed = true;
-      return;
-    }
+    // pass rules come first in index order: a match ends the packet's inspection.
+    if (s.action == Action::kPass) return;
     if (s.noalert) continue;
     bool suppressed = false;
     for (const auto& sup : s.suppress) {

@@ -242,7 +242,11 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
   {
     std::vector<std::pair<int, uint32_t>> keys;
     keys.reserve(e->sigs_.size());
-    for (uint32_t i = 0; i < e->sigs_.size(); ++i) keys.emplace_back(flowbit_order(e->sigs_[i]), i);
+    // pass rules first (Suricata's action order), then by flowbit role.
+    for (uint32_t i = 0; i < e->sigs_.size(); ++i) {
+      const auto& s = e->sigs_[i];
+      keys.emplace_back((s.action == Action::kPass ? 0 : 4) + flowbit_order(s), i);
+    }
     std::stable_sort(keys.begin(), keys.end());
     std::vector<Signature> sorted;
     sorted.reserve(e->sigs_.size());
