@@ -20,6 +20,7 @@ struct RuleFlowState : net::FlowState {
   std::vector<uint64_t> bits;
   std::vector<int64_t> ints;
   std::vector<uint64_t> ints_set;
+  bool passed = false;  // a pass rule without payload checks matched: the flow is let through
   std::unordered_set<uint64_t> app_alerted;  // (tx_id << 33) | (dir << 32) | sig
 
   bool bit(uint32_t id) const { return (bits[id >> 6] >> (id & 63)) & 1; }
@@ -368,6 +369,7 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
   auto& cands = st.candidates;
   if (cands.empty()) return;
   RuleFlowState* fs = flow_state(t.packet->flow, slot, engine);
+  if (fs && fs->passed) return;
   int64_t now = t.packet->timestamp.seconds();
   for (uint32_t i : cands) {
     const auto& s = sigs[i];
@@ -398,8 +400,12 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
         if (!st.xbits.erase(k)) st.xbits[k] = x.expire_seconds ? now + x.expire_seconds : 0;
       }
     }
-    // pass rules come first in index order: a match ends the packet's inspection.
-    if (s.action == Action::kPass) return;
+    // pass rules come first in index order: a match ends the packet's inspection; one that
+    // looks at the flow only (no buffers) lets the rest of the flow through, as Suricata does.
+    if (s.action == Action::kPass) {
+      if (fs && s.buffers.empty()) fs->passed = true;
+      return;
+    }
     if (s.noalert) continue;
     bool suppressed = false;
     for (const auto& sup : s.suppress) {
