@@ -12,11 +12,21 @@ Deliberate differences (not counted against agreement, listed separately):
   * the sensor finds protocols by content on any port; tshark dissects HTTP/TLS/DNS on their
     registered ports, so items on other ports that only we log are "extra", not errors;
   * tshark reports retransmitted requests again; frames it flags as retransmissions are skipped;
-  * hosts are compared lowercased without the port (the sensor's `http.hostname`).
+  * hosts are compared lowercased without the port (the sensor's `http.hostname`);
+  * HTTP over UDP (SSDP's M-SEARCH/NOTIFY) is not HTTP/1.x over TCP and is not parsed;
+  * DNS inside HTTP/2 or QUIC (DoH, DoQ) is not parsed;
+  * a connection gets one TLS record (as in Suricata), so a second ClientHello on it
+    (HelloRetryRequest, a duplicate) is counted once on tshark's side too;
+  * URIs are compared up to the first space: the sensor keeps spaces inside the URI as
+    Suricata/libhtp do ("GET /a b HTTP/1.1" -> "/a b"), tshark ends the URI at the space;
+  * where tshark cannot align a frame's requests with their Host headers, the host is not
+    compared for those requests.
 """
 
 import argparse
 import collections
+import csv
+import io
 import concurrent.futures
 import hashlib
 import json
@@ -27,22 +37,27 @@ import sys
 import tempfile
 
 SEP = "\x1e"
+WILDCARD = "*any*"
 FIELDS = ["frame.number", "tcp.analysis.retransmission", "dns.flags.response", "dns.qry.name",
           "http.request.method", "http.host", "http.request.uri",
           "tls.handshake.type", "tls.handshake.extensions_server_name", "udp.srcport",
-          "tcp.srcport", "frame.protocols"]
+          "tcp.srcport", "frame.protocols", "tcp.stream"]
 
 
 def tshark_items(pcap):
     cmd = ["tshark", "-n", "-r", pcap, "-o", "tcp.desegment_tcp_streams:TRUE",
            "-Y", "dns or http.request or tls.handshake.type == 1", "-T", "fields",
-           "-E", "separator=\t", "-E", "aggregator=" + SEP, "-E", "occurrence=a"]
+           "-E", "separator=\t", "-E", "quote=d", "-E", "aggregator=" + SEP, "-E", "occurrence=a"]
     for f in FIELDS:
         cmd += ["-e", f]
-    p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=300)
     items = {"dns": collections.Counter(), "http": collections.Counter(), "tls": collections.Counter()}
-    for line in p.stdout.splitlines():
-        cols = line.split("\t")
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=120)
+    except subprocess.TimeoutExpired:
+        return None, -1, "tshark timed out"
+    # Quoted fields: a URI may hold a tab or a line break, which csv reads correctly.
+    streams_with_sni = set()
+    for cols in csv.reader(io.StringIO(p.stdout), delimiter="\t", quotechar='"'):
         cols += [""] * (len(FIELDS) - len(cols))
         row = dict(zip(FIELDS, cols))
         if row["tcp.analysis.retransmission"]:
@@ -53,23 +68,52 @@ def tshark_items(pcap):
         if row["dns.qry.name"] and row["dns.flags.response"].split(SEP)[0] in ("0", "False"):
             for name in row["dns.qry.name"].split(SEP):
                 items["dns"][name.lower().rstrip(".")] += 1
-        if row["http.request.method"]:
+        if row["http.request.method"] and "udp" not in protos:
             methods = row["http.request.method"].split(SEP)
-            hosts = row["http.host"].split(SEP)
-            uris = row["http.request.uri"].split(SEP)
+            hosts = row["http.host"].split(SEP) if row["http.host"] else []
+            uris = row["http.request.uri"].split(SEP) if row["http.request.uri"] else []
+            # tshark lists each field's occurrences separately; when some requests of a frame
+            # lack a Host header the lists cannot be aligned, so the host is not compared.
+            aligned = len(hosts) == len(methods)
             for i, m in enumerate(methods):
-                host = hosts[i] if i < len(hosts) else ""
+                host = norm_host(hosts[i]) if aligned else WILDCARD
                 uri = uris[i] if i < len(uris) else ""
-                items["http"][(m, norm_host(host), uri)] += 1
+                items["http"][(m, host, uri.split(" ")[0])] += 1
         if row["tls.handshake.extensions_server_name"] or "1" in row["tls.handshake.type"].split(SEP):
             types = row["tls.handshake.type"].split(SEP)
             snis = [s for s in row["tls.handshake.extensions_server_name"].split(SEP) if s]
             hellos = types.count("1")
             for i in range(hellos):
-                items["tls"][snis[i].lower() if i < len(snis) else ""] += 1
+                sni = snis[i].lower() if i < len(snis) else ""
+                # One TLS record per connection (as Suricata): a second ClientHello on the same
+                # connection (HelloRetryRequest, duplicates) is not counted again.
+                if (row["tcp.stream"], sni) in streams_with_sni:
+                    continue
+                streams_with_sni.add((row["tcp.stream"], sni))
+                items["tls"][sni] += 1
     # ClientHellos without SNI are not compared (nothing to compare).
     items["tls"].pop("", None)
     return items, p.returncode, p.stderr
+
+
+def resolve_wildcards(theirs, ours):
+    """Gives tshark's host-less HTTP items the host of a matching (method, URI) of ours."""
+    theirs = collections.Counter(theirs)
+    left = collections.Counter(ours) - collections.Counter(
+        {k: v for k, v in theirs.items() if k[1] != WILDCARD})
+    for (m, h, u), n in list(theirs.items()):
+        if h != WILDCARD:
+            continue
+        del theirs[(m, h, u)]
+        for (om, oh, ou), on in list(left.items()):
+            if n and om == m and ou == u and on > 0:
+                take = min(n, on)
+                theirs[(om, oh, ou)] += take
+                left[(om, oh, ou)] -= take
+                n -= take
+        if n:
+            theirs[(m, h, u)] += n
+    return theirs, ours
 
 
 def norm_host(h):
@@ -101,7 +145,8 @@ def sensor_items(binary, pcap):
                     elif t == "http":
                         h = e["http"]
                         host = h.get("hostname", "")
-                        items["http"][(h.get("http_method", ""), host, h.get("url", ""))] += 1
+                        url = h.get("url", "").split(" ")[0]
+                        items["http"][(h.get("http_method", ""), host, url)] += 1
                     elif t == "tls" and "sni" in e["tls"]:
                         items["tls"][e["tls"]["sni"].lower()] += 1
         return items, p.returncode
@@ -143,18 +188,26 @@ def main():
 
     def one(pcap):
         theirs, trc, _ = tshark_items(pcap)
+        if theirs is None:
+            return pcap, None, None, 0
         ours, orc = sensor_items(binary, pcap)
         return pcap, theirs, ours, orc
 
     totals = {k: [0, 0, 0] for k in ("dns", "http", "tls")}  # tshark, matched, ours
     diffs = {k: [] for k in totals}
     crashes = []
+    tshark_failed = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
         for pcap, theirs, ours, orc in ex.map(one, pcaps):
+            if theirs is None:
+                tshark_failed.append(pcap)
+                continue
             if orc != 0:
                 crashes.append((pcap, orc))
             for k in totals:
                 t, o = theirs[k], ours[k]
+                if k == "http":
+                    t, o = resolve_wildcards(t, o)
                 matched = sum((t & o).values())
                 totals[k][0] += sum(t.values())
                 totals[k][1] += matched
@@ -177,6 +230,8 @@ def main():
                     print(f"  {k} {pcap}: only tshark: {list(missing.items())[:5]}")
                 if extra:
                     print(f"  {k} {pcap}: only sensor: {list(extra.items())[:5]}")
+    for pcap in tshark_failed:
+        print(f"  not compared (tshark timed out): {os.path.relpath(pcap, root)}")
     for pcap, rc in crashes:
         print(f"  sensor exit {rc} on {pcap}")
     if args.min_agreement is not None and (worst < args.min_agreement or crashes):

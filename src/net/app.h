@@ -48,8 +48,11 @@ class AppParser {
   virtual AppProto proto() const = 0;
   /// Bytes of one direction, in order. `sink` stays valid only for the call.
   virtual void parse(Direction dir, std::string_view data, AppSink& sink) = 0;
-  /// Bytes of `dir` were lost before the next parse() call.
-  virtual void gap(Direction dir) { (void)dir; }
+  /// `lost` bytes of `dir` were lost before the next parse() call.
+  virtual void gap(Direction dir, uint32_t lost) {
+    (void)dir;
+    (void)lost;
+  }
   /// The flow ends: log what is pending.
   virtual void close(AppSink& sink) { (void)sink; }
   /// The current transaction's buffer (see DetectContext::buffer).

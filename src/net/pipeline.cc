@@ -256,6 +256,8 @@ class PipelineImpl final : public DetectContext, public AppSink {
     if (fl & tcp_flag::kSyn) {
       s.init = true;
       s.next_seq = pkt_.tcp_seq + 1;
+      // TCP Fast Open: a SYN may carry the first request.
+      if (!pkt_.payload.empty()) segment(f, d, pkt_.tcp_seq + 1, pkt_.payload);
       return;
     }
     if (!s.init) {
@@ -275,11 +277,19 @@ class PipelineImpl final : public DetectContext, public AppSink {
     if (fl & (tcp_flag::kFin | tcp_flag::kRst)) s.fin = true;
   }
 
-  void gap(Flow& f, int d) {
+  // Bytes [next_seq, to) of direction d were lost; the stream continues at `to`.
+  void skip_to(Flow& f, int d, uint32_t to) {
+    StreamSide& s = f.internals->side[d];
+    uint32_t lost = to - s.next_seq;
+    s.next_seq = to;
+    gap(f, d, lost);
+  }
+
+  void gap(Flow& f, int d, uint32_t lost) {
     ++stats_.tcp_reassembly_gap;
     StreamSide& s = f.internals->side[d];
     s.gap_pending = true;
-    if (f.internals->parser) f.internals->parser->gap(static_cast<Direction>(d));
+    if (f.internals->parser) f.internals->parser->gap(static_cast<Direction>(d), lost);
   }
 
   void segment(Flow& f, int d, uint32_t seq, std::string_view data) {
@@ -302,8 +312,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     // Out of order. If the receiver already acknowledged the missing bytes, the capture lost
     // them and they will not come: record a gap and go on from here.
     if (s.peer_ack_seen && static_cast<int32_t>(s.peer_acked - seq) >= 0) {
-      s.next_seq = seq;
-      gap(f, d);
+      skip_to(f, d, seq);
       deliver(f, d, data);
       drain(f, d);
       return;
@@ -317,8 +326,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
         uint32_t lowest = s.ooo[0].seq;
         for (auto& sg : s.ooo)
           if (static_cast<int32_t>(sg.seq - lowest) < 0) lowest = sg.seq;
-        s.next_seq = lowest;
-        gap(f, d);
+        skip_to(f, d, lowest);
         drain(f, d);
       }
       return;
@@ -570,10 +578,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
           uint32_t lowest = s.ooo[0].seq;
           for (auto& sg : s.ooo)
             if (static_cast<int32_t>(sg.seq - lowest) < 0) lowest = sg.seq;
-          if (lowest != s.next_seq) {
-            s.next_seq = lowest;
-            gap(f, d);
-          }
+          if (lowest != s.next_seq) skip_to(f, d, lowest);
           drain(f, d);
         }
       }

@@ -174,7 +174,7 @@ class DnsParser final : public AppParser {
     buf = std::move(rest);
   }
 
-  void gap(Direction dir) override { pending_[static_cast<int>(dir)].clear(); }
+  void gap(Direction dir, uint32_t) override { pending_[static_cast<int>(dir)].clear(); }
 
   std::string_view buffer(Buffer b, std::size_t index) const override {
     if (b == Buffer::kDnsQuery && index < queries_.size()) return queries_[index];

@@ -256,10 +256,27 @@ class HttpParser final : public AppParser {
     sink_ = nullptr;
   }
 
-  void gap(Direction dir) override {
-    // Resynchronising inside HTTP is guesswork: drop the partial message of that side.
-    Side& s = side_[dir == Direction::kToServer ? 0 : 1];
-    s.clear();
+  void gap(Direction dir, uint32_t lost) override {
+    int si = dir == Direction::kToServer ? 0 : 1;
+    Side& s = side_[si];
+    // Inside a body of known length the gap is only missing body bytes: count them and go
+    // on. Anywhere else resynchronising is guesswork: drop the partial message of that side.
+    if (s.in_body && (s.mode == BodyMode::kLength || s.mode == BodyMode::kChunkData) &&
+        lost < s.remaining) {
+      s.remaining -= lost;
+      if (Tx* t = tx_by_id(s.tx_index)) (si == 0 ? t->req_body_len : t->resp_body_len) += lost;
+      if (s.compressed) s.inflater.end();  // the inflater cannot skip bytes
+      return;
+    }
+    if (s.in_body && s.mode == BodyMode::kUntilClose) {
+      if (Tx* t = tx_by_id(s.tx_index)) t->resp_body_len += lost;
+      return;
+    }
+    if (s.in_body) {
+      s.in_body = false;
+      s.mode = BodyMode::kNone;
+    }
+    s.buf.clear();
   }
 
   void close(AppSink& sink) override {
@@ -564,6 +581,20 @@ class HttpParser final : public AppParser {
       if (!old.logged) log_tx(old);
       recycle_front();
     }
+    // A request line must start with a method token; anything else (a body we lost track
+    // of, binary junk) is not a transaction.
+    {
+      std::size_t sp = head.find(' ');
+      std::string_view method = std::string_view(head).substr(0, sp);
+      bool token = !method.empty() && method.size() <= 32 && sp != std::string::npos;
+      for (char c : method)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+          token = false;
+      if (!token) {
+        sink_->anomaly("REQUEST_LINE_INVALID");
+        return;
+      }
+    }
     Tx& t = new_tx();
     t.req_head = std::move(head);
     std::string_view start;
@@ -839,8 +870,11 @@ class HttpParser final : public AppParser {
     f.add("url", t.uri_raw);
     std::string_view ua = header_value(t.req_headers, "user-agent");
     if (has_header(t.req_headers, "user-agent")) f.add("http_user_agent", ua);
-    if (has_header(t.resp_headers, "content-type"))
-      f.add("http_content_type", header_value(t.resp_headers, "content-type"));
+    if (has_header(t.resp_headers, "content-type")) {
+      // Logged without parameters ("text/html", not "text/html; charset=..."), as Suricata does.
+      std::string_view ct = header_value(t.resp_headers, "content-type");
+      f.add("http_content_type", trim(ct.substr(0, ct.find(';'))));
+    }
     if (has_header(t.req_headers, "referer"))
       f.add("http_refer", header_value(t.req_headers, "referer"));
     f.add("http_method", t.method);

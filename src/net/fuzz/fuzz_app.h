@@ -41,7 +41,7 @@ inline void drive(AppParser& parser, const uint8_t* data, std::size_t size) {
     std::size_t len = (h & 0x7f) * 16 + 1;
     if (len > size - pos) len = size - pos;
     if (h == 0x7f) {
-      parser.gap(dir);
+      parser.gap(dir, len);
       continue;
     }
     parser.parse(dir, {reinterpret_cast<const char*>(data + pos), len}, sink);

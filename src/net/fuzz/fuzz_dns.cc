@@ -6,7 +6,7 @@ using namespace mimamori::net;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  auto parser = make_dns_parser(data[0] \& 1);
+  auto parser = make_dns_parser((data[0] & 1) != 0);
   fuzz::drive(*parser, data + 1, size - 1);
   return 0;
 }
