@@ -20,8 +20,8 @@ struct RuleFlowState : net::FlowState {
   std::vector<uint64_t> bits;
   std::vector<int64_t> ints;
   std::vector<uint64_t> ints_set;
+  bool passed = false;  // a pass rule without payload checks matched: the flow is let through
   std::unordered_set<uint64_t> app_alerted;  // (tx_id << 33) | (dir << 32) | sig
-  bool passed = false;
 
   bool bit(uint32_t id) const { return (bits[id >> 6] >> (id & 63)) & 1; }
   void set_bit(uint32_t id, bool v) {
@@ -187,6 +187,8 @@ bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
     if (!ok) return false;
   }
   for (const auto& [name, neg] : s.app_layer_protocols) {
+    // Undecided yet: neither `http` nor `!http` holds (as Suricata).
+    if (!p.flow || p.flow->app_proto == AppProto::kUnknown) return false;
     std::string_view have = p.flow ? app_proto_name(p.flow->app_proto) : std::string_view{};
     bool eq =
         name == have || (name == "failed" && p.flow && p.flow->app_proto == AppProto::kFailed);
@@ -324,6 +326,13 @@ RuleDetector::RuleDetector(std::shared_ptr<const RuleEngine> engine)
   state_->reset(*engine_);
 }
 
+RuleDetector::RuleDetector(std::shared_ptr<const EngineSlot> slot)
+    : slot_(std::move(slot)), state_(std::make_unique<State>()) {
+  slot_generation_ = slot_->generation();
+  engine_ = slot_->get();
+  state_->reset(*engine_);
+}
+
 RuleDetector::~RuleDetector() = default;
 
 void RuleDetector::set_engine(std::shared_ptr<const RuleEngine> engine) {
@@ -391,11 +400,35 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
         if (!st.xbits.erase(k)) st.xbits[k] = x.expire_seconds ? now + x.expire_seconds : 0;
       }
     }
+    // pass rules come first in index order: a match ends the packet's inspection; one that
+    // looks at the flow only (no buffers) lets the rest of the flow through, as Suricata does.
     if (s.action == Action::kPass) {
-      if (fs) fs->passed = true;
+      if (fs && s.buffers.empty()) fs->passed = true;
       return;
     }
     if (s.noalert) continue;
+    bool suppressed = false;
+    for (const auto& sup : s.suppress) {
+      const Packet& p = *t.packet;
+      switch (sup.track) {
+        case Suppress::Track::kAll:
+          suppressed = true;
+          break;
+        case Suppress::Track::kBySrc:
+          suppressed |= sup.addresses.contains(p.src_ip);
+          break;
+        case Suppress::Track::kByDst:
+          suppressed |= sup.addresses.contains(p.dst_ip);
+          break;
+        case Suppress::Track::kByEither:
+          suppressed |= sup.addresses.contains(p.src_ip) || sup.addresses.contains(p.dst_ip);
+          break;
+      }
+    }
+    if (suppressed) {
+      ++stats.suppressed;
+      continue;
+    }
     bool emit = true;
     for (const auto* th : {s.detection_filter ? &*s.detection_filter : nullptr,
                            s.threshold ? &*s.threshold : nullptr}) {
@@ -461,6 +494,12 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
 }
 
 void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
+  // A reload is taken between packets, so stream and app callbacks of this packet see the
+  // same engine.
+  if (slot_ && slot_->generation() != slot_generation_) {
+    slot_generation_ = slot_->generation();
+    set_engine(slot_->get());
+  }
   const auto& impl = engine_->impl();
   auto& st = *state_;
   ++stats_.packets;
@@ -468,7 +507,8 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
   int dir = static_cast<int>(packet.direction);
   constexpr auto kCtx = static_cast<size_t>(Context::kPacket);
   if (!packet.payload.empty()) {
-    const auto& pf = impl.prefilters[kCtx][0][static_cast<size_t>(dir)];
+    const auto& pf =
+        impl.prefilters[kCtx][transport_bucket(packet.proto)][static_cast<size_t>(dir)];
     if (pf.set) {
       (void)pf.set->scan(packet.payload, st.scratch, [&st](uint32_t id, uint64_t) {
         st.add(id);

@@ -242,7 +242,11 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
   {
     std::vector<std::pair<int, uint32_t>> keys;
     keys.reserve(e->sigs_.size());
-    for (uint32_t i = 0; i < e->sigs_.size(); ++i) keys.emplace_back(flowbit_order(e->sigs_[i]), i);
+    // pass rules first (Suricata's action order), then by flowbit role.
+    for (uint32_t i = 0; i < e->sigs_.size(); ++i) {
+      const auto& s = e->sigs_[i];
+      keys.emplace_back((s.action == Action::kPass ? 0 : 4) + flowbit_order(s), i);
+    }
     std::stable_sort(keys.begin(), keys.end());
     std::vector<Signature> sorted;
     sorted.reserve(e->sigs_.size());
@@ -303,13 +307,30 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     // In the packet/stream contexts only payload is scanned; app rules may use any buffer.
     if (fp && (inf.context == Context::kApp || fp->buffer == BufferId::kPayload)) {
       ++st.prefiltered;
+      // Packet context: one database per transport (the buffer slot holds the transport
+      // bucket, payload being the only buffer there), so that a TCP packet does not scan the
+      // UDP rules' patterns. Other contexts: one per buffer.
+      std::vector<size_t> slots;
+      if (inf.context == Context::kPacket) {
+        if (s.ip_proto == 0 && s.ip_proto_check && s.ip_proto_check->op == Range::Op::kEq) {
+          slots.push_back(transport_bucket(static_cast<uint8_t>(s.ip_proto_check->lo)));
+        } else if (s.ip_proto == 0) {
+          slots = {0, 1, 2, 3};
+        } else {
+          slots.push_back(transport_bucket(s.ip_proto));
+        }
+      } else {
+        slots.push_back(static_cast<size_t>(fp->buffer));
+      }
       for (int d = 0; d < 2; ++d) {
         if (!inf.dirs[d]) continue;
-        match::Pattern p;
-        p.id = i;
-        p.expression = fp->bytes;
-        p.caseless = fp->nocase;
-        lists[ctx][static_cast<size_t>(fp->buffer)][d].push_back(std::move(p));
+        for (size_t slot : slots) {
+          match::Pattern p;
+          p.id = i;
+          p.expression = fp->bytes;
+          p.caseless = fp->nocase;
+          lists[ctx][slot][d].push_back(std::move(p));
+        }
       }
     } else {
       ++st.always;

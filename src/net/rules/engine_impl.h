@@ -73,7 +73,7 @@ inline std::size_t transport_bucket(uint8_t proto) {
 
 struct RuleEngine::Impl {
   std::vector<SigInfo> info;
-  // [context][buffer][dir]
+  // [context][buffer][dir]; in the packet context the buffer slot is the transport bucket.
   std::array<std::array<std::array<Prefilter, 2>, kBufferCount>, 3> prefilters;
   // Rules without a usable fast pattern: [context][dir][bucket]; the bucket is the transport
   // (packet/stream: tcp, udp, icmp, other) or the app-layer protocol (app: AppProto).

@@ -134,6 +134,17 @@ void RuleLoader::load_text_at(std::string_view text, const std::string& source,
     ++line_no;
     auto line = trim(raw);
     if (rule.empty()) {
+      if (!line.empty() && line.front() == '#' && !edits_.empty()) {
+        // A commented-out rule that enable.conf turns on.
+        auto body = trim(line.substr(line.find_first_not_of("# ")));
+        if (body.find('(') != std::string_view::npos && body.back() == ')' &&
+            (body.starts_with("alert ") || body.starts_with("drop ") || body.starts_with("pass ") ||
+             body.starts_with("reject ")) &&
+            edits_.enabled(1, sniff_sid(body), body, source)) {
+          add_rule(body, source, line_no);
+        }
+        continue;
+      }
       if (line.empty() || line.front() == '#') continue;
       if (line.starts_with("include ") || line.starts_with("include:")) {
         auto target = trim(line.substr(8));
@@ -168,7 +179,18 @@ void RuleLoader::load_text_at(std::string_view text, const std::string& source,
   if (!rule.empty()) add_rule(rule, source, rule_line);
 }
 
-void RuleLoader::add_rule(std::string_view text, const std::string& source, int line) {
+void RuleLoader::add_rule(std::string_view original, const std::string& source, int line) {
+  std::string edited;
+  std::string_view text = original;
+  if (!edits_.empty()) {
+    uint64_t sid = sniff_sid(original);
+    if (edits_.disabled(1, sid, original, source)) {
+      ++set_.disabled;
+      return;
+    }
+    edited = std::string(original);
+    if (edits_.modify(1, sid, edited, source) > 0) text = edited;
+  }
   ++set_.enabled;
   ParseContext ctx{&address_vars_, &port_vars_,    &classtypes_,
                    &set_.flowbits, &set_.flowints, &set_.xbits};
@@ -214,9 +236,8 @@ std::string describe_load(const RuleSet& set, bool verbose) {
     std::string key = s.reason.starts_with("duplicate sid") ? "duplicate sid" : s.reason;
     if (auto q = key.find('\''); q != std::string::npos) {
       auto q2 = key.find('\'', q + 1);
-      bool keep_name = key.starts_with("unsupported keyword") ||
-                       key.starts_with("unknown keyword") || key.starts_with("unknown protocol") ||
-                       key.starts_with("app-layer protocol");
+      bool keep_name = key.starts_with("unsupported ") || key.starts_with("unknown keyword") ||
+                       key.starts_with("unknown protocol") || key.starts_with("app-layer protocol");
       if (q2 != std::string::npos)
         key = keep_name ? key.substr(0, q2 + 1) : key.substr(0, q) + "...";
     }
@@ -240,13 +261,31 @@ std::string describe_load(const RuleSet& set, bool verbose) {
   return out;
 }
 
-core::Result<RuleSet> load_rule_files(const std::vector<std::string>& files,
-                                      const std::string& classification,
-                                      const core::Config* config) {
-  RuleLoader loader = config ? RuleLoader(*config) : RuleLoader();
-  std::filesystem::path cls = classification;
-  if (cls.empty() && !files.empty()) {
-    auto dir = std::filesystem::path(files.front()).parent_path();
+RuleSources RuleSources::from_config(const core::Config& config,
+                                     std::vector<std::string> rule_files,
+                                     std::string classification_file) {
+  RuleLoader vars(config);  // validates the groups (throws core::ConfigError)
+  RuleSources src;
+  src.files = std::move(rule_files);
+  src.classification = classification_file.empty()
+                           ? config.get<std::string>("classification-file", "")
+                           : std::move(classification_file);
+  src.address_vars = vars.address_variables();
+  src.port_vars = vars.port_variables();
+  src.disable_conf = config.get<std::string>("rules.disable-conf", "");
+  src.enable_conf = config.get<std::string>("rules.enable-conf", "");
+  src.modify_conf = config.get<std::string>("rules.modify-conf", "");
+  src.threshold_file = config.get<std::string>("threshold-file", "");
+  return src;
+}
+
+core::Result<RuleSet> load_rules(const RuleSources& src) {
+  RuleLoader loader;
+  for (const auto& [k, v] : src.address_vars) loader.set_address_variable(k, v);
+  for (const auto& [k, v] : src.port_vars) loader.set_port_variable(k, v);
+  std::filesystem::path cls = src.classification;
+  if (cls.empty() && !src.files.empty()) {
+    auto dir = std::filesystem::path(src.files.front()).parent_path();
     for (auto d : {dir, dir.parent_path()}) {
       std::error_code ec;
       if (std::filesystem::exists(d / "classification.config", ec)) {
@@ -258,10 +297,40 @@ core::Result<RuleSet> load_rule_files(const std::vector<std::string>& files,
   if (!cls.empty()) {
     if (auto s = loader.load_classification(cls); !s) return s.error();
   }
-  for (const auto& f : files) {
+  RuleEdits edits;
+  for (auto [path, kind] :
+       {std::pair{&src.disable_conf, "disable"}, std::pair{&src.enable_conf, "enable"},
+        std::pair{&src.modify_conf, "modify"}}) {
+    if (path->empty()) continue;
+    auto text = read_file(*path);
+    if (!text) return text.error();
+    if (auto s = edits.add_text(kind, *text, *path); !s) return s.error();
+  }
+  loader.set_edits(std::move(edits));
+  for (const auto& f : src.files) {
     if (auto s = loader.load_file(f); !s) return s.error();
   }
-  return loader.take();
+  auto set = loader.take();
+  if (!src.threshold_file.empty()) {
+    auto text = read_file(src.threshold_file);
+    if (!text) return text.error();
+    if (auto s = apply_threshold_config(set, *text, src.threshold_file, src.address_vars); !s) {
+      return s.error();
+    }
+  }
+  return set;
+}
+
+core::Result<RuleSet> load_rule_files(const std::vector<std::string>& files,
+                                      const std::string& classification,
+                                      const core::Config* config) {
+  if (config) return load_rules(RuleSources::from_config(*config, files, classification));
+  RuleSources src;
+  src.files = files;
+  src.classification = classification;
+  src.address_vars = default_address_variables();
+  src.port_vars = default_port_variables();
+  return load_rules(src);
 }
 
 }  // namespace mimamori::net::rules

@@ -564,6 +564,9 @@ core::Status RuleCompiler::pcre(std::string_view value) {
   if (last == 0) return make_error("pcre lacks its closing '/'");
   std::string pattern(value.substr(1, last - 1));
   std::string_view flags = value.substr(last + 1);
+  if (flags.find(',') != std::string_view::npos) {
+    return make_error("unsupported pcre capture into variables ('{}')", trim(flags));
+  }
   match::RegexOptions ro;
   std::optional<BufferId> buf;
   for (char f : flags) {

@@ -94,6 +94,23 @@ TEST(Engine, PayloadContentModifiersAndBacktracking) {
   EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{6}));
 }
 
+TEST(Engine, CaselessSearchAcrossLongPayloads) {
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"a\"; content:\"XyZ\"; nocase; sid:80;)\n"
+      "alert udp any any -> any any (msg:\"b\"; content:\"|00|aB\"; nocase; sid:81;)\n"
+      "alert udp any any -> any any (msg:\"c\"; content:\"@q\"; nocase; sid:82;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  // The matches sit past the first 16-byte block and at the very end; '`Q' must not match
+  // "@q" although '`' | 0x20 == '@' | 0x20.
+  std::string data =
+      std::string(33, '.') + "xYz" + std::string(20, '-') + "`Q" + std::string("\0Ab", 3);
+  udp_packet(ctx, nullptr, data);
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{80, 81}));
+}
+
 TEST(Engine, ByteChecks) {
   auto e = engine_for(
       "alert udp any any -> any any (msg:\"len\"; content:\"|ff|\"; byte_extract:1,0,n,relative; "
@@ -211,6 +228,40 @@ TEST(Engine, IpOnlyAndDropInIpsMode) {
   ctx.pkt.src_ip = *core::IpAddress::parse("1.2.4.1");
   det.on_packet(ctx.pkt, ctx);
   EXPECT_TRUE(ctx.alerts.empty());
+}
+
+TEST(Engine, SuppressFromThresholdConfig) {
+  RuleLoader loader;
+  loader.load_text("alert udp any any -> any any (msg:\"a\"; content:\"hi\"; sid:60;)\n", "t");
+  auto set = loader.take();
+  ASSERT_TRUE(apply_threshold_config(set,
+                                     "suppress gen_id 1, sig_id 60, track by_src, ip 10.0.0.1\n",
+                                     "threshold.config", default_address_variables())
+                  .ok());
+  auto e = RuleEngine::build(std::move(set));
+  ASSERT_TRUE(e.ok());
+  RuleDetector det(*e);
+  FakeContext ctx;
+  udp_packet(ctx, nullptr, "hi");  // from 10.0.0.1: suppressed
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_TRUE(ctx.alerts.empty());
+  ctx.pkt.src_ip = *core::IpAddress::parse("10.0.0.2");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{60}));
+}
+
+TEST(Engine, ReloadThroughTheSlotTakesEffectOnTheNextPacket) {
+  auto first = engine_for("alert udp any any -> any any (msg:\"old\"; content:\"x\"; sid:70;)\n");
+  auto second = engine_for("alert udp any any -> any any (msg:\"new\"; content:\"x\"; sid:71;)\n");
+  ASSERT_TRUE(first && second);
+  auto slot = std::make_shared<EngineSlot>(first);
+  RuleDetector det{std::shared_ptr<const EngineSlot>(slot)};
+  FakeContext ctx;
+  udp_packet(ctx, nullptr, "x");
+  det.on_packet(ctx.pkt, ctx);
+  slot->set(second);
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{70, 71}));
 }
 
 TEST(Engine, DatabaseCacheIsUsedOnRebuild) {

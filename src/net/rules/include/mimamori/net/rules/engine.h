@@ -4,9 +4,11 @@
 /// in per-context lists, IP-only rules in an address interval index — and RuleDetector, the
 /// per-worker net::Detector that evaluates candidates fully and emits alerts.
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -69,6 +71,33 @@ class RuleEngine {
   std::unique_ptr<Impl> impl_;
 };
 
+/// The engine in force, shared by every worker's detector; a reload builds a new engine
+/// elsewhere and swaps it in here. Detectors pick it up between two packets.
+class EngineSlot {
+ public:
+  explicit EngineSlot(std::shared_ptr<const RuleEngine> engine) : engine_(std::move(engine)) {}
+  /// The current engine.
+  std::shared_ptr<const RuleEngine> get() const {
+    std::lock_guard lock(mu_);
+    return engine_;
+  }
+  /// Replaces the engine; detectors switch on their next packet.
+  void set(std::shared_ptr<const RuleEngine> engine) {
+    {
+      std::lock_guard lock(mu_);
+      engine_ = std::move(engine);
+    }
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  /// Bumped by every set().
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const RuleEngine> engine_;
+  std::atomic<uint64_t> generation_{0};
+};
+
 /// Counters of one detector.
 struct DetectorStats {
   uint64_t packets = 0;
@@ -82,6 +111,8 @@ struct DetectorStats {
 class RuleDetector : public net::Detector {
  public:
   explicit RuleDetector(std::shared_ptr<const RuleEngine> engine);
+  /// A detector that follows `slot` (live reload).
+  explicit RuleDetector(std::shared_ptr<const EngineSlot> slot);
   ~RuleDetector() override;
 
   std::string_view name() const override { return "rules"; }
@@ -97,6 +128,8 @@ class RuleDetector : public net::Detector {
 
  private:
   std::shared_ptr<const RuleEngine> engine_;
+  std::shared_ptr<const EngineSlot> slot_;
+  uint64_t slot_generation_ = 0;
   std::unique_ptr<State> state_;
   DetectorStats stats_;
 };

@@ -12,6 +12,7 @@
 
 #include "mimamori/core/result.h"
 #include "mimamori/net/rules/address.h"
+#include "mimamori/net/rules/management.h"
 #include "mimamori/net/rules/signature.h"
 
 namespace mimamori::core {
@@ -70,7 +71,8 @@ uint64_t sniff_sid(std::string_view text);
 struct RuleSet {
   std::vector<Signature> signatures;
   std::vector<SkippedRule> skipped;
-  std::size_t enabled = 0;  ///< enabled rule lines seen (loaded + skipped)
+  std::size_t enabled = 0;   ///< enabled rule lines seen (loaded + skipped)
+  std::size_t disabled = 0;  ///< rules turned off by disable.conf (not counted in `enabled`)
   NameTable flowbits, flowints, xbits;
   std::vector<std::string> files;  ///< files read, in order (for the cache key)
 };
@@ -93,6 +95,13 @@ class RuleLoader {
   /// Sets (or replaces) one port variable (`HTTP_PORTS`).
   void set_port_variable(std::string name, std::string value);
 
+  /// Applies enable/disable/modify edits to every rule read from now on.
+  void set_edits(RuleEdits edits) { edits_ = std::move(edits); }
+  /// The address variables (for threshold.config's `ip`).
+  const Variables& address_variables() const { return address_vars_; }
+  /// The port variables.
+  const Variables& port_variables() const { return port_vars_; }
+
   /// Reads a classification.config; an error names the file and line.
   core::Status load_classification(const std::filesystem::path& path);
   /// Adds classification lines (`config classification: name,description,priority`).
@@ -112,12 +121,29 @@ class RuleLoader {
                     const std::filesystem::path& dir, int depth);
   void add_rule(std::string_view text, const std::string& source, int line);
 
+  RuleEdits edits_;
   std::unordered_map<uint64_t, std::size_t> sids_;  // (gid << 40 | sid) -> index in signatures
   Variables address_vars_;
   Variables port_vars_;
   std::map<std::string, ClassType, std::less<>> classtypes_;
   RuleSet set_;
 };
+
+/// Everything that decides which rules load, read once from the configuration so that a
+/// reload can repeat it without the configuration object.
+struct RuleSources {
+  std::vector<std::string> files;
+  std::string classification;  ///< empty: look beside the first rule file
+  Variables address_vars, port_vars;
+  std::string disable_conf, enable_conf, modify_conf, threshold_file;
+  /// From `classification-file`, `vars.*`, `rules.{disable,enable,modify}-conf` and
+  /// `threshold-file`; throws core::ConfigError on a bad variable.
+  static RuleSources from_config(const core::Config& config, std::vector<std::string> rule_files,
+                                 std::string classification_file = {});
+};
+
+/// Loads rules as `src` says (edits while reading, threshold.config after).
+core::Result<RuleSet> load_rules(const RuleSources& src);
 
 /// Loads rule files the way the sensor does: classification from `classification` (or, when
 /// empty, a `classification.config` beside the first rule file or one folder up), variables

@@ -178,6 +178,13 @@ struct StreamSizeCheck {
   Range range;
 };
 
+/// A `suppress` entry of threshold.config: alerts of the rule are dropped (for the addresses
+/// given, or all of them).
+struct Suppress {
+  enum class Track : uint8_t { kAll, kBySrc, kByDst, kByEither } track = Track::kAll;
+  AddressSet addresses;
+};
+
 /// A rule, compiled.
 struct Signature {
   // Header.
@@ -210,6 +217,7 @@ struct Signature {
   std::vector<FlowintOp> flowints;
   std::optional<Threshold> threshold;
   std::optional<Threshold> detection_filter;
+  std::vector<Suppress> suppress;  ///< from threshold.config
   std::optional<Range> dsize;
   std::optional<Range> itype, icode;
   std::optional<TcpFlagsCheck> tcp_flags;
