@@ -60,3 +60,15 @@ function(mimamori_program name)
   target_link_libraries(${name} PRIVATE ${P_LIBS} CLI11::CLI11)
   mimamori_warnings(${name})
 endfunction()
+
+# mimamori_fuzz_target(NAME SOURCES ... LIBS ...): a libFuzzer target, built only with the
+# `fuzz` preset (clang). Run it as `build/fuzz/bin/NAME -max_total_time=600 CORPUS_DIR`.
+function(mimamori_fuzz_target name)
+  if(NOT MIMAMORI_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(F "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${F_SOURCES})
+  target_link_libraries(${name} PRIVATE ${F_LIBS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+endfunction()

@@ -1,78 +1,257 @@
-// mimamori-sensor: network monitoring at the customer's gateway. main() only wires modules.
+// mimamori-sensor: network monitoring at the customer's gateway. main() only wires modules:
+// capture -> workers (pipelines with their detectors) -> EVE output, plus stats and signals.
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
-#include <fstream>
-#include <map>
+#include <filesystem>
 
+#include "detectors.h"
 #include "mimamori/core/config.h"
 #include "mimamori/core/eve.h"
 #include "mimamori/core/log.h"
 #include "mimamori/net/capture.h"
+#include "mimamori/net/output.h"
+#include "mimamori/net/pipeline.h"
+#include "mimamori/net/workers.h"
 
 namespace {
 
 using namespace mimamori;
 
-int run(const std::string& pcap, const std::string& log_dir) {
-  auto file = net::PcapFile::open(pcap);
-  if (!file) {
-    spdlog::error("{}", file.error().message);
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_signal(int) { g_stop.store(true); }
+
+struct Args {
+  std::string read, iface, config, log_dir = ".", checksum = "auto", runmode, bpf;
+  std::vector<std::string> sets;
+  int threads = 1;
+  bool simulate_ips = false;
+  bool rules_check = false, rules_verbose = false;
+  sensor::RuleOptions rules;
+};
+
+void write_stats(net::EveSink& sink, const net::PipelineStats& s, const net::CaptureStats& cap,
+                 core::Timestamp started, const core::EveFormat& fmt) {
+  core::Event ev;
+  ev.timestamp = core::now();
+  ev.event_type = core::event_type::kStats;
+  s.append_to(ev.fields, (ev.timestamp.micros - started.micros) / 1000000);
+  // Capture counters sit beside the pipeline's, as Suricata's `capture` object.
+  core::Fields cap_f;
+  std::string line = core::to_eve(ev, fmt);
+  // Insert "capture" into the stats object: rebuild with it instead of patching text.
+  ev.fields.clear();
+  ev.fields.begin_object("stats");
+  ev.fields.end();
+  (void)cap_f;
+  core::Event full;
+  full.timestamp = ev.timestamp;
+  full.event_type = ev.event_type;
+  s.append_to(full.fields, (ev.timestamp.micros - started.micros) / 1000000);
+  line = core::to_eve(full, fmt);
+  // Append the capture object before the final closing braces of "stats".
+  std::string capture = ",\"capture\":{\"kernel_packets\":" + std::to_string(cap.packets) +
+                        ",\"kernel_drops\":" + std::to_string(cap.kernel_drops) +
+                        ",\"read_errors\":" + std::to_string(cap.read_errors) + "}";
+  if (line.size() >= 2) line.insert(line.size() - 2, capture);
+  line.push_back('\n');
+  sink.write(line);
+}
+
+int run(const Args& a) {
+  core::Config config;
+  if (!a.config.empty()) config = core::Config::load_file(a.config);
+  for (const auto& s : a.sets) config.set(s);
+
+  net::PipelineOptions opt = net::PipelineOptions::from_config(config);
+  if (a.checksum == "none")
+    opt.checksums = net::ChecksumMode::kNone;
+  else if (a.checksum == "all")
+    opt.checksums = net::ChecksumMode::kAll;
+  else if (a.checksum == "auto")
+    opt.checksums = a.iface.empty() ? net::ChecksumMode::kAuto : net::ChecksumMode::kAll;
+  else
+    throw core::ConfigError("-k: expected 'all', 'none' or 'auto', got '" + a.checksum + "'");
+  if (a.simulate_ips) opt.ips = true;
+  opt.in_iface = a.iface;
+  int threads = a.threads;
+  if (a.runmode.empty() || a.runmode == "single") {
+    if (a.runmode == "single") threads = 1;
+  } else if (a.runmode != "workers" && a.runmode != "autofp") {
+    throw core::ConfigError("--runmode: expected 'workers', 'autofp' or 'single', got '" +
+                            a.runmode + "'");
+  }
+  threads = std::max(1, std::min(threads, 64));
+
+  // Output.
+  std::string filetype = config.get<std::string>("outputs.eve.filetype", "regular");
+  std::unique_ptr<net::EveSink> sink;
+  std::string where;
+  if (filetype == "stdout") {
+    sink = net::make_stdout_sink();
+    where = "standard output";
+  } else if (filetype == "unix_stream") {
+    where = config.get<std::string>("outputs.eve.filename", "eve.sock");
+    auto s = net::open_unix_sink(where);
+    if (!s) throw core::ConfigError(s.error().message);
+    sink = std::move(*s);
+  } else if (filetype == "regular") {
+    where = (std::filesystem::path(a.log_dir) /
+             config.get<std::string>("outputs.eve.filename", "eve.json"))
+                .string();
+    auto s = net::open_file_sink(where, config.get<uint64_t>("outputs.eve.rotate-size", 0));
+    if (!s) throw core::ConfigError(s.error().message);
+    sink = std::move(*s);
+  } else {
+    throw core::ConfigError("outputs.eve.filetype: expected regular, stdout or unix_stream, got '" +
+                            filetype + "'");
+  }
+  FILE* human = filetype == "stdout" ? stderr : stdout;
+
+  // Input.
+  core::Result<std::unique_ptr<net::PacketSource>> src =
+      a.iface.empty() ? net::PacketSource::open_read(a.read)
+                      : net::PacketSource::open_live(
+                            a.iface, net::LiveOptions{config.get<int>("capture.snaplen", 65535),
+                                                      true, a.bpf, 32});
+  if (!src) {
+    spdlog::error("{}", src.error().message);
     return 1;
   }
-  uint64_t packets = 0, bytes = 0;
-  core::Timestamp first{}, last{};
-  net::RawPacket pkt;
-  while (true) {
-    auto more = file->next(pkt);
-    if (!more) {
-      spdlog::error("{} (after packet {})", more.error().message, packets);
-      break;
+  net::PacketSource& source = **src;
+
+  sensor::prepare_detectors(config, a.rules);
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  int64_t stats_interval_us = config.get<int64_t>("stats.interval", 8) * 1'000'000;
+  core::Timestamp started = core::now(), last_stats = started;
+  net::RawPacket raw;
+  uint64_t number = 0;
+  net::PipelineStats total;
+  int rc = 0;
+  auto poll_stats = [&](auto&& get) {
+    if (stats_interval_us <= 0 || (number & 1023) != 0) return;
+    core::Timestamp t = core::now();
+    if (t.micros - last_stats.micros < stats_interval_us) return;
+    last_stats = t;
+    write_stats(*sink, get(), source.stats(), started, opt.format);
+  };
+  if (threads == 1) {
+    net::Pipeline pipeline(opt, sensor::make_detectors(0), sink.get());
+    while (true) {
+      auto more = source.next(raw, g_stop);
+      if (!more) {
+        spdlog::error("{}", more.error().message);
+        rc = 1;
+        break;
+      }
+      if (!*more) break;
+      pipeline.process(raw, ++number);
+      poll_stats([&]() -> const net::PipelineStats& {
+        pipeline.flush();
+        return pipeline.stats();
+      });
     }
-    if (!*more) break;
-    if (packets == 0) first = pkt.timestamp;
-    last = pkt.timestamp;
-    ++packets;
-    bytes += pkt.wire_length;
+    pipeline.finish();
+    total = pipeline.stats();
+  } else {
+    net::WorkerPool pool(threads, [&](int i) {
+      return std::make_unique<net::Pipeline>(opt, sensor::make_detectors(i), sink.get());
+    });
+    while (true) {
+      auto more = source.next(raw, g_stop);
+      if (!more) {
+        spdlog::error("{}", more.error().message);
+        rc = 1;
+        break;
+      }
+      if (!*more) break;
+      pool.dispatch(raw, ++number);
+      poll_stats([&] { return pool.stats(); });
+    }
+    pool.finish();
+    total = pool.stats();
   }
-  core::Event stats;
-  stats.timestamp = last;
-  stats.event_type = core::event_type::kStats;
-  stats.fields.begin_object("stats")
-      .add("uptime", (last.micros - first.micros) / 1000000)
-      .begin_object("decoder")
-      .add("pkts", packets)
-      .add("bytes", bytes)
-      .end()
-      .end();
-  std::string line = core::to_eve(stats) + "\n";
-  std::string eve_path = log_dir + "/eve.json";
-  std::ofstream out(eve_path, std::ios::app);
-  if (!out) {
-    spdlog::error("cannot write '{}'", eve_path);
-    return 1;
-  }
-  out << line;
-  std::printf("%s: %llu packets, %llu bytes, %s .. %s (JST)\n", pcap.c_str(),
-              static_cast<unsigned long long>(packets), static_cast<unsigned long long>(bytes),
-              core::format_local(first).c_str(), core::format_local(last).c_str());
-  std::printf("wrote %s\n", eve_path.c_str());
-  return 0;
+  const net::CaptureStats& cap = source.stats();
+  write_stats(*sink, total, cap, started, opt.format);
+  sink->flush();
+  if (g_stop.load()) spdlog::info("stopped by signal; all output flushed");
+
+  const auto& d = total.decode;
+  std::string inputs = source.inputs().size() == 1
+                           ? source.inputs()[0]
+                           : std::to_string(source.inputs().size()) + " files";
+  std::fprintf(human,
+               "%s: %llu packets, %llu bytes, %llu invalid, %llu flows (tcp %llu, udp %llu), "
+               "%llu alerts, %llu drops, %llu events\n",
+               inputs.c_str(), static_cast<unsigned long long>(d.pkts),
+               static_cast<unsigned long long>(d.bytes), static_cast<unsigned long long>(d.invalid),
+               static_cast<unsigned long long>(total.flows_created),
+               static_cast<unsigned long long>(total.flows_tcp),
+               static_cast<unsigned long long>(total.flows_udp),
+               static_cast<unsigned long long>(total.alerts),
+               static_cast<unsigned long long>(total.drops),
+               static_cast<unsigned long long>(total.events));
+  std::fprintf(human, "app-layer flows: http %llu, dns %llu, tls %llu, ssh %llu; wrote %s\n",
+               static_cast<unsigned long long>(total.app_flows[1]),
+               static_cast<unsigned long long>(total.app_flows[2]),
+               static_cast<unsigned long long>(total.app_flows[3]),
+               static_cast<unsigned long long>(total.app_flows[4]), where.c_str());
+  return rc;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"mimamori-sensor: network monitoring for the Otasuketai service"};
-  std::string pcap, log_dir = ".", level = "info";
-  app.add_option("-r,--read", pcap, "pcap or pcapng file to read ('-' for stdin)")->required();
-  app.add_option("-l,--log-dir", log_dir, "directory for eve.json")->check(CLI::ExistingDirectory);
+  Args a;
+  std::string level = "info";
+  auto* r =
+      app.add_option("-r,--read", a.read, "pcap/pcapng file, directory of them, or '-' (stdin)");
+  auto* i = app.add_option("-i,--interface", a.iface, "capture live on this interface");
+  r->excludes(i);
+  app.add_option("-c,--config", a.config, "YAML configuration file")->check(CLI::ExistingFile);
+  app.add_option("-l,--log-dir", a.log_dir, "directory for eve.json (default: .)")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("-S", a.rules.exclusive_file, "load only this rule file");
+  app.add_option("-s", a.rules.files, "load this rule file too (repeatable)");
+  app.add_option("-k", a.checksum, "checksum checks: all, none, auto (default: auto for files)");
+  app.add_option("--set", a.sets, "override a config key: key=value (repeatable)");
+  app.add_option("--runmode", a.runmode, "workers (default), autofp or single");
+  app.add_option("--threads", a.threads, "worker threads (default 1)");
+  app.add_flag("--rules-check", a.rules_check, "load the rules, report what loads and why not");
+  app.add_flag("--rules-verbose", a.rules_verbose, "with --rules-check: list every skipped rule");
+  app.add_flag("--simulate-ips", a.simulate_ips, "act on drop verdicts as an inline sensor would");
+  app.add_option("--bpf", a.bpf, "BPF filter for live capture");
   app.add_option("--log-level", level, "trace, debug, info, warn, error");
   app.set_version_flag("-V,--version", "mimamori-sensor 0.1.0");
   CLI11_PARSE(app, argc, argv);
   mimamori::core::init_logging("mimamori-sensor", level);
+  if (a.rules_check) {
+    try {
+      mimamori::core::Config config;
+      if (!a.config.empty()) config = mimamori::core::Config::load_file(a.config);
+      for (const auto& s : a.sets) config.set(s);
+      return mimamori::sensor::check_rules(config, a.rules, a.rules_verbose);
+    } catch (const mimamori::core::ConfigError& e) {
+      spdlog::error("{}", e.what());
+      return 2;
+    }
+  }
+  if (a.read.empty() && a.iface.empty()) {
+    std::fprintf(stderr, "mimamori-sensor: give -r FILE|DIR|- or -i IFACE (see --help)\n");
+    return 2;
+  }
   try {
-    return run(pcap, log_dir);
+    return run(a);
   } catch (const mimamori::core::ConfigError& e) {
     spdlog::error("{}", e.what());
     return 2;

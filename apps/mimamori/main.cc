@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   mimamori::core::init_logging("mimamori", "info");
   mimamori::cli::add_eve_commands(app);
+  mimamori::cli::add_admin_commands(app);
   mimamori::cli::add_hunt_command(app);
   try {
     app.parse(argc, argv);

@@ -177,7 +177,7 @@ TEST(Eve, WritesSuricataHeaderNamesAndJstOffset) {
 TEST(Eve, HostileStringsRoundTripByteForByte) {
   std::vector<std::string> hostile = {
       std::string("quote\" backslash\\ slash/ tab\t nl\n cr\r"),
-      std::string("nul\0byte\x01\x1f\x7f", 14),
+      std::string("nul\0byte\x01\x1f\x7f", 11),
       "\xff\xfe invalid \xc3\x28 \xe2\x82 \xf0\x9f\x98 truncated",
       "\xed\xa0\x80 surrogate \xc0\xaf overlong \xf4\x90\x80\x80 too big",
       "日本語のテキスト 見守り 🙂",

@@ -1,0 +1,186 @@
+// mimamori-agent: endpoint monitoring of a PC or server. main() only wires modules.
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include "mimamori/core/config.h"
+#include "mimamori/core/log.h"
+#include "mimamori/host/collector.h"
+#include "mimamori/uplink/spool.h"
+#include "mimamori/uplink/uplink.h"
+#include "sinks.h"
+
+namespace {
+
+using namespace mimamori;
+namespace fs = std::filesystem;
+
+constexpr const char* kVersion = "0.1.0";
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true); }
+
+int do_enroll(const std::string& server, const std::string& code, const std::string& fingerprint,
+              const std::string& credential) {
+  uplink::EnrollRequest req;
+  req.server_url = server;
+  req.code = code;
+  req.kind = "agent";
+  req.version = kVersion;
+  req.fingerprint = fingerprint;
+  auto cred = uplink::enroll(req);
+  if (!cred) {
+    spdlog::error("{}", cred.error().message);
+    return 1;
+  }
+  if (auto st = uplink::save_credential(credential, *cred); !st) {
+    spdlog::error("{}", st.error().message);
+    return 1;
+  }
+  std::printf("enrolled as %s with %s\npinned server certificate SHA-256 %s\ncredential: %s\n",
+              cred->device_id.c_str(), cred->server_url.c_str(), cred->fingerprint.c_str(),
+              credential.c_str());
+  return 0;
+}
+
+template <class Sink>
+void run_collectors(std::vector<std::unique_ptr<host::Collector>>& collectors, Sink& sink,
+                    std::chrono::milliseconds interval, double run_for_s) {
+  std::vector<host::Collector*> live;
+  for (auto& c : collectors) {
+    if (auto st = c->start(sink); !st) {
+      spdlog::warn("{}: disabled: {}", c->name(), st.error().message);
+      continue;
+    }
+    live.push_back(c.get());
+  }
+  sink.flush();
+  spdlog::info("agent running with {} collectors", live.size());
+  auto start = std::chrono::steady_clock::now();
+  while (!g_stop.load()) {
+    for (auto* c : live) c->poll(sink);
+    sink.flush();
+    if (run_for_s > 0 &&
+        std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(run_for_s))
+      break;
+    // Sleep in one piece (signals interrupt it), so that an idle agent wakes rarely.
+    struct timespec ts {
+      static_cast<time_t>(interval.count() / 1000),
+          static_cast<long>(interval.count() % 1000) * 1000000
+    };
+    ::nanosleep(&ts, nullptr);
+  }
+  for (auto* c : live) c->stop();
+  sink.flush();
+}
+
+int do_run(const std::string& config_file, const std::vector<std::string>& sets,
+           const std::string& eve, double run_for_s) {
+  core::Config cfg = config_file.empty() ? core::Config::from_string("{}", "<defaults>")
+                                         : core::Config::load_file(config_file);
+  for (const auto& s : sets) cfg.set(s);
+  fs::path state = cfg.get<std::string>("agent.state_dir", "/var/lib/mimamori-agent");
+  std::error_code ec;
+  fs::create_directories(state, ec);
+  if (ec) {
+    spdlog::error("cannot create state directory '{}': {}", state.string(), ec.message());
+    return 1;
+  }
+  if (!host::this_host().root)
+    spdlog::warn(
+        "not running as root: fanotify (who changed a file, ransomware stop), the process "
+        "connector and root-only logs are unavailable; collectors fall back where they can");
+  auto interval = std::chrono::milliseconds(cfg.get<int64_t>("agent.poll_interval_ms", 1000));
+  auto collectors = host::make_collectors(cfg);
+
+  if (!eve.empty()) {
+    FILE* out = eve == "-" ? stdout : std::fopen(eve.c_str(), "a");
+    if (!out) {
+      spdlog::error("cannot open '{}' for writing: {}", eve, std::strerror(errno));
+      return 1;
+    }
+    agent::EveFileSink sink(out, state / "eve-checkpoints");
+    run_collectors(collectors, sink, interval, run_for_s);
+    spdlog::info("wrote {} events to {}", sink.emitted(), eve);
+    if (out != stdout) std::fclose(out);
+    return 0;
+  }
+
+  auto cred = uplink::load_credential(
+      cfg.get<std::string>("agent.credential", "/etc/mimamori/agent.credential"));
+  if (!cred) {
+    spdlog::error("{} (or use --eve FILE for offline use)", cred.error().message);
+    return 1;
+  }
+  uplink::SpoolOptions so;
+  so.dir = state / "spool";
+  so.max_bytes = cfg.get<uint64_t>("spool.max_mb", 256) << 20;
+  auto spool = uplink::Spool::open(so);
+  if (!spool) {
+    spdlog::error("{}", spool.error().message);
+    return 1;
+  }
+  uplink::UplinkOptions uo;
+  uo.version = kVersion;
+  std::string comp = cfg.get<std::string>("uplink.compression", "zstd");
+  uo.compression = comp == "gzip"   ? uplink::Compression::kGzip
+                   : comp == "none" ? uplink::Compression::kNone
+                                    : uplink::Compression::kZstd;
+  uo.backoff_max = std::chrono::milliseconds(cfg.get<int64_t>("uplink.backoff_max_ms", 60000));
+  uo.backoff_min = std::chrono::milliseconds(cfg.get<int64_t>("uplink.backoff_min_ms", 500));
+  uplink::Uplink up(*cred, **spool, uo);
+  agent::SpoolSink sink(**spool);
+  sink.set_uplink(&up);
+  std::atomic<bool> uplink_stop{false};
+  std::thread sender([&] { up.run(uplink_stop); });
+  run_collectors(collectors, sink, interval, run_for_s);
+  uplink_stop.store(true);
+  up.notify();
+  sender.join();
+  auto s = (*spool)->stats();
+  spdlog::info("stopped: {} events emitted, spool depth {}, dropped {}", sink.emitted(), s.depth,
+               s.dropped);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mimamori-agent: endpoint monitoring for the Otasuketai service"};
+  app.set_version_flag("-V,--version", std::string("mimamori-agent ") + kVersion);
+  std::string config_file, eve, level = "info";
+  std::vector<std::string> sets;
+  double run_for = 0;
+  app.add_option("-c,--config", config_file, "YAML configuration file")->check(CLI::ExistingFile);
+  app.add_option("--set", sets, "override a configuration key: key=value");
+  app.add_option("--eve", eve, "write events to this EVE file instead of the server ('-': stdout)");
+  app.add_option("--run-for", run_for, "stop after this many seconds (0: run until signalled)");
+  app.add_option("--log-level", level, "trace, debug, info, warn, error");
+
+  auto* enroll = app.add_subcommand("enroll", "enroll this machine with a mimamori-server");
+  std::string server, code, fingerprint, credential = "/etc/mimamori/agent.credential";
+  enroll->add_option("--server", server, "server address, https://host:port")->required();
+  enroll->add_option("--code", code, "enrollment code from the server")->required();
+  enroll->add_option("--fingerprint", fingerprint,
+                     "expected SHA-256 fingerprint of the server's certificate");
+  enroll->add_option("--credential", credential, "where to store the credential (mode 0600)");
+  CLI11_PARSE(app, argc, argv);
+  core::init_logging("mimamori-agent", level);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    if (*enroll) return do_enroll(server, code, fingerprint, credential);
+    return do_run(config_file, sets, eve, run_for);
+  } catch (const core::ConfigError& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,143 @@
+// `mimamori admin …`: set up a server's store without a browser (first admin, customers,
+// enrollment codes). Runs on the server machine against the same store the server uses.
+
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "mimamori/core/config.h"
+#include "mimamori/server/server.h"
+#include "mimamori/server/store.h"
+
+namespace mimamori::cli {
+namespace {
+
+struct StoreArgs {
+  std::string config_file, data_dir, store_url;
+  std::vector<std::string> sets;
+};
+
+void add_store_options(CLI::App* cmd, StoreArgs& a) {
+  cmd->add_option("-c,--config", a.config_file, "the server's YAML configuration");
+  cmd->add_option("--data-dir", a.data_dir, "the server's data directory (SQLite)");
+  cmd->add_option("--store", a.store_url, "store URL: sqlite:DIR or postgresql://…");
+  cmd->add_option("--set", a.sets, "override a configuration key: key=value")->take_all();
+}
+
+std::unique_ptr<server::Store> open_store(const StoreArgs& a) {
+  auto config = a.config_file.empty() ? core::Config::from_string("{}", "<defaults>")
+                                      : core::Config::load_file(a.config_file);
+  for (const auto& s : a.sets) config.set(s);
+  if (!a.data_dir.empty()) config.set("server.data_dir=" + a.data_dir);
+  if (!a.store_url.empty()) config.set("store.url=" + a.store_url);
+  auto options = server::load_server_options(config);
+  auto store = server::Store::open(options.store);
+  if (!store.ok()) {
+    std::fprintf(stderr, "mimamori admin: cannot open the store: %s\n",
+                 store.error().message.c_str());
+    throw CLI::RuntimeError(1);
+  }
+  return std::move(*store);
+}
+
+[[noreturn]] void fail(const core::Error& e) {
+  std::fprintf(stderr, "mimamori admin: %s\n", e.message.c_str());
+  throw CLI::RuntimeError(1);
+}
+
+std::string read_password(const std::string& given, bool from_stdin) {
+  if (!from_stdin) return given;
+  std::string line;
+  std::getline(std::cin, line);
+  return line;
+}
+
+}  // namespace
+
+void add_admin_commands(CLI::App& app) {
+  auto* admin = app.add_subcommand("admin", "set up and administer a mimamori-server store");
+  admin->require_subcommand(1);
+
+  auto args = std::make_shared<StoreArgs>();
+
+  auto* init = admin->add_subcommand("init", "create the provider and its first provider_admin");
+  auto init_provider = std::make_shared<std::string>();
+  auto init_email = std::make_shared<std::string>();
+  auto init_password = std::make_shared<std::string>();
+  auto init_stdin = std::make_shared<bool>(false);
+  add_store_options(init, *args);
+  init->add_option("--provider", *init_provider, "the provider's name")->required();
+  init->add_option("--email", *init_email, "the first admin's e-mail (login)")->required();
+  init->add_option("--password", *init_password, "the first admin's password (12+ characters)");
+  init->add_flag("--password-stdin", *init_stdin, "read the password from standard input");
+  init->callback([=] {
+    auto store = open_store(*args);
+    auto u = store->init_provider(*init_provider, *init_email,
+                                  read_password(*init_password, *init_stdin));
+    if (!u.ok()) fail(u.error());
+    std::printf("provider '%s' created; provider_admin %s (%s)\n", init_provider->c_str(),
+                u->email.c_str(), u->id.c_str());
+  });
+
+  auto* customer = admin->add_subcommand("customer", "customers");
+  customer->require_subcommand(1);
+  auto* add = customer->add_subcommand("add", "add a customer (prints its id)");
+  auto name = std::make_shared<std::string>();
+  add_store_options(add, *args);
+  add->add_option("--name", *name, "the customer's name")->required();
+  add->callback([=] {
+    auto store = open_store(*args);
+    auto c = store->create_customer(server::Principal::system("mimamori admin"), *name);
+    if (!c.ok()) fail(c.error());
+    std::printf("%s\n", c->id.c_str());
+  });
+
+  auto* code = admin->add_subcommand("enroll-code", "create an enrollment code for a customer");
+  auto cust = std::make_shared<std::string>();
+  auto site = std::make_shared<std::string>();
+  auto ttl = std::make_shared<int64_t>(0);
+  auto count = std::make_shared<int>(1);
+  add_store_options(code, *args);
+  code->add_option("--count", *count, "how many codes to print, one a line (default 1)")
+      ->check(CLI::Range(1, 100000));
+  code->add_option("--customer", *cust, "customer id")->required();
+  code->add_option("--site", *site, "site id (default: the customer's first site)");
+  code->add_option("--ttl", *ttl, "lifetime in seconds (default 24 hours)");
+  code->callback([=] {
+    auto store = open_store(*args);
+    for (int i = 0; i < *count; ++i) {
+      auto c = store->create_enrollment_code(server::Principal::system("mimamori admin"), *cust,
+                                             *site, *ttl);
+      if (!c.ok()) fail(c.error());
+      std::printf("%s\n", c->code.c_str());
+    }
+  });
+
+  auto* user = admin->add_subcommand("user", "users");
+  user->require_subcommand(1);
+  auto* uadd = user->add_subcommand("add", "add a user");
+  auto uemail = std::make_shared<std::string>();
+  auto urole = std::make_shared<std::string>();
+  auto ucust = std::make_shared<std::string>();
+  auto upass = std::make_shared<std::string>();
+  auto ustdin = std::make_shared<bool>(false);
+  add_store_options(uadd, *args);
+  uadd->add_option("--email", *uemail, "e-mail (login)")->required();
+  uadd->add_option("--role", *urole,
+                   "provider_admin, analyst, technician, desk, customer_admin, customer_user")
+      ->required();
+  uadd->add_option("--customer", *ucust, "customer id (customer roles)");
+  uadd->add_option("--password", *upass, "password (12+ characters)");
+  uadd->add_flag("--password-stdin", *ustdin, "read the password from standard input");
+  uadd->callback([=] {
+    auto role = server::parse_role(*urole);
+    if (!role) fail(core::make_error("role '{}' is unknown", *urole));
+    auto store = open_store(*args);
+    auto u = store->create_user(server::Principal::system("mimamori admin"), *uemail, *uemail,
+                                read_password(*upass, *ustdin), *role, *ucust);
+    if (!u.ok()) fail(u.error());
+    std::printf("%s\n", u->id.c_str());
+  });
+}
+
+}  // namespace mimamori::cli

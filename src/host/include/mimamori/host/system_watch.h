@@ -1,0 +1,103 @@
+#pragma once
+/// Three smaller collectors: YaraScan (new or changed files in watched folders against a YARA
+/// rules directory), NetWatch (connections to addresses on the threat list, from /proc/net)
+/// and Inventory (OS, kernel, packages, listening ports, users; daily).
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mimamori/core/ip_address.h"
+#include "mimamori/host/collector.h"
+
+namespace mimamori::host {
+
+/// Signature ids.
+namespace system_sid {
+inline constexpr uint64_t kYara = 9100401;
+inline constexpr uint64_t kThreatListConnection = 9100501;
+}  // namespace system_sid
+
+/// YARA scanning of files written into watched folders.
+class YaraScan : public Collector {
+ public:
+  YaraScan(std::string rules_dir, std::vector<std::string> paths, bool scan_existing,
+           uint64_t max_file_bytes);
+  ~YaraScan() override;
+  std::string_view name() const override { return "yara"; }
+  core::Status start(EventSink& sink) override;
+  void poll(EventSink& sink) override;
+
+ private:
+  void scan(const std::string& path, EventSink& sink);
+  void watch_tree(const std::string& root);
+
+  std::string rules_dir_;
+  std::vector<std::string> paths_;
+  bool scan_existing_;
+  uint64_t max_bytes_;
+  void* rules_ = nullptr;  // YR_RULES*
+  int in_fd_ = -1;
+  std::map<int, std::string> dirs_;
+  std::set<std::string> queue_;
+};
+
+/// One parsed line of /proc/net/{tcp,tcp6,udp,udp6}.
+struct SocketEntry {
+  std::string proto;  ///< TCP or UDP
+  core::IpAddress local, remote;
+  uint16_t local_port = 0, remote_port = 0;
+  int state = 0;  ///< kernel TCP state (1 established, 10 listen)
+  uint64_t inode = 0;
+};
+
+/// Reads the kernel's socket tables under `proc_net` (normally /proc/net).
+std::vector<SocketEntry> read_sockets(const std::string& proc_net = "/proc/net");
+
+/// A set of IPv4/IPv6 networks (addresses or CIDR blocks).
+class AddressList {
+ public:
+  /// Loads one address or CIDR per line (`#` comments); bad lines are skipped with a warning.
+  core::Status load(const std::string& path);
+  /// Adds one address or CIDR; false when it is not one.
+  bool add(std::string_view text);
+  bool contains(const core::IpAddress& ip) const;
+  std::size_t size() const { return nets_.size(); }
+
+ private:
+  std::vector<std::pair<core::IpAddress, int>> nets_;
+};
+
+/// Connections to addresses on the threat list.
+class NetWatch : public Collector {
+ public:
+  NetWatch(std::string threat_list, std::chrono::seconds interval);
+  std::string_view name() const override { return "network"; }
+  core::Status start(EventSink& sink) override;
+  void poll(EventSink& sink) override;
+
+ private:
+  std::string threat_list_;
+  AddressList list_;
+  std::chrono::seconds interval_;
+  std::chrono::steady_clock::time_point next_{};
+  std::map<std::string, std::chrono::steady_clock::time_point> reported_;
+};
+
+/// Daily inventory.
+class Inventory : public Collector {
+ public:
+  explicit Inventory(std::chrono::seconds interval) : interval_(interval) {}
+  std::string_view name() const override { return "inventory"; }
+  core::Status start(EventSink&) override { return {}; }
+  void poll(EventSink& sink) override;
+
+ private:
+  std::chrono::seconds interval_;
+  std::chrono::steady_clock::time_point next_{};
+};
+
+}  // namespace mimamori::host

@@ -1,0 +1,276 @@
+#include "mimamori/host/process_watch.h"
+
+#include <dirent.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <pwd.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "mimamori/core/hash.h"
+
+namespace mimamori::host {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string link_of(const std::string& p) {
+  std::error_code ec;
+  return fs::read_symlink(p, ec).string();
+}
+
+struct Detection {
+  uint64_t sid;
+  const char* signature;
+  const char* regex;
+};
+
+// Command-line shapes of the three classic Linux intrusions. Each regex is evaluated by
+// Vectorscan over "exe\ncmdline", caseless.
+const Detection kDetections[] = {
+    {process_sid::kReverseShell, "Reverse shell: interactive shell tied to a network socket",
+     R"((ba|z|k)?sh\s+-i\s*[<>]&?\s*/dev/(tcp|udp)/)"},
+    {process_sid::kReverseShell, "Reverse shell: /dev/tcp redirection",
+     R"(/dev/(tcp|udp)/[^/\s]+/\d+)"},
+    {process_sid::kReverseShell, "Reverse shell: netcat executing a shell",
+     R"(\b(nc|ncat|netcat|nc\.traditional)\b[^\n|;]*\s-(e|c)\s*\S*(sh|bash)\b)"},
+    {process_sid::kReverseShell, "Reverse shell: socat with exec",
+     R"(\bsocat\b[^\n]*(exec|system):[^\n]*(sh|bash))"},
+    {process_sid::kReverseShell, "Reverse shell: scripting language socket with a shell",
+     R"(\b(python[0-9.]*|perl|ruby|php)\b[^\n]*socket[^\n]*(subprocess|pty\.spawn|/bin/(ba)?sh|exec|fsockopen))"},
+    {process_sid::kReverseShell, "Reverse shell: named pipe relayed through netcat",
+     R"(mkfifo[^\n]*\|[^\n]*\b(nc|ncat|netcat)\b)"},
+    {process_sid::kDownloadExecute, "Download and execute: piped into a shell",
+     R"(\b(curl|wget|fetch)\b[^\n|]*\|\s*(sudo\s+)?(ba|da|z)?sh\b)"},
+    {process_sid::kDownloadExecute, "Download and execute: piped into an interpreter",
+     R"(\b(curl|wget)\b[^\n|]*\|\s*(python[0-9.]*|perl|ruby|php)\b)"},
+    {process_sid::kDownloadExecute, "Download and execute: fetched, made executable and run",
+     R"(\b(curl|wget)\b[^\n]*(&&|;)\s*chmod\s+(\+x|[0-7]*7[0-7]*)\s+\S+\s*(&&|;)\s*\S*\./)"},
+    {process_sid::kDownloadExecute, "Download and execute: base64 payload decoded into a shell",
+     R"(base64\s+(-d|--decode)[^\n]*\|\s*(ba)?sh\b)"},
+    {process_sid::kMiner, "Crypto miner: stratum mining pool URL", R"(stratum\+(tcp|ssl|tls)://)"},
+    {process_sid::kMiner, "Crypto miner: known miner program",
+     R"((^|/)(xmrig|xmr-stak|minerd|cpuminer|ethminer|nbminer|t-rex|lolminer|phoenixminer|kinsing)(\s|\n|$))"},
+    {process_sid::kMiner, "Crypto miner: mining options on the command line",
+     R"(--(donate-level|cpu-priority|randomx|coin)\b|\s-a\s+(cryptonight|rx/0|randomx)\b)"},
+};
+
+}  // namespace
+
+std::optional<ProcessInfo> read_process(int pid) {
+  ProcessInfo p;
+  p.pid = pid;
+  std::string base = "/proc/" + std::to_string(pid);
+  std::istringstream st(read_small_file(base + "/status"));
+  if (!st) return std::nullopt;
+  std::string line;
+  while (std::getline(st, line)) {
+    if (line.rfind("PPid:", 0) == 0) p.ppid = std::atoi(line.c_str() + 5);
+    if (line.rfind("Uid:", 0) == 0)
+      p.uid = static_cast<uint32_t>(std::strtoul(line.c_str() + 4, nullptr, 10));
+  }
+  p.exe = link_of(base + "/exe");
+  p.cwd = link_of(base + "/cwd");
+  p.cmdline = process_cmdline(pid);
+  if (p.cmdline.empty() && p.exe.empty()) return std::nullopt;  // kernel thread or gone
+  if (passwd* pw = ::getpwuid(p.uid)) p.user = pw->pw_name;
+  if (p.ppid > 0) {
+    p.parent_exe = link_of("/proc/" + std::to_string(p.ppid) + "/exe");
+    p.parent_cmdline = process_cmdline(p.ppid);
+  }
+  return p;
+}
+
+ProcessDetections::ProcessDetections() {
+  std::vector<match::Pattern> pats;
+  uint32_t id = 0;
+  for (const auto& d : kDetections) {
+    match::Pattern p;
+    p.id = id++;
+    p.expression = d.regex;
+    p.kind = match::Pattern::Kind::kRegex;
+    p.caseless = true;
+    pats.push_back(p);
+  }
+  auto set = match::PatternSet::compile(pats);
+  MIMAMORI_ASSERT(set.ok(), "built-in process detections must compile");
+  set_.emplace(std::move(*set));
+  (void)set_->prepare(scratch_);
+}
+
+void ProcessDetections::check(const ProcessInfo& p,
+                              std::vector<std::pair<uint64_t, std::string>>& hits) {
+  subject_.assign(p.exe).append("\n").append(p.cmdline);
+  std::set<uint64_t> seen;
+  (void)set_->scan(subject_, scratch_, [&](uint32_t id, uint64_t) {
+    const Detection& d = kDetections[id];
+    if (seen.insert(d.sid).second) hits.emplace_back(d.sid, d.signature);
+    return true;
+  });
+}
+
+ProcessWatch::ProcessWatch(ProcessRuleHook rules) : rules_(std::move(rules)) {}
+
+ProcessWatch::~ProcessWatch() { stop(); }
+
+core::Status ProcessWatch::start(EventSink& sink) {
+  sink_ = &sink;
+  nl_fd_ = ::socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+  bool ok = nl_fd_ >= 0;
+  if (ok) {
+    sockaddr_nl addr{};
+    addr.nl_family = AF_NETLINK;
+    addr.nl_groups = CN_IDX_PROC;
+    addr.nl_pid = 0;
+    ok = ::bind(nl_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  if (ok) {
+    // nlmsghdr + cn_msg + the operation, laid out by hand (cn_msg ends in a flexible array).
+    alignas(nlmsghdr) char req[NLMSG_SPACE(sizeof(cn_msg) + sizeof(proc_cn_mcast_op))] = {};
+    auto* hdr = reinterpret_cast<nlmsghdr*>(req);
+    hdr->nlmsg_len = NLMSG_LENGTH(sizeof(cn_msg) + sizeof(proc_cn_mcast_op));
+    hdr->nlmsg_type = NLMSG_DONE;
+    hdr->nlmsg_pid = static_cast<uint32_t>(::getpid());
+    auto* msg = static_cast<cn_msg*>(NLMSG_DATA(hdr));
+    msg->id.idx = CN_IDX_PROC;
+    msg->id.val = CN_VAL_PROC;
+    msg->len = sizeof(proc_cn_mcast_op);
+    proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
+    std::memcpy(msg->data, &op, sizeof op);
+    ok = ::send(nl_fd_, req, hdr->nlmsg_len, 0) == static_cast<ssize_t>(hdr->nlmsg_len);
+  }
+  if (!ok) {
+    spdlog::warn(
+        "process: netlink process connector unavailable ({}{}); polling /proc instead, which "
+        "misses processes that live less than a poll interval",
+        std::strerror(errno), this_host().root ? "" : "; it needs root");
+    if (nl_fd_ >= 0) ::close(nl_fd_);
+    nl_fd_ = -1;
+    polling_ = true;
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      int pid = std::atoi(e.path().filename().c_str());
+      if (pid > 0) known_pids_.insert(pid);
+    }
+    return {};
+  }
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
+  thread_ = std::thread([this] { loop(); });
+  spdlog::info("process: exec events from the netlink process connector");
+  return {};
+}
+
+void ProcessWatch::stop() {
+  if (thread_.joinable()) {
+    uint64_t one = 1;
+    (void)!::write(stop_fd_, &one, sizeof one);
+    thread_.join();
+  }
+  if (nl_fd_ >= 0) ::close(nl_fd_);
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+  nl_fd_ = stop_fd_ = -1;
+}
+
+void ProcessWatch::loop() {
+  alignas(nlmsghdr) char buf[8192];
+  while (true) {
+    pollfd p[2] = {{stop_fd_, POLLIN, 0}, {nl_fd_, POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0 && errno != EINTR) return;
+    if (p[0].revents) return;
+    ssize_t n = ::recv(nl_fd_, buf, sizeof buf, 0);
+    if (n <= 0) continue;
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n));
+         h = NLMSG_NEXT(h, n)) {
+      auto* msg = static_cast<cn_msg*>(NLMSG_DATA(h));
+      auto* ev = reinterpret_cast<proc_event*>(msg->data);
+      if (ev->what == proc_event::PROC_EVENT_EXEC) {
+        std::lock_guard lock(mu_);
+        report(ev->event_data.exec.process_tgid, *sink_);
+      }
+    }
+  }
+}
+
+std::string ProcessWatch::exe_hash(const std::string& exe) {
+  struct stat st {};
+  if (exe.empty() || ::stat(exe.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  std::string key = fmt::format("{}:{}:{}", st.st_size, st.st_mtim.tv_sec, st.st_ino);
+  auto it = hash_cache_.find(exe);
+  if (it != hash_cache_.end() && it->second.first == key) return it->second.second;
+  if (st.st_size > (256 << 20)) return {};
+  auto h = core::sha256_file_hex(exe);
+  if (!h) return {};
+  if (hash_cache_.size() > 4096) hash_cache_.clear();
+  hash_cache_[exe] = {key, *h};
+  return *h;
+}
+
+void ProcessWatch::report(int pid, EventSink& sink) {
+  if (pid == ::getpid()) return;
+  auto p = read_process(pid);
+  if (!p) return;
+  p->sha256 = exe_hash(p->exe);
+  core::Event e = host_event(core::event_type::kProcess);
+  e.fields.begin_object("process")
+      .add("pid", p->pid)
+      .add("ppid", p->ppid)
+      .add("uid", p->uid)
+      .add("user", p->user)
+      .add("exe", p->exe)
+      .add("cmdline", p->cmdline)
+      .add("cwd", p->cwd)
+      .add("sha256", p->sha256)
+      .begin_object("parent")
+      .add("exe", p->parent_exe)
+      .add("cmdline", p->parent_cmdline)
+      .end()
+      .end();
+  sink.emit(e);
+  hits_.clear();
+  detections_.check(*p, hits_);
+  for (const auto& [sid, sig] : hits_) {
+    core::Event a = e;
+    make_alert(a, sid, sig,
+               sid == process_sid::kMiner ? "Crypto Currency Mining Activity Detected"
+                                          : "A Network Trojan was detected",
+               sid == process_sid::kMiner ? 2 : 1);
+    sink.emit(a);
+  }
+  if (rules_) {
+    rule_hits_.clear();
+    rules_(*p, rule_hits_);
+    for (const auto& [title, level] : rule_hits_) {
+      core::Event a = e;
+      int sev = level == "critical" ? 1 : level == "high" ? 1 : level == "medium" ? 2 : 3;
+      make_alert(a, process_sid::kSigmaBase, title, "Sigma", sev);
+      a.alert->extra.add("sigma_level", level);
+      sink.emit(a);
+    }
+  }
+}
+
+void ProcessWatch::poll(EventSink& sink) {
+  if (!polling_) return;
+  std::set<int> now;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    int pid = std::atoi(e.path().filename().c_str());
+    if (pid > 0) now.insert(pid);
+  }
+  std::lock_guard lock(mu_);
+  for (int pid : now)
+    if (!known_pids_.count(pid)) report(pid, sink);
+  known_pids_ = std::move(now);
+}
+
+}  // namespace mimamori::host

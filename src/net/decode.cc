@@ -1,0 +1,694 @@
+#include "mimamori/net/decode.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+#include "bytes.h"
+
+namespace mimamori::net {
+namespace {
+
+constexpr std::array<std::string_view, static_cast<int>(Anomaly::kCount)> kAnomalyNames = {
+    "",
+    "decoder.ethernet.pkt_too_small",
+    "decoder.ethernet.unknown_ethertype",
+    "decoder.vlan.header_too_small",
+    "decoder.vlan.too_many_layers",
+    "decoder.pppoe.pkt_too_small",
+    "decoder.pppoe.wrong_code",
+    "decoder.pppoe.unknown_pppoe_proto",
+    "decoder.sll.pkt_too_small",
+    "decoder.unknown_link_type",
+    "decoder.ipv4.pkt_too_small",
+    "decoder.ipv4.wrong_ip_version",
+    "decoder.ipv4.hlen_too_small",
+    "decoder.ipv4.iplen_smaller_than_hlen",
+    "decoder.ipv4.trunc_pkt",
+    "decoder.ipv4.opt_invalid_len",
+    "decoder.ipv6.pkt_too_small",
+    "decoder.ipv6.wrong_ip_version",
+    "decoder.ipv6.trunc_pkt",
+    "decoder.ipv6.trunc_exthdr",
+    "decoder.ipv6.exthdr_useless_fh",
+    "decoder.tcp.pkt_too_small",
+    "decoder.tcp.hlen_too_small",
+    "decoder.tcp.invalid_optlen",
+    "decoder.udp.pkt_too_small",
+    "decoder.udp.hlen_invalid",
+    "decoder.icmpv4.pkt_too_small",
+    "decoder.icmpv6.pkt_too_small",
+    "decoder.ipv4.frag_overlap",
+    "decoder.ipv4.frag_pkt_too_large",
+    "decoder.ipv4.frag_ignored",
+};
+
+constexpr int kDltNull = 0, kDltEn10mb = 1, kDltRaw = 12, kDltRaw2 = 14, kDltLoop = 108,
+              kDltLinktypeRaw = 101, kDltSll = 113, kDltSll2 = 276, kDltIpv4 = 228, kDltIpv6 = 229,
+              kDltPpp = 9, kDltPppSerial = 50, kDltChdlc = 104;
+
+uint32_t sum16(std::string_view d, uint32_t acc) {
+  const auto* b = reinterpret_cast<const uint8_t*>(d.data());
+  std::size_t n = d.size(), i = 0;
+  for (; i + 1 < n; i += 2) acc += (uint32_t(b[i]) << 8) | b[i + 1];
+  if (i < n) acc += uint32_t(b[i]) << 8;
+  return acc;
+}
+uint16_t fold(uint32_t acc) {
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  return static_cast<uint16_t>(acc);
+}
+
+}  // namespace
+
+std::string_view anomaly_name(Anomaly a) {
+  auto i = static_cast<std::size_t>(a);
+  return i < kAnomalyNames.size() ? kAnomalyNames[i] : std::string_view{};
+}
+
+bool ipv4_checksum_ok(std::string_view header) { return fold(sum16(header, 0)) == 0xffff; }
+
+bool transport_checksum_ok(const Packet& p) {
+  if (p.l4_header.empty() || p.ip_header.empty()) return true;
+  // The transport segment: header plus payload are contiguous in the frame.
+  std::string_view seg(p.l4_header.data(), p.l4_header.size() + p.payload.size());
+  uint32_t acc = 0;
+  if (p.proto == ip_proto::kUdp && p.ip_version == 4 && load_be16(p.l4_header.data() + 6) == 0)
+    return true;  // UDP over IPv4 may omit its checksum
+  if (p.proto == ip_proto::kIcmp) return fold(sum16(seg, 0)) == 0xffff;
+  const auto& s = p.src_ip.bytes();
+  const auto& d = p.dst_ip.bytes();
+  int alen = p.ip_version == 4 ? 4 : 16;
+  acc = sum16({reinterpret_cast<const char*>(s.data()), std::size_t(alen)}, acc);
+  acc = sum16({reinterpret_cast<const char*>(d.data()), std::size_t(alen)}, acc);
+  acc += p.proto;
+  acc += static_cast<uint32_t>(seg.size() & 0xffff) + static_cast<uint32_t>(seg.size() >> 16);
+  acc = sum16(seg, acc);
+  return fold(acc) == 0xffff;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fragment reassembly. Trackers come from a fixed pool; the first fragment to cover a byte wins.
+
+class Defragmenter {
+ public:
+  Defragmenter(uint32_t max_trackers, uint32_t max_frags, int64_t timeout_us)
+      : max_trackers_(max_trackers), max_frags_(max_frags), timeout_us_(timeout_us) {}
+
+  struct Key {
+    core::IpAddress src, dst;
+    uint32_t id = 0;
+    uint8_t proto = 0;
+    bool operator==(const Key&) const = default;
+  };
+
+  /// Adds a fragment (`payload` at byte `offset`, `more` = more fragments follow). `header` is
+  /// the IP header to put in front of the reassembled datagram (the first fragment's). Returns
+  /// true when the datagram is complete: `out` then holds header + payload.
+  bool add(const Key& key, core::Timestamp now, std::string_view header, uint32_t offset,
+           std::string_view payload, bool more, std::string& out, DecodeStats& stats,
+           Anomaly& anomaly) {
+    expire(now, stats);
+    Tracker* t = find(key);
+    if (!t) {
+      t = allocate(key, stats);
+      if (!t) {
+        ++stats.frag_memcap;
+        anomaly = Anomaly::kFragIgnored;
+        return false;
+      }
+      t->key = key;
+      t->first_seen = now;
+      t->used = true;
+      t->ranges.clear();
+      t->header.clear();
+      t->total = 0;
+      t->fragments = 0;
+    }
+    t->last_seen = now;
+    if (++t->fragments > max_frags_ || offset + payload.size() > 65535) {
+      anomaly = offset + payload.size() > 65535 ? Anomaly::kFragTooLarge : Anomaly::kFragIgnored;
+      release(*t);
+      return false;
+    }
+    if (offset == 0) t->header.assign(header);
+    if (!more) t->total = offset + static_cast<uint32_t>(payload.size());
+    if (t->data.size() < offset + payload.size()) t->data.resize(offset + payload.size());
+    // Copy only the bytes no earlier fragment covered (first wins).
+    uint32_t begin = offset, end = offset + static_cast<uint32_t>(payload.size());
+    bool overlap = false;
+    std::vector<std::pair<uint32_t, uint32_t>>& r = t->ranges;
+    uint32_t pos = begin;
+    std::sort(r.begin(), r.end());
+    for (auto [a, b] : r) {
+      if (b <= pos || a >= end) continue;
+      overlap = true;
+      if (a > pos) std::memcpy(t->data.data() + pos, payload.data() + (pos - begin), a - pos);
+      pos = std::max(pos, b);
+      if (pos >= end) break;
+    }
+    if (pos < end) std::memcpy(t->data.data() + pos, payload.data() + (pos - begin), end - pos);
+    r.emplace_back(begin, end);
+    if (overlap) {
+      ++stats.frag_overlaps;
+      anomaly = Anomaly::kFragOverlap;
+    }
+    if (t->total == 0 || t->header.empty()) return false;
+    // Complete when the ranges cover [0, total) without holes.
+    std::sort(r.begin(), r.end());
+    uint32_t covered = 0;
+    for (auto [a, b] : r) {
+      if (a > covered) return false;
+      covered = std::max(covered, b);
+    }
+    if (covered < t->total) return false;
+    out.assign(t->header);
+    out.append(t->data.data(), t->total);
+    release(*t);
+    ++stats.frag_reassembled;
+    return true;
+  }
+
+ private:
+  struct Tracker {
+    Key key;
+    bool used = false;
+    uint64_t hash = 0;
+    uint64_t generation = 0;
+    uint32_t idx = 0;
+    core::Timestamp first_seen, last_seen;
+    std::string header, data;
+    std::vector<std::pair<uint32_t, uint32_t>> ranges;
+    uint32_t total = 0;
+    uint32_t fragments = 0;
+  };
+
+  static uint64_t key_hash(const Key& k) {
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&](const uint8_t* b, std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+    };
+    mix(k.src.bytes().data(), 16);
+    mix(k.dst.bytes().data(), 16);
+    h = (h ^ k.id) * 1099511628211ull;
+    return (h ^ k.proto) * 1099511628211ull;
+  }
+
+  Tracker* find(const Key& k) {
+    uint64_t h = key_hash(k);
+    auto [a, b] = index_.equal_range(h);
+    for (auto it = a; it != b; ++it) {
+      Tracker& t = pool_[it->second];
+      if (t.used && t.key == k) return &t;
+    }
+    return nullptr;
+  }
+  Tracker* allocate(const Key& k, DecodeStats& stats) {
+    uint32_t idx;
+    if (!free_.empty()) {
+      idx = free_.back();
+      free_.pop_back();
+    } else if (pool_.size() < max_trackers_) {
+      pool_.emplace_back();
+      idx = static_cast<uint32_t>(pool_.size() - 1);
+    } else {
+      // Full: the oldest datagram still waiting gives way (counted as a memcap hit).
+      while (!order_.empty()) {
+        auto [old, gen] = order_.front();
+        order_.pop_front();
+        if (pool_[old].used && pool_[old].generation == gen) {
+          release(pool_[old]);
+          ++stats.frag_memcap;
+          break;
+        }
+      }
+      if (free_.empty()) return nullptr;
+      idx = free_.back();
+      free_.pop_back();
+    }
+    Tracker& t = pool_[idx];
+    t.idx = idx;
+    t.hash = key_hash(k);
+    t.generation = ++generation_;
+    index_.emplace(t.hash, idx);
+    order_.emplace_back(idx, t.generation);
+    return &t;
+  }
+  void release(Tracker& t) {
+    if (!t.used) return;
+    t.used = false;
+    t.data.clear();
+    uint32_t idx = t.idx;
+    auto [a, b] = index_.equal_range(t.hash);
+    for (auto it = a; it != b; ++it)
+      if (it->second == idx) {
+        index_.erase(it);
+        break;
+      }
+    free_.push_back(idx);
+  }
+  void expire(core::Timestamp now, DecodeStats& stats) {
+    if (now.micros - last_sweep_.micros < 1'000'000 && now >= last_sweep_) return;
+    last_sweep_ = now;
+    while (!order_.empty()) {
+      auto [idx, gen] = order_.front();
+      Tracker& t = pool_[idx];
+      if (t.used && t.generation == gen && now.micros - t.first_seen.micros <= timeout_us_) break;
+      order_.pop_front();
+      if (t.used && t.generation == gen) {
+        release(t);
+        ++stats.frag_timeouts;
+      }
+    }
+  }
+
+  uint32_t max_trackers_, max_frags_;
+  int64_t timeout_us_;
+  std::deque<Tracker> pool_;  // deque: trackers keep their address as the pool grows
+  std::unordered_multimap<uint64_t, uint32_t> index_;
+  std::vector<uint32_t> free_;
+  std::deque<std::pair<uint32_t, uint64_t>> order_;  // trackers by age (index, generation)
+  uint64_t generation_ = 0;
+  core::Timestamp last_sweep_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+Decoder::Decoder(DecodeOptions options)
+    : options_(options),
+      defrag_(std::make_unique<Defragmenter>(options.frag_trackers, options.frag_max_fragments,
+                                             options.frag_timeout_us)) {}
+Decoder::~Decoder() = default;
+
+Decoder::Outcome Decoder::decode(const RawPacket& raw, Packet& p, Anomaly& anomaly) {
+  p = Packet{};
+  p.timestamp = raw.timestamp;
+  p.data = raw.data;
+  p.wire_length = raw.wire_length;
+  p.link_type = raw.link_type;
+  now_ = raw.timestamp;
+  fragment_stored_ = false;
+  ++stats_.pkts;
+  stats_.bytes += raw.wire_length;
+  anomaly = decode_link(raw.data, raw.link_type, p);
+  if (anomaly != Anomaly::kNone) {
+    ++stats_.invalid;
+    ++stats_.anomalies[static_cast<int>(anomaly)];
+  }
+  if (fragment_stored_) return Outcome::kFragment;
+  if (options_.check_checksums && !p.ip_header.empty() && anomaly == Anomaly::kNone) {
+    bool ok = true;
+    if (p.ip_version == 4 && !p.reassembled) ok = ipv4_checksum_ok(p.ip_header);
+    if (ok && (p.is_tcp() || p.is_udp() || (p.proto == ip_proto::kIcmpv6 && !p.l4_header.empty()) ||
+               (p.proto == ip_proto::kIcmp && !p.l4_header.empty())))
+      ok = transport_checksum_ok(p);
+    if (!ok) {
+      p.checksum_bad = true;
+      ++stats_.checksum_bad;
+    }
+  }
+  return Outcome::kPacket;
+}
+
+Anomaly Decoder::decode_link(std::string_view f, int link_type, Packet& p) {
+  switch (link_type) {
+    case kDltEn10mb: {
+      ++stats_.ethernet;
+      if (f.size() < 14) return Anomaly::kEthTooSmall;
+      return decode_ether_type(load_be16(f.data() + 12), f.substr(14), p, 0);
+    }
+    case kDltSll: {
+      ++stats_.sll;
+      if (f.size() < 16) return Anomaly::kSllTooSmall;
+      return decode_ether_type(load_be16(f.data() + 14), f.substr(16), p, 0);
+    }
+    case kDltSll2: {
+      ++stats_.sll;
+      if (f.size() < 20) return Anomaly::kSllTooSmall;
+      return decode_ether_type(load_be16(f.data()), f.substr(20), p, 0);
+    }
+    case kDltRaw:
+    case kDltRaw2:
+    case kDltLinktypeRaw:
+    case kDltIpv4:
+    case kDltIpv6: {
+      ++stats_.raw;
+      if (f.empty()) return Anomaly::kIpv4TooSmall;
+      uint8_t v = static_cast<uint8_t>(f[0]) >> 4;
+      if (v == 6) return decode_ipv6(f, p, false);
+      return decode_ipv4(f, p, false);
+    }
+    case kDltNull:
+    case kDltLoop: {
+      if (f.size() < 4) return Anomaly::kEthTooSmall;
+      std::string_view rest = f.substr(4);
+      if (rest.empty()) return Anomaly::kIpv4TooSmall;
+      uint8_t v = static_cast<uint8_t>(rest[0]) >> 4;
+      return v == 6 ? decode_ipv6(rest, p, false) : decode_ipv4(rest, p, false);
+    }
+    case kDltChdlc: {  // Cisco HDLC: address, control, then an Ethernet type
+      if (f.size() < 4) return Anomaly::kEthTooSmall;
+      return decode_ether_type(load_be16(f.data() + 2), f.substr(4), p, 0);
+    }
+    case kDltPpp:
+    case kDltPppSerial: {
+      // PPP in HDLC-like framing (address 0xff, control 0x03) or bare protocol field.
+      std::string_view d = f;
+      if (d.size() >= 2 && uint8_t(d[0]) == 0xff && uint8_t(d[1]) == 0x03) d.remove_prefix(2);
+      if (d.size() < 2) return Anomaly::kPppoeTooSmall;
+      uint16_t proto = load_be16(d.data());
+      if (proto == 0x0021) return decode_ipv4(d.substr(2), p, false);
+      if (proto == 0x0057) return decode_ipv6(d.substr(2), p, false);
+      ++stats_.other;
+      return Anomaly::kNone;
+    }
+    default:
+      return Anomaly::kUnknownLinkType;
+  }
+}
+
+Anomaly Decoder::decode_ether_type(uint16_t type, std::string_view d, Packet& p, int depth) {
+  switch (type) {
+    case 0x0800:
+      return decode_ipv4(d, p, false);
+    case 0x86dd:
+      return decode_ipv6(d, p, false);
+    case 0x8100:
+    case 0x88a8:
+    case 0x9100: {
+      ++stats_.vlan;
+      if (d.size() < 4) return Anomaly::kVlanTooSmall;
+      if (p.vlan_count >= 2 || depth > 2) return Anomaly::kVlanTooMany;
+      p.vlan[p.vlan_count++] = load_be16(d.data()) & 0x0fff;
+      return decode_ether_type(load_be16(d.data() + 2), d.substr(4), p, depth + 1);
+    }
+    case 0x8864: {  // PPPoE session: ver/type, code 0, session id, length, then PPP protocol
+      ++stats_.pppoe;
+      if (d.size() < 8) return Anomaly::kPppoeTooSmall;
+      if (uint8_t(d[1]) != 0) return Anomaly::kPppoeWrongCode;
+      uint16_t len = load_be16(d.data() + 4);
+      std::string_view ppp = d.substr(6, std::min<std::size_t>(len, d.size() - 6));
+      if (ppp.size() < 2) return Anomaly::kPppoeTooSmall;
+      // The protocol field may be compressed to one byte (odd first byte, RFC 1661 PFC).
+      std::size_t plen = (uint8_t(ppp[0]) & 1) ? 1 : 2;
+      uint16_t proto = plen == 1 ? uint8_t(ppp[0]) : load_be16(ppp.data());
+      if (proto == 0x0021) return decode_ipv4(ppp.substr(plen), p, false);
+      if (proto == 0x0057) return decode_ipv6(ppp.substr(plen), p, false);
+      ++stats_.other;  // LCP, IPCP, CHAP, ...: control traffic, not an error
+      return Anomaly::kNone;
+    }
+    case 0x8863:  // PPPoE discovery
+      ++stats_.pppoe;
+      return Anomaly::kNone;
+    case 0x0806:
+      ++stats_.arp;
+      return Anomaly::kNone;
+    case 0x8847: {  // MPLS unicast: skip labels to the bottom of the stack, then IP by version
+      std::string_view r = d;
+      for (int i = 0; i < 8; ++i) {
+        if (r.size() < 4) return Anomaly::kEthTooSmall;
+        bool bottom = (uint8_t(r[2]) & 1) != 0;
+        r.remove_prefix(4);
+        if (bottom) break;
+      }
+      if (r.empty()) return Anomaly::kEthTooSmall;
+      uint8_t v = uint8_t(r[0]) >> 4;
+      if (v == 4) return decode_ipv4(r, p, false);
+      if (v == 6) return decode_ipv6(r, p, false);
+      ++stats_.other;
+      return Anomaly::kNone;
+    }
+    default:
+      ++stats_.other;
+      // Types below 0x0600 are 802.3 lengths (LLC/STP, CDP...): not IP, not malformed.
+      if (type < 0x0600 || type == 0x88cc || type == 0x888e || type == 0x8035 || type == 0x88e5 ||
+          type == 0x8809 || type == 0x9000 || type == 0x88f7 || type == 0x893a || type == 0x8899)
+        return Anomaly::kNone;
+      return Anomaly::kEthUnknownType;
+  }
+}
+
+Anomaly Decoder::decode_ipv4(std::string_view d, Packet& p, bool inner) {
+  (void)inner;
+  ++stats_.ipv4;
+  if (d.size() < 20) return Anomaly::kIpv4TooSmall;
+  const auto* b = reinterpret_cast<const uint8_t*>(d.data());
+  if ((b[0] >> 4) != 4) return Anomaly::kIpv4WrongVersion;
+  uint32_t hlen = (b[0] & 0x0f) * 4u;
+  if (hlen < 20) return Anomaly::kIpv4HlenTooSmall;
+  uint32_t total = load_be16(d.data() + 2);
+  if (total < hlen) return Anomaly::kIpv4IplenSmallerThanHlen;
+  if (d.size() < hlen || d.size() < total) {
+    // TSO/GRO captures carry total length 0 with a full frame; take the frame then.
+    if (total == 0 && d.size() >= hlen) {
+      total = static_cast<uint32_t>(d.size());
+    } else {
+      return Anomaly::kIpv4Trunc;
+    }
+  }
+  p.ip_version = 4;
+  p.tos = b[1];
+  p.ip_id = load_be16(d.data() + 4);
+  uint16_t frag = load_be16(d.data() + 6);
+  p.ip_df = (frag & 0x4000) != 0;
+  p.ttl = b[8];
+  p.proto = b[9];
+  p.src_ip = core::IpAddress::v4(b + 12);
+  p.dst_ip = core::IpAddress::v4(b + 16);
+  p.ip_header = d.substr(0, hlen);
+  p.ip_options = hlen > 20;
+  if (hlen > 20) {
+    // Walk the options only to reject lengths that run past the header.
+    uint32_t i = 20;
+    while (i < hlen) {
+      uint8_t t = b[i];
+      if (t == 0) break;
+      if (t == 1) {
+        ++i;
+        continue;
+      }
+      if (i + 1 >= hlen || b[i + 1] < 2 || i + b[i + 1] > hlen) return Anomaly::kIpv4OptInvalidLen;
+      i += b[i + 1];
+    }
+  }
+  std::string_view body = d.substr(hlen, total - hlen);
+  bool more = (frag & 0x2000) != 0;
+  uint32_t offset = (frag & 0x1fff) * 8u;
+  if (more || offset != 0) {
+    ++stats_.frag_fragments;
+    Defragmenter::Key key{p.src_ip, p.dst_ip, p.ip_id, p.proto};
+    Anomaly a = Anomaly::kNone;
+    bool done = defrag_->add(key, now_, p.ip_header, offset, body, more, reassembled_, stats_, a);
+    if (!done) {
+      fragment_stored_ = true;
+      return a;
+    }
+    // Fix the header of the reassembled datagram: total length, no fragment bits.
+    store_be16(reassembled_.data() + 2,
+               static_cast<uint16_t>(std::min<std::size_t>(reassembled_.size(), 65535)));
+    store_be16(reassembled_.data() + 6, 0);
+    Anomaly inner_a = decode_ipv4(reassembled_, p, true);
+    p.reassembled = true;
+    --stats_.ipv4;
+    return a != Anomaly::kNone ? a : inner_a;
+  }
+  return decode_l4(body, p);
+}
+
+Anomaly Decoder::decode_ipv6(std::string_view d, Packet& p, bool inner) {
+  (void)inner;
+  ++stats_.ipv6;
+  if (d.size() < 40) return Anomaly::kIpv6TooSmall;
+  const auto* b = reinterpret_cast<const uint8_t*>(d.data());
+  if ((b[0] >> 4) != 6) return Anomaly::kIpv6WrongVersion;
+  uint32_t plen = load_be16(d.data() + 4);
+  if (d.size() < 40 + plen) return Anomaly::kIpv6Trunc;
+  if (plen == 0) plen = static_cast<uint32_t>(d.size() - 40);  // jumbogram or TSO: use the frame
+  p.ip_version = 6;
+  p.tos = static_cast<uint8_t>(((b[0] & 0x0f) << 4) | (b[1] >> 4));
+  p.ttl = b[7];
+  p.src_ip = core::IpAddress::v6(b + 8);
+  p.dst_ip = core::IpAddress::v6(b + 24);
+  uint8_t next = b[6];
+  std::size_t off = 40, end = 40 + plen;
+  // Extension headers.
+  for (int n = 0; n < 16; ++n) {
+    if (next == 0 || next == 43 || next == 60 || next == 51 || next == 135 || next == 139 ||
+        next == 140) {
+      if (off + 8 > end) return Anomaly::kIpv6TruncExthdr;
+      std::size_t len =
+          next == 51 ? (uint32_t(b[off + 1]) + 2) * 4 : (uint32_t(b[off + 1]) + 1) * 8;
+      if (off + len > end) return Anomaly::kIpv6TruncExthdr;
+      p.ip_options = true;
+      next = b[off];
+      off += len;
+      continue;
+    }
+    if (next == 44) {  // fragment header
+      if (off + 8 > end) return Anomaly::kIpv6TruncExthdr;
+      p.ip_options = true;
+      uint16_t fo = load_be16(d.data() + off + 2);
+      uint32_t offset = fo & 0xfff8;
+      bool more = (fo & 1) != 0;
+      uint32_t id = load_be32(d.data() + off + 4);
+      uint8_t inner_next = b[off];
+      if (!more && offset == 0) {  // atomic fragment: useless but harmless
+        next = inner_next;
+        off += 8;
+        p.ip_header = d.substr(0, off);
+        p.proto = next;
+        if (next == 59) return Anomaly::kNone;
+        Anomaly a = decode_l4(d.substr(off, end - off), p);
+        return a != Anomaly::kNone ? a : Anomaly::kIpv6ExthdrUselessFh;
+      }
+      ++stats_.frag_fragments;
+      // The reassembled datagram gets a plain 40-byte header whose next header is the
+      // fragmented payload's.
+      char hdr[40];
+      std::memcpy(hdr, d.data(), 40);
+      hdr[6] = static_cast<char>(inner_next);
+      Defragmenter::Key key{p.src_ip, p.dst_ip, id, 0};
+      Anomaly a = Anomaly::kNone;
+      bool done = defrag_->add(key, now_, std::string_view(hdr, 40), offset,
+                               d.substr(off + 8, end - off - 8), more, reassembled_, stats_, a);
+      if (!done) {
+        fragment_stored_ = true;
+        return a;
+      }
+      store_be16(reassembled_.data() + 4,
+                 static_cast<uint16_t>(std::min<std::size_t>(reassembled_.size() - 40, 65535)));
+      Anomaly inner_a = decode_ipv6(reassembled_, p, true);
+      p.reassembled = true;
+      --stats_.ipv6;
+      return a != Anomaly::kNone ? a : inner_a;
+    }
+    break;
+  }
+  p.proto = next;
+  p.ip_header = d.substr(0, off);
+  return decode_l4(d.substr(off, end - off), p);
+}
+
+Anomaly Decoder::decode_l4(std::string_view d, Packet& p) {
+  switch (p.proto) {
+    case ip_proto::kTcp: {
+      ++stats_.tcp;
+      if (d.size() < 20) return Anomaly::kTcpTooSmall;
+      uint32_t hlen = (uint8_t(d[12]) >> 4) * 4u;
+      if (hlen < 20) return Anomaly::kTcpHlenTooSmall;
+      if (hlen > d.size()) return Anomaly::kTcpInvalidOptlen;
+      p.src_port = load_be16(d.data());
+      p.dst_port = load_be16(d.data() + 2);
+      p.tcp_seq = load_be32(d.data() + 4);
+      p.tcp_ack = load_be32(d.data() + 8);
+      p.tcp_flags = uint8_t(d[13]);
+      p.tcp_window = load_be16(d.data() + 14);
+      p.l4_header = d.substr(0, hlen);
+      p.payload = d.substr(hlen);
+      return Anomaly::kNone;
+    }
+    case ip_proto::kUdp: {
+      ++stats_.udp;
+      if (d.size() < 8) return Anomaly::kUdpTooSmall;
+      uint32_t len = load_be16(d.data() + 4);
+      if (len < 8 || len > d.size()) {
+        if (len != 0) return Anomaly::kUdpHlenInvalid;
+        len = static_cast<uint32_t>(d.size());  // jumbo/TSO
+      }
+      p.src_port = load_be16(d.data());
+      p.dst_port = load_be16(d.data() + 2);
+      p.l4_header = d.substr(0, 8);
+      p.payload = d.substr(8, len - 8);
+      return Anomaly::kNone;
+    }
+    case ip_proto::kIcmp:
+    case ip_proto::kIcmpv6: {
+      bool v6 = p.proto == ip_proto::kIcmpv6;
+      ++(v6 ? stats_.icmpv6 : stats_.icmpv4);
+      if (d.size() < 4) return v6 ? Anomaly::kIcmpv6TooSmall : Anomaly::kIcmpv4TooSmall;
+      p.icmp_type = uint8_t(d[0]);
+      p.icmp_code = uint8_t(d[1]);
+      std::size_t h = std::min<std::size_t>(8, d.size());
+      if (d.size() >= 8) {
+        p.icmp_id = load_be16(d.data() + 4);
+        p.icmp_seq = load_be16(d.data() + 6);
+      }
+      p.l4_header = d.substr(0, h);
+      p.payload = d.substr(h);
+      return Anomaly::kNone;
+    }
+    case ip_proto::kSctp:
+      ++stats_.other;
+      if (d.size() >= 12) {
+        p.src_port = load_be16(d.data());
+        p.dst_port = load_be16(d.data() + 2);
+        p.l4_header = d.substr(0, 12);
+        p.payload = d.substr(12);
+      }
+      return Anomaly::kNone;
+    default:
+      ++stats_.other;
+      p.payload = d;
+      return Anomaly::kNone;
+  }
+}
+
+}  // namespace mimamori::net
+
+namespace mimamori::net {
+
+uint64_t endpoint_hash(const RawPacket& raw) {
+  std::string_view d = raw.data;
+  uint16_t type = 0;
+  switch (raw.link_type) {
+    case kDltEn10mb:
+      if (d.size() < 14) return 0;
+      type = load_be16(d.data() + 12);
+      d.remove_prefix(14);
+      break;
+    case kDltSll:
+      if (d.size() < 16) return 0;
+      type = load_be16(d.data() + 14);
+      d.remove_prefix(16);
+      break;
+    case kDltSll2:
+      if (d.size() < 20) return 0;
+      type = load_be16(d.data());
+      d.remove_prefix(20);
+      break;
+    case kDltNull:
+    case kDltLoop:
+      if (d.size() < 4) return 0;
+      d.remove_prefix(4);
+      type = 0;
+      break;
+    default:
+      type = 0;
+      break;
+  }
+  for (int i = 0; i < 3 && (type == 0x8100 || type == 0x88a8 || type == 0x9100); ++i) {
+    if (d.size() < 4) return 0;
+    type = load_be16(d.data() + 2);
+    d.remove_prefix(4);
+  }
+  if (type == 0x8864) {
+    if (d.size() < 8) return 0;
+    uint16_t proto = load_be16(d.data() + 6);
+    d.remove_prefix(8);
+    type = proto == 0x0021 ? 0x0800 : proto == 0x0057 ? 0x86dd : 1;
+  }
+  if (type == 0 && !d.empty()) type = (uint8_t(d[0]) >> 4) == 6 ? 0x86dd : 0x0800;
+  auto mix = [](const char* p, std::size_t n) {
+    uint64_t h = 0;
+    for (std::size_t i = 0; i < n; ++i) h = h * 131 + static_cast<uint8_t>(p[i]);
+    return h * 0x9e3779b97f4a7c15ull;
+  };
+  if (type == 0x0800 && d.size() >= 20) return (mix(d.data() + 12, 4) ^ mix(d.data() + 16, 4)) | 1;
+  if (type == 0x86dd && d.size() >= 40) return (mix(d.data() + 8, 16) ^ mix(d.data() + 24, 16)) | 1;
+  return 0;
+}
+
+}  // namespace mimamori::net

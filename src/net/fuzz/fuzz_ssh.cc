@@ -1,0 +1,12 @@
+// libFuzzer target: the SSH parser on arbitrary bytes in both directions (see fuzz_app.h).
+
+#include "fuzz_app.h"
+
+using namespace mimamori::net;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  auto parser = make_ssh_parser();
+  fuzz::drive(*parser, data + 1, size - 1);
+  return 0;
+}

@@ -1,0 +1,129 @@
+#pragma once
+/// Decode: link layer to transport layer, with IPv4/IPv6 fragment reassembly. Malformed input
+/// yields an anomaly (a Suricata-style event name), never a crash; nothing allocates per packet
+/// once the fragment pool has grown.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mimamori/net/capture.h"
+#include "mimamori/net/packet.h"
+
+namespace mimamori::net {
+
+/// Why a packet could not be decoded completely. kNone: decoded.
+enum class Anomaly : uint8_t {
+  kNone = 0,
+  kEthTooSmall,
+  kEthUnknownType,
+  kVlanTooSmall,
+  kVlanTooMany,
+  kPppoeTooSmall,
+  kPppoeWrongCode,
+  kPppoeUnknownProto,
+  kSllTooSmall,
+  kUnknownLinkType,
+  kIpv4TooSmall,
+  kIpv4WrongVersion,
+  kIpv4HlenTooSmall,
+  kIpv4IplenSmallerThanHlen,
+  kIpv4Trunc,
+  kIpv4OptInvalidLen,
+  kIpv6TooSmall,
+  kIpv6WrongVersion,
+  kIpv6Trunc,
+  kIpv6TruncExthdr,
+  kIpv6ExthdrUselessFh,
+  kTcpTooSmall,
+  kTcpHlenTooSmall,
+  kTcpInvalidOptlen,
+  kUdpTooSmall,
+  kUdpHlenInvalid,
+  kIcmpv4TooSmall,
+  kIcmpv6TooSmall,
+  kFragOverlap,
+  kFragTooLarge,
+  kFragIgnored,  ///< tracker table full or fragment limits reached
+  kCount
+};
+
+/// Suricata's event name for an anomaly ("decoder.ipv4.trunc_pkt"); empty for kNone.
+std::string_view anomaly_name(Anomaly a);
+
+/// Decoder limits and switches.
+struct DecodeOptions {
+  bool check_checksums = true;
+  uint32_t frag_trackers = 4096;      ///< datagrams being reassembled at once
+  uint32_t frag_max_fragments = 256;  ///< fragments per datagram
+  int64_t frag_timeout_us = 60'000'000;
+};
+
+/// Decoder counters (per worker).
+struct DecodeStats {
+  uint64_t pkts = 0, bytes = 0, invalid = 0;
+  uint64_t ethernet = 0, vlan = 0, pppoe = 0, sll = 0, raw = 0, ipv4 = 0, ipv6 = 0, tcp = 0,
+           udp = 0, icmpv4 = 0, icmpv6 = 0, other = 0, arp = 0;
+  uint64_t checksum_bad = 0;
+  uint64_t frag_fragments = 0, frag_reassembled = 0, frag_timeouts = 0, frag_overlaps = 0,
+           frag_memcap = 0;
+  uint64_t anomalies[static_cast<int>(Anomaly::kCount)] = {};
+};
+
+class Defragmenter;
+
+/// Decodes captured frames into Packets. One per worker.
+class Decoder {
+ public:
+  explicit Decoder(DecodeOptions options = {});
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  /// What decode() made of a frame.
+  enum class Outcome : uint8_t {
+    kPacket,    ///< `packet` is filled (perhaps partially, with an anomaly)
+    kFragment,  ///< an IP fragment was stored; no packet yet
+  };
+
+  /// Decodes `raw` into `packet` (reset first). `anomaly` is set when something was malformed;
+  /// the layers decoded before the fault stay filled in. A completed fragmented datagram is
+  /// returned as a packet whose views point into the decoder (valid until the next call).
+  Outcome decode(const RawPacket& raw, Packet& packet, Anomaly& anomaly);
+
+  /// Turns checksum validation on or off (the `-k` switch, or the automatic choice).
+  void set_check_checksums(bool on) { options_.check_checksums = on; }
+  bool check_checksums() const { return options_.check_checksums; }
+
+  const DecodeStats& stats() const { return stats_; }
+
+ private:
+  Anomaly decode_link(std::string_view frame, int link_type, Packet& p);
+  Anomaly decode_ether_type(uint16_t type, std::string_view rest, Packet& p, int depth);
+  Anomaly decode_ipv4(std::string_view d, Packet& p, bool inner);
+  Anomaly decode_ipv6(std::string_view d, Packet& p, bool inner);
+  Anomaly decode_l4(std::string_view d, Packet& p);
+
+  DecodeOptions options_;
+  DecodeStats stats_;
+  std::unique_ptr<Defragmenter> defrag_;
+  bool fragment_stored_ = false;
+  std::string reassembled_;  // the last completed fragmented datagram
+  core::Timestamp now_;
+};
+
+/// TCP/UDP checksum over an IPv4 or IPv6 pseudo-header; true when correct (or absent for UDP/IPv4).
+bool transport_checksum_ok(const Packet& p);
+/// IPv4 header checksum; true when correct.
+bool ipv4_checksum_ok(std::string_view header);
+
+}  // namespace mimamori::net
+
+namespace mimamori::net {
+
+/// A symmetric hash of a frame's IP endpoints (both directions, and every fragment of a
+/// datagram, give the same value), for spreading packets over workers. 0 for non-IP frames.
+uint64_t endpoint_hash(const RawPacket& raw);
+
+}  // namespace mimamori::net

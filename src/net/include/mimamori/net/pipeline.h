@@ -1,0 +1,100 @@
+#pragma once
+/// Pipeline: one worker's whole data path — decode, flow table, TCP reassembly, app-layer
+/// detection and parsing, detectors, EVE records. A Pipeline is used by one thread only; the
+/// sensor runs one per worker and feeds each the packets of its flows.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mimamori/core/eve.h"
+#include "mimamori/core/fields.h"
+#include "mimamori/net/capture.h"
+#include "mimamori/net/decode.h"
+#include "mimamori/net/detect.h"
+#include "mimamori/net/output.h"
+
+namespace mimamori::core {
+class Config;
+}
+
+namespace mimamori::net {
+
+/// Checksum validation: on, off (`-k none`), or decided from the first packets (pcap default).
+enum class ChecksumMode : uint8_t { kAll, kNone, kAuto };
+
+/// Everything a pipeline is configured with (parse time), read from the config.
+struct PipelineOptions {
+  ChecksumMode checksums = ChecksumMode::kAuto;
+  uint32_t frag_trackers = 4096;
+  int64_t frag_timeout_s = 60;
+  uint64_t flow_memcap = 128ull << 20;
+  uint32_t flow_hash_size = 65536;
+  int64_t tcp_new_s = 60, tcp_established_s = 600, tcp_closed_s = 60;
+  int64_t udp_new_s = 30, udp_established_s = 300;
+  int64_t other_new_s = 30, other_established_s = 300;
+  bool midstream = false;
+  uint64_t stream_depth = 1 << 20;       ///< bytes per direction handed to app-layer/detect
+  uint64_t stream_memcap = 64ull << 20;  ///< bytes held out of order, per worker
+  uint32_t request_body_limit = 100 * 1024;
+  uint32_t response_body_limit = 100 * 1024;
+  bool ips = false;  ///< inline or --simulate-ips: drop verdicts take effect
+  bool log_flow = true, log_dns = true, log_http = true, log_tls = true, log_ssh = true,
+       log_anomaly = true;
+  std::string in_iface;
+  core::EveFormat format;
+
+  /// Reads options from a sensor config (keys as in Suricata's suricata.yaml where they
+  /// overlap, e.g. `stream.reassembly.depth`, `flow.memcap`, `stream.midstream`).
+  static PipelineOptions from_config(const core::Config& config);
+};
+
+/// Named counters of one pipeline (summed over workers for the stats record).
+struct PipelineStats {
+  DecodeStats decode;
+  uint64_t flows_created = 0, flows_tcp = 0, flows_udp = 0, flows_icmp = 0, flows_other = 0;
+  uint64_t flows_timeout = 0, flows_evicted = 0, flow_memcap = 0, flows_active = 0;
+  uint64_t tcp_sessions = 0, tcp_midstream = 0, tcp_reassembly_gap = 0, tcp_overlap = 0,
+           tcp_ooo = 0, tcp_memcap = 0, tcp_depth_reached = 0, tcp_bytes = 0;
+  uint64_t app_flows[6] = {};  ///< indexed by AppProto
+  uint64_t app_tx[6] = {};
+  uint64_t app_anomalies = 0;
+  uint64_t alerts = 0, drops = 0, events = 0;
+
+  void add(const PipelineStats& o);
+  /// Appends `"stats": {...}` in Suricata's shape.
+  void append_to(core::Fields& f, int64_t uptime_s) const;
+};
+
+class PipelineImpl;
+
+class Pipeline {
+ public:
+  /// `detectors` are this worker's instances; `sink` receives EVE lines (may be shared).
+  Pipeline(const PipelineOptions& options, std::vector<std::unique_ptr<Detector>> detectors,
+           EveSink* sink);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  /// Runs one packet through the whole path. Returns false when an IPS verdict dropped it.
+  bool process(const RawPacket& raw, uint64_t number);
+  /// Retires flows whose timeout passed (called as packet time advances).
+  void tick(core::Timestamp now);
+  /// End of input: retires every flow, writes pending records, flushes to the sink.
+  void finish();
+  /// Sends buffered lines to the sink.
+  void flush();
+
+  /// Counters so far (flow counters are refreshed on each call).
+  const PipelineStats& stats();
+
+ private:
+  std::unique_ptr<PipelineImpl> impl_;
+};
+
+/// Suricata's name of an IP protocol ("TCP", "UDP", "ICMP", "IPv6-ICMP", or the number).
+std::string_view proto_name(uint8_t proto, std::string& scratch);
+
+}  // namespace mimamori::net

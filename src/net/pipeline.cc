@@ -1,0 +1,853 @@
+#include "mimamori/net/pipeline.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "app.h"
+#include "eve_util.h"
+#include "flow_internals.h"
+#include "flow_table.h"
+#include "mimamori/core/config.h"
+#include "mimamori/core/log.h"
+
+namespace mimamori::net {
+
+std::string_view proto_name(uint8_t proto, std::string& scratch) {
+  switch (proto) {
+    case ip_proto::kTcp:
+      return "TCP";
+    case ip_proto::kUdp:
+      return "UDP";
+    case ip_proto::kIcmp:
+      return "ICMP";
+    case ip_proto::kIcmpv6:
+      return "IPv6-ICMP";
+    case ip_proto::kSctp:
+      return "SCTP";
+    case ip_proto::kGre:
+      return "GRE";
+    default:
+      scratch = std::to_string(proto);
+      return scratch;
+  }
+}
+
+PipelineOptions PipelineOptions::from_config(const core::Config& c) {
+  PipelineOptions o;
+  o.frag_trackers = c.get<unsigned>("defrag.trackers", o.frag_trackers);
+  o.frag_timeout_s = c.get<int64_t>("defrag.timeout", o.frag_timeout_s);
+  o.flow_memcap = c.get<uint64_t>("flow.memcap", o.flow_memcap);
+  o.flow_hash_size = c.get<unsigned>("flow.hash-size", o.flow_hash_size);
+  o.tcp_new_s = c.get<int64_t>("flow-timeouts.tcp.new", o.tcp_new_s);
+  o.tcp_established_s = c.get<int64_t>("flow-timeouts.tcp.established", o.tcp_established_s);
+  o.tcp_closed_s = c.get<int64_t>("flow-timeouts.tcp.closed", o.tcp_closed_s);
+  o.udp_new_s = c.get<int64_t>("flow-timeouts.udp.new", o.udp_new_s);
+  o.udp_established_s = c.get<int64_t>("flow-timeouts.udp.established", o.udp_established_s);
+  o.other_new_s = c.get<int64_t>("flow-timeouts.default.new", o.other_new_s);
+  o.other_established_s =
+      c.get<int64_t>("flow-timeouts.default.established", o.other_established_s);
+  o.midstream = c.get<bool>("stream.midstream", o.midstream);
+  o.stream_depth = c.get<uint64_t>("stream.reassembly.depth", o.stream_depth);
+  o.stream_memcap = c.get<uint64_t>("stream.reassembly.memcap", o.stream_memcap);
+  o.request_body_limit =
+      c.get<unsigned>("app-layer.protocols.http.request-body-limit", o.request_body_limit);
+  o.response_body_limit =
+      c.get<unsigned>("app-layer.protocols.http.response-body-limit", o.response_body_limit);
+  o.ips = c.get<bool>("ips", o.ips);
+  o.log_flow = c.get<bool>("outputs.eve.flow", o.log_flow);
+  o.log_dns = c.get<bool>("outputs.eve.dns", o.log_dns);
+  o.log_http = c.get<bool>("outputs.eve.http", o.log_http);
+  o.log_tls = c.get<bool>("outputs.eve.tls", o.log_tls);
+  o.log_ssh = c.get<bool>("outputs.eve.ssh", o.log_ssh);
+  o.log_anomaly = c.get<bool>("outputs.eve.anomaly", o.log_anomaly);
+  std::string tz = c.get<std::string>("outputs.eve.timezone", "jst");
+  o.format.utc_offset_minutes = tz == "utc" || tz == "UTC" ? 0 : core::kJstOffsetMinutes;
+  return o;
+}
+
+void PipelineStats::add(const PipelineStats& o) {
+  auto* a = reinterpret_cast<uint64_t*>(&decode);
+  auto* b = reinterpret_cast<const uint64_t*>(&o.decode);
+  for (std::size_t i = 0; i < sizeof(DecodeStats) / sizeof(uint64_t); ++i) a[i] += b[i];
+  // Everything after `decode` is uint64_t counters too.
+  auto* x = reinterpret_cast<uint64_t*>(&flows_created);
+  auto* y = reinterpret_cast<const uint64_t*>(&o.flows_created);
+  std::size_t n =
+      (reinterpret_cast<const char*>(&events + 1) - reinterpret_cast<const char*>(&flows_created)) /
+      sizeof(uint64_t);
+  for (std::size_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+void PipelineStats::append_to(core::Fields& f, int64_t uptime_s) const {
+  const DecodeStats& d = decode;
+  f.begin_object("stats");
+  f.add("uptime", uptime_s);
+  f.begin_object("decoder")
+      .add("pkts", d.pkts)
+      .add("bytes", d.bytes)
+      .add("invalid", d.invalid)
+      .add("ipv4", d.ipv4)
+      .add("ipv6", d.ipv6)
+      .add("ethernet", d.ethernet)
+      .add("sll", d.sll)
+      .add("raw", d.raw)
+      .add("tcp", d.tcp)
+      .add("udp", d.udp)
+      .add("icmpv4", d.icmpv4)
+      .add("icmpv6", d.icmpv6)
+      .add("vlan", d.vlan)
+      .add("pppoe", d.pppoe)
+      .add("arp", d.arp)
+      .add("other", d.other)
+      .add("checksum_errors", d.checksum_bad);
+  f.begin_object("event");
+  for (int i = 1; i < static_cast<int>(Anomaly::kCount); ++i)
+    if (d.anomalies[i]) f.add(anomaly_name(static_cast<Anomaly>(i)), d.anomalies[i]);
+  f.end();
+  f.end();
+  f.begin_object("defrag")
+      .add("fragments", d.frag_fragments)
+      .add("reassembled", d.frag_reassembled)
+      .add("timeouts", d.frag_timeouts)
+      .add("overlaps", d.frag_overlaps)
+      .add("memcap", d.frag_memcap)
+      .end();
+  f.begin_object("flow")
+      .add("total", flows_created)
+      .add("tcp", flows_tcp)
+      .add("udp", flows_udp)
+      .add("icmp", flows_icmp)
+      .add("other", flows_other)
+      .add("active", flows_active)
+      .add("timeout", flows_timeout)
+      .add("evicted", flows_evicted)
+      .add("memcap", flow_memcap)
+      .end();
+  f.begin_object("tcp")
+      .add("sessions", tcp_sessions)
+      .add("midstream_pickups", tcp_midstream)
+      .add("reassembly_gap", tcp_reassembly_gap)
+      .add("overlap", tcp_overlap)
+      .add("out_of_order", tcp_ooo)
+      .add("memcap", tcp_memcap)
+      .add("depth_reached", tcp_depth_reached)
+      .add("reassembled_bytes", tcp_bytes)
+      .end();
+  f.begin_object("app_layer");
+  f.begin_object("flow");
+  for (int i = 1; i < 6; ++i) f.add(app_proto_name(static_cast<AppProto>(i)), app_flows[i]);
+  f.end();
+  f.begin_object("tx");
+  for (int i = 1; i < 5; ++i) f.add(app_proto_name(static_cast<AppProto>(i)), app_tx[i]);
+  f.end();
+  f.add("anomalies", app_anomalies);
+  f.end();
+  f.begin_object("detect").add("alert", alerts).end();
+  f.begin_object("ips").add("drop", drops).end();
+  f.end();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class PipelineImpl final : public DetectContext, public AppSink {
+ public:
+  PipelineImpl(const PipelineOptions& o, std::vector<std::unique_ptr<Detector>> detectors,
+               EveSink* sink)
+      : opt_(o),
+        decoder_(make_decode_options(o)),
+        flows_(make_flow_options(o), [this](Flow& f, FlowEndReason r) { flow_end(f, r); }),
+        detectors_(std::move(detectors)),
+        sink_(sink) {
+    limits_.request_body_limit = o.request_body_limit;
+    limits_.response_body_limit = o.response_body_limit;
+    for (unsigned i = 0; i < detectors_.size(); ++i) detectors_[i]->set_flow_slot(i);
+    if (o.checksums == ChecksumMode::kNone) decoder_.set_check_checksums(false);
+    out_.reserve(1 << 17);
+  }
+
+  static DecodeOptions make_decode_options(const PipelineOptions& o) {
+    DecodeOptions d;
+    d.check_checksums = o.checksums != ChecksumMode::kNone;
+    d.frag_trackers = o.frag_trackers;
+    d.frag_timeout_us = o.frag_timeout_s * 1'000'000;
+    return d;
+  }
+  static FlowTableOptions make_flow_options(const PipelineOptions& o) {
+    FlowTableOptions f;
+    f.memcap = o.flow_memcap;
+    f.hash_size = o.flow_hash_size;
+    f.tcp = {o.tcp_new_s, o.tcp_established_s, o.tcp_closed_s};
+    f.udp = {o.udp_new_s, o.udp_established_s, 0};
+    f.icmp = {o.other_new_s, o.other_established_s, 0};
+    f.other = {o.other_new_s, o.other_established_s, 0};
+    f.midstream = o.midstream;
+    return f;
+  }
+
+  // --- the data path ---------------------------------------------------------------------
+
+  bool process(const RawPacket& raw, uint64_t number) {
+    Anomaly a = Anomaly::kNone;
+    Decoder::Outcome oc = decoder_.decode(raw, pkt_, a);
+    pkt_.number = number;
+    auto_checksums();
+    if (a != Anomaly::kNone && opt_.log_anomaly) decode_anomaly(a);
+    if (oc == Decoder::Outcome::kFragment) return true;
+    if (pkt_.timestamp.micros - last_tick_.micros >= 1'000'000 || pkt_.timestamp < last_tick_) {
+      tick(pkt_.timestamp);
+    }
+    verdict_drop_ = false;
+    Flow* flow = nullptr;
+    if (pkt_.ip_version != 0 && a == Anomaly::kNone) flow = flows_.update(pkt_);
+    if (flow && flow->drop && opt_.ips) {
+      ++stats_.drops;
+      return false;
+    }
+    stream_ = false;
+    for (auto& d : detectors_) d->on_packet(pkt_, *this);
+    if (flow && !checksum_blocks()) {
+      if (pkt_.is_tcp())
+        tcp(*flow);
+      else if (pkt_.is_udp() && !pkt_.payload.empty())
+        udp(*flow);
+    }
+    if (verdict_drop_) ++stats_.drops;
+    if (out_.size() > (1 << 16)) flush();
+    return !verdict_drop_;
+  }
+
+  void auto_checksums() {
+    if (opt_.checksums != ChecksumMode::kAuto || checksum_decided_) return;
+    const DecodeStats& d = decoder_.stats();
+    if (d.pkts >= 1000 || (d.checksum_bad >= 10 && d.checksum_bad * 10 >= d.pkts)) {
+      // As Suricata's pcap "auto" mode: captures where offloading left many checksums unset.
+      if (d.checksum_bad * 10 >= d.pkts && d.checksum_bad > 0) {
+        decoder_.set_check_checksums(false);
+        spdlog::info("{} of the first {} packets have bad checksums: checksum checks disabled",
+                     d.checksum_bad, d.pkts);
+      }
+      checksum_decided_ = true;
+    }
+  }
+
+  // Packets seen before the auto decision keep their bad-checksum mark; in auto mode the
+  // mark only counts once validation stays on, so early offloaded packets are not lost.
+  bool checksum_blocks() const {
+    return pkt_.checksum_bad && (opt_.checksums == ChecksumMode::kAll || checksum_decided_);
+  }
+
+  void tick(core::Timestamp now) {
+    last_tick_ = now;
+    flows_.expire(now);
+  }
+
+  // --- TCP ---------------------------------------------------------------------------------
+
+  void tcp(Flow& f) {
+    FlowInternals& fi = *f.internals;
+    if (!fi.stream_tracked) return;
+    if (f.pkts[0] + f.pkts[1] == 1) {
+      ++stats_.tcp_sessions;
+      if (f.midstream) ++stats_.tcp_midstream;
+    }
+    int d = static_cast<int>(pkt_.direction);
+    StreamSide& s = fi.side[d];
+    uint8_t fl = pkt_.tcp_flags;
+    if (fl & tcp_flag::kSyn) {
+      s.init = true;
+      s.next_seq = pkt_.tcp_seq + 1;
+      return;
+    }
+    if (!s.init) {
+      // Missed the SYN (or midstream): start at this segment.
+      s.init = true;
+      s.next_seq = pkt_.tcp_seq;
+    }
+    // What the peer acknowledged tells, later, whether missing bytes were lost for good.
+    if (fl & tcp_flag::kAck) {
+      StreamSide& o = fi.side[1 - d];
+      if (!o.peer_ack_seen || static_cast<int32_t>(pkt_.tcp_ack - o.peer_acked) > 0) {
+        o.peer_acked = pkt_.tcp_ack;
+        o.peer_ack_seen = true;
+      }
+    }
+    if (!pkt_.payload.empty()) segment(f, d, pkt_.tcp_seq, pkt_.payload);
+    if (fl & (tcp_flag::kFin | tcp_flag::kRst)) s.fin = true;
+  }
+
+  void gap(Flow& f, int d) {
+    ++stats_.tcp_reassembly_gap;
+    StreamSide& s = f.internals->side[d];
+    s.gap_pending = true;
+    if (f.internals->parser) f.internals->parser->gap(static_cast<Direction>(d));
+  }
+
+  void segment(Flow& f, int d, uint32_t seq, std::string_view data) {
+    StreamSide& s = f.internals->side[d];
+    if (s.closed) return;
+    int32_t diff = static_cast<int32_t>(seq - s.next_seq);
+    if (diff < 0) {
+      int64_t end = static_cast<int64_t>(diff) + static_cast<int64_t>(data.size());
+      ++stats_.tcp_overlap;
+      if (end <= 0) return;  // all old: first copy won
+      stream_anomaly(f, "stream.reassembly_overlap");
+      data.remove_prefix(static_cast<std::size_t>(-diff));
+      diff = 0;
+    }
+    if (diff == 0) {
+      deliver(f, d, data);
+      drain(f, d);
+      return;
+    }
+    // Out of order. If the receiver already acknowledged the missing bytes, the capture lost
+    // them and they will not come: record a gap and go on from here.
+    if (s.peer_ack_seen && static_cast<int32_t>(s.peer_acked - seq) >= 0) {
+      s.next_seq = seq;
+      gap(f, d);
+      deliver(f, d, data);
+      drain(f, d);
+      return;
+    }
+    // Otherwise hold a copy, within the per-worker memcap.
+    ++stats_.tcp_ooo;
+    if (ooo_bytes_ + data.size() > opt_.stream_memcap || s.ooo.size() >= 1024) {
+      ++stats_.tcp_memcap;
+      // Give up waiting: skip to the held data (gap) so memory stays bounded.
+      if (!s.ooo.empty()) {
+        uint32_t lowest = s.ooo[0].seq;
+        for (auto& sg : s.ooo)
+          if (static_cast<int32_t>(sg.seq - lowest) < 0) lowest = sg.seq;
+        s.next_seq = lowest;
+        gap(f, d);
+        drain(f, d);
+      }
+      return;
+    }
+    for (auto& sg : s.ooo)
+      if (sg.seq == seq && sg.data.size() >= data.size()) return;  // retransmission: first wins
+    s.ooo.push_back({seq, std::string(data)});
+    s.buffered += data.size();
+    ooo_bytes_ += data.size();
+  }
+
+  void drain(Flow& f, int d) {
+    StreamSide& s = f.internals->side[d];
+    bool progress = true;
+    while (progress && !s.ooo.empty()) {
+      progress = false;
+      for (std::size_t i = 0; i < s.ooo.size(); ++i) {
+        auto& sg = s.ooo[i];
+        int32_t diff = static_cast<int32_t>(sg.seq - s.next_seq);
+        if (diff > 0) continue;
+        std::string data = std::move(sg.data);
+        s.buffered -= data.size();
+        ooo_bytes_ -= data.size();
+        s.ooo.erase(s.ooo.begin() + static_cast<long>(i));
+        int64_t end = static_cast<int64_t>(diff) + static_cast<int64_t>(data.size());
+        if (end > 0) {
+          if (diff < 0) ++stats_.tcp_overlap;
+          deliver(f, d, std::string_view(data).substr(static_cast<std::size_t>(-diff)));
+        }
+        progress = true;
+        break;
+      }
+    }
+  }
+
+  void release_ooo(Flow& f) {
+    for (auto& s : f.internals->side) {
+      ooo_bytes_ -= s.buffered;
+      s.buffered = 0;
+      s.ooo.clear();
+    }
+  }
+
+  void deliver(Flow& f, int d, std::string_view data) {
+    StreamSide& s = f.internals->side[d];
+    s.next_seq += static_cast<uint32_t>(data.size());
+    if (s.closed) return;
+    if (s.delivered + data.size() > opt_.stream_depth) {
+      data = data.substr(0, static_cast<std::size_t>(opt_.stream_depth - s.delivered));
+      s.closed = true;
+      ++stats_.tcp_depth_reached;
+    }
+    if (data.empty()) return;
+    StreamChunk chunk{static_cast<Direction>(d), s.delivered, data, s.gap_pending};
+    s.delivered += data.size();
+    s.gap_pending = false;
+    stats_.tcp_bytes += data.size();
+    stream_ = true;
+    for (auto& det : detectors_) det->on_stream(chunk, *this);
+    app_data(f, static_cast<Direction>(d), data, true);
+    stream_ = false;
+  }
+
+  // --- app layer ---------------------------------------------------------------------------
+
+  void udp(Flow& f) {
+    FlowInternals& fi = *f.internals;
+    if (f.app_proto == AppProto::kUnknown) {
+      if (looks_like_dns(pkt_.payload)) {
+        set_proto(f, AppProto::kDns, false);
+      } else if (++fi.udp_probes >= 4) {
+        f.app_proto = AppProto::kFailed;
+      }
+    }
+    if (fi.parser) {
+      stream_ = true;
+      app_data(f, pkt_.direction, pkt_.payload, false);
+      stream_ = false;
+    }
+  }
+
+  void set_proto(Flow& f, AppProto p, bool tcp) {
+    FlowInternals& fi = *f.internals;
+    f.app_proto = p;
+    ++stats_.app_flows[static_cast<int>(p)];
+    if (p == AppProto::kFailed) return;
+    // Parsers are kept per protocol in a small free list, so flows reuse them.
+    auto& spare = spare_parsers_[static_cast<int>(p)][tcp ? 1 : 0];
+    if (!spare.empty()) {
+      fi.parser = std::move(spare.back());
+      spare.pop_back();
+      return;
+    }
+    switch (p) {
+      case AppProto::kHttp:
+        fi.parser = make_http_parser(limits_);
+        break;
+      case AppProto::kDns:
+        fi.parser = make_dns_parser(tcp);
+        break;
+      case AppProto::kTls:
+        fi.parser = make_tls_parser();
+        break;
+      case AppProto::kSsh:
+        fi.parser = make_ssh_parser();
+        break;
+      default:
+        break;
+    }
+  }
+
+  void app_data(Flow& f, Direction dir, std::string_view data, bool tcp) {
+    FlowInternals& fi = *f.internals;
+    if (tcp && f.app_proto == AppProto::kUnknown) {
+      int d = static_cast<int>(dir);
+      bool give_up = false;
+      AppProto p = detect_tcp_proto(dir, data, give_up);
+      fi.probe_bytes[d] += static_cast<uint32_t>(data.size());
+      if (p != AppProto::kUnknown) {
+        (dir == Direction::kToServer ? f.app_proto_ts : f.app_proto_tc) = p;
+        set_proto(f, p, true);
+      } else if (give_up) {
+        fi.probe_bytes[d] = std::max<uint32_t>(fi.probe_bytes[d], 4096);
+        if (fi.probe_bytes[0] >= 4096 && fi.probe_bytes[1] >= 4096)
+          set_proto(f, AppProto::kFailed, true);
+        else if (fi.probe_bytes[d] >= 4096 && (fi.probe_bytes[1 - d] > 0 || data.size() > 512))
+          set_proto(f, AppProto::kFailed, true);
+      }
+    }
+    if (!fi.parser) return;
+    cur_flow_ = &f;
+    fi.parser->parse(dir, data, *this);
+    cur_flow_ = nullptr;
+  }
+
+  // AppSink
+  void progress(const AppEvent& ev) override {
+    if (detectors_.empty() || !cur_flow_) return;
+    app_parser_ = cur_flow_->internals->parser.get();
+    bool was = stream_;
+    stream_ = true;
+    for (auto& d : detectors_) d->on_app(ev, *this);
+    stream_ = was;
+    app_parser_ = nullptr;
+  }
+
+  void record(std::string_view type, const core::Fields& fields, Direction dir) override {
+    Flow* f = cur_flow_;
+    if (!f) return;
+    ++stats_.app_tx[static_cast<int>(f->app_proto)];
+    bool want = (type == "dns" && opt_.log_dns) || (type == "http" && opt_.log_http) ||
+                (type == "tls" && opt_.log_tls) || (type == "ssh" && opt_.log_ssh);
+    if (!want) return;
+    ev_.clear();
+    ev_.timestamp = closing_ ? f->last : pkt_.timestamp;
+    ev_.event_type.assign(type);
+    ev_.flow_id = f->id;
+    ev_.in_iface = opt_.in_iface;
+    // DNS records follow the message's direction; the others are written client to server.
+    bool reverse = type == "dns" && dir == Direction::kToClient;
+    set_endpoints(*f, reverse);
+    ev_.fields.clear();
+    add_vlan(f->vlan, f->vlan_count);
+    ev_.fields.add("ip_v", f->client_ip.is_v6() ? 6 : 4);
+    append_members(ev_.fields, fields);
+    if (!closing_) ev_.fields.add("pcap_cnt", pkt_.number);
+    write_event();
+  }
+
+  void anomaly(std::string_view event) override {
+    ++stats_.app_anomalies;
+    Flow* f = cur_flow_;
+    if (!opt_.log_anomaly || !f) return;
+    ev_.clear();
+    ev_.timestamp = closing_ ? f->last : pkt_.timestamp;
+    ev_.event_type.assign(core::event_type::kAnomaly);
+    ev_.flow_id = f->id;
+    set_endpoints(*f, false);
+    ev_.app_proto.assign(app_proto_name(f->app_proto));
+    ev_.fields.begin_object("anomaly")
+        .add("app_proto", app_proto_name(f->app_proto))
+        .add("type", "applayer")
+        .add("event", event)
+        .add("layer", "proto_parser")
+        .end();
+    write_event();
+  }
+
+  void add_vlan(const uint16_t* vlan, uint8_t n) {
+    if (!n) return;
+    ev_.fields.begin_array("vlan");
+    for (uint8_t i = 0; i < n; ++i) ev_.fields.add("", vlan[i]);
+    ev_.fields.end();
+  }
+
+  void set_endpoints(const Flow& f, bool reverse) {
+    ev_.src_ip = reverse ? f.server_ip : f.client_ip;
+    ev_.dest_ip = reverse ? f.client_ip : f.server_ip;
+    ev_.proto.assign(proto_name(f.proto, scratch_));
+    if (f.proto == ip_proto::kTcp || f.proto == ip_proto::kUdp || f.proto == ip_proto::kSctp) {
+      ev_.src_port = reverse ? f.server_port : f.client_port;
+      ev_.dest_port = reverse ? f.client_port : f.server_port;
+    }
+  }
+
+  void set_packet_endpoints(const Packet& p) {
+    ev_.src_ip = p.src_ip;
+    ev_.dest_ip = p.dst_ip;
+    if (p.ip_version) ev_.proto.assign(proto_name(p.proto, scratch_));
+    if (p.is_tcp() || p.is_udp()) {
+      ev_.src_port = p.src_port;
+      ev_.dest_port = p.dst_port;
+    }
+  }
+
+  void decode_anomaly(Anomaly a) {
+    ev_.clear();
+    ev_.timestamp = pkt_.timestamp;
+    ev_.event_type.assign(core::event_type::kAnomaly);
+    ev_.in_iface = opt_.in_iface;
+    if (pkt_.ip_version) set_packet_endpoints(pkt_);
+    ev_.fields.begin_object("anomaly").add("type", "decode").add("event", anomaly_name(a)).end();
+    ev_.fields.add("pcap_cnt", pkt_.number);
+    write_event();
+  }
+
+  void stream_anomaly(Flow& f, std::string_view event) {
+    if (!opt_.log_anomaly) return;
+    ev_.clear();
+    ev_.timestamp = pkt_.timestamp;
+    ev_.event_type.assign(core::event_type::kAnomaly);
+    ev_.flow_id = f.id;
+    set_packet_endpoints(pkt_);
+    ev_.fields.begin_object("anomaly").add("type", "stream").add("event", event).end();
+    ev_.fields.add("pcap_cnt", pkt_.number);
+    write_event();
+  }
+
+  // --- flow end ----------------------------------------------------------------------------
+
+  void flow_end(Flow& f, FlowEndReason reason) {
+    FlowInternals& fi = *f.internals;
+    closing_ = true;
+    if (f.proto == ip_proto::kTcp && fi.stream_tracked) {
+      // Hand over what is still held out of order, after a gap.
+      for (int d = 0; d < 2; ++d) {
+        StreamSide& s = fi.side[d];
+        while (!s.ooo.empty()) {
+          uint32_t lowest = s.ooo[0].seq;
+          for (auto& sg : s.ooo)
+            if (static_cast<int32_t>(sg.seq - lowest) < 0) lowest = sg.seq;
+          if (lowest != s.next_seq) {
+            s.next_seq = lowest;
+            gap(f, d);
+          }
+          drain(f, d);
+        }
+      }
+    }
+    if (fi.parser) {
+      cur_flow_ = &f;
+      fi.parser->close(*this);
+      cur_flow_ = nullptr;
+    }
+    for (auto& d : detectors_) d->on_flow_end(f);
+    if (f.proto == ip_proto::kTcp && f.app_proto == AppProto::kUnknown &&
+        (fi.probe_bytes[0] || fi.probe_bytes[1]))
+      f.app_proto = AppProto::kFailed;
+    if (opt_.log_flow) log_flow(f, reason);
+    closing_ = false;
+    release_ooo(f);
+    if (fi.parser) {
+      fi.parser->reset();
+      int p = static_cast<int>(fi.parser->proto());
+      auto& spare = spare_parsers_[p][f.proto == ip_proto::kTcp ? 1 : 0];
+      if (spare.size() < 64) spare.push_back(std::move(fi.parser));
+      fi.parser.reset();
+    }
+  }
+
+  void log_flow(const Flow& f, FlowEndReason reason) {
+    ev_.clear();
+    ev_.timestamp = f.last;
+    ev_.event_type.assign(core::event_type::kFlow);
+    ev_.flow_id = f.id;
+    ev_.in_iface = opt_.in_iface;
+    set_endpoints(f, false);
+    if (f.proto == ip_proto::kIcmp || f.proto == ip_proto::kIcmpv6) {
+      // ICMP flows carry no ports.
+    }
+    ev_.app_proto.assign(app_proto_name(f.app_proto));
+    auto& o = ev_.fields;
+    add_vlan(f.vlan, f.vlan_count);
+    o.add("ip_v", f.client_ip.is_v6() ? 6 : 4);
+    o.begin_object("flow")
+        .add("pkts_toserver", f.pkts[0])
+        .add("pkts_toclient", f.pkts[1])
+        .add("bytes_toserver", f.bytes[0])
+        .add("bytes_toclient", f.bytes[1]);
+    tmp_.clear();
+    core::append_eve_time(tmp_, f.start, opt_.format.utc_offset_minutes);
+    o.add("start", tmp_);
+    tmp_.clear();
+    core::append_eve_time(tmp_, f.last, opt_.format.utc_offset_minutes);
+    o.add("end", tmp_);
+    o.add("age", f.last.seconds() - f.start.seconds());
+    std::string_view state = "new";
+    if (f.proto == ip_proto::kTcp &&
+        (f.tcp_state == TcpState::kClosed || f.tcp_state == TcpState::kTimeWait ||
+         f.tcp_state == TcpState::kLastAck || f.tcp_state == TcpState::kClosing))
+      state = "closed";
+    else if (f.established())
+      state = "established";
+    o.add("state", state);
+    o.add("reason", flow_end_reason_name(reason));
+    o.add("alerted", f.internals->alerted != 0);
+    o.end();
+    if (f.proto == ip_proto::kTcp) {
+      uint8_t all = f.tcp_flags[0] | f.tcp_flags[1];
+      tmp_.clear();
+      append_hex2(tmp_, all);
+      o.begin_object("tcp").add("tcp_flags", tmp_);
+      tmp_.clear();
+      append_hex2(tmp_, f.tcp_flags[0]);
+      o.add("tcp_flags_ts", tmp_);
+      tmp_.clear();
+      append_hex2(tmp_, f.tcp_flags[1]);
+      o.add("tcp_flags_tc", tmp_);
+      if (all & tcp_flag::kSyn) o.add("syn", true);
+      if (all & tcp_flag::kFin) o.add("fin", true);
+      if (all & tcp_flag::kRst) o.add("rst", true);
+      if (all & tcp_flag::kPsh) o.add("psh", true);
+      if (all & tcp_flag::kAck) o.add("ack", true);
+      if (all & tcp_flag::kUrg) o.add("urg", true);
+      if (all & tcp_flag::kEce) o.add("ecn", true);
+      if (all & tcp_flag::kCwr) o.add("cwr", true);
+      o.add("state", tcp_state_name(f.tcp_state));
+      o.end();
+    }
+    write_event();
+  }
+
+  // Copies every top-level member of `in` (with its subtree) to the end of `out`.
+  static void append_members(core::Fields& out, const core::Fields& in) {
+    const auto& nodes = in.nodes();
+    std::vector<uint32_t> ends;
+    for (uint32_t i = 0; i < nodes.size(); ++i) {
+      while (!ends.empty() && ends.back() == i) {
+        out.end();
+        ends.pop_back();
+      }
+      const auto& n = nodes[i];
+      std::string_view k = in.key_of(n);
+      switch (n.kind) {
+        case core::ValueKind::kObject:
+          out.begin_object(k);
+          ends.push_back(n.end);
+          break;
+        case core::ValueKind::kArray:
+          out.begin_array(k);
+          ends.push_back(n.end);
+          break;
+        case core::ValueKind::kString:
+          out.add(k, in.str_of(n));
+          break;
+        case core::ValueKind::kBool:
+          out.add(k, n.b);
+          break;
+        case core::ValueKind::kInt:
+          out.add_int(k, n.i);
+          break;
+        case core::ValueKind::kUint:
+          out.add_uint(k, n.u);
+          break;
+        case core::ValueKind::kDouble:
+          out.add(k, n.d);
+          break;
+        case core::ValueKind::kNull:
+          out.add_null(k);
+          break;
+      }
+    }
+    while (!ends.empty()) {
+      out.end();
+      ends.pop_back();
+    }
+  }
+
+  static void append_hex2(std::string& s, uint8_t v) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    s.push_back(kHex[v >> 4]);
+    s.push_back(kHex[v & 15]);
+  }
+
+  // --- output ------------------------------------------------------------------------------
+
+  void write_event() {
+    ++stats_.events;
+    std::size_t start = out_.size();
+    core::append_eve(ev_, out_, opt_.format);
+    // Suricata writes IPv6 addresses as eight full groups; the core writer uses RFC 5952.
+    if (ev_.src_ip.is_v6()) patch_ip(start, "\"src_ip\":\"", ev_.src_ip);
+    if (ev_.dest_ip.is_v6()) patch_ip(start, "\"dest_ip\":\"", ev_.dest_ip);
+    out_.push_back('\n');
+  }
+
+  void patch_ip(std::size_t start, std::string_view key, const core::IpAddress& a) {
+    std::size_t k = out_.find(key, start);
+    if (k == std::string::npos) return;
+    std::size_t b = k + key.size();
+    std::size_t e = out_.find('"', b);
+    if (e == std::string::npos) return;
+    tmp_.clear();
+    append_suricata_ip(tmp_, a);
+    out_.replace(b, e - b, tmp_);
+  }
+
+  void flush() {
+    if (out_.empty()) return;
+    if (sink_) sink_->write(out_);
+    out_.clear();
+  }
+
+  void finish() {
+    flows_.shutdown();
+    flush();
+    if (sink_) sink_->flush();
+  }
+
+  const PipelineStats& stats() {
+    stats_.decode = decoder_.stats();
+    const FlowTableStats& fs = flows_.stats();
+    stats_.flows_created = fs.created;
+    stats_.flows_tcp = fs.tcp;
+    stats_.flows_udp = fs.udp;
+    stats_.flows_icmp = fs.icmp;
+    stats_.flows_other = fs.other;
+    stats_.flows_timeout = fs.timeouts;
+    stats_.flows_evicted = fs.evicted;
+    stats_.flow_memcap = fs.memcap;
+    stats_.flows_active = fs.active;
+    return stats_;
+  }
+
+  // --- DetectContext -----------------------------------------------------------------------
+
+  const Packet& packet() const override { return pkt_; }
+  bool stream_data() const override { return stream_; }
+  std::string_view buffer(Buffer b, std::size_t index) const override {
+    return app_parser_ ? app_parser_->buffer(b, index) : std::string_view{};
+  }
+  std::size_t buffer_count(Buffer b) const override {
+    return app_parser_ ? app_parser_->buffer_count(b) : 0;
+  }
+  void alert(const core::Alert& alert) override {
+    ++stats_.alerts;
+    ev_.clear();
+    ev_.timestamp = pkt_.timestamp;
+    ev_.event_type.assign(core::event_type::kAlert);
+    ev_.in_iface = opt_.in_iface;
+    set_packet_endpoints(pkt_);
+    ev_.alert = alert;
+    Flow* f = pkt_.flow;
+    if (f) {
+      ev_.flow_id = f->id;
+      f->internals->alerted = 1;
+      ev_.app_proto.assign(app_proto_name(f->app_proto));
+      add_vlan(f->vlan, f->vlan_count);
+      ev_.fields.add("ip_v", f->client_ip.is_v6() ? 6 : 4);
+      ev_.fields.add("direction",
+                     pkt_.direction == Direction::kToServer ? "to_server" : "to_client");
+      if (f->internals->parser) f->internals->parser->append_record(ev_.fields);
+      ev_.fields.begin_object("flow")
+          .add("pkts_toserver", f->pkts[0])
+          .add("pkts_toclient", f->pkts[1])
+          .add("bytes_toserver", f->bytes[0])
+          .add("bytes_toclient", f->bytes[1]);
+      tmp_.clear();
+      core::append_eve_time(tmp_, f->start, opt_.format.utc_offset_minutes);
+      ev_.fields.add("start", tmp_).end();
+    }
+    ev_.fields.add("pcap_cnt", pkt_.number);
+    write_event();
+  }
+  void drop() override {
+    if (!opt_.ips) return;
+    verdict_drop_ = true;
+    if (pkt_.flow) pkt_.flow->drop = true;
+  }
+  bool ips_mode() const override { return opt_.ips; }
+  void emit(core::Event& event) override {
+    if (event.flow_id == 0 && pkt_.flow) event.flow_id = pkt_.flow->id;
+    std::swap(ev_, event);
+    write_event();
+    std::swap(ev_, event);
+  }
+
+ private:
+  PipelineOptions opt_;
+  AppLimits limits_;
+  Decoder decoder_;
+  FlowTable flows_;
+  std::vector<std::unique_ptr<Detector>> detectors_;
+  EveSink* sink_;
+  Packet pkt_;
+  PipelineStats stats_;
+  core::Event ev_;
+  std::string out_, tmp_, scratch_;
+  core::Timestamp last_tick_;
+  uint64_t ooo_bytes_ = 0;
+  bool checksum_decided_ = false;
+  bool verdict_drop_ = false;
+  bool stream_ = false;
+  bool closing_ = false;
+  Flow* cur_flow_ = nullptr;
+  AppParser* app_parser_ = nullptr;
+  std::vector<std::unique_ptr<AppParser>> spare_parsers_[6][2];
+};
+
+Pipeline::Pipeline(const PipelineOptions& options, std::vector<std::unique_ptr<Detector>> detectors,
+                   EveSink* sink)
+    : impl_(std::make_unique<PipelineImpl>(options, std::move(detectors), sink)) {}
+Pipeline::~Pipeline() = default;
+bool Pipeline::process(const RawPacket& raw, uint64_t number) {
+  return impl_->process(raw, number);
+}
+void Pipeline::tick(core::Timestamp now) { impl_->tick(now); }
+void Pipeline::finish() { impl_->finish(); }
+void Pipeline::flush() { impl_->flush(); }
+const PipelineStats& Pipeline::stats() { return impl_->stats(); }
+
+}  // namespace mimamori::net

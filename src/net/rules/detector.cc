@@ -1,0 +1,569 @@
+// RuleDetector: prefilter scan, full evaluation of candidates, flow/host state, thresholds,
+// alerts. Steady state allocates nothing per packet: candidate lists and scratch are reused.
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine_impl.h"
+#include "evaluate.h"
+#include "mimamori/core/hash.h"
+
+namespace mimamori::net::rules {
+
+namespace {
+
+// Flowbits, flowints and alert bookkeeping of one flow.
+struct RuleFlowState : net::FlowState {
+  const RuleEngine* engine = nullptr;
+  std::vector<uint64_t> bits;
+  std::vector<int64_t> ints;
+  std::vector<uint64_t> ints_set;
+  std::unordered_set<uint64_t> app_alerted;  // (tx_id << 33) | (dir << 32) | sig
+  bool passed = false;
+
+  bool bit(uint32_t id) const { return (bits[id >> 6] >> (id & 63)) & 1; }
+  void set_bit(uint32_t id, bool v) {
+    if (v) {
+      bits[id >> 6] |= uint64_t(1) << (id & 63);
+    } else {
+      bits[id >> 6] &= ~(uint64_t(1) << (id & 63));
+    }
+  }
+  bool int_set(uint32_t id) const { return (ints_set[id >> 6] >> (id & 63)) & 1; }
+};
+
+struct ThresholdEntry {
+  int64_t window_start = 0;  // seconds
+  uint32_t count = 0;
+  bool alerted = false;
+};
+
+uint64_t ip_key(const core::IpAddress& ip) {
+  return core::fnv1a64(std::string_view(reinterpret_cast<const char*>(ip.bytes().data()), 16),
+                       static_cast<uint64_t>(ip.family()));
+}
+
+}  // namespace
+
+struct RuleDetector::State {
+  match::PatternSet::Scratch scratch;
+  // Candidates as a bitmap over signature indexes: index order is evaluation order, so
+  // walking the set bits needs no sort. [lo, hi) bounds the words touched since the last walk.
+  std::vector<uint64_t> bits;
+  std::size_t lo = SIZE_MAX, hi = 0;
+  std::vector<uint32_t> candidates;
+  std::unordered_map<uint64_t, ThresholdEntry> thresholds;
+  std::unordered_map<uint64_t, int64_t> xbits;  // key -> expiry (seconds), 0: none
+  EvalScratch eval;
+
+  void reset(const RuleEngine& e) {
+    bits.assign(e.signatures().size() / 64 + 1, 0);
+    lo = SIZE_MAX;
+    hi = 0;
+    candidates.clear();
+    candidates.reserve(256);
+    thresholds.clear();
+    xbits.clear();
+    const auto& impl = e.impl();
+    for (const auto& c : impl.prefilters) {
+      for (const auto& b : c) {
+        for (const auto& d : b) {
+          if (d.set) (void)d.set->prepare(scratch);
+        }
+      }
+    }
+  }
+  void next_generation() { candidates.clear(); }
+  void add(uint32_t sig) {
+    std::size_t w = sig >> 6;
+    bits[w] |= uint64_t(1) << (sig & 63);
+    lo = std::min(lo, w);
+    hi = std::max(hi, w + 1);
+  }
+  // Moves the bitmap into `candidates` in index order and clears it.
+  void collect() {
+    for (std::size_t w = lo; w < hi; ++w) {
+      uint64_t b = bits[w];
+      while (b) {
+        candidates.push_back(
+            static_cast<uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(b))));
+        b &= b - 1;
+      }
+      bits[w] = 0;
+    }
+    lo = SIZE_MAX;
+    hi = 0;
+  }
+};
+
+namespace {
+
+// Everything a signature is matched against in one callback.
+struct Target {
+  const Packet* packet = nullptr;
+  const DetectContext* ctx = nullptr;  // for app buffers (null outside on_app)
+  std::string_view payload;
+  Direction dir = Direction::kToServer;
+  bool stream = false;
+  uint64_t tx_id = 0;
+};
+
+RuleFlowState* flow_state(Flow* flow, unsigned slot, const RuleEngine& e) {
+  if (!flow) return nullptr;
+  auto* st = static_cast<RuleFlowState*>(flow->state(slot));
+  if (!st || st->engine != &e) {
+    auto fresh = std::make_unique<RuleFlowState>();
+    fresh->engine = &e;
+    fresh->bits.assign((e.flowbit_count() + 63) / 64 + 1, 0);
+    fresh->ints.assign(e.flowint_count() + 1, 0);
+    fresh->ints_set.assign((e.flowint_count() + 63) / 64 + 1, 0);
+    st = fresh.get();
+    flow->set_state(slot, std::move(fresh));
+  }
+  return st;
+}
+
+bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
+  const Packet& p = *t.packet;
+  if (s.ip_proto != 0) {
+    if (s.ip_proto == 1) {
+      if (p.proto != ip_proto::kIcmp && p.proto != ip_proto::kIcmpv6) return false;
+    } else if (p.proto != s.ip_proto) {
+      return false;
+    }
+  }
+  if (inf.app_unparsed) return false;
+  if (inf.app != net::AppProto::kUnknown) {
+    if (!p.flow || p.flow->app_proto != inf.app) return false;
+  }
+  if (!inf.dirs[static_cast<int>(t.dir)]) return false;
+  bool has_ports = p.is_tcp() || p.is_udp();
+  auto addr_ok = [&](const core::IpAddress& src, uint16_t sp, const core::IpAddress& dst,
+                     uint16_t dp) {
+    if (!s.src.contains(src) || !s.dst.contains(dst)) return false;
+    if (!s.src_ports.is_any() && (!has_ports || !s.src_ports.contains(sp))) return false;
+    if (!s.dst_ports.is_any() && (!has_ports || !s.dst_ports.contains(dp))) return false;
+    return true;
+  };
+  if (!addr_ok(p.src_ip, p.src_port, p.dst_ip, p.dst_port) &&
+      !(s.bidirectional && addr_ok(p.dst_ip, p.dst_port, p.src_ip, p.src_port))) {
+    return false;
+  }
+  if (s.flow) {
+    const auto& f = *s.flow;
+    bool est = p.flow && p.flow->established();
+    if (f.established && !est) return false;
+    if (f.not_established && est) return false;
+    if (f.only_stream && !t.stream) return false;
+    if (f.no_stream && t.stream) return false;
+    if ((f.to_server || f.to_client) && !p.flow) return false;
+  }
+  if (s.dsize && (t.stream || !s.dsize->check(p.dsize()))) return false;
+  if (s.itype && (!p.is_icmp() || !s.itype->check(p.icmp_type))) return false;
+  if (s.icode && (!p.is_icmp() || !s.icode->check(p.icmp_code))) return false;
+  if (s.tcp_flags && (!p.is_tcp() || !s.tcp_flags->check(p.tcp_flags))) return false;
+  if (s.ip_proto_check && !s.ip_proto_check->check(p.proto)) return false;
+  if (s.stream_size) {
+    if (!p.flow) return false;
+    uint64_t ts = p.flow->bytes[0], tc = p.flow->bytes[1];
+    const auto& ss = *s.stream_size;
+    bool ok = false;
+    switch (ss.side) {
+      case StreamSizeCheck::Side::kServer:
+        ok = ss.range.check(tc);
+        break;
+      case StreamSizeCheck::Side::kClient:
+        ok = ss.range.check(ts);
+        break;
+      case StreamSizeCheck::Side::kBoth:
+        ok = ss.range.check(ts) && ss.range.check(tc);
+        break;
+      case StreamSizeCheck::Side::kEither:
+        ok = ss.range.check(ts) || ss.range.check(tc);
+        break;
+    }
+    if (!ok) return false;
+  }
+  for (const auto& [name, neg] : s.app_layer_protocols) {
+    std::string_view have = p.flow ? app_proto_name(p.flow->app_proto) : std::string_view{};
+    bool eq =
+        name == have || (name == "failed" && p.flow && p.flow->app_proto == AppProto::kFailed);
+    if (eq == neg) return false;
+  }
+  if (s.tls_version) {
+    if (!t.ctx) return false;
+    auto v = t.ctx->buffer(Buffer::kTlsVersion);
+    static constexpr std::string_view kNames[] = {"TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"};
+    int idx = static_cast<int>(*s.tls_version) - 0x0301;
+    if (idx < 0 || idx > 3 || v != kNames[idx]) return false;
+  }
+  return true;
+}
+
+bool buffers_match(const Signature& s, const RuleEngine::Impl& impl, const Target& t,
+                   EvalScratch& es) {
+  es.reset(s.byte_vars);
+  for (const auto& b : s.buffers) {
+    if (b.buffer == BufferId::kPayload) {
+      if (!match_list(b, t.payload, es)) return false;
+      continue;
+    }
+    if (!t.ctx) return false;
+    auto nb = impl.net_buffers[static_cast<size_t>(b.buffer)];
+    if (!nb) return false;
+    std::size_t n = t.ctx->buffer_count(*nb);
+    if (n == 0) return false;
+    bool any = false;
+    for (std::size_t i = 0; i < n && !any; ++i) any = match_list(b, t.ctx->buffer(*nb, i), es);
+    if (!any) return false;
+  }
+  return true;
+}
+
+int64_t int_operand(const FlowintOp& f, const RuleFlowState& st) {
+  if (f.value_var >= 0) return st.ints[static_cast<size_t>(f.value_var)];
+  return static_cast<int64_t>(f.value);
+}
+
+bool state_matches(const Signature& s, RuleFlowState* st) {
+  for (const auto& f : s.flowbits) {
+    if (f.cmd != FlowbitOp::Cmd::kIsSet && f.cmd != FlowbitOp::Cmd::kIsNotSet) continue;
+    if (!st) {
+      if (f.cmd == FlowbitOp::Cmd::kIsSet) return false;
+      continue;
+    }
+    bool want = f.cmd == FlowbitOp::Cmd::kIsSet;
+    bool ok;
+    if (f.any_of) {
+      ok = false;
+      for (auto id : f.ids) ok |= st->bit(id) == want;
+    } else {
+      ok = true;
+      for (auto id : f.ids) ok &= st->bit(id) == want;
+    }
+    if (!ok) return false;
+  }
+  for (const auto& f : s.flowints) {
+    if (f.cmd == FlowintOp::Cmd::kIsSet && (!st || !st->int_set(f.id))) return false;
+    if (f.cmd == FlowintOp::Cmd::kNotSet && st && st->int_set(f.id)) return false;
+    if (f.cmd == FlowintOp::Cmd::kCompare) {
+      if (!st || !st->int_set(f.id)) return false;
+      if (f.value_var >= 0 && !st->int_set(static_cast<uint32_t>(f.value_var))) return false;
+      int64_t a = st->ints[f.id], b = int_operand(f, *st);
+      bool ok = false;
+      switch (f.op) {
+        case ByteTest::Op::kEq:
+          ok = f.not_equal ? a != b : a == b;
+          break;
+        case ByteTest::Op::kLt:
+          ok = a < b;
+          break;
+        case ByteTest::Op::kGt:
+          ok = a > b;
+          break;
+        case ByteTest::Op::kLe:
+          ok = a <= b;
+          break;
+        case ByteTest::Op::kGe:
+          ok = a >= b;
+          break;
+        default:
+          break;
+      }
+      if (!ok) return false;
+    }
+  }
+  return true;
+}
+
+void apply_state(const Signature& s, RuleFlowState* st) {
+  if (!st) return;
+  for (const auto& f : s.flowbits) {
+    for (auto id : f.ids) {
+      switch (f.cmd) {
+        case FlowbitOp::Cmd::kSet:
+          st->set_bit(id, true);
+          break;
+        case FlowbitOp::Cmd::kUnset:
+          st->set_bit(id, false);
+          break;
+        case FlowbitOp::Cmd::kToggle:
+          st->set_bit(id, !st->bit(id));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  for (const auto& f : s.flowints) {
+    int64_t v = 0;
+    switch (f.cmd) {
+      case FlowintOp::Cmd::kSet:
+        v = int_operand(f, *st);
+        break;
+      case FlowintOp::Cmd::kAdd:
+        v = st->ints[f.id] + int_operand(f, *st);
+        break;
+      case FlowintOp::Cmd::kSub:
+        v = st->ints[f.id] - int_operand(f, *st);
+        break;
+      default:
+        continue;
+    }
+    st->ints[f.id] = v;
+    st->ints_set[f.id >> 6] |= uint64_t(1) << (f.id & 63);
+  }
+}
+
+}  // namespace
+
+RuleDetector::RuleDetector(std::shared_ptr<const RuleEngine> engine)
+    : engine_(std::move(engine)), state_(std::make_unique<State>()) {
+  state_->reset(*engine_);
+}
+
+RuleDetector::~RuleDetector() = default;
+
+void RuleDetector::set_engine(std::shared_ptr<const RuleEngine> engine) {
+  engine_ = std::move(engine);
+  state_->reset(*engine_);
+}
+
+namespace {
+
+uint64_t xbit_key(const XbitOp& x, const Packet& p) {
+  uint64_t k = 0;
+  switch (x.track) {
+    case XbitOp::Track::kIpSrc:
+      k = ip_key(p.src_ip);
+      break;
+    case XbitOp::Track::kIpDst:
+      k = ip_key(p.dst_ip);
+      break;
+    case XbitOp::Track::kIpPair:
+      k = ip_key(p.src_ip) ^ (ip_key(p.dst_ip) * 31);
+      break;
+  }
+  return k * 1000003 + x.id;
+}
+
+}  // namespace
+
+// Evaluates the collected candidates against `t` and emits alerts.
+static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Target& t,
+                     DetectContext& ctx, unsigned slot, DetectorStats& stats) {
+  const auto& sigs = engine.signatures();
+  const auto& impl = engine.impl();
+  st.collect();
+  auto& cands = st.candidates;
+  if (cands.empty()) return;
+  RuleFlowState* fs = flow_state(t.packet->flow, slot, engine);
+  if (fs && fs->passed) return;
+  int64_t now = t.packet->timestamp.seconds();
+  for (uint32_t i : cands) {
+    const auto& s = sigs[i];
+    const auto& inf = impl.info[i];
+    ++stats.candidates;
+    if (!header_matches(s, inf, t)) continue;
+    if (!state_matches(s, fs)) continue;
+    bool xok = true;
+    for (const auto& x : s.xbits) {
+      if (x.cmd != FlowbitOp::Cmd::kIsSet && x.cmd != FlowbitOp::Cmd::kIsNotSet) continue;
+      auto it = st.xbits.find(xbit_key(x, *t.packet));
+      bool set = it != st.xbits.end() && (it->second == 0 || it->second >= now);
+      if (set != (x.cmd == FlowbitOp::Cmd::kIsSet)) xok = false;
+    }
+    if (!xok) continue;
+    if (!buffers_match(s, impl, t, st.eval)) continue;
+    if (inf.context == Context::kApp && fs) {
+      uint64_t key = (t.tx_id << 33) | (uint64_t(t.dir) << 32) | i;
+      if (!fs->app_alerted.insert(key).second) continue;
+    }
+    apply_state(s, fs);
+    for (const auto& x : s.xbits) {
+      auto k = xbit_key(x, *t.packet);
+      if (x.cmd == FlowbitOp::Cmd::kSet)
+        st.xbits[k] = x.expire_seconds ? now + x.expire_seconds : 0;
+      if (x.cmd == FlowbitOp::Cmd::kUnset) st.xbits.erase(k);
+      if (x.cmd == FlowbitOp::Cmd::kToggle) {
+        if (!st.xbits.erase(k)) st.xbits[k] = x.expire_seconds ? now + x.expire_seconds : 0;
+      }
+    }
+    if (s.action == Action::kPass) {
+      if (fs) fs->passed = true;
+      return;
+    }
+    if (s.noalert) continue;
+    bool emit = true;
+    for (const auto* th : {s.detection_filter ? &*s.detection_filter : nullptr,
+                           s.threshold ? &*s.threshold : nullptr}) {
+      if (!th || !emit) continue;
+      const Packet& p = *t.packet;
+      uint64_t key = uint64_t(i) * 0x9E3779B97F4A7C15ull + (th == &*s.threshold ? 1 : 2);
+      switch (th->track) {
+        case Threshold::Track::kBySrc:
+          key ^= ip_key(p.src_ip);
+          break;
+        case Threshold::Track::kByDst:
+          key ^= ip_key(p.dst_ip);
+          break;
+        case Threshold::Track::kByBoth:
+          key ^= ip_key(p.src_ip) * 7 + ip_key(p.dst_ip);
+          break;
+        case Threshold::Track::kByFlow:
+          key ^= p.flow ? p.flow->id : 0;
+          break;
+        case Threshold::Track::kByRule:
+          break;
+      }
+      auto& e = st.thresholds[key];
+      if (e.count == 0 || now - e.window_start >= static_cast<int64_t>(th->seconds)) {
+        e.window_start = now;
+        e.count = 0;
+        e.alerted = false;
+      }
+      ++e.count;
+      switch (th->type) {
+        case Threshold::Type::kLimit:
+          emit = e.count <= th->count;
+          break;
+        case Threshold::Type::kThreshold:
+          emit = e.count >= th->count;
+          if (emit) e.count = 0, e.window_start = now;
+          break;
+        case Threshold::Type::kBoth:
+          emit = e.count >= th->count && !e.alerted;
+          if (emit) e.alerted = true;
+          break;
+        case Threshold::Type::kDetectionFilter:
+          emit = e.count > th->count;
+          break;
+      }
+    }
+    if (!emit) {
+      ++stats.suppressed;
+      continue;
+    }
+    bool drop = (s.action == Action::kDrop || s.action == Action::kReject) && ctx.ips_mode();
+    ++stats.alerts;
+    if (drop) {
+      ++stats.drops;
+      core::Alert a = inf.alert;
+      a.action = "blocked";
+      ctx.alert(a);
+      ctx.drop();
+    } else {
+      ctx.alert(inf.alert);
+    }
+  }
+}
+
+void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
+  const auto& impl = engine_->impl();
+  auto& st = *state_;
+  ++stats_.packets;
+  st.next_generation();
+  int dir = static_cast<int>(packet.direction);
+  constexpr auto kCtx = static_cast<size_t>(Context::kPacket);
+  if (!packet.payload.empty()) {
+    const auto& pf = impl.prefilters[kCtx][0][static_cast<size_t>(dir)];
+    if (pf.set) {
+      (void)pf.set->scan(packet.payload, st.scratch, [&st](uint32_t id, uint64_t) {
+        st.add(id);
+        return true;
+      });
+    }
+  }
+  impl.always[kCtx][static_cast<size_t>(dir)][transport_bucket(packet.proto)].for_each(
+      packet.dst_port, [&st](uint32_t i) { st.add(i); });
+  // IP-only rules: first packet of each direction of a flow, or every flow-less packet.
+  bool first = !packet.flow || packet.flow->pkts[dir] <= 1;
+  if (first) {
+    for (uint32_t i : impl.ip_only_any) st.add(i);
+    for (const auto* idx : {&impl.ip_by_src, &impl.ip_by_dst}) {
+      const auto& ip = idx == &impl.ip_by_src ? packet.src_ip : packet.dst_ip;
+      if (const auto* v = idx->lookup(ip)) {
+        for (uint32_t i : *v) st.add(i);
+      }
+      if (impl.bidirectional_ip_only) {
+        const auto& other = idx == &impl.ip_by_src ? packet.dst_ip : packet.src_ip;
+        if (const auto* v = idx->lookup(other)) {
+          for (uint32_t i : *v) st.add(i);
+        }
+      }
+    }
+  }
+  Target t;
+  t.packet = &packet;
+  t.payload = packet.payload;
+  t.dir = packet.direction;
+  t.stream = false;
+  evaluate(*engine_, st, t, ctx, flow_slot(), stats_);
+}
+
+void RuleDetector::on_stream(const StreamChunk& chunk, DetectContext& ctx) {
+  const auto& impl = engine_->impl();
+  auto& st = *state_;
+  st.next_generation();
+  auto dir = static_cast<size_t>(chunk.direction);
+  constexpr auto kCtx = static_cast<size_t>(Context::kStream);
+  const auto& pf = impl.prefilters[kCtx][0][dir];
+  if (pf.set && !chunk.data.empty()) {
+    (void)pf.set->scan(chunk.data, st.scratch, [&st](uint32_t id, uint64_t) {
+      st.add(id);
+      return true;
+    });
+  }
+  // Stream data is TCP; the chunk's direction gives the destination port.
+  const Packet& sp = ctx.packet();
+  uint16_t dport = sp.direction == chunk.direction ? sp.dst_port : sp.src_port;
+  impl.always[kCtx][dir][0].for_each(dport, [&st](uint32_t i) { st.add(i); });
+  Target t;
+  t.packet = &ctx.packet();
+  t.payload = chunk.data;
+  t.dir = chunk.direction;
+  t.stream = true;
+  evaluate(*engine_, st, t, ctx, flow_slot(), stats_);
+}
+
+void RuleDetector::on_app(const AppEvent& event, DetectContext& ctx) {
+  const auto& impl = engine_->impl();
+  auto& st = *state_;
+  st.next_generation();
+  auto dir = static_cast<size_t>(event.direction);
+  constexpr auto kCtx = static_cast<size_t>(Context::kApp);
+  const Packet& packet = ctx.packet();
+  auto on_hit = [&st](uint32_t id, uint64_t) {
+    st.add(id);
+    return true;
+  };
+  for (size_t b = 0; b < kBufferCount; ++b) {
+    const auto& pf = impl.prefilters[kCtx][b][dir];
+    if (!pf.set) continue;
+    if (b == 0) {
+      if (!packet.payload.empty()) (void)pf.set->scan(packet.payload, st.scratch, on_hit);
+      continue;
+    }
+    auto nb = impl.net_buffers[b];
+    if (!nb) continue;
+    std::size_t n = ctx.buffer_count(*nb);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto data = ctx.buffer(*nb, i);
+      if (!data.empty()) (void)pf.set->scan(data, st.scratch, on_hit);
+    }
+  }
+  impl.always[kCtx][dir][static_cast<size_t>(event.proto) % kBuckets].for_each(
+      0, [&st](uint32_t i) { st.add(i); });
+  Target t;
+  t.packet = &packet;
+  t.ctx = &ctx;
+  t.payload = packet.payload;
+  t.dir = event.direction;
+  t.stream = true;
+  t.tx_id = event.tx_id;
+  evaluate(*engine_, st, t, ctx, flow_slot(), stats_);
+}
+
+}  // namespace mimamori::net::rules

@@ -1,0 +1,91 @@
+#pragma once
+// Private layout of a compiled RuleEngine, shared by engine.cc (build) and detector.cc (match).
+
+#include <array>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "mimamori/core/event.h"
+#include "mimamori/net/rules/engine.h"
+
+namespace mimamori::net::rules {
+
+/// Per-signature facts precomputed at build time.
+struct SigInfo {
+  Context context = Context::kPacket;
+  bool dirs[2] = {true, true};  ///< may match in direction 0 (to_server) / 1 (to_client)
+  int order = 0;                ///< evaluation order: flowbit setters before readers
+  net::AppProto app = net::AppProto::kUnknown;
+  bool app_unparsed = false;  ///< header names an app protocol the sensor does not parse
+  core::Alert alert;          ///< alert record template
+};
+
+/// One prefilter database: patterns of one buffer, one context, one direction.
+struct Prefilter {
+  std::optional<match::PatternSet> set;
+};
+
+/// IPv4/IPv6 address intervals -> signatures, for IP-only rules.
+struct IpIndex {
+  std::vector<uint32_t> v4_bounds;             ///< segment starts, sorted
+  std::vector<std::vector<uint32_t>> v4_sigs;  ///< sigs per segment
+  std::vector<Uint128> v6_bounds;
+  std::vector<std::vector<uint32_t>> v6_sigs;
+  /// Signatures whose indexed address set contains `ip`.
+  const std::vector<uint32_t>* lookup(const core::IpAddress& ip) const;
+};
+
+/// Rules without a fast pattern in one context/direction/bucket, indexed by destination port
+/// when the rule names a few ports.
+struct RuleGroup {
+  std::vector<uint32_t> any_port;
+  std::unordered_map<uint16_t, std::vector<uint32_t>> by_port;
+  /// Calls `f` for every rule that may apply to a packet to `port`.
+  template <class F>
+  void for_each(uint16_t port, F&& f) const {
+    for (uint32_t i : any_port) f(i);
+    if (by_port.empty()) return;
+    auto it = by_port.find(port);
+    if (it != by_port.end()) {
+      for (uint32_t i : it->second) f(i);
+    }
+  }
+};
+
+/// Buckets of rules without a fast pattern.
+inline constexpr std::size_t kBuckets = 6;
+
+/// The bucket of a packet's transport (0 tcp, 1 udp, 2 icmp, 3 other).
+inline std::size_t transport_bucket(uint8_t proto) {
+  switch (proto) {
+    case 6:
+      return 0;
+    case 17:
+      return 1;
+    case 1:
+    case 58:
+      return 2;
+    default:
+      return 3;
+  }
+}
+
+struct RuleEngine::Impl {
+  std::vector<SigInfo> info;
+  // [context][buffer][dir]
+  std::array<std::array<std::array<Prefilter, 2>, kBufferCount>, 3> prefilters;
+  // Rules without a usable fast pattern: [context][dir][bucket]; the bucket is the transport
+  // (packet/stream: tcp, udp, icmp, other) or the app-layer protocol (app: AppProto).
+  std::array<std::array<std::array<RuleGroup, kBuckets>, 2>, 3> always;
+  std::vector<uint32_t> ip_only_any;  ///< IP-only with both addresses `any`
+  IpIndex ip_by_src;                  ///< IP-only keyed on the source set
+  IpIndex ip_by_dst;                  ///< IP-only with source `any`, keyed on destination
+  bool bidirectional_ip_only = false;
+  std::array<std::optional<net::Buffer>, kBufferCount> net_buffers;  ///< BufferId -> net::Buffer
+};
+
+/// The net::Buffer for a rule buffer, nullopt for the payload.
+std::optional<net::Buffer> to_net_buffer(BufferId id);
+
+}  // namespace mimamori::net::rules

@@ -1,0 +1,104 @@
+#pragma once
+/// RuleEngine: a loaded rule set compiled for matching — one Vectorscan prefilter database per
+/// buffer and direction fed with each rule's fast pattern, rules without a usable pattern kept
+/// in per-context lists, IP-only rules in an address interval index — and RuleDetector, the
+/// per-worker net::Detector that evaluates candidates fully and emits alerts.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "mimamori/core/result.h"
+#include "mimamori/match/pattern_set.h"
+#include "mimamori/net/detect.h"
+#include "mimamori/net/rules/loader.h"
+
+namespace mimamori::net::rules {
+
+/// The version of the compiled form; part of the database cache key.
+inline constexpr std::string_view kEngineVersion = "mimamori-rules-1";
+
+/// How a RuleEngine is built.
+struct EngineOptions {
+  /// Folder for serialised prefilter databases (created if missing); empty: no cache.
+  std::filesystem::path cache_dir;
+};
+
+/// Counters of one engine build.
+struct EngineStats {
+  std::size_t rules = 0;
+  std::size_t prefiltered = 0;  ///< rules reached through a fast pattern
+  std::size_t always = 0;       ///< rules without a usable pattern (checked in their context)
+  std::size_t ip_only = 0;      ///< rules that look at addresses only
+  std::size_t databases = 0;
+  std::size_t cache_hits = 0;  ///< databases read from the cache instead of compiled
+};
+
+/// Where a rule is evaluated.
+enum class Context : uint8_t {
+  kPacket,  ///< each packet (payload rules on UDP/ICMP, packet-only checks, header rules)
+  kStream,  ///< reassembled TCP data
+  kApp,     ///< app-layer transactions (rules with sticky buffers or app-layer headers)
+  kCount
+};
+
+/// A compiled, immutable rule set; shared by the RuleDetector of every worker.
+class RuleEngine {
+ public:
+  /// Compiles `set` (takes its signatures). Errors name the rule or database that failed.
+  static core::Result<std::shared_ptr<const RuleEngine>> build(RuleSet set,
+                                                               const EngineOptions& options = {});
+  ~RuleEngine();
+
+  const std::vector<Signature>& signatures() const { return sigs_; }
+  const EngineStats& stats() const { return stats_; }
+  std::size_t flowbit_count() const { return flowbit_count_; }
+  std::size_t flowint_count() const { return flowint_count_; }
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  RuleEngine();
+  std::vector<Signature> sigs_;
+  EngineStats stats_;
+  std::size_t flowbit_count_ = 0, flowint_count_ = 0;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Counters of one detector.
+struct DetectorStats {
+  uint64_t packets = 0;
+  uint64_t candidates = 0;  ///< rules evaluated fully
+  uint64_t alerts = 0;
+  uint64_t drops = 0;
+  uint64_t suppressed = 0;  ///< matches held back by threshold / detection_filter
+};
+
+/// The rule engine as a pipeline detector (one per worker thread).
+class RuleDetector : public net::Detector {
+ public:
+  explicit RuleDetector(std::shared_ptr<const RuleEngine> engine);
+  ~RuleDetector() override;
+
+  std::string_view name() const override { return "rules"; }
+  void on_packet(const Packet& packet, DetectContext& ctx) override;
+  void on_stream(const StreamChunk& chunk, DetectContext& ctx) override;
+  void on_app(const AppEvent& event, DetectContext& ctx) override;
+
+  /// Replaces the engine (live reload); flow state made for the old engine is reset lazily.
+  void set_engine(std::shared_ptr<const RuleEngine> engine);
+  const DetectorStats& stats() const { return stats_; }
+
+  struct State;
+
+ private:
+  std::shared_ptr<const RuleEngine> engine_;
+  std::unique_ptr<State> state_;
+  DetectorStats stats_;
+};
+
+}  // namespace mimamori::net::rules

@@ -1,0 +1,238 @@
+#include "mimamori/net/rules/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+namespace mimamori::net::rules {
+namespace {
+
+// A pipeline stand-in: one packet, optional app buffers, records alerts and drops.
+class FakeContext : public DetectContext {
+ public:
+  Packet pkt;
+  std::map<Buffer, std::vector<std::string>> buffers;
+  std::vector<core::Alert> alerts;
+  int drops = 0;
+  bool ips = false;
+
+  const Packet& packet() const override { return pkt; }
+  bool stream_data() const override { return false; }
+  std::string_view buffer(Buffer b, std::size_t index) const override {
+    auto it = buffers.find(b);
+    if (it == buffers.end() || index >= it->second.size()) return {};
+    return it->second[index];
+  }
+  std::size_t buffer_count(Buffer b) const override {
+    auto it = buffers.find(b);
+    return it == buffers.end() ? 0 : it->second.size();
+  }
+  void alert(const core::Alert& a) override { alerts.push_back(a); }
+  void drop() override { ++drops; }
+  bool ips_mode() const override { return ips; }
+  void emit(core::Event&) override {}
+
+  std::vector<uint64_t> sids() const {
+    std::vector<uint64_t> out;
+    for (const auto& a : alerts) out.push_back(a.signature_id);
+    return out;
+  }
+};
+
+std::shared_ptr<const RuleEngine> engine_for(std::string_view rules,
+                                             const EngineOptions& options = {}) {
+  RuleLoader loader;
+  EXPECT_TRUE(
+      loader
+          .load_classification_text(
+              "config classification: trojan-activity,A Network Trojan was detected,1\n", "c")
+          .ok());
+  loader.load_text(rules, "test.rules");
+  auto set = loader.take();
+  for (const auto& s : set.skipped) ADD_FAILURE() << s.line << ": " << s.reason;
+  auto e = RuleEngine::build(std::move(set), options);
+  EXPECT_TRUE(e.ok()) << (e.ok() ? "" : e.error().message);
+  return e.ok() ? *e : nullptr;
+}
+
+void udp_packet(FakeContext& ctx, Flow* flow, std::string_view payload) {
+  ctx.pkt = Packet{};
+  ctx.pkt.ip_version = 4;
+  ctx.pkt.src_ip = *core::IpAddress::parse("10.0.0.1");
+  ctx.pkt.dst_ip = *core::IpAddress::parse("8.8.8.8");
+  ctx.pkt.proto = ip_proto::kUdp;
+  ctx.pkt.l4_header = "12345678";
+  ctx.pkt.src_port = 40000;
+  ctx.pkt.dst_port = 53;
+  ctx.pkt.payload = payload;
+  ctx.pkt.flow = flow;
+  ctx.pkt.timestamp = core::Timestamp::from_seconds(1000);
+  if (flow) ++flow->pkts[0];
+}
+
+TEST(Engine, PayloadContentModifiersAndBacktracking) {
+  auto e = engine_for(
+      "alert udp any any -> any 53 (msg:\"a\"; content:\"abc\"; content:\"xyz\"; distance:1; "
+      "within:4; sid:1;)\n"
+      "alert udp any any -> any 53 (msg:\"b\"; content:\"ABC\"; nocase; depth:3; sid:2;)\n"
+      "alert udp any any -> any 53 (msg:\"c\"; content:\"abc\"; content:!\"evil\"; sid:3;)\n"
+      "alert udp any any -> any 80 (msg:\"port\"; content:\"abc\"; sid:4;)\n"
+      "alert udp any any -> any any (msg:\"ends\"; content:\"end\"; endswith; sid:5;)\n"
+      "alert udp any any -> any any (msg:\"pcre\"; content:\"key=\"; pcre:\"/^[0-9]{3}\\//R\"; "
+      "sid:6;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  // "abc" first occurs too far from "xyz"; the second occurrence fits: needs backtracking.
+  udp_packet(ctx, nullptr, "abc.......abc.xyz end");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{1, 2, 3, 5}));
+  ctx.alerts.clear();
+  udp_packet(ctx, nullptr, "zabc evil key=123/ end.");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{6}));
+}
+
+TEST(Engine, ByteChecks) {
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"len\"; content:\"|ff|\"; byte_extract:1,0,n,relative; "
+      "content:\"Z\"; distance:n; within:1; sid:10;)\n"
+      "alert udp any any -> any any (msg:\"bt\"; content:\"|ff|\"; byte_test:1,>,2,0,relative; "
+      "byte_jump:1,0,relative; content:\"Q\"; within:1; sid:11;)\n"
+      "alert udp any any -> any any (msg:\"isdataat\"; content:\"|ff|\"; isdataat:!10,relative; "
+      "sid:12;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  // ff 03 then 3 bytes then Z: extract 3 -> Z at distance 3 after the length byte.
+  std::string data(
+      "\xff\x03"
+      "abcZ",
+      6);
+  udp_packet(ctx, nullptr, data);
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{10, 12}));
+  ctx.alerts.clear();
+  std::string data2(
+      "\xff\x03"
+      "abcQ",
+      6);
+  udp_packet(ctx, nullptr, data2);
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{11, 12}));
+}
+
+TEST(Engine, FlowbitsAcrossPacketsAndThreshold) {
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"set\"; content:\"login\"; flowbits:set,seen; "
+      "flowbits:noalert; sid:20;)\n"
+      "alert udp any any -> any any (msg:\"check\"; content:\"data\"; flowbits:isset,seen; "
+      "threshold:type limit, track by_src, count 2, seconds 60; sid:21;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  Flow flow;
+  udp_packet(ctx, &flow, "data");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_TRUE(ctx.alerts.empty());  // bit not set yet
+  udp_packet(ctx, &flow, "login");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_TRUE(ctx.alerts.empty());  // noalert
+  for (int i = 0; i < 4; ++i) {
+    udp_packet(ctx, &flow, "data");
+    det.on_packet(ctx.pkt, ctx);
+  }
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{21, 21}));  // limited to 2 per minute
+  EXPECT_EQ(det.stats().suppressed, 2u);
+}
+
+TEST(Engine, AppBuffersOncePerTransaction) {
+  auto e = engine_for(
+      "alert http any any -> any any (msg:\"uri\"; flow:established,to_server; http.method; "
+      "content:\"GET\"; http.uri; content:\"/evil\"; fast_pattern; endswith; "
+      "classtype:trojan-activity; metadata:k v1, k v2; sid:30; rev:2;)\n"
+      "alert dns any any -> any any (msg:\"dns\"; dns.query; dotprefix; content:\".bad.example\"; "
+      "endswith; sid:31;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  Flow flow;
+  flow.app_proto = AppProto::kHttp;
+  flow.set_established();
+  udp_packet(ctx, &flow, "");
+  ctx.pkt.proto = ip_proto::kTcp;
+  ctx.buffers[Buffer::kHttpMethod] = {"GET"};
+  ctx.buffers[Buffer::kHttpUri] = {"/x/evil"};
+  AppEvent ev{AppProto::kHttp, AppProgress::kHttpRequestHeaders, Direction::kToServer, 0};
+  det.on_app(ev, ctx);
+  ev.progress = AppProgress::kHttpRequestBody;
+  det.on_app(ev, ctx);
+  ASSERT_EQ(ctx.sids(), (std::vector<uint64_t>{30}));
+  EXPECT_EQ(ctx.alerts[0].category, "A Network Trojan was detected");
+  EXPECT_EQ(ctx.alerts[0].severity, 1);
+  EXPECT_EQ(ctx.alerts[0].rev, 2u);
+  EXPECT_EQ(ctx.alerts[0].metadata.find("k.1")->str, "v2");
+  ev.tx_id = 1;
+  ctx.buffers[Buffer::kHttpMethod] = {"POST"};
+  det.on_app(ev, ctx);
+  EXPECT_EQ(ctx.alerts.size(), 1u);
+  // DNS: query names are a multi-buffer; dotprefix makes "bad.example" match the label.
+  Flow dflow;
+  dflow.app_proto = AppProto::kDns;
+  udp_packet(ctx, &dflow, "");
+  ctx.buffers.clear();
+  ctx.buffers[Buffer::kDnsQuery] = {"ok.example", "bad.example"};
+  det.on_app(AppEvent{AppProto::kDns, AppProgress::kDnsQuery, Direction::kToServer, 0}, ctx);
+  EXPECT_EQ(ctx.alerts.back().signature_id, 31u);
+  EXPECT_EQ(ctx.alerts.size(), 2u);
+}
+
+TEST(Engine, IpOnlyAndDropInIpsMode) {
+  auto e = engine_for(
+      "drop ip [1.2.3.0/24,5.6.7.8] any -> $HOME_NET any (msg:\"rep\"; sid:40;)\n"
+      "alert udp any any -> any any (msg:\"other\"; content:\"zz\"; sid:41;)\n");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->stats().ip_only, 1u);
+  RuleDetector det(e);
+  FakeContext ctx;
+  udp_packet(ctx, nullptr, "aa");
+  ctx.pkt.src_ip = *core::IpAddress::parse("1.2.3.99");
+  ctx.pkt.dst_ip = *core::IpAddress::parse("192.168.1.1");
+  det.on_packet(ctx.pkt, ctx);
+  ASSERT_EQ(ctx.sids(), (std::vector<uint64_t>{40}));
+  EXPECT_EQ(ctx.alerts[0].action, "allowed");
+  EXPECT_EQ(ctx.drops, 0);
+  ctx.ips = true;
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.alerts.back().action, "blocked");
+  EXPECT_EQ(ctx.drops, 1);
+  ctx.alerts.clear();
+  ctx.pkt.src_ip = *core::IpAddress::parse("1.2.4.1");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_TRUE(ctx.alerts.empty());
+}
+
+TEST(Engine, DatabaseCacheIsUsedOnRebuild) {
+  auto dir = std::filesystem::temp_directory_path() / "mimamori_rules_cache_test";
+  std::filesystem::remove_all(dir);
+  std::string rules =
+      "alert udp any any -> any any (msg:\"a\"; content:\"hello\"; sid:50;)\n"
+      "alert http any any -> any any (msg:\"b\"; http.uri; content:\"/x\"; sid:51;)\n";
+  auto first = engine_for(rules, {dir});
+  ASSERT_TRUE(first);
+  // Both directions of a rule without flow direction share one database file.
+  EXPECT_LT(first->stats().cache_hits, first->stats().databases);
+  auto second = engine_for(rules, {dir});
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->stats().cache_hits, second->stats().databases);
+  RuleDetector det(second);
+  FakeContext ctx;
+  udp_packet(ctx, nullptr, "say hello");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{50}));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mimamori::net::rules

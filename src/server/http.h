@@ -1,0 +1,80 @@
+#pragma once
+// The HTTP seam: plain request/response values so that only http_server.cc sees Beast/Asio.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "mimamori/core/result.h"
+
+namespace mimamori::server {
+
+/// One HTTP request, header names lower-cased.
+struct HttpRequest {
+  std::string method, target, path, query, body, remote_ip;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool tls = false;
+
+  /// The value of a header ("" when absent).
+  std::string_view header(std::string_view lower_name) const;
+  /// The value of a query parameter, percent-decoded ("" when absent).
+  std::string query_param(std::string_view name) const;
+  /// The value of a cookie ("" when absent).
+  std::string cookie(std::string_view name) const;
+};
+
+/// One HTTP response.
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// Called once per request; `respond` may be called later from any thread.
+using HttpRespond = std::function<void(HttpResponse)>;
+using HttpHandler = std::function<void(HttpRequest&&, HttpRespond)>;
+
+/// Listening and connection limits.
+struct HttpOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;  ///< 0: chosen by the OS
+  int threads = 2;
+  size_t max_body = 16 << 20;  ///< bytes on the wire; larger bodies get 413
+  int header_timeout_s = 30, body_timeout_s = 60, idle_timeout_s = 75;
+  std::string cert_file, key_file;  ///< both empty: plain HTTP
+};
+
+/// Counters for /metrics.
+struct HttpStats {
+  std::atomic<int64_t> connections{0}, requests{0}, active{0}, too_large{0}, bad_requests{0};
+};
+
+/// The HTTP(S) server (Beast): keep-alive, limits, timeouts, graceful stop.
+class HttpServer {
+ public:
+  HttpServer(HttpOptions options, HttpHandler handler);
+  ~HttpServer();
+  /// Binds, listens and starts the threads; an error names the address and why.
+  core::Status start();
+  /// The bound port.
+  uint16_t port() const;
+  /// Stops accepting, lets requests in flight finish (up to `grace_s`), closes the rest.
+  void stop(int grace_s = 10);
+  HttpStats& stats();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Percent-decodes a URL component ('+' as space).
+std::string url_decode(std::string_view s);
+
+}  // namespace mimamori::server

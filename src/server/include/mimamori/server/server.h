@@ -1,0 +1,74 @@
+#pragma once
+/// mimamori-server: the HTTP(S) API, the store, and the background work (heartbeat watch,
+/// escalation, notification delivery) wired together.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "mimamori/core/config.h"
+#include "mimamori/core/result.h"
+#include "mimamori/server/store.h"
+
+namespace mimamori::server {
+
+/// Where notifications go out.
+struct NotifyOptions {
+  std::string smtp_url;  ///< e.g. smtp://127.0.0.1:25 or smtps://mail.example.jp; empty: no e-mail
+  std::string smtp_from = "mimamori@localhost";
+  std::string line_push_url = "https://api.line.me/v2/bot/message/push";
+  int64_t timeout_s = 10;
+};
+
+/// Everything mimamori-server reads from its configuration (see README: server.yaml).
+struct ServerOptions {
+  StoreOptions store;
+  std::string data_dir = "/var/lib/mimamori";  ///< SQLite database, generated certificate
+  std::string listen = "127.0.0.1";
+  uint16_t port = 8443;  ///< 0: chosen by the OS (tests)
+  int threads = 2;
+  bool tls = true;
+  std::string cert_file, key_file;        ///< empty with tls: self-signed, generated on first start
+  size_t max_body = 8 << 20;              ///< ingest body limit, decompressed and on the wire
+  size_t max_json_body = 1 << 20;         ///< any other request body
+  std::string static_dir;                 ///< web console files; empty: none served
+  int64_t background_interval_ms = 5000;  ///< heartbeat watch, escalation, outbox
+  int64_t escalation_after_s = 900;
+  bool deliver_notifications = true;
+  NotifyOptions notify;
+  int64_t login_attempts_per_minute = 20;  ///< per source address
+  int64_t enroll_attempts_per_minute = 10;
+};
+
+/// Reads `server.*` and `store.*` keys; throws core::ConfigError with file:line and key.
+ServerOptions load_server_options(const core::Config& config);
+
+/// A running server.
+class Server {
+ public:
+  /// Opens the store, prepares TLS (generating a certificate when needed) and listens.
+  static core::Result<std::unique_ptr<Server>> start(const ServerOptions& options);
+  ~Server();
+  /// The bound port.
+  uint16_t port() const;
+  /// SHA-256 of the leaf certificate (DER), 64 lowercase hex digits; empty without TLS.
+  const std::string& fingerprint() const;
+  /// `https://127.0.0.1:PORT` (or http).
+  std::string url() const;
+  /// Stops accepting, finishes requests in flight, commits queued events, stops background work.
+  void stop();
+  Store& store();
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Makes a self-signed certificate and key (PEM, key mode 0600) if `cert` does not exist yet.
+core::Status ensure_self_signed(const std::string& cert, const std::string& key);
+/// SHA-256 fingerprint of the first certificate in a PEM file.
+core::Result<std::string> certificate_fingerprint(const std::string& cert_file);
+
+}  // namespace mimamori::server

@@ -1,0 +1,260 @@
+#pragma once
+/// Store: everything the server keeps, behind one interface with two backends (SQLite for one
+/// machine, PostgreSQL for several instances). Public methods are non-virtual and enforce the
+/// tenant scope of the acting Principal; backends implement the private `Do…` methods.
+/// Expected failures are Result values whose Error::code is the HTTP status to answer.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "mimamori/core/result.h"
+#include "mimamori/server/ingest.h"
+#include "mimamori/server/model.h"
+
+namespace mimamori::server {
+
+using core::Result;
+using core::Status;
+
+class SqlTx;
+enum class Dialect;
+
+/// How to open a store.
+struct StoreOptions {
+  /// `sqlite:DIR` (the database file is DIR/mimamori.db) or a libpq URL `postgresql://…`.
+  std::string url;
+  int connections = 4;                    ///< pool size (readers; SQLite's writer is extra)
+  int64_t ingest_queue_events = 200000;   ///< events waiting for commit before 429
+  int64_t ingest_group_events = 20000;    ///< events committed in one transaction at most
+  int64_t enrollment_ttl_s = 24 * 3600;   ///< default lifetime of an enrollment code
+  int64_t heartbeat_interval_s = 60;      ///< what devices are told
+  int64_t heartbeat_limit_s = 300;        ///< silence that opens a 監視停止 incident
+  int64_t alert_window_s = 3600;          ///< aggregation window of repeated alerts
+  int64_t incident_window_s = 24 * 3600;  ///< correlation window of an incident
+  int64_t login_max_failures = 5;         ///< failed logins before a lock-out
+  int64_t login_lock_s = 900;             ///< length of a lock-out
+  int64_t session_ttl_s = 12 * 3600;      ///< lifetime of a session
+};
+
+/// Counters of the ingest path, for /metrics.
+struct IngestStats {
+  std::atomic<int64_t> batches{0}, events_accepted{0}, events_duplicate{0}, events_rejected{0},
+      throttled{0}, commits{0}, queue_events{0};
+};
+
+/// A successful login.
+struct Session {
+  std::string token, csrf_token;
+  User user;
+};
+
+/// What a heartbeat answers.
+struct HeartbeatReply {
+  int64_t server_time = 0, config_version = 0;
+};
+
+/// Filters of an incident listing.
+struct IncidentQuery {
+  std::string customer_id, status, severity, category;
+  int64_t limit = 100, offset = 0;
+};
+
+/// Filters of the audit log.
+struct AuditQuery {
+  std::string customer_id, actor, action, outcome;
+  int64_t since = 0, limit = 200, offset = 0;
+};
+
+/// A change to an incident requested through the API.
+struct IncidentChange {
+  std::string action;  ///< acknowledge, assign, comment, status, close
+  std::string text;    ///< comment text, new status, assignee user id, or resolution
+};
+
+/// Where the store's state lives. See the file comment.
+class Store {
+ public:
+  virtual ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  /// Opens (and migrates) the store named by `options.url`.
+  static Result<std::unique_ptr<Store>> open(const StoreOptions& options);
+
+  /// The options it was opened with.
+  const StoreOptions& options() const { return options_; }
+  /// The schema version after migration.
+  Result<int64_t> schema_version();
+  /// `sqlite` or `postgresql`.
+  std::string_view backend_name() const;
+
+  // --- provider, users, sessions --------------------------------------------------------
+  /// Creates the provider and its first provider_admin; fails when already initialised.
+  Result<User> init_provider(std::string_view provider_name, std::string_view email,
+                             std::string_view password);
+  /// Creates a user; provider roles need provider_admin, customer roles need provider_admin
+  /// or that customer's customer_admin.
+  Result<User> create_user(const Principal& p, std::string_view email, std::string_view name,
+                           std::string_view password, Role role, std::string_view customer_id);
+  /// Lists users visible to `p`.
+  Result<std::vector<User>> list_users(const Principal& p, std::string_view customer_id);
+  /// Checks a password (and a TOTP code for users who enabled it); rate-limited and locking.
+  Result<Session> login(std::string_view email, std::string_view password, std::string_view totp,
+                        std::string_view source_ip);
+  /// Ends a session.
+  Status logout(std::string_view session_token);
+  /// The principal of a session cookie and its CSRF token.
+  Result<Principal> authenticate_session(std::string_view token, std::string* csrf_token);
+  /// Creates an API token for the acting user (shown once).
+  Result<std::string> create_api_token(const Principal& p, std::string_view name);
+  /// The principal of an API token.
+  Result<Principal> authenticate_api_token(std::string_view token);
+  /// Starts TOTP enrolment for a provider user: returns the base32 secret.
+  Result<std::string> totp_begin(const Principal& p);
+  /// Confirms TOTP enrolment with a current code.
+  Status totp_confirm(const Principal& p, std::string_view code);
+  /// The user behind a principal.
+  Result<User> get_user(const Principal& p, std::string_view user_id);
+
+  // --- customers, sites, devices --------------------------------------------------------
+  Result<Customer> create_customer(const Principal& p, std::string_view name);
+  Result<std::vector<Customer>> list_customers(const Principal& p);
+  Result<Customer> get_customer(const Principal& p, std::string_view id);
+  Result<Site> create_site(const Principal& p, std::string_view customer_id, std::string_view name);
+  Result<std::vector<Site>> list_sites(const Principal& p, std::string_view customer_id);
+  /// A short single-use code for a customer's site (the customer's first site when empty).
+  Result<EnrollmentCode> create_enrollment_code(const Principal& p, std::string_view customer_id,
+                                                std::string_view site_id, int64_t ttl_s);
+  /// Trades an enrollment code for a device id and token.
+  Result<Enrollment> enroll(std::string_view code, std::string_view hostname, std::string_view kind,
+                            std::string_view version, std::string_view source_ip);
+  /// The principal of a device token (cached briefly; revocation clears the cache).
+  Result<Principal> authenticate_device(std::string_view token);
+  Result<std::vector<Device>> list_devices(const Principal& p, std::string_view customer_id);
+  Result<Device> get_device(const Principal& p, std::string_view id);
+  Status revoke_device(const Principal& p, std::string_view id);
+  /// Records a heartbeat; a device that was silent gets its 監視停止 incident annotated.
+  Result<HeartbeatReply> heartbeat(const Principal& device, std::string_view json_body);
+
+  // --- ingest ---------------------------------------------------------------------------
+  /// Queues a parsed batch for the writer; `done` runs after commit (or with an error: 429
+  /// when the queue is full, 5xx when the database failed). Never blocks.
+  void ingest(IngestBatch batch, std::function<void(Result<IngestOutcome>)> done);
+  /// Ingest counters.
+  IngestStats& ingest_stats() { return stats_; }
+  /// Number of stored events of a device (tests, admin).
+  Result<int64_t> count_events(std::string_view device_id);
+  /// Duplicate (device, seq) rows: always 0 (the key forbids them); checked by the tests.
+  Result<std::vector<int64_t>> stored_seqs(std::string_view device_id);
+
+  // --- triage ---------------------------------------------------------------------------
+  Result<std::vector<AlertRow>> list_alerts(const Principal& p, const AlertQuery& q);
+  Result<AlertRow> get_alert(const Principal& p, std::string_view id);
+  /// Raw EVE lines behind an aggregated alert.
+  Result<std::vector<std::string>> alert_events(const Principal& p, std::string_view id,
+                                                int64_t limit);
+  Result<std::vector<Incident>> list_incidents(const Principal& p, const IncidentQuery& q);
+  Result<Incident> get_incident(const Principal& p, std::string_view id);
+  Result<std::vector<TimelineEntry>> incident_timeline(const Principal& p, std::string_view id);
+  Result<std::vector<AlertRow>> incident_alerts(const Principal& p, std::string_view id);
+  Result<Incident> change_incident(const Principal& p, std::string_view id,
+                                   const IncidentChange& change);
+  Result<SuppressionRule> create_suppression(const Principal& p, SuppressionRule rule);
+  Result<std::vector<SuppressionRule>> list_suppressions(const Principal& p,
+                                                         std::string_view customer_id);
+  Status delete_suppression(const Principal& p, std::string_view id);
+
+  // --- notifications, on-call -----------------------------------------------------------
+  Result<Channel> create_channel(const Principal& p, Channel channel);
+  Result<std::vector<Channel>> list_channels(const Principal& p, std::string_view customer_id);
+  Status delete_channel(const Principal& p, std::string_view id);
+  Result<std::vector<OnCallEntry>> set_oncall(const Principal& p,
+                                              const std::vector<OnCallEntry>& rotation);
+  Result<std::vector<OnCallEntry>> list_oncall(const Principal& p);
+  Result<std::vector<OutboxMessage>> list_outbox(const Principal& p, std::string_view customer_id,
+                                                 int64_t limit);
+  /// Number of outbox messages per status (pending, sending, sent, failed), for /metrics.
+  Result<std::vector<std::pair<std::string, int64_t>>> outbox_counts();
+  /// Claims up to `n` due messages (SKIP LOCKED on PostgreSQL) and marks them sending.
+  Result<std::vector<OutboxMessage>> claim_outbox(int64_t now, int64_t n);
+  /// Records the outcome of one delivery attempt (retry with backoff, or give up).
+  Status finish_outbox(std::string_view id, bool ok, std::string_view error, int64_t now);
+
+  // --- background work ------------------------------------------------------------------
+  /// Opens 監視停止 incidents for devices silent past their limit; returns how many.
+  Result<int64_t> check_heartbeats(int64_t now);
+  /// Escalates unacknowledged critical incidents to the next on-call person.
+  Result<int64_t> escalate(int64_t now, int64_t after_s);
+
+  // --- audit ----------------------------------------------------------------------------
+  /// Appends one audit entry (its own transaction).
+  Status audit(const Principal& p, std::string_view action, std::string_view object_type,
+               std::string_view object_id, std::string_view customer_id, std::string_view before,
+               std::string_view after, std::string_view outcome);
+  Result<std::vector<AuditEntry>> list_audit(const Principal& p, const AuditQuery& q);
+
+ protected:
+  explicit Store(StoreOptions options);
+  /// Starts the ingest writers; called by open() once the backend is ready.
+  void start_writers(int count);
+  /// Stops the writers, committing what is queued; backends call it first in their destructor.
+  void stop_writers();
+
+ private:
+  virtual Status DoTransact(bool write, const std::function<Status(SqlTx&)>& fn) = 0;
+  virtual Dialect DoDialect() const = 0;
+  virtual Status DoMigrate() = 0;
+
+  struct Pending {
+    IngestBatch batch;
+    std::function<void(Result<IngestOutcome>)> done;
+  };
+  void writer_loop();
+  Status apply_batch(SqlTx& tx, const IngestBatch& b, IngestOutcome& out, int64_t now);
+  Status triage_event(SqlTx& tx, const IngestBatch& b, const ParsedEvent& e, int64_t now);
+  Status transact(bool write, const std::function<Status(SqlTx&)>& fn) {
+    return DoTransact(write, fn);
+  }
+  Status audit_in(SqlTx& tx, const Principal& p, std::string_view action,
+                  std::string_view object_type, std::string_view object_id,
+                  std::string_view customer_id, std::string_view before, std::string_view after,
+                  std::string_view outcome);
+  /// Checks that `p` may act on `customer_id` with a write (or read); audits a denial.
+  Status allow(const Principal& p, std::string_view customer_id, bool write,
+               std::string_view action, std::string_view object_type, std::string_view object_id);
+  Status open_incident(SqlTx& tx, std::string_view customer_id, std::string_view category,
+                       std::string_view severity, std::string_view host, std::string_view title,
+                       int64_t at, std::string_view alert_id, std::string* incident_id);
+  Status enqueue_notifications(SqlTx& tx, std::string_view customer_id,
+                               std::string_view incident_id, std::string_view severity,
+                               std::string_view subject, std::string_view body, int64_t now);
+
+  StoreOptions options_;
+  IngestStats stats_;
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending> queue_;
+  int64_t queued_events_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> writers_;
+
+  struct CachedDevice {
+    Principal principal;
+    std::string token_hash;
+    int64_t fetched_at = 0;
+  };
+  std::mutex device_cache_mu_;
+  std::unordered_map<std::string, CachedDevice> device_cache_;
+};
+
+}  // namespace mimamori::server

@@ -1,0 +1,240 @@
+// PostgreSQL backend (libpq): a pool of connections with per-connection prepared statements;
+// several server instances share one database, so schema migration takes an advisory lock
+// and background work is claimed with FOR UPDATE SKIP LOCKED (see the shared SQL).
+
+#include <libpq-fe.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "backends.h"
+#include "migrations.h"
+#include "sql.h"
+
+namespace mimamori::server {
+namespace {
+
+struct PgConnection {
+  PGconn* conn = nullptr;
+  std::unordered_map<std::string, std::string> prepared;  // sql → statement name
+
+  ~PgConnection() {
+    if (conn) PQfinish(conn);
+  }
+
+  Result<SqlRows> run(std::string_view sql, std::span<const SqlParam> params, bool prepare) {
+    std::vector<const char*> values(params.size());
+    for (size_t i = 0; i < params.size(); ++i)
+      values[i] = params[i].value ? params[i].value->c_str() : nullptr;
+    PGresult* res = nullptr;
+    std::string text(sql);
+    if (prepare) {
+      auto it = prepared.find(text);
+      if (it == prepared.end()) {
+        std::string name = fmt::format("s{}", prepared.size());
+        PGresult* p = PQprepare(conn, name.c_str(), text.c_str(), 0, nullptr);
+        bool ok = PQresultStatus(p) == PGRES_COMMAND_OK;
+        std::string err = ok ? "" : PQresultErrorMessage(p);
+        PQclear(p);
+        if (!ok) {
+          return core::make_error_code(500, "postgresql: cannot prepare '{}': {}", sql_head(sql),
+                                       err);
+        }
+        it = prepared.emplace(text, name).first;
+      }
+      res = PQexecPrepared(conn, it->second.c_str(), static_cast<int>(params.size()), values.data(),
+                           nullptr, nullptr, 0);
+    } else {
+      res = PQexecParams(conn, text.c_str(), static_cast<int>(params.size()), nullptr,
+                         values.data(), nullptr, nullptr, 0);
+    }
+    auto status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+      int code = state && std::string_view(state).starts_with("23") ? 409 : 500;
+      auto err = core::make_error_code(code, "postgresql: '{}' failed: {}", sql_head(sql),
+                                       PQresultErrorMessage(res));
+      PQclear(res);
+      return err;
+    }
+    SqlRows out;
+    int rows = PQntuples(res), cols = PQnfields(res);
+    out.rows.resize(static_cast<size_t>(rows));
+    for (int r = 0; r < rows; ++r) {
+      auto& row = out.rows[static_cast<size_t>(r)];
+      row.reserve(static_cast<size_t>(cols));
+      for (int c = 0; c < cols; ++c) {
+        if (PQgetisnull(res, r, c)) {
+          row.emplace_back();
+        } else {
+          row.emplace_back(
+              std::string(PQgetvalue(res, r, c), static_cast<size_t>(PQgetlength(res, r, c))));
+        }
+      }
+    }
+    const char* affected = PQcmdTuples(res);
+    out.affected = affected && *affected ? std::stoll(affected) : 0;
+    PQclear(res);
+    return out;
+  }
+};
+
+void append_array_element(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+class PgTx final : public SqlTx {
+ public:
+  explicit PgTx(PgConnection& c) : c_(c) {}
+
+  Result<SqlRows> query(std::string_view sql, std::span<const SqlParam> params) override {
+    return c_.run(sql, params, true);
+  }
+
+  Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted) override {
+    inserted.assign(rows.size(), false);
+    if (rows.empty()) return {};
+    // One statement per batch: arrays unnested server-side, the new keys returned.
+    std::string dev = "{", seq = "{", cus = "{", ts = "{", typ = "{", raw = "{", rec = "{";
+    size_t bytes = 0;
+    for (const auto& r : rows) bytes += r.raw.size() + 8;
+    raw.reserve(bytes + bytes / 8);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      const char* sep = i ? "," : "";
+      dev += sep;
+      append_array_element(dev, r.device_id);
+      seq += sep;
+      seq += std::to_string(r.seq);
+      cus += sep;
+      append_array_element(cus, r.customer_id);
+      ts += sep;
+      ts += std::to_string(r.ts);
+      typ += sep;
+      append_array_element(typ, r.event_type);
+      raw += sep;
+      append_array_element(raw, r.raw);
+      rec += sep;
+      rec += std::to_string(r.received_at);
+    }
+    for (auto* s : {&dev, &seq, &cus, &ts, &typ, &raw, &rec}) *s += '}';
+    SqlParam params[] = {dev, seq, cus, ts, typ, raw, rec};
+    auto res = c_.run(
+        "INSERT INTO events (device_id, seq, customer_id, ts, event_type, raw, received_at) "
+        "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], "
+        "$6::text[], $7::bigint[]) ON CONFLICT DO NOTHING RETURNING device_id, seq",
+        params, true);
+    if (!res.ok()) return res.error();
+    std::unordered_set<std::string> fresh;
+    for (size_t i = 0; i < res->size(); ++i) fresh.insert(res->str(i, 0) + "|" + res->str(i, 1));
+    for (size_t i = 0; i < rows.size(); ++i) {
+      inserted[i] =
+          fresh.count(std::string(rows[i].device_id) + "|" + std::to_string(rows[i].seq)) > 0;
+    }
+    return {};
+  }
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+
+ private:
+  PgConnection& c_;
+};
+
+class PostgresStore final : public Store {
+ public:
+  PostgresStore(const StoreOptions& options, std::string url)
+      : Store(options), url_(std::move(url)) {}
+  ~PostgresStore() override { stop_writers(); }
+
+  Status init() {
+    for (int i = 0; i < std::max(2, options().connections + 2); ++i) {
+      auto c = std::make_unique<PgConnection>();
+      c->conn = PQconnectdb(url_.c_str());
+      if (PQstatus(c->conn) != CONNECTION_OK) {
+        return core::make_error("postgresql: cannot connect: {}", PQerrorMessage(c->conn));
+      }
+      PGresult* r = PQexec(c->conn, "SET client_min_messages = warning");
+      PQclear(r);
+      free_.push_back(c.get());
+      all_.push_back(std::move(c));
+    }
+    return {};
+  }
+
+ private:
+  Status DoTransact(bool write, const std::function<Status(SqlTx&)>& fn) override {
+    PgConnection* c = acquire();
+    Status result = [&]() -> Status {
+      if (PQstatus(c->conn) != CONNECTION_OK) {
+        PQreset(c->conn);
+        c->prepared.clear();
+        if (PQstatus(c->conn) != CONNECTION_OK) {
+          return core::make_error_code(503, "postgresql: connection lost: {}",
+                                       PQerrorMessage(c->conn));
+        }
+      }
+      if (auto r = c->run(write ? "BEGIN" : "BEGIN READ ONLY", {}, false); !r.ok()) {
+        return r.error();
+      }
+      PgTx tx(*c);
+      Status st = fn(tx);
+      if (!st.ok()) {
+        (void)c->run("ROLLBACK", {}, false);
+        return st;
+      }
+      if (auto r = c->run("COMMIT", {}, false); !r.ok()) return r.error();
+      return {};
+    }();
+    release(c);
+    return result;
+  }
+
+  Dialect DoDialect() const override { return Dialect::kPostgres; }
+
+  Status DoMigrate() override {
+    return DoTransact(true, [](SqlTx& tx) -> Status {
+      // Several instances may start at once: one migrates, the others wait and find it done.
+      if (auto r = tx.q("SELECT pg_advisory_xact_lock(7262736)"); !r.ok()) return r.error();
+      return apply_migrations(tx);
+    });
+  }
+
+  PgConnection* acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !free_.empty(); });
+    PgConnection* c = free_.back();
+    free_.pop_back();
+    return c;
+  }
+  void release(PgConnection* c) {
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(c);
+    }
+    cv_.notify_one();
+  }
+
+  std::string url_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<PgConnection*> free_;
+  std::vector<std::unique_ptr<PgConnection>> all_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_postgres_store(const StoreOptions& options,
+                                                   std::string_view url) {
+  auto store = std::make_unique<PostgresStore>(options, std::string(url));
+  if (auto st = store->init(); !st.ok()) return st.error();
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace mimamori::server

@@ -1,0 +1,166 @@
+// Server: wires the store, the API on the HTTP server, TLS, and one background thread for the
+// heartbeat watch, escalation and notification delivery.
+
+#include "mimamori/server/server.h"
+
+#include <condition_variable>
+#include <filesystem>
+#include <thread>
+
+#include "api.h"
+#include "http.h"
+#include "mimamori/core/clock.h"
+#include "mimamori/core/log.h"
+#include "notify.h"
+
+namespace mimamori::server {
+
+struct Server::Impl {
+  ServerOptions options;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<HttpServer> http;
+  std::string fingerprint;
+  std::thread background;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+
+  void background_loop() {
+    Notifier notifier(options.notify);
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      lock.unlock();
+      const int64_t now = core::now().micros;
+      if (auto n = store->check_heartbeats(now); !n.ok()) {
+        spdlog::warn("heartbeat watch: {}", n.error().message);
+      } else if (*n > 0) {
+        spdlog::warn("{} device(s) stopped reporting: 監視停止 incidents opened", *n);
+      }
+      if (auto n = store->escalate(now, options.escalation_after_s); !n.ok()) {
+        spdlog::warn("escalation: {}", n.error().message);
+      }
+      if (options.deliver_notifications) notifier.deliver_due(*store, now);
+      lock.lock();
+      cv.wait_for(lock, std::chrono::milliseconds(options.background_interval_ms),
+                  [&] { return stopping; });
+    }
+  }
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() { stop(); }
+
+core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  auto store = Store::open(options.store);
+  if (!store.ok()) return store.error();
+  impl->store = std::move(*store);
+  HttpOptions ho;
+  ho.address = options.listen;
+  ho.port = options.port;
+  ho.threads = options.threads;
+  ho.max_body = std::max(options.max_body, options.max_json_body);
+  if (options.tls) {
+    ho.cert_file = options.cert_file;
+    ho.key_file = options.key_file;
+    if (ho.cert_file.empty()) {
+      ho.cert_file = (std::filesystem::path(options.data_dir) / "server.crt").string();
+      ho.key_file = (std::filesystem::path(options.data_dir) / "server.key").string();
+      if (auto st = ensure_self_signed(ho.cert_file, ho.key_file); !st.ok()) return st.error();
+    }
+    auto fp = certificate_fingerprint(ho.cert_file);
+    if (!fp.ok()) return fp.error();
+    impl->fingerprint = *fp;
+  }
+  Impl* raw = impl.get();
+  impl->http = std::make_unique<HttpServer>(ho, [raw](HttpRequest&& req, HttpRespond respond) {
+    raw->api->handle(std::move(req), std::move(respond));
+  });
+  impl->api = std::make_unique<Api>(*impl->store, options, &impl->http->stats());
+  if (auto st = impl->http->start(); !st.ok()) return st.error();
+  impl->background = std::thread([raw] { raw->background_loop(); });
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+uint16_t Server::port() const { return impl_->http->port(); }
+const std::string& Server::fingerprint() const { return impl_->fingerprint; }
+Store& Server::store() { return *impl_->store; }
+
+std::string Server::url() const {
+  std::string host = impl_->options.listen == "0.0.0.0" ? "127.0.0.1" : impl_->options.listen;
+  return fmt::format("{}://{}:{}", impl_->options.tls ? "https" : "http", host, port());
+}
+
+void Server::stop() {
+  if (!impl_ || !impl_->http) return;
+  impl_->http->stop(10);
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->background.joinable()) impl_->background.join();
+  impl_->http.reset();
+  impl_->api.reset();
+  impl_->store.reset();  // commits what is queued, stops the writers
+}
+
+ServerOptions load_server_options(const core::Config& c) {
+  ServerOptions o;
+  o.data_dir = c.get<std::string>("server.data_dir", o.data_dir);
+  o.listen = c.get<std::string>("server.listen", o.listen);
+  int port = c.get<int>("server.port", o.port);
+  if (port < 0 || port > 65535) {
+    throw core::ConfigError(
+        fmt::format("{}: key 'server.port': {} is not a TCP port", c.source(), port));
+  }
+  o.port = static_cast<uint16_t>(port);
+  o.threads = c.get<int>("server.threads", o.threads);
+  o.tls = c.get<bool>("server.tls.enabled", o.tls);
+  o.cert_file = c.get<std::string>("server.tls.cert", "");
+  o.key_file = c.get<std::string>("server.tls.key", "");
+  if (o.cert_file.empty() != o.key_file.empty()) {
+    throw core::ConfigError(fmt::format(
+        "{}: keys 'server.tls.cert' and 'server.tls.key' must be given together", c.source()));
+  }
+  o.max_body = c.get<uint64_t>("server.max_body", o.max_body);
+  o.static_dir = c.get<std::string>("server.static_dir", "");
+  o.background_interval_ms =
+      c.get<int64_t>("server.background_interval_ms", o.background_interval_ms);
+  o.escalation_after_s = c.get<int64_t>("server.escalation_after_s", o.escalation_after_s);
+  o.deliver_notifications = c.get<bool>("notify.enabled", o.deliver_notifications);
+  o.notify.smtp_url = c.get<std::string>("notify.smtp_url", o.notify.smtp_url);
+  o.notify.smtp_from = c.get<std::string>("notify.smtp_from", o.notify.smtp_from);
+  o.notify.line_push_url = c.get<std::string>("notify.line_push_url", o.notify.line_push_url);
+  o.notify.timeout_s = c.get<int64_t>("notify.timeout_s", o.notify.timeout_s);
+  o.login_attempts_per_minute =
+      c.get<int64_t>("server.login_attempts_per_minute", o.login_attempts_per_minute);
+  o.enroll_attempts_per_minute =
+      c.get<int64_t>("server.enroll_attempts_per_minute", o.enroll_attempts_per_minute);
+  auto& s = o.store;
+  s.url = c.get<std::string>("store.url", "sqlite:" + o.data_dir);
+  s.connections = c.get<int>("store.connections", s.connections);
+  s.ingest_queue_events = c.get<int64_t>("store.ingest_queue_events", s.ingest_queue_events);
+  s.ingest_group_events = c.get<int64_t>("store.ingest_group_events", s.ingest_group_events);
+  s.enrollment_ttl_s = c.get<int64_t>("store.enrollment_ttl_s", s.enrollment_ttl_s);
+  s.heartbeat_interval_s = c.get<int64_t>("store.heartbeat_interval_s", s.heartbeat_interval_s);
+  s.heartbeat_limit_s = c.get<int64_t>("store.heartbeat_limit_s", s.heartbeat_limit_s);
+  s.alert_window_s = c.get<int64_t>("store.alert_window_s", s.alert_window_s);
+  s.incident_window_s = c.get<int64_t>("store.incident_window_s", s.incident_window_s);
+  s.login_max_failures = c.get<int64_t>("store.login_max_failures", s.login_max_failures);
+  s.login_lock_s = c.get<int64_t>("store.login_lock_s", s.login_lock_s);
+  for (auto [key, v] : {std::pair{"store.ingest_queue_events", s.ingest_queue_events},
+                        {"store.heartbeat_limit_s", s.heartbeat_limit_s},
+                        {"store.alert_window_s", s.alert_window_s},
+                        {"store.incident_window_s", s.incident_window_s}}) {
+    if (v <= 0) {
+      throw core::ConfigError(
+          fmt::format("{}: key '{}': must be a positive number, got {}", c.source(), key, v));
+    }
+  }
+  return o;
+}
+
+}  // namespace mimamori::server

@@ -1,0 +1,88 @@
+#pragma once
+// The SQL seam under Store: one transaction on one connection, portable SQL with `$1..$n`
+// parameters (SQLite sees them as `?1..?n`), values passed and read as text. Backends differ
+// only in connection handling and in the bulk insert of events.
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mimamori/core/result.h"
+
+namespace mimamori::server {
+
+using core::Result;
+using core::Status;
+
+/// Which SQL dialect a connection speaks, for the few statements that differ.
+enum class Dialect { kSqlite, kPostgres };
+
+/// One bound parameter as text (nullopt: SQL NULL). Integers are marked, because SQLite
+/// compares an integer expression with a text value as unequal types.
+struct SqlParam {
+  std::optional<std::string> value;
+  bool integer = false;
+
+  SqlParam() = default;
+  SqlParam(std::string s) : value(std::move(s)) {}  // NOLINT: implicit on purpose
+};
+
+/// A text parameter.
+inline SqlParam sp(std::string_view s) { return SqlParam(std::string(s)); }
+/// An integer parameter.
+inline SqlParam sp(int64_t v) {
+  SqlParam p(std::to_string(v));
+  p.integer = true;
+  return p;
+}
+/// A NULL when `s` is empty, else the text.
+inline SqlParam sp_or_null(std::string_view s) { return s.empty() ? SqlParam{} : sp(s); }
+
+/// Rows of a query, every value as text (nullopt for NULL), plus the count of changed rows.
+struct SqlRows {
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  int64_t affected = 0;
+
+  bool empty() const { return rows.empty(); }
+  size_t size() const { return rows.size(); }
+  /// Text of a cell ("" for NULL).
+  std::string str(size_t r, size_t c) const { return rows[r][c].value_or(std::string()); }
+  /// Integer of a cell (0 for NULL or not a number).
+  int64_t i64(size_t r, size_t c) const;
+  bool is_null(size_t r, size_t c) const { return !rows[r][c].has_value(); }
+};
+
+/// One event row for the bulk insert.
+struct EventRow {
+  std::string_view device_id;
+  int64_t seq = 0;
+  std::string_view customer_id;
+  int64_t ts = 0;
+  std::string_view event_type;
+  std::string_view raw;
+  int64_t received_at = 0;
+};
+
+/// An open transaction. Commit happens when the function given to transact() succeeds.
+class SqlTx {
+ public:
+  virtual ~SqlTx() = default;
+  /// Runs one statement with parameters; errors name the statement's first words and why.
+  virtual Result<SqlRows> query(std::string_view sql, std::span<const SqlParam> params) = 0;
+  /// Shorthand with a braced list of parameters.
+  Result<SqlRows> q(std::string_view sql, std::initializer_list<SqlParam> params = {}) {
+    return query(sql, std::span<const SqlParam>(params.begin(), params.size()));
+  }
+  /// Inserts events, ignoring (device, seq) already present; sets `inserted[i]` for new rows.
+  virtual Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted) = 0;
+  virtual Dialect dialect() const = 0;
+};
+
+/// A first-words summary of a statement for error messages.
+std::string sql_head(std::string_view sql);
+
+}  // namespace mimamori::server

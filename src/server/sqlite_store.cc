@@ -1,0 +1,237 @@
+// SQLite backend: WAL so that readers never wait for the writer, a small pool of connections
+// with cached prepared statements, and one ingest writer thread (started by Store) whose
+// batched transactions carry almost all the write load.
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <mutex>
+#include <unordered_map>
+
+#include "backends.h"
+#include "migrations.h"
+#include "sql.h"
+
+namespace mimamori::server {
+namespace {
+
+// `$12` → `?12`: the portable SQL uses PostgreSQL's numbered parameters.
+std::string to_sqlite_params(std::string_view sql) {
+  std::string out(sql);
+  for (auto& c : out) {
+    if (c == '$') c = '?';
+  }
+  return out;
+}
+
+struct Connection {
+  sqlite3* db = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts;
+
+  ~Connection() {
+    for (auto& [_, s] : stmts) sqlite3_finalize(s);
+    if (db) sqlite3_close_v2(db);
+  }
+
+  Result<sqlite3_stmt*> prepare(std::string_view sql) {
+    auto it = stmts.find(std::string(sql));
+    if (it != stmts.end()) return it->second;
+    sqlite3_stmt* s = nullptr;
+    std::string text = to_sqlite_params(sql);
+    if (sqlite3_prepare_v2(db, text.c_str(), static_cast<int>(text.size()), &s, nullptr) !=
+        SQLITE_OK) {
+      return core::make_error_code(500, "sqlite: cannot prepare '{}': {}", sql_head(sql),
+                                   sqlite3_errmsg(db));
+    }
+    stmts.emplace(std::string(sql), s);
+    return s;
+  }
+
+  Status exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errmsg(db);
+      sqlite3_free(err);
+      return core::make_error_code(500, "sqlite: '{}' failed: {}", sql, msg);
+    }
+    return {};
+  }
+};
+
+class SqliteTx final : public SqlTx {
+ public:
+  explicit SqliteTx(Connection& c) : c_(c) {}
+
+  Result<SqlRows> query(std::string_view sql, std::span<const SqlParam> params) override {
+    auto st = c_.prepare(sql);
+    if (!st.ok()) return st.error();
+    sqlite3_stmt* s = *st;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    for (size_t i = 0; i < params.size(); ++i) {
+      int idx = static_cast<int>(i + 1);
+      const auto& v = params[i].value;
+      if (!v) {
+        sqlite3_bind_null(s, idx);
+      } else if (params[i].integer) {
+        sqlite3_bind_int64(s, idx, std::stoll(*v));
+      } else {
+        sqlite3_bind_text(s, idx, v->data(), static_cast<int>(v->size()), SQLITE_STATIC);
+      }
+    }
+    SqlRows out;
+    int cols = sqlite3_column_count(s);
+    while (true) {
+      int rc = sqlite3_step(s);
+      if (rc == SQLITE_ROW) {
+        auto& row = out.rows.emplace_back();
+        row.reserve(static_cast<size_t>(cols));
+        for (int c = 0; c < cols; ++c) {
+          if (sqlite3_column_type(s, c) == SQLITE_NULL) {
+            row.emplace_back();
+          } else {
+            auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s, c));
+            row.emplace_back(std::string(t, static_cast<size_t>(sqlite3_column_bytes(s, c))));
+          }
+        }
+        continue;
+      }
+      if (rc == SQLITE_DONE) break;
+      auto err =
+          core::make_error_code(rc == SQLITE_CONSTRAINT ? 409 : 500, "sqlite: '{}' failed: {}",
+                                sql_head(sql), sqlite3_errmsg(c_.db));
+      sqlite3_reset(s);
+      return err;
+    }
+    out.affected = sqlite3_changes(c_.db);
+    sqlite3_reset(s);
+    return out;
+  }
+
+  Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted) override {
+    auto st = c_.prepare(
+        "INSERT INTO events (device_id, seq, customer_id, ts, event_type, raw, received_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING");
+    if (!st.ok()) return st.error();
+    sqlite3_stmt* s = *st;
+    inserted.assign(rows.size(), false);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      sqlite3_reset(s);
+      sqlite3_bind_text(s, 1, r.device_id.data(), static_cast<int>(r.device_id.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int64(s, 2, r.seq);
+      sqlite3_bind_text(s, 3, r.customer_id.data(), static_cast<int>(r.customer_id.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int64(s, 4, r.ts);
+      sqlite3_bind_text(s, 5, r.event_type.data(), static_cast<int>(r.event_type.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_text(s, 6, r.raw.data(), static_cast<int>(r.raw.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(s, 7, r.received_at);
+      int rc = sqlite3_step(s);
+      if (rc != SQLITE_DONE) {
+        auto err = core::make_error_code(500, "sqlite: inserting event {} of {} failed: {}", r.seq,
+                                         r.device_id, sqlite3_errmsg(c_.db));
+        sqlite3_reset(s);
+        return err;
+      }
+      inserted[i] = sqlite3_changes(c_.db) == 1;
+    }
+    sqlite3_reset(s);
+    return {};
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+ private:
+  Connection& c_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const StoreOptions& options, std::filesystem::path file)
+      : Store(options), file_(std::move(file)) {}
+  ~SqliteStore() override { stop_writers(); }
+
+  Status init() {
+    for (int i = 0; i < std::max(2, options().connections + 1); ++i) {
+      auto c = std::make_unique<Connection>();
+      if (sqlite3_open_v2(file_.c_str(), &c->db,
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                          nullptr) != SQLITE_OK) {
+        return core::make_error("sqlite: cannot open {}: {}", file_.string(),
+                                c->db ? sqlite3_errmsg(c->db) : "out of memory");
+      }
+      sqlite3_busy_timeout(c->db, 10000);
+      for (const char* p : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                            "PRAGMA foreign_keys=ON", "PRAGMA cache_size=-16000"}) {
+        if (auto st = c->exec(p); !st.ok()) return st;
+      }
+      free_.push_back(c.get());
+      all_.push_back(std::move(c));
+    }
+    return {};
+  }
+
+ private:
+  Status DoTransact(bool write, const std::function<Status(SqlTx&)>& fn) override {
+    Connection* c = acquire();
+    Status result = [&]() -> Status {
+      if (auto st = c->exec(write ? "BEGIN IMMEDIATE" : "BEGIN"); !st.ok()) return st;
+      SqliteTx tx(*c);
+      Status st = fn(tx);
+      if (!st.ok()) {
+        (void)c->exec("ROLLBACK");
+        return st;
+      }
+      if (auto cst = c->exec("COMMIT"); !cst.ok()) {
+        (void)c->exec("ROLLBACK");
+        return cst;
+      }
+      return {};
+    }();
+    release(c);
+    return result;
+  }
+
+  Dialect DoDialect() const override { return Dialect::kSqlite; }
+
+  Status DoMigrate() override {
+    return DoTransact(true, [](SqlTx& tx) { return apply_migrations(tx); });
+  }
+
+  Connection* acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !free_.empty(); });
+    Connection* c = free_.back();
+    free_.pop_back();
+    return c;
+  }
+  void release(Connection* c) {
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(c);
+    }
+    cv_.notify_one();
+  }
+
+  std::filesystem::path file_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Connection*> free_;
+  std::vector<std::unique_ptr<Connection>> all_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const StoreOptions& options,
+                                                 std::string_view dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return core::make_error("sqlite: cannot create data directory {}: {}", dir, ec.message());
+  auto store = std::make_unique<SqliteStore>(options, std::filesystem::path(dir) / "mimamori.db");
+  if (auto st = store->init(); !st.ok()) return st.error();
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace mimamori::server

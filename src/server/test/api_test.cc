@@ -1,0 +1,412 @@
+// The API suite: the same tests against SQLite and PostgreSQL, through real HTTP.
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "mimamori/core/clock.h"
+#include "secrets.h"
+#include "test_support.h"
+
+namespace mimamori::server::testing {
+namespace {
+
+namespace json = boost::json;
+
+class Api : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string why;
+    url_ = fresh_store_url(GetParam(), &why);
+    if (url_.empty()) GTEST_SKIP() << why;
+    ts_ = TestServer::start(url_, [this](ServerOptions& o) { tweak(o); });
+    ASSERT_TRUE(ts_);
+    admin_ = std::make_unique<Client>(ts_->admin());
+    ASSERT_FALSE(admin_->cookie.empty());
+  }
+  virtual void tweak(ServerOptions&) {}
+
+  std::string customer(std::string_view name) {
+    auto r = admin_->post("/api/v1/customers", json::serialize(json::object{{"name", name}}));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.str("id");
+  }
+  // Enrolls a device for a customer; returns {device_id, token}.
+  std::pair<std::string, std::string> device(const std::string& customer_id,
+                                             std::string_view kind = "sensor") {
+    auto code = admin_->post("/api/v1/customers/" + customer_id + "/enrollment-codes", "{}");
+    EXPECT_EQ(code.status, 201) << code.body;
+    Client anon(ts_->base);
+    auto r = anon.call("POST", "/api/v1/enroll",
+                       json::serialize(json::object{{"code", code.str("code")},
+                                                    {"hostname", "gw-01"},
+                                                    {"kind", kind},
+                                                    {"version", "0.1.0"}}),
+                       {"Content-Type: application/json"});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return {r.str("device_id"), r.str("device_token")};
+  }
+
+  std::string url_;
+  std::unique_ptr<TestServer> ts_;
+  std::unique_ptr<Client> admin_;
+};
+
+TEST_P(Api, HealthNamesTheBackendAndSchema) {
+  auto r = admin_->get("/api/v1/health");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.str("backend"), GetParam() == "sqlite" ? "sqlite" : "postgresql");
+  EXPECT_EQ(r.json().at("schema_version").as_int64(), 2);
+}
+
+TEST_P(Api, EnrollmentCodeIsSingleUseAndExpires) {
+  auto cus = customer("山田製作所");
+  auto code = admin_->post("/api/v1/customers/" + cus + "/enrollment-codes", "{}").str("code");
+  ASSERT_EQ(code.size(), 9u);
+  Client anon(ts_->base);
+  auto body = [&](std::string c) {
+    return json::serialize(
+        json::object{{"code", c}, {"hostname", "gw"}, {"kind", "sensor"}, {"version", "1"}});
+  };
+  // Lower case and without the dash: still the same code.
+  std::string typed;
+  for (char ch : code) {
+    if (ch != '-') typed += static_cast<char>(std::tolower(ch));
+  }
+  auto ok = anon.call("POST", "/api/v1/enroll", body(typed), {"Content-Type: application/json"});
+  ASSERT_EQ(ok.status, 201) << ok.body;
+  EXPECT_EQ(ok.str("customer_id"), cus);
+  EXPECT_TRUE(ok.str("device_token").starts_with(ok.str("device_id") + "."));
+  EXPECT_EQ(ok.json().at("heartbeat_interval_s").as_int64(), 60);
+  auto again = anon.call("POST", "/api/v1/enroll", body(code), {"Content-Type: application/json"});
+  EXPECT_EQ(again.status, 403);
+  EXPECT_NE(again.str("error").find("already used"), std::string::npos) << again.body;
+  auto wrong =
+      anon.call("POST", "/api/v1/enroll", body("ZZZZ-ZZZZ"), {"Content-Type: application/json"});
+  EXPECT_EQ(wrong.status, 403);
+  auto expired = ts_->server->store().create_enrollment_code(Principal::system("t"), cus, "", 1);
+  ASSERT_TRUE(expired.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto late =
+      anon.call("POST", "/api/v1/enroll", body(expired->code), {"Content-Type: application/json"});
+  EXPECT_EQ(late.status, 403);
+  EXPECT_NE(late.str("error").find("expired"), std::string::npos) << late.body;
+  // Every failed attempt is in the audit log.
+  auto audit = admin_->get("/api/v1/audit?action=device.enroll&outcome=denied");
+  EXPECT_EQ(audit.json().at("items").as_array().size(), 3u) << audit.body;
+}
+
+TEST_P(Api, IngestIsIdempotentOnDeviceAndSeq) {
+  auto cus = customer("A");
+  auto [dev, tok] = device(cus);
+  Client c(ts_->base);
+  std::vector<std::string> lines = {dns_line("a.example"), dns_line("b.example"), "{broken",
+                                    dns_line("c.example")};
+  auto r = ingest(c, tok, 1, lines);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = r.json().as_object();
+  EXPECT_EQ(j.at("acked_through").as_int64(), 4);
+  EXPECT_EQ(j.at("accepted").as_int64(), 3);
+  EXPECT_EQ(j.at("duplicates").as_int64(), 0);
+  ASSERT_EQ(j.at("rejected").as_array().size(), 1u);
+  EXPECT_EQ(j.at("rejected").as_array()[0].at("seq").as_int64(), 3);
+  // The same batch again: 409, nothing stored twice.
+  auto again = ingest(c, tok, 1, lines);
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_EQ(again.json().at("duplicates").as_int64(), 4);
+  // Overlapping batch: 3..5 — two old, one new.
+  auto overlap = ingest(c, tok, 3, {"{broken", dns_line("c.example"), dns_line("d.example")});
+  ASSERT_EQ(overlap.status, 200) << overlap.body;
+  EXPECT_EQ(overlap.json().at("accepted").as_int64(), 1);
+  EXPECT_EQ(overlap.json().at("duplicates").as_int64(), 2);
+  auto seqs = ts_->server->store().stored_seqs(dev);
+  ASSERT_TRUE(seqs.ok());
+  EXPECT_EQ(*seqs, (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  auto d = admin_->get("/api/v1/devices/" + dev);
+  EXPECT_EQ(d.json().at("acked_through").as_int64(), 5);
+}
+
+TEST_P(Api, AlertsAggregateAndBecomeOneIncidentWithExplanation) {
+  auto cus = customer("A");
+  auto [dev, tok] = device(cus);
+  Client c(ts_->base);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 5; ++i) {
+    lines.push_back(alert_line(2024217, "ET MALWARE Cobalt Strike Beacon Activity", "192.168.1.23",
+                               "203.0.113.50"));
+  }
+  lines.push_back(alert_line(2001219, "ET SCAN Potential SSH Scan", "198.51.100.9", "192.168.1.1"));
+  ASSERT_EQ(ingest(c, tok, 1, lines).status, 200);
+  auto alerts = admin_->get("/api/v1/alerts?customer_id=" + cus);
+  ASSERT_EQ(alerts.status, 200);
+  auto items = alerts.json().at("items").as_array();
+  ASSERT_EQ(items.size(), 2u) << alerts.body;
+  json::object c2, scan;
+  for (auto& a : items) (a.at("category") == "c2" ? c2 : scan) = a.as_object();
+  EXPECT_EQ(c2.at("count").as_int64(), 5);
+  EXPECT_EQ(c2.at("severity"), "critical");
+  EXPECT_EQ(scan.at("category"), "scan");
+  EXPECT_EQ(scan.at("severity"), "high");  // Suricata severity 1 raises the scan default
+  // Filters: severity, ip, signature; paging.
+  EXPECT_EQ(admin_->get("/api/v1/alerts?severity=critical").json().at("items").as_array().size(),
+            1u);
+  EXPECT_EQ(admin_->get("/api/v1/alerts?ip=198.51.100.9").json().at("items").as_array().size(), 1u);
+  EXPECT_EQ(admin_->get("/api/v1/alerts?signature=2024217").json().at("items").as_array().size(),
+            1u);
+  EXPECT_EQ(admin_->get("/api/v1/alerts?limit=1&offset=1").json().at("items").as_array().size(),
+            1u);
+  EXPECT_EQ(admin_->get("/api/v1/alerts?device_id=nope").json().at("items").as_array().size(), 0u);
+  auto raw = admin_->get("/api/v1/alerts/" + std::string(c2.at("id").as_string()) + "/events");
+  EXPECT_EQ(raw.json().at("items").as_array().size(), 5u);
+  // Incidents: the C2 one (critical, host = internal address) and the scan one (high).
+  auto inc = admin_->get("/api/v1/incidents?customer_id=" + cus);
+  auto incs = inc.json().at("items").as_array();
+  ASSERT_EQ(incs.size(), 2u) << inc.body;
+  EXPECT_EQ(incs[0].at("category"), "c2");
+  EXPECT_EQ(incs[0].at("host"), "192.168.1.23");
+  EXPECT_EQ(incs[0].at("alert_count").as_int64(), 5);
+  std::string id(incs[0].at("id").as_string());
+  auto detail = admin_->get("/api/v1/incidents/" + id);
+  ASSERT_EQ(detail.status, 200);
+  auto dj = detail.json().as_object();
+  EXPECT_EQ(dj.at("alerts").as_array().size(), 1u);
+  EXPECT_GE(dj.at("timeline").as_array().size(), 1u);
+  std::string what(dj.at("explanation").at("what").as_string());
+  EXPECT_NE(what.find("攻撃者"), std::string::npos) << what;
+}
+
+TEST_P(Api, IncidentWorkflowIsRecordedInTimelineAndAudit) {
+  auto cus = customer("A");
+  auto [dev, tok] = device(cus);
+  Client c(ts_->base);
+  ASSERT_EQ(ingest(c, tok, 1,
+                   {alert_line(1, "Mimikatz credential dumping", "192.168.1.5", "192.168.1.6")})
+                .status,
+            200);
+  auto incs = admin_->get("/api/v1/incidents").json().at("items").as_array();
+  ASSERT_EQ(incs.size(), 1u);
+  std::string id(incs[0].at("id").as_string());
+  EXPECT_EQ(incs[0].at("category"), "credential_theft");
+  auto analyst_id =
+      admin_
+          ->post(
+              "/api/v1/users",
+              R"({"email":"ana@soc.example.jp","role":"analyst","password":"analyst password 1"})")
+          .str("id");
+  ASSERT_FALSE(analyst_id.empty());
+  auto base = "/api/v1/incidents/" + id;
+  EXPECT_EQ(admin_->post(base + "/acknowledge").status, 200);
+  auto as = admin_->post(base + "/assign", json::serialize(json::object{{"user_id", analyst_id}}));
+  EXPECT_EQ(as.status, 200) << as.body;
+  EXPECT_EQ(as.str("assignee"), analyst_id);
+  EXPECT_EQ(admin_->post(base + "/comment", R"({"text":"お客様に電話しました"})").status, 200);
+  EXPECT_EQ(admin_->post(base + "/status", R"({"status":"in_progress"})").status, 200);
+  EXPECT_EQ(admin_->post(base + "/status", R"({"status":"nonsense"})").status, 400);
+  EXPECT_EQ(admin_->post(base + "/close", "{}").status, 400);  // resolution required
+  auto closed = admin_->post(base + "/close", R"({"resolution":"パスワード変更済み"})");
+  EXPECT_EQ(closed.status, 200);
+  EXPECT_EQ(closed.str("status"), "closed");
+  EXPECT_EQ(admin_->post(base + "/frobnicate").status, 404);
+  auto tl = admin_->get(base).json().at("timeline").as_array();
+  std::vector<std::string> kinds;
+  for (auto& e : tl) kinds.emplace_back(e.at("kind").as_string());
+  EXPECT_EQ(kinds, (std::vector<std::string>{"opened", "acknowledge", "assign", "comment", "status",
+                                             "close"}));
+  auto audit = admin_->get("/api/v1/audit?customer_id=" + cus).json().at("items").as_array();
+  int incident_changes = 0;
+  for (auto& e : audit) {
+    if (e.at("object_id").as_string() == id && e.at("outcome") == "ok") ++incident_changes;
+  }
+  EXPECT_EQ(incident_changes, 5);
+}
+
+TEST_P(Api, SuppressionKeepsAlertsButOpensNoIncident) {
+  auto cus = customer("A");
+  auto [dev, tok] = device(cus);
+  auto r = admin_->post(
+      "/api/v1/suppressions",
+      json::serialize(json::object{
+          {"customer_id", cus}, {"signature_id", 2100498}, {"reason", "社内の監視ツール"}}));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(admin_
+                ->post("/api/v1/suppressions",
+                       json::serialize(json::object{{"customer_id", cus}, {"reason", "x"}}))
+                .status,
+            400);  // no scope
+  Client c(ts_->base);
+  ASSERT_EQ(ingest(c, tok, 1,
+                   {alert_line(2100498, "GPL ATTACK_RESPONSE id check returned root", "192.168.1.9",
+                               "203.0.113.1")})
+                .status,
+            200);
+  auto alerts = admin_->get("/api/v1/alerts").json().at("items").as_array();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_TRUE(alerts[0].at("suppressed").as_bool());
+  EXPECT_EQ(admin_->get("/api/v1/incidents").json().at("items").as_array().size(), 0u);
+  auto rules = admin_->get("/api/v1/suppressions?customer_id=" + cus).json().at("items");
+  ASSERT_EQ(rules.as_array().size(), 1u);
+  EXPECT_EQ(admin_->send("DELETE", "/api/v1/suppressions/" + r.str("id")).status, 200);
+  ASSERT_EQ(ingest(c, tok, 2,
+                   {alert_line(2100498, "GPL ATTACK_RESPONSE id check returned root", "192.168.1.9",
+                               "203.0.113.1")})
+                .status,
+            200);
+  // Same aggregated row (same key), but now the next repeat opens an incident.
+  EXPECT_EQ(admin_->get("/api/v1/incidents").json().at("items").as_array().size(), 1u);
+}
+
+TEST_P(Api, SilentDeviceOpensMonitoringStoppedAndHeartbeatAnnotatesIt) {
+  auto cus = customer("A");
+  auto [dev, tok] = device(cus);
+  // Make the device look silent for an hour.
+  auto& store = ts_->server->store();
+  auto n = store.check_heartbeats(core::now().micros + 3600LL * 1000000);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(*store.check_heartbeats(core::now().micros + 3600LL * 1000000), 0);  // once only
+  auto incs = admin_->get("/api/v1/incidents?category=monitoring_stopped").json().at("items");
+  ASSERT_EQ(incs.as_array().size(), 1u);
+  EXPECT_EQ(incs.as_array()[0].at("severity"), "critical");
+  std::string id(incs.as_array()[0].at("id").as_string());
+  Client c(ts_->base);
+  auto hb = c.call(
+      "POST", "/api/v1/heartbeat",
+      R"({"version":"0.1.0","hostname":"gw-01","uptime_s":10,"spool_depth":0,"spool_dropped":0,"acked_through":0})",
+      {"Content-Type: application/json", "Authorization: Bearer " + tok});
+  ASSERT_EQ(hb.status, 200) << hb.body;
+  EXPECT_FALSE(hb.str("server_time").empty());
+  EXPECT_EQ(hb.json().at("config_version").as_int64(), 1);
+  auto tl = admin_->get("/api/v1/incidents/" + id).json().at("timeline").as_array();
+  EXPECT_EQ(tl.back().at("kind"), "device_back");
+  EXPECT_FALSE(admin_->get("/api/v1/devices/" + dev).json().at("monitoring_stopped").as_bool());
+}
+
+TEST_P(Api, RevokedDeviceGets401AndConfigPullHonoursEtag) {
+  auto cus = customer("A");
+  auto [dev, tok] = device(cus, "agent");
+  Client c(ts_->base);
+  auto cfg = c.call("GET", "/api/v1/device/config", {}, {"Authorization: Bearer " + tok});
+  ASSERT_EQ(cfg.status, 200);
+  EXPECT_NE(cfg.body.find("device_id: " + dev), std::string::npos);
+  auto etag = cfg.header("etag");
+  auto same = c.call("GET", "/api/v1/device/config", {},
+                     {"Authorization: Bearer " + tok, "If-None-Match: " + etag});
+  EXPECT_EQ(same.status, 304);
+  EXPECT_EQ(admin_->post("/api/v1/devices/" + dev + "/revoke").status, 200);
+  EXPECT_EQ(ingest(c, tok, 1, {dns_line("x")}).status, 401);
+  EXPECT_EQ(c.call("GET", "/api/v1/device/config", {}, {"Authorization: Bearer " + tok}).status,
+            401);
+}
+
+TEST_P(Api, LoginLocksOutAfterRepeatedFailuresAndCsrfIsEnforced) {
+  Client c(ts_->base);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(c.login(TestServer::kAdminEmail, "wrong").status, 401);
+  auto locked = c.login(TestServer::kAdminEmail, TestServer::kAdminPassword);
+  EXPECT_EQ(locked.status, 429) << locked.body;
+  EXPECT_EQ(c.login("nobody@example.jp", "whatever").status, 401);
+  // The admin's existing session still works; CSRF is required for changes.
+  Client no_csrf = *admin_;
+  no_csrf.csrf.clear();
+  auto r = no_csrf.post("/api/v1/customers", R"({"name":"X"})");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(admin_->get("/api/v1/customers").json().at("items").as_array().size(), 0u);
+  // Cookie attributes.
+  Client fresh(ts_->base);
+  auto other = admin_->post(
+      "/api/v1/users",
+      R"({"email":"desk@soc.example.jp","role":"desk","password":"desk password 12"})");
+  ASSERT_EQ(other.status, 201);
+  auto ok = fresh.login("desk@soc.example.jp", "desk password 12");
+  ASSERT_EQ(ok.status, 200);
+  auto sc = ok.header("set-cookie");
+  for (auto attr : {"HttpOnly", "Secure", "SameSite=Strict"}) {
+    EXPECT_NE(sc.find(attr), std::string::npos) << sc;
+  }
+  EXPECT_EQ(fresh.post("/api/v1/logout").status, 200);
+  EXPECT_EQ(fresh.get("/api/v1/me").status, 401);
+}
+
+TEST_P(Api, ApiTokensAndTotpForProviderUsers) {
+  auto tok = admin_->post("/api/v1/tokens", R"({"name":"automation"})");
+  ASSERT_EQ(tok.status, 201);
+  Client bot(ts_->base);
+  bot.set_bearer(tok.str("token"));
+  EXPECT_EQ(bot.get("/api/v1/me").str("email"), TestServer::kAdminEmail);
+  // Bearer tokens need no CSRF header (no cookie to ride on).
+  EXPECT_EQ(bot.call("POST", "/api/v1/customers", R"({"name":"via token"})",
+                     {"Content-Type: application/json"})
+                .status,
+            201);
+  bot.set_bearer("mmt_0000.nope");
+  EXPECT_EQ(bot.get("/api/v1/me").status, 401);
+  auto begin = admin_->post("/api/v1/me/totp");
+  ASSERT_EQ(begin.status, 200);
+  std::string secret = begin.str("secret");
+  EXPECT_EQ(admin_->post("/api/v1/me/totp/confirm", R"({"code":"000000"})").status, 400);
+  auto code = totp_code(secret, core::now().seconds());
+  EXPECT_EQ(
+      admin_->post("/api/v1/me/totp/confirm", json::serialize(json::object{{"code", code}})).status,
+      200);
+  Client c(ts_->base);
+  EXPECT_EQ(c.login(TestServer::kAdminEmail, TestServer::kAdminPassword).status, 401);
+  EXPECT_EQ(c.login(TestServer::kAdminEmail, TestServer::kAdminPassword,
+                    totp_code(secret, core::now().seconds()))
+                .status,
+            200);
+}
+
+TEST_P(Api, ChannelsOncallAndOutboxStatusAreVisible) {
+  auto cus = customer("A");
+  auto ch = admin_->post("/api/v1/channels",
+                         json::serialize(json::object{{"customer_id", cus},
+                                                      {"kind", "webhook"},
+                                                      {"target", "http://127.0.0.1:9/hook"},
+                                                      {"secret", "s3cret"},
+                                                      {"min_severity", "high"}}));
+  ASSERT_EQ(ch.status, 201) << ch.body;
+  EXPECT_EQ(admin_->post("/api/v1/channels", R"({"kind":"pigeon","target":"x"})").status, 400);
+  auto [dev, tok] = device(cus);
+  Client c(ts_->base);
+  ASSERT_EQ(
+      ingest(c, tok, 1,
+             {alert_line(7, "ET MALWARE Win32/Emotet CnC Beacon", "192.168.1.7", "203.0.113.7")})
+          .status,
+      200);
+  auto out = admin_->get("/api/v1/notifications?customer_id=" + cus).json().at("items");
+  ASSERT_EQ(out.as_array().size(), 1u);
+  EXPECT_EQ(out.as_array()[0].at("status"), "pending");
+  EXPECT_EQ(out.as_array()[0].at("kind"), "webhook");
+  auto me = admin_->get("/api/v1/me").str("id");
+  auto oc = admin_->send(
+      "PUT", "/api/v1/oncall",
+      json::serialize(json::object{{"members", json::array{json::object{{"user_id", me}}}}}));
+  ASSERT_EQ(oc.status, 200) << oc.body;
+  EXPECT_EQ(admin_->get("/api/v1/oncall").json().at("items").as_array().size(), 1u);
+  // Escalation: the critical incident is unacknowledged; an hour later it goes to on-call.
+  auto n = ts_->server->store().escalate(core::now().micros + 3600LL * 1000000, 900);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  auto all = admin_->get("/api/v1/notifications").json().at("items").as_array();
+  int escalations = 0;
+  for (auto& m : all) escalations += m.at("idempotency_key").as_string().ends_with(":escalation:1");
+  EXPECT_EQ(escalations, 1);
+}
+
+TEST_P(Api, MetricsExposeIngestAndRequests) {
+  auto cus = customer("A");
+  auto [dev, tok] = device(cus);
+  Client c(ts_->base);
+  ASSERT_EQ(ingest(c, tok, 1, {dns_line("a"), dns_line("b")}).status, 200);
+  auto m = c.get("/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("mimamori_ingest_events_accepted_total 2\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("mimamori_ingest_queue_events 0\n"), std::string::npos);
+  EXPECT_NE(m.body.find("route=\"/api/v1/ingest\",status=\"200\"} 1"), std::string::npos);
+  EXPECT_NE(m.body.find("mimamori_http_request_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Api, ::testing::ValuesIn(backends()),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+}  // namespace
+}  // namespace mimamori::server::testing

@@ -1,0 +1,232 @@
+// Isolation: every customer role tries every other customer's objects through every route.
+// All attempts must be denied (404 for customer roles: another tenant's objects do not exist
+// for them) and each denial must be in the audit log.
+
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+namespace mimamori::server::testing {
+namespace {
+
+namespace json = boost::json;
+
+struct Tenant {
+  std::string customer, site, device, token, alert, incident, suppression, channel, user;
+};
+
+class Isolation : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string why;
+    auto url = fresh_store_url(GetParam(), &why);
+    if (url.empty()) GTEST_SKIP() << why;
+    ts_ = TestServer::start(url);
+    ASSERT_TRUE(ts_);
+    admin_ = std::make_unique<Client>(ts_->admin());
+    a_ = tenant("A社");
+    b_ = tenant("B社");
+  }
+
+  Tenant tenant(std::string_view name) {
+    Tenant t;
+    t.customer =
+        admin_->post("/api/v1/customers", json::serialize(json::object{{"name", name}})).str("id");
+    t.site =
+        admin_->post("/api/v1/customers/" + t.customer + "/sites", R"({"name":"支店"})").str("id");
+    auto code = admin_->post("/api/v1/customers/" + t.customer + "/enrollment-codes").str("code");
+    Client anon(ts_->base);
+    auto e =
+        anon.call("POST", "/api/v1/enroll",
+                  json::serialize(json::object{
+                      {"code", code}, {"hostname", "gw"}, {"kind", "sensor"}, {"version", "1"}}),
+                  {"Content-Type: application/json"});
+    t.device = e.str("device_id");
+    t.token = e.str("device_token");
+    EXPECT_EQ(
+        ingest(anon, t.token, 1,
+               {alert_line(9, "ET MALWARE Cobalt Strike Beacon", "192.168.0.2", "203.0.113.2")})
+            .status,
+        200);
+    t.alert = std::string(admin_->get("/api/v1/alerts?customer_id=" + t.customer)
+                              .json()
+                              .at("items")
+                              .as_array()[0]
+                              .at("id")
+                              .as_string());
+    t.incident = std::string(admin_->get("/api/v1/incidents?customer_id=" + t.customer)
+                                 .json()
+                                 .at("items")
+                                 .as_array()[0]
+                                 .at("id")
+                                 .as_string());
+    t.suppression =
+        admin_
+            ->post("/api/v1/suppressions",
+                   json::serialize(json::object{
+                       {"customer_id", t.customer}, {"signature_id", 1}, {"reason", "test"}}))
+            .str("id");
+    t.channel = admin_
+                    ->post("/api/v1/channels",
+                           json::serialize(json::object{{"customer_id", t.customer},
+                                                        {"kind", "email"},
+                                                        {"target", "owner@example.jp"}}))
+                    .str("id");
+    t.user =
+        admin_
+            ->post("/api/v1/users",
+                   json::serialize(json::object{{"email", std::string("u@") + t.customer + ".jp"},
+                                                {"role", "customer_user"},
+                                                {"customer_id", t.customer},
+                                                {"password", "user password 123"}}))
+            .str("id");
+    EXPECT_FALSE(t.user.empty());
+    return t;
+  }
+
+  int64_t denials(const std::string& actor) {
+    AuditQuery q;
+    q.actor = actor;
+    q.outcome = "denied";
+    q.limit = 1000;
+    auto a = ts_->server->store().list_audit(Principal::system("test"), q);
+    if (!a.ok()) ADD_FAILURE() << a.error().message;
+    return a.ok() ? static_cast<int64_t>(a->size()) : -1;
+  }
+
+  std::unique_ptr<TestServer> ts_;
+  std::unique_ptr<Client> admin_;
+  Tenant a_, b_;
+};
+
+TEST_P(Isolation, CustomerRolesCannotReachAnotherCustomer) {
+  for (std::string role : {"customer_admin", "customer_user"}) {
+    SCOPED_TRACE(role);
+    std::string email = role + "@a.example.jp";
+    ASSERT_EQ(admin_
+                  ->post("/api/v1/users",
+                         json::serialize(json::object{{"email", email},
+                                                      {"role", role},
+                                                      {"customer_id", a_.customer},
+                                                      {"password", "customer password 1"}}))
+                  .status,
+              201);
+    Client c(ts_->base);
+    ASSERT_EQ(c.login(email, "customer password 1").status, 200);
+    const std::string& B = b_.customer;
+    struct Try {
+      std::string method, path, body;
+    };
+    std::vector<Try> tries = {
+        {"GET", "/api/v1/customers/" + B, ""},
+        {"GET", "/api/v1/customers/" + B + "/sites", ""},
+        {"POST", "/api/v1/customers/" + B + "/sites", R"({"name":"x"})"},
+        {"POST", "/api/v1/customers/" + B + "/enrollment-codes", "{}"},
+        {"GET", "/api/v1/users?customer_id=" + B, ""},
+        {"POST", "/api/v1/users",
+         json::serialize(json::object{{"email", "evil@b.jp"},
+                                      {"role", "customer_admin"},
+                                      {"customer_id", B},
+                                      {"password", "evil password 12"}})},
+        {"GET", "/api/v1/devices?customer_id=" + B, ""},
+        {"GET", "/api/v1/devices/" + b_.device, ""},
+        {"POST", "/api/v1/devices/" + b_.device + "/revoke", "{}"},
+        {"GET", "/api/v1/alerts?customer_id=" + B, ""},
+        {"GET", "/api/v1/alerts/" + b_.alert, ""},
+        {"GET", "/api/v1/alerts/" + b_.alert + "/events", ""},
+        {"GET", "/api/v1/incidents?customer_id=" + B, ""},
+        {"GET", "/api/v1/incidents/" + b_.incident, ""},
+        {"POST", "/api/v1/incidents/" + b_.incident + "/acknowledge", "{}"},
+        {"POST", "/api/v1/incidents/" + b_.incident + "/comment", R"({"text":"x"})"},
+        {"POST", "/api/v1/incidents/" + b_.incident + "/close", R"({"resolution":"x"})"},
+        {"POST", "/api/v1/incidents/" + b_.incident + "/status", R"({"status":"resolved"})"},
+        {"POST", "/api/v1/incidents/" + b_.incident + "/assign", R"({"user_id":"x"})"},
+        {"GET", "/api/v1/suppressions?customer_id=" + B, ""},
+        {"POST", "/api/v1/suppressions",
+         json::serialize(json::object{{"customer_id", B}, {"signature_id", 5}, {"reason", "x"}})},
+        {"DELETE", "/api/v1/suppressions/" + b_.suppression, ""},
+        {"GET", "/api/v1/channels?customer_id=" + B, ""},
+        {"POST", "/api/v1/channels",
+         json::serialize(
+             json::object{{"customer_id", B}, {"kind", "email"}, {"target", "x@evil.jp"}})},
+        {"DELETE", "/api/v1/channels/" + b_.channel, ""},
+        {"GET", "/api/v1/notifications?customer_id=" + B, ""},
+        {"GET", "/api/v1/audit?customer_id=" + B, ""},
+        {"GET", "/api/v1/oncall", ""},
+        {"PUT", "/api/v1/oncall", R"({"members":[]})"},
+    };
+    for (const auto& t : tries) {
+      int64_t before = denials(email);
+      auto r = t.method == "GET" ? c.get(t.path) : c.send(t.method, t.path, t.body);
+      EXPECT_TRUE(r.status == 404 || r.status == 403)
+          << t.method << " " << t.path << " → " << r.status << " " << r.body;
+      EXPECT_GT(denials(email), before) << t.method << " " << t.path << " was not audited";
+      // The answer may echo the id that was asked for, never anything of B's behind it.
+      EXPECT_EQ(r.body.find("B社"), std::string::npos) << r.body;
+      EXPECT_EQ(r.body.find(b_.site), std::string::npos) << r.body;
+    }
+    // Unfiltered lists show only the own customer.
+    for (std::string path :
+         {"/api/v1/customers", "/api/v1/devices", "/api/v1/alerts", "/api/v1/incidents",
+          "/api/v1/users", "/api/v1/suppressions", "/api/v1/channels", "/api/v1/notifications"}) {
+      auto r = c.get(path);
+      EXPECT_EQ(r.status, 200) << path << " " << r.body;
+      EXPECT_EQ(r.body.find(b_.customer), std::string::npos) << path << " leaks B: " << r.body;
+      EXPECT_EQ(r.body.find(b_.device), std::string::npos) << path;
+    }
+  }
+  // B's objects are untouched.
+  auto inc = admin_->get("/api/v1/incidents/" + b_.incident);
+  EXPECT_EQ(inc.str("status"), "open");
+  EXPECT_EQ(inc.json().at("timeline").as_array().size(), 1u);
+  EXPECT_EQ(admin_->get("/api/v1/devices/" + b_.device).str("status"), "active");
+  EXPECT_EQ(admin_->get("/api/v1/suppressions?customer_id=" + b_.customer)
+                .json()
+                .at("items")
+                .as_array()
+                .size(),
+            1u);
+  EXPECT_EQ(admin_->get("/api/v1/customers/" + b_.customer + "/sites")
+                .json()
+                .at("items")
+                .as_array()
+                .size(),
+            2u);
+}
+
+TEST_P(Isolation, DeviceTokensOnlyReachTheDeviceApi) {
+  Client dev(ts_->base);
+  dev.set_bearer(a_.token);
+  for (std::string path : std::vector<std::string>{"/api/v1/customers", "/api/v1/alerts",
+                                                   "/api/v1/incidents/" + a_.incident}) {
+    EXPECT_EQ(dev.get(path).status, 401) << path;
+  }
+}
+
+TEST_P(Isolation, ProviderRolesReadAllButOnlyAdminsAndAnalystsChange) {
+  ASSERT_EQ(
+      admin_
+          ->post("/api/v1/users",
+                 R"({"email":"tech@soc.jp","role":"technician","password":"technician pass 1"})")
+          .status,
+      201);
+  Client t(ts_->base);
+  ASSERT_EQ(t.login("tech@soc.jp", "technician pass 1").status, 200);
+  EXPECT_EQ(t.get("/api/v1/incidents/" + b_.incident).status, 200);
+  EXPECT_EQ(t.get("/api/v1/alerts?customer_id=" + a_.customer).status, 200);
+  EXPECT_EQ(
+      t.post("/api/v1/incidents/" + b_.incident + "/comment", R"({"text":"到着しました"})").status,
+      200);
+  int64_t before = denials("tech@soc.jp");
+  EXPECT_EQ(t.post("/api/v1/incidents/" + b_.incident + "/close", R"({"resolution":"x"})").status,
+            403);
+  EXPECT_EQ(t.post("/api/v1/customers", R"({"name":"x"})").status, 403);
+  EXPECT_EQ(t.post("/api/v1/devices/" + a_.device + "/revoke").status, 403);
+  EXPECT_EQ(denials("tech@soc.jp"), before + 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Isolation, ::testing::ValuesIn(backends()),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+}  // namespace
+}  // namespace mimamori::server::testing

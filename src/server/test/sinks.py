@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""Loopback sinks for the notification tests: `sinks.py smtp DIR` (aiosmtpd) or
+`sinks.py http DIR` (webhook receiver). Prints the chosen port on the first line, then stores
+every message or request as a numbered file in DIR until killed."""
+import http.server
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+
+def announce(port):
+    # One write, then nothing more on stdout: the test closes its end after the first line.
+    os.write(1, f"{port}\n".encode())
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def serve_smtp(out):
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        n = 0
+
+        async def handle_DATA(self, server, session, envelope):
+            Handler.n += 1
+            with open(os.path.join(out, f"mail-{Handler.n}.eml"), "wb") as f:
+                f.write(("X-Envelope-To: " + ",".join(envelope.rcpt_tos) + "\r\n").encode())
+                f.write(envelope.content if isinstance(envelope.content, bytes)
+                        else envelope.content.encode())
+            return "250 OK"
+
+    port = free_port()
+    c = Controller(Handler(), hostname="127.0.0.1", port=port)
+    c.start()
+    announce(port)
+    while True:
+        time.sleep(3600)
+
+
+def serve_http(out):
+    lock = threading.Lock()
+    count = [0]
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with lock:
+                count[0] += 1
+                n = count[0]
+            with open(os.path.join(out, f"req-{n}.json"), "w") as f:
+                json.dump({"path": self.path, "headers": dict(self.headers),
+                           "body": body.decode("utf-8", "replace")}, f)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    announce(srv.server_address[1])
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    kind, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    serve_smtp(out) if kind == "smtp" else serve_http(out)

@@ -1,0 +1,240 @@
+#include "test_support.h"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include "mimamori/core/log.h"
+
+namespace mimamori::server::testing {
+namespace {
+
+size_t on_body(char* p, size_t s, size_t n, void* u) {
+  static_cast<std::string*>(u)->append(p, s * n);
+  return s * n;
+}
+
+size_t on_header(char* p, size_t s, size_t n, void* u) {
+  std::string_view line(p, s * n);
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view v = line.substr(colon + 1);
+    while (!v.empty() && (v.front() == ' ')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
+    static_cast<std::vector<std::pair<std::string, std::string>>*>(u)->emplace_back(std::move(name),
+                                                                                    std::string(v));
+  }
+  return s * n;
+}
+
+}  // namespace
+
+boost::json::value Response::json() const {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  return ec ? boost::json::value() : v;
+}
+
+std::string Response::str(std::string_view key) const {
+  auto v = json();
+  if (!v.is_object()) return {};
+  auto* m = v.as_object().if_contains(key);
+  return m && m->is_string() ? std::string(m->as_string()) : std::string();
+}
+
+std::string Response::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+Response Client::call(std::string_view method, std::string_view path, std::string_view body,
+                      std::vector<std::string> headers) const {
+  Response r;
+  CURL* c = curl_easy_init();
+  std::string url = base_ + std::string(path);
+  curl_slist* hs = nullptr;
+  if (!cookie.empty()) headers.push_back("Cookie: mm_session=" + cookie);
+  if (!bearer_.empty()) headers.push_back("Authorization: Bearer " + bearer_);
+  headers.push_back("Expect:");
+  for (const auto& h : headers) hs = curl_slist_append(hs, h.c_str());
+  std::string m(method);
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m.c_str());
+  if (method != "GET" || !body.empty()) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_slist_free_all(hs);
+  curl_easy_cleanup(c);
+  return r;
+}
+
+Response Client::send(std::string_view method, std::string_view path, std::string_view json) const {
+  std::vector<std::string> h = {"Content-Type: application/json"};
+  if (!csrf.empty()) h.push_back("X-CSRF-Token: " + csrf);
+  return call(method, path, json, h);
+}
+
+Response Client::login(std::string_view email, std::string_view password, std::string_view totp) {
+  boost::json::object o{{"email", email}, {"password", password}};
+  if (!totp.empty()) o["totp"] = totp;
+  auto r =
+      call("POST", "/api/v1/login", boost::json::serialize(o), {"Content-Type: application/json"});
+  if (r.status == 200) {
+    std::string sc = r.header("set-cookie");
+    auto eq = sc.find('='), semi = sc.find(';');
+    cookie = sc.substr(eq + 1, semi - eq - 1);
+    csrf = r.str("csrf_token");
+  }
+  return r;
+}
+
+std::string temp_dir() {
+  static std::atomic<int> n{0};
+  auto p = std::filesystem::temp_directory_path() /
+           fmt::format("mimamori-server-test-{}-{}", getpid(), n++);
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+std::string fresh_store_url(const std::string& backend, std::string* skip_reason) {
+  if (backend == "sqlite") return "sqlite:" + temp_dir();
+  std::string admin_url;
+  if (const char* u = std::getenv("MIMAMORI_TEST_PG_URL")) admin_url = u;
+  if (admin_url.empty()) {
+    std::string state = std::getenv("MIMAMORI_TEST_PG_STATE")
+                            ? std::getenv("MIMAMORI_TEST_PG_STATE")
+                            : std::string(MIMAMORI_BINARY_DIR) + "/server-pg/state";
+    std::ifstream in(state);
+    std::getline(in, admin_url);
+    if (admin_url.empty()) {
+      *skip_reason =
+          "no test PostgreSQL: run through ctest (fixture server/pg/start) or set "
+          "MIMAMORI_TEST_PG_URL";
+      return {};
+    }
+  }
+  if (!admin_url.starts_with("postgresql://")) {
+    *skip_reason = "test PostgreSQL " + admin_url;
+    return {};
+  }
+  static std::atomic<int> n{0};
+  std::string db = fmt::format("t_{}_{}_{}", getpid(), n++, std::rand() % 100000);
+  PGconn* c = PQconnectdb(admin_url.c_str());
+  if (PQstatus(c) != CONNECTION_OK) {
+    *skip_reason = std::string("cannot reach the test PostgreSQL: ") + PQerrorMessage(c);
+    PQfinish(c);
+    return {};
+  }
+  PGresult* r = PQexec(c, ("CREATE DATABASE " + db).c_str());
+  bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  PQfinish(c);
+  if (!ok) {
+    *skip_reason = "CREATE DATABASE failed";
+    return {};
+  }
+  return admin_url.substr(0, admin_url.rfind('/') + 1) + db;
+}
+
+std::unique_ptr<TestServer> TestServer::start(const std::string& store_url,
+                                              const std::function<void(ServerOptions&)>& tweak) {
+  static std::once_flag logging;
+  std::call_once(logging, [] { core::init_logging("server_test", "warn"); });
+  auto t = std::make_unique<TestServer>();
+  t->dir = temp_dir();
+  ServerOptions o;
+  o.data_dir = t->dir;
+  o.port = 0;
+  o.tls = false;
+  o.store.url = store_url;
+  o.background_interval_ms = 100;
+  o.deliver_notifications = false;
+  o.login_attempts_per_minute = 1000;
+  o.enroll_attempts_per_minute = 1000;
+  if (tweak) tweak(o);
+  auto s = Server::start(o);
+  if (!s.ok()) {
+    ADD_FAILURE_AT(__FILE__, __LINE__);
+    std::fprintf(stderr, "server start failed: %s\n", s.error().message.c_str());
+    return nullptr;
+  }
+  t->server = std::move(*s);
+  t->base = t->server->url();
+  auto u = t->server->store().init_provider("Test SOC", kAdminEmail, kAdminPassword);
+  if (!u.ok() && u.error().code != 409) {
+    std::fprintf(stderr, "init failed: %s\n", u.error().message.c_str());
+  }
+  return t;
+}
+
+Client TestServer::admin() const {
+  Client c(base);
+  c.login(kAdminEmail, kAdminPassword);
+  return c;
+}
+
+std::string alert_line(int64_t sid, std::string_view signature, std::string_view src,
+                       std::string_view dst, std::string_view time) {
+  boost::json::object o{{"timestamp", time},
+                        {"event_type", "alert"},
+                        {"src_ip", src},
+                        {"src_port", 49152},
+                        {"dest_ip", dst},
+                        {"dest_port", 443},
+                        {"proto", "TCP"},
+                        {"alert", boost::json::object{{"action", "allowed"},
+                                                      {"gid", 1},
+                                                      {"signature_id", sid},
+                                                      {"rev", 1},
+                                                      {"signature", signature},
+                                                      {"category", "A Network Trojan was detected"},
+                                                      {"severity", 1}}}};
+  return boost::json::serialize(o);
+}
+
+std::string dns_line(std::string_view name) {
+  boost::json::object o{{"timestamp", "2026-11-26T19:40:36.000000+0900"},
+                        {"event_type", "dns"},
+                        {"src_ip", "192.168.1.20"},
+                        {"dest_ip", "192.168.1.1"},
+                        {"proto", "UDP"},
+                        {"dns", boost::json::object{{"type", "query"}, {"rrname", name}}}};
+  return boost::json::serialize(o);
+}
+
+Response ingest(const Client& c, const std::string& token, int64_t first,
+                const std::vector<std::string>& lines, std::string_view encoding) {
+  std::string body;
+  for (const auto& l : lines) body += l + "\n";
+  std::vector<std::string> h = {
+      "Content-Type: application/x-ndjson", "Authorization: Bearer " + token,
+      fmt::format("X-Mimamori-Seq-First: {}", first),
+      fmt::format("X-Mimamori-Seq-Last: {}", first + static_cast<int64_t>(lines.size()) - 1)};
+  if (!encoding.empty()) h.push_back("Content-Encoding: " + std::string(encoding));
+  return c.call("POST", "/api/v1/ingest", body, h);
+}
+
+}  // namespace mimamori::server::testing

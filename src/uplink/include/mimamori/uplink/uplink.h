@@ -1,0 +1,126 @@
+#pragma once
+/// Uplink: enrollment, the device credential, and the loop that drains a Spool to the server's
+/// ingest API (docs/device-api.md): batches with sequence ranges, deletion only after 200/409,
+/// exponential backoff with jitter, 429 Retry-After, heartbeats.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+
+#include "mimamori/core/result.h"
+#include "mimamori/uplink/http.h"
+#include "mimamori/uplink/spool.h"
+
+namespace mimamori::uplink {
+
+/// What a device keeps after enrollment (file mode 0600).
+struct Credential {
+  std::string server_url;  ///< e.g. https://soc.example.jp:8443
+  std::string device_id;
+  std::string device_token;  ///< bearer token
+  std::string fingerprint;   ///< pinned SHA-256 of the server's leaf certificate
+  std::string kind;          ///< sensor or agent
+  int heartbeat_interval_s = 60;
+};
+
+/// Reads a credential file; an error names the file and the missing or bad key.
+core::Result<Credential> load_credential(const std::filesystem::path& path);
+
+/// Writes a credential file atomically with mode 0600.
+core::Status save_credential(const std::filesystem::path& path, const Credential& cred);
+
+/// What enroll() needs.
+struct EnrollRequest {
+  std::string server_url;
+  std::string code;
+  std::string kind = "agent";
+  std::string hostname;  ///< empty: this machine's name
+  std::string version = "0.1.0";
+  std::string fingerprint;  ///< expected fingerprint; empty trusts the first one seen
+};
+
+/// Enrolls the device: POST /api/v1/enroll, pinning the certificate seen (or checking it
+/// against `fingerprint`). Errors carry the server's reason.
+core::Result<Credential> enroll(const EnrollRequest& request);
+
+/// This machine's host name.
+std::string host_name();
+
+/// How the uplink sends.
+struct UplinkOptions {
+  Compression compression = Compression::kZstd;
+  std::size_t batch_records = 1000;
+  std::size_t batch_bytes = 4u << 20;
+  std::string version = "0.1.0";
+  std::string hostname;  ///< empty: this machine's name
+  std::chrono::milliseconds backoff_min{500};
+  std::chrono::milliseconds backoff_max{60'000};
+  std::chrono::milliseconds max_linger{200};  ///< wait this long for more events before a batch
+};
+
+/// Counters of an uplink.
+struct UplinkStats {
+  uint64_t batches_sent = 0;
+  uint64_t events_acked = 0;
+  uint64_t duplicates = 0;  ///< events the server already had (409 or 200 duplicates)
+  uint64_t rejected = 0;    ///< events the server rejected as malformed (acknowledged)
+  uint64_t failures = 0;    ///< transport failures and 5xx
+  uint64_t throttled = 0;   ///< 429 answers
+  uint64_t heartbeats = 0;
+  uint64_t config_version = 0;  ///< last config_version the server announced
+};
+
+/// What one send attempt did.
+enum class SendOutcome : uint8_t { kIdle, kAcked, kRetryLater, kRejected };
+
+/// Drains a spool to the server. send_once() and heartbeat() are the steps; run() loops.
+class Uplink {
+ public:
+  Uplink(Credential cred, Spool& spool, UplinkOptions options = {});
+
+  /// Sends the pending batch (or the next one from the spool). On failure, the time before
+  /// the next attempt is set (backoff with jitter, or the server's Retry-After).
+  SendOutcome send_once();
+
+  /// POST /api/v1/heartbeat with version, uptime, spool depth and drops.
+  core::Status heartbeat();
+
+  /// Loops until `stop`: sends whenever events are committed (see notify()), backs off on
+  /// failure, and heartbeats every interval.
+  void run(const std::atomic<bool>& stop);
+
+  /// Wakes run() after a commit to the spool (or to stop).
+  void notify();
+
+  /// Current counters.
+  UplinkStats stats() const;
+
+  /// When the next send may be tried (after a failure).
+  std::chrono::steady_clock::time_point next_attempt() const { return next_attempt_; }
+
+ private:
+  std::string url(std::string_view path) const;
+  void fail(std::chrono::milliseconds at_least, const std::string& why);
+
+  Credential cred_;
+  Spool& spool_;
+  UplinkOptions options_;
+  HttpsClient client_;
+  std::vector<SpoolRecord> batch_;  // the batch in flight, resent unchanged until acknowledged
+  std::string body_;
+  std::size_t batch_limit_;
+  unsigned failures_in_row_ = 0;
+  std::chrono::steady_clock::time_point next_attempt_{};
+  std::chrono::steady_clock::time_point started_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool woken_ = false;
+  UplinkStats stats_;
+  uint64_t rng_state_;
+};
+
+}  // namespace mimamori::uplink

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""suricata-verify alert checks for the rule engine, on top of tests/suricata_verify.py.
+
+Runs every runnable suricata-verify test whose checks look at `event_type: alert` (or at alert
+fields), the way the corpus README describes: the test's pcap, its rules (`rules:` in
+test.yaml, else test.rules, else the one *.rules file of the folder), the suite's own
+classification.config, and the arguments that change meaning (-k none, --simulate-ips,
+stream.midstream, stream.inline, ...). Prints passed / failed / skipped, the names of the
+failures, and the pass rate of the http-evader family separately.
+"""
+
+import argparse
+import concurrent.futures
+import glob
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import suricata_verify as sv  # noqa: E402
+
+_base_find_value = sv.find_value
+
+
+def event_matches(event, match):
+    """suricata_verify.event_matches plus has-key / not-has-key and numeric comparisons."""
+    plain = {}
+    for key, expected in match.items():
+        if key == "has-key":
+            if sv.find_value(str(expected), event) is None:
+                return False
+        elif key == "not-has-key":
+            if sv.find_value(str(expected), event) is not None:
+                return False
+        elif re.search(r"__(gt|gte|lt|lte)$", key):
+            base, op = key.rsplit("__", 1)
+            val = sv.find_value(base, event)
+            if not isinstance(val, (int, float)):
+                return False
+            ok = {"gt": val > expected, "gte": val >= expected, "lt": val < expected,
+                  "lte": val <= expected}[op]
+            if not ok:
+                return False
+        else:
+            plain[key] = expected
+    return _base_event_matches(event, plain)
+
+
+_base_event_matches = sv.event_matches
+sv.event_matches = event_matches
+
+
+def is_alert_check(f):
+    m = f.get("match") or {}
+    if m.get("event_type") == "alert":
+        return True
+    return any(k.startswith("alert.") or k == "alert" for k in m) and "event_type" not in m
+
+
+def rules_file(test):
+    r = test.spec.get("rules")
+    if isinstance(r, str):
+        p = os.path.normpath(os.path.join(test.dir, r))
+        return p if os.path.exists(p) else None
+    p = os.path.join(test.dir, "test.rules")
+    if os.path.exists(p):
+        return p
+    found = glob.glob(os.path.join(test.dir, "*.rules"))
+    return found[0] if len(found) == 1 else None
+
+
+def alert_checks(test):
+    out = []
+    for c in test.spec.get("checks") or []:
+        if not isinstance(c, dict) or "filter" not in c:
+            continue
+        f = c["filter"] or {}
+        if f.get("filename", "eve.json") != "eve.json" or not is_alert_check(f):
+            continue
+        if not sv.check_applies(f):
+            continue
+        out.append(f)
+    return out
+
+
+_LACKING = re.compile(r"(unsupported [a-z]+ '[^']*'|unknown keyword '[^']*'|"
+                      r"app-layer protocol '[^']*'|unknown protocol '[^']*')")
+
+
+def rules_lacking(test, binary):
+    """The first rule feature the sensor lacks (as --rules-check reports it), or None."""
+    rules = rules_file(test)
+    if not rules:
+        return None
+    proc = sv.subprocess.run([binary, "--rules-check", "-S", rules], capture_output=True,
+                             text=True, errors="replace", timeout=120)
+    m = _LACKING.search(proc.stdout)
+    return m.group(1) if m else None
+
+
+def skip_reason(test, binary):
+    why = test.skip_reason()
+    if why:
+        return why
+    if not alert_checks(test):
+        return "no alert checks"
+    if test.spec.get("exit-code") not in (None, 0):
+        return "expects a failing exit code"
+    _, unknown = test.sensor_args()
+    for u in unknown:
+        if u.startswith("--"):
+            return "argument " + u.split("=")[0]
+    conf = os.path.join(test.dir, "suricata.yaml")
+    conf_text = open(conf, encoding="utf-8", errors="replace").read() if os.path.exists(conf) else ""
+    if re.search(r"^\s*firewall\s*:", conf_text, re.M):
+        return "firewall mode"
+    if "exception-policy" in conf_text or any("-policy" in a for a in test.args()):
+        return "exception policies"
+    lacking = rules_lacking(test, binary)
+    if lacking:
+        kind = lacking.split(" '")[0]
+        return "rules need a feature we lack (" + kind + ")"
+    return None
+
+
+def run_one(test, binary, classification, keep):
+    checks = alert_checks(test)
+    out = tempfile.mkdtemp(prefix="mimamori-sva-")
+    args, _ = test.sensor_args()
+    args = [a for a in args]
+    if "-S" in args:
+        i = args.index("-S")
+        del args[i:i + 2]
+    rules = rules_file(test)
+    if rules:
+        args += ["-S", rules]
+    args += ["--set", "classification-file=" + classification]
+    cmd = [binary, "-r", test.pcap, "-l", out] + args
+    try:
+        proc = sv.subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                                 timeout=300)
+    except sv.subprocess.TimeoutExpired:
+        return test, ["timed out"]
+    events = []
+    path = os.path.join(out, "eve.json")
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    try:
+                        events.append(sv.json.loads(line))
+                    except ValueError:
+                        pass
+    failures = []
+    if proc.returncode != 0:
+        failures.append(f"exit {proc.returncode}: {proc.stderr[-300:]}")
+    for c in checks:
+        ok, msg = sv.evaluate_filter(c, events)
+        if not ok:
+            failures.append(msg)
+    if not keep:
+        shutil.rmtree(out, ignore_errors=True)
+    return test, failures
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--bin", required=True, help="folder holding mimamori-sensor")
+    ap.add_argument("--corpus", default=None, help="the corpus folder (default ../shared/corpus)")
+    ap.add_argument("--only", default=None, help="regex on test names")
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    ap.add_argument("--min-pass-rate", type=float, default=None,
+                    help="exit 1 when the pass rate over runnable tests (percent) is below")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every failing check")
+    ap.add_argument("--keep", action="store_true", help="keep each test's output folder")
+    args = ap.parse_args()
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    corpus = args.corpus or os.path.join(here, "..", "..", "shared", "corpus")
+    root = os.path.join(corpus, "suricata-verify", "tests")
+    classification = os.path.join(corpus, "suricata-verify", "etc", "classification.config")
+    binary = os.path.join(args.bin, "mimamori-sensor")
+    tests = sv.discover(root)
+    if args.only:
+        tests = [t for t in tests if re.search(args.only, t.dir)]
+    skipped, runnable = {}, []
+    for t in tests:
+        why = skip_reason(t, binary)
+        if why:
+            skipped[why] = skipped.get(why, 0) + 1
+        else:
+            runnable.append(t)
+    passed, failed = [], []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
+        for test, failures in ex.map(lambda t: run_one(t, binary, classification, args.keep),
+                                     runnable):
+            (failed if failures else passed).append((test, failures))
+    for test, failures in sorted(failed, key=lambda x: x[0].dir):
+        print(f"FAIL {os.path.relpath(test.dir, root)}")
+        if args.verbose:
+            for f in failures[:6]:
+                print(f"    {f}")
+    print("skipped: " + ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items())))
+    evader = [t for t in runnable if "http-evader" in os.path.relpath(t.dir, root)]
+    evader_failed = {t.dir for t, _ in failed} & {t.dir for t in evader}
+    if evader:
+        ok = len(evader) - len(evader_failed)
+        print(f"http-evader family: {ok} passed of {len(evader)} "
+              f"({100.0 * ok / len(evader):.1f}%)")
+    total = len(runnable)
+    rate = 100.0 * len(passed) / total if total else 0.0
+    print(f"suricata-verify alerts: {len(passed)} passed, {len(failed)} failed, "
+          f"{sum(skipped.values())} skipped; {rate:.1f}% of {total} runnable")
+    if args.min_pass_rate is not None and rate < args.min_pass_rate:
+        print(f"pass rate {rate:.1f}% is below the floor {args.min_pass_rate}%")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Compares what mimamori-sensor logs with what tshark decodes from the same captures.
+
+For every pcap (suricata-verify by default, each distinct file once) it collects
+  dns:  query names of DNS requests (and requests over TCP)
+  http: HTTP requests as (method, host, URI)
+  tls:  SNI of each TLS ClientHello
+from tshark and from the sensor's EVE output, and reports per protocol how many of tshark's
+items the sensor logged too (multiset intersection), plus the items only one side has.
+
+Deliberate differences (not counted against agreement, listed separately):
+  * the sensor finds protocols by content on any port; tshark dissects HTTP/TLS/DNS on their
+    registered ports, so items on other ports that only we log are "extra", not errors;
+  * tshark reports retransmitted requests again; frames it flags as retransmissions are skipped;
+  * hosts are compared lowercased without the port (the sensor's `http.hostname`).
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+SEP = "\x1e"
+FIELDS = ["frame.number", "tcp.analysis.retransmission", "dns.flags.response", "dns.qry.name",
+          "http.request.method", "http.host", "http.request.uri",
+          "tls.handshake.type", "tls.handshake.extensions_server_name", "udp.srcport",
+          "tcp.srcport", "frame.protocols"]
+
+
+def tshark_items(pcap):
+    cmd = ["tshark", "-n", "-r", pcap, "-o", "tcp.desegment_tcp_streams:TRUE",
+           "-Y", "dns or http.request or tls.handshake.type == 1", "-T", "fields",
+           "-E", "separator=\t", "-E", "aggregator=" + SEP, "-E", "occurrence=a"]
+    for f in FIELDS:
+        cmd += ["-e", f]
+    p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=300)
+    items = {"dns": collections.Counter(), "http": collections.Counter(), "tls": collections.Counter()}
+    for line in p.stdout.splitlines():
+        cols = line.split("\t")
+        cols += [""] * (len(FIELDS) - len(cols))
+        row = dict(zip(FIELDS, cols))
+        if row["tcp.analysis.retransmission"]:
+            continue
+        protos = row["frame.protocols"].split(":")
+        if "http2" in protos or "quic" in protos or "doh" in protos:
+            continue  # DNS over HTTP/2 or QUIC: protocols the sensor does not parse
+        if row["dns.qry.name"] and row["dns.flags.response"].split(SEP)[0] in ("0", "False"):
+            for name in row["dns.qry.name"].split(SEP):
+                items["dns"][name.lower().rstrip(".")] += 1
+        if row["http.request.method"]:
+            methods = row["http.request.method"].split(SEP)
+            hosts = row["http.host"].split(SEP)
+            uris = row["http.request.uri"].split(SEP)
+            for i, m in enumerate(methods):
+                host = hosts[i] if i < len(hosts) else ""
+                uri = uris[i] if i < len(uris) else ""
+                items["http"][(m, norm_host(host), uri)] += 1
+        if row["tls.handshake.extensions_server_name"] or "1" in row["tls.handshake.type"].split(SEP):
+            types = row["tls.handshake.type"].split(SEP)
+            snis = [s for s in row["tls.handshake.extensions_server_name"].split(SEP) if s]
+            hellos = types.count("1")
+            for i in range(hellos):
+                items["tls"][snis[i].lower() if i < len(snis) else ""] += 1
+    # ClientHellos without SNI are not compared (nothing to compare).
+    items["tls"].pop("", None)
+    return items, p.returncode, p.stderr
+
+
+def norm_host(h):
+    h = h.strip().lower()
+    if h.startswith("["):
+        return h[: h.find("]") + 1] if "]" in h else h
+    return h.split(":")[0]
+
+
+def sensor_items(binary, pcap):
+    out = tempfile.mkdtemp(prefix="mimamori-tshark-")
+    try:
+        p = subprocess.run([binary, "-r", pcap, "-l", out, "-k", "none",
+                            "--set", "stream.midstream=true", "--set", "outputs.eve.flow=false"],
+                           capture_output=True, text=True, errors="replace", timeout=300)
+        items = {"dns": collections.Counter(), "http": collections.Counter(), "tls": collections.Counter()}
+        path = os.path.join(out, "eve.json")
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                for line in f:
+                    try:
+                        e = json.loads(line)
+                    except ValueError:
+                        continue
+                    t = e.get("event_type")
+                    if t == "dns" and e["dns"].get("type") == "request":
+                        for q in e["dns"].get("queries", []):
+                            items["dns"][q.get("rrname", "").lower().rstrip(".")] += 1
+                    elif t == "http":
+                        h = e["http"]
+                        host = h.get("hostname", "")
+                        items["http"][(h.get("http_method", ""), host, h.get("url", ""))] += 1
+                    elif t == "tls" and "sni" in e["tls"]:
+                        items["tls"][e["tls"]["sni"].lower()] += 1
+        return items, p.returncode
+    finally:
+        subprocess.run(["rm", "-rf", out])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--corpus", default=None)
+    ap.add_argument("--only", default=None, help="regex a pcap path must match")
+    ap.add_argument("--limit", type=int, default=0, help="at most this many pcaps (0: all)")
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    ap.add_argument("--min-agreement", type=float, default=None,
+                    help="exit 1 if any protocol's agreement (percent) is below this")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list differing items")
+    args = ap.parse_args()
+    here = os.path.dirname(os.path.abspath(__file__))
+    corpus = args.corpus or os.path.join(here, "..", "..", "shared", "corpus")
+    root = os.path.join(corpus, "suricata-verify", "tests")
+    binary = os.path.join(args.bin, "mimamori-sensor")
+    pcaps, seen = [], set()
+    for d, _, files in sorted(os.walk(root)):
+        for f in sorted(files):
+            if not f.endswith((".pcap", ".pcapng")):
+                continue
+            path = os.path.join(d, f)
+            if args.only and not re.search(args.only, path):
+                continue
+            with open(path, "rb") as fh:
+                digest = hashlib.sha1(fh.read()).hexdigest()
+            if digest in seen:
+                continue
+            seen.add(digest)
+            pcaps.append(path)
+    if args.limit:
+        pcaps = pcaps[: args.limit]
+
+    def one(pcap):
+        theirs, trc, _ = tshark_items(pcap)
+        ours, orc = sensor_items(binary, pcap)
+        return pcap, theirs, ours, orc
+
+    totals = {k: [0, 0, 0] for k in ("dns", "http", "tls")}  # tshark, matched, ours
+    diffs = {k: [] for k in totals}
+    crashes = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
+        for pcap, theirs, ours, orc in ex.map(one, pcaps):
+            if orc != 0:
+                crashes.append((pcap, orc))
+            for k in totals:
+                t, o = theirs[k], ours[k]
+                matched = sum((t & o).values())
+                totals[k][0] += sum(t.values())
+                totals[k][1] += matched
+                totals[k][2] += sum(o.values())
+                missing = t - o
+                extra = o - t
+                if missing or extra:
+                    diffs[k].append((os.path.relpath(pcap, root), dict(missing), dict(extra)))
+    print(f"pcaps compared: {len(pcaps)}")
+    worst = 100.0
+    for k, (t, m, o) in totals.items():
+        rate = 100.0 * m / t if t else 100.0
+        worst = min(worst, rate)
+        print(f"  {k:5} tshark {t:6}  matched {m:6}  agreement {rate:6.2f}%   "
+              f"(sensor-only items: {o - m}; see the module doc for why)")
+    if args.verbose:
+        for k in diffs:
+            for pcap, missing, extra in diffs[k]:
+                if missing:
+                    print(f"  {k} {pcap}: only tshark: {list(missing.items())[:5]}")
+                if extra:
+                    print(f"  {k} {pcap}: only sensor: {list(extra.items())[:5]}")
+    for pcap, rc in crashes:
+        print(f"  sensor exit {rc} on {pcap}")
+    if args.min_agreement is not None and (worst < args.min_agreement or crashes):
+        print(f"agreement below {args.min_agreement}% (or sensor failures)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
