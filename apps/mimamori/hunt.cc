@@ -43,6 +43,7 @@ struct Options {
   bool show_errors = false;
   bool quiet = false;
   bool no_cache = false;
+  std::vector<std::string> placeholders;  // name=value,value for `expand`
 };
 
 struct Input {
@@ -616,7 +617,18 @@ int run(const Options& o) {
   }
   auto t0 = std::chrono::steady_clock::now();
   sigma::RuleSet rules;
-  for (const auto& r : o.rules) rules.load_path(r);
+  sigma::LoadOptions load;
+  for (const auto& p : o.placeholders) {
+    auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "--placeholder: expected NAME=VALUE[,VALUE...], got '%s'\n", p.c_str());
+      return 2;
+    }
+    auto& values = load.placeholders[p.substr(0, eq)];
+    std::stringstream list(p.substr(eq + 1));
+    for (std::string v; std::getline(list, v, ',');) values.push_back(v);
+  }
+  for (const auto& r : o.rules) rules.load_path(r, load);
   if (auto st = rules.compile(o.no_cache ? std::string() : cache_dir()); !st.ok()) {
     std::fprintf(stderr, "rules: %s\n", st.error().message.c_str());
     return 2;
@@ -625,7 +637,7 @@ int run(const Options& o) {
     for (const auto& e : rules.errors())
       std::fprintf(stderr, "%s: %s\n", e.file.c_str(), e.reason.c_str());
   if (rules.rules().empty()) {
-    std::fprintf(stderr, "%s\n", std::string(msg(lang, "err.no_rules")).c_str());
+    std::fprintf(stderr, "%s\n", std::string(msg(lang, "err.no_rules_loaded")).c_str());
     return 2;
   }
   auto t1 = std::chrono::steady_clock::now();
@@ -675,6 +687,7 @@ void add_hunt_command(CLI::App& app) {
   cmd->add_flag("--show-errors", o->show_errors, h("help.show_errors"));
   cmd->add_flag("-q,--quiet", o->quiet, h("help.quiet"));
   cmd->add_flag("--no-cache", o->no_cache, h("help.no_cache"));
+  cmd->add_option("--placeholder", o->placeholders, h("help.placeholder"));
   cmd->callback([o] { throw CLI::RuntimeError(run(*o)); });
 }
 

@@ -58,6 +58,8 @@ const std::unordered_map<std::string_view, Text>& catalogue() {
       {"help.no_cache",
        {"do not keep compiled rules in the cache folder (~/.cache/mimamori)",
         "コンパイル済みルールをキャッシュ (~/.cache/mimamori) に保存しない"}},
+      {"help.placeholder", {"values of a %placeholder% used by 'expand' rules: NAME=VALUE[,VALUE...]",
+                            "'expand' ルールのプレースホルダの値: NAME=VALUE[,VALUE...]"}},
       {"summary.detections", {"Detections", "検知数"}},
       {"summary.by_level", {"Detections by level", "レベル別の検知数"}},
       {"summary.top_rules", {"Top rules", "検知の多いルール"}},
@@ -74,6 +76,8 @@ const std::unordered_map<std::string_view, Text>& catalogue() {
       {"err.no_rules",
        {"no rules given: use --rules DIR",
         "ルールが指定されていません: --rules DIR を指定してください"}},
+      {"err.no_rules_loaded", {"none of the given rules could be loaded (see --show-errors)",
+                               "指定されたルールを 1 つも読み込めませんでした (--show-errors で理由を表示)"}},
       {"err.no_inputs",
        {"no event logs found in the given paths", "指定されたパスにイベントログがありません"}},
   };

@@ -22,6 +22,9 @@ constexpr uint32_t kRecordMagic = 0x00002a2a;
 constexpr uint32_t kChunkHeaderSize = 512;
 // Nesting of templates inside substitutions inside templates; real logs use two or three.
 constexpr int kMaxDepth = 24;
+// Templates nested in substitutions can multiply a small record into a huge tree; a record
+// that needs more tokens than this is damaged (real records need a few hundred).
+constexpr uint32_t kMaxSteps = 1u << 18;
 
 // Slicing-by-8 tables: eight bytes per step, several times faster than a byte at a time; the
 // data CRC of every chunk is checked, so this is on the hot path.
@@ -75,6 +78,7 @@ struct EvtxChunkDecoder::State {
   EvtxRecord record;
   std::string error;
   uint32_t error_at = 0;
+  uint32_t steps = 0;  // tokens parsed for the current record
 
   State() {
     name_arena.reserve(4 * EvtxFile::kChunkSize);
@@ -143,6 +147,7 @@ struct EvtxChunkDecoder::State {
     uint32_t cur = parent;
     uint32_t attr = 0;  // open attribute collecting values, 0: none
     while (pos < end) {
+      if (++steps > kMaxSteps) return fail(pos, "record expands to too many tokens");
       uint8_t tok = base[pos];
       uint32_t avail = end - pos;
       switch (tok & 0xbf) {
@@ -373,6 +378,7 @@ void EvtxChunkDecoder::decode_chunk(std::string_view file, const uint8_t* chunk,
     r.file_offset = chunk_offset + pos;
     s.error.clear();
     s.subs.clear();
+    s.steps = 0;
     if (s.parse(pos + 24, pos + size - 4, 0, 0, 0, 0)) {
       ++stats.records;
       on_record(r);
@@ -403,6 +409,7 @@ core::Status EvtxChunkDecoder::decode_fragment(std::string_view data, EvtxRecord
   s.record.reset();
   s.error.clear();
   s.subs.clear();
+  s.steps = 0;
   bool ok = s.parse(shift, s.size, 0, 0, 0, 0);
   record = s.record;
   record.fields_built_ = false;
