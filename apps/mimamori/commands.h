@@ -11,4 +11,7 @@ void add_eve_commands(CLI::App& app);
 /// `mimamori admin init|customer add|enroll-code|user add`: server set-up without a browser.
 void add_admin_commands(CLI::App& app);
 
+/// `mimamori admin import-eve`: EVE files into a running server through the device API.
+void add_admin_import_command(CLI::App& admin);
+
 }  // namespace mimamori::cli
