@@ -57,6 +57,7 @@ std::string read_password(const std::string& given, bool from_stdin) {
 void add_admin_commands(CLI::App& app) {
   auto* admin = app.add_subcommand("admin", "set up and administer a mimamori-server store");
   admin->require_subcommand(1);
+  add_admin_import_command(*admin);
 
   auto args = std::make_shared<StoreArgs>();
 

@@ -151,6 +151,7 @@ ServerOptions load_server_options(const core::Config& c) {
   s.incident_window_s = c.get<int64_t>("store.incident_window_s", s.incident_window_s);
   s.login_max_failures = c.get<int64_t>("store.login_max_failures", s.login_max_failures);
   s.login_lock_s = c.get<int64_t>("store.login_lock_s", s.login_lock_s);
+  s.sqlite_synchronous = c.get<std::string>("store.sqlite_synchronous", s.sqlite_synchronous);
   for (auto [key, v] : {std::pair{"store.ingest_queue_events", s.ingest_queue_events},
                         {"store.heartbeat_limit_s", s.heartbeat_limit_s},
                         {"store.alert_window_s", s.alert_window_s},

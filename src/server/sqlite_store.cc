@@ -154,6 +154,11 @@ class SqliteStore final : public Store {
   ~SqliteStore() override { stop_writers(); }
 
   Status init() {
+    const auto& sy = options().sqlite_synchronous;
+    if (sy != "FULL" && sy != "NORMAL" && sy != "EXTRA") {
+      return core::make_error("store.sqlite_synchronous must be FULL, NORMAL or EXTRA, not '{}'",
+                              sy);
+    }
     for (int i = 0; i < std::max(2, options().connections + 1); ++i) {
       auto c = std::make_unique<Connection>();
       if (sqlite3_open_v2(file_.c_str(), &c->db,
@@ -163,8 +168,9 @@ class SqliteStore final : public Store {
                                 c->db ? sqlite3_errmsg(c->db) : "out of memory");
       }
       sqlite3_busy_timeout(c->db, 10000);
-      for (const char* p : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                            "PRAGMA foreign_keys=ON", "PRAGMA cache_size=-16000"}) {
+      const std::string sync = "PRAGMA synchronous=" + options().sqlite_synchronous;
+      for (const char* p : {"PRAGMA journal_mode=WAL", sync.c_str(), "PRAGMA foreign_keys=ON",
+                            "PRAGMA cache_size=-16000"}) {
         if (auto st = c->exec(p); !st.ok()) return st;
       }
       free_.push_back(c.get());

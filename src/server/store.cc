@@ -121,13 +121,20 @@ void Store::writer_loop() {
     }
     outcomes.assign(group.size(), IngestOutcome{});
     const int64_t now = core::now().micros;
-    Status st = transact(true, [&](SqlTx& tx) -> Status {
-      for (size_t i = 0; i < group.size(); ++i) {
-        outcomes[i] = IngestOutcome{};
-        if (auto s = apply_batch(tx, group[i].batch, outcomes[i], now); !s.ok()) return s;
-      }
-      return {};
-    });
+    // A deadlock or serialization failure with another writer (or another instance) rolls
+    // the whole group back; applying it again is idempotent, so try a few times.
+    Status st;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      st = transact(true, [&](SqlTx& tx) -> Status {
+        for (size_t i = 0; i < group.size(); ++i) {
+          outcomes[i] = IngestOutcome{};
+          if (auto s = apply_batch(tx, group[i].batch, outcomes[i], now); !s.ok()) return s;
+        }
+        return {};
+      });
+      if (st.ok()) break;
+      spdlog::warn("ingest commit attempt {} failed: {}", attempt + 1, st.error().message);
+    }
     {
       std::lock_guard lock(queue_mu_);
       queued_events_ -= events;

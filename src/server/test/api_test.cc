@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "mimamori/core/clock.h"
@@ -407,6 +408,42 @@ TEST_P(Api, MetricsExposeIngestAndRequests) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, Api, ::testing::ValuesIn(backends()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+}  // namespace
+}  // namespace mimamori::server::testing
+
+namespace mimamori::server::testing {
+namespace {
+
+TEST(Tls, SelfSignedCertificateIsMadeOnceAndItsFingerprintPrinted) {
+  std::string why;
+  const std::string url = fresh_store_url("sqlite", &why);
+  std::string dir, first;
+  {
+    auto ts = TestServer::start(url, [](ServerOptions& o) { o.tls = true; });
+    ASSERT_TRUE(ts);
+    dir = ts->dir;
+    EXPECT_TRUE(ts->base.starts_with("https://")) << ts->base;
+    first = ts->server->fingerprint();
+    ASSERT_EQ(first.size(), 64u);
+    EXPECT_EQ(certificate_fingerprint(dir + "/server.crt").value_or(""), first);
+    EXPECT_EQ(
+        std::filesystem::status(dir + "/server.key").permissions() & std::filesystem::perms::all,
+        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    EXPECT_EQ(Client(ts->base).get("/api/v1/health").status, 200);
+    // Plain HTTP to the TLS port is refused, not served.
+    auto plain =
+        Client("http://127.0.0.1:" + std::to_string(ts->server->port())).get("/api/v1/health");
+    EXPECT_NE(plain.status, 200);
+  }
+  // A restart on the same data directory keeps the certificate devices have pinned.
+  auto again = TestServer::start(url, [&](ServerOptions& o) {
+    o.tls = true;
+    o.data_dir = dir;
+  });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->server->fingerprint(), first);
+}
 
 }  // namespace
 }  // namespace mimamori::server::testing

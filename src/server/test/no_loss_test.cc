@@ -77,12 +77,15 @@ TEST(NoLoss, AcknowledgedEventsSurviveRepeatedSigkill) {
   ASSERT_EQ(e.status, 201) << e.body;
   const std::string dev = e.str("device_id"), tok = e.str("device_token");
 
-  constexpr int kBatches = 500, kPerBatch = 100;
+  constexpr int kBatches = 200, kPerBatch = 100;
   std::atomic<int64_t> acked{0};
   std::atomic<int> retries{0};
+  std::atomic<bool> kills_done{false};
+  std::atomic<int> batches_sent{0};
+  // The stream goes on until the server has been killed often enough, however fast it is.
   std::thread device([&] {
     int64_t seq = 1;
-    for (int b = 0; b < kBatches; ++b) {
+    for (int b = 0; b < kBatches || !kills_done; ++b) {
       std::vector<std::string> lines;
       for (int i = 0; i < kPerBatch; ++i) {
         lines.push_back(i == 0 ? alert_line(2024217, "ET MALWARE Cobalt Strike Beacon",
@@ -100,23 +103,24 @@ TEST(NoLoss, AcknowledgedEventsSurviveRepeatedSigkill) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
       seq += kPerBatch;
+      ++batches_sent;
     }
   });
   int kills = 0;
-  while (acked < kBatches * kPerBatch && kills < 6) {
+  while (kills < 6) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250 + 50 * kills));
     ASSERT_EQ(kill(pid, SIGKILL), 0);
     waitpid(pid, nullptr, 0);
     ++kills;
     pid = start_server(dir, port);
   }
+  kills_done = true;
   device.join();
   ASSERT_TRUE(wait_healthy(c));
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "graceful stop failed";
-  EXPECT_GE(kills, 5) << "the stream ended before the server was killed often enough";
   EXPECT_GT(retries.load(), 0) << "no request ever failed: the kills did not interrupt";
 
   StoreOptions so;
@@ -125,7 +129,9 @@ TEST(NoLoss, AcknowledgedEventsSurviveRepeatedSigkill) {
   ASSERT_TRUE(store.ok());
   auto seqs = (*store)->stored_seqs(dev);
   ASSERT_TRUE(seqs.ok());
-  ASSERT_EQ(seqs->size(), static_cast<size_t>(kBatches * kPerBatch));
+  const int64_t total = static_cast<int64_t>(batches_sent.load()) * kPerBatch;
+  ASSERT_EQ(acked.load(), total);
+  ASSERT_EQ(seqs->size(), static_cast<size_t>(total));
   for (size_t i = 0; i < seqs->size(); ++i) ASSERT_EQ((*seqs)[i], static_cast<int64_t>(i + 1));
   // Derived rows count each stored alert once, retries or not.
   AlertQuery q;
@@ -133,7 +139,7 @@ TEST(NoLoss, AcknowledgedEventsSurviveRepeatedSigkill) {
   ASSERT_TRUE(alerts.ok());
   int64_t counted = 0;
   for (const auto& a : *alerts) counted += a.count;
-  EXPECT_EQ(counted, kBatches);
+  EXPECT_EQ(counted, batches_sent.load());
   std::printf("kills=%d retries=%d events=%zu\n", kills, retries.load(), seqs->size());
 }
 

@@ -44,6 +44,8 @@ struct StoreOptions {
   int64_t login_max_failures = 5;         ///< failed logins before a lock-out
   int64_t login_lock_s = 900;             ///< length of a lock-out
   int64_t session_ttl_s = 12 * 3600;      ///< lifetime of a session
+  /// SQLite `synchronous`: FULL survives power loss; NORMAL (WAL) survives a crashed process.
+  std::string sqlite_synchronous = "FULL";
 };
 
 /// Counters of the ingest path, for /metrics.
