@@ -136,6 +136,33 @@ int do_run(const std::string& config_file, const std::vector<std::string>& sets,
   uo.backoff_max = std::chrono::milliseconds(cfg.get<int64_t>("uplink.backoff_max_ms", 60000));
   uo.backoff_min = std::chrono::milliseconds(cfg.get<int64_t>("uplink.backoff_min_ms", 500));
   uplink::Uplink up(*cred, **spool, uo);
+  // The server's configuration is cached beside the state; its threat list becomes the file
+  // the network collector reads (and reloads when it changes).
+  std::string threat_file =
+      cfg.get<std::string>("network.threat_list", (state / "threat-list.txt").string());
+  up.on_config([state, threat_file](const std::string& yaml) {
+    std::string tmp = (state / "server-config.yaml.tmp").string();
+    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+      std::fwrite(yaml.data(), 1, yaml.size(), f);
+      std::fclose(f);
+      std::rename(tmp.c_str(), (state / "server-config.yaml").c_str());
+    }
+    try {
+      auto server_cfg = core::Config::from_string(yaml, "server configuration");
+      auto list = server_cfg.get<std::vector<std::string>>("threat_list", {});
+      std::string text = "# threat list from mimamori-server\n";
+      for (const auto& a : list) text += a + "\n";
+      std::string ttmp = threat_file + ".tmp";
+      if (FILE* f = std::fopen(ttmp.c_str(), "w")) {
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+        std::rename(ttmp.c_str(), threat_file.c_str());
+      }
+      spdlog::info("configuration from the server: {} threat-list entries", list.size());
+    } catch (const core::ConfigError& e) {
+      spdlog::warn("configuration from the server not usable: {}", e.what());
+    }
+  });
   agent::SpoolSink sink(**spool);
   sink.set_uplink(&up);
   std::atomic<bool> uplink_stop{false};
