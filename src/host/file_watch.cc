@@ -404,8 +404,12 @@ bool FileWatch::load() {
       spdlog::warn("baseline '{}':{}: damaged line skipped", options_.baseline_file.string(), n);
       continue;
     }
-    s.content = unhex(content);
-    baseline_[unhex(p)] = std::move(s);
+    try {
+      s.content = unhex(content);
+      baseline_[unhex(p)] = std::move(s);
+    } catch (const std::exception&) {
+      spdlog::warn("baseline '{}':{}: damaged line skipped", options_.baseline_file.string(), n);
+    }
   }
   return true;
 }

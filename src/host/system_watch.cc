@@ -334,7 +334,15 @@ NetWatch::NetWatch(std::string threat_list, std::chrono::seconds interval)
 
 core::Status NetWatch::start(EventSink&) {
   if (threat_list_.empty()) return core::make_error("no threat list (network.threat_list)");
-  if (auto st = list_.load(threat_list_); !st) return st;
+  struct stat st {};
+  if (::stat(threat_list_.c_str(), &st) != 0) {
+    // The server's list arrives with the configuration pull; wait for it.
+    spdlog::info("network: threat list '{}' not there yet; checking connections once it is",
+                 threat_list_);
+    return {};
+  }
+  if (auto r = list_.load(threat_list_); !r) return r;
+  list_mtime_ = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   spdlog::info("network: {} threat-list entries", list_.size());
   return {};
 }
@@ -343,6 +351,19 @@ void NetWatch::poll(EventSink& sink) {
   auto now = Clock::now();
   if (now < next_) return;
   next_ = now + interval_;
+  struct stat st {};
+  if (::stat(threat_list_.c_str(), &st) == 0) {
+    int64_t m = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    if (m != list_mtime_) {
+      AddressList fresh;
+      if (fresh.load(threat_list_)) {
+        list_ = std::move(fresh);
+        list_mtime_ = m;
+        spdlog::info("network: threat list reloaded, {} entries", list_.size());
+      }
+    }
+  }
+  if (list_.size() == 0) return;
   for (const auto& s : read_sockets()) {
     if (s.remote.empty() || s.remote_port == 0 || s.state == 10) continue;
     if (!list_.contains(s.remote)) continue;

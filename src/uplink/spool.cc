@@ -162,6 +162,15 @@ core::Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options) {
 }
 
 Status Spool::recover() {
+  try {
+    return recover_files();
+  } catch (const std::exception& e) {  // stoull/stoi on a damaged name or state line
+    return make_error("spool: '{}' holds a damaged file name or state: {}", options_.dir.string(),
+                      e.what());
+  }
+}
+
+Status Spool::recover_files() {
   // 1. The state file: counters and checkpoints that outlive deleted segments.
   fs::path state = options_.dir / "state";
   if (std::ifstream in(state); in) {
@@ -196,7 +205,8 @@ Status Spool::recover() {
   std::vector<std::pair<uint64_t, fs::path>> found;
   for (const auto& entry : fs::directory_iterator(options_.dir)) {
     std::string name = entry.path().filename().string();
-    if (name.size() == 28 && name.starts_with("seg-") && name.ends_with(".log")) {
+    if (name.size() == 28 && name.starts_with("seg-") && name.ends_with(".log") &&
+        name.find_first_not_of("0123456789", 4) == 24) {
       found.emplace_back(std::stoull(name.substr(4, 20)), entry.path());
     } else if (name.ends_with(".tmp")) {
       fs::remove(entry.path());  // a state file whose rename never happened

@@ -301,6 +301,20 @@ core::Status Uplink::heartbeat() {
   return {};
 }
 
+core::Result<bool> Uplink::pull_config() {
+  std::vector<std::string> headers = {"Authorization: Bearer " + cred_.device_token};
+  if (!config_etag_.empty()) headers.push_back("If-None-Match: " + config_etag_);
+  auto resp = client_.request("GET", url("/api/v1/device/config"), headers, {});
+  if (!resp) return make_error("config pull: {}", resp.error().message);
+  if (resp->status == 304) return false;
+  if (resp->status != 200)
+    return make_error_code(static_cast<int>(resp->status), "config pull answered {}: {}",
+                           resp->status, server_reason(*resp));
+  config_etag_ = resp->etag;
+  if (config_handler_) config_handler_(resp->body);
+  return true;
+}
+
 void Uplink::notify() {
   {
     std::lock_guard lock(mu_);
@@ -322,6 +336,17 @@ void Uplink::run(const std::atomic<bool>& stop) {
     if (now >= next_heartbeat) {
       if (auto st = heartbeat(); !st) spdlog::warn("uplink: {}", st.error().message);
       next_heartbeat = now + interval;
+      // A new config_version announced by the heartbeat (or none pulled yet): fetch it.
+      uint64_t announced = stats().config_version;
+      if (config_handler_ && (!config_pulled_ || announced != config_version_seen_)) {
+        auto pulled = pull_config();
+        if (pulled) {
+          config_pulled_ = true;
+          config_version_seen_ = announced;
+        } else {
+          spdlog::warn("uplink: {}", pulled.error().message);
+        }
+      }
     }
     SendOutcome out = SendOutcome::kIdle;
     if (Clock::now() >= next_attempt_) out = send_once();

@@ -229,6 +229,24 @@ TEST_F(SpoolTest, CheckpointsTravelWithTheirBatch) {
   EXPECT_EQ(s->checkpoint("fim"), "x");
 }
 
+TEST_F(SpoolTest, DamagedStateFileIsAnErrorNamingIt) {
+  {
+    auto s = open();
+    s->append("x");
+    ASSERT_TRUE(s->commit().ok());
+    ASSERT_TRUE(s->ack_through(1).ok());
+  }
+  {
+    std::ofstream out(dir_ / "state", std::ios::trunc);
+    out << "next_seq lots\n";
+  }
+  SpoolOptions o;
+  o.dir = dir_;
+  auto s = Spool::open(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("state"), std::string::npos) << s.error().message;
+}
+
 // A child appends and commits as fast as it can and reports each committed sequence number
 // through a pipe; the parent SIGKILLs it mid-stream. Every reported record must survive, intact
 // and in order, and the spool must go on from there.

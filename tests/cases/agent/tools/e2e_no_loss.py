@@ -185,6 +185,9 @@ if not hb or not hb[0][0]:
     failures.append("no heartbeat reached the server")
 elif json.loads(hb[0][0]).get("version") != "0.1.0":
     failures.append(f"heartbeat lacks the version: {hb[0][0]}")
+cached = os.path.join(state, "server-config.yaml")
+if not os.path.exists(cached) or "device_id: dev" not in open(cached).read():
+    failures.append("the device configuration was not pulled and cached")
 for f in failures:
     print("FAIL:", f)
 sys.exit(1 if failures else 0)

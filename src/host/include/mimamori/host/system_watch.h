@@ -82,6 +82,7 @@ class NetWatch : public Collector {
  private:
   std::string threat_list_;
   AddressList list_;
+  int64_t list_mtime_ = 0;
   std::chrono::seconds interval_;
   std::chrono::steady_clock::time_point next_{};
   std::map<std::string, std::chrono::steady_clock::time_point> reported_;

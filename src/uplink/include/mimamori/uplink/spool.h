@@ -100,6 +100,7 @@ class Spool {
 
   explicit Spool(SpoolOptions options);
   core::Status recover();
+  core::Status recover_files();
   core::Status scan_segment(Segment& seg, bool is_last);
   core::Status open_active();
   core::Status write_state();

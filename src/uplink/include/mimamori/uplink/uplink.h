@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -89,6 +90,15 @@ class Uplink {
   /// POST /api/v1/heartbeat with version, uptime, spool depth and drops.
   core::Status heartbeat();
 
+  /// GET /api/v1/device/config with If-None-Match: true when a new configuration arrived
+  /// (then passed to the config handler), false when unchanged (304).
+  core::Result<bool> pull_config();
+
+  /// Called with the YAML text of each new configuration from the server.
+  void on_config(std::function<void(const std::string& yaml)> handler) {
+    config_handler_ = std::move(handler);
+  }
+
   /// Loops until `stop`: sends whenever events are committed (see notify()), backs off on
   /// failure, and heartbeats every interval.
   void run(const std::atomic<bool>& stop);
@@ -121,6 +131,10 @@ class Uplink {
   bool woken_ = false;
   UplinkStats stats_;
   uint64_t rng_state_;
+  std::function<void(const std::string&)> config_handler_;
+  std::string config_etag_;
+  uint64_t config_version_seen_ = 0;
+  bool config_pulled_ = false;
 };
 
 }  // namespace mimamori::uplink
