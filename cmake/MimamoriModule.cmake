@@ -50,7 +50,7 @@ function(mimamori_unit_tests module)
     MIMAMORI_CORPUS_DIR="${PROJECT_SOURCE_DIR}/../shared/corpus"
     MIMAMORI_BINARY_DIR="${PROJECT_BINARY_DIR}")
   mimamori_warnings(${target})
-  gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "unit;${module}")
+  gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS ${module})
 endfunction()
 
 # mimamori_program(NAME SOURCES ... LIBS ...)

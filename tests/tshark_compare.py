@@ -160,6 +160,8 @@ def main():
     ap.add_argument("--corpus", default=None)
     ap.add_argument("--only", default=None, help="regex a pcap path must match")
     ap.add_argument("--limit", type=int, default=0, help="at most this many pcaps (0: all)")
+    ap.add_argument("--sample", type=int, default=0,
+                    help="compare this many pcaps spread evenly over the selection (0: all)")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--min-agreement", type=float, default=None,
                     help="exit 1 if any protocol's agreement (percent) is below this")
@@ -183,6 +185,9 @@ def main():
                 continue
             seen.add(digest)
             pcaps.append(path)
+    if args.sample and len(pcaps) > args.sample:
+        step = len(pcaps) / args.sample
+        pcaps = [pcaps[int(i * step)] for i in range(args.sample)]
     if args.limit:
         pcaps = pcaps[: args.limit]
 

@@ -39,20 +39,8 @@ void write_stats(net::EveSink& sink, const net::PipelineStats& s, const net::Cap
   ev.timestamp = core::now();
   ev.event_type = core::event_type::kStats;
   s.append_to(ev.fields, (ev.timestamp.micros - started.micros) / 1000000);
-  // Capture counters sit beside the pipeline's, as Suricata's `capture` object.
-  core::Fields cap_f;
   std::string line = core::to_eve(ev, fmt);
-  // Insert "capture" into the stats object: rebuild with it instead of patching text.
-  ev.fields.clear();
-  ev.fields.begin_object("stats");
-  ev.fields.end();
-  (void)cap_f;
-  core::Event full;
-  full.timestamp = ev.timestamp;
-  full.event_type = ev.event_type;
-  s.append_to(full.fields, (ev.timestamp.micros - started.micros) / 1000000);
-  line = core::to_eve(full, fmt);
-  // Append the capture object before the final closing braces of "stats".
+  // The capture counters join the "stats" object (its closing brace is the line's last but one).
   std::string capture = ",\"capture\":{\"kernel_packets\":" + std::to_string(cap.packets) +
                         ",\"kernel_drops\":" + std::to_string(cap.kernel_drops) +
                         ",\"read_errors\":" + std::to_string(cap.read_errors) + "}";
