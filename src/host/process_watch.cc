@@ -193,10 +193,12 @@ void ProcessWatch::loop() {
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n));
          h = NLMSG_NEXT(h, n)) {
       auto* msg = static_cast<cn_msg*>(NLMSG_DATA(h));
-      auto* ev = reinterpret_cast<proc_event*>(msg->data);
-      if (ev->what == proc_event::PROC_EVENT_EXEC) {
+      // The event sits at offset 20 of the message: copy it out rather than read it misaligned.
+      proc_event ev{};
+      std::memcpy(&ev, msg->data, std::min<std::size_t>(msg->len, sizeof ev));
+      if (ev.what == proc_event::PROC_EVENT_EXEC) {
         std::lock_guard lock(mu_);
-        report(ev->event_data.exec.process_tgid, *sink_);
+        report(ev.event_data.exec.process_tgid, *sink_);
       }
     }
   }
