@@ -106,6 +106,50 @@ Fields& Fields::end() {
   return *this;
 }
 
+Fields& Fields::append(const Fields& other) {
+  MIMAMORI_ASSERT(&other != this, "Fields::append from itself");
+  const auto& nodes = other.nodes_;
+  std::vector<uint32_t> ends;  // open containers of `other`, by their end index
+  for (uint32_t i = 0; i < nodes.size(); ++i) {
+    while (!ends.empty() && ends.back() == i) {
+      end();
+      ends.pop_back();
+    }
+    const Node& n = nodes[i];
+    std::string_view k = other.key_of(n);
+    switch (n.kind) {
+      case ValueKind::kObject:
+        begin_object(k);
+        ends.push_back(n.end);
+        break;
+      case ValueKind::kArray:
+        begin_array(k);
+        ends.push_back(n.end);
+        break;
+      case ValueKind::kString:
+        add(k, other.str_of(n));
+        break;
+      case ValueKind::kBool:
+        add(k, n.b);
+        break;
+      case ValueKind::kInt:
+        add_int(k, n.i);
+        break;
+      case ValueKind::kUint:
+        add_uint(k, n.u);
+        break;
+      case ValueKind::kDouble:
+        add(k, n.d);
+        break;
+      case ValueKind::kNull:
+        add_null(k);
+        break;
+    }
+  }
+  for (; !ends.empty(); ends.pop_back()) end();
+  return *this;
+}
+
 void Fields::clear() {
   nodes_.clear();
   arena_.clear();

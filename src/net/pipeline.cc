@@ -491,7 +491,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     ev_.fields.clear();
     add_vlan(f->vlan, f->vlan_count);
     ev_.fields.add("ip_v", f->client_ip.is_v6() ? 6 : 4);
-    append_members(ev_.fields, fields);
+    ev_.fields.append(fields);
     if (!closing_) ev_.fields.add("pcap_cnt", pkt_.number);
     write_event();
   }
@@ -664,52 +664,6 @@ class PipelineImpl final : public DetectContext, public AppSink {
       o.end();
     }
     write_event();
-  }
-
-  // Copies every top-level member of `in` (with its subtree) to the end of `out`.
-  static void append_members(core::Fields& out, const core::Fields& in) {
-    const auto& nodes = in.nodes();
-    std::vector<uint32_t> ends;
-    for (uint32_t i = 0; i < nodes.size(); ++i) {
-      while (!ends.empty() && ends.back() == i) {
-        out.end();
-        ends.pop_back();
-      }
-      const auto& n = nodes[i];
-      std::string_view k = in.key_of(n);
-      switch (n.kind) {
-        case core::ValueKind::kObject:
-          out.begin_object(k);
-          ends.push_back(n.end);
-          break;
-        case core::ValueKind::kArray:
-          out.begin_array(k);
-          ends.push_back(n.end);
-          break;
-        case core::ValueKind::kString:
-          out.add(k, in.str_of(n));
-          break;
-        case core::ValueKind::kBool:
-          out.add(k, n.b);
-          break;
-        case core::ValueKind::kInt:
-          out.add_int(k, n.i);
-          break;
-        case core::ValueKind::kUint:
-          out.add_uint(k, n.u);
-          break;
-        case core::ValueKind::kDouble:
-          out.add(k, n.d);
-          break;
-        case core::ValueKind::kNull:
-          out.add_null(k);
-          break;
-      }
-    }
-    while (!ends.empty()) {
-      out.end();
-      ends.pop_back();
-    }
   }
 
   static void append_hex2(std::string& s, uint8_t v) {

@@ -57,5 +57,29 @@ TEST(Fields, NonNegativeSignedIntegersShareOneRepresentation) {
   EXPECT_EQ(a.find("n")->kind, ValueKind::kInt);
 }
 
+TEST(Fields, AppendCopiesMembersWithSubtrees) {
+  Fields src;
+  src.add("a", -3)
+      .begin_object("o")
+      .begin_array("l")
+      .add("", "x")
+      .add("", 2.5)
+      .end()
+      .add_null("n")
+      .end();
+  Fields dst;
+  dst.add("first", true);
+  dst.append(src).add("last", "z");
+  EXPECT_TRUE(dst.balanced());
+  EXPECT_EQ(dst.find("a")->i, -3);
+  EXPECT_EQ(dst.find_string("o.l.0"), "x");
+  EXPECT_EQ(dst.find("o.l.1")->d, 2.5);
+  EXPECT_EQ(dst.find("o.n")->kind, ValueKind::kNull);
+  EXPECT_EQ(dst.find_string("last"), "z");
+  Fields expect;
+  expect.add("first", true).append(src).add("last", "z");
+  EXPECT_EQ(dst, expect);
+}
+
 }  // namespace
 }  // namespace mimamori::core

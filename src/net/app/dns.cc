@@ -186,7 +186,7 @@ class DnsParser final : public AppParser {
   void append_record(core::Fields& out) const override {
     if (!record_.empty()) {
       // The last record is `"dns": {...}`: copy its members.
-      append_fields(out, record_);
+      out.append(record_);
     }
   }
   void reset() override {
@@ -199,52 +199,6 @@ class DnsParser final : public AppParser {
   }
 
  private:
-  static void append_fields(core::Fields& out, const core::Fields& in) {
-    // Re-emit the tree node by node (both trees are flat lists with end markers).
-    const auto& nodes = in.nodes();
-    std::vector<uint32_t> ends;
-    for (uint32_t i = 0; i < nodes.size(); ++i) {
-      while (!ends.empty() && ends.back() == i) {
-        out.end();
-        ends.pop_back();
-      }
-      const auto& n = nodes[i];
-      std::string_view k = in.key_of(n);
-      switch (n.kind) {
-        case core::ValueKind::kObject:
-          out.begin_object(k);
-          ends.push_back(n.end);
-          break;
-        case core::ValueKind::kArray:
-          out.begin_array(k);
-          ends.push_back(n.end);
-          break;
-        case core::ValueKind::kString:
-          out.add(k, in.str_of(n));
-          break;
-        case core::ValueKind::kBool:
-          out.add(k, n.b);
-          break;
-        case core::ValueKind::kInt:
-          out.add_int(k, n.i);
-          break;
-        case core::ValueKind::kUint:
-          out.add_uint(k, n.u);
-          break;
-        case core::ValueKind::kDouble:
-          out.add(k, n.d);
-          break;
-        case core::ValueKind::kNull:
-          out.add_null(k);
-          break;
-      }
-    }
-    while (!ends.empty()) {
-      out.end();
-      ends.pop_back();
-    }
-  }
-
   void message(Direction dir, std::string_view m, AppSink& sink) {
     Header h;
     if (!read_header(m, h)) {

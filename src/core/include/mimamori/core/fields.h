@@ -76,6 +76,9 @@ class Fields {
   Fields& begin_array(std::string_view key = {});
   Fields& end();
 
+  /// Copies every top-level member of `other` (with its subtree) to the end of this tree.
+  Fields& append(const Fields& other);
+
   /// Empties the tree, keeping its capacity.
   void clear();
   bool empty() const { return nodes_.empty(); }
