@@ -627,10 +627,17 @@ class HttpParser final : public AppParser {
     host_without_port(host, t.host);
     t.req_head_done = true;
     notify(t, AppProgress::kHttpRequestHeaders, 0);
-    // Body framing.
     Side& side = side_[0];
-    std::string_view te = header_value(t.req_headers, "transfer-encoding");
-    std::string_view cl = header_value(t.req_headers, "content-length");
+    side.tx_index = t.id;
+    start_body(side, t.req_headers, false);
+    if (!side.in_body) t.req_done = true;
+  }
+
+  // Sets up the body framing of a message from its headers: chunked, Content-Length, or (for
+  // responses without either) until the connection closes.
+  static void start_body(Side& side, const std::vector<Header>& headers, bool until_close) {
+    std::string_view te = header_value(headers, "transfer-encoding");
+    std::string_view cl = header_value(headers, "content-length");
     side.compressed = false;
     if (!te.empty() && te.find("hunked") != std::string_view::npos) {
       side.in_body = true;
@@ -642,9 +649,10 @@ class HttpParser final : public AppParser {
         side.mode = BodyMode::kLength;
         side.remaining = n;
       }
+    } else if (until_close) {
+      side.in_body = true;
+      side.mode = BodyMode::kUntilClose;
     }
-    side.tx_index = t.id;
-    if (!side.in_body) t.req_done = true;
   }
 
   static void host_without_port(std::string_view host, std::string& out) {
@@ -706,27 +714,14 @@ class HttpParser final : public AppParser {
     notify(t, AppProgress::kHttpResponseHeaders, 1);
     Side& side = side_[1];
     side.tx_index = t.id;
-    std::string_view te = header_value(t.resp_headers, "transfer-encoding");
-    std::string_view cl = header_value(t.resp_headers, "content-length");
     std::string_view ce = header_value(t.resp_headers, "content-encoding");
-    side.compressed = false;
     bool no_body = iequals(t.method, "HEAD") || t.status == 204 || t.status == 304 ||
                    (t.status >= 100 && t.status < 200);
-    if (!no_body) {
-      if (!te.empty() && te.find("hunked") != std::string_view::npos) {
-        side.in_body = true;
-        side.mode = BodyMode::kChunkSize;
-      } else if (!cl.empty()) {
-        uint64_t n = parse_uint(cl);
-        if (n > 0) {
-          side.in_body = true;
-          side.mode = BodyMode::kLength;
-          side.remaining = n;
-        }
-      } else if (t.status != 101) {
-        side.in_body = true;
-        side.mode = BodyMode::kUntilClose;
-      }
+    if (no_body) {
+      side.compressed = false;
+    } else {
+      // Without a length a response runs until close (but a 101 switches protocols).
+      start_body(side, t.resp_headers, t.status != 101);
     }
     if (side.in_body && (iequals(ce, "gzip") || iequals(ce, "x-gzip") || iequals(ce, "deflate"))) {
       side.compressed = true;
