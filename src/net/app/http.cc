@@ -131,7 +131,8 @@ void split_head(std::string_view head, bool cr_ends_line, std::string_view& star
   while (pos < head.size()) {
     std::string_view line = next_line(pos);
     if (line.empty()) break;
-    if ((line[0] == ' ' || line[0] == '\t') && !lines.empty()) {
+    // Continuation lines start with whitespace; libhtp counts a NUL byte as such too.
+    if ((line[0] == ' ' || line[0] == '\t' || line[0] == '\0') && !lines.empty()) {
       std::string_view prev = text(lines.back());
       if (line.find(':') != std::string_view::npos && prev.find(':') != std::string_view::npos) {
         lines.push_back({line.substr(1)});
@@ -163,10 +164,29 @@ void split_head(std::string_view head, bool cr_ends_line, std::string_view& star
   }
 }
 
+// Case-insensitive, NUL bytes in `a` ignored: how libhtp finds the headers that frame a body
+// ("Transfer\0-Encoding" still counts).
+bool iequals_nz(std::string_view a, std::string_view b) {
+  std::size_t j = 0;
+  for (char c : a) {
+    if (c == 0) continue;
+    if (j >= b.size() || std::tolower(static_cast<unsigned char>(c)) !=
+                             std::tolower(static_cast<unsigned char>(b[j])))
+      return false;
+    ++j;
+  }
+  return j == b.size();
+}
+
 std::string_view header_value(const std::vector<Header>& hs, std::string_view name) {
   for (const auto& h : hs)
     if (iequals(h.name, name)) return h.value;
   return {};
+}
+bool has_header_nz(const std::vector<Header>& hs, std::string_view name) {
+  for (const auto& h : hs)
+    if (iequals_nz(h.name, name)) return true;
+  return false;
 }
 bool has_header(const std::vector<Header>& hs, std::string_view name) {
   for (const auto& h : hs)
@@ -576,7 +596,7 @@ class HttpParser final : public AppParser {
       case Buffer::kHttpAcceptLang:
         return header_value(t.req_headers, "accept-language");
       case Buffer::kHttpConnection:
-        return header_value(t.req_headers, "connection");
+        return header_value(resp ? t.resp_headers : t.req_headers, "connection");
       case Buffer::kHttpProtocol:
         return resp ? t.resp_protocol : t.protocol;
       case Buffer::kFileData:
@@ -639,7 +659,7 @@ class HttpParser final : public AppParser {
       case Buffer::kHttpAcceptLang:
         return has_header(t.req_headers, "accept-language") ? 1 : 0;
       case Buffer::kHttpConnection:
-        return has_header(t.req_headers, "connection") ? 1 : 0;
+        return has_header(resp ? t.resp_headers : t.req_headers, "connection") ? 1 : 0;
       default:
         return 0;
     }
@@ -997,8 +1017,8 @@ class HttpParser final : public AppParser {
     std::string_view te = joined_value(t.resp_headers, "transfer-encoding", join_[0]);
     std::string_view cl = joined_value(t.resp_headers, "content-length", join_[1]);
     std::string_view ce = joined_value(t.resp_headers, "content-encoding", join_[2]);
-    bool has_te = has_header(t.resp_headers, "transfer-encoding");
-    bool has_cl = has_header(t.resp_headers, "content-length");
+    bool has_te = has_header_nz(t.resp_headers, "transfer-encoding");
+    bool has_cl = has_header_nz(t.resp_headers, "content-length");
     // 1xx, 204 and 304 have no body -- unless the server sends framing for one anyway, which
     // clients then read (as libhtp does).
     bool bodiless = (t.status >= 100 && t.status < 200) || t.status == 204 || t.status == 304;
@@ -1048,7 +1068,7 @@ class HttpParser final : public AppParser {
     std::string_view first;
     int n = 0;
     for (const auto& h : hs) {
-      if (!iequals(h.name, name)) continue;
+      if (!iequals_nz(h.name, name)) continue;
       if (n == 0) {
         first = h.value;
       } else {
