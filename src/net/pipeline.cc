@@ -472,6 +472,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     app_parser_ = cur_flow_->internals->parser.get();
     bool was = stream_;
     stream_ = true;
+    app_tx_ = static_cast<int64_t>(ev.tx_id);
     if (closing_) {
       // At flow end (a body cut short, read until close) no packet of the flow is at hand:
       // detectors see a payload-less pseudo packet of the flow in the event's direction, as
@@ -485,6 +486,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     }
     stream_ = was;
     app_parser_ = nullptr;
+    app_tx_ = -1;
   }
 
   void set_pseudo_packet(Flow& f, Direction dir, uint64_t number) {
@@ -780,6 +782,8 @@ class PipelineImpl final : public DetectContext, public AppSink {
       ev_.fields.add("ip_v", f->client_ip.is_v6() ? 6 : 4);
       ev_.fields.add("direction",
                      pkt_.direction == Direction::kToServer ? "to_server" : "to_client");
+      // An alert on an app-layer transaction names it, as Suricata does.
+      if (app_tx_ >= 0) ev_.fields.add("tx_id", app_tx_);
       if (f->internals->parser) f->internals->parser->append_record(ev_.fields);
       ev_.fields.begin_object("flow")
           .add("pkts_toserver", f->pkts[0])
@@ -825,6 +829,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
   bool closing_ = false;
   Flow* cur_flow_ = nullptr;
   AppParser* app_parser_ = nullptr;
+  int64_t app_tx_ = -1;  // the transaction of the on_app callback in progress, else -1
   std::vector<std::unique_ptr<AppParser>> spare_parsers_[6][2];
 };
 
