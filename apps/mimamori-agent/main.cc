@@ -28,29 +28,6 @@ std::atomic<bool> g_stop{false};
 
 void on_signal(int) { g_stop.store(true); }
 
-int do_enroll(const std::string& server, const std::string& code, const std::string& fingerprint,
-              const std::string& credential) {
-  uplink::EnrollRequest req;
-  req.server_url = server;
-  req.code = code;
-  req.kind = "agent";
-  req.version = kVersion;
-  req.fingerprint = fingerprint;
-  auto cred = uplink::enroll(req);
-  if (!cred) {
-    spdlog::error("{}", cred.error().message);
-    return 1;
-  }
-  if (auto st = uplink::save_credential(credential, *cred); !st) {
-    spdlog::error("{}", st.error().message);
-    return 1;
-  }
-  std::printf("enrolled as %s with %s\npinned server certificate SHA-256 %s\ncredential: %s\n",
-              cred->device_id.c_str(), cred->server_url.c_str(), cred->fingerprint.c_str(),
-              credential.c_str());
-  return 0;
-}
-
 template <class Sink>
 void run_collectors(std::vector<std::unique_ptr<host::Collector>>& collectors, Sink& sink,
                     std::chrono::milliseconds interval, double run_for_s) {
@@ -138,15 +115,7 @@ int do_run(const std::string& config_file, const std::vector<std::string>& sets,
     spdlog::error("{}", spool.error().message);
     return 1;
   }
-  uplink::UplinkOptions uo;
-  uo.version = kVersion;
-  std::string comp = cfg.get<std::string>("uplink.compression", "zstd");
-  uo.compression = comp == "gzip"   ? uplink::Compression::kGzip
-                   : comp == "none" ? uplink::Compression::kNone
-                                    : uplink::Compression::kZstd;
-  uo.backoff_max = std::chrono::milliseconds(cfg.get<int64_t>("uplink.backoff_max_ms", 60000));
-  uo.backoff_min = std::chrono::milliseconds(cfg.get<int64_t>("uplink.backoff_min_ms", 500));
-  uplink::Uplink up(*cred, **spool, uo);
+  uplink::Uplink up(*cred, **spool, uplink::options_from_config(cfg, kVersion));
   // The server's configuration is cached beside the state; its threat list becomes the file
   // the network collector reads (and reloads when it changes).
   std::string threat_file =
@@ -215,7 +184,15 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    if (*enroll) return do_enroll(server, code, fingerprint, credential);
+    if (*enroll) {
+      uplink::EnrollRequest req;
+      req.server_url = server;
+      req.code = code;
+      req.kind = "agent";
+      req.version = kVersion;
+      req.fingerprint = fingerprint;
+      return uplink::enroll_command(req, credential);
+    }
     return do_run(config_file, sets, eve, run_for);
   } catch (const core::ConfigError& e) {
     spdlog::error("{}", e.what());
