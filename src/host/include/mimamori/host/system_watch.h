@@ -34,8 +34,15 @@ class YaraScan : public Collector {
  private:
   void scan(const std::string& path, EventSink& sink);
   void watch_tree(const std::string& root);
+  bool load_rules();     // compiles rule_files_ into rules_ (initialising libyara) if needed
+  void release_rules();  // frees rules_ and lets libyara go
+
+  /// Compiled rules are released after this long without a file to scan.
+  static constexpr std::chrono::seconds kIdleRelease{120};
 
   std::string rules_dir_;
+  std::vector<std::string> rule_files_;  // usable rule files (checked at start)
+  std::chrono::steady_clock::time_point last_scan_{};
   std::vector<std::string> paths_;
   bool scan_existing_;
   uint64_t max_bytes_;
