@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -451,30 +452,38 @@ void NetWatch::poll(EventSink& sink) {
 
 // ---- inventory ----
 
-void Inventory::poll(EventSink& sink) {
-  auto now = Clock::now();
-  if (now < next_) return;
-  next_ = now + interval_;
-  core::Event e = host_event(core::event_type::kInventory);
-  utsname u{};
-  ::uname(&u);
-  e.fields.begin_object("inventory");
-  e.fields.begin_object("os")
-      .add("name", first_line_value("/etc/os-release", "PRETTY_NAME"))
-      .add("kernel", std::string(u.release))
-      .add("arch", std::string(u.machine))
-      .end();
-  // Packages: dpkg's status file (rpm-based systems: not read yet).
+std::vector<std::string> parse_rpm_packages(std::string_view output, uint64_t* bad_lines) {
+  std::vector<std::string> out;
+  uint64_t bad = 0;
+  while (!output.empty()) {
+    auto nl = output.find('\n');
+    std::string_view line = output.substr(0, nl);
+    output.remove_prefix(nl == std::string_view::npos ? output.size() : nl + 1);
+    if (line.empty()) continue;
+    auto tab = line.find('\t');
+    if (tab == 0 || tab == std::string_view::npos || tab + 1 == line.size() ||
+        line.find('\t', tab + 1) != std::string_view::npos) {
+      ++bad;
+      continue;
+    }
+    out.push_back(std::string(line.substr(0, tab)) + "=" + std::string(line.substr(tab + 1)));
+  }
+  std::sort(out.begin(), out.end());
+  if (bad_lines) *bad_lines = bad;
+  return out;
+}
+
+namespace {
+
+// dpkg's status file, then the rpm database through the rpm program (its database format has
+// changed across versions: the program is the stable interface), as name=version.
+std::vector<std::string> installed_packages() {
+  std::vector<std::string> out;
   std::ifstream dpkg("/var/lib/dpkg/status");
-  e.fields.begin_array("packages");
   std::string line, pkg, ver;
   bool installed = false;
-  uint64_t count = 0;
   auto flush = [&] {
-    if (installed && !pkg.empty()) {
-      e.fields.add("", pkg + "=" + ver);
-      ++count;
-    }
+    if (installed && !pkg.empty()) out.push_back(pkg + "=" + ver);
     pkg.clear(), ver.clear(), installed = false;
   };
   while (std::getline(dpkg, line)) {
@@ -488,8 +497,55 @@ void Inventory::poll(EventSink& sink) {
       installed = line.find(" installed") != std::string::npos;
   }
   flush();
+  std::error_code ec;
+  bool rpm_db = std::filesystem::exists("/var/lib/rpm/rpmdb.sqlite", ec) ||
+                std::filesystem::exists("/var/lib/rpm/Packages", ec) ||
+                std::filesystem::exists("/usr/lib/sysimage/rpm", ec);
+  const char* rpm = nullptr;
+  for (const char* p : {"/usr/bin/rpm", "/bin/rpm"})
+    if (::access(p, X_OK) == 0) rpm = p;
+  if (rpm_db && !rpm)
+    spdlog::warn("inventory: an rpm database exists but no rpm program to read it");
+  if (rpm_db && rpm) {
+    std::string cmd = std::string(rpm) + " -qa --queryformat '" + kRpmQueryFormat + "' 2>/dev/null";
+    if (FILE* f = ::popen(cmd.c_str(), "r")) {
+      std::string text;
+      char buf[8192];
+      for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+      int rc = ::pclose(f);
+      uint64_t bad = 0;
+      auto rpms = parse_rpm_packages(text, &bad);
+      if (rc != 0 || bad)
+        spdlog::warn("inventory: rpm -qa exited with {}, {} lines not understood", rc, bad);
+      out.insert(out.end(), rpms.begin(), rpms.end());
+    } else {
+      spdlog::warn("inventory: cannot run {}: {}", rpm, std::strerror(errno));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void Inventory::poll(EventSink& sink) {
+  auto now = Clock::now();
+  if (now < next_) return;
+  next_ = now + interval_;
+  core::Event e = host_event(core::event_type::kInventory);
+  utsname u{};
+  ::uname(&u);
+  e.fields.begin_object("inventory");
+  e.fields.begin_object("os")
+      .add("name", first_line_value("/etc/os-release", "PRETTY_NAME"))
+      .add("kernel", std::string(u.release))
+      .add("arch", std::string(u.machine))
+      .end();
+  e.fields.begin_array("packages");
+  auto packages = installed_packages();
+  for (const auto& p : packages) e.fields.add("", p);
   e.fields.end();
-  e.fields.add("package_count", count);
+  e.fields.add("package_count", static_cast<uint64_t>(packages.size()));
+  std::string line;
   e.fields.begin_array("listening");
   for (const auto& s : read_sockets()) {
     bool listen = (s.proto == "TCP" && s.state == 10) ||

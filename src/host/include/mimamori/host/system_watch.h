@@ -95,6 +95,15 @@ class NetWatch : public Collector {
   std::map<std::string, std::chrono::steady_clock::time_point> reported_;
 };
 
+/// The query the inventory gives `rpm -qa` (name, tab, [epoch:]version-release, one a line).
+inline constexpr const char* kRpmQueryFormat =
+    "%{NAME}\\t%|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\\n";
+
+/// Installed packages as `name=version` from the output of `rpm -qa --queryformat
+/// kRpmQueryFormat`, sorted; lines that are not `name<TAB>version` are skipped and counted in
+/// `bad_lines`.
+std::vector<std::string> parse_rpm_packages(std::string_view output, uint64_t* bad_lines = nullptr);
+
 /// Daily inventory.
 class Inventory : public Collector {
  public:
