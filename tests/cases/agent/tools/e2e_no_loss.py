@@ -140,6 +140,14 @@ if not hb or not hb[0][0]:
     failures.append("no heartbeat reached the server")
 elif json.loads(hb[0][0]).get("version") != "0.1.0":
     failures.append(f"heartbeat lacks the version: {hb[0][0]}")
+# `mimamori-agent stats` reads the counters the agent wrote when it stopped: the spool is empty
+# and the server acknowledged everything up to the last sequence number.
+stats = run("mimamori-agent", "stats", "--set", f"agent.state_dir={state}")
+last = seqs[-1] if seqs else 0
+if f"spool: depth 0," not in stats or f"acknowledged through {last} of {last}" not in stats:
+    failures.append(f"mimamori-agent stats does not show an empty, acknowledged spool: {stats}")
+if "  auth " not in stats:
+    failures.append(f"mimamori-agent stats does not count the auth collector: {stats}")
 cached = os.path.join(state, "server-config.yaml")
 if not os.path.exists(cached) or "device_id: dev" not in open(cached).read():
     failures.append("the device configuration was not pulled and cached")
