@@ -9,14 +9,13 @@ import json
 import os
 import random
 import signal
-import stat
 import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-from server_fixture import Server, run  # noqa: E402
+from server_fixture import Server, enroll, run  # noqa: E402
 
 out, total, kills = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 os.chdir(out)
@@ -35,12 +34,7 @@ bad = subprocess.run(["mimamori-agent", "enroll", "--server", url, "--code", "ZZ
                       "--credential", cred], capture_output=True, text=True)
 if bad.returncode == 0 or "403" not in bad.stderr:
     failures.append(f"a wrong enrollment code was not refused with 403: {bad.stderr}")
-enrolled = run("mimamori-agent", "enroll", "--server", url, "--code", code.lower(),
-               "--credential", cred)
-if fingerprint not in enrolled:
-    failures.append(f"the pinned fingerprint is not the server's {fingerprint}: {enrolled}")
-if stat.S_IMODE(os.stat(cred).st_mode) != 0o600:
-    failures.append(f"credential mode is {oct(os.stat(cred).st_mode)}, not 0600")
+enroll("mimamori-agent", url, code.lower(), cred, fingerprint, failures)
 reuse = subprocess.run(["mimamori-agent", "enroll", "--server", url, "--code", code,
                         "--credential", cred + ".2"], capture_output=True, text=True)
 if reuse.returncode == 0:
