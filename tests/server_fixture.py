@@ -4,6 +4,7 @@ the server started on a port chosen by the OS, restartable (SIGKILL) with the sa
 and read access to what it stored."""
 import os
 import socket
+import stat
 import sqlite3
 import subprocess
 import sys
@@ -72,3 +73,15 @@ class Server:
         rows = db.execute(sql).fetchall()
         db.close()
         return rows
+
+
+def enroll(program, url, code, credential, fingerprint, failures):
+    """`program enroll` with `code`; appends to `failures` unless the server's `fingerprint` was
+    pinned and the credential file has mode 0600. Returns the device id."""
+    text = run(program, "enroll", "--server", url, "--code", code, "--credential", credential)
+    if fingerprint not in text:
+        failures.append(f"the pinned fingerprint is not the server's {fingerprint}: {text}")
+    mode = stat.S_IMODE(os.stat(credential).st_mode)
+    if mode != 0o600:
+        failures.append(f"credential mode is {oct(mode)}, not 0600")
+    return text.split()[2]  # "enrolled as <device id> with <url>"

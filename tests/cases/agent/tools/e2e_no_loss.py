@@ -9,14 +9,13 @@ import json
 import os
 import random
 import signal
-import stat
 import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-from server_fixture import Server, run  # noqa: E402
+from server_fixture import Server, enroll, run  # noqa: E402
 
 out, total, kills = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 os.chdir(out)
@@ -35,12 +34,7 @@ bad = subprocess.run(["mimamori-agent", "enroll", "--server", url, "--code", "ZZ
                       "--credential", cred], capture_output=True, text=True)
 if bad.returncode == 0 or "403" not in bad.stderr:
     failures.append(f"a wrong enrollment code was not refused with 403: {bad.stderr}")
-enrolled = run("mimamori-agent", "enroll", "--server", url, "--code", code.lower(),
-               "--credential", cred)
-if fingerprint not in enrolled:
-    failures.append(f"the pinned fingerprint is not the server's {fingerprint}: {enrolled}")
-if stat.S_IMODE(os.stat(cred).st_mode) != 0o600:
-    failures.append(f"credential mode is {oct(os.stat(cred).st_mode)}, not 0600")
+enroll("mimamori-agent", url, code.lower(), cred, fingerprint, failures)
 reuse = subprocess.run(["mimamori-agent", "enroll", "--server", url, "--code", code,
                         "--credential", cred + ".2"], capture_output=True, text=True)
 if reuse.returncode == 0:
@@ -140,6 +134,14 @@ if not hb or not hb[0][0]:
     failures.append("no heartbeat reached the server")
 elif json.loads(hb[0][0]).get("version") != "0.1.0":
     failures.append(f"heartbeat lacks the version: {hb[0][0]}")
+# `mimamori-agent stats` reads the counters the agent wrote when it stopped: the spool is empty
+# and the server acknowledged everything up to the last sequence number.
+stats = run("mimamori-agent", "stats", "--set", f"agent.state_dir={state}")
+last = seqs[-1] if seqs else 0
+if f"spool: depth 0," not in stats or f"acknowledged through {last} of {last}" not in stats:
+    failures.append(f"mimamori-agent stats does not show an empty, acknowledged spool: {stats}")
+if "  auth " not in stats:
+    failures.append(f"mimamori-agent stats does not count the auth collector: {stats}")
 cached = os.path.join(state, "server-config.yaml")
 if not os.path.exists(cached) or "device_id: dev" not in open(cached).read():
     failures.append("the device configuration was not pulled and cached")

@@ -19,13 +19,12 @@ import json
 import os
 import random
 import signal
-import stat
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-from server_fixture import Server, run  # noqa: E402
+from server_fixture import Server, enroll  # noqa: E402
 
 out, case, corpus, kills = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 os.chdir(out)
@@ -44,17 +43,11 @@ srv = Server(os.path.join(out, "server-data"))
 url, fingerprint = srv.start()
 
 
-def enroll(name):
+def enroll_sensor(name):
     cred = os.path.join(out, "etc", name + ".credential")
-    text = run("mimamori-sensor", "enroll", "--server", url, "--code", srv.enroll_code(),
-               "--credential", cred)
-    if fingerprint not in text:
-        failures.append(f"the pinned fingerprint is not the server's {fingerprint}: {text}")
-    if stat.S_IMODE(os.stat(cred).st_mode) != 0o600:
-        failures.append(f"credential mode is {oct(os.stat(cred).st_mode)}, not 0600")
+    device = enroll("mimamori-sensor", url, srv.enroll_code(), cred, fingerprint, failures)
     if "kind: \"sensor\"" not in open(cred).read():
         failures.append("the credential does not say it belongs to a sensor")
-    device = text.split()[2]
     return cred, device
 
 
@@ -83,7 +76,7 @@ def check_seqs(rows, what):
 
 
 # 1. One replay to the end: the server holds what eve.json holds, of the sent types.
-cred1, dev1 = enroll("sensor-1")
+cred1, dev1 = enroll_sensor("sensor-1")
 os.makedirs("run1")
 r = subprocess.run(sensor_args(cred1, "spool-1", "run1"), capture_output=True, text=True,
                    timeout=120)
@@ -122,7 +115,7 @@ reference = [normal(line) for line in eve if json.loads(line)["event_type"] in S
 not_stats = "uplink.event_types=[" + ",".join(t for t in SENT if t != "stats") + "]"
 
 # 2. Killed mid-replay, repeatedly.
-cred2, dev2 = enroll("sensor-2")
+cred2, dev2 = enroll_sensor("sensor-2")
 pps = int(sys.argv[5]) if len(sys.argv) > 5 else 2000
 random.seed(11)
 log = open("sensor-2.log", "a")
@@ -166,7 +159,6 @@ for i in range(n - m + 1 if n >= m else 0):
         k += 1
         reachable[i + k] = True
 complete = n >= m and reachable[n - m] and seq_records[n - m:] == reference
-lost_from_killed = None
 if not complete:
     failures.append(f"killed sensor: the {n} stored records are not prefixes of the replay's "
                     f"{m} records followed by the whole replay")
