@@ -47,6 +47,11 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   o.other_established_s =
       c.get<int64_t>("flow-timeouts.default.established", o.other_established_s);
   o.midstream = c.get<bool>("stream.midstream", o.midstream);
+  o.vxlan = c.get<bool>("decoder.vxlan.enabled", o.vxlan);
+  o.geneve = c.get<bool>("decoder.geneve.enabled", o.geneve);
+  o.teredo = c.get<bool>("decoder.teredo.enabled", o.teredo);
+  o.tunnel_depth_in_key =
+      c.get<bool>("decoder.recursion-level.use-for-tracking", o.tunnel_depth_in_key);
   o.stream_depth = c.get<uint64_t>("stream.reassembly.depth", o.stream_depth);
   o.stream_memcap = c.get<uint64_t>("stream.reassembly.memcap", o.stream_memcap);
   o.request_body_limit =
@@ -97,6 +102,13 @@ void PipelineStats::append_to(core::Fields& f, int64_t uptime_s) const {
       .add("icmpv6", d.icmpv6)
       .add("vlan", d.vlan)
       .add("pppoe", d.pppoe)
+      .add("gre", d.gre)
+      .add("vxlan", d.vxlan)
+      .add("geneve", d.geneve)
+      .add("teredo", d.teredo)
+      .add("ipip", d.ipip)
+      .add("erspan", d.erspan)
+      .add("nsh", d.nsh)
       .add("arp", d.arp)
       .add("other", d.other)
       .add("checksum_errors", d.checksum_bad);
@@ -170,6 +182,9 @@ class PipelineImpl final : public DetectContext, public AppSink {
     d.check_checksums = o.checksums != ChecksumMode::kNone;
     d.frag_trackers = o.frag_trackers;
     d.frag_timeout_us = o.frag_timeout_s * 1'000'000;
+    d.vxlan = o.vxlan;
+    d.geneve = o.geneve;
+    d.teredo = o.teredo;
     return d;
   }
   static FlowTableOptions make_flow_options(const PipelineOptions& o) {
@@ -181,6 +196,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     f.icmp = {o.other_new_s, o.other_established_s, 0};
     f.other = {o.other_new_s, o.other_established_s, 0};
     f.midstream = o.midstream;
+    f.tunnel_depth_in_key = o.tunnel_depth_in_key;
     return f;
   }
 
@@ -197,6 +213,22 @@ class PipelineImpl final : public DetectContext, public AppSink {
       tick(pkt_.timestamp);
     }
     verdict_drop_ = false;
+    if (const Packet* outer = decoder_.tunnel_outer()) {
+      // A UDP tunnel: the outer packet counts in its own flow first, then the inner one.
+      Packet inner = pkt_;
+      pkt_ = *outer;
+      pkt_.number = number;
+      bool pass = handle(a);
+      pkt_ = inner;
+      verdict_drop_ = false;
+      if (!handle(a)) pass = false;
+      return pass;
+    }
+    return handle(a);
+  }
+
+  // Flow, detectors and app-layer for the decoded packet in pkt_.
+  bool handle(Anomaly a) {
     Flow* flow = nullptr;
     if (pkt_.ip_version != 0 && a == Anomaly::kNone) flow = flows_.update(pkt_);
     if (flow && flow->drop && opt_.ips) {
@@ -611,11 +643,14 @@ class PipelineImpl final : public DetectContext, public AppSink {
     ev_.flow_id = f.id;
     ev_.in_iface = opt_.in_iface;
     set_endpoints(f, false);
-    if (f.proto == ip_proto::kIcmp || f.proto == ip_proto::kIcmpv6) {
-      // ICMP flows carry no ports.
-    }
     ev_.app_proto.assign(app_proto_name(f.app_proto));
     auto& o = ev_.fields;
+    if (f.proto == ip_proto::kIcmp || f.proto == ip_proto::kIcmpv6) {
+      // ICMP flows carry no ports: the first type/code each way instead, as Suricata logs.
+      o.add("icmp_type", f.icmp_type[0]).add("icmp_code", f.icmp_code[0]);
+      if (f.pkts[1])
+        o.add("response_icmp_type", f.icmp_type[1]).add("response_icmp_code", f.icmp_code[1]);
+    }
     add_vlan(f.vlan, f.vlan_count);
     o.add("ip_v", f.client_ip.is_v6() ? 6 : 4);
     o.begin_object("flow")
