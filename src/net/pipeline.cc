@@ -230,7 +230,11 @@ class PipelineImpl final : public DetectContext, public AppSink {
   // Flow, detectors and app-layer for the decoded packet in pkt_.
   bool handle(Anomaly a) {
     Flow* flow = nullptr;
-    if (pkt_.ip_version != 0 && a == Anomaly::kNone) flow = flows_.update(pkt_);
+    // Some anomalies leave a whole packet (an atomic IPv6 fragment, overlapping fragments
+    // reassembled first-wins): it is still tracked and inspected, as Suricata does.
+    bool whole = a == Anomaly::kNone || a == Anomaly::kIpv6ExthdrUselessFh ||
+                 (a == Anomaly::kFragOverlap && pkt_.reassembled);
+    if (pkt_.ip_version != 0 && whole) flow = flows_.update(pkt_);
     if (flow && flow->drop && opt_.ips) {
       ++stats_.drops;
       return false;
@@ -472,11 +476,24 @@ class PipelineImpl final : public DetectContext, public AppSink {
 
   void app_data(Flow& f, Direction dir, std::string_view data, bool tcp) {
     FlowInternals& fi = *f.internals;
+    int d = static_cast<int>(dir);
+    std::string& pb = fi.probe_buf[d];
+    std::string* held = nullptr;  // probe bytes to hand to the parser with this chunk
+    const std::size_t chunk = data.size();
+    if (!pb.empty()) {
+      pb.append(data);
+      data = pb;
+      held = &pb;
+    }
     if (tcp && f.app_proto == AppProto::kUnknown) {
-      int d = static_cast<int>(dir);
       bool give_up = false;
+      fi.probe_bytes[d] += static_cast<uint32_t>(chunk);
       AppProto p = detect_tcp_proto(dir, data, give_up);
-      fi.probe_bytes[d] += static_cast<uint32_t>(data.size());
+      if (p == AppProto::kUnknown && !give_up && data.size() < 64) {
+        // Too short to tell (e.g. "GE" of a GET split over segments): keep it for the next.
+        if (!held) pb.assign(data);
+        return;
+      }
       if (p != AppProto::kUnknown) {
         (dir == Direction::kToServer ? f.app_proto_ts : f.app_proto_tc) = p;
         set_proto(f, p, true);
@@ -488,11 +505,30 @@ class PipelineImpl final : public DetectContext, public AppSink {
           set_proto(f, AppProto::kFailed, true);
       }
     }
-    if (!fi.parser) return;
+    if (!fi.parser) {
+      if (held) held->clear();
+      return;
+    }
     cur_flow_ = &f;
+    switch_pending_ = false;
     fi.parser->parse(dir, data, *this);
     cur_flow_ = nullptr;
+    if (held) held->clear();
+    if (switch_pending_ && tcp) {
+      // Detect the tunnelled protocol from the next bytes of either side.
+      switch_pending_ = false;
+      fi.parser->reset();
+      auto& spare = spare_parsers_[static_cast<int>(f.app_proto)][1];
+      if (spare.size() < 64) spare.push_back(std::move(fi.parser));
+      fi.parser.reset();
+      f.app_proto = f.app_proto_ts = f.app_proto_tc = AppProto::kUnknown;
+      fi.probe_bytes[0] = fi.probe_bytes[1] = 0;
+      fi.probe_buf[0].clear();
+      fi.probe_buf[1].clear();
+    }
   }
+
+  void switch_protocol() override { switch_pending_ = true; }
 
   // AppSink
   void progress(const AppEvent& ev) override {
@@ -827,6 +863,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
   bool verdict_drop_ = false;
   bool stream_ = false;
   bool closing_ = false;
+  bool switch_pending_ = false;  // the parser asked for protocol detection afresh
   Flow* cur_flow_ = nullptr;
   AppParser* app_parser_ = nullptr;
   std::vector<std::unique_ptr<AppParser>> spare_parsers_[6][2];

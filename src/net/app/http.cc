@@ -248,6 +248,7 @@ class HttpParser final : public AppParser {
   AppProto proto() const override { return AppProto::kHttp; }
 
   void parse(Direction dir, std::string_view data, AppSink& sink) override {
+    if (switched_) return;
     sink_ = &sink;
     if (dir == Direction::kToServer)
       parse_side(0, data);
@@ -443,6 +444,7 @@ class HttpParser final : public AppParser {
     next_id_ = 0;
     ++epoch_;
     current_ = nullptr;
+    switched_ = false;
   }
 
  private:
@@ -510,7 +512,7 @@ class HttpParser final : public AppParser {
 
   void parse_side(int s, std::string_view data) {
     Side& side = side_[s];
-    while (!data.empty()) {
+    while (!data.empty() && !switched_) {
       if (!side.in_body) {
         // Accumulate the head until an empty line.
         std::size_t before = side.buf.size();
@@ -715,8 +717,9 @@ class HttpParser final : public AppParser {
     Side& side = side_[1];
     side.tx_index = t.id;
     std::string_view ce = header_value(t.resp_headers, "content-encoding");
+    bool tunnel = iequals(t.method, "CONNECT") && t.status >= 200 && t.status < 300;
     bool no_body = iequals(t.method, "HEAD") || t.status == 204 || t.status == 304 ||
-                   (t.status >= 100 && t.status < 200);
+                   (t.status >= 100 && t.status < 200) || tunnel;
     if (no_body) {
       side.compressed = false;
     } else {
@@ -728,6 +731,11 @@ class HttpParser final : public AppParser {
       side.inflater.begin(!iequals(ce, "deflate"));
     }
     if (!side.in_body) finish_response(t);
+    if (tunnel) {
+      // The proxy opened the tunnel: what follows on both sides is the tunnelled protocol.
+      switched_ = true;
+      sink_->switch_protocol();
+    }
   }
 
   // Consumes body bytes of side `s`; returns how many were used.
@@ -899,6 +907,7 @@ class HttpParser final : public AppParser {
   uint64_t epoch_ = 0;  // bumped whenever a head is parsed or the parser is reset
   const Tx* current_ = nullptr;
   int current_dir_ = 0;
+  bool switched_ = false;  // a CONNECT tunnel was opened: the rest is not HTTP
 };
 
 }  // namespace
