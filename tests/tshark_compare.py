@@ -8,13 +8,25 @@ For every pcap (suricata-verify by default, each distinct file once) it collects
 from tshark and from the sensor's EVE output, and reports per protocol how many of tshark's
 items the sensor logged too (multiset intersection), plus the items only one side has.
 
-Deliberate differences (not counted against agreement, listed separately):
+Items tshark decodes that the sensor does not log by design are not compared: each is listed
+with its reason and counted per reason, and agreement is reported both on the comparable items
+and on all of tshark's items (excluded ones counted as misses):
+  * http-over-udp: HTTP over UDP (SSDP's M-SEARCH/NOTIFY); like Suricata, the sensor parses
+    HTTP/1.x over TCP only;
+  * http2/quic: DNS or HTTP inside HTTP/2 or QUIC (DoH, DoQ): protocols the sensor does not
+    parse (not implemented);
+  * icmp-quoted: a DNS query or HTTP request quoted inside an ICMP error message; tshark
+    dissects the quoted bytes, a sensor logs only what travels in a flow;
+  * uri-double-space: a request line with repeated spaces ("GET  /  HTTP/1.0"); tshark reads
+    an empty URI, libhtp (and the sensor) skip the extra spaces and read "/";
+  * ambiguous-content-length: requests after one with conflicting Content-Length headers on
+    the same connection; libhtp (and the sensor) frame the body by the first, tshark by the
+    last, so the two read different requests from the same bytes.
+Not differences, only normalisation:
   * the sensor finds protocols by content on any port; tshark dissects HTTP/TLS/DNS on their
-    registered ports, so items on other ports that only we log are "extra", not errors;
+    registered ports, so items on other ports that only we log are "sensor-only", not errors;
   * tshark reports retransmitted requests again; frames it flags as retransmissions are skipped;
   * hosts are compared lowercased without the port (the sensor's `http.hostname`);
-  * HTTP over UDP (SSDP's M-SEARCH/NOTIFY) is not HTTP/1.x over TCP and is not parsed;
-  * DNS inside HTTP/2 or QUIC (DoH, DoQ) is not parsed;
   * a connection gets one TLS record (as in Suricata), so a second ClientHello on it
     (HelloRetryRequest, a duplicate) is counted once on tshark's side too;
   * URIs are compared up to the first space: the sensor keeps spaces inside the URI as
@@ -41,44 +53,76 @@ WILDCARD = "*any*"
 FIELDS = ["frame.number", "tcp.analysis.retransmission", "dns.flags.response", "dns.qry.name",
           "http.request.method", "http.host", "http.request.uri",
           "tls.handshake.type", "tls.handshake.extensions_server_name", "udp.srcport",
-          "tcp.srcport", "frame.protocols", "tcp.stream"]
+          "tcp.srcport", "frame.protocols", "tcp.stream", "http.content_length_header",
+          "_ws.col.Info"]
 
 
-def tshark_items(pcap):
+def tshark_items(pcap, timeout=120):
     cmd = ["tshark", "-n", "-r", pcap, "-o", "tcp.desegment_tcp_streams:TRUE",
            "-Y", "dns or http.request or tls.handshake.type == 1", "-T", "fields",
            "-E", "separator=\t", "-E", "quote=d", "-E", "aggregator=" + SEP, "-E", "occurrence=a"]
     for f in FIELDS:
         cmd += ["-e", f]
     items = {"dns": collections.Counter(), "http": collections.Counter(), "tls": collections.Counter()}
+    excluded = []  # (protocol, item, reason)
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=120)
+        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
     except subprocess.TimeoutExpired:
-        return None, -1, "tshark timed out"
+        return None, None, -1, "tshark timed out"
     # Quoted fields: a URI may hold a tab or a line break, which csv reads correctly.
     streams_with_sni = set()
+    ambiguous_streams = set()
     for cols in csv.reader(io.StringIO(p.stdout), delimiter="\t", quotechar='"'):
         cols += [""] * (len(FIELDS) - len(cols))
         row = dict(zip(FIELDS, cols))
         if row["tcp.analysis.retransmission"]:
             continue
         protos = row["frame.protocols"].split(":")
+        reason = None
         if "http2" in protos or "quic" in protos or "doh" in protos:
-            continue  # DNS over HTTP/2 or QUIC: protocols the sensor does not parse
+            reason = "http2/quic"
+        else:
+            # A transport header after an ICMP header: bytes quoted in an ICMP error.
+            for i, proto in enumerate(protos):
+                if proto in ("icmp", "icmpv6") and any(x in ("udp", "tcp") for x in protos[i + 1:]):
+                    reason = "icmp-quoted"
+                    break
         if row["dns.qry.name"] and row["dns.flags.response"].split(SEP)[0] in ("0", "False"):
             for name in row["dns.qry.name"].split(SEP):
-                items["dns"][name.lower().rstrip(".")] += 1
-        if row["http.request.method"] and "udp" not in protos:
+                item = name.lower().rstrip(".")
+                if reason:
+                    excluded.append(("dns", item, reason))
+                else:
+                    items["dns"][item] += 1
+        if row["http.request.method"]:
             methods = row["http.request.method"].split(SEP)
             hosts = row["http.host"].split(SEP) if row["http.host"] else []
             uris = row["http.request.uri"].split(SEP) if row["http.request.uri"] else []
             # tshark lists each field's occurrences separately; when some requests of a frame
             # lack a Host header the lists cannot be aligned, so the host is not compared.
             aligned = len(hosts) == len(methods)
+            http_reason = reason
+            if not http_reason and "udp" in protos:
+                http_reason = "http-over-udp"
+            if not http_reason and row["tcp.stream"] in ambiguous_streams:
+                http_reason = "ambiguous-content-length"
+            lengths = [x.strip() for x in row["http.content_length_header"].split(SEP) if x]
+            ambiguous = len(set(lengths)) > 1 and len(lengths) > len(methods)
             for i, m in enumerate(methods):
                 host = norm_host(hosts[i]) if aligned else WILDCARD
                 uri = uris[i] if i < len(uris) else ""
-                items["http"][(m, host, uri.split(" ")[0])] += 1
+                item = (m, host, uri.split(" ")[0])
+                r = http_reason
+                if not r and ambiguous and i > 0:
+                    r = "ambiguous-content-length"
+                if not r and uri == "" and f"{m}  " in row["_ws.col.Info"]:
+                    r = "uri-double-space"
+                if r:
+                    excluded.append(("http", item, r))
+                else:
+                    items["http"][item] += 1
+            if ambiguous:
+                ambiguous_streams.add(row["tcp.stream"])
         if row["tls.handshake.extensions_server_name"] or "1" in row["tls.handshake.type"].split(SEP):
             types = row["tls.handshake.type"].split(SEP)
             snis = [s for s in row["tls.handshake.extensions_server_name"].split(SEP) if s]
@@ -90,10 +134,13 @@ def tshark_items(pcap):
                 if (row["tcp.stream"], sni) in streams_with_sni:
                     continue
                 streams_with_sni.add((row["tcp.stream"], sni))
-                items["tls"][sni] += 1
+                if reason and sni:
+                    excluded.append(("tls", sni, reason))
+                else:
+                    items["tls"][sni] += 1
     # ClientHellos without SNI are not compared (nothing to compare).
     items["tls"].pop("", None)
-    return items, p.returncode, p.stderr
+    return items, excluded, p.returncode, p.stderr
 
 
 def resolve_wildcards(theirs, ours):
@@ -165,6 +212,7 @@ def main():
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--min-agreement", type=float, default=None,
                     help="exit 1 if any protocol's agreement (percent) is below this")
+    ap.add_argument("--tshark-timeout", type=int, default=120, help="seconds per capture")
     ap.add_argument("-v", "--verbose", action="store_true", help="list differing items")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
@@ -192,23 +240,29 @@ def main():
         pcaps = pcaps[: args.limit]
 
     def one(pcap):
-        theirs, trc, _ = tshark_items(pcap)
+        theirs, excluded, trc, _ = tshark_items(pcap, args.tshark_timeout)
         if theirs is None:
-            return pcap, None, None, 0
+            return pcap, None, None, None, 0
         ours, orc = sensor_items(binary, pcap)
-        return pcap, theirs, ours, orc
+        return pcap, theirs, excluded, ours, orc
 
     totals = {k: [0, 0, 0] for k in ("dns", "http", "tls")}  # tshark, matched, ours
+    excluded_n = {k: collections.Counter() for k in totals}  # reason -> items
+    excluded_list = []
     diffs = {k: [] for k in totals}
     crashes = []
     tshark_failed = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
-        for pcap, theirs, ours, orc in ex.map(one, pcaps):
+        for pcap, theirs, excluded, ours, orc in ex.map(one, pcaps):
             if theirs is None:
                 tshark_failed.append(pcap)
                 continue
             if orc != 0:
                 crashes.append((pcap, orc))
+            rel = os.path.relpath(pcap, root)
+            for k, item, reason in excluded:
+                excluded_n[k][reason] += 1
+                excluded_list.append((k, rel, item, reason))
             for k in totals:
                 t, o = theirs[k], ours[k]
                 if k == "http":
@@ -220,14 +274,19 @@ def main():
                 missing = t - o
                 extra = o - t
                 if missing or extra:
-                    diffs[k].append((os.path.relpath(pcap, root), dict(missing), dict(extra)))
+                    diffs[k].append((rel, dict(missing), dict(extra)))
     print(f"pcaps compared: {len(pcaps)}")
     worst = 100.0
     for k, (t, m, o) in totals.items():
         rate = 100.0 * m / t if t else 100.0
         worst = min(worst, rate)
-        print(f"  {k:5} tshark {t:6}  matched {m:6}  agreement {rate:6.2f}%   "
-              f"(sensor-only items: {o - m}; see the module doc for why)")
+        ex_total = sum(excluded_n[k].values())
+        overall = 100.0 * m / (t + ex_total) if t + ex_total else 100.0
+        print(f"  {k:5} comparable {t:6}  matched {m:6}  agreement {rate:6.2f}%   "
+              f"| all tshark items {t + ex_total:6}  overall {overall:6.2f}%   "
+              f"(sensor-only items: {o - m})")
+        for reason, n in sorted(excluded_n[k].items()):
+            print(f"        not compared, {reason}: {n}")
     if args.verbose:
         for k in diffs:
             for pcap, missing, extra in diffs[k]:
@@ -235,6 +294,8 @@ def main():
                     print(f"  {k} {pcap}: only tshark: {list(missing.items())[:5]}")
                 if extra:
                     print(f"  {k} {pcap}: only sensor: {list(extra.items())[:5]}")
+        for k, pcap, item, reason in excluded_list:
+            print(f"  {k} {pcap}: not compared ({reason}): {item}")
     for pcap in tshark_failed:
         print(f"  not compared (tshark timed out): {os.path.relpath(pcap, root)}")
     for pcap, rc in crashes:

@@ -41,6 +41,9 @@ class AppSink {
   virtual void record(std::string_view event_type, const core::Fields& fields, Direction dir) = 0;
   /// An app-layer anomaly (Suricata's event name, e.g. "REQUEST_LINE_MISSING_PROTOCOL").
   virtual void anomaly(std::string_view event) = 0;
+  /// The connection now carries another protocol (an HTTP CONNECT tunnel was established):
+  /// the parser takes no more data, and the protocol of what follows is detected afresh.
+  virtual void switch_protocol() {}
 };
 
 class AppParser {

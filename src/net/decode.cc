@@ -46,6 +46,10 @@ constexpr std::array<std::string_view, static_cast<int>(Anomaly::kCount)> kAnoma
     "decoder.ipv4.frag_ignored",
 };
 
+// Tunnel kinds for Decoder::try_tunnel.
+constexpr int kTunnelGre = 1, kTunnelVxlan = 2, kTunnelGeneve = 3, kTunnelTeredo = 4,
+              kTunnelIpv4 = 5, kTunnelIpv6 = 6;
+
 constexpr int kDltNull = 0, kDltEn10mb = 1, kDltRaw = 12, kDltRaw2 = 14, kDltLoop = 108,
               kDltLinktypeRaw = 101, kDltSll = 113, kDltSll2 = 276, kDltIpv4 = 228, kDltIpv6 = 229,
               kDltPpp = 9, kDltPppSerial = 50, kDltChdlc = 104;
@@ -291,6 +295,7 @@ Decoder::Outcome Decoder::decode(const RawPacket& raw, Packet& p, Anomaly& anoma
   p.link_type = raw.link_type;
   now_ = raw.timestamp;
   fragment_stored_ = false;
+  has_tunnel_outer_ = false;
   ++stats_.pkts;
   stats_.bytes += raw.wire_length;
   anomaly = decode_link(raw.data, raw.link_type, p);
@@ -381,7 +386,7 @@ Anomaly Decoder::decode_ether_type(uint16_t type, std::string_view d, Packet& p,
     case 0x9100: {
       ++stats_.vlan;
       if (d.size() < 4) return Anomaly::kVlanTooSmall;
-      if (p.vlan_count >= 2 || depth > 2) return Anomaly::kVlanTooMany;
+      if (p.vlan_count >= 3 || depth > 4) return Anomaly::kVlanTooMany;
       p.vlan[p.vlan_count++] = load_be16(d.data()) & 0x0fff;
       return decode_ether_type(load_be16(d.data() + 2), d.substr(4), p, depth + 1);
     }
@@ -398,6 +403,22 @@ Anomaly Decoder::decode_ether_type(uint16_t type, std::string_view d, Packet& p,
       if (proto == 0x0021) return decode_ipv4(ppp.substr(plen), p, false);
       if (proto == 0x0057) return decode_ipv6(ppp.substr(plen), p, false);
       ++stats_.other;  // LCP, IPCP, CHAP, ...: control traffic, not an error
+      return Anomaly::kNone;
+    }
+    case 0x894f: {  // NSH (RFC 8300): base + service path header, metadata, then the next protocol
+      ++stats_.nsh;
+      if (d.size() < 8) return Anomaly::kEthTooSmall;
+      std::size_t len = (uint8_t(d[1]) & 0x3f) * 4u;
+      uint8_t next = uint8_t(d[3]);
+      if (len < 8 || len > d.size()) return Anomaly::kEthTooSmall;
+      std::string_view r = d.substr(len);
+      if (next == 1) return decode_ipv4(r, p, false);
+      if (next == 2) return decode_ipv6(r, p, false);
+      if (next == 3) {
+        if (r.size() < 14) return Anomaly::kEthTooSmall;
+        return decode_ether_type(load_be16(r.data() + 12), r.substr(14), p, depth + 1);
+      }
+      ++stats_.other;
       return Anomaly::kNone;
     }
     case 0x8863:  // PPPoE discovery
@@ -479,6 +500,8 @@ Anomaly Decoder::decode_ipv4(std::string_view d, Packet& p, bool inner) {
   uint32_t offset = (frag & 0x1fff) * 8u;
   if (more || offset != 0) {
     ++stats_.frag_fragments;
+    // A fragment inside a tunnel inside a reassembled datagram: reassembled_ is in use.
+    if (in_reassembled_) return Anomaly::kFragIgnored;
     Defragmenter::Key key{p.src_ip, p.dst_ip, p.ip_id, p.proto};
     Anomaly a = Anomaly::kNone;
     bool done = defrag_->add(key, now_, p.ip_header, offset, body, more, reassembled_, stats_, a);
@@ -490,7 +513,9 @@ Anomaly Decoder::decode_ipv4(std::string_view d, Packet& p, bool inner) {
     store_be16(reassembled_.data() + 2,
                static_cast<uint16_t>(std::min<std::size_t>(reassembled_.size(), 65535)));
     store_be16(reassembled_.data() + 6, 0);
+    in_reassembled_ = true;
     Anomaly inner_a = decode_ipv4(reassembled_, p, true);
+    in_reassembled_ = false;
     p.reassembled = true;
     --stats_.ipv4;
     return a != Anomaly::kNone ? a : inner_a;
@@ -545,6 +570,7 @@ Anomaly Decoder::decode_ipv6(std::string_view d, Packet& p, bool inner) {
         return a != Anomaly::kNone ? a : Anomaly::kIpv6ExthdrUselessFh;
       }
       ++stats_.frag_fragments;
+      if (in_reassembled_) return Anomaly::kFragIgnored;
       // The reassembled datagram gets a plain 40-byte header whose next header is the
       // fragmented payload's.
       char hdr[40];
@@ -560,7 +586,9 @@ Anomaly Decoder::decode_ipv6(std::string_view d, Packet& p, bool inner) {
       }
       store_be16(reassembled_.data() + 4,
                  static_cast<uint16_t>(std::min<std::size_t>(reassembled_.size() - 40, 65535)));
+      in_reassembled_ = true;
       Anomaly inner_a = decode_ipv6(reassembled_, p, true);
+      in_reassembled_ = false;
       p.reassembled = true;
       --stats_.ipv6;
       return a != Anomaly::kNone ? a : inner_a;
@@ -602,6 +630,15 @@ Anomaly Decoder::decode_l4(std::string_view d, Packet& p) {
       p.dst_port = load_be16(d.data() + 2);
       p.l4_header = d.substr(0, 8);
       p.payload = d.substr(8, len - 8);
+      if (p.tunnel_depth < options_.max_tunnel_depth) {
+        Anomaly a = Anomaly::kNone;
+        uint16_t sp = p.src_port, dp = p.dst_port;
+        if (options_.vxlan && dp == 4789 && try_tunnel(p.payload, p, kTunnelVxlan, a)) return a;
+        if (options_.geneve && dp == 6081 && try_tunnel(p.payload, p, kTunnelGeneve, a)) return a;
+        if (options_.teredo && (sp == 3544 || dp == 3544) &&
+            try_tunnel(p.payload, p, kTunnelTeredo, a))
+          return a;
+      }
       return Anomaly::kNone;
     }
     case ip_proto::kIcmp:
@@ -629,11 +666,182 @@ Anomaly Decoder::decode_l4(std::string_view d, Packet& p) {
         p.payload = d.substr(12);
       }
       return Anomaly::kNone;
+    case ip_proto::kGre:
+    case ip_proto::kIpip:
+    case ip_proto::kIpv6InIp: {
+      p.payload = d;
+      if (p.tunnel_depth >= options_.max_tunnel_depth) {
+        ++stats_.other;
+        return Anomaly::kNone;
+      }
+      Anomaly a = Anomaly::kNone;
+      if (p.proto == ip_proto::kGre) {
+        ++stats_.gre;
+        try_tunnel(d, p, kTunnelGre, a);
+      } else {
+        ++stats_.ipip;
+        try_tunnel(d, p, p.proto == ip_proto::kIpip ? kTunnelIpv4 : kTunnelIpv6, a);
+      }
+      return a;
+    }
     default:
       ++stats_.other;
       p.payload = d;
       return Anomaly::kNone;
   }
+}
+
+bool Decoder::try_tunnel(std::string_view d, Packet& p, int kind, Anomaly& a) {
+  // Each kind yields where the inner packet starts and what it is.
+  uint16_t ether_type = 0;  // 0x6558: an Ethernet frame; 0x0800 / 0x86dd: IP
+  std::string_view inner;
+  switch (kind) {
+    case kTunnelVxlan:  // flags (I bit), reserved, VNI, reserved; then Ethernet
+      if (d.size() < 8 + 14 || (uint8_t(d[0]) & 0x08) == 0) return false;
+      ++stats_.vxlan;
+      inner = d.substr(8);
+      ether_type = 0x6558;
+      break;
+    case kTunnelGeneve: {  // version 0, option length in 4-byte words, protocol type
+      if (d.size() < 8 || (uint8_t(d[0]) >> 6) != 0) return false;
+      std::size_t len = 8 + (uint8_t(d[0]) & 0x3f) * 4u;
+      if (len > d.size()) return false;
+      ++stats_.geneve;
+      ether_type = load_be16(d.data() + 2);
+      inner = d.substr(len);
+      break;
+    }
+    case kTunnelTeredo: {
+      // Optional authentication (type 0x0001) and origin indication (type 0x0000)
+      // headers, then an IPv6 packet whose payload length fills the datagram exactly.
+      std::string_view r = d;
+      if (r.size() >= 4 && uint8_t(r[0]) == 0 && uint8_t(r[1]) == 1) {
+        std::size_t n = 4u + uint8_t(r[2]) + uint8_t(r[3]) + 9u;
+        if (n > r.size()) return false;
+        r.remove_prefix(n);
+      }
+      if (r.size() >= 8 && uint8_t(r[0]) == 0 && uint8_t(r[1]) == 0) r.remove_prefix(8);
+      if (r.size() < 40 || (uint8_t(r[0]) >> 4) != 6) return false;
+      if (load_be16(r.data() + 4) + 40u != r.size()) return false;
+      ++stats_.teredo;
+      inner = r;
+      ether_type = 0x86dd;
+      break;
+    }
+    case kTunnelIpv4:
+      inner = d;
+      ether_type = 0x0800;
+      break;
+    case kTunnelIpv6:
+      inner = d;
+      ether_type = 0x86dd;
+      break;
+    case kTunnelGre: {
+      // GRE (RFC 2784/2890): flags, version, protocol; optional checksum, key, sequence.
+      // Version 1 is PPTP's enhanced GRE carrying PPP.
+      if (d.size() < 4) return false;
+      uint8_t f = uint8_t(d[0]);
+      uint8_t ver = uint8_t(d[1]) & 0x07;
+      uint16_t proto = load_be16(d.data() + 2);
+      std::size_t off = 4;
+      if (ver == 0) {
+        if (f & 0x80) off += 4;  // checksum + reserved
+        if (f & 0x20) off += 4;  // key
+        if (f & 0x10) off += 4;  // sequence
+      } else if (ver == 1) {
+        off += 4;                            // payload length, call id
+        if (f & 0x10) off += 4;              // sequence
+        if (uint8_t(d[1]) & 0x80) off += 4;  // acknowledgment
+      } else {
+        return false;
+      }
+      if (off > d.size()) return false;
+      inner = d.substr(off);
+      if (ver == 1) {
+        if (proto != 0x880b) return false;
+        // PPP inside: address/control may be present, the protocol field may be compressed.
+        if (inner.size() >= 2 && uint8_t(inner[0]) == 0xff && uint8_t(inner[1]) == 0x03)
+          inner.remove_prefix(2);
+        if (inner.empty()) return false;
+        std::size_t plen = (uint8_t(inner[0]) & 1) ? 1 : 2;
+        if (inner.size() < plen) return false;
+        uint16_t pp = plen == 1 ? uint8_t(inner[0]) : load_be16(inner.data());
+        inner.remove_prefix(plen);
+        if (pp == 0x0021)
+          ether_type = 0x0800;
+        else if (pp == 0x0057)
+          ether_type = 0x86dd;
+        else
+          return false;
+      } else if (proto == 0x88be) {
+        // ERSPAN type II (sequence bit set: an 8-byte header) or type I (no header).
+        ++stats_.erspan;
+        if (f & 0x10) {
+          if (inner.size() < 8) return false;
+          inner.remove_prefix(8);
+        }
+        ether_type = 0x6558;
+      } else if (proto == 0x22eb) {  // ERSPAN type III: 12-byte header, 8 more with O bit
+        ++stats_.erspan;
+        if (inner.size() < 12) return false;
+        bool o = (uint8_t(inner[11]) & 0x01) != 0;
+        inner.remove_prefix(o ? 20 : 12);
+        ether_type = 0x6558;
+        if (inner.size() < 14) return false;
+      } else {
+        ether_type = proto;
+      }
+      break;
+    }
+    default:
+      return false;
+  }
+  if (ether_type != 0x6558 && ether_type != 0x0800 && ether_type != 0x86dd &&
+      ether_type != 0x8100 && ether_type != 0x894f)
+    return false;
+  Packet outer = p;
+  // The inner packet starts afresh above the link layer; VLAN tags are kept (Suricata does).
+  p.ip_version = 0;
+  p.src_ip = p.dst_ip = core::IpAddress{};
+  p.proto = p.ttl = p.tos = 0;
+  p.ip_id = 0;
+  p.ip_df = p.ip_options = false;
+  p.ip_header = p.l4_header = p.payload = {};
+  p.src_port = p.dst_port = 0;
+  p.tcp_flags = 0;
+  p.tcp_seq = p.tcp_ack = 0;
+  p.tcp_window = 0;
+  p.icmp_type = p.icmp_code = 0;
+  p.icmp_id = p.icmp_seq = 0;
+  ++p.tunnel_depth;
+  Anomaly inner_a;
+  if (ether_type == 0x6558) {
+    if (inner.size() < 14) {
+      p = outer;
+      return false;
+    }
+    inner_a = decode_ether_type(load_be16(inner.data() + 12), inner.substr(14), p, 0);
+  } else {
+    inner_a = decode_ether_type(ether_type, inner, p, 0);
+  }
+  if (fragment_stored_) {
+    a = inner_a;
+    return true;
+  }
+  if (p.ip_version == 0 || inner_a != Anomaly::kNone) {
+    // Not a clean inner IP packet: keep the outer packet (its flow, its payload).
+    p = outer;
+    return false;
+  }
+  // The inner packet's length is what its flow counts.
+  p.wire_length = static_cast<uint32_t>(inner.size());
+  if ((kind == kTunnelVxlan || kind == kTunnelGeneve || kind == kTunnelTeredo) &&
+      !has_tunnel_outer_) {
+    tunnel_outer_ = outer;
+    has_tunnel_outer_ = true;
+  }
+  a = Anomaly::kNone;
+  return true;
 }
 
 }  // namespace mimamori::net

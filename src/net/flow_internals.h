@@ -44,6 +44,7 @@ struct FlowInternals {
   StreamSide side[2];
   std::unique_ptr<AppParser> parser;
   uint32_t probe_bytes[2] = {0, 0};  ///< bytes seen by protocol detection per direction
+  std::string probe_buf[2];          ///< a start too short to tell (a method cut by segmentation)
   uint16_t udp_probes = 0;
   bool stream_tracked = false;  ///< reassembly runs (handshake seen, or midstream allowed)
   uint8_t alerted = 0;

@@ -139,7 +139,10 @@ FlowEntry* FlowTable::find(const Packet& p, uint64_t hash, bool& reversed) {
   for (FlowEntry* e = buckets_[hash & (buckets_.size() - 1)]; e; e = e->hnext) {
     if (e->hash != hash) continue;
     const Flow& f = e->flow;
-    if (f.proto != p.proto || f.vlan[0] != p.vlan[0]) continue;
+    if (f.proto != p.proto || f.vlan[0] != p.vlan[0] || f.vlan[1] != p.vlan[1] ||
+        f.vlan[2] != p.vlan[2] ||
+        (options_.tunnel_depth_in_key && f.tunnel_depth != p.tunnel_depth))
+      continue;
     if (f.client_ip == p.src_ip && f.server_ip == p.dst_ip && f.client_port == p.src_port &&
         f.server_port == p.dst_port) {
       reversed = false;
@@ -245,7 +248,9 @@ Flow* FlowTable::update(Packet& p) {
     f.proto = p.proto;
     f.vlan[0] = p.vlan[0];
     f.vlan[1] = p.vlan[1];
+    f.vlan[2] = p.vlan[2];
     f.vlan_count = p.vlan_count;
+    f.tunnel_depth = p.tunnel_depth;
     f.start = p.timestamp;
     f.last = p.timestamp;
     uint64_t id =
@@ -279,6 +284,10 @@ Flow* FlowTable::update(Packet& p) {
   p.flow = &f;
   p.direction = dir;
   f.last = p.timestamp;
+  if (f.pkts[d] == 0 && (p.proto == ip_proto::kIcmp || p.proto == ip_proto::kIcmpv6)) {
+    f.icmp_type[d] = p.icmp_type;
+    f.icmp_code[d] = p.icmp_code;
+  }
   ++f.pkts[d];
   f.bytes[d] += p.wire_length;
   if (p.proto == ip_proto::kTcp) {

@@ -26,7 +26,8 @@ struct FlowTableOptions {
   uint64_t memcap = 128ull << 20;  ///< bytes for flows (with their reassembly/parser state)
   uint32_t hash_size = 65536;
   FlowTimeouts tcp{60, 600, 60}, udp{30, 300, 0}, icmp{30, 300, 0}, other{30, 300, 0};
-  bool midstream = false;  ///< pick up TCP sessions without seeing the handshake
+  bool midstream = false;           ///< pick up TCP sessions without seeing the handshake
+  bool tunnel_depth_in_key = true;  ///< packets at different tunnel depths are different flows
 };
 
 struct FlowTableStats {

@@ -47,6 +47,11 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   o.other_established_s =
       c.get<int64_t>("flow-timeouts.default.established", o.other_established_s);
   o.midstream = c.get<bool>("stream.midstream", o.midstream);
+  o.vxlan = c.get<bool>("decoder.vxlan.enabled", o.vxlan);
+  o.geneve = c.get<bool>("decoder.geneve.enabled", o.geneve);
+  o.teredo = c.get<bool>("decoder.teredo.enabled", o.teredo);
+  o.tunnel_depth_in_key =
+      c.get<bool>("decoder.recursion-level.use-for-tracking", o.tunnel_depth_in_key);
   o.stream_depth = c.get<uint64_t>("stream.reassembly.depth", o.stream_depth);
   o.stream_memcap = c.get<uint64_t>("stream.reassembly.memcap", o.stream_memcap);
   o.request_body_limit =
@@ -100,6 +105,13 @@ void PipelineStats::append_to(core::Fields& f, int64_t uptime_s) const {
       .add("icmpv6", d.icmpv6)
       .add("vlan", d.vlan)
       .add("pppoe", d.pppoe)
+      .add("gre", d.gre)
+      .add("vxlan", d.vxlan)
+      .add("geneve", d.geneve)
+      .add("teredo", d.teredo)
+      .add("ipip", d.ipip)
+      .add("erspan", d.erspan)
+      .add("nsh", d.nsh)
       .add("arp", d.arp)
       .add("other", d.other)
       .add("checksum_errors", d.checksum_bad);
@@ -174,6 +186,9 @@ class PipelineImpl final : public DetectContext, public AppSink {
     d.check_checksums = o.checksums != ChecksumMode::kNone;
     d.frag_trackers = o.frag_trackers;
     d.frag_timeout_us = o.frag_timeout_s * 1'000'000;
+    d.vxlan = o.vxlan;
+    d.geneve = o.geneve;
+    d.teredo = o.teredo;
     return d;
   }
   static FlowTableOptions make_flow_options(const PipelineOptions& o) {
@@ -185,6 +200,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     f.icmp = {o.other_new_s, o.other_established_s, 0};
     f.other = {o.other_new_s, o.other_established_s, 0};
     f.midstream = o.midstream;
+    f.tunnel_depth_in_key = o.tunnel_depth_in_key;
     return f;
   }
 
@@ -201,8 +217,28 @@ class PipelineImpl final : public DetectContext, public AppSink {
       tick(pkt_.timestamp);
     }
     verdict_drop_ = false;
+    if (const Packet* outer = decoder_.tunnel_outer()) {
+      // A UDP tunnel: the outer packet counts in its own flow first, then the inner one.
+      Packet inner = pkt_;
+      pkt_ = *outer;
+      pkt_.number = number;
+      bool pass = handle(a);
+      pkt_ = inner;
+      verdict_drop_ = false;
+      if (!handle(a)) pass = false;
+      return pass;
+    }
+    return handle(a);
+  }
+
+  // Flow, detectors and app-layer for the decoded packet in pkt_.
+  bool handle(Anomaly a) {
     Flow* flow = nullptr;
-    if (pkt_.ip_version != 0 && a == Anomaly::kNone) flow = flows_.update(pkt_);
+    // Some anomalies leave a whole packet (an atomic IPv6 fragment, overlapping fragments
+    // reassembled first-wins): it is still tracked and inspected, as Suricata does.
+    bool whole = a == Anomaly::kNone || a == Anomaly::kIpv6ExthdrUselessFh ||
+                 (a == Anomaly::kFragOverlap && pkt_.reassembled);
+    if (pkt_.ip_version != 0 && whole) flow = flows_.update(pkt_);
     if (flow && flow->drop && opt_.ips) {
       ++stats_.drops;
       return false;
@@ -444,11 +480,24 @@ class PipelineImpl final : public DetectContext, public AppSink {
 
   void app_data(Flow& f, Direction dir, std::string_view data, bool tcp) {
     FlowInternals& fi = *f.internals;
+    int d = static_cast<int>(dir);
+    std::string& pb = fi.probe_buf[d];
+    std::string* held = nullptr;  // probe bytes to hand to the parser with this chunk
+    const std::size_t chunk = data.size();
+    if (!pb.empty()) {
+      pb.append(data);
+      data = pb;
+      held = &pb;
+    }
     if (tcp && f.app_proto == AppProto::kUnknown) {
-      int d = static_cast<int>(dir);
       bool give_up = false;
+      fi.probe_bytes[d] += static_cast<uint32_t>(chunk);
       AppProto p = detect_tcp_proto(dir, data, give_up);
-      fi.probe_bytes[d] += static_cast<uint32_t>(data.size());
+      if (p == AppProto::kUnknown && !give_up && data.size() < 64) {
+        // Too short to tell (e.g. "GE" of a GET split over segments): keep it for the next.
+        if (!held) pb.assign(data);
+        return;
+      }
       if (p != AppProto::kUnknown) {
         (dir == Direction::kToServer ? f.app_proto_ts : f.app_proto_tc) = p;
         set_proto(f, p, true);
@@ -460,11 +509,30 @@ class PipelineImpl final : public DetectContext, public AppSink {
           set_proto(f, AppProto::kFailed, true);
       }
     }
-    if (!fi.parser) return;
+    if (!fi.parser) {
+      if (held) held->clear();
+      return;
+    }
     cur_flow_ = &f;
+    switch_pending_ = false;
     fi.parser->parse(dir, data, *this);
     cur_flow_ = nullptr;
+    if (held) held->clear();
+    if (switch_pending_ && tcp) {
+      // Detect the tunnelled protocol from the next bytes of either side.
+      switch_pending_ = false;
+      fi.parser->reset();
+      auto& spare = spare_parsers_[static_cast<int>(f.app_proto)][1];
+      if (spare.size() < 64) spare.push_back(std::move(fi.parser));
+      fi.parser.reset();
+      f.app_proto = f.app_proto_ts = f.app_proto_tc = AppProto::kUnknown;
+      fi.probe_bytes[0] = fi.probe_bytes[1] = 0;
+      fi.probe_buf[0].clear();
+      fi.probe_buf[1].clear();
+    }
   }
+
+  void switch_protocol() override { switch_pending_ = true; }
 
   // AppSink
   void progress(const AppEvent& ev) override {
@@ -644,11 +712,14 @@ class PipelineImpl final : public DetectContext, public AppSink {
     ev_.flow_id = f.id;
     ev_.in_iface = opt_.in_iface;
     set_endpoints(f, false);
-    if (f.proto == ip_proto::kIcmp || f.proto == ip_proto::kIcmpv6) {
-      // ICMP flows carry no ports.
-    }
     ev_.app_proto.assign(app_proto_name(f.app_proto));
     auto& o = ev_.fields;
+    if (f.proto == ip_proto::kIcmp || f.proto == ip_proto::kIcmpv6) {
+      // ICMP flows carry no ports: the first type/code each way instead, as Suricata logs.
+      o.add("icmp_type", f.icmp_type[0]).add("icmp_code", f.icmp_code[0]);
+      if (f.pkts[1])
+        o.add("response_icmp_type", f.icmp_type[1]).add("response_icmp_code", f.icmp_code[1]);
+    }
     add_vlan(f.vlan, f.vlan_count);
     o.add("ip_v", f.client_ip.is_v6() ? 6 : 4);
     o.begin_object("flow")
@@ -827,6 +898,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
   bool verdict_drop_ = false;
   bool stream_ = false;
   bool closing_ = false;
+  bool switch_pending_ = false;  // the parser asked for protocol detection afresh
   Flow* cur_flow_ = nullptr;
   AppParser* app_parser_ = nullptr;
   int64_t app_tx_ = -1;  // the transaction of the on_app callback in progress, else -1

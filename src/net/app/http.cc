@@ -481,6 +481,7 @@ class HttpParser final : public AppParser {
   AppProto proto() const override { return AppProto::kHttp; }
 
   void parse(Direction dir, std::string_view data, AppSink& sink) override {
+    if (switched_) return;
     sink_ = &sink;
     if (dir == Direction::kToServer)
       parse_side(0, data);
@@ -678,6 +679,7 @@ class HttpParser final : public AppParser {
     next_id_ = 0;
     ++epoch_;
     current_ = nullptr;
+    switched_ = false;
   }
 
  private:
@@ -745,7 +747,7 @@ class HttpParser final : public AppParser {
 
   void parse_side(int s, std::string_view data) {
     Side& side = side_[s];
-    while (!data.empty()) {
+    while (!data.empty() && !switched_) {
       if (!side.in_body) {
         if (s == 1 && side.buf.empty()) {
           // Where a response should start, data that does not begin with "HTTP" is body:
@@ -1036,7 +1038,8 @@ class HttpParser final : public AppParser {
     side.tx_index = t.id;
     last_resp_id_ = t.id;
     side.compressed = false;
-    bool no_body = iequals(t.method, "HEAD") || (bodiless && !has_te && !has_cl);
+    bool tunnel = iequals(t.method, "CONNECT") && t.status >= 200 && t.status < 300;
+    bool no_body = iequals(t.method, "HEAD") || (bodiless && !has_te && !has_cl) || tunnel;
     if (!no_body) {
       if (has_te && BodyDecoder::contains_nocase_nz(te, "chunked")) {
         side.in_body = true;
@@ -1059,6 +1062,11 @@ class HttpParser final : public AppParser {
     }
     if (side.in_body && side.decoder.begin(ce, limits_.decompress_layers)) side.compressed = true;
     if (!side.in_body) finish_response(t);
+    if (tunnel) {
+      // The proxy opened the tunnel: what follows on both sides is the tunnelled protocol.
+      switched_ = true;
+      sink_->switch_protocol();
+    }
   }
 
   // The values of all `name` headers joined with ", " (how libhtp sees repeated headers);
@@ -1309,6 +1317,7 @@ class HttpParser final : public AppParser {
   uint64_t epoch_ = 0;             // bumped whenever a head is parsed or the parser is reset
   const Tx* current_ = nullptr;
   int current_dir_ = 0;
+  bool switched_ = false;  // a CONNECT tunnel was opened: the rest is not HTTP
 };
 
 }  // namespace

@@ -58,6 +58,10 @@ struct DecodeOptions {
   uint32_t frag_trackers = 4096;      ///< datagrams being reassembled at once
   uint32_t frag_max_fragments = 256;  ///< fragments per datagram
   int64_t frag_timeout_us = 60'000'000;
+  bool vxlan = true;   ///< decode UDP port 4789 as VXLAN
+  bool geneve = true;  ///< decode UDP port 6081 as Geneve
+  bool teredo = true;  ///< decode UDP port 3544 as Teredo (IPv6 in UDP) when it looks like it
+  uint8_t max_tunnel_depth = 3;  ///< tunnels inside tunnels beyond this stay undecoded
 };
 
 /// Decoder counters (per worker).
@@ -65,6 +69,7 @@ struct DecodeStats {
   uint64_t pkts = 0, bytes = 0, invalid = 0;
   uint64_t ethernet = 0, vlan = 0, pppoe = 0, sll = 0, raw = 0, ipv4 = 0, ipv6 = 0, tcp = 0,
            udp = 0, icmpv4 = 0, icmpv6 = 0, other = 0, arp = 0;
+  uint64_t gre = 0, vxlan = 0, geneve = 0, teredo = 0, ipip = 0, erspan = 0, nsh = 0;
   uint64_t checksum_bad = 0;
   uint64_t frag_fragments = 0, frag_reassembled = 0, frag_timeouts = 0, frag_overlaps = 0,
            frag_memcap = 0;
@@ -92,6 +97,10 @@ class Decoder {
   /// returned as a packet whose views point into the decoder (valid until the next call).
   Outcome decode(const RawPacket& raw, Packet& packet, Anomaly& anomaly);
 
+  /// After decode(): the outer packet of a UDP tunnel (VXLAN, Geneve, Teredo) whose inner
+  /// packet is `packet`; the outer one has a flow of its own, as in Suricata. Null otherwise.
+  const Packet* tunnel_outer() const { return has_tunnel_outer_ ? &tunnel_outer_ : nullptr; }
+
   /// Turns checksum validation on or off (the `-k` switch, or the automatic choice).
   void set_check_checksums(bool on) { options_.check_checksums = on; }
   bool check_checksums() const { return options_.check_checksums; }
@@ -104,11 +113,17 @@ class Decoder {
   Anomaly decode_ipv4(std::string_view d, Packet& p, bool inner);
   Anomaly decode_ipv6(std::string_view d, Packet& p, bool inner);
   Anomaly decode_l4(std::string_view d, Packet& p);
+  // Tunnels: the packet becomes the inner packet when it decodes cleanly; otherwise the outer
+  // packet stays as it was (true when the inner one was taken).
+  bool try_tunnel(std::string_view inner, Packet& p, int kind, Anomaly& a);
 
   DecodeOptions options_;
   DecodeStats stats_;
   std::unique_ptr<Defragmenter> defrag_;
   bool fragment_stored_ = false;
+  bool in_reassembled_ = false;
+  bool has_tunnel_outer_ = false;
+  Packet tunnel_outer_;      // decoding from reassembled_: inner fragments cannot reuse it
   std::string reassembled_;  // the last completed fragmented datagram
   core::Timestamp now_;
 };

@@ -61,8 +61,11 @@ struct Flow {
   uint16_t client_port = 0;
   uint16_t server_port = 0;
   uint8_t proto = 0;  ///< IP protocol
-  uint16_t vlan[2] = {0, 0};
+  uint16_t vlan[3] = {0, 0, 0};
   uint8_t vlan_count = 0;
+  uint8_t tunnel_depth = 0;       ///< tunnels around the packets (part of the flow's key)
+  uint8_t icmp_type[2] = {0, 0};  ///< ICMP type/code of the first packet each way
+  uint8_t icmp_code[2] = {0, 0};
 
   core::Timestamp start;
   core::Timestamp last;

@@ -20,6 +20,8 @@ namespace ip_proto {
 inline constexpr uint8_t kIcmp = 1;
 inline constexpr uint8_t kTcp = 6;
 inline constexpr uint8_t kUdp = 17;
+inline constexpr uint8_t kIpip = 4;
+inline constexpr uint8_t kIpv6InIp = 41;
 inline constexpr uint8_t kGre = 47;
 inline constexpr uint8_t kIcmpv6 = 58;
 inline constexpr uint8_t kSctp = 132;
@@ -45,8 +47,9 @@ struct Packet {
   uint32_t wire_length = 0;  ///< length on the wire
   int link_type = 0;         ///< DLT_* of the capture
 
-  uint16_t vlan[2] = {0, 0};  ///< outer, inner VLAN id (QinQ)
+  uint16_t vlan[3] = {0, 0, 0};  ///< VLAN ids, outermost first (QinQ, and tags inside tunnels)
   uint8_t vlan_count = 0;
+  uint8_t tunnel_depth = 0;  ///< 0, or how many tunnels (GRE, VXLAN, ...) the packet was inside
 
   uint8_t ip_version = 0;  ///< 0 (no IP), 4 or 6
   core::IpAddress src_ip;

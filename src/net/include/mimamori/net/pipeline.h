@@ -35,6 +35,8 @@ struct PipelineOptions {
   int64_t udp_new_s = 30, udp_established_s = 300;
   int64_t other_new_s = 30, other_established_s = 300;
   bool midstream = false;
+  bool vxlan = true, geneve = true, teredo = true;  ///< UDP tunnels decoded on their ports
+  bool tunnel_depth_in_key = true;                  ///< `decoder.recursion-level.use-for-tracking`
   uint64_t stream_depth = 1 << 20;       ///< bytes per direction handed to app-layer/detect
   uint64_t stream_memcap = 64ull << 20;  ///< bytes held out of order, per worker
   uint32_t request_body_limit = 100 * 1024;
