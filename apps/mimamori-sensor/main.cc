@@ -15,6 +15,7 @@
 #include "mimamori/net/output.h"
 #include "mimamori/net/pipeline.h"
 #include "mimamori/net/workers.h"
+#include "rules_update.h"
 
 namespace {
 
@@ -26,6 +27,7 @@ extern "C" void on_signal(int) { g_stop.store(true); }
 
 struct Args {
   std::string read, iface, config, log_dir = ".", checksum = "auto", runmode, bpf;
+  std::string control, command;  // --control SOCKET; a command for a running sensor
   std::vector<std::string> sets;
   int threads = 1;
   bool simulate_ips = false;
@@ -112,6 +114,7 @@ int run(const Args& a) {
   net::PacketSource& source = **src;
 
   sensor::prepare_detectors(config, a.rules);
+  if (!a.control.empty()) sensor::start_control(a.control);
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -220,9 +223,40 @@ int main(int argc, char** argv) {
   app.add_flag("--simulate-ips", a.simulate_ips, "act on drop verdicts as an inline sensor would");
   app.add_option("--bpf", a.bpf, "BPF filter for live capture");
   app.add_option("--log-level", level, "trace, debug, info, warn, error");
+  app.add_option("--control", a.control,
+                 "unix socket for control commands: while running, serve them there; with a "
+                 "command, send it to the sensor running there");
+  app.add_option("command", a.command, "with --control: reload-rules");
+  auto* rules_cmd = app.add_subcommand("rules", "rule management");
+  rules_cmd->require_subcommand(1);
+  mimamori::sensor::RulesUpdateOptions update_opts;
+  auto* update = rules_cmd->add_subcommand(
+      "update", "fetch a ruleset .tar.gz, verify, test-load, and install it only if it loads");
+  update->add_option("--url", update_opts.url, "https://, http:// or file:// URL")->required();
+  update->add_option("--output", update_opts.output,
+                     "the rules folder to replace (default: default-rule-path)");
+  update->add_option("--sha256", update_opts.sha256, "expected SHA-256 of the archive (hex)");
   app.set_version_flag("-V,--version", "mimamori-sensor 0.1.0");
   CLI11_PARSE(app, argc, argv);
   mimamori::core::init_logging("mimamori-sensor", level);
+  if (update->parsed()) {
+    try {
+      mimamori::core::Config config;
+      if (!a.config.empty()) config = mimamori::core::Config::load_file(a.config);
+      for (const auto& s : a.sets) config.set(s);
+      return mimamori::sensor::rules_update(config, update_opts);
+    } catch (const mimamori::core::ConfigError& e) {
+      spdlog::error("{}", e.what());
+      return 2;
+    }
+  }
+  if (!a.command.empty()) {
+    if (a.control.empty()) {
+      std::fprintf(stderr, "mimamori-sensor: '%s' needs --control SOCKET\n", a.command.c_str());
+      return 2;
+    }
+    return mimamori::sensor::send_control(a.control, a.command);
+  }
   if (a.rules_check) {
     try {
       mimamori::core::Config config;
