@@ -88,6 +88,8 @@ def main():
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--min-pass-rate", type=float, default=None,
                     help="exit 1 when the pass rate over runnable tests (percent) is below")
+    ap.add_argument("--min-evader-rate", type=float, default=None,
+                    help="exit 1 when the http-evader family's pass rate (percent) is below")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every failing check")
     ap.add_argument("--keep", action="store_true", help="keep each test's output folder")
     args = ap.parse_args()
@@ -121,16 +123,20 @@ def main():
     print("skipped: " + ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items())))
     evader = [t for t in runnable if "http-evader" in os.path.relpath(t.dir, root)]
     evader_failed = {t.dir for t, _ in failed} & {t.dir for t in evader}
+    evader_rate = None
     if evader:
         ok = len(evader) - len(evader_failed)
-        print(f"http-evader family: {ok} passed of {len(evader)} "
-              f"({100.0 * ok / len(evader):.1f}%)")
+        evader_rate = 100.0 * ok / len(evader)
+        print(f"http-evader family: {ok} passed of {len(evader)} ({evader_rate:.1f}%)")
     total = len(runnable)
     rate = 100.0 * len(passed) / total if total else 0.0
     print(f"suricata-verify alerts: {len(passed)} passed, {len(failed)} failed, "
           f"{sum(skipped.values())} skipped; {rate:.1f}% of {total} runnable")
     if args.min_pass_rate is not None and rate < args.min_pass_rate:
         print(f"pass rate {rate:.1f}% is below the floor {args.min_pass_rate}%")
+        return 1
+    if args.min_evader_rate is not None and (evader_rate or 0.0) < args.min_evader_rate:
+        print(f"http-evader pass rate {evader_rate}% is below the floor {args.min_evader_rate}%")
         return 1
     return 0
 

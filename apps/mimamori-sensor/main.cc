@@ -18,6 +18,7 @@
 #include "mimamori/net/pipeline.h"
 #include "mimamori/net/workers.h"
 #include "uplink_output.h"
+#include "rules_update.h"
 
 namespace {
 
@@ -31,6 +32,7 @@ struct Args {
   std::string read, iface, config, log_dir = ".", checksum = "auto", runmode, bpf;
   std::string credential, spool_dir;
   double pps = 0;
+  std::string control, command;  // --control SOCKET; a command for a running sensor
   std::vector<std::string> sets;
   int threads = 1;
   bool simulate_ips = false;
@@ -137,6 +139,7 @@ int run(const Args& a) {
   net::PacketSource& source = **src;
 
   sensor::prepare_detectors(config, a.rules);
+  if (!a.control.empty()) sensor::start_control(a.control);
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -262,6 +265,19 @@ int main(int argc, char** argv) {
   app.add_option("--pps", a.pps, "read files at this many packets per second (replay pacing)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--log-level", level, "trace, debug, info, warn, error");
+  app.add_option("--control", a.control,
+                 "unix socket for control commands: while running, serve them there; with a "
+                 "command, send it to the sensor running there");
+  app.add_option("command", a.command, "with --control: reload-rules");
+  auto* rules_cmd = app.add_subcommand("rules", "rule management");
+  rules_cmd->require_subcommand(1);
+  mimamori::sensor::RulesUpdateOptions update_opts;
+  auto* update = rules_cmd->add_subcommand(
+      "update", "fetch a ruleset .tar.gz, verify, test-load, and install it only if it loads");
+  update->add_option("--url", update_opts.url, "https://, http:// or file:// URL")->required();
+  update->add_option("--output", update_opts.output,
+                     "the rules folder to replace (default: default-rule-path)");
+  update->add_option("--sha256", update_opts.sha256, "expected SHA-256 of the archive (hex)");
   app.set_version_flag("-V,--version", "mimamori-sensor 0.1.0");
   auto* enroll = app.add_subcommand("enroll", "enroll this sensor with a mimamori-server");
   mimamori::uplink::EnrollRequest req;
@@ -277,6 +293,24 @@ int main(int argc, char** argv) {
     req.kind = "sensor";
     req.version = "0.1.0";
     return mimamori::uplink::enroll_command(req, credential);
+  }
+  if (update->parsed()) {
+    try {
+      mimamori::core::Config config;
+      if (!a.config.empty()) config = mimamori::core::Config::load_file(a.config);
+      for (const auto& s : a.sets) config.set(s);
+      return mimamori::sensor::rules_update(config, update_opts);
+    } catch (const mimamori::core::ConfigError& e) {
+      spdlog::error("{}", e.what());
+      return 2;
+    }
+  }
+  if (!a.command.empty()) {
+    if (a.control.empty()) {
+      std::fprintf(stderr, "mimamori-sensor: '%s' needs --control SOCKET\n", a.command.c_str());
+      return 2;
+    }
+    return mimamori::sensor::send_control(a.control, a.command);
   }
   if (a.rules_check) {
     try {

@@ -866,6 +866,9 @@ class PipelineImpl final : public DetectContext, public AppSink {
       ev_.fields.add("start", tmp_).end();
     }
     ev_.fields.add("pcap_cnt", pkt_.number);
+    // Where the alerting packet came from, as Suricata names it: a captured one, or the
+    // pseudo packet of a flow's end.
+    ev_.fields.add("pkt_src", closing_ ? "stream (flow timeout)" : "wire/pcap");
     write_event();
   }
   void drop() override {
