@@ -33,9 +33,11 @@ enum class Dialect;
 struct StoreOptions {
   /// `sqlite:DIR` (the database file is DIR/mimamori.db) or a libpq URL `postgresql://…`.
   std::string url;
-  int connections = 4;                    ///< pool size (readers; SQLite's writer is extra)
-  int64_t ingest_queue_events = 200000;   ///< events waiting for commit before 429
-  int64_t ingest_group_events = 20000;    ///< events committed in one transaction at most
+  int connections = 4;                   ///< pool size (readers; SQLite's writer is extra)
+  int64_t ingest_queue_events = 200000;  ///< events waiting for commit before 429
+  int64_t ingest_group_events = 20000;   ///< events committed in one transaction at most
+  /// Ingest writer threads (transactions in parallel); more than one only helps PostgreSQL.
+  int ingest_writers = 1;
   int64_t enrollment_ttl_s = 24 * 3600;   ///< default lifetime of an enrollment code
   int64_t heartbeat_interval_s = 60;      ///< what devices are told
   int64_t heartbeat_limit_s = 300;        ///< silence that opens a 監視停止 incident
@@ -191,6 +193,16 @@ class Store {
   Result<std::vector<OutboxMessage>> claim_outbox(int64_t now, int64_t n);
   /// Records the outcome of one delivery attempt (retry with backoff, or give up).
   Status finish_outbox(std::string_view id, bool ok, std::string_view error, int64_t now);
+
+  // --- threat indicators (provider-wide) ----------------------------------------------
+  /// Adds an indicator (`value` is normalised; kind set); provider_admin or analyst; audited.
+  Result<ThreatIndicator> create_threat(const Principal& p, ThreatIndicator indicator);
+  /// Indicators for provider roles; removed and expired ones only when `all`.
+  Result<std::vector<ThreatIndicator>> list_threats(const Principal& p, bool all);
+  /// Removes an indicator (kept with removed_at); provider_admin or analyst; audited.
+  Status remove_threat(const Principal& p, std::string_view id);
+  /// The live indicators (not removed, not expired at `now`), for the device configuration.
+  Result<std::vector<ThreatIndicator>> live_threats(int64_t now);
 
   // --- background work ------------------------------------------------------------------
   /// Opens 監視停止 incidents for devices silent past their limit; returns how many.
