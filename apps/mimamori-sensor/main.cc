@@ -26,7 +26,11 @@ using namespace mimamori;
 
 std::atomic<bool> g_stop{false};
 
-extern "C" void on_signal(int) { g_stop.store(true); }
+std::atomic<mimamori::net::PacketSource*> g_source{nullptr};
+extern "C" void on_signal(int) {
+  g_stop.store(true);
+  if (auto* s = g_source.load()) s->interrupt();
+}
 
 struct Args {
   std::string read, iface, config, log_dir = ".", checksum = "auto", runmode, bpf;
@@ -67,7 +71,9 @@ int run(const Args& a) {
   else if (a.checksum == "all")
     opt.checksums = net::ChecksumMode::kAll;
   else if (a.checksum == "auto")
-    opt.checksums = a.iface.empty() ? net::ChecksumMode::kAuto : net::ChecksumMode::kAll;
+    // Live too: offloading NICs (and the loopback) hand up packets whose checksums the
+    // kernel never filled in; as Suricata's pcap "auto", many bad ones switch the checks off.
+    opt.checksums = net::ChecksumMode::kAuto;
   else
     throw core::ConfigError("-k: expected 'all', 'none' or 'auto', got '" + a.checksum + "'");
   if (a.simulate_ips) opt.ips = true;
@@ -107,7 +113,8 @@ int run(const Args& a) {
     where = (std::filesystem::path(a.log_dir) /
              config.get<std::string>("outputs.eve.filename", "eve.json"))
                 .string();
-    auto s = net::open_file_sink(where, config.get<uint64_t>("outputs.eve.rotate-size", 0));
+    auto s = net::open_file_sink(where, config.get<uint64_t>("outputs.eve.rotate-size", 0),
+                                 config.get<int>("outputs.eve.rotate-keep", 5));
     if (!s) throw core::ConfigError(s.error().message);
     sink = std::move(*s);
   } else {
@@ -137,6 +144,7 @@ int run(const Args& a) {
     return 1;
   }
   net::PacketSource& source = **src;
+  g_source.store(&source);
 
   sensor::prepare_detectors(config, a.rules);
   if (!a.control.empty()) sensor::start_control(a.control);
@@ -206,6 +214,7 @@ int run(const Args& a) {
     pool.finish();
     total = pool.stats();
   }
+  g_source.store(nullptr);
   const net::CaptureStats& cap = source.stats();
   write_stats(*sink, total, cap, started, opt.format);
   sink->flush();
@@ -251,7 +260,7 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   app.add_option("-S", a.rules.exclusive_file, "load only this rule file");
   app.add_option("-s", a.rules.files, "load this rule file too (repeatable)");
-  app.add_option("-k", a.checksum, "checksum checks: all, none, auto (default: auto for files)");
+  app.add_option("-k", a.checksum, "checksum checks: all, none, auto (default: auto)");
   app.add_option("--set", a.sets, "override a config key: key=value (repeatable)");
   app.add_option("--runmode", a.runmode, "workers (default), autofp or single");
   app.add_option("--threads", a.threads, "worker threads (default 1)");

@@ -115,6 +115,12 @@ core::Result<std::unique_ptr<PacketSource>> PacketSource::open_live(const std::s
   return s;
 }
 
+void PacketSource::interrupt() {
+  // In immediate mode on Linux, pcap_next_ex waits in poll() past its timeout until a packet
+  // comes; pcap_breakloop wakes it (through an eventfd) so a quiet link still stops at once.
+  if (live_) pcap_breakloop(static_cast<pcap_t*>(live_));
+}
+
 core::Result<bool> PacketSource::next(RawPacket& packet, const std::atomic<bool>& stop) {
   if (live_) {
     auto* p = static_cast<pcap_t*>(live_);

@@ -22,11 +22,26 @@ class FileSink final : public EveSink {
   }
   void write(std::string_view lines) override {
     std::lock_guard lock(mu_);
-    if (!f_) return;
-    if (rotate_ && size_ > 0 && size_ + lines.size() > rotate_) rotate();
-    if (!f_) return;
-    std::fwrite(lines.data(), 1, lines.size(), f_);
-    size_ += lines.size();
+    // `lines` is a batch of whole records: the file takes the records that fit under the
+    // limit, the rest go to the next file, so no record is split and files stay at the limit
+    // (a record longer than the limit gets a file of its own).
+    while (f_ && !lines.empty()) {
+      if (!rotate_ || size_ + lines.size() <= rotate_) {
+        put(lines);
+        return;
+      }
+      std::size_t room = size_ < rotate_ ? rotate_ - size_ : 0;
+      std::size_t cut = room ? lines.rfind('\n', room - 1) : std::string_view::npos;
+      if (cut == std::string_view::npos && size_ == 0) {
+        cut = lines.find('\n');
+        if (cut == std::string_view::npos) cut = lines.size() - 1;
+      }
+      if (cut != std::string_view::npos) {
+        put(lines.substr(0, cut + 1));
+        lines.remove_prefix(cut + 1);
+      }
+      if (!lines.empty()) rotate();
+    }
   }
   void flush() override {
     std::lock_guard lock(mu_);
@@ -34,6 +49,10 @@ class FileSink final : public EveSink {
   }
 
  private:
+  void put(std::string_view d) {
+    std::fwrite(d.data(), 1, d.size(), f_);
+    size_ += d.size();
+  }
   void rotate() {
     std::fclose(f_);
     f_ = nullptr;

@@ -74,6 +74,9 @@ class PacketSource {
   /// True with a packet; false at the end (or when stopped). Errors in one file are logged and
   /// that file is skipped; only a failing live capture returns an error.
   core::Result<bool> next(RawPacket& packet, const std::atomic<bool>& stop);
+  /// Wakes a live capture blocked waiting for packets, so next() returns false; safe to call
+  /// from a signal handler (pcap_breakloop). No effect on files.
+  void interrupt();
 
   /// Refreshes and returns the counters.
   const CaptureStats& stats();
