@@ -402,11 +402,18 @@ class BodyDecoder {
   }
 
   static bool contains_nocase_nz(std::string_view hay, std::string_view needle) {
-    // Case-insensitive, NUL bytes in `hay` ignored (libhtp's "nocasenorzero").
-    std::string h;
-    for (char c : hay)
-      if (c) h.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    return h.find(needle) != std::string::npos;
+    // Case-insensitive, NUL bytes in `hay` ignored (libhtp's "nocasenorzero"); `needle` is
+    // lowercase.
+    for (std::size_t i = 0; i < hay.size(); ++i) {
+      std::size_t j = 0, k = i;
+      for (; k < hay.size() && j < needle.size(); ++k) {
+        if (hay[k] == 0) continue;
+        if (std::tolower(static_cast<unsigned char>(hay[k])) != needle[j]) break;
+        ++j;
+      }
+      if (j == needle.size()) return true;
+    }
+    return false;
   }
 
  private:
