@@ -26,6 +26,7 @@ struct AppLimits {
   uint32_t decompress_limit = 1 << 20;        ///< bytes a compressed body may inflate to
   uint32_t header_limit = 64 * 1024;          ///< bytes of request/response head buffered
   uint32_t max_transactions = 512;            ///< pending HTTP transactions per flow
+  bool http_extended = true;  ///< http records carry method, protocol, status, length, ...
 };
 
 /// Where a parser reports.

@@ -61,6 +61,9 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   o.ips = c.get<bool>("ips", o.ips);
   o.log_flow = c.get<bool>("outputs.eve.flow", o.log_flow);
   o.log_dns = c.get<bool>("outputs.eve.dns", o.log_dns);
+  o.log_dns_requests = c.get<bool>("outputs.eve.dns-requests", o.log_dns_requests);
+  o.log_dns_responses = c.get<bool>("outputs.eve.dns-responses", o.log_dns_responses);
+  o.http_extended = c.get<bool>("outputs.eve.http-extended", o.http_extended);
   o.log_http = c.get<bool>("outputs.eve.http", o.log_http);
   o.log_tls = c.get<bool>("outputs.eve.tls", o.log_tls);
   o.log_ssh = c.get<bool>("outputs.eve.ssh", o.log_ssh);
@@ -172,6 +175,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
         sink_(sink) {
     limits_.request_body_limit = o.request_body_limit;
     limits_.response_body_limit = o.response_body_limit;
+    limits_.http_extended = o.http_extended;
     for (unsigned i = 0; i < detectors_.size(); ++i) detectors_[i]->set_flow_slot(i);
     if (o.checksums == ChecksumMode::kNone) decoder_.set_check_checksums(false);
     out_.reserve(1 << 17);
@@ -532,6 +536,8 @@ class PipelineImpl final : public DetectContext, public AppSink {
 
   // AppSink
   void progress(const AppEvent& ev) override {
+    // A DNS message reports its progress just before its record: it tells query from answer.
+    if (ev.proto == AppProto::kDns) dns_answer_ = ev.progress == AppProgress::kDnsAnswer;
     if (detectors_.empty() || !cur_flow_) return;
     app_parser_ = cur_flow_->internals->parser.get();
     bool was = stream_;
@@ -545,8 +551,10 @@ class PipelineImpl final : public DetectContext, public AppSink {
     Flow* f = cur_flow_;
     if (!f) return;
     ++stats_.app_tx[static_cast<int>(f->app_proto)];
-    bool want = (type == "dns" && opt_.log_dns) || (type == "http" && opt_.log_http) ||
-                (type == "tls" && opt_.log_tls) || (type == "ssh" && opt_.log_ssh);
+    bool want = (type == "dns" && opt_.log_dns &&
+                 (dns_answer_ ? opt_.log_dns_responses : opt_.log_dns_requests)) ||
+                (type == "http" && opt_.log_http) || (type == "tls" && opt_.log_tls) ||
+                (type == "ssh" && opt_.log_ssh);
     if (!want) return;
     ev_.clear();
     ev_.timestamp = closing_ ? f->last : pkt_.timestamp;
@@ -863,7 +871,9 @@ class PipelineImpl final : public DetectContext, public AppSink {
   bool verdict_drop_ = false;
   bool stream_ = false;
   bool closing_ = false;
-  bool switch_pending_ = false;  // the parser asked for protocol detection afresh
+  bool switch_pending_ = false;
+  bool dns_answer_ = false;  // the DNS message being recorded is a response  // the parser asked
+                             // for protocol detection afresh
   Flow* cur_flow_ = nullptr;
   AppParser* app_parser_ = nullptr;
   std::vector<std::unique_ptr<AppParser>> spare_parsers_[6][2];
