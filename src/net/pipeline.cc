@@ -286,6 +286,10 @@ class PipelineImpl final : public DetectContext, public AppSink {
   void tcp(Flow& f) {
     FlowInternals& fi = *f.internals;
     if (!fi.stream_tracked) return;
+    if (f.midstream && pkt_.direction == Direction::kToServer &&
+        f.app_proto == AppProto::kUnknown && fi.side[0].delivered == 0 &&
+        fi.side[1].delivered == 0 && pkt_.payload.substr(0, 7) == "HTTP/1.")
+      swap_sides(f);
     if (f.pkts[0] + f.pkts[1] == 1) {
       ++stats_.tcp_sessions;
       if (f.midstream) ++stats_.tcp_midstream;
@@ -315,6 +319,22 @@ class PipelineImpl final : public DetectContext, public AppSink {
     }
     if (!pkt_.payload.empty()) segment(f, d, pkt_.tcp_seq, pkt_.payload);
     if (fl & (tcp_flag::kFin | tcp_flag::kRst)) s.fin = true;
+  }
+
+  // A session picked up midstream whose first data is an HTTP response: the side we took for
+  // the client is the server. Turn the flow around (as Suricata does) so that records name
+  // the real client and the parser sees the response on the server's side.
+  void swap_sides(Flow& f) {
+    std::swap(f.client_ip, f.server_ip);
+    std::swap(f.client_port, f.server_port);
+    std::swap(f.pkts[0], f.pkts[1]);
+    std::swap(f.bytes[0], f.bytes[1]);
+    std::swap(f.tcp_flags[0], f.tcp_flags[1]);
+    FlowInternals& fi = *f.internals;
+    std::swap(fi.side[0], fi.side[1]);
+    std::swap(fi.probe_bytes[0], fi.probe_bytes[1]);
+    if (fi.probe_buf) std::swap(fi.probe_buf[0], fi.probe_buf[1]);
+    pkt_.direction = Direction::kToClient;
   }
 
   // Bytes [next_seq, to) of direction d were lost; the stream continues at `to`.
@@ -481,13 +501,12 @@ class PipelineImpl final : public DetectContext, public AppSink {
   void app_data(Flow& f, Direction dir, std::string_view data, bool tcp) {
     FlowInternals& fi = *f.internals;
     int d = static_cast<int>(dir);
-    std::string& pb = fi.probe_buf[d];
     std::string* held = nullptr;  // probe bytes to hand to the parser with this chunk
     const std::size_t chunk = data.size();
-    if (!pb.empty()) {
-      pb.append(data);
-      data = pb;
-      held = &pb;
+    if (fi.probe_buf && !fi.probe_buf[d].empty()) {
+      held = &fi.probe_buf[d];
+      held->append(data);
+      data = *held;
     }
     if (tcp && f.app_proto == AppProto::kUnknown) {
       bool give_up = false;
@@ -495,7 +514,10 @@ class PipelineImpl final : public DetectContext, public AppSink {
       AppProto p = detect_tcp_proto(dir, data, give_up);
       if (p == AppProto::kUnknown && !give_up && data.size() < 64) {
         // Too short to tell (e.g. "GE" of a GET split over segments): keep it for the next.
-        if (!held) pb.assign(data);
+        if (!held) {
+          if (!fi.probe_buf) fi.probe_buf = std::make_unique<std::string[]>(2);
+          fi.probe_buf[d].assign(data);
+        }
         return;
       }
       if (p != AppProto::kUnknown) {
@@ -527,8 +549,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
       fi.parser.reset();
       f.app_proto = f.app_proto_ts = f.app_proto_tc = AppProto::kUnknown;
       fi.probe_bytes[0] = fi.probe_bytes[1] = 0;
-      fi.probe_buf[0].clear();
-      fi.probe_buf[1].clear();
+      fi.probe_buf.reset();
     }
   }
 
