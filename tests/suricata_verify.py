@@ -258,7 +258,39 @@ class SvTest:
         rules = self.rules_file()
         if rules:
             args += ["-S", rules]
+        # suricata-verify runs Suricata with TZ=UTC: timestamps in the checks are in UTC.
+        args += ["--set", "outputs.eve.timezone=utc"]
+        args += self.eve_config_args()
         return args, unknown
+
+    def eve_config_args(self):
+        """The test's own suricata.yaml settings for EVE records, as sensor config keys."""
+        path = os.path.join(self.dir, "suricata.yaml")
+        if not os.path.exists(path):
+            return []
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            conf = yaml.safe_load(re.sub(r"^%YAML.*$", "", text, flags=re.M)) or {}
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            return []
+        out = []
+        for o in conf.get("outputs") or []:
+            eve = o.get("eve-log") if isinstance(o, dict) else None
+            if not isinstance(eve, dict):
+                continue
+            for t in eve.get("types") or []:
+                name, opts = (t, {}) if isinstance(t, str) else next(iter(t.items()))
+                opts = opts or {}
+                if name == "http":
+                    # Without `extended: yes` Suricata writes the basic http record.
+                    ext = opts.get("extended", False)
+                    out += ["--set", f"outputs.eve.http-extended={'true' if ext else 'false'}"]
+                elif name == "dns":
+                    for k in ("requests", "responses"):
+                        if k in opts:
+                            out += ["--set", f"outputs.eve.dns-{k}={'true' if opts[k] else 'false'}"]
+        return out
 
     def run(self, binary, out_dir, extra=(), timeout=300):
         args, _ = self.sensor_args()

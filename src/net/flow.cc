@@ -64,8 +64,7 @@ void FlowInternals::reset() {
   side[1].reset();
   parser.reset();
   probe_bytes[0] = probe_bytes[1] = 0;
-  probe_buf[0].clear();
-  probe_buf[1].clear();
+  probe_buf.reset();
   udp_probes = 0;
   stream_tracked = false;
   alerted = 0;

@@ -44,7 +44,9 @@ struct FlowInternals {
   StreamSide side[2];
   std::unique_ptr<AppParser> parser;
   uint32_t probe_bytes[2] = {0, 0};  ///< bytes seen by protocol detection per direction
-  std::string probe_buf[2];          ///< a start too short to tell (a method cut by segmentation)
+  /// A start too short to tell (a method cut by segmentation), per direction; allocated only
+  /// when needed, so the many flows that never need it stay small.
+  std::unique_ptr<std::string[]> probe_buf;
   uint16_t udp_probes = 0;
   bool stream_tracked = false;  ///< reassembly runs (handshake seen, or midstream allowed)
   uint8_t alerted = 0;

@@ -64,6 +64,9 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   o.ips = c.get<bool>("ips", o.ips);
   o.log_flow = c.get<bool>("outputs.eve.flow", o.log_flow);
   o.log_dns = c.get<bool>("outputs.eve.dns", o.log_dns);
+  o.log_dns_requests = c.get<bool>("outputs.eve.dns-requests", o.log_dns_requests);
+  o.log_dns_responses = c.get<bool>("outputs.eve.dns-responses", o.log_dns_responses);
+  o.http_extended = c.get<bool>("outputs.eve.http-extended", o.http_extended);
   o.log_http = c.get<bool>("outputs.eve.http", o.log_http);
   o.log_tls = c.get<bool>("outputs.eve.tls", o.log_tls);
   o.log_ssh = c.get<bool>("outputs.eve.ssh", o.log_ssh);
@@ -176,6 +179,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     limits_.request_body_limit = o.request_body_limit;
     limits_.response_body_limit = o.response_body_limit;
     limits_.decompress_layers = o.decompress_layers;
+    limits_.http_extended = o.http_extended;
     for (unsigned i = 0; i < detectors_.size(); ++i) detectors_[i]->set_flow_slot(i);
     if (o.checksums == ChecksumMode::kNone) decoder_.set_check_checksums(false);
     out_.reserve(1 << 17);
@@ -286,6 +290,10 @@ class PipelineImpl final : public DetectContext, public AppSink {
   void tcp(Flow& f) {
     FlowInternals& fi = *f.internals;
     if (!fi.stream_tracked) return;
+    if (f.midstream && pkt_.direction == Direction::kToServer &&
+        f.app_proto == AppProto::kUnknown && fi.side[0].delivered == 0 &&
+        fi.side[1].delivered == 0 && pkt_.payload.substr(0, 7) == "HTTP/1.")
+      swap_sides(f);
     if (f.pkts[0] + f.pkts[1] == 1) {
       ++stats_.tcp_sessions;
       if (f.midstream) ++stats_.tcp_midstream;
@@ -315,6 +323,22 @@ class PipelineImpl final : public DetectContext, public AppSink {
     }
     if (!pkt_.payload.empty()) segment(f, d, pkt_.tcp_seq, pkt_.payload);
     if (fl & (tcp_flag::kFin | tcp_flag::kRst)) s.fin = true;
+  }
+
+  // A session picked up midstream whose first data is an HTTP response: the side we took for
+  // the client is the server. Turn the flow around (as Suricata does) so that records name
+  // the real client and the parser sees the response on the server's side.
+  void swap_sides(Flow& f) {
+    std::swap(f.client_ip, f.server_ip);
+    std::swap(f.client_port, f.server_port);
+    std::swap(f.pkts[0], f.pkts[1]);
+    std::swap(f.bytes[0], f.bytes[1]);
+    std::swap(f.tcp_flags[0], f.tcp_flags[1]);
+    FlowInternals& fi = *f.internals;
+    std::swap(fi.side[0], fi.side[1]);
+    std::swap(fi.probe_bytes[0], fi.probe_bytes[1]);
+    if (fi.probe_buf) std::swap(fi.probe_buf[0], fi.probe_buf[1]);
+    pkt_.direction = Direction::kToClient;
   }
 
   // Bytes [next_seq, to) of direction d were lost; the stream continues at `to`.
@@ -481,13 +505,12 @@ class PipelineImpl final : public DetectContext, public AppSink {
   void app_data(Flow& f, Direction dir, std::string_view data, bool tcp) {
     FlowInternals& fi = *f.internals;
     int d = static_cast<int>(dir);
-    std::string& pb = fi.probe_buf[d];
     std::string* held = nullptr;  // probe bytes to hand to the parser with this chunk
     const std::size_t chunk = data.size();
-    if (!pb.empty()) {
-      pb.append(data);
-      data = pb;
-      held = &pb;
+    if (fi.probe_buf && !fi.probe_buf[d].empty()) {
+      held = &fi.probe_buf[d];
+      held->append(data);
+      data = *held;
     }
     if (tcp && f.app_proto == AppProto::kUnknown) {
       bool give_up = false;
@@ -495,7 +518,10 @@ class PipelineImpl final : public DetectContext, public AppSink {
       AppProto p = detect_tcp_proto(dir, data, give_up);
       if (p == AppProto::kUnknown && !give_up && data.size() < 64) {
         // Too short to tell (e.g. "GE" of a GET split over segments): keep it for the next.
-        if (!held) pb.assign(data);
+        if (!held) {
+          if (!fi.probe_buf) fi.probe_buf = std::make_unique<std::string[]>(2);
+          fi.probe_buf[d].assign(data);
+        }
         return;
       }
       if (p != AppProto::kUnknown) {
@@ -527,8 +553,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
       fi.parser.reset();
       f.app_proto = f.app_proto_ts = f.app_proto_tc = AppProto::kUnknown;
       fi.probe_bytes[0] = fi.probe_bytes[1] = 0;
-      fi.probe_buf[0].clear();
-      fi.probe_buf[1].clear();
+      fi.probe_buf.reset();
     }
   }
 
@@ -536,6 +561,8 @@ class PipelineImpl final : public DetectContext, public AppSink {
 
   // AppSink
   void progress(const AppEvent& ev) override {
+    // A DNS message reports its progress just before its record: it tells query from answer.
+    if (ev.proto == AppProto::kDns) dns_answer_ = ev.progress == AppProgress::kDnsAnswer;
     if (detectors_.empty() || !cur_flow_) return;
     app_parser_ = cur_flow_->internals->parser.get();
     bool was = stream_;
@@ -578,8 +605,10 @@ class PipelineImpl final : public DetectContext, public AppSink {
     Flow* f = cur_flow_;
     if (!f) return;
     ++stats_.app_tx[static_cast<int>(f->app_proto)];
-    bool want = (type == "dns" && opt_.log_dns) || (type == "http" && opt_.log_http) ||
-                (type == "tls" && opt_.log_tls) || (type == "ssh" && opt_.log_ssh);
+    bool want = (type == "dns" && opt_.log_dns &&
+                 (dns_answer_ ? opt_.log_dns_responses : opt_.log_dns_requests)) ||
+                (type == "http" && opt_.log_http) || (type == "tls" && opt_.log_tls) ||
+                (type == "ssh" && opt_.log_ssh);
     if (!want) return;
     ev_.clear();
     ev_.timestamp = closing_ ? f->last : pkt_.timestamp;
@@ -902,6 +931,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
   bool stream_ = false;
   bool closing_ = false;
   bool switch_pending_ = false;  // the parser asked for protocol detection afresh
+  bool dns_answer_ = false;      // the DNS message being recorded is a response
   Flow* cur_flow_ = nullptr;
   AppParser* app_parser_ = nullptr;
   int64_t app_tx_ = -1;  // the transaction of the on_app callback in progress, else -1

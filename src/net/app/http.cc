@@ -1289,6 +1289,11 @@ class HttpParser final : public AppParser {
     f.add("url", t.uri_raw);
     std::string_view ua = header_value(t.req_headers, "user-agent");
     if (has_header(t.req_headers, "user-agent")) f.add("http_user_agent", ua);
+    if (!limits_.http_extended) {
+      // Suricata's basic http record: host, port, URL and user agent only.
+      f.end();
+      return;
+    }
     if (has_header(t.resp_headers, "content-type")) {
       // Logged without parameters ("text/html", not "text/html; charset=..."), as Suricata does.
       std::string_view ct = header_value(t.resp_headers, "content-type");

@@ -63,6 +63,16 @@ std::string name_text(X509_NAME* name) {
   long n = BIO_get_mem_data(bio, &p);
   std::string s(p, static_cast<std::size_t>(n));
   BIO_free(bio);
+  // Suricata names the PKCS#9 e-mail attribute "Email"; OpenSSL's short name is longer.
+  constexpr std::string_view kOpenSsl = "emailAddress=";
+  for (std::size_t at = 0; (at = s.find(kOpenSsl, at)) != std::string::npos;) {
+    if (at == 0 || s.compare(at - 2, 2, ", ") == 0) {
+      s.replace(at, kOpenSsl.size(), "Email=");
+      at += 6;
+    } else {
+      at += kOpenSsl.size();
+    }
+  }
   return s;
 }
 
@@ -219,6 +229,8 @@ class TlsParser final : public AppParser {
     subject_.clear();
     issuer_.clear();
     serial_.clear();
+    client_session_id_.clear();
+    resumed_ = false;
     fingerprint_.clear();
     notbefore_.clear();
     notafter_.clear();
@@ -277,7 +289,7 @@ class TlsParser final : public AppParser {
     Reader r{msg};
     uint16_t legacy = r.u16();
     r.bytes(32);
-    r.bytes(r.u8());
+    client_session_id_.assign(r.bytes(r.u8()));
     uint16_t clen = r.u16();
     std::string_view ciphers = r.bytes(clen);
     r.bytes(r.u8());
@@ -446,7 +458,7 @@ class TlsParser final : public AppParser {
     Reader r{msg};
     uint16_t legacy = r.u16();
     r.bytes(32);
-    r.bytes(r.u8());
+    std::string_view session_id = r.bytes(r.u8());
     uint16_t cipher = r.u16();
     r.u8();
     if (!r.ok) {
@@ -475,8 +487,14 @@ class TlsParser final : public AppParser {
       }
     }
     uint16_t v = selected ? selected : legacy;
-    if (selected >= 0x7f00 && selected <= 0x7fff) {
-      version_text_ = "TLS 1.3 draft-" + std::to_string(selected & 0xff);
+    // The server took up the client's session: an abbreviated handshake, no certificate. (A
+    // TLS 1.3 server echoes the id in any case, so it tells nothing there.)
+    resumed_ = r.ok && !session_id.empty() && session_id == client_session_id_ && v != 0x0304;
+    if (v >= 0x7f00 && v <= 0x7fff) {
+      // TLS 1.3 drafts: early ones put 0x7fNN in the ServerHello's version field itself.
+      int draft = v & 0xff;
+      version_text_ =
+          draft < 16 ? std::string("TLS 1.3 draft-<16") : "TLS 1.3 draft-" + std::to_string(draft);
     } else {
       version_text_ = std::string(version_name(v));
     }
@@ -513,6 +531,10 @@ class TlsParser final : public AppParser {
       serial_.clear();
       if (serial) {
         static constexpr char kHex[] = "0123456789ABCDEF";
+        // As the DER bytes read: a positive serial whose first byte has the high bit set
+        // is encoded with a leading zero byte (OpenSSL keeps only the magnitude).
+        if (serial->length > 0 && (serial->data[0] & 0x80) && serial->type == V_ASN1_INTEGER)
+          serial_ += "00:";
         for (int i = 0; i < serial->length; ++i) {
           if (i) serial_ += ':';
           serial_ += kHex[serial->data[i] >> 4];
@@ -552,6 +574,7 @@ class TlsParser final : public AppParser {
     if (has_sni_) f.add("sni", sni_);
     f.add("version", version_text_.empty() ? std::string_view("UNDETERMINED")
                                            : std::string_view(version_text_));
+    if (resumed_) f.add("session_resumed", true);
     if (!notbefore_.empty()) f.add("notbefore", notbefore_);
     if (!notafter_.empty()) f.add("notafter", notafter_);
     if (!sans_.empty()) {
@@ -591,6 +614,8 @@ class TlsParser final : public AppParser {
   bool done_[2] = {false, false}, encrypted_[2] = {false, false}, seen_record_[2] = {false, false};
   uint16_t record_version_ = 0;
   std::string sni_, subject_, issuer_, serial_, fingerprint_, notbefore_, notafter_, version_text_;
+  std::string client_session_id_;
+  bool resumed_ = false;
   bool has_sni_ = false;
   std::string ja3_, ja3_hash_, ja3s_, ja3s_hash_, ja4_;
   std::vector<std::string> client_alpns_, server_alpns_, sans_, certs_;
