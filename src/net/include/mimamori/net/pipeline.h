@@ -40,7 +40,7 @@ struct PipelineOptions {
   uint32_t request_body_limit = 100 * 1024;
   uint32_t response_body_limit = 100 * 1024;
   uint32_t decompress_layers = 2;  ///< content codings undone per HTTP body (0: no limit)
-  bool ips = false;  ///< inline or --simulate-ips: drop verdicts take effect
+  bool ips = false;                ///< inline or --simulate-ips: drop verdicts take effect
   bool log_flow = true, log_dns = true, log_http = true, log_tls = true, log_ssh = true,
        log_anomaly = true;
   std::string in_iface;
