@@ -42,7 +42,7 @@ struct PipelineOptions {
   uint32_t request_body_limit = 100 * 1024;
   uint32_t response_body_limit = 100 * 1024;
   uint32_t decompress_layers = 2;  ///< content codings undone per HTTP body (0: no limit)
-  bool ips = false;  ///< inline or --simulate-ips: drop verdicts take effect
+  bool ips = false;                ///< inline or --simulate-ips: drop verdicts take effect
   bool log_dns_requests = true,
        log_dns_responses = true;  ///< `outputs.eve.dns-requests`, `-responses`
   bool http_extended = true;      ///< `outputs.eve.http-extended`: method, status, length, ... too
