@@ -279,6 +279,9 @@ class SvTest:
             eve = o.get("eve-log") if isinstance(o, dict) else None
             if not isinstance(eve, dict):
                 continue
+            if eve.get("community-id"):
+                out += ["--set", "outputs.eve.community-id=true",
+                        "--set", f"outputs.eve.community-id-seed={int(eve.get('community-id-seed', 0))}"]
             for t in eve.get("types") or []:
                 name, opts = (t, {}) if isinstance(t, str) else next(iter(t.items()))
                 opts = opts or {}

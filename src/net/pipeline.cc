@@ -1,5 +1,7 @@
 #include "mimamori/net/pipeline.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -67,6 +69,8 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   o.log_dns_requests = c.get<bool>("outputs.eve.dns-requests", o.log_dns_requests);
   o.log_dns_responses = c.get<bool>("outputs.eve.dns-responses", o.log_dns_responses);
   o.http_extended = c.get<bool>("outputs.eve.http-extended", o.http_extended);
+  o.community_id = c.get<bool>("outputs.eve.community-id", o.community_id);
+  o.community_id_seed = c.get<unsigned>("outputs.eve.community-id-seed", o.community_id_seed);
   o.log_http = c.get<bool>("outputs.eve.http", o.log_http);
   o.log_tls = c.get<bool>("outputs.eve.tls", o.log_tls);
   o.log_ssh = c.get<bool>("outputs.eve.ssh", o.log_ssh);
@@ -621,6 +625,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     ev_.fields.clear();
     add_vlan(f->vlan, f->vlan_count);
     ev_.fields.add("ip_v", f->client_ip.is_v6() ? 6 : 4);
+    add_community_id(*f);
     ev_.fields.append(fields);
     if (!closing_) ev_.fields.add("pcap_cnt", pkt_.number);
     write_event();
@@ -660,6 +665,44 @@ class PipelineImpl final : public DetectContext, public AppSink {
       ev_.src_port = reverse ? f.server_port : f.client_port;
       ev_.dest_port = reverse ? f.client_port : f.server_port;
     }
+  }
+
+  // Community ID v1 (corelight/community-id-spec): base64 SHA-1 over the seed and the
+  // flow's endpoints in a canonical order, so other tools name the same flow the same way.
+  void add_community_id(const Flow& f) {
+    if (!opt_.community_id) return;
+    if (f.proto != ip_proto::kTcp && f.proto != ip_proto::kUdp && f.proto != ip_proto::kSctp)
+      return;  // ICMP needs the spec's type/code pairing: not written
+    std::size_t alen = f.client_ip.is_v6() ? 16 : 4;
+    const uint8_t* a = f.client_ip.bytes().data();
+    const uint8_t* b = f.server_ip.bytes().data();
+    uint16_t pa = f.client_port, pb = f.server_port;
+    int c = std::memcmp(a, b, alen);
+    if (c > 0 || (c == 0 && pa > pb)) {
+      std::swap(a, b);
+      std::swap(pa, pb);
+    }
+    uint8_t buf[2 + 16 + 16 + 2 + 4];
+    std::size_t n = 0;
+    buf[n++] = static_cast<uint8_t>(opt_.community_id_seed >> 8);
+    buf[n++] = static_cast<uint8_t>(opt_.community_id_seed);
+    std::memcpy(buf + n, a, alen);
+    n += alen;
+    std::memcpy(buf + n, b, alen);
+    n += alen;
+    buf[n++] = f.proto;
+    buf[n++] = 0;
+    buf[n++] = static_cast<uint8_t>(pa >> 8);
+    buf[n++] = static_cast<uint8_t>(pa);
+    buf[n++] = static_cast<uint8_t>(pb >> 8);
+    buf[n++] = static_cast<uint8_t>(pb);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_Digest(buf, n, md, &mdlen, EVP_sha1(), nullptr);
+    char b64[64] = "1:";
+    int len =
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64 + 2), md, static_cast<int>(mdlen));
+    ev_.fields.add("community_id", std::string_view(b64, static_cast<std::size_t>(2 + len)));
   }
 
   void set_packet_endpoints(const Packet& p) {
@@ -751,6 +794,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     }
     add_vlan(f.vlan, f.vlan_count);
     o.add("ip_v", f.client_ip.is_v6() ? 6 : 4);
+    add_community_id(f);
     o.begin_object("flow")
         .add("pkts_toserver", f.pkts[0])
         .add("pkts_toclient", f.pkts[1])
