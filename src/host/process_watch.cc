@@ -121,6 +121,10 @@ void ProcessDetections::check(const ProcessInfo& p,
   });
 }
 
+namespace {
+constexpr int kReceiveBuffer = 8 << 20;  // bytes of queued exec events (about 100k events)
+}  // namespace
+
 ProcessWatch::ProcessWatch(ProcessRuleHook rules) : rules_(std::move(rules)) {}
 
 ProcessWatch::~ProcessWatch() { stop(); }
@@ -135,6 +139,14 @@ core::Status ProcessWatch::start(EventSink& sink) {
     addr.nl_groups = CN_IDX_PROC;
     addr.nl_pid = 0;
     ok = ::bind(nl_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  if (ok) {
+    // A busy machine (a build starts thousands of programs a minute) sends bursts of exec
+    // events faster than /proc can be read for each: a large buffer absorbs them. Root may go
+    // past the system's rmem_max; others get what it allows.
+    int size = kReceiveBuffer;
+    if (::setsockopt(nl_fd_, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+      (void)::setsockopt(nl_fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   }
   if (ok) {
     // nlmsghdr + cn_msg + the operation, laid out by hand (cn_msg ends in a flexible array).
@@ -189,6 +201,17 @@ void ProcessWatch::loop() {
     if (::poll(p, 2, -1) < 0 && errno != EINTR) return;
     if (p[0].revents) return;
     ssize_t n = ::recv(nl_fd_, buf, sizeof buf, 0);
+    if (n < 0 && errno == ENOBUFS) {
+      // The kernel dropped events while we were behind; say so (each power of two, so a
+      // storm does not flood the log), then go on with the ones that follow.
+      ++overruns_;
+      if ((overruns_ & (overruns_ - 1)) == 0)
+        spdlog::warn(
+            "process: exec events were lost: the machine started programs faster than they "
+            "could be read ({} overruns so far)",
+            overruns_);
+      continue;
+    }
     if (n <= 0) continue;
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n));
          h = NLMSG_NEXT(h, n)) {

@@ -89,6 +89,7 @@ class ProcessWatch : public Collector {
   std::mutex mu_;
   std::set<int> known_pids_;  // /proc polling fallback
   bool polling_ = false;
+  uint64_t overruns_ = 0;  // times the kernel dropped exec events: our socket buffer was full
   std::map<std::string, std::pair<std::string, std::string>> hash_cache_;  // exe -> (key, hash)
   std::vector<std::pair<uint64_t, std::string>> hits_;
   std::vector<std::pair<std::string, std::string>> rule_hits_;
