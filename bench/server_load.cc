@@ -6,9 +6,6 @@
 //   bench_server_load --url https://127.0.0.1:8443 --codes codes.txt --devices 1000
 //                     --batch 200 --seconds 20 [--rate 10000] [--threads 8]
 
-#include <curl/curl.h>
-#include <zlib.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -23,29 +20,12 @@
 
 #include "mimamori/core/clock.h"
 #include "mimamori/core/eve.h"
+#include "mimamori/uplink/http.h"
+#include "mimamori/uplink/uplink.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-size_t collect(char* p, size_t s, size_t n, void* u) {
-  static_cast<std::string*>(u)->append(p, s * n);
-  return s * n;
-}
-
-std::string gzip(const std::string& s) {
-  z_stream zs{};
-  deflateInit2(&zs, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, s.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(s.data()));
-  zs.avail_in = static_cast<uInt>(s.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
 
 // One realistic record: mostly flows and protocol logs, ~1% alerts (a gateway sees about
 // 1,200 detections a month against millions of flows).
@@ -137,7 +117,6 @@ int main(int argc, char** argv) {
   app.add_option("--rate", rate, "target events/s in total (0: as fast as possible)");
   app.add_option("--threads", threads, "client threads (connections)");
   CLI11_PARSE(app, argc, argv);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
 
   std::vector<std::string> codes;
   {
@@ -157,33 +136,23 @@ int main(int argc, char** argv) {
     std::vector<std::thread> ts;
     for (int t = 0; t < 4; ++t) {
       ts.emplace_back([&] {
-        CURL* c = curl_easy_init();
-        curl_slist* h = curl_slist_append(nullptr, "Content-Type: application/json");
+        // One keep-alive connection per enrolling thread; the first certificate seen is pinned.
+        mimamori::uplink::HttpsClient client("");
         for (int i; (i = next++) < devices;) {
-          std::string body = "{\"code\":\"" + codes[static_cast<size_t>(i)] +
-                             "\",\"hostname\":\"gw-" + std::to_string(i) +
-                             "\",\"kind\":\"sensor\",\"version\":\"bench\"}";
-          std::string reply;
-          std::string u = url + "/api/v1/enroll";
-          curl_easy_setopt(c, CURLOPT_URL, u.c_str());
-          curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-          curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-          curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-          curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
-          curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-          curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-          curl_easy_perform(c);
-          auto at = reply.find("\"device_token\":\"");
-          if (at == std::string::npos) {
+          mimamori::uplink::EnrollRequest req;
+          req.server_url = url;
+          req.code = codes[static_cast<size_t>(i)];
+          req.hostname = "gw-" + std::to_string(i);
+          req.kind = "sensor";
+          req.version = "bench";
+          auto cred = mimamori::uplink::enroll(client, req);
+          if (!cred) {
             ++failed;
-            std::fprintf(stderr, "enroll %d: %s\n", i, reply.c_str());
+            std::fprintf(stderr, "enroll %d: %s\n", i, cred.error().message.c_str());
             continue;
           }
-          at += 16;
-          devs[static_cast<size_t>(i)].token = reply.substr(at, reply.find('"', at) - at);
+          devs[static_cast<size_t>(i)].token = cred->device_token;
         }
-        curl_slist_free_all(h);
-        curl_easy_cleanup(c);
       });
     }
     for (auto& t : ts) t.join();
@@ -197,7 +166,12 @@ int main(int argc, char** argv) {
     std::string s;
     for (int i = 0; i < batch; ++i) s += record(rng, b * batch + i) + "\n";
     raw_bytes += s.size();
-    bodies.push_back(gzip(s));
+    auto gz = mimamori::uplink::compress(s, mimamori::uplink::Compression::kGzip);
+    if (!gz) {
+      std::fprintf(stderr, "%s\n", gz.error().message.c_str());
+      return 1;
+    }
+    bodies.push_back(std::move(*gz));
   }
 
   std::atomic<bool> stop{false};
@@ -209,9 +183,8 @@ int main(int argc, char** argv) {
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {
     ts.emplace_back([&, t] {
-      CURL* c = curl_easy_init();
+      mimamori::uplink::HttpsClient client("");
       std::vector<double> lat;
-      std::string reply, u = url + "/api/v1/ingest";
       int64_t sent = 0;
       size_t k = static_cast<size_t>(t);
       auto t0 = Clock::now();
@@ -224,31 +197,14 @@ int main(int argc, char** argv) {
           }
           auto& dev = devs[d];
           const std::string& body = bodies[k++ % bodies.size()];
-          curl_slist* h = nullptr;
-          h = curl_slist_append(h, "Content-Type: application/x-ndjson");
-          h = curl_slist_append(h, "Content-Encoding: gzip");
-          h = curl_slist_append(h, ("Authorization: Bearer " + dev.token).c_str());
-          h = curl_slist_append(h,
-                                ("X-Mimamori-Seq-First: " + std::to_string(dev.next_seq)).c_str());
-          h = curl_slist_append(
-              h, ("X-Mimamori-Seq-Last: " + std::to_string(dev.next_seq + batch - 1)).c_str());
-          h = curl_slist_append(h, "Expect:");
-          reply.clear();
-          curl_easy_setopt(c, CURLOPT_URL, u.c_str());
-          curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-          curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-          curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-          curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-          curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
-          curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-          curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
           auto q0 = Clock::now();
-          CURLcode rc = curl_easy_perform(c);
+          auto r = mimamori::uplink::post_ingest(client, url, dev.token,
+                                                 static_cast<uint64_t>(dev.next_seq),
+                                                 static_cast<uint64_t>(dev.next_seq + batch - 1),
+                                                 body, mimamori::uplink::Compression::kGzip);
           double ms = std::chrono::duration<double, std::milli>(Clock::now() - q0).count();
-          long status = 0;
-          curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-          curl_slist_free_all(h);
-          if (rc == CURLE_OK && (status == 200 || status == 409)) {
+          long status = r ? r->status : 0;
+          if (status == 200 || status == 409) {
             dev.next_seq += batch;
             events += batch;
             sent += batch;
@@ -262,7 +218,6 @@ int main(int argc, char** argv) {
           }
         }
       }
-      curl_easy_cleanup(c);
       std::lock_guard lock(lat_mu);
       latencies.insert(latencies.end(), lat.begin(), lat.end());
     });

@@ -12,6 +12,24 @@ import tempfile
 
 import yaml
 
+# The exit code by which a case (or its command) says it cannot run here; CTest shows it as skipped.
+SKIP = 77
+
+
+def unmet_requirement(spec):
+    """Why this machine cannot run the case (its `requires:` list), or None."""
+    for req in spec.get("requires", []) or []:
+        if req == "root" and os.geteuid() != 0:
+            return "needs root"
+        if req.startswith("command:"):
+            name = req.split(":", 1)[1]
+            if not any(os.access(os.path.join(d, name), os.X_OK)
+                       for d in os.environ.get("PATH", "").split(os.pathsep)):
+                return f"needs the command {name!r}"
+        if req not in ("root",) and not req.startswith("command:"):
+            return f"unknown requirement {req!r} in case.yaml"
+    return None
+
 
 def lookup(record, dotted):
     """The value at a dotted path in a JSON record (array elements by number), or a sentinel."""
@@ -93,6 +111,10 @@ def main():
     case_dir = os.path.abspath(args.case)
     with open(os.path.join(case_dir, "case.yaml"), encoding="utf-8") as f:
         spec = yaml.safe_load(f)
+    why = unmet_requirement(spec)
+    if why:
+        print(f"SKIP: {why}")
+        return SKIP
     corpus = os.path.abspath(os.path.join(args.source, "..", "shared", "corpus"))
     out_dir = tempfile.mkdtemp(prefix="mimamori-case-")
     subst = {"bin": args.bin, "case": case_dir, "out": out_dir, "corpus": corpus,
@@ -107,6 +129,10 @@ def main():
     except subprocess.TimeoutExpired:
         print(f"FAIL {case_dir}: timed out: {command}")
         return 1
+    skip_line = next((l for l in proc.stdout.splitlines() if l.startswith("SKIP: ")), None)
+    if proc.returncode == SKIP and skip_line:
+        print(skip_line)
+        return SKIP
     failures = []
     check(case_dir, out_dir, spec, proc, failures)
     if failures:

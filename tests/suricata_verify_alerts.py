@@ -11,45 +11,12 @@ failures, and the pass rate of the http-evader family separately.
 
 import argparse
 import concurrent.futures
-import glob
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import suricata_verify as sv  # noqa: E402
-
-_base_find_value = sv.find_value
-
-
-def event_matches(event, match):
-    """suricata_verify.event_matches plus has-key / not-has-key and numeric comparisons."""
-    plain = {}
-    for key, expected in match.items():
-        if key == "has-key":
-            if sv.find_value(str(expected), event) is None:
-                return False
-        elif key == "not-has-key":
-            if sv.find_value(str(expected), event) is not None:
-                return False
-        elif re.search(r"__(gt|gte|lt|lte)$", key):
-            base, op = key.rsplit("__", 1)
-            val = sv.find_value(base, event)
-            if not isinstance(val, (int, float)):
-                return False
-            ok = {"gt": val > expected, "gte": val >= expected, "lt": val < expected,
-                  "lte": val <= expected}[op]
-            if not ok:
-                return False
-        else:
-            plain[key] = expected
-    return _base_event_matches(event, plain)
-
-
-_base_event_matches = sv.event_matches
-sv.event_matches = event_matches
 
 
 def is_alert_check(f):
@@ -57,18 +24,6 @@ def is_alert_check(f):
     if m.get("event_type") == "alert":
         return True
     return any(k.startswith("alert.") or k == "alert" for k in m) and "event_type" not in m
-
-
-def rules_file(test):
-    r = test.spec.get("rules")
-    if isinstance(r, str):
-        p = os.path.normpath(os.path.join(test.dir, r))
-        return p if os.path.exists(p) else None
-    p = os.path.join(test.dir, "test.rules")
-    if os.path.exists(p):
-        return p
-    found = glob.glob(os.path.join(test.dir, "*.rules"))
-    return found[0] if len(found) == 1 else None
 
 
 def alert_checks(test):
@@ -91,7 +46,7 @@ _LACKING = re.compile(r"(unsupported [a-z]+ '[^']*'|unknown keyword '[^']*'|"
 
 def rules_lacking(test, binary):
     """The first rule feature the sensor lacks (as --rules-check reports it), or None."""
-    rules = rules_file(test)
+    rules = test.rules_file()
     if not rules:
         return None
     proc = sv.subprocess.run([binary, "--rules-check", "-S", rules], capture_output=True,
@@ -125,47 +80,6 @@ def skip_reason(test, binary):
     return None
 
 
-def run_one(test, binary, classification, keep):
-    checks = alert_checks(test)
-    out = tempfile.mkdtemp(prefix="mimamori-sva-")
-    args, _ = test.sensor_args()
-    args = [a for a in args]
-    if "-S" in args:
-        i = args.index("-S")
-        del args[i:i + 2]
-    rules = rules_file(test)
-    if rules:
-        args += ["-S", rules]
-    args += ["--set", "classification-file=" + classification]
-    cmd = [binary, "-r", test.pcap, "-l", out] + args
-    try:
-        proc = sv.subprocess.run(cmd, capture_output=True, text=True, errors="replace",
-                                 timeout=300)
-    except sv.subprocess.TimeoutExpired:
-        return test, ["timed out"]
-    events = []
-    path = os.path.join(out, "eve.json")
-    if os.path.exists(path):
-        with open(path, "rb") as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    try:
-                        events.append(sv.json.loads(line))
-                    except ValueError:
-                        pass
-    failures = []
-    if proc.returncode != 0:
-        failures.append(f"exit {proc.returncode}: {proc.stderr[-300:]}")
-    for c in checks:
-        ok, msg = sv.evaluate_filter(c, events)
-        if not ok:
-            failures.append(msg)
-    if not keep:
-        shutil.rmtree(out, ignore_errors=True)
-    return test, failures
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bin", required=True, help="folder holding mimamori-sensor")
@@ -174,6 +88,8 @@ def main():
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--min-pass-rate", type=float, default=None,
                     help="exit 1 when the pass rate over runnable tests (percent) is below")
+    ap.add_argument("--min-evader-rate", type=float, default=None,
+                    help="exit 1 when the http-evader family's pass rate (percent) is below")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every failing check")
     ap.add_argument("--keep", action="store_true", help="keep each test's output folder")
     args = ap.parse_args()
@@ -195,8 +111,9 @@ def main():
             runnable.append(t)
     passed, failed = [], []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
-        for test, failures in ex.map(lambda t: run_one(t, binary, classification, args.keep),
-                                     runnable):
+        extra = ["--set", "classification-file=" + classification]
+        for test, failures in ex.map(
+                lambda t: sv.run_one(t, binary, alert_checks(t), args.keep, extra), runnable):
             (failed if failures else passed).append((test, failures))
     for test, failures in sorted(failed, key=lambda x: x[0].dir):
         print(f"FAIL {os.path.relpath(test.dir, root)}")
@@ -206,16 +123,20 @@ def main():
     print("skipped: " + ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items())))
     evader = [t for t in runnable if "http-evader" in os.path.relpath(t.dir, root)]
     evader_failed = {t.dir for t, _ in failed} & {t.dir for t in evader}
+    evader_rate = None
     if evader:
         ok = len(evader) - len(evader_failed)
-        print(f"http-evader family: {ok} passed of {len(evader)} "
-              f"({100.0 * ok / len(evader):.1f}%)")
+        evader_rate = 100.0 * ok / len(evader)
+        print(f"http-evader family: {ok} passed of {len(evader)} ({evader_rate:.1f}%)")
     total = len(runnable)
     rate = 100.0 * len(passed) / total if total else 0.0
     print(f"suricata-verify alerts: {len(passed)} passed, {len(failed)} failed, "
           f"{sum(skipped.values())} skipped; {rate:.1f}% of {total} runnable")
     if args.min_pass_rate is not None and rate < args.min_pass_rate:
         print(f"pass rate {rate:.1f}% is below the floor {args.min_pass_rate}%")
+        return 1
+    if args.min_evader_rate is not None and (evader_rate or 0.0) < args.min_evader_rate:
+        print(f"http-evader pass rate {evader_rate}% is below the floor {args.min_evader_rate}%")
         return 1
     return 0
 

@@ -17,6 +17,7 @@
 #include "mimamori/uplink/spool.h"
 #include "mimamori/uplink/uplink.h"
 #include "sinks.h"
+#include "stats.h"
 
 namespace {
 
@@ -28,59 +29,57 @@ std::atomic<bool> g_stop{false};
 
 void on_signal(int) { g_stop.store(true); }
 
-int do_enroll(const std::string& server, const std::string& code, const std::string& fingerprint,
-              const std::string& credential) {
-  uplink::EnrollRequest req;
-  req.server_url = server;
-  req.code = code;
-  req.kind = "agent";
-  req.version = kVersion;
-  req.fingerprint = fingerprint;
-  auto cred = uplink::enroll(req);
-  if (!cred) {
-    spdlog::error("{}", cred.error().message);
-    return 1;
-  }
-  if (auto st = uplink::save_credential(credential, *cred); !st) {
-    spdlog::error("{}", st.error().message);
-    return 1;
-  }
-  std::printf("enrolled as %s with %s\npinned server certificate SHA-256 %s\ncredential: %s\n",
-              cred->device_id.c_str(), cred->server_url.c_str(), cred->fingerprint.c_str(),
-              credential.c_str());
-  return 0;
-}
+// Where run_collectors writes its counters (for `mimamori-agent stats`).
+struct StatsTarget {
+  fs::path path;
+  std::chrono::seconds interval{10};
+  const uplink::Spool* spool = nullptr;
+  const uplink::Uplink* up = nullptr;
+};
 
 template <class Sink>
 void run_collectors(std::vector<std::unique_ptr<host::Collector>>& collectors, Sink& sink,
-                    std::chrono::milliseconds interval, double run_for_s) {
-  std::vector<host::Collector*> live;
+                    std::chrono::milliseconds interval, double run_for_s,
+                    const StatsTarget& stats) {
+  // Each collector gets its own counting view of the sink, so its events can be told apart.
+  std::vector<std::unique_ptr<agent::CountingSink>> counted;
+  std::vector<std::pair<host::Collector*, agent::CountingSink*>> live;
   for (auto& c : collectors) {
-    if (auto st = c->start(sink); !st) {
+    counted.push_back(std::make_unique<agent::CountingSink>(sink, std::string(c->name())));
+    auto* view = counted.back().get();
+    if (auto st = c->start(*view); !st) {
       spdlog::warn("{}: disabled: {}", c->name(), st.error().message);
+      view->enabled = false;
       continue;
     }
-    live.push_back(c.get());
+    live.emplace_back(c.get(), view);
   }
   sink.flush();
   // Start-up (rule compilers, baselines, the first inventory) frees much of what it used; hand
   // those pages back so the idle footprint is what the agent keeps, not what it once needed.
-  for (auto* c : live) c->poll(sink);
+  for (auto [c, view] : live) c->poll(*view);
   sink.flush();
   ::malloc_trim(0);
   spdlog::info("agent running with {} collectors", live.size());
   auto start = std::chrono::steady_clock::now();
   auto next_trim = start + std::chrono::minutes(10);
+  auto next_stats = start;
+  auto uptime = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   while (!g_stop.load()) {
-    for (auto* c : live) c->poll(sink);
+    for (auto [c, view] : live) c->poll(*view);
     sink.flush();
-    if (std::chrono::steady_clock::now() >= next_trim) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_stats) {
+      agent::write_stats(stats.path, uptime(), counted, stats.spool, stats.up);
+      next_stats = now + stats.interval;
+    }
+    if (now >= next_trim) {
       ::malloc_trim(0);
       next_trim += std::chrono::minutes(10);
     }
-    if (run_for_s > 0 &&
-        std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(run_for_s))
-      break;
+    if (run_for_s > 0 && now - start >= std::chrono::duration<double>(run_for_s)) break;
     // Sleep in one piece (signals interrupt it), so that an idle agent wakes rarely.
     struct timespec ts {
       static_cast<time_t>(interval.count() / 1000),
@@ -88,8 +87,9 @@ void run_collectors(std::vector<std::unique_ptr<host::Collector>>& collectors, S
     };
     ::nanosleep(&ts, nullptr);
   }
-  for (auto* c : live) c->stop();
+  for (auto [c, view] : live) c->stop();
   sink.flush();
+  agent::write_stats(stats.path, uptime(), counted, stats.spool, stats.up);
 }
 
 int do_run(const std::string& config_file, const std::vector<std::string>& sets,
@@ -110,6 +110,11 @@ int do_run(const std::string& config_file, const std::vector<std::string>& sets,
         "connector and root-only logs are unavailable; collectors fall back where they can");
   auto interval = std::chrono::milliseconds(cfg.get<int64_t>("agent.poll_interval_ms", 1000));
   auto collectors = host::make_collectors(cfg);
+  StatsTarget stats;
+  stats.path = agent::stats_path(state);
+  stats.interval = std::chrono::seconds(cfg.get<int64_t>("agent.stats_interval_s", 10));
+  if (stats.interval.count() < 1)
+    throw core::ConfigError("agent.stats_interval_s: expected at least 1 second");
 
   if (!eve.empty()) {
     FILE* out = eve == "-" ? stdout : std::fopen(eve.c_str(), "a");
@@ -118,7 +123,7 @@ int do_run(const std::string& config_file, const std::vector<std::string>& sets,
       return 1;
     }
     agent::EveFileSink sink(out, state / "eve-checkpoints");
-    run_collectors(collectors, sink, interval, run_for_s);
+    run_collectors(collectors, sink, interval, run_for_s, stats);
     spdlog::info("wrote {} events to {}", sink.emitted(), eve);
     if (out != stdout) std::fclose(out);
     return 0;
@@ -138,15 +143,7 @@ int do_run(const std::string& config_file, const std::vector<std::string>& sets,
     spdlog::error("{}", spool.error().message);
     return 1;
   }
-  uplink::UplinkOptions uo;
-  uo.version = kVersion;
-  std::string comp = cfg.get<std::string>("uplink.compression", "zstd");
-  uo.compression = comp == "gzip"   ? uplink::Compression::kGzip
-                   : comp == "none" ? uplink::Compression::kNone
-                                    : uplink::Compression::kZstd;
-  uo.backoff_max = std::chrono::milliseconds(cfg.get<int64_t>("uplink.backoff_max_ms", 60000));
-  uo.backoff_min = std::chrono::milliseconds(cfg.get<int64_t>("uplink.backoff_min_ms", 500));
-  uplink::Uplink up(*cred, **spool, uo);
+  uplink::Uplink up(*cred, **spool, uplink::options_from_config(cfg, kVersion));
   // The server's configuration is cached beside the state; its threat list becomes the file
   // the network collector reads (and reloads when it changes).
   std::string threat_file =
@@ -178,7 +175,9 @@ int do_run(const std::string& config_file, const std::vector<std::string>& sets,
   sink.set_uplink(&up);
   std::atomic<bool> uplink_stop{false};
   std::thread sender([&] { up.run(uplink_stop); });
-  run_collectors(collectors, sink, interval, run_for_s);
+  stats.spool = spool->get();
+  stats.up = &up;
+  run_collectors(collectors, sink, interval, run_for_s, stats);
   uplink_stop.store(true);
   up.notify();
   sender.join();
@@ -209,13 +208,30 @@ int main(int argc, char** argv) {
   enroll->add_option("--fingerprint", fingerprint,
                      "expected SHA-256 fingerprint of the server's certificate");
   enroll->add_option("--credential", credential, "where to store the credential (mode 0600)");
+  auto* stats_cmd = app.add_subcommand(
+      "stats", "print the running agent's counters (events per collector, spool, uplink)");
+  stats_cmd->fallthrough();
   CLI11_PARSE(app, argc, argv);
   core::init_logging("mimamori-agent", level);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    if (*enroll) return do_enroll(server, code, fingerprint, credential);
+    if (*enroll) {
+      uplink::EnrollRequest req;
+      req.server_url = server;
+      req.code = code;
+      req.kind = "agent";
+      req.version = kVersion;
+      req.fingerprint = fingerprint;
+      return uplink::enroll_command(req, credential);
+    }
+    if (*stats_cmd) {
+      core::Config cfg = config_file.empty() ? core::Config::from_string("{}", "<defaults>")
+                                             : core::Config::load_file(config_file);
+      for (const auto& s : sets) cfg.set(s);
+      return agent::print_stats(cfg.get<std::string>("agent.state_dir", "/var/lib/mimamori-agent"));
+    }
     return do_run(config_file, sets, eve, run_for);
   } catch (const core::ConfigError& e) {
     spdlog::error("{}", e.what());

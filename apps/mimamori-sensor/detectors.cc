@@ -3,11 +3,16 @@
 
 #include "detectors.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "mimamori/core/log.h"
@@ -70,25 +75,82 @@ core::Result<std::shared_ptr<const net::rules::RuleEngine>> build_engine() {
   return engine;
 }
 
-// Rebuilds the engine in the background on SIGHUP and swaps it in only when it built; the
-// workers keep inspecting with the old one meanwhile.
+std::mutex g_reload_mutex;  // one reload at a time (SIGHUP and control commands)
+
+// Builds a new engine and swaps it in only when it built; the workers keep inspecting with the
+// old one meanwhile. Returns what happened, for the log and the control socket.
+std::string reload(std::string_view why) {
+  std::lock_guard lock(g_reload_mutex);
+  spdlog::info("{}: reloading rules", why);
+  auto engine = build_engine();
+  if (!engine) {
+    std::string msg =
+        "rule reload failed, the current rules stay in force: " + engine.error().message;
+    spdlog::error("{}", msg);
+    return "error: " + msg;
+  }
+  std::size_t n = (*engine)->signatures().size();
+  if (n == 0) {
+    // Every rule skipped: a broken file rather than an intended empty ruleset.
+    std::string msg = "rule reload failed, the current rules stay in force: no rule loads";
+    spdlog::error("{}", msg);
+    return "error: " + msg;
+  }
+  g_rules->set(std::move(*engine));
+  spdlog::info("rule reload done: the new rules are in force");
+  return "ok: " + std::to_string(n) + " rules in force";
+}
+
 void reload_loop(std::stop_token stop) {
   while (!stop.stop_requested()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    if (!g_reload.exchange(false)) continue;
-    spdlog::info("SIGHUP: reloading rules");
-    auto engine = build_engine();
-    if (!engine) {
-      spdlog::error("rule reload failed, the current rules stay in force: {}",
-                    engine.error().message);
-      continue;
-    }
-    g_rules->set(std::move(*engine));
-    spdlog::info("rule reload done: the new rules are in force");
+    if (g_reload.exchange(false)) (void)reload("SIGHUP");
   }
 }
 
 std::jthread g_reloader;
+
+// The control socket: one command line per connection, one answer line back.
+int g_control_fd = -1;
+std::string g_control_path;
+std::jthread g_control;
+
+sockaddr_un control_address(const std::string& path) {
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  return a;
+}
+
+void control_loop(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    int c = ::accept(g_control_fd, nullptr, nullptr);
+    if (c < 0) {
+      if (stop.stop_requested()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    timeval tv{5, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string cmd;
+    char buf[256];
+    while (cmd.find('\n') == std::string::npos && cmd.size() < 1024) {
+      ssize_t n = ::read(c, buf, sizeof buf);
+      if (n <= 0) break;
+      cmd.append(buf, static_cast<std::size_t>(n));
+    }
+    cmd = cmd.substr(0, cmd.find_first_of("\r\n"));
+    std::string answer;
+    if (cmd == "reload-rules") {
+      answer = g_rules ? reload("control command") : "error: no rules are loaded";
+    } else {
+      answer = "error: unknown command '" + cmd + "' (known: reload-rules)";
+    }
+    answer.push_back('\n');
+    (void)!::write(c, answer.data(), answer.size());
+    ::close(c);
+  }
+}
 
 }  // namespace
 
@@ -111,6 +173,49 @@ void prepare_detectors(const core::Config& config, const RuleOptions& rules) {
     g_reloader.request_stop();
     if (g_reloader.joinable()) g_reloader.join();
   });
+}
+
+void start_control(const std::string& path) {
+  if (path.size() >= sizeof(sockaddr_un{}.sun_path))
+    throw core::ConfigError("--control: socket path too long: " + path);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw core::ConfigError("--control: cannot create a socket");
+  ::unlink(path.c_str());  // a stale socket of an earlier run
+  sockaddr_un a = control_address(path);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 4) != 0) {
+    ::close(fd);
+    throw core::ConfigError("--control: cannot listen on " + path + ": " + std::strerror(errno));
+  }
+  g_control_fd = fd;
+  g_control_path = path;
+  g_control = std::jthread(control_loop);
+  std::atexit([] {
+    g_control.request_stop();
+    ::shutdown(g_control_fd, SHUT_RDWR);  // wakes the blocked accept
+    if (g_control.joinable()) g_control.join();
+    ::close(g_control_fd);
+    ::unlink(g_control_path.c_str());
+  });
+}
+
+int send_control(const std::string& path, const std::string& command) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a = control_address(path);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    std::fprintf(stderr, "mimamori-sensor: cannot connect to the control socket %s: %s\n",
+                 path.c_str(), std::strerror(errno));
+    if (fd >= 0) ::close(fd);
+    return 1;
+  }
+  std::string line = command + "\n";
+  (void)!::write(fd, line.data(), line.size());
+  std::string answer;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) answer.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  std::fputs(answer.c_str(), stdout);
+  return answer.starts_with("ok") ? 0 : 1;
 }
 
 std::vector<std::unique_ptr<net::Detector>> make_detectors(int index) {

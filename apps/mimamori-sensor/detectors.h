@@ -25,6 +25,13 @@ void prepare_detectors(const core::Config& config, const RuleOptions& rules);
 /// compiled engine's figures. Returns the exit code.
 int check_rules(const core::Config& config, const RuleOptions& rules, bool verbose);
 
+/// Serves control commands ("reload-rules") on a unix socket at `path` while the sensor runs;
+/// throws core::ConfigError when it cannot listen.
+void start_control(const std::string& path);
+
+/// Sends `command` to a running sensor's control socket and prints its answer. Exit code.
+int send_control(const std::string& path, const std::string& command);
+
 /// Worker `index`'s detector instances, in the order they run.
 std::vector<std::unique_ptr<net::Detector>> make_detectors(int index);
 

@@ -3,9 +3,11 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "detectors.h"
 #include "mimamori/core/config.h"
@@ -15,6 +17,8 @@
 #include "mimamori/net/output.h"
 #include "mimamori/net/pipeline.h"
 #include "mimamori/net/workers.h"
+#include "uplink_output.h"
+#include "rules_update.h"
 
 namespace {
 
@@ -30,6 +34,9 @@ extern "C" void on_signal(int) {
 
 struct Args {
   std::string read, iface, config, log_dir = ".", checksum = "auto", runmode, bpf;
+  std::string credential, spool_dir;
+  double pps = 0;
+  std::string control, command;  // --control SOCKET; a command for a running sensor
   std::vector<std::string> sets;
   int threads = 1;
   bool simulate_ips = false;
@@ -84,7 +91,17 @@ int run(const Args& a) {
   std::string filetype = config.get<std::string>("outputs.eve.filetype", "regular");
   std::unique_ptr<net::EveSink> sink;
   std::string where;
-  if (filetype == "stdout") {
+  // The uplink (to mimamori-server): a credential on the command line or in `uplink.*`.
+  if (!a.credential.empty()) config.set("uplink.credential=" + a.credential);
+  if (!a.spool_dir.empty()) config.set("uplink.spool_dir=" + a.spool_dir);
+  auto up = sensor::UplinkSettings::from_config(config);
+  if (!config.get<bool>("outputs.eve.enabled", true)) {
+    if (up.credential.empty())
+      throw core::ConfigError(
+          "outputs.eve.enabled is false and no uplink is configured: "
+          "the sensor would write its events nowhere");
+    where = "no EVE file";
+  } else if (filetype == "stdout") {
     sink = net::make_stdout_sink();
     where = "standard output";
   } else if (filetype == "unix_stream") {
@@ -105,6 +122,16 @@ int run(const Args& a) {
                             filetype + "'");
   }
   FILE* human = filetype == "stdout" ? stderr : stdout;
+  sensor::UplinkOutput* uplink_out = nullptr;
+  if (!up.credential.empty()) {
+    auto u = sensor::UplinkOutput::start(up, config, std::move(sink));
+    if (!u) {
+      spdlog::error("{}", u.error().message);
+      return 1;
+    }
+    uplink_out = u->get();
+    sink = std::move(*u);
+  }
 
   // Input.
   core::Result<std::unique_ptr<net::PacketSource>> src =
@@ -120,6 +147,7 @@ int run(const Args& a) {
   g_source.store(&source);
 
   sensor::prepare_detectors(config, a.rules);
+  if (!a.control.empty()) sensor::start_control(a.control);
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -133,6 +161,14 @@ int run(const Args& a) {
   uint64_t number = 0;
   net::PipelineStats total;
   int rc = 0;
+  // --pps: replay a file at a fixed packet rate (a capture "played back" as if live).
+  auto pace_start = std::chrono::steady_clock::now();
+  auto pace = [&] {
+    if (a.pps <= 0) return;
+    auto due = pace_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(static_cast<double>(number) / a.pps));
+    std::this_thread::sleep_until(due);
+  };
   auto poll_stats = [&](auto&& get) {
     if (stats_interval_us <= 0 || (number & 1023) != 0) return;
     core::Timestamp t = core::now();
@@ -151,6 +187,7 @@ int run(const Args& a) {
       }
       if (!*more) break;
       pipeline.process(raw, ++number);
+      pace();
       poll_stats([&]() -> const net::PipelineStats& {
         pipeline.flush();
         return pipeline.stats();
@@ -171,6 +208,7 @@ int run(const Args& a) {
       }
       if (!*more) break;
       pool.dispatch(raw, ++number);
+      pace();
       poll_stats([&] { return pool.stats(); });
     }
     pool.finish();
@@ -180,6 +218,7 @@ int run(const Args& a) {
   const net::CaptureStats& cap = source.stats();
   write_stats(*sink, total, cap, started, opt.format);
   sink->flush();
+  if (uplink_out) uplink_out->finish();
   if (g_stop.load()) spdlog::info("stopped by signal; all output flushed");
 
   const auto& d = total.decode;
@@ -202,6 +241,7 @@ int run(const Args& a) {
                static_cast<unsigned long long>(total.app_flows[2]),
                static_cast<unsigned long long>(total.app_flows[3]),
                static_cast<unsigned long long>(total.app_flows[4]), where.c_str());
+  if (uplink_out) std::fprintf(human, "%s\n", uplink_out->summary().c_str());
   return rc;
 }
 
@@ -228,10 +268,59 @@ int main(int argc, char** argv) {
   app.add_flag("--rules-verbose", a.rules_verbose, "with --rules-check: list every skipped rule");
   app.add_flag("--simulate-ips", a.simulate_ips, "act on drop verdicts as an inline sensor would");
   app.add_option("--bpf", a.bpf, "BPF filter for live capture");
+  app.add_option("--credential", a.credential,
+                 "send events to mimamori-server with this credential (from 'enroll')");
+  app.add_option("--spool-dir", a.spool_dir, "durable spool for the uplink (uplink.spool_dir)");
+  app.add_option("--pps", a.pps, "read files at this many packets per second (replay pacing)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--log-level", level, "trace, debug, info, warn, error");
+  app.add_option("--control", a.control,
+                 "unix socket for control commands: while running, serve them there; with a "
+                 "command, send it to the sensor running there");
+  app.add_option("command", a.command, "with --control: reload-rules");
+  auto* rules_cmd = app.add_subcommand("rules", "rule management");
+  rules_cmd->require_subcommand(1);
+  mimamori::sensor::RulesUpdateOptions update_opts;
+  auto* update = rules_cmd->add_subcommand(
+      "update", "fetch a ruleset .tar.gz, verify, test-load, and install it only if it loads");
+  update->add_option("--url", update_opts.url, "https://, http:// or file:// URL")->required();
+  update->add_option("--output", update_opts.output,
+                     "the rules folder to replace (default: default-rule-path)");
+  update->add_option("--sha256", update_opts.sha256, "expected SHA-256 of the archive (hex)");
   app.set_version_flag("-V,--version", "mimamori-sensor 0.1.0");
+  auto* enroll = app.add_subcommand("enroll", "enroll this sensor with a mimamori-server");
+  mimamori::uplink::EnrollRequest req;
+  std::string credential = "/etc/mimamori/sensor.credential";
+  enroll->add_option("--server", req.server_url, "server address, https://host:port")->required();
+  enroll->add_option("--code", req.code, "enrollment code from the server")->required();
+  enroll->add_option("--fingerprint", req.fingerprint,
+                     "expected SHA-256 fingerprint of the server's certificate");
+  enroll->add_option("--credential", credential, "where to store the credential (mode 0600)");
   CLI11_PARSE(app, argc, argv);
   mimamori::core::init_logging("mimamori-sensor", level);
+  if (*enroll) {
+    req.kind = "sensor";
+    req.version = "0.1.0";
+    return mimamori::uplink::enroll_command(req, credential);
+  }
+  if (update->parsed()) {
+    try {
+      mimamori::core::Config config;
+      if (!a.config.empty()) config = mimamori::core::Config::load_file(a.config);
+      for (const auto& s : a.sets) config.set(s);
+      return mimamori::sensor::rules_update(config, update_opts);
+    } catch (const mimamori::core::ConfigError& e) {
+      spdlog::error("{}", e.what());
+      return 2;
+    }
+  }
+  if (!a.command.empty()) {
+    if (a.control.empty()) {
+      std::fprintf(stderr, "mimamori-sensor: '%s' needs --control SOCKET\n", a.command.c_str());
+      return 2;
+    }
+    return mimamori::sensor::send_control(a.control, a.command);
+  }
   if (a.rules_check) {
     try {
       mimamori::core::Config config;

@@ -1,10 +1,12 @@
 // `mimamori admin …`: set up a server's store without a browser (first admin, customers,
 // enrollment codes). Runs on the server machine against the same store the server uses.
 
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 
 #include "commands.h"
+#include "mimamori/core/clock.h"
 #include "mimamori/core/config.h"
 #include "mimamori/server/server.h"
 #include "mimamori/server/store.h"
@@ -50,6 +52,76 @@ std::string read_password(const std::string& given, bool from_stdin) {
   std::string line;
   std::getline(std::cin, line);
   return line;
+}
+
+// `mimamori admin threat add|list|remove`: the provider's threat indicators, which every device
+// receives with its configuration.
+void add_threat_commands(CLI::App& admin, const std::shared_ptr<StoreArgs>& args) {
+  auto* threat = admin.add_subcommand("threat", "threat indicators sent to every device");
+  threat->require_subcommand(1);
+  const auto who = server::Principal::system("mimamori admin");
+
+  auto* add = threat->add_subcommand("add", "add an IP address, CIDR block or domain (prints id)");
+  auto value = std::make_shared<std::string>();
+  auto source = std::make_shared<std::string>();
+  auto reason = std::make_shared<std::string>();
+  auto expires = std::make_shared<std::string>();
+  add_store_options(add, *args);
+  add->add_option("value", *value, "203.0.113.7, 198.51.100.0/24 or c2.example.net")->required();
+  add->add_option("--source", *source, "where it comes from (feed, report, case)")->required();
+  add->add_option("--reason", *reason, "why devices should watch for it");
+  add->add_option("--expires", *expires, "expiry as an EVE time, or a duration: 12h, 30d");
+  add->callback([=] {
+    server::ThreatIndicator t;
+    t.value = *value;
+    t.source = *source;
+    t.reason = *reason;
+    if (!expires->empty()) {
+      const std::string& e = *expires;
+      const char unit = e.back();
+      const int64_t per = unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+      int64_t n = 0;
+      auto [p, ec] = std::from_chars(e.data(), e.data() + e.size() - 1, n);
+      if (per != 0 && ec == std::errc() && p == e.data() + e.size() - 1 && n > 0) {
+        t.expires_at = core::now().micros + n * per * 1000000;
+      } else if (auto at = core::parse_time(e); at.ok()) {
+        t.expires_at = at->micros;
+      } else {
+        fail(core::make_error("--expires '{}' is neither a duration (12h, 30d) nor a time: {}", e,
+                              at.error().message));
+      }
+    }
+    auto store = open_store(*args);
+    auto r = store->create_threat(who, std::move(t));
+    if (!r.ok()) fail(r.error());
+    std::printf("%s\n", r->id.c_str());
+  });
+
+  auto* list = threat->add_subcommand("list", "list live indicators (tab-separated)");
+  auto all = std::make_shared<bool>(false);
+  add_store_options(list, *args);
+  list->add_flag("--all", *all, "include removed and expired indicators");
+  list->callback([=] {
+    auto store = open_store(*args);
+    auto r = store->list_threats(who, *all);
+    if (!r.ok()) fail(r.error());
+    auto when = [](int64_t t) { return t == 0 ? std::string("-") : core::format_eve_time({t}); };
+    for (const auto& t : *r) {
+      std::printf("%s\t%s\t%s\t%s\texpires=%s%s\t%s\n", t.id.c_str(), t.kind.c_str(),
+                  t.value.c_str(), t.source.c_str(), when(t.expires_at).c_str(),
+                  t.removed_at ? (" removed=" + when(t.removed_at)).c_str() : "", t.reason.c_str());
+    }
+  });
+
+  auto* remove = threat->add_subcommand("remove", "remove an indicator by id");
+  auto id = std::make_shared<std::string>();
+  add_store_options(remove, *args);
+  remove->add_option("id", *id, "indicator id (thr_…)")->required();
+  remove->callback([=] {
+    auto store = open_store(*args);
+    if (auto st = store->remove_threat(who, *id); !st.ok()) fail(st.error());
+    std::printf("removed %s\n", id->c_str());
+  });
 }
 
 }  // namespace
@@ -139,6 +211,8 @@ void add_admin_commands(CLI::App& app) {
     if (!u.ok()) fail(u.error());
     std::printf("%s\n", u->id.c_str());
   });
+
+  add_threat_commands(*admin, args);
 }
 
 }  // namespace mimamori::cli

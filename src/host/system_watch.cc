@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -123,9 +124,7 @@ YaraScan::YaraScan(std::string rules_dir, std::vector<std::string> paths, bool s
       max_bytes_(max_file_bytes) {}
 
 YaraScan::~YaraScan() {
-#ifdef MIMAMORI_HAVE_YARA
-  if (rules_) yr_rules_destroy(static_cast<YR_RULES*>(rules_));
-#endif
+  release_rules();
   if (in_fd_ >= 0) ::close(in_fd_);
 }
 
@@ -147,14 +146,13 @@ void YaraScan::watch_tree(const std::string& root) {
   }
 }
 
+// libyara holds about 10 MB once initialised with compiled rules, most of the agent's idle
+// heap; new files to scan are rare. So start() only checks the rules (each file alone, so one
+// bad file cannot poison the rest) and lets libyara go; the rules are compiled again when a
+// file needs scanning and released after kIdleRelease without one.
 core::Status YaraScan::start(EventSink&) {
 #ifdef MIMAMORI_HAVE_YARA
   if (yr_initialize() != ERROR_SUCCESS) return core::make_error("yara: cannot initialise libyara");
-  YR_COMPILER* compiler = nullptr;
-  if (yr_compiler_create(&compiler) != ERROR_SUCCESS)
-    return core::make_error("yara: cannot create a compiler");
-  yr_compiler_set_callback(compiler, yara_compile_error, nullptr);
-  std::size_t files = 0;
   int errors = 0;
   std::error_code ec;
   for (const auto& e : fs::recursive_directory_iterator(rules_dir_, ec)) {
@@ -162,39 +160,89 @@ core::Status YaraScan::start(EventSink&) {
     if (ext != ".yar" && ext != ".yara") continue;
     FILE* f = std::fopen(e.path().c_str(), "r");
     if (!f) continue;
-    // A file with errors poisons the compiler, so each is checked alone first.
     YR_COMPILER* probe = nullptr;
-    yr_compiler_create(&probe);
-    yr_compiler_set_callback(probe, yara_compile_error, nullptr);
-    int bad = yr_compiler_add_file(probe, f, nullptr, e.path().c_str());
-    yr_compiler_destroy(probe);
+    int bad = 1;
+    if (yr_compiler_create(&probe) == ERROR_SUCCESS) {
+      yr_compiler_set_callback(probe, yara_compile_error, nullptr);
+      bad = yr_compiler_add_file(probe, f, nullptr, e.path().c_str());
+      yr_compiler_destroy(probe);
+    }
+    std::fclose(f);
     if (bad == 0) {
-      std::rewind(f);
-      yr_compiler_add_file(compiler, f, nullptr, e.path().c_str());
-      ++files;
+      rule_files_.push_back(e.path().string());
     } else {
       spdlog::warn("yara: '{}' skipped: {} errors", e.path().string(), bad);
       errors += bad;
     }
-    std::fclose(f);
   }
-  if (ec) {
-    yr_compiler_destroy(compiler);
-    return core::make_error("yara: rules directory '{}': {}", rules_dir_, ec.message());
-  }
-  YR_RULES* rules = nullptr;
-  int rc = yr_compiler_get_rules(compiler, &rules);
-  yr_compiler_destroy(compiler);
-  if (rc != ERROR_SUCCESS || files == 0)
-    return core::make_error("yara: no usable rules in '{}'", rules_dir_);
-  rules_ = rules;
+  yr_finalize();
+  if (ec) return core::make_error("yara: rules directory '{}': {}", rules_dir_, ec.message());
+  if (rule_files_.empty()) return core::make_error("yara: no usable rules in '{}'", rules_dir_);
   in_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   for (const auto& p : paths_) watch_tree(p);
-  spdlog::info("yara: {} rule files from '{}', watching {} folders", files, rules_dir_,
+  spdlog::info("yara: {} rule files from '{}', watching {} folders", rule_files_.size(), rules_dir_,
                dirs_.size());
   return {};
 #else
   return core::make_error("yara: built without libyara");
+#endif
+}
+
+bool YaraScan::load_rules() {
+#ifdef MIMAMORI_HAVE_YARA
+  if (rules_) return true;
+  if (yr_initialize() != ERROR_SUCCESS) {
+    spdlog::error("yara: cannot initialise libyara");
+    return false;
+  }
+  YR_COMPILER* compiler = nullptr;
+  if (yr_compiler_create(&compiler) != ERROR_SUCCESS) {
+    yr_finalize();
+    spdlog::error("yara: cannot create a compiler");
+    return false;
+  }
+  yr_compiler_set_callback(compiler, yara_compile_error, nullptr);
+  int errors = 0;
+  for (const auto& path : rule_files_) {
+    // Checked at start; a file changed since then with errors would poison the whole set.
+    FILE* f = std::fopen(path.c_str(), "r");
+    if (!f) continue;
+    YR_COMPILER* probe = nullptr;
+    int bad = 1;
+    if (yr_compiler_create(&probe) == ERROR_SUCCESS) {
+      yr_compiler_set_callback(probe, yara_compile_error, nullptr);
+      bad = yr_compiler_add_file(probe, f, nullptr, path.c_str());
+      yr_compiler_destroy(probe);
+    }
+    if (bad == 0) {
+      std::rewind(f);
+      errors += yr_compiler_add_file(compiler, f, nullptr, path.c_str());
+    } else {
+      spdlog::warn("yara: '{}' skipped: {} errors", path, bad);
+    }
+    std::fclose(f);
+  }
+  YR_RULES* rules = nullptr;
+  int rc = errors ? ERROR_INVALID_ARGUMENT : yr_compiler_get_rules(compiler, &rules);
+  yr_compiler_destroy(compiler);
+  if (rc != ERROR_SUCCESS || !rules) {
+    spdlog::error("yara: the rules of '{}' no longer compile; files are not scanned", rules_dir_);
+    yr_finalize();
+    return false;
+  }
+  rules_ = rules;
+  return true;
+#else
+  return false;
+#endif
+}
+
+void YaraScan::release_rules() {
+#ifdef MIMAMORI_HAVE_YARA
+  if (!rules_) return;
+  yr_rules_destroy(static_cast<YR_RULES*>(rules_));
+  rules_ = nullptr;
+  yr_finalize();
 #endif
 }
 
@@ -246,6 +294,16 @@ void YaraScan::poll(EventSink& sink) {
         queue_.insert(path);
     }
   }
+  auto now = std::chrono::steady_clock::now();
+  if (queue_.empty()) {
+    if (rules_ && now - last_scan_ >= kIdleRelease) release_rules();
+    return;
+  }
+  if (!load_rules()) {
+    queue_.clear();
+    return;
+  }
+  last_scan_ = now;
   // Bounded work per poll, so a flood of downloads never spikes CPU.
   for (int k = 0; k < 64 && !queue_.empty(); ++k) {
     std::string p = *queue_.begin();
@@ -394,30 +452,38 @@ void NetWatch::poll(EventSink& sink) {
 
 // ---- inventory ----
 
-void Inventory::poll(EventSink& sink) {
-  auto now = Clock::now();
-  if (now < next_) return;
-  next_ = now + interval_;
-  core::Event e = host_event(core::event_type::kInventory);
-  utsname u{};
-  ::uname(&u);
-  e.fields.begin_object("inventory");
-  e.fields.begin_object("os")
-      .add("name", first_line_value("/etc/os-release", "PRETTY_NAME"))
-      .add("kernel", std::string(u.release))
-      .add("arch", std::string(u.machine))
-      .end();
-  // Packages: dpkg's status file (rpm-based systems: not read yet).
+std::vector<std::string> parse_rpm_packages(std::string_view output, uint64_t* bad_lines) {
+  std::vector<std::string> out;
+  uint64_t bad = 0;
+  while (!output.empty()) {
+    auto nl = output.find('\n');
+    std::string_view line = output.substr(0, nl);
+    output.remove_prefix(nl == std::string_view::npos ? output.size() : nl + 1);
+    if (line.empty()) continue;
+    auto tab = line.find('\t');
+    if (tab == 0 || tab == std::string_view::npos || tab + 1 == line.size() ||
+        line.find('\t', tab + 1) != std::string_view::npos) {
+      ++bad;
+      continue;
+    }
+    out.push_back(std::string(line.substr(0, tab)) + "=" + std::string(line.substr(tab + 1)));
+  }
+  std::sort(out.begin(), out.end());
+  if (bad_lines) *bad_lines = bad;
+  return out;
+}
+
+namespace {
+
+// dpkg's status file, then the rpm database through the rpm program (its database format has
+// changed across versions: the program is the stable interface), as name=version.
+std::vector<std::string> installed_packages() {
+  std::vector<std::string> out;
   std::ifstream dpkg("/var/lib/dpkg/status");
-  e.fields.begin_array("packages");
   std::string line, pkg, ver;
   bool installed = false;
-  uint64_t count = 0;
   auto flush = [&] {
-    if (installed && !pkg.empty()) {
-      e.fields.add("", pkg + "=" + ver);
-      ++count;
-    }
+    if (installed && !pkg.empty()) out.push_back(pkg + "=" + ver);
     pkg.clear(), ver.clear(), installed = false;
   };
   while (std::getline(dpkg, line)) {
@@ -431,8 +497,55 @@ void Inventory::poll(EventSink& sink) {
       installed = line.find(" installed") != std::string::npos;
   }
   flush();
+  std::error_code ec;
+  bool rpm_db = std::filesystem::exists("/var/lib/rpm/rpmdb.sqlite", ec) ||
+                std::filesystem::exists("/var/lib/rpm/Packages", ec) ||
+                std::filesystem::exists("/usr/lib/sysimage/rpm", ec);
+  const char* rpm = nullptr;
+  for (const char* p : {"/usr/bin/rpm", "/bin/rpm"})
+    if (::access(p, X_OK) == 0) rpm = p;
+  if (rpm_db && !rpm)
+    spdlog::warn("inventory: an rpm database exists but no rpm program to read it");
+  if (rpm_db && rpm) {
+    std::string cmd = std::string(rpm) + " -qa --queryformat '" + kRpmQueryFormat + "' 2>/dev/null";
+    if (FILE* f = ::popen(cmd.c_str(), "r")) {
+      std::string text;
+      char buf[8192];
+      for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+      int rc = ::pclose(f);
+      uint64_t bad = 0;
+      auto rpms = parse_rpm_packages(text, &bad);
+      if (rc != 0 || bad)
+        spdlog::warn("inventory: rpm -qa exited with {}, {} lines not understood", rc, bad);
+      out.insert(out.end(), rpms.begin(), rpms.end());
+    } else {
+      spdlog::warn("inventory: cannot run {}: {}", rpm, std::strerror(errno));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void Inventory::poll(EventSink& sink) {
+  auto now = Clock::now();
+  if (now < next_) return;
+  next_ = now + interval_;
+  core::Event e = host_event(core::event_type::kInventory);
+  utsname u{};
+  ::uname(&u);
+  e.fields.begin_object("inventory");
+  e.fields.begin_object("os")
+      .add("name", first_line_value("/etc/os-release", "PRETTY_NAME"))
+      .add("kernel", std::string(u.release))
+      .add("arch", std::string(u.machine))
+      .end();
+  e.fields.begin_array("packages");
+  auto packages = installed_packages();
+  for (const auto& p : packages) e.fields.add("", p);
   e.fields.end();
-  e.fields.add("package_count", count);
+  e.fields.add("package_count", static_cast<uint64_t>(packages.size()));
+  std::string line;
   e.fields.begin_array("listening");
   for (const auto& s : read_sockets()) {
     bool listen = (s.proto == "TCP" && s.state == 10) ||

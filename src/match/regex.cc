@@ -44,19 +44,34 @@ core::Result<Regex> Regex::compile(std::string_view pattern, const RegexOptions&
   return r;
 }
 
+namespace {
+
+// Match data reused by every search of the thread: allocating it per call cost more than many
+// matches themselves. One pair suffices, as only the whole match is reported (PCRE2 then
+// returns 0 for a match with more groups, the whole match's bounds still set).
+pcre2_match_data* thread_match_data() {
+  struct Holder {
+    pcre2_match_data* md = pcre2_match_data_create(1, nullptr);
+    ~Holder() { pcre2_match_data_free(md); }
+  };
+  thread_local Holder h;
+  return h.md;
+}
+
+}  // namespace
+
 bool Regex::search(std::string_view subject, std::size_t start, std::size_t* begin,
                    std::size_t* end) const {
   auto* code = static_cast<pcre2_code*>(code_);
-  pcre2_match_data* md = pcre2_match_data_create_from_pattern(code, nullptr);
+  pcre2_match_data* md = thread_match_data();
   int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), start, 0,
                        md, nullptr);
-  if (rc > 0) {
+  if (rc >= 0) {
     PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     if (begin) *begin = ov[0];
     if (end) *end = ov[1];
   }
-  pcre2_match_data_free(md);
-  return rc > 0;
+  return rc >= 0;
 }
 
 }  // namespace mimamori::match

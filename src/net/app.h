@@ -24,6 +24,7 @@ struct AppLimits {
   uint32_t request_body_limit = 100 * 1024;   ///< bytes of request body kept for inspection
   uint32_t response_body_limit = 100 * 1024;  ///< bytes of (decompressed) response body kept
   uint32_t decompress_limit = 1 << 20;        ///< bytes a compressed body may inflate to
+  uint32_t decompress_layers = 2;             ///< content codings undone per body (0: no limit)
   uint32_t header_limit = 64 * 1024;          ///< bytes of request/response head buffered
   uint32_t max_transactions = 512;            ///< pending HTTP transactions per flow
   bool http_extended = true;  ///< http records carry method, protocol, status, length, ...

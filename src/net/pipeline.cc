@@ -60,6 +60,9 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
       c.get<unsigned>("app-layer.protocols.http.request-body-limit", o.request_body_limit);
   o.response_body_limit =
       c.get<unsigned>("app-layer.protocols.http.response-body-limit", o.response_body_limit);
+  o.decompress_layers = c.get<unsigned>(
+      "app-layer.protocols.http.libhtp.default-config.response-body-decompress-layer-limit",
+      o.decompress_layers);
   o.ips = c.get<bool>("ips", o.ips);
   o.log_flow = c.get<bool>("outputs.eve.flow", o.log_flow);
   o.log_dns = c.get<bool>("outputs.eve.dns", o.log_dns);
@@ -179,6 +182,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
         sink_(sink) {
     limits_.request_body_limit = o.request_body_limit;
     limits_.response_body_limit = o.response_body_limit;
+    limits_.decompress_layers = o.decompress_layers;
     limits_.http_extended = o.http_extended;
     for (unsigned i = 0; i < detectors_.size(); ++i) detectors_[i]->set_flow_slot(i);
     if (o.checksums == ChecksumMode::kNone) decoder_.set_check_checksums(false);
@@ -567,9 +571,38 @@ class PipelineImpl final : public DetectContext, public AppSink {
     app_parser_ = cur_flow_->internals->parser.get();
     bool was = stream_;
     stream_ = true;
-    for (auto& d : detectors_) d->on_app(ev, *this);
+    app_tx_ = static_cast<int64_t>(ev.tx_id);
+    if (closing_) {
+      // At flow end (a body cut short, read until close) no packet of the flow is at hand:
+      // detectors see a payload-less pseudo packet of the flow in the event's direction, as
+      // Suricata's flow-end pseudo packets.
+      Packet saved = pkt_;
+      set_pseudo_packet(*cur_flow_, ev.direction, saved.number);
+      for (auto& d : detectors_) d->on_app(ev, *this);
+      pkt_ = saved;
+    } else {
+      for (auto& d : detectors_) d->on_app(ev, *this);
+    }
     stream_ = was;
     app_parser_ = nullptr;
+    app_tx_ = -1;
+  }
+
+  void set_pseudo_packet(Flow& f, Direction dir, uint64_t number) {
+    static constexpr char kNoHeader[20] = {};
+    bool ts = dir == Direction::kToServer;
+    pkt_ = Packet{};
+    pkt_.timestamp = f.last;
+    pkt_.number = number;
+    pkt_.ip_version = f.client_ip.is_v6() ? 6 : 4;
+    pkt_.src_ip = ts ? f.client_ip : f.server_ip;
+    pkt_.dst_ip = ts ? f.server_ip : f.client_ip;
+    pkt_.src_port = ts ? f.client_port : f.server_port;
+    pkt_.dst_port = ts ? f.server_port : f.client_port;
+    pkt_.proto = f.proto;
+    pkt_.l4_header = std::string_view(kNoHeader, sizeof(kNoHeader));
+    pkt_.flow = &f;
+    pkt_.direction = dir;
   }
 
   void record(std::string_view type, const core::Fields& fields, Direction dir) override {
@@ -893,6 +926,8 @@ class PipelineImpl final : public DetectContext, public AppSink {
       ev_.fields.add("ip_v", f->client_ip.is_v6() ? 6 : 4);
       ev_.fields.add("direction",
                      pkt_.direction == Direction::kToServer ? "to_server" : "to_client");
+      // An alert on an app-layer transaction names it, as Suricata does.
+      if (app_tx_ >= 0) ev_.fields.add("tx_id", app_tx_);
       if (f->internals->parser) f->internals->parser->append_record(ev_.fields);
       ev_.fields.begin_object("flow")
           .add("pkts_toserver", f->pkts[0])
@@ -904,6 +939,9 @@ class PipelineImpl final : public DetectContext, public AppSink {
       ev_.fields.add("start", tmp_).end();
     }
     ev_.fields.add("pcap_cnt", pkt_.number);
+    // Where the alerting packet came from, as Suricata names it: a captured one, or the
+    // pseudo packet of a flow's end.
+    ev_.fields.add("pkt_src", closing_ ? "stream (flow timeout)" : "wire/pcap");
     write_event();
   }
   void drop() override {
@@ -936,11 +974,11 @@ class PipelineImpl final : public DetectContext, public AppSink {
   bool verdict_drop_ = false;
   bool stream_ = false;
   bool closing_ = false;
-  bool switch_pending_ = false;
-  bool dns_answer_ = false;  // the DNS message being recorded is a response  // the parser asked
-                             // for protocol detection afresh
+  bool switch_pending_ = false;  // the parser asked for protocol detection afresh
+  bool dns_answer_ = false;      // the DNS message being recorded is a response
   Flow* cur_flow_ = nullptr;
   AppParser* app_parser_ = nullptr;
+  int64_t app_tx_ = -1;  // the transaction of the on_app callback in progress, else -1
   std::vector<std::unique_ptr<AppParser>> spare_parsers_[6][2];
 };
 

@@ -120,13 +120,23 @@ void h_heartbeat(Call& call) {
 void h_device_config(Call& call) {
   auto d = call.store->get_device(Principal::system("device-config"), call.principal.name);
   if (!d.ok()) return call.error(d.error());
-  // The configuration a device needs from the server today: its identity and intervals. The
-  // threat list grows here when the server keeps one.
+  // Identity, intervals and the provider's live threat indicators. Addresses and CIDR blocks
+  // go to `threat_list`, the list the agent's network collector reads (one entry a line in its
+  // threat-list file); domains to `threat_domains`. Values are normalised on the way in (no
+  // quotes or spaces), so they are written as plain YAML strings.
+  auto threats = call.store->live_threats(core::now().micros);
+  if (!threats.ok()) return call.error(threats.error());
+  std::string addresses, domains;
+  for (const auto& t : *threats) {
+    std::string& list = t.kind == "domain" ? domains : addresses;
+    list += fmt::format("  - \"{}\"\n", t.value);
+  }
   std::string yaml = fmt::format(
       "# mimamori device configuration (served by mimamori-server)\n"
       "device_id: {}\ncustomer_id: {}\nsite_id: {}\nheartbeat_interval_s: {}\n"
-      "threat_list: []\n",
-      d->id, d->customer_id, d->site_id, call.store->options().heartbeat_interval_s);
+      "threat_list:{}\n{}threat_domains:{}\n{}",
+      d->id, d->customer_id, d->site_id, call.store->options().heartbeat_interval_s,
+      addresses.empty() ? " []" : "", addresses, domains.empty() ? " []" : "", domains);
   std::string etag = fmt::format("\"{}\"", core::sha256_hex(yaml).substr(0, 32));
   if (call.req.header("if-none-match") == etag) {
     HttpResponse r;

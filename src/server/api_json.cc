@@ -94,6 +94,18 @@ json::object to_json(const SuppressionRule& s) {
           {"expires_at", jtime(s.expires_at)}};
 }
 
+json::object to_json(const ThreatIndicator& t) {
+  return {{"id", t.id},
+          {"kind", t.kind},
+          {"value", t.value},
+          {"source", t.source},
+          {"reason", t.reason},
+          {"created_by", t.created_by},
+          {"created_at", jtime(t.created_at)},
+          {"expires_at", jtime(t.expires_at)},
+          {"removed_at", jtime(t.removed_at)}};
+}
+
 json::object to_json(const Channel& c) {
   return {{"id", c.id},
           {"customer_id", c.customer_id.empty() ? json::value(nullptr) : jstr(c.customer_id)},

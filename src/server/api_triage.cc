@@ -120,9 +120,11 @@ void h_incident_action(Call& call) {
     c.text = get_string(*o, "status", &err);
   } else if (action == "close") {
     c.text = get_string(*o, "resolution", &err);
+  } else if (action == "reopen") {
+    c.text = get_string(*o, "reason", &err);
   } else if (action != "acknowledge") {
     return call.error(404, fmt::format("unknown incident action '{}' (acknowledge, assign, "
-                                       "comment, status, close)",
+                                       "comment, status, close, reopen)",
                                        action));
   }
   if (!err.empty()) return call.error(400, err);
@@ -176,6 +178,39 @@ void h_explanations(Call& call) {
     a.push_back(std::move(e));
   }
   call.json(200, to_text(json::object{{"items", std::move(a)}}));
+}
+
+void h_list_threats(Call& call) {
+  auto t = call.store->list_threats(call.principal, call.req.query_param("all") == "1");
+  if (!t.ok()) return call.error(t.error());
+  call.json(200, list_json(*t));
+}
+
+void h_create_threat(Call& call) {
+  auto o = read_json_object(call);
+  if (!o) return;
+  std::string err;
+  ThreatIndicator t;
+  t.value = get_string(*o, "value", &err);
+  t.source = get_string(*o, "source", &err);
+  t.reason = get_string(*o, "reason", &err);
+  std::string expires = get_string(*o, "expires_at", &err);
+  if (!err.empty()) return call.error(400, err);
+  if (t.value.empty()) return call.error(400, "member 'value' is missing");
+  if (!expires.empty()) {
+    auto at = core::parse_time(expires);
+    if (!at.ok()) return call.error(400, fmt::format("expires_at: {}", at.error().message));
+    t.expires_at = at->micros;
+  }
+  auto r = call.store->create_threat(call.principal, std::move(t));
+  if (!r.ok()) return call.error(r.error());
+  call.json(201, to_text(to_json(*r)));
+}
+
+void h_remove_threat(Call& call) {
+  auto st = call.store->remove_threat(call.principal, call.param("id"));
+  if (!st.ok()) return call.error(st.error());
+  call.json(200, "{\"status\":\"removed\"}");
 }
 
 }  // namespace mimamori::server

@@ -42,6 +42,7 @@ json::object to_json(const User& u);
 json::object to_json(const AlertRow& a);
 json::object to_json(const Incident& i);
 json::object to_json(const SuppressionRule& s);
+json::object to_json(const ThreatIndicator& t);
 json::object to_json(const Channel& c);
 json::object to_json(const OutboxMessage& m);
 json::object to_json(const AuditEntry& e);

@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <mutex>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "backends.h"
 #include "migrations.h"
@@ -132,11 +131,13 @@ class PgTx final : public SqlTx {
         "$6::text[], $7::bigint[]) ON CONFLICT DO NOTHING RETURNING device_id, seq",
         params, true);
     if (!res.ok()) return res.error();
-    std::unordered_set<std::string> fresh;
-    for (size_t i = 0; i < res->size(); ++i) fresh.insert(res->str(i, 0) + "|" + res->str(i, 1));
-    for (size_t i = 0; i < rows.size(); ++i) {
-      inserted[i] =
-          fresh.count(std::string(rows[i].device_id) + "|" + std::to_string(rows[i].seq)) > 0;
+    // Which rows were new: the answer names them by key; find each key's row.
+    std::unordered_map<std::string_view, std::unordered_map<int64_t, size_t>> index;
+    for (size_t i = 0; i < rows.size(); ++i) index[rows[i].device_id].emplace(rows[i].seq, i);
+    for (size_t i = 0; i < res->size(); ++i) {
+      auto d = index.find(res->str(i, 0));
+      if (d == index.end()) continue;
+      if (auto s = d->second.find(res->i64(i, 1)); s != d->second.end()) inserted[s->second] = true;
     }
     return {};
   }

@@ -144,6 +144,7 @@ ServerOptions load_server_options(const core::Config& c) {
   s.connections = c.get<int>("store.connections", s.connections);
   s.ingest_queue_events = c.get<int64_t>("store.ingest_queue_events", s.ingest_queue_events);
   s.ingest_group_events = c.get<int64_t>("store.ingest_group_events", s.ingest_group_events);
+  s.ingest_writers = c.get<int>("store.ingest_writers", s.ingest_writers);
   s.enrollment_ttl_s = c.get<int64_t>("store.enrollment_ttl_s", s.enrollment_ttl_s);
   s.heartbeat_interval_s = c.get<int64_t>("store.heartbeat_interval_s", s.heartbeat_interval_s);
   s.heartbeat_limit_s = c.get<int64_t>("store.heartbeat_limit_s", s.heartbeat_limit_s);

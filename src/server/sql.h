@@ -77,7 +77,8 @@ class SqlTx {
   Result<SqlRows> q(std::string_view sql, std::initializer_list<SqlParam> params = {}) {
     return query(sql, std::span<const SqlParam>(params.begin(), params.size()));
   }
-  /// Inserts events, ignoring (device, seq) already present; sets `inserted[i]` for new rows.
+  /// Inserts events (of any devices), ignoring (device, seq) already present; sets
+  /// `inserted[i]` for new rows.
   virtual Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted) = 0;
   virtual Dialect dialect() const = 0;
 };

@@ -2,6 +2,7 @@
 
 #include "mimamori/server/store.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "backends.h"
@@ -43,7 +44,9 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   if (auto st = (*store)->DoMigrate(); !st.ok()) {
     return core::make_error("migrating the schema failed: {}", st.error().message);
   }
-  (*store)->start_writers((*store)->DoDialect() == Dialect::kSqlite ? 1 : 2);
+  // SQLite has one writer at a time anyway; on PostgreSQL several overlap their round trips.
+  (*store)->start_writers(
+      (*store)->DoDialect() == Dialect::kSqlite ? 1 : std::clamp(options.ingest_writers, 1, 16));
   return store;
 }
 
@@ -105,6 +108,7 @@ void Store::ingest(IngestBatch batch, std::function<void(Result<IngestOutcome>)>
 void Store::writer_loop() {
   std::vector<Pending> group;
   std::vector<IngestOutcome> outcomes;
+  std::vector<bool> inserted;
   while (true) {
     group.clear();
     int64_t events = 0;
@@ -125,13 +129,20 @@ void Store::writer_loop() {
     // the whole group back; applying it again is idempotent, so try a few times.
     Status st;
     for (int attempt = 0; attempt < 3; ++attempt) {
+      std::unique_lock triage_lock(triage_mu_, std::defer_lock);
       st = transact(true, [&](SqlTx& tx) -> Status {
+        if (auto s = insert_group(tx, group, inserted, now); !s.ok()) return s;
+        triage_lock.lock();  // released after the commit, below
+        size_t offset = 0;
         for (size_t i = 0; i < group.size(); ++i) {
           outcomes[i] = IngestOutcome{};
-          if (auto s = apply_batch(tx, group[i].batch, outcomes[i], now); !s.ok()) return s;
+          const auto& b = group[i].batch;
+          if (auto s = apply_batch(tx, b, inserted, offset, outcomes[i], now); !s.ok()) return s;
+          offset += b.events.size() + b.rejected.size();
         }
         return {};
       });
+      if (triage_lock.owns_lock()) triage_lock.unlock();
       if (st.ok()) break;
       spdlog::warn("ingest commit attempt {} failed: {}", attempt + 1, st.error().message);
     }
@@ -158,28 +169,40 @@ void Store::writer_loop() {
   }
 }
 
-Status Store::apply_batch(SqlTx& tx, const IngestBatch& b, IngestOutcome& out, int64_t now) {
+Status Store::insert_group(SqlTx& tx, const std::vector<Pending>& group,
+                           std::vector<bool>& inserted, int64_t now) {
   // Rejected lines are kept too (as event_type "rejected" with the reason), so that a replayed
   // batch is recognised as a whole and the evidence of what a device sent is never lost.
   std::vector<EventRow> rows;
   std::vector<std::string> rejected_raw;
-  rows.reserve(b.events.size() + b.rejected.size());
-  rejected_raw.reserve(b.rejected.size());
-  for (const auto& e : b.events) {
-    rows.push_back(EventRow{b.device_id, e.seq, b.customer_id, e.ts, e.event_type, e.raw, now});
+  size_t n = 0, n_rejected = 0;
+  for (const auto& p : group) {
+    n += p.batch.events.size() + p.batch.rejected.size();
+    n_rejected += p.batch.rejected.size();
   }
-  for (const auto& r : b.rejected) {
-    std::string& j = rejected_raw.emplace_back("{\"reason\":");
-    core::append_json_string(j, r.reason);
-    j += ",\"line\":";
-    core::append_json_string(j, r.raw);
-    j += '}';
-    rows.push_back(EventRow{b.device_id, r.seq, b.customer_id, now, "rejected", j, now});
+  rows.reserve(n);
+  rejected_raw.reserve(n_rejected);  // no reallocation: rows keep views into these strings
+  for (const auto& p : group) {
+    const IngestBatch& b = p.batch;
+    for (const auto& e : b.events) {
+      rows.push_back(EventRow{b.device_id, e.seq, b.customer_id, e.ts, e.event_type, e.raw, now});
+    }
+    for (const auto& r : b.rejected) {
+      std::string& j = rejected_raw.emplace_back("{\"reason\":");
+      core::append_json_string(j, r.reason);
+      j += ",\"line\":";
+      core::append_json_string(j, r.raw);
+      j += '}';
+      rows.push_back(EventRow{b.device_id, r.seq, b.customer_id, now, "rejected", j, now});
+    }
   }
-  std::vector<bool> inserted;
-  if (auto st = tx.insert_events(rows, inserted); !st.ok()) return st;
+  return tx.insert_events(rows, inserted);
+}
+
+Status Store::apply_batch(SqlTx& tx, const IngestBatch& b, const std::vector<bool>& inserted,
+                          size_t offset, IngestOutcome& out, int64_t now) {
   for (size_t i = 0; i < b.events.size(); ++i) {
-    if (!inserted[i]) {
+    if (!inserted[offset + i]) {
       ++out.duplicates;
       continue;
     }
@@ -188,8 +211,9 @@ Status Store::apply_batch(SqlTx& tx, const IngestBatch& b, IngestOutcome& out, i
       if (auto st = triage_event(tx, b, b.events[i], now); !st.ok()) return st;
     }
   }
+  offset += b.events.size();
   for (size_t i = 0; i < b.rejected.size(); ++i) {
-    if (inserted[b.events.size() + i]) {
+    if (inserted[offset + i]) {
       out.rejected.push_back(RejectedEvent{b.rejected[i].seq, b.rejected[i].reason, {}});
     } else {
       ++out.duplicates;

@@ -251,6 +251,9 @@ Result<Incident> Store::change_incident(const Principal& p, std::string_view id,
     }
     text = c.text;
   } else if (c.action == "status") {
+    if (after.status == "closed") {
+      return core::make_error_code(409, "incident is closed: reopen it with a reason first");
+    }
     bool known = false;
     for (auto s : kStatuses) known |= s == c.text;
     if (!known || c.text == "closed") {
@@ -265,11 +268,24 @@ Result<Incident> Store::change_incident(const Principal& p, std::string_view id,
     after.resolution = c.text;
     after.closed_at = now;
     text = fmt::format("クローズしました: {}", c.text);
+  } else if (c.action == "reopen") {
+    // A closed incident comes back as open (its resolution and close time cleared, both kept
+    // in the audit entry's before); it needs a reason, and the escalation clock runs again.
+    if (after.status != "closed") return core::make_error_code(409, "incident is not closed");
+    if (c.text.empty() || c.text.size() > 10000) {
+      return core::make_error_code(400, "reopen needs a reason of 1..10000 bytes");
+    }
+    after.status = "open";
+    after.resolution.clear();
+    after.closed_at = 0;
+    after.acknowledged_at = 0;
+    text = fmt::format("再オープンしました: {}", c.text);
   } else {
     return core::make_error_code(400, "unknown incident action '{}'", c.action);
   }
   after.updated_at = now;
-  if (after.acknowledged_at == 0 && c.action != "comment" && is_provider_role(p.role)) {
+  if (after.acknowledged_at == 0 && c.action != "comment" && c.action != "reopen" &&
+      is_provider_role(p.role)) {
     after.acknowledged_at = now;  // any handling by the SOC stops the escalation clock
   }
   auto st = transact(true, [&](SqlTx& tx) -> Status {

@@ -362,10 +362,14 @@ Result<HeartbeatReply> Store::heartbeat(const Principal& device, std::string_vie
   HeartbeatReply reply;
   reply.server_time = now;
   auto st = transact(true, [&](SqlTx& tx) -> Status {
+    // The configuration's version also moves with the threat list: every add, removal and
+    // expiry of an indicator counts once, so the number only grows and devices pull again.
     auto r = tx.q(
         "SELECT monitoring_stopped, (SELECT config_version FROM customers WHERE id = "
-        "devices.customer_id) FROM devices WHERE id = $1",
-        {sp(device.name)});
+        "devices.customer_id) + (SELECT COUNT(*) + COALESCE(SUM(CASE WHEN removed_at > 0 OR "
+        "(expires_at > 0 AND expires_at <= $2) THEN 1 ELSE 0 END), 0) FROM threat_indicators) "
+        "FROM devices WHERE id = $1",
+        {sp(device.name), sp(now)});
     if (!r.ok()) return r.error();
     if (r->empty()) return core::make_error_code(401, "device '{}' is unknown", device.name);
     bool was_stopped = r->i64(0, 0) != 0;

@@ -57,11 +57,13 @@ Status Store::triage_event(SqlTx& tx, const IngestBatch& b, const ParsedEvent& e
       "last_seen, count, suppressed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
       "$13, $13, 1, $14) ON CONFLICT (id) DO UPDATE SET count = alerts.count + 1, first_seen = "
       "CASE WHEN alerts.first_seen > $13 THEN $13 ELSE alerts.first_seen END, last_seen = CASE "
-      "WHEN alerts.last_seen < $13 THEN $13 ELSE alerts.last_seen END",
+      "WHEN alerts.last_seen < $13 THEN $13 ELSE alerts.last_seen END RETURNING incident_id",
       {sp(alert_id), sp(b.customer_id), sp(b.device_id), sp(source), sp(cat.name), sp(severity),
        sp(severity_rank(severity)), sp(e.signature_id), sp(e.signature), sp(e.src_ip),
        sp(e.dest_ip), sp(window_start), sp(e.ts), sp(suppressed ? 1 : 0)});
   if (!r.ok()) return r.error();
+  // Whether this alert row is linked to an incident yet, from the upsert's own answer.
+  const bool unlinked = !r->empty() && r->is_null(0, 0);
   r = tx.q(
       "INSERT INTO alert_events (alert_id, customer_id, device_id, seq) VALUES ($1, $2, $3, $4) "
       "ON CONFLICT DO NOTHING",
@@ -76,20 +78,23 @@ Status Store::triage_event(SqlTx& tx, const IngestBatch& b, const ParsedEvent& e
                                               : b.device_id;
   std::string incident_id;
   if (auto st = open_incident(tx, b.customer_id, cat.name, severity, host,
-                              fmt::format("{}: {}", cat.title, host), e.ts, alert_id, &incident_id);
+                              fmt::format("{}: {}", cat.title, host), e.ts, alert_id, unlinked,
+                              &incident_id);
       !st.ok()) {
     return st;
   }
-  auto u = tx.q("UPDATE alerts SET incident_id = $2 WHERE id = $1 AND incident_id IS NULL",
-                {sp(alert_id), sp(incident_id)});
-  if (!u.ok()) return u.error();
+  if (unlinked) {
+    auto u = tx.q("UPDATE alerts SET incident_id = $2 WHERE id = $1 AND incident_id IS NULL",
+                  {sp(alert_id), sp(incident_id)});
+    if (!u.ok()) return u.error();
+  }
   return {};
 }
 
 Status Store::open_incident(SqlTx& tx, std::string_view customer_id, std::string_view category,
                             std::string_view severity, std::string_view host,
                             std::string_view title, int64_t at, std::string_view alert_id,
-                            std::string* incident_id) {
+                            bool new_alert, std::string* incident_id) {
   const int64_t window = options_.incident_window_s * 1000000;
   const int64_t bucket = at - ((at % window) + window) % window;
   const std::string id =
@@ -104,12 +109,6 @@ Status Store::open_incident(SqlTx& tx, std::string_view customer_id, std::string
        sp(host), sp(now)});
   if (!r.ok()) return r.error();
   const bool created = r->affected == 1;
-  bool new_alert = true;
-  if (!alert_id.empty()) {
-    auto a = tx.q("SELECT incident_id FROM alerts WHERE id = $1", {sp(alert_id)});
-    if (!a.ok()) return a.error();
-    new_alert = !a->empty() && a->is_null(0, 0);
-  }
   r = tx.q(
       "UPDATE incidents SET alert_count = alert_count + $2, updated_at = $3, severity = CASE "
       "WHEN severity_rank < $4 THEN $5 ELSE severity END, severity_rank = CASE WHEN "
@@ -159,7 +158,7 @@ Result<int64_t> Store::check_heartbeats(int64_t now) {
       std::string incident_id;
       if (auto s = open_incident(tx, r->str(i, 1), "monitoring_stopped", cat.severity, r->str(i, 0),
                                  fmt::format("{}: {} ({})", cat.title, r->str(i, 2), r->str(i, 0)),
-                                 now, {}, &incident_id);
+                                 now, {}, true, &incident_id);
           !s.ok()) {
         return s;
       }

@@ -19,8 +19,9 @@ using core::make_error_code;
 
 // What the TLS verify callback compares against and what it saw.
 struct Pin {
-  std::string expected;  // empty: accept and record (first contact)
-  std::string seen;
+  std::string expected;   // empty: accept and record (first contact)
+  std::string seen;       // seen in this request's handshake (none on a reused connection)
+  std::string last_seen;  // seen in the latest handshake of this client
 };
 
 int pin_index() {
@@ -151,7 +152,9 @@ core::Result<HttpResponse> HttpsClient::request(std::string_view method, const s
     return make_error("https: {} {}: {}", method, url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
-  resp.fingerprint = impl_->pin.seen.empty() ? impl_->pin.expected : impl_->pin.seen;
+  // A reused keep-alive connection has no handshake: it still talks to the certificate seen last.
+  if (!impl_->pin.seen.empty()) impl_->pin.last_seen = impl_->pin.seen;
+  resp.fingerprint = !impl_->pin.last_seen.empty() ? impl_->pin.last_seen : impl_->pin.expected;
   return resp;
 }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -109,10 +110,14 @@ core::Result<Credential> enroll(const EnrollRequest& req) {
     if (!fp) return std::move(fp).error();
     expected = *fp;
   }
+  HttpsClient client(expected);
+  return enroll(client, req);
+}
+
+core::Result<Credential> enroll(HttpsClient& client, const EnrollRequest& req) {
   if (req.code.empty()) return make_error("enroll: no enrollment code given");
   if (req.kind != "agent" && req.kind != "sensor")
     return make_error("enroll: kind must be 'agent' or 'sensor', not '{}'", req.kind);
-  HttpsClient client(expected);
   std::string body =
       "{\"code\":" + json_str(req.code) +
       ",\"hostname\":" + json_str(req.hostname.empty() ? host_name() : req.hostname) +
@@ -138,6 +143,83 @@ core::Result<Credential> enroll(const EnrollRequest& req) {
   if (c.device_token.empty()) return make_error("enroll: the server's answer has no device_token");
   if (c.fingerprint.size() != 64) return make_error("enroll: no server certificate was seen");
   return c;
+}
+
+IngestAnswer parse_ingest_answer(std::string_view body) {
+  IngestAnswer a;
+  core::Fields f;
+  if (!core::parse_json_object(body, f).ok()) return a;
+  if (auto v = f.find("acked_through"); v && v->as_int())
+    a.acked_through = static_cast<uint64_t>(*v->as_int());
+  if (auto d = f.find("duplicates"); d && d->as_int())
+    a.duplicates = static_cast<uint64_t>(*d->as_int());
+  if (auto rej = f.find("rejected"); rej && rej->kind == core::ValueKind::kArray) {
+    // Count the array's direct children: each element's subtree ends where the next begins.
+    const auto& nodes = f.nodes();
+    for (uint32_t i = rej->index + 1; i < nodes[rej->index].end; ++a.rejected) {
+      bool container =
+          nodes[i].kind == core::ValueKind::kObject || nodes[i].kind == core::ValueKind::kArray;
+      i = container ? nodes[i].end : i + 1;
+    }
+  }
+  return a;
+}
+
+core::Result<HttpResponse> post_ingest(HttpsClient& client, std::string_view server_url,
+                                       std::string_view token, uint64_t first, uint64_t last,
+                                       std::string_view body, Compression method) {
+  std::vector<std::string> headers = {
+      fmt::format("Authorization: Bearer {}", token),
+      "Content-Type: application/x-ndjson",
+      fmt::format("X-Mimamori-Seq-First: {}", first),
+      fmt::format("X-Mimamori-Seq-Last: {}", last),
+  };
+  if (method != Compression::kNone)
+    headers.push_back("Content-Encoding: " + std::string(encoding_name(method)));
+  std::string url(server_url);
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return client.request("POST", url + "/api/v1/ingest", headers, body);
+}
+
+int enroll_command(const EnrollRequest& request, const std::filesystem::path& credential) {
+  auto cred = enroll(request);
+  if (!cred) {
+    spdlog::error("{}", cred.error().message);
+    return 1;
+  }
+  if (auto st = save_credential(credential, *cred); !st) {
+    spdlog::error("{}", st.error().message);
+    return 1;
+  }
+  std::printf("enrolled as %s with %s\npinned server certificate SHA-256 %s\ncredential: %s\n",
+              cred->device_id.c_str(), cred->server_url.c_str(), cred->fingerprint.c_str(),
+              credential.c_str());
+  return 0;
+}
+
+UplinkOptions options_from_config(const core::Config& cfg, std::string version) {
+  UplinkOptions uo;
+  uo.version = std::move(version);
+  std::string comp = cfg.get<std::string>("uplink.compression", "zstd");
+  if (comp == "zstd")
+    uo.compression = Compression::kZstd;
+  else if (comp == "gzip")
+    uo.compression = Compression::kGzip;
+  else if (comp == "none")
+    uo.compression = Compression::kNone;
+  else
+    throw core::ConfigError("uplink.compression: expected zstd, gzip or none, got '" + comp + "'");
+  uo.backoff_min = milliseconds(cfg.get<int64_t>("uplink.backoff_min_ms", 500));
+  uo.backoff_max = milliseconds(cfg.get<int64_t>("uplink.backoff_max_ms", 60000));
+  if (uo.backoff_min.count() < 1 || uo.backoff_max < uo.backoff_min)
+    throw core::ConfigError(
+        "uplink.backoff_min_ms/backoff_max_ms: expected 1 <= min <= max (milliseconds)");
+  auto batch = cfg.get<int64_t>("uplink.batch_records", 1000);
+  if (batch < 1 || batch > 100000)
+    throw core::ConfigError("uplink.batch_records: expected 1..100000, got " +
+                            std::to_string(batch));
+  uo.batch_records = static_cast<std::size_t>(batch);
+  return uo;
 }
 
 Uplink::Uplink(Credential cred, Spool& spool, UplinkOptions options)
@@ -195,43 +277,29 @@ SendOutcome Uplink::send_once() {
     options_.compression = Compression::kNone;
     packed = body_;
   }
-  std::vector<std::string> headers = {
-      "Authorization: Bearer " + cred_.device_token,
-      "Content-Type: application/x-ndjson",
-      fmt::format("X-Mimamori-Seq-First: {}", first),
-      fmt::format("X-Mimamori-Seq-Last: {}", last),
-  };
-  if (options_.compression != Compression::kNone)
-    headers.push_back("Content-Encoding: " + std::string(encoding_name(options_.compression)));
-  auto resp = client_.request("POST", url("/api/v1/ingest"), headers, *packed);
+  auto resp = post_ingest(client_, cred_.server_url, cred_.device_token, first, last, *packed,
+                          options_.compression);
   std::lock_guard lock(mu_);
   if (!resp) {
     ++stats_.failures;
     fail(milliseconds(0), resp.error().message);
     return SendOutcome::kRetryLater;
   }
-  core::Fields f;
-  (void)core::parse_json_object(resp->body, f);
   switch (resp->status) {
     case 200:
     case 409: {
       if (auto st = spool_.ack_through(last); !st) spdlog::error("uplink: {}", st.error().message);
       ++stats_.batches_sent;
       stats_.events_acked += batch_.size();
-      if (auto d = f.find("duplicates"); d && d->as_int()) stats_.duplicates += *d->as_int();
-      if (auto rej = f.find("rejected"); rej && rej->kind == core::ValueKind::kArray) {
-        // Count the array's direct children: each element's subtree ends where the next begins.
-        uint64_t n = 0;
-        const auto& nodes = f.nodes();
-        for (uint32_t i = rej->index + 1; i < nodes[rej->index].end; ++n) {
-          bool container =
-              nodes[i].kind == core::ValueKind::kObject || nodes[i].kind == core::ValueKind::kArray;
-          i = container ? nodes[i].end : i + 1;
-        }
-        if (n)
-          spdlog::warn("uplink: the server rejected {} malformed events of {}..{}", n, first, last);
-        stats_.rejected += n;
-      }
+      stats_.last_ack_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+      IngestAnswer answer = parse_ingest_answer(resp->body);
+      stats_.duplicates += answer.duplicates;
+      if (answer.rejected)
+        spdlog::warn("uplink: the server rejected {} malformed events of {}..{}", answer.rejected,
+                     first, last);
+      stats_.rejected += answer.rejected;
       batch_.clear();
       failures_in_row_ = 0;
       batch_limit_ = options_.batch_records;

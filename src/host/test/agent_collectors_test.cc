@@ -176,6 +176,30 @@ TEST(RansomwareVerdict, TypeChangePlusEntropyNotRawEntropy) {
   EXPECT_FALSE(judge_write("/home/a/tiny.txt", noise.substr(0, 100)).suspicious);
 }
 
+TEST(Inventory, ParsesRpmQueryOutput) {
+  // As `rpm -qa --queryformat kRpmQueryFormat` prints it on an EL9 system (unsorted, with and
+  // without epochs), plus lines a broken pipe or an older rpm might leave.
+  std::string out =
+      "openssl-libs\t1:3.0.7-24.el9\n"
+      "bash\t5.1.8-6.el9_1\n"
+      "\n"
+      "gpg-pubkey\t8483c65d-5ccc5b19\n"
+      "no-version-here\n"
+      "\tmissing-name\n"
+      "kernel-core\t5.14.0-362.8.1.el9_3";
+  uint64_t bad = 0;
+  auto p = host::parse_rpm_packages(out, &bad);
+  ASSERT_EQ(p.size(), 4u);
+  EXPECT_EQ(p[0], "bash=5.1.8-6.el9_1");
+  EXPECT_EQ(p[1], "gpg-pubkey=8483c65d-5ccc5b19");
+  EXPECT_EQ(p[2], "kernel-core=5.14.0-362.8.1.el9_3");
+  EXPECT_EQ(p[3], "openssl-libs=1:3.0.7-24.el9");
+  EXPECT_EQ(bad, 2u);
+  EXPECT_TRUE(host::parse_rpm_packages("").empty());
+  // The format asks for exactly that shape.
+  EXPECT_NE(std::string(host::kRpmQueryFormat).find("%{NAME}\\t"), std::string::npos);
+}
+
 TEST(ThreatList, AddressesAndCidrBlocks) {
   AddressList l;
   EXPECT_TRUE(l.add("203.0.113.0/24"));

@@ -88,31 +88,94 @@ struct Header {
   std::string_view name, value;
 };
 
-// Splits a head (start line + header lines) into its parts; tolerant of bare LF.
-void split_head(std::string_view head, std::string_view& start, std::vector<Header>& headers) {
+// Splits a head (start line + header lines) into its parts; tolerant of bare LF. In response
+// heads a CR not followed by LF also ends a line (browsers and libhtp accept it). Folded lines
+// are joined as libhtp does: a continuation is appended to the previous line, unless it holds
+// a colon while the previous one does too, in which case it starts a new header. Joined lines
+// are built in `store`, which must outlive the views.
+void split_head(std::string_view head, bool cr_ends_line, std::string_view& start,
+                std::vector<Header>& headers, std::string& store) {
   headers.clear();
-  std::size_t e = head.find('\n');
-  start = trim(head.substr(0, e));
-  std::size_t pos = e == std::string_view::npos ? head.size() : e + 1;
+  store.clear();
+  auto next_line = [&](std::size_t& pos) {
+    std::size_t b = pos;
+    std::size_t i = pos;
+    while (i < head.size()) {
+      if (head[i] == '\n') {
+        pos = i + 1;
+        std::size_t e = i;
+        if (e > b && head[e - 1] == '\r') --e;
+        return head.substr(b, e - b);
+      }
+      if (cr_ends_line && head[i] == '\r' && i + 1 < head.size() && head[i + 1] != '\n' && i > b) {
+        pos = i + 1;
+        return head.substr(b, i - b);
+      }
+      ++i;
+    }
+    pos = head.size();
+    return head.substr(b);
+  };
+  std::size_t pos = 0;
+  start = trim(next_line(pos));
+  // Logical lines first (folding resolved), then name/value. A joined line lives in `store`
+  // and is referred to by offset until `store` stops growing.
+  struct Line {
+    std::string_view view;
+    std::size_t off = std::string_view::npos, len = 0;
+  };
+  std::vector<Line> lines;
+  auto text = [&](const Line& l) {
+    return l.off == std::string_view::npos ? l.view : std::string_view(store).substr(l.off, l.len);
+  };
   while (pos < head.size()) {
-    std::size_t n = head.find('\n', pos);
-    if (n == std::string_view::npos) n = head.size();
-    std::string_view line = head.substr(pos, n - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    pos = n + 1;
+    std::string_view line = next_line(pos);
     if (line.empty()) break;
-    if ((line[0] == ' ' || line[0] == '\t') && !headers.empty()) {
-      // Folded continuation: extend the previous value over the line break.
-      auto& h = headers.back();
-      const char* begin = h.value.data();
-      h.value = trim(
-          std::string_view(begin, static_cast<std::size_t>(line.data() + line.size() - begin)));
+    // Continuation lines start with whitespace; libhtp counts a NUL byte as such too.
+    if ((line[0] == ' ' || line[0] == '\t' || line[0] == '\0') && !lines.empty()) {
+      std::string_view prev = text(lines.back());
+      if (line.find(':') != std::string_view::npos && prev.find(':') != std::string_view::npos) {
+        lines.push_back({line.substr(1)});
+      } else {
+        std::size_t off = store.size();
+        std::string joined;
+        joined.reserve(prev.size() + line.size());
+        joined.append(prev).append(line);
+        store.append(joined);
+        lines.back() = {{}, off, joined.size()};
+      }
       continue;
     }
+    lines.push_back({line});
+  }
+  for (const Line& l : lines) {
+    std::string_view line = text(l);
     std::size_t c = line.find(':');
     if (c == std::string_view::npos) continue;
-    headers.push_back({trim(line.substr(0, c)), trim(line.substr(c + 1))});
+    std::string_view name = line.substr(0, c);
+    // Names are trimmed of spaces and control bytes (NUL, VT, FF, CR) around them.
+    auto junk = [](char ch) {
+      auto u = static_cast<unsigned char>(ch);
+      return u <= ' ';
+    };
+    while (!name.empty() && junk(name.front())) name.remove_prefix(1);
+    while (!name.empty() && junk(name.back())) name.remove_suffix(1);
+    headers.push_back({name, trim(line.substr(c + 1))});
   }
+}
+
+// Case-insensitive, NUL bytes in `a` ignored: how libhtp finds the headers that frame a body
+// ("Transfer\0-Encoding" still counts).
+bool iequals_nz(std::string_view a, std::string_view b) {
+  std::size_t j = 0;
+  for (char c : a) {
+    if (c == 0) continue;
+    if (j >= b.size() || std::tolower(static_cast<unsigned char>(c)) !=
+                             std::tolower(static_cast<unsigned char>(b[j])))
+      return false;
+    ++j;
+  }
+  return j == b.size();
 }
 
 std::string_view header_value(const std::vector<Header>& hs, std::string_view name) {
@@ -120,75 +183,250 @@ std::string_view header_value(const std::vector<Header>& hs, std::string_view na
     if (iequals(h.name, name)) return h.value;
   return {};
 }
+bool has_header_nz(const std::vector<Header>& hs, std::string_view name) {
+  for (const auto& h : hs)
+    if (iequals_nz(h.name, name)) return true;
+  return false;
+}
 bool has_header(const std::vector<Header>& hs, std::string_view name) {
   for (const auto& h : hs)
     if (iequals(h.name, name)) return true;
   return false;
 }
 
-/// Inflates gzip or zlib or raw deflate, bounded.
-class Inflater {
+/// One content-coding layer: gzip, zlib or raw deflate, told apart by the data itself (servers
+/// mislabel them), with the gzip header read leniently (reserved flags, header CRC and a missing
+/// trailer are ignored, as browsers do). Data that does not inflate from its first byte is
+/// passed through unchanged, as libhtp does; data after a later error is dropped.
+class InflateLayer {
  public:
-  ~Inflater() { end(); }
-  void begin(bool gzip) {
+  ~InflateLayer() { end(); }
+  void begin() {
     end();
-    // The zlib state exists only while a compressed body is read, so idle flows stay small.
-    if (!zp_) zp_ = std::make_unique<z_stream>();
-    std::memset(zp_.get(), 0, sizeof(z_stream));
-    raw_tried_ = false;
-    ok_ = inflateInit2(zp_.get(), gzip ? 15 + 32 : 15) == Z_OK;
-    active_ = ok_;
+    mode_ = Mode::kDetect;
+    head_.clear();
     produced_ = 0;
-    gzip_ = gzip;
   }
   void end() {
-    if (active_) inflateEnd(zp_.get());
-    active_ = false;
+    if (zp_ && zinit_) inflateEnd(zp_.get());
+    zinit_ = false;
+    head_.clear();
+    head_.shrink_to_fit();
+    mode_ = Mode::kOff;
   }
-  /// Appends inflated bytes of `in` to `out` up to `limit` bytes in total.
-  void feed(std::string_view in, std::string& out, std::size_t keep_limit,
-            std::size_t total_limit) {
-    if (!ok_ || !active_) return;
-    char buf[16384];
-    zp_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zp_->avail_in = static_cast<uInt>(in.size());
-    while (zp_->avail_in > 0 && produced_ < total_limit) {
-      zp_->next_out = reinterpret_cast<Bytef*>(buf);
-      zp_->avail_out = sizeof(buf);
-      int rc = inflate(zp_.get(), Z_NO_FLUSH);
-      std::size_t n = sizeof(buf) - zp_->avail_out;
-      produced_ += n;
-      if (out.size() < keep_limit) out.append(buf, std::min(n, keep_limit - out.size()));
-      if (rc == Z_DATA_ERROR && !gzip_ && !raw_tried_ && produced_ == 0) {
-        // "deflate" is often sent raw, without the zlib wrapper.
-        inflateEnd(zp_.get());
-        std::memset(zp_.get(), 0, sizeof(z_stream));
-        raw_tried_ = true;
-        if (inflateInit2(zp_.get(), -15) != Z_OK) {
-          active_ = ok_ = false;
+  bool active() const { return mode_ != Mode::kOff; }
+  /// Appends the decoded bytes of `in` to `out`, at most `limit` bytes produced in total.
+  void feed(std::string_view in, std::string& out, std::size_t limit) {
+    switch (mode_) {
+      case Mode::kOff:
+      case Mode::kDone:
+        return;
+      case Mode::kPass:
+        out.append(in.substr(0, limit > out.size() ? limit - out.size() : 0));
+        return;
+      case Mode::kDetect: {
+        // Until the header is known, keep the layer's input so it can be passed through.
+        head_.append(in);
+        std::size_t skip = 0;
+        int st = header_size(head_, skip);
+        if (st == 0) {
+          if (head_.size() > 4096) pass_through(out, limit);
           return;
         }
-        zp_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-        zp_->avail_in = static_cast<uInt>(in.size());
-        continue;
-      }
-      if (rc != Z_OK) {
-        end();
-        ok_ = false;
+        if (st < 0) {
+          pass_through(out, limit);
+          return;
+        }
+        if (!zp_) zp_ = std::make_unique<z_stream>();
+        std::memset(zp_.get(), 0, sizeof(z_stream));
+        if (inflateInit2(zp_.get(), -15) != Z_OK) {
+          mode_ = Mode::kDone;
+          return;
+        }
+        zinit_ = true;
+        mode_ = Mode::kInflate;
+        std::string held = std::move(head_);
+        head_ = held;  // kept until the first output, for a pass-through
+        inflate_some(std::string_view(held).substr(skip), out, limit);
         return;
       }
+      case Mode::kInflate:
+        if (produced_ == 0) head_.append(in);
+        inflate_some(in, out, limit);
+        return;
     }
   }
 
  private:
+  enum class Mode : uint8_t { kOff, kDetect, kInflate, kPass, kDone };
+
+  // Bytes before the deflate data: >0 known (in `skip`), 0 need more, <0 not compressed.
+  static int header_size(std::string_view h, std::size_t& skip) {
+    // Line breaks left before the data by a sloppy head end are skipped when gzip follows.
+    std::size_t ws = 0;
+    while (ws < h.size() && ws < 8 && (h[ws] == '\r' || h[ws] == '\n')) ++ws;
+    if (ws > 0) {
+      if (h.size() < ws + 2) return 0;
+      if (static_cast<unsigned char>(h[ws]) == 0x1f &&
+          static_cast<unsigned char>(h[ws + 1]) == 0x8b) {
+        int st = header_size(h.substr(ws), skip);
+        skip += ws;
+        return st;
+      }
+    }
+    if (h.size() < 2) return 0;
+    auto b = [&](std::size_t i) { return static_cast<unsigned char>(h[i]); };
+    if (b(0) == 0x1f && b(1) == 0x8b) {
+      if (h.size() < 10) return 0;
+      unsigned flags = b(3);
+      std::size_t p = 10;
+      if (flags & 0x04) {  // FEXTRA
+        if (h.size() < p + 2) return 0;
+        p += 2 + (b(p) | (b(p + 1) << 8));
+      }
+      for (unsigned f : {0x08u, 0x10u}) {  // FNAME, FCOMMENT: zero-terminated
+        if (!(flags & f)) continue;
+        std::size_t z = h.find('\0', p);
+        if (z == std::string_view::npos) return 0;
+        p = z + 1;
+      }
+      if (flags & 0x02) p += 2;  // FHCRC, not checked
+      if (h.size() < p) return 0;
+      skip = p;
+      return 1;
+    }
+    if ((b(0) & 0x0f) == 8 && (b(0) >> 4) <= 7 && (b(0) * 256 + b(1)) % 31 == 0) {
+      skip = (b(1) & 0x20) ? 6 : 2;  // FDICT: a dictionary id follows
+      if (h.size() < skip) return 0;
+      return 1;
+    }
+    skip = 0;
+    return 1;  // raw deflate, or not compressed at all: inflate tells
+  }
+
+  void pass_through(std::string& out, std::size_t limit) {
+    if (zp_ && zinit_) inflateEnd(zp_.get());
+    zinit_ = false;
+    mode_ = Mode::kPass;
+    out.append(std::string_view(head_).substr(0, limit > out.size() ? limit - out.size() : 0));
+    head_.clear();
+    head_.shrink_to_fit();
+  }
+
+  void inflate_some(std::string_view in, std::string& out, std::size_t limit) {
+    char buf[16384];
+    zp_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zp_->avail_in = static_cast<uInt>(in.size());
+    while (zp_->avail_in > 0 && out.size() < limit) {
+      zp_->next_out = reinterpret_cast<Bytef*>(buf);
+      zp_->avail_out = sizeof(buf);
+      int rc = inflate(zp_.get(), Z_NO_FLUSH);
+      std::size_t n = sizeof(buf) - zp_->avail_out;
+      if (n && produced_ == 0) {
+        head_.clear();
+        head_.shrink_to_fit();
+      }
+      produced_ += n;
+      out.append(buf, std::min(n, limit - out.size()));
+      if (rc == Z_STREAM_END) {
+        inflateEnd(zp_.get());
+        zinit_ = false;
+        mode_ = Mode::kDone;
+        return;
+      }
+      if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        if (produced_ == 0) {
+          pass_through(out, limit);
+        } else {
+          inflateEnd(zp_.get());
+          zinit_ = false;
+          mode_ = Mode::kDone;
+        }
+        return;
+      }
+      if (rc == Z_BUF_ERROR && n == 0) return;
+    }
+  }
+
   std::unique_ptr<z_stream> zp_;
-  bool ok_ = false, active_ = false, raw_tried_ = false, gzip_ = false;
+  bool zinit_ = false;
+  Mode mode_ = Mode::kOff;
+  std::string head_;
   std::size_t produced_ = 0;
+};
+
+/// The content codings of a body, outermost first (the order libhtp applies them), each layer
+/// feeding the next. The layers exist only while a compressed body is read.
+class BodyDecoder {
+ public:
+  /// Sets up the layers named in a Content-Encoding value ("gzip", "x-gzip, deflate", ...);
+  /// false when none applies. Unknown tokens ("identity", junk) are skipped.
+  bool begin(std::string_view ce, unsigned max_layers) {
+    end();
+    std::size_t n = 0;
+    std::size_t i = 0;
+    while (i < ce.size()) {
+      while (i < ce.size() && is_sep(ce[i])) ++i;
+      std::size_t j = i;
+      while (j < ce.size() && !is_sep(ce[j])) ++j;
+      std::string_view tok = ce.substr(i, j - i);
+      i = j;
+      if (tok.empty()) continue;
+      if (!contains_nocase_nz(tok, "gzip") && !contains_nocase_nz(tok, "deflate")) continue;
+      if (max_layers && n >= max_layers) break;
+      if (layers_.size() <= n) layers_.push_back(std::make_unique<InflateLayer>());
+      layers_[n]->begin();
+      ++n;
+    }
+    count_ = n;
+    return n > 0;
+  }
+  void end() {
+    for (std::size_t i = 0; i < count_; ++i) layers_[i]->end();
+    count_ = 0;
+    stage_[0].clear();
+    stage_[1].clear();
+  }
+  bool active() const { return count_ > 0; }
+  void feed(std::string_view in, std::string& out, std::size_t keep_limit,
+            std::size_t total_limit) {
+    std::string_view cur = in;
+    for (std::size_t i = 0; i < count_; ++i) {
+      bool last = i + 1 == count_;
+      std::string& dst = last ? out : stage_[i & 1];
+      if (!last) dst.clear();
+      std::size_t limit = last ? std::min(keep_limit, total_limit) : total_limit;
+      layers_[i]->feed(cur, dst, limit);
+      cur = dst;
+    }
+  }
+
+  static bool contains_nocase_nz(std::string_view hay, std::string_view needle) {
+    // Case-insensitive, NUL bytes in `hay` ignored (libhtp's "nocasenorzero"); `needle` is
+    // lowercase.
+    for (std::size_t i = 0; i < hay.size(); ++i) {
+      std::size_t j = 0, k = i;
+      for (; k < hay.size() && j < needle.size(); ++k) {
+        if (hay[k] == 0) continue;
+        if (std::tolower(static_cast<unsigned char>(hay[k])) != needle[j]) break;
+        ++j;
+      }
+      if (j == needle.size()) return true;
+    }
+    return false;
+  }
+
+ private:
+  static bool is_sep(char c) { return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+  std::vector<std::unique_ptr<InflateLayer>> layers_;
+  std::size_t count_ = 0;
+  std::string stage_[2];
 };
 
 struct Tx {
   uint64_t id = 0;
   std::string req_head, resp_head;
+  std::string req_store, resp_store;  // folded header lines, joined (see split_head)
   std::string_view req_line, resp_line;
   std::vector<Header> req_headers, resp_headers;
   std::string_view method, uri_raw, protocol, resp_protocol, status_code, status_msg;
@@ -201,6 +439,8 @@ struct Tx {
   void clear() {
     req_head.clear();
     resp_head.clear();
+    req_store.clear();
+    resp_store.clear();
     req_line = resp_line = {};
     req_headers.clear();
     resp_headers.clear();
@@ -229,7 +469,7 @@ struct Side {
   BodyMode mode = BodyMode::kNone;
   uint64_t remaining = 0;
   bool in_body = false;
-  Inflater inflater;
+  BodyDecoder decoder;
   bool compressed = false;
   std::size_t tx_index = 0;  // which transaction this side is working on (by id)
   void clear() {
@@ -237,7 +477,7 @@ struct Side {
     mode = BodyMode::kNone;
     remaining = 0;
     in_body = false;
-    inflater.end();
+    decoder.end();
     compressed = false;
   }
 };
@@ -266,7 +506,7 @@ class HttpParser final : public AppParser {
         lost < s.remaining) {
       s.remaining -= lost;
       if (Tx* t = tx_by_id(s.tx_index)) (si == 0 ? t->req_body_len : t->resp_body_len) += lost;
-      if (s.compressed) s.inflater.end();  // the inflater cannot skip bytes
+      if (s.compressed) s.decoder.end();  // the decoder cannot skip bytes
       return;
     }
     if (s.in_body && s.mode == BodyMode::kUntilClose) {
@@ -298,8 +538,10 @@ class HttpParser final : public AppParser {
         on_response_head(std::move(head));
       }
     }
-    // A response read until close ends here.
-    if (side_[1].in_body && side_[1].mode == BodyMode::kUntilClose) finish_response_body();
+    // Bodies still open (read until close, or cut short: missing final chunk, fewer bytes
+    // than Content-Length) end here, and are inspected with what arrived.
+    if (side_[0].in_body) end_body(0);
+    if (side_[1].in_body) end_body(1);
     for (auto& tx : txs_)
       if (!tx->logged && tx->req_head_done) log_tx(*tx);
     sink_ = nullptr;
@@ -362,7 +604,7 @@ class HttpParser final : public AppParser {
       case Buffer::kHttpAcceptLang:
         return header_value(t.req_headers, "accept-language");
       case Buffer::kHttpConnection:
-        return header_value(t.req_headers, "connection");
+        return header_value(resp ? t.resp_headers : t.req_headers, "connection");
       case Buffer::kHttpProtocol:
         return resp ? t.resp_protocol : t.protocol;
       case Buffer::kFileData:
@@ -425,7 +667,7 @@ class HttpParser final : public AppParser {
       case Buffer::kHttpAcceptLang:
         return has_header(t.req_headers, "accept-language") ? 1 : 0;
       case Buffer::kHttpConnection:
-        return has_header(t.req_headers, "connection") ? 1 : 0;
+        return has_header(resp ? t.resp_headers : t.req_headers, "connection") ? 1 : 0;
       default:
         return 0;
     }
@@ -514,6 +756,51 @@ class HttpParser final : public AppParser {
     Side& side = side_[s];
     while (!data.empty() && !switched_) {
       if (!side.in_body) {
+        if (s == 1 && side.buf.empty()) {
+          // Where a response should start, data that does not begin with "HTTP" is body:
+          // an HTTP/0.9 answer, or more body after a response that said it had none or
+          // sent fewer bytes than it declared (browsers and libhtp read it so).
+          std::size_t blank = 0;
+          while (blank < data.size() && std::isspace(static_cast<unsigned char>(data[blank])))
+            ++blank;
+          data.remove_prefix(blank);
+          if (data.empty()) return;
+          int verdict = response_line_verdict(data);
+          if (verdict == 0) {
+            // Undecided: too few bytes yet; keep them as the start of a head.
+            side.buf.append(data);
+            return;
+          }
+          if (verdict < 0) {
+            start_unframed_body();
+            std::size_t nl = data.find('\n');
+            if (nl != std::string_view::npos && nl + 1 < data.size()) {
+              // A junk line with more data behind it: that line is body, and a status line
+              // may still follow (libhtp goes on looking within the data at hand).
+              body(1, data.substr(0, nl + 1));
+              data.remove_prefix(nl + 1);
+              side.in_body = false;
+              side.mode = BodyMode::kNone;
+            }
+            continue;
+          }
+        } else if (s == 1 && !side.buf.empty() && side.buf.size() < 64 &&
+                   side.buf.find('\n') == std::string::npos) {
+          std::string probe = side.buf;
+          probe.append(data.substr(0, 64));
+          int verdict = response_line_verdict(probe);
+          if (verdict == 0 && probe.size() < 64) {
+            side.buf.append(data);
+            return;
+          }
+          if (verdict < 0) {
+            std::string held = std::move(side.buf);
+            side.buf.clear();
+            start_unframed_body();
+            body(1, held);
+            continue;
+          }
+        }
         // Accumulate the head until an empty line.
         std::size_t before = side.buf.size();
         side.buf.append(data);
@@ -545,12 +832,51 @@ class HttpParser final : public AppParser {
     }
   }
 
+  // Whether response data starts like a status line (libhtp's and browsers' test: optional
+  // whitespace, then "http" in any case): 1 yes, -1 no, 0 not known yet.
+  static int response_line_verdict(std::string_view d) {
+    std::size_t p = 0;
+    while (p < d.size() && (std::isspace(static_cast<unsigned char>(d[p])) || d[p] == 0)) ++p;
+    if (d.size() < p + 4) return d.find('\n') != std::string_view::npos ? -1 : 0;
+    static constexpr char kHttp[] = "http";
+    for (int i = 0; i < 4; ++i)
+      if (std::tolower(static_cast<unsigned char>(d[p + i])) != kHttp[i]) return -1;
+    return 1;
+  }
+
+  // The response side reads body bytes that came without a head: for a request still waiting,
+  // as its response (HTTP/0.9); else as more body of the last response.
+  void start_unframed_body() {
+    Side& side = side_[1];
+    Tx* t = response_tx();
+    if (!t) t = tx_by_id(last_resp_id_);
+    if (!t) {
+      sink_->anomaly("UNABLE_TO_MATCH_RESPONSE_TO_REQUEST");
+      Tx& n = new_tx();
+      n.req_done = true;
+      t = &n;
+    }
+    side.in_body = true;
+    side.mode = BodyMode::kUntilClose;
+    side.tx_index = t->id;
+    side.compressed = false;
+    last_resp_id_ = t->id;
+  }
+
   static std::size_t find_head_end(const std::string& b, std::size_t from) {
     std::size_t start = from >= 3 ? from - 3 : 0;
     for (std::size_t i = start; i < b.size(); ++i) {
       if (b[i] != '\n') continue;
       if (i + 1 < b.size() && b[i + 1] == '\n') return i + 2;
-      if (i + 2 < b.size() && b[i + 1] == '\r' && b[i + 2] == '\n') return i + 3;
+      // A bare LF followed by CRs and an LF, and a line of one space or tab, end a head too
+      // (as libhtp reads them); after CR LF, "CR CR LF" is a junk line, not the end.
+      std::size_t j = i + 1;
+      while (j < b.size() && b[j] == '\r') ++j;
+      bool bare_lf = i == 0 || b[i - 1] != '\r';
+      if (j < b.size() && b[j] == '\n' && (j == i + 2 || (j > i + 2 && bare_lf))) return j + 1;
+      if (i + 2 < b.size() && (b[i + 1] == ' ' || b[i + 1] == '\t') && b[i + 2] == '\n' &&
+          (i + 3 >= b.size() || b[i + 3] != '\n'))
+        return i + 3;
     }
     // A head that is only blank lines ends at once.
     bool blank = !b.empty();
@@ -600,7 +926,7 @@ class HttpParser final : public AppParser {
     Tx& t = new_tx();
     t.req_head = std::move(head);
     std::string_view start;
-    split_head(t.req_head, start, t.req_headers);
+    split_head(t.req_head, false, start, t.req_headers, t.req_store);
     t.req_line = start;
     std::size_t sp1 = start.find(' ');
     t.method = start.substr(0, sp1);
@@ -629,17 +955,10 @@ class HttpParser final : public AppParser {
     host_without_port(host, t.host);
     t.req_head_done = true;
     notify(t, AppProgress::kHttpRequestHeaders, 0);
+    // Body framing.
     Side& side = side_[0];
-    side.tx_index = t.id;
-    start_body(side, t.req_headers, false);
-    if (!side.in_body) t.req_done = true;
-  }
-
-  // Sets up the body framing of a message from its headers: chunked, Content-Length, or (for
-  // responses without either) until the connection closes.
-  static void start_body(Side& side, const std::vector<Header>& headers, bool until_close) {
-    std::string_view te = header_value(headers, "transfer-encoding");
-    std::string_view cl = header_value(headers, "content-length");
+    std::string_view te = header_value(t.req_headers, "transfer-encoding");
+    std::string_view cl = header_value(t.req_headers, "content-length");
     side.compressed = false;
     if (!te.empty() && te.find("hunked") != std::string_view::npos) {
       side.in_body = true;
@@ -651,10 +970,9 @@ class HttpParser final : public AppParser {
         side.mode = BodyMode::kLength;
         side.remaining = n;
       }
-    } else if (until_close) {
-      side.in_body = true;
-      side.mode = BodyMode::kUntilClose;
     }
+    side.tx_index = t.id;
+    if (!side.in_body) t.req_done = true;
   }
 
   static void host_without_port(std::string_view host, std::string& out) {
@@ -693,7 +1011,7 @@ class HttpParser final : public AppParser {
     Tx& t = *tp;
     t.resp_head = std::move(head);
     std::string_view start;
-    split_head(t.resp_head, start, t.resp_headers);
+    split_head(t.resp_head, true, start, t.resp_headers, t.resp_store);
     t.resp_line = start;
     std::size_t sp1 = start.find(' ');
     t.resp_protocol = start.substr(0, sp1);
@@ -704,7 +1022,16 @@ class HttpParser final : public AppParser {
       t.status_msg = sp2 == std::string_view::npos ? std::string_view{} : rest.substr(sp2 + 1);
     }
     t.status = static_cast<int>(parse_uint(t.status_code));
-    if (t.status >= 100 && t.status < 200 && t.status != 101) {
+    thread_local std::string join_[3];  // joined repeated headers, for this call only
+    std::string_view te = joined_value(t.resp_headers, "transfer-encoding", join_[0]);
+    std::string_view cl = joined_value(t.resp_headers, "content-length", join_[1]);
+    std::string_view ce = joined_value(t.resp_headers, "content-encoding", join_[2]);
+    bool has_te = has_header_nz(t.resp_headers, "transfer-encoding");
+    bool has_cl = has_header_nz(t.resp_headers, "content-length");
+    // 1xx, 204 and 304 have no body -- unless the server sends framing for one anyway, which
+    // clients then read (as libhtp does).
+    bool bodiless = (t.status >= 100 && t.status < 200) || t.status == 204 || t.status == 304;
+    if (t.status >= 100 && t.status < 200 && t.status != 101 && !has_te && !has_cl) {
       // Interim response: the final one follows for the same transaction.
       t.resp_head.clear();
       t.resp_headers.clear();
@@ -716,26 +1043,100 @@ class HttpParser final : public AppParser {
     notify(t, AppProgress::kHttpResponseHeaders, 1);
     Side& side = side_[1];
     side.tx_index = t.id;
-    std::string_view ce = header_value(t.resp_headers, "content-encoding");
+    last_resp_id_ = t.id;
+    side.compressed = false;
     bool tunnel = iequals(t.method, "CONNECT") && t.status >= 200 && t.status < 300;
-    bool no_body = iequals(t.method, "HEAD") || t.status == 204 || t.status == 304 ||
-                   (t.status >= 100 && t.status < 200) || tunnel;
-    if (no_body) {
-      side.compressed = false;
-    } else {
-      // Without a length a response runs until close (but a 101 switches protocols).
-      start_body(side, t.resp_headers, t.status != 101);
+    bool no_body = iequals(t.method, "HEAD") || (bodiless && !has_te && !has_cl) || tunnel;
+    if (!no_body) {
+      if (has_te && BodyDecoder::contains_nocase_nz(te, "chunked")) {
+        side.in_body = true;
+        side.mode = BodyMode::kChunkSize;
+      } else if (has_cl) {
+        int64_t n = parse_content_length(cl);
+        if (n > 0) {
+          side.in_body = true;
+          side.mode = BodyMode::kLength;
+          side.remaining = static_cast<uint64_t>(n);
+        } else if (n < 0) {
+          sink_->anomaly("INVALID_CONTENT_LENGTH_FIELD_IN_RESPONSE");
+          side.in_body = true;
+          side.mode = BodyMode::kUntilClose;
+        }
+      } else if (t.status != 101) {
+        side.in_body = true;
+        side.mode = BodyMode::kUntilClose;
+      }
     }
-    if (side.in_body && (iequals(ce, "gzip") || iequals(ce, "x-gzip") || iequals(ce, "deflate"))) {
-      side.compressed = true;
-      side.inflater.begin(!iequals(ce, "deflate"));
-    }
+    if (side.in_body && side.decoder.begin(ce, limits_.decompress_layers)) side.compressed = true;
     if (!side.in_body) finish_response(t);
     if (tunnel) {
       // The proxy opened the tunnel: what follows on both sides is the tunnelled protocol.
       switched_ = true;
       sink_->switch_protocol();
     }
+  }
+
+  // The values of all `name` headers joined with ", " (how libhtp sees repeated headers);
+  // a view of the only value when there is one.
+  static std::string_view joined_value(const std::vector<Header>& hs, std::string_view name,
+                                       std::string& scratch) {
+    std::string_view first;
+    int n = 0;
+    for (const auto& h : hs) {
+      if (!iequals_nz(h.name, name)) continue;
+      if (n == 0) {
+        first = h.value;
+      } else {
+        if (n == 1) scratch.assign(first);
+        scratch.append(", ").append(h.value);
+      }
+      ++n;
+    }
+    return n > 1 ? std::string_view(scratch) : first;
+  }
+
+  // Content-Length as libhtp reads it: junk before the digits is skipped, after them ignored;
+  // -1 when there are no digits.
+  static int64_t parse_content_length(std::string_view v) {
+    std::size_t i = 0;
+    while (i < v.size() && (v[i] < '0' || v[i] > '9')) ++i;
+    if (i == v.size()) return -1;
+    int64_t n = 0;
+    for (; i < v.size() && v[i] >= '0' && v[i] <= '9'; ++i) {
+      n = n * 10 + (v[i] - '0');
+      if (n > (int64_t(1) << 50)) return -1;
+    }
+    return n;
+  }
+
+  // Chunk-size line as libhtp reads it: leading control bytes and blank lines skipped, then
+  // hex digits. kBlankLine for a line with nothing.
+  static constexpr int64_t kBlankLine = -2;
+  static bool chunk_ctl(char c) {
+    return c == '\r' || c == '\n' || c == ' ' || c == '\t' || c == '\v' || c == '\f';
+  }
+  static int64_t parse_chunk_size(std::string_view l) {
+    std::size_t i = 0;
+    while (i < l.size() && chunk_ctl(l[i])) ++i;
+    if (i == l.size()) return kBlankLine;
+    int64_t n = 0;
+    int digits = 0;
+    for (; i < l.size() && hexval(l[i]) >= 0; ++i) {
+      if (++digits > 15) return -1;
+      n = n * 16 + hexval(l[i]);
+    }
+    if (digits == 0) return -1;
+    return n;  // what follows the digits (an extension, junk) does not matter
+  }
+  // While a chunk-size line is still incomplete: false once it cannot be one (a byte that is
+  // neither control nor hex before the first digit), so a body sent unchunked despite the
+  // header is read as it is.
+  static bool chunk_size_plausible(std::string_view l) {
+    for (char c : l) {
+      if (chunk_ctl(c)) continue;
+      return hexval(c) >= 0;
+    }
+    return true;
   }
 
   // Consumes body bytes of side `s`; returns how many were used.
@@ -752,51 +1153,68 @@ class HttpParser final : public AppParser {
       case BodyMode::kUntilClose:
         body_data(s, data);
         return data.size();
-      case BodyMode::kChunkSize:
-      case BodyMode::kChunkDataEnd:
+      case BodyMode::kChunkSize: {
+        std::size_t nl = data.find('\n');
+        std::string_view part = nl == std::string_view::npos ? data : data.substr(0, nl + 1);
+        side.buf.append(part);
+        bool bad = false;
+        int64_t size = 0;
+        if (nl == std::string_view::npos) {
+          if (chunk_size_plausible(side.buf) && side.buf.size() <= 1024) return part.size();
+          bad = true;
+        } else {
+          size = parse_chunk_size(side.buf);
+          if (size == kBlankLine) {
+            side.buf.clear();
+            return part.size();
+          }
+          bad = size < 0;
+        }
+        if (bad) {
+          sink_->anomaly("INVALID_CHUNK_LEN");
+          if (s == 1) {
+            // Not chunked after all: the rest of the response, this line included, is body.
+            std::string line = std::move(side.buf);
+            side.buf.clear();
+            side.mode = BodyMode::kUntilClose;
+            body_data(s, line);
+          } else {
+            side.buf.clear();
+            end_body(s);
+          }
+          return part.size();
+        }
+        side.buf.clear();
+        if (size == 0) {
+          side.mode = BodyMode::kTrailer;
+        } else {
+          side.mode = BodyMode::kChunkData;
+          side.remaining = static_cast<uint64_t>(size);
+        }
+        return part.size();
+      }
+      case BodyMode::kChunkDataEnd: {
+        // Whatever follows a chunk's data up to the line end is skipped.
+        std::size_t nl = data.find('\n');
+        if (nl == std::string_view::npos) return data.size();
+        side.mode = BodyMode::kChunkSize;
+        return nl + 1;
+      }
       case BodyMode::kTrailer: {
         std::size_t nl = data.find('\n');
         if (nl == std::string_view::npos) {
           side.buf.append(data);
           if (side.buf.size() > 1024) {
-            sink_->anomaly("INVALID_CHUNK_LEN");
             side.buf.clear();
             end_body(s);
           }
           return data.size();
         }
         side.buf.append(data.substr(0, nl));
-        std::string line = std::move(side.buf);
+        std::string_view l = trim(side.buf);
+        bool last = l.empty();
         side.buf.clear();
-        std::string_view l = trim(line);
-        if (side.mode == BodyMode::kChunkDataEnd) {
-          side.mode = BodyMode::kChunkSize;
-          if (l.empty()) return nl + 1;
-          // Missing CRLF after the chunk: treat this line as the size line.
-        }
-        if (side.mode == BodyMode::kTrailer) {
-          if (l.empty()) end_body(s);
-          return nl + 1;
-        }
-        uint64_t size = 0;
-        int digits = 0;
-        for (char c : l) {
-          int v = hexval(c);
-          if (v < 0) break;
-          size = size * 16 + static_cast<uint64_t>(v);
-          if (++digits > 15) break;
-        }
-        if (digits == 0) {
-          sink_->anomaly("INVALID_CHUNK_LEN");
-          end_body(s);
-          return nl + 1;
-        }
-        if (size == 0) {
-          side.mode = BodyMode::kTrailer;
-        } else {
-          side.mode = BodyMode::kChunkData;
-          side.remaining = size;
-        }
+        if (last) end_body(s);
         return nl + 1;
       }
       case BodyMode::kChunkData: {
@@ -824,7 +1242,7 @@ class HttpParser final : public AppParser {
     } else {
       t->resp_body_len += d.size();
       if (side.compressed)
-        side.inflater.feed(d, t->resp_body, limits_.response_body_limit, limits_.decompress_limit);
+        side.decoder.feed(d, t->resp_body, limits_.response_body_limit, limits_.decompress_limit);
       else if (t->resp_body.size() < limits_.response_body_limit)
         t->resp_body.append(d.substr(0, limits_.response_body_limit - t->resp_body.size()));
     }
@@ -841,13 +1259,11 @@ class HttpParser final : public AppParser {
       t->req_done = true;
       if (t->req_body_len) notify(*t, AppProgress::kHttpRequestBody, 0);
     } else {
-      side.inflater.end();
+      side.decoder.end();
       if (t->resp_body_len) notify(*t, AppProgress::kHttpResponseBody, 1);
       finish_response(*t);
     }
   }
-
-  void finish_response_body() { end_body(1); }
 
   void finish_response(Tx& t) {
     t.resp_done = true;
@@ -909,7 +1325,8 @@ class HttpParser final : public AppParser {
   std::vector<std::unique_ptr<Tx>> txs_;  // few at a time: a vector is lighter than a deque
   std::vector<std::unique_ptr<Tx>> spare_;
   uint64_t next_id_ = 0;
-  uint64_t epoch_ = 0;  // bumped whenever a head is parsed or the parser is reset
+  uint64_t last_resp_id_ = ~0ull;  // the transaction whose response head came last
+  uint64_t epoch_ = 0;             // bumped whenever a head is parsed or the parser is reset
   const Tx* current_ = nullptr;
   int current_dir_ = 0;
   bool switched_ = false;  // a CONNECT tunnel was opened: the rest is not HTTP

@@ -40,9 +40,32 @@ struct ThresholdEntry {
   bool alerted = false;
 };
 
+struct RateEntry {
+  int64_t window_start = 0;  // seconds
+  uint32_t count = 0;
+  int64_t until = -1;  // the new action holds until then (seconds); -1: not in effect
+};
+
 uint64_t ip_key(const core::IpAddress& ip) {
   return core::fnv1a64(std::string_view(reinterpret_cast<const char*>(ip.bytes().data()), 16),
                        static_cast<uint64_t>(ip.family()));
+}
+
+// What a threshold or rate_filter counts by.
+uint64_t track_key(Threshold::Track track, const Packet& p) {
+  switch (track) {
+    case Threshold::Track::kBySrc:
+      return ip_key(p.src_ip);
+    case Threshold::Track::kByDst:
+      return ip_key(p.dst_ip);
+    case Threshold::Track::kByBoth:
+      return ip_key(p.src_ip) * 7 + ip_key(p.dst_ip);
+    case Threshold::Track::kByFlow:
+      return p.flow ? p.flow->id : 0;
+    case Threshold::Track::kByRule:
+      break;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -55,6 +78,7 @@ struct RuleDetector::State {
   std::size_t lo = SIZE_MAX, hi = 0;
   std::vector<uint32_t> candidates;
   std::unordered_map<uint64_t, ThresholdEntry> thresholds;
+  std::unordered_map<uint64_t, RateEntry> rates;
   std::unordered_map<uint64_t, int64_t> xbits;  // key -> expiry (seconds), 0: none
   EvalScratch eval;
 
@@ -65,6 +89,7 @@ struct RuleDetector::State {
     candidates.clear();
     candidates.reserve(256);
     thresholds.clear();
+    rates.clear();
     xbits.clear();
     const auto& impl = e.impl();
     for (const auto& c : impl.prefilters) {
@@ -433,24 +458,8 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
     for (const auto* th : {s.detection_filter ? &*s.detection_filter : nullptr,
                            s.threshold ? &*s.threshold : nullptr}) {
       if (!th || !emit) continue;
-      const Packet& p = *t.packet;
       uint64_t key = uint64_t(i) * 0x9E3779B97F4A7C15ull + (th == &*s.threshold ? 1 : 2);
-      switch (th->track) {
-        case Threshold::Track::kBySrc:
-          key ^= ip_key(p.src_ip);
-          break;
-        case Threshold::Track::kByDst:
-          key ^= ip_key(p.dst_ip);
-          break;
-        case Threshold::Track::kByBoth:
-          key ^= ip_key(p.src_ip) * 7 + ip_key(p.dst_ip);
-          break;
-        case Threshold::Track::kByFlow:
-          key ^= p.flow ? p.flow->id : 0;
-          break;
-        case Threshold::Track::kByRule:
-          break;
-      }
+      key ^= track_key(th->track, *t.packet);
       auto& e = st.thresholds[key];
       if (e.count == 0 || now - e.window_start >= static_cast<int64_t>(th->seconds)) {
         e.window_start = now;
@@ -479,7 +488,33 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
       ++stats.suppressed;
       continue;
     }
-    bool drop = (s.action == Action::kDrop || s.action == Action::kReject) && ctx.ips_mode();
+    Action action = s.action;
+    if (s.rate_filter) {
+      // rate_filter: more than `count` matches within `seconds` switch the action for
+      // `timeout` seconds; counting starts afresh after that.
+      const auto& rf = *s.rate_filter;
+      uint64_t key = uint64_t(i) * 0x9E3779B97F4A7C15ull + 3;
+      key ^= track_key(rf.track, *t.packet);
+      auto& e = st.rates[key];
+      if (e.until >= 0 && now < e.until) {
+        action = rf.new_action;
+      } else {
+        if (e.until >= 0 || e.count == 0 || now - e.window_start >= int64_t(rf.seconds)) {
+          e.until = -1;
+          e.count = 0;
+          e.window_start = now;
+        }
+        if (++e.count > rf.count) {
+          e.until = now + rf.timeout;
+          action = rf.new_action;
+        }
+      }
+      if (action == Action::kPass) {
+        ++stats.suppressed;
+        continue;
+      }
+    }
+    bool drop = (action == Action::kDrop || action == Action::kReject) && ctx.ips_mode();
     ++stats.alerts;
     if (drop) {
       ++stats.drops;

@@ -19,6 +19,24 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Calls fn(line, line_no) for each line of `text` that is neither blank nor a comment, trimmed;
+// stops at the first error fn returns.
+template <class Fn>
+core::Status for_each_line(std::string_view text, Fn fn) {
+  int line_no = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    auto line =
+        trim(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line_no;
+    if (line.empty() || line.front() == '#') continue;
+    if (auto st = fn(line, line_no); !st) return st;
+  }
+  return {};
+}
+
 struct Selector {
   enum class Kind { kSid, kRegex, kGroup } kind = Kind::kSid;
   uint32_t gid = 0;  // 0: any gid
@@ -124,15 +142,7 @@ bool RuleEdits::empty() const {
 
 core::Status RuleEdits::add_text(std::string_view kind, std::string_view text,
                                  std::string_view source) {
-  int line_no = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    auto nl = text.find('\n', pos);
-    auto line =
-        trim(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    ++line_no;
-    if (line.empty() || line.front() == '#') continue;
+  return for_each_line(text, [&](std::string_view line, int line_no) -> core::Status {
     if (kind == "modify") {
       // SELECTOR "from" "to": the selector ends at the first space before a quote.
       auto q = line.find(" \"");
@@ -154,13 +164,13 @@ core::Status RuleEdits::add_text(std::string_view kind, std::string_view text,
       m.selector = std::move(*sel);
       m.from = std::make_shared<const match::Regex>(std::move(*re));
       impl_->modify.push_back(std::move(m));
-      continue;
+      return {};
     }
     auto sel = parse_selector(line);
     if (!sel) return core::make_error("{}:{}: {}", source, line_no, sel.error().message);
     (kind == "enable" ? impl_->enable : impl_->disable).push_back(std::move(*sel));
-  }
-  return {};
+    return {};
+  });
 }
 
 core::Status RuleEdits::load_disable(const std::filesystem::path& path) {
@@ -225,31 +235,24 @@ int RuleEdits::modify(uint32_t gid, uint64_t sid, std::string& text, std::string
 
 core::Status apply_threshold_config(RuleSet& set, std::string_view text, std::string_view source,
                                     const Variables& address_vars) {
-  int line_no = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    auto nl = text.find('\n', pos);
-    auto line =
-        trim(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    ++line_no;
-    if (line.empty() || line.front() == '#') continue;
+  return for_each_line(text, [&](std::string_view line, int line_no) -> core::Status {
     auto sp = line.find_first_of(" \t");
     if (sp == std::string_view::npos)
       return core::make_error("{}:{}: incomplete line", source, line_no);
     auto kind = line.substr(0, sp);
-    if (kind == "rate_filter") {
-      return core::make_error("{}:{}: rate_filter is not supported", source, line_no);
-    }
-    if (kind != "threshold" && kind != "event_filter" && kind != "suppress") {
-      return core::make_error("{}:{}: expected threshold, event_filter or suppress, got '{}'",
-                              source, line_no, kind);
+    if (kind != "threshold" && kind != "event_filter" && kind != "suppress" &&
+        kind != "rate_filter") {
+      return core::make_error(
+          "{}:{}: expected threshold, event_filter, suppress or rate_filter, got '{}'", source,
+          line_no, kind);
     }
     uint32_t gid = 0;
     uint64_t sid = 0;
     bool have_sid = false;
     Threshold th;
+    RateFilter rf;
     bool have[4] = {};
+    bool have_action = false, have_timeout = false;
     Suppress sup;
     std::string ip;
     std::string_view rest = line.substr(sp);
@@ -309,6 +312,8 @@ core::Status apply_threshold_config(RuleSet& set, std::string_view text, std::st
           th.track = Threshold::Track::kByRule;
         else if (v == "by_both")
           th.track = Threshold::Track::kByBoth;
+        else if (v == "by_flow" && kind == "rate_filter")
+          th.track = Threshold::Track::kByFlow;
         else
           ok = false;
       } else if (k == "count") {
@@ -319,6 +324,21 @@ core::Status apply_threshold_config(RuleSet& set, std::string_view text, std::st
         ok = num(th.seconds);
       } else if (k == "ip") {
         ip = std::string(v);
+      } else if (k == "new_action" && kind == "rate_filter") {
+        have_action = true;
+        if (v == "alert")
+          rf.new_action = Action::kAlert;
+        else if (v == "drop")
+          rf.new_action = Action::kDrop;
+        else if (v == "reject")
+          rf.new_action = Action::kReject;
+        else if (v == "pass")
+          rf.new_action = Action::kPass;
+        else
+          ok = false;
+      } else if (k == "timeout" && kind == "rate_filter") {
+        have_timeout = true;
+        ok = num(rf.timeout);
       } else {
         return core::make_error("{}:{}: unknown field '{}'", source, line_no, k);
       }
@@ -336,6 +356,15 @@ core::Status apply_threshold_config(RuleSet& set, std::string_view text, std::st
       } else {
         sup.track = Suppress::Track::kAll;
       }
+    } else if (kind == "rate_filter") {
+      if (!(have[1] && have[2] && have[3] && have_action && have_timeout)) {
+        return core::make_error(
+            "{}:{}: rate_filter needs track, count, seconds, new_action and timeout", source,
+            line_no);
+      }
+      rf.track = th.track;
+      rf.count = th.count;
+      rf.seconds = th.seconds;
     } else if (!(have[0] && have[1] && have[2] && have[3])) {
       return core::make_error("{}:{}: {} needs type, track, count and seconds", source, line_no,
                               kind);
@@ -346,6 +375,8 @@ core::Status apply_threshold_config(RuleSet& set, std::string_view text, std::st
       found = true;
       if (kind == "suppress") {
         s.suppress.push_back(sup);
+      } else if (kind == "rate_filter") {
+        s.rate_filter = rf;
       } else {
         s.threshold = th;
       }
@@ -353,8 +384,8 @@ core::Status apply_threshold_config(RuleSet& set, std::string_view text, std::st
     if (!found && sid != 0) {
       return core::make_error("{}:{}: no loaded rule has sig_id {}", source, line_no, sid);
     }
-  }
-  return {};
+    return {};
+  });
 }
 
 }  // namespace mimamori::net::rules

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
 #include "mimamori/core/clock.h"
+#include "mimamori/core/config.h"
 #include "secrets.h"
 #include "test_support.h"
 
@@ -57,7 +59,7 @@ TEST_P(Api, HealthNamesTheBackendAndSchema) {
   auto r = admin_->get("/api/v1/health");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.str("backend"), GetParam() == "sqlite" ? "sqlite" : "postgresql");
-  EXPECT_EQ(r.json().at("schema_version").as_int64(), 2);
+  EXPECT_EQ(r.json().at("schema_version").as_int64(), 3);
 }
 
 TEST_P(Api, EnrollmentCodeIsSingleUseAndExpires) {
@@ -208,17 +210,31 @@ TEST_P(Api, IncidentWorkflowIsRecordedInTimelineAndAudit) {
   EXPECT_EQ(closed.status, 200);
   EXPECT_EQ(closed.str("status"), "closed");
   EXPECT_EQ(admin_->post(base + "/frobnicate").status, 404);
+  // A closed incident changes state only by reopening it, with a reason.
+  EXPECT_EQ(admin_->post(base + "/status", R"({"status":"open"})").status, 409);
+  EXPECT_EQ(admin_->post(base + "/reopen", "{}").status, 400);
+  auto reopened = admin_->post(base + "/reopen", R"({"reason":"同じ端末で再発"})");
+  ASSERT_EQ(reopened.status, 200) << reopened.body;
+  EXPECT_EQ(reopened.str("status"), "open");
+  EXPECT_TRUE(reopened.json().at("resolution").is_null());
+  EXPECT_TRUE(reopened.json().at("closed_at").is_null());
+  EXPECT_TRUE(reopened.json().at("acknowledged_at").is_null());  // escalation runs again
+  EXPECT_EQ(admin_->post(base + "/reopen", R"({"reason":"x"})").status, 409);  // not closed
   auto tl = admin_->get(base).json().at("timeline").as_array();
   std::vector<std::string> kinds;
   for (auto& e : tl) kinds.emplace_back(e.at("kind").as_string());
   EXPECT_EQ(kinds, (std::vector<std::string>{"opened", "acknowledge", "assign", "comment", "status",
-                                             "close"}));
+                                             "close", "reopen"}));
   auto audit = admin_->get("/api/v1/audit?customer_id=" + cus).json().at("items").as_array();
   int incident_changes = 0;
   for (auto& e : audit) {
     if (e.at("object_id").as_string() == id && e.at("outcome") == "ok") ++incident_changes;
+    if (e.at("action") == "incident.reopen") {
+      EXPECT_NE(e.at("before").as_string().find("パスワード変更済み"), std::string::npos);
+      EXPECT_NE(e.at("after").as_string().find("\"status\":\"open\""), std::string::npos);
+    }
   }
-  EXPECT_EQ(incident_changes, 5);
+  EXPECT_EQ(incident_changes, 6);
 }
 
 TEST_P(Api, SuppressionKeepsAlertsButOpensNoIncident) {
@@ -297,6 +313,93 @@ TEST_P(Api, RevokedDeviceGets401AndConfigPullHonoursEtag) {
   EXPECT_EQ(ingest(c, tok, 1, {dns_line("x")}).status, 401);
   EXPECT_EQ(c.call("GET", "/api/v1/device/config", {}, {"Authorization: Bearer " + tok}).status,
             401);
+}
+
+TEST_P(Api, ThreatIndicatorsReachTheDeviceConfigurationUntilRemovedOrExpired) {
+  auto cus = customer("A");
+  auto [dev, tok] = device(cus, "agent");
+  Client c(ts_->base);
+  auto heartbeat = [&] {
+    auto hb = c.call(
+        "POST", "/api/v1/heartbeat",
+        R"({"version":"0.1.0","hostname":"gw-01","uptime_s":10,"spool_depth":0,"spool_dropped":0,"acked_through":0})",
+        {"Content-Type: application/json", "Authorization: Bearer " + tok});
+    EXPECT_EQ(hb.status, 200) << hb.body;
+    return hb.json().at("config_version").as_int64();
+  };
+  // The lists as the agent reads them from the pulled YAML.
+  auto pulled = [&](const char* key) {
+    auto cfg = c.call("GET", "/api/v1/device/config", {}, {"Authorization: Bearer " + tok});
+    EXPECT_EQ(cfg.status, 200) << cfg.body;
+    auto parsed = core::Config::from_string(cfg.body, "device configuration");
+    auto v = parsed.get<std::vector<std::string>>(key, {"absent"});
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  const int64_t v0 = heartbeat();
+  EXPECT_TRUE(pulled("threat_list").empty());
+  EXPECT_TRUE(pulled("threat_domains").empty());
+
+  auto add = [&](std::string_view value, std::string_view expires = {}) {
+    json::object o{{"value", value}, {"source", "JPCERT/CC 注意喚起"}, {"reason", "C2"}};
+    if (!expires.empty()) o["expires_at"] = expires;
+    return admin_->post("/api/v1/threats", json::serialize(o));
+  };
+  auto ip = add(" 203.0.113.7 ");
+  ASSERT_EQ(ip.status, 201) << ip.body;
+  EXPECT_EQ(ip.str("kind"), "ip");
+  EXPECT_EQ(ip.str("value"), "203.0.113.7");
+  auto net = add("198.51.100.0/24");
+  ASSERT_EQ(net.status, 201) << net.body;
+  EXPECT_EQ(net.str("kind"), "cidr");
+  auto v6 = add("2001:DB8::1/128");
+  ASSERT_EQ(v6.status, 201) << v6.body;
+  EXPECT_EQ(v6.str("value"), "2001:db8::1");
+  auto dom = add("C2.Example.NET.");
+  ASSERT_EQ(dom.status, 201) << dom.body;
+  EXPECT_EQ(dom.str("kind"), "domain");
+  EXPECT_EQ(dom.str("value"), "c2.example.net");
+  // Expires in a moment.
+  auto soon = add("192.0.2.44", core::format_eve_time({core::now().micros + 1500000}));
+  ASSERT_EQ(soon.status, 201) << soon.body;
+  // Bad input: each a clear 4xx that stores nothing.
+  for (std::string_view bad : {"not a domain", "10.0.0.0/33", "10.0.0.1/x", "localhost", "-a.jp",
+                               "a..jp", "a_b.example.jp"}) {
+    auto r = add(bad);
+    EXPECT_EQ(r.status, 400) << bad << " " << r.body;
+  }
+  EXPECT_EQ(add("203.0.113.7").status, 409);
+  EXPECT_EQ(add("203.0.113.8", "2020-01-01T00:00:00.000000+0900").status, 400);
+  EXPECT_EQ(admin_->post("/api/v1/threats", R"({"value":"203.0.113.9"})").status, 400);
+  EXPECT_EQ(admin_->get("/api/v1/threats").json().at("items").as_array().size(), 5u);
+
+  const int64_t v1 = heartbeat();
+  EXPECT_GT(v1, v0);
+  EXPECT_EQ(pulled("threat_list"), (std::vector<std::string>{"192.0.2.44", "198.51.100.0/24",
+                                                             "2001:db8::1", "203.0.113.7"}));
+  EXPECT_EQ(pulled("threat_domains"), std::vector<std::string>{"c2.example.net"});
+
+  // Removal: gone from the configuration, kept (as removed) in the full listing, audited.
+  EXPECT_EQ(admin_->send("DELETE", "/api/v1/threats/" + ip.str("id")).status, 200);
+  EXPECT_EQ(admin_->send("DELETE", "/api/v1/threats/" + ip.str("id")).status, 409);
+  EXPECT_EQ(admin_->send("DELETE", "/api/v1/threats/thr_nothing").status, 404);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));  // past the expiry
+  EXPECT_EQ(pulled("threat_list"), (std::vector<std::string>{"198.51.100.0/24", "2001:db8::1"}));
+  const int64_t v2 = heartbeat();
+  EXPECT_GE(v2, v1 + 2);  // one removal, one expiry
+  EXPECT_EQ(admin_->get("/api/v1/threats").json().at("items").as_array().size(), 3u);
+  auto all = admin_->get("/api/v1/threats?all=1").json().at("items").as_array();
+  ASSERT_EQ(all.size(), 5u);
+  int removed = 0;
+  for (const auto& t : all) removed += !t.at("removed_at").is_null();
+  EXPECT_EQ(removed, 1);
+  // Re-adding a removed indicator is allowed.
+  EXPECT_EQ(add("203.0.113.7").status, 201);
+  auto audit = admin_->get("/api/v1/audit?action=threat.create").json().at("items").as_array();
+  EXPECT_EQ(audit.size(), 6u);
+  auto rm = admin_->get("/api/v1/audit?action=threat.remove").json().at("items").as_array();
+  ASSERT_EQ(rm.size(), 1u);
+  EXPECT_NE(std::string(rm[0].at("before").as_string()).find("203.0.113.7"), std::string::npos);
 }
 
 TEST_P(Api, LoginLocksOutAfterRepeatedFailuresAndCsrfIsEnforced) {

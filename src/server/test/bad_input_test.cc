@@ -4,8 +4,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include "mimamori/uplink/http.h"
 #include "test_support.h"
 
 namespace mimamori::server::testing {
@@ -53,19 +53,8 @@ class BadInput : public ::testing::Test {
   std::string cus_, dev_, tok_;
 };
 
-std::string gzip(const std::string& s) {
-  z_stream zs{};
-  deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, s.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(s.data()));
-  zs.avail_in = static_cast<uInt>(s.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+// Ingest bodies are compressed as devices compress them.
+std::string gzip(const std::string& s) { return *uplink::compress(s, uplink::Compression::kGzip); }
 
 TEST_F(BadInput, IngestFramingErrorsAre4xxAndStoreNothing) {
   const std::string before = state();

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
-#include <zlib.h>
 #include <zstd.h>
 
 #include "mimamori/server/ingest.h"
+#include "mimamori/uplink/http.h"
 
 namespace mimamori::server {
 namespace {
@@ -72,19 +72,8 @@ TEST(IngestParse, RansomwareHostEventIsAnAlert) {
   EXPECT_EQ(b.events[0].signature, "mass rename to .locked");
 }
 
-std::string gzip(const std::string& s) {
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, s.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(s.data()));
-  zs.avail_in = static_cast<uInt>(s.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+// Ingest bodies are compressed as devices compress them.
+std::string gzip(const std::string& s) { return *uplink::compress(s, uplink::Compression::kGzip); }
 
 TEST(Decompress, GzipAndZstdRoundTripAndLimitsHold) {
   std::string text(100000, 'a');

@@ -100,6 +100,9 @@ class Isolation : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(Isolation, CustomerRolesCannotReachAnotherCustomer) {
+  const std::string threat =
+      admin_->post("/api/v1/threats", R"({"value":"203.0.113.66","source":"feed"})").str("id");
+  ASSERT_FALSE(threat.empty());
   for (std::string role : {"customer_admin", "customer_user"}) {
     SCOPED_TRACE(role);
     std::string email = role + "@a.example.jp";
@@ -154,6 +157,10 @@ TEST_P(Isolation, CustomerRolesCannotReachAnotherCustomer) {
         {"GET", "/api/v1/audit?customer_id=" + B, ""},
         {"GET", "/api/v1/oncall", ""},
         {"PUT", "/api/v1/oncall", R"({"members":[]})"},
+        // Threat indicators are the provider's, not any customer's.
+        {"GET", "/api/v1/threats", ""},
+        {"POST", "/api/v1/threats", R"({"value":"198.51.100.9","source":"x"})"},
+        {"DELETE", "/api/v1/threats/" + threat, ""},
     };
     for (const auto& t : tries) {
       int64_t before = denials(email);
@@ -222,7 +229,9 @@ TEST_P(Isolation, ProviderRolesReadAllButOnlyAdminsAndAnalystsChange) {
             403);
   EXPECT_EQ(t.post("/api/v1/customers", R"({"name":"x"})").status, 403);
   EXPECT_EQ(t.post("/api/v1/devices/" + a_.device + "/revoke").status, 403);
-  EXPECT_EQ(denials("tech@soc.jp"), before + 3);
+  EXPECT_EQ(t.post("/api/v1/threats", R"({"value":"203.0.113.5","source":"x"})").status, 403);
+  EXPECT_EQ(t.get("/api/v1/threats").status, 200);
+  EXPECT_EQ(denials("tech@soc.jp"), before + 4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Isolation, ::testing::ValuesIn(backends()),

@@ -61,47 +61,6 @@ TEST(NotifyPayloads, ShapesPerChannelKind) {
   EXPECT_NE(mail.find("Date: Wed, 26 Nov 2025 15:30:00 +0000"), std::string::npos) << mail;
 }
 
-struct Sink {
-  pid_t pid = -1;
-  int port = 0;
-  std::string dir;
-
-  Sink(const std::string& kind) : dir(temp_dir()) {
-    int fds[2];
-    EXPECT_EQ(pipe(fds), 0);
-    pid = fork();
-    if (pid == 0) {
-      dup2(fds[1], 1);
-      close(fds[0]);
-      std::string script = std::string(MIMAMORI_SOURCE_DIR) + "/src/server/test/sinks.py";
-      // Debian's python3-aiosmtpd lives in the system interpreter.
-      execl("/usr/bin/python3", "python3", script.c_str(), kind.c_str(), dir.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    std::string line;
-    char ch;
-    while (read(fds[0], &ch, 1) == 1 && ch != '\n') line += ch;
-    close(fds[0]);
-    port = std::atoi(line.c_str());
-  }
-  ~Sink() {
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-  std::vector<std::string> files() const {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-      std::ifstream in(e.path());
-      out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    return out;
-  }
-};
-
 TEST(NotifyDelivery, OutboxDeliversToSmtpAndWebhookPerCustomerAndRetries) {
   Sink smtp("smtp"), hook_a("http"), hook_b("http");
   ASSERT_GT(smtp.port, 0) << "python3-aiosmtpd missing?";

@@ -3,6 +3,10 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -235,6 +239,55 @@ Response ingest(const Client& c, const std::string& token, int64_t first,
       fmt::format("X-Mimamori-Seq-Last: {}", first + static_cast<int64_t>(lines.size()) - 1)};
   if (!encoding.empty()) h.push_back("Content-Encoding: " + std::string(encoding));
   return c.call("POST", "/api/v1/ingest", body, h);
+}
+
+uint16_t free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+Sink::Sink(const std::string& kind) : dir(temp_dir()) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    std::string script = std::string(MIMAMORI_SOURCE_DIR) + "/src/server/test/sinks.py";
+    // Debian's python3-aiosmtpd lives in the system interpreter.
+    execl("/usr/bin/python3", "python3", script.c_str(), kind.c_str(), dir.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string line;
+  char ch;
+  while (read(fds[0], &ch, 1) == 1 && ch != '\n') line += ch;
+  close(fds[0]);
+  port = std::atoi(line.c_str());
+}
+
+Sink::~Sink() {
+  if (pid > 0) {
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+  }
+}
+
+std::vector<std::string> Sink::files() const {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(e.path());
+    out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
 }
 
 }  // namespace mimamori::server::testing

@@ -3,6 +3,7 @@
 // the test PostgreSQL), and an in-process server on a loopback port chosen by the OS.
 
 #include <boost/json.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -45,6 +46,24 @@ class Client {
 
  private:
   std::string base_, bearer_;
+};
+
+/// A loopback TCP port that was free a moment ago.
+uint16_t free_port();
+
+/// A real loopback sink run by `sinks.py` (`smtp`: aiosmtpd; `http`: a webhook receiver) that
+/// stores every message as a file; port 0 when it did not start.
+struct Sink {
+  explicit Sink(const std::string& kind);
+  ~Sink();
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+  /// The stored messages (mails or requests), in no particular order.
+  std::vector<std::string> files() const;
+
+  int pid = -1;
+  int port = 0;
+  std::string dir;
 };
 
 /// A fresh temporary directory (removed by the OS's tmp cleaning; tests keep them small).

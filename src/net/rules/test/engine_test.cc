@@ -250,6 +250,28 @@ TEST(Engine, SuppressFromThresholdConfig) {
   EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{60}));
 }
 
+TEST(Engine, RateFilterSwitchesTheActionForTheTimeout) {
+  RuleLoader loader;
+  loader.load_text("alert udp any any -> any any (msg:\"a\"; content:\"hi\"; sid:61;)\n", "t");
+  auto set = loader.take();
+  ASSERT_TRUE(apply_threshold_config(set,
+                                     "rate_filter gen_id 1, sig_id 61, track by_src, count 2, "
+                                     "seconds 60, new_action pass, timeout 10\n",
+                                     "threshold.config", default_address_variables())
+                  .ok());
+  auto e = RuleEngine::build(std::move(set));
+  ASSERT_TRUE(e.ok());
+  RuleDetector det(*e);
+  FakeContext ctx;
+  udp_packet(ctx, nullptr, "hi");
+  for (int i = 0; i < 4; ++i) det.on_packet(ctx.pkt, ctx);
+  // Two matches alert; the third goes over the rate, and `pass` holds for the timeout.
+  EXPECT_EQ(ctx.alerts.size(), 2u);
+  ctx.pkt.timestamp = core::Timestamp::from_seconds(ctx.pkt.timestamp.seconds() + 11);
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.alerts.size(), 3u);
+}
+
 TEST(Engine, ReloadThroughTheSlotTakesEffectOnTheNextPacket) {
   auto first = engine_for("alert udp any any -> any any (msg:\"old\"; content:\"x\"; sid:70;)\n");
   auto second = engine_for("alert udp any any -> any any (msg:\"new\"; content:\"x\"; sid:71;)\n");

@@ -65,7 +65,24 @@ TEST(ThresholdConfig, ThresholdAndSuppress) {
   auto rate = apply_threshold_config(set, "rate_filter gen_id 1, sig_id 1, track by_rule\n",
                                      "t.config", default_address_variables());
   ASSERT_FALSE(rate.ok());
-  EXPECT_EQ(rate.error().message, "t.config:1: rate_filter is not supported");
+  EXPECT_EQ(rate.error().message,
+            "t.config:1: rate_filter needs track, count, seconds, new_action and timeout");
+  ASSERT_TRUE(apply_threshold_config(set,
+                                     "rate_filter gen_id 1, sig_id 2, track by_src, count 5, "
+                                     "seconds 10, new_action drop, timeout 30\n",
+                                     "t.config", default_address_variables())
+                  .ok());
+  ASSERT_TRUE(set.signatures[1].rate_filter.has_value());
+  EXPECT_EQ(set.signatures[1].rate_filter->count, 5u);
+  EXPECT_EQ(set.signatures[1].rate_filter->timeout, 30u);
+  EXPECT_EQ(set.signatures[1].rate_filter->new_action, Action::kDrop);
+  auto bad_action = apply_threshold_config(
+      set,
+      "rate_filter gen_id 1, sig_id 2, track by_src, count 5, seconds 10, new_action nope, "
+      "timeout 30\n",
+      "t.config", default_address_variables());
+  ASSERT_FALSE(bad_action.ok());
+  EXPECT_EQ(bad_action.error().message, "t.config:1: bad value 'nope' for new_action");
 }
 
 }  // namespace

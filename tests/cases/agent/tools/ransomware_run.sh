@@ -8,7 +8,7 @@ tools=$(dirname "$0")
 cd "$out"
 if [[ $(id -u) -ne 0 ]]; then
   echo "SKIP: fanotify (to name and stop the process) needs root"
-  exit 0
+  exit 77
 fi
 python3 "$tools/make_documents.py" "$out/docs" 500 || exit 1
 mimamori-agent --eve eve.json --set agent.state_dir="$out/state" --set auth.enabled=false \

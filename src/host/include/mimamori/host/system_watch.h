@@ -34,8 +34,15 @@ class YaraScan : public Collector {
  private:
   void scan(const std::string& path, EventSink& sink);
   void watch_tree(const std::string& root);
+  bool load_rules();     // compiles rule_files_ into rules_ (initialising libyara) if needed
+  void release_rules();  // frees rules_ and lets libyara go
+
+  /// Compiled rules are released after this long without a file to scan.
+  static constexpr std::chrono::seconds kIdleRelease{120};
 
   std::string rules_dir_;
+  std::vector<std::string> rule_files_;  // usable rule files (checked at start)
+  std::chrono::steady_clock::time_point last_scan_{};
   std::vector<std::string> paths_;
   bool scan_existing_;
   uint64_t max_bytes_;
@@ -87,6 +94,15 @@ class NetWatch : public Collector {
   std::chrono::steady_clock::time_point next_{};
   std::map<std::string, std::chrono::steady_clock::time_point> reported_;
 };
+
+/// The query the inventory gives `rpm -qa` (name, tab, [epoch:]version-release, one a line).
+inline constexpr const char* kRpmQueryFormat =
+    "%{NAME}\\t%|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\\n";
+
+/// Installed packages as `name=version` from the output of `rpm -qa --queryformat
+/// kRpmQueryFormat`, sorted; lines that are not `name<TAB>version` are skipped and counted in
+/// `bad_lines`.
+std::vector<std::string> parse_rpm_packages(std::string_view output, uint64_t* bad_lines = nullptr);
 
 /// Daily inventory.
 class Inventory : public Collector {

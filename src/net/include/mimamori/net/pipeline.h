@@ -41,7 +41,8 @@ struct PipelineOptions {
   uint64_t stream_memcap = 64ull << 20;  ///< bytes held out of order, per worker
   uint32_t request_body_limit = 100 * 1024;
   uint32_t response_body_limit = 100 * 1024;
-  bool ips = false;  ///< inline or --simulate-ips: drop verdicts take effect
+  uint32_t decompress_layers = 2;  ///< content codings undone per HTTP body (0: no limit)
+  bool ips = false;                ///< inline or --simulate-ips: drop verdicts take effect
   bool log_dns_requests = true,
        log_dns_responses = true;   ///< `outputs.eve.dns-requests`, `-responses`
   bool http_extended = true;       ///< `outputs.eve.http-extended`: method, status, length, ... too

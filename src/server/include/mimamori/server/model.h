@@ -134,4 +134,17 @@ struct OnCallEntry {
   std::string user_id, email, channel_id;
 };
 
+/// A provider-managed threat indicator: an address, a CIDR block or a domain that devices
+/// watch for. Removed indicators are kept (removed_at) for the record.
+struct ThreatIndicator {
+  std::string id, kind, value, source, reason, created_by;  ///< kind: ip, cidr or domain
+  int64_t created_at = 0, expires_at = 0, removed_at = 0;   ///< 0: never / not removed
+};
+
+/// Checks and normalises an indicator's text: sets `kind` (ip, cidr, domain) and the canonical
+/// `value` (addresses as printed by IpAddress, domains lower-case); false with `why` when it is
+/// none of the three.
+bool normalise_indicator(std::string_view text, std::string& kind, std::string& value,
+                         std::string& why);
+
 }  // namespace mimamori::server

@@ -33,9 +33,11 @@ enum class Dialect;
 struct StoreOptions {
   /// `sqlite:DIR` (the database file is DIR/mimamori.db) or a libpq URL `postgresql://…`.
   std::string url;
-  int connections = 4;                    ///< pool size (readers; SQLite's writer is extra)
-  int64_t ingest_queue_events = 200000;   ///< events waiting for commit before 429
-  int64_t ingest_group_events = 20000;    ///< events committed in one transaction at most
+  int connections = 4;                   ///< pool size (readers; SQLite's writer is extra)
+  int64_t ingest_queue_events = 200000;  ///< events waiting for commit before 429
+  int64_t ingest_group_events = 20000;   ///< events committed in one transaction at most
+  /// Ingest writer threads on PostgreSQL (SQLite has one): their event inserts overlap.
+  int ingest_writers = 2;
   int64_t enrollment_ttl_s = 24 * 3600;   ///< default lifetime of an enrollment code
   int64_t heartbeat_interval_s = 60;      ///< what devices are told
   int64_t heartbeat_limit_s = 300;        ///< silence that opens a 監視停止 incident
@@ -192,6 +194,16 @@ class Store {
   /// Records the outcome of one delivery attempt (retry with backoff, or give up).
   Status finish_outbox(std::string_view id, bool ok, std::string_view error, int64_t now);
 
+  // --- threat indicators (provider-wide) ----------------------------------------------
+  /// Adds an indicator (`value` is normalised; kind set); provider_admin or analyst; audited.
+  Result<ThreatIndicator> create_threat(const Principal& p, ThreatIndicator indicator);
+  /// Indicators for provider roles; removed and expired ones only when `all`.
+  Result<std::vector<ThreatIndicator>> list_threats(const Principal& p, bool all);
+  /// Removes an indicator (kept with removed_at); provider_admin or analyst; audited.
+  Status remove_threat(const Principal& p, std::string_view id);
+  /// The live indicators (not removed, not expired at `now`), for the device configuration.
+  Result<std::vector<ThreatIndicator>> live_threats(int64_t now);
+
   // --- background work ------------------------------------------------------------------
   /// Opens 監視停止 incidents for devices silent past their limit; returns how many.
   Result<int64_t> check_heartbeats(int64_t now);
@@ -222,7 +234,14 @@ class Store {
     std::function<void(Result<IngestOutcome>)> done;
   };
   void writer_loop();
-  Status apply_batch(SqlTx& tx, const IngestBatch& b, IngestOutcome& out, int64_t now);
+  /// Inserts the events (and rejected lines) of a whole group in one call; `inserted` gets one
+  /// flag per row, batch after batch, events before rejected lines.
+  Status insert_group(SqlTx& tx, const std::vector<Pending>& group, std::vector<bool>& inserted,
+                      int64_t now);
+  /// Counts, triage and the device's acknowledgement for one batch of a group; `inserted` from
+  /// `offset` holds the batch's flags.
+  Status apply_batch(SqlTx& tx, const IngestBatch& b, const std::vector<bool>& inserted,
+                     size_t offset, IngestOutcome& out, int64_t now);
   Status triage_event(SqlTx& tx, const IngestBatch& b, const ParsedEvent& e, int64_t now);
   Status transact(bool write, const std::function<Status(SqlTx&)>& fn) {
     return DoTransact(write, fn);
@@ -234,9 +253,12 @@ class Store {
   /// Checks that `p` may act on `customer_id` with a write (or read); audits a denial.
   Status allow(const Principal& p, std::string_view customer_id, bool write,
                std::string_view action, std::string_view object_type, std::string_view object_id);
+  /// Opens (or adds to) the incident of a category and host; `alert_id` names a new alert
+  /// not yet linked to an incident (empty for a 監視停止 incident).
   Status open_incident(SqlTx& tx, std::string_view customer_id, std::string_view category,
                        std::string_view severity, std::string_view host, std::string_view title,
-                       int64_t at, std::string_view alert_id, std::string* incident_id);
+                       int64_t at, std::string_view alert_id, bool new_alert,
+                       std::string* incident_id);
   Status enqueue_notifications(SqlTx& tx, std::string_view customer_id,
                                std::string_view incident_id, std::string_view severity,
                                std::string_view subject, std::string_view body, int64_t now);
@@ -249,6 +271,10 @@ class Store {
   int64_t queued_events_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> writers_;
+  /// Held by a writer from its triage until its commit: writers insert events in parallel but
+  /// change the shared alert, incident and device rows one at a time, so that two writers of
+  /// one instance never deadlock on them.
+  std::mutex triage_mu_;
 
   struct CachedDevice {
     Principal principal;

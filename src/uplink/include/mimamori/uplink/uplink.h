@@ -16,6 +16,10 @@
 #include "mimamori/uplink/http.h"
 #include "mimamori/uplink/spool.h"
 
+namespace mimamori::core {
+class Config;
+}
+
 namespace mimamori::uplink {
 
 /// What a device keeps after enrollment (file mode 0600).
@@ -48,6 +52,31 @@ struct EnrollRequest {
 /// against `fingerprint`). Errors carry the server's reason.
 core::Result<Credential> enroll(const EnrollRequest& request);
 
+/// The same over an existing connection (`client`'s own pin applies; `request.fingerprint`
+/// is not used): for programs that enroll many devices.
+core::Result<Credential> enroll(HttpsClient& client, const EnrollRequest& request);
+
+/// What a 200/409 answer to an ingest says.
+struct IngestAnswer {
+  uint64_t acked_through = 0;
+  uint64_t duplicates = 0;
+  uint64_t rejected = 0;  ///< malformed events the server refused one by one
+};
+
+/// Reads an ingest answer's JSON body (absent members count as 0).
+IngestAnswer parse_ingest_answer(std::string_view body);
+
+/// POST /api/v1/ingest of records `first`..`last` of the device with bearer `token`; `body`
+/// is their NDJSON, already compressed with `method`. Any HTTP status is a response.
+core::Result<HttpResponse> post_ingest(HttpsClient& client, std::string_view server_url,
+                                       std::string_view token, uint64_t first, uint64_t last,
+                                       std::string_view body, Compression method);
+
+/// `enroll` of a device program: enrolls, writes the credential to `credential` (mode 0600)
+/// and prints the device id and the pinned fingerprint. Returns the exit code (0: enrolled);
+/// errors are logged with the server's reason.
+int enroll_command(const EnrollRequest& request, const std::filesystem::path& credential);
+
 /// This machine's host name.
 std::string host_name();
 
@@ -63,6 +92,11 @@ struct UplinkOptions {
   std::chrono::milliseconds max_linger{200};  ///< wait this long for more events before a batch
 };
 
+/// Options from the `uplink.*` keys of a device's configuration: `compression` (zstd, gzip,
+/// none), `backoff_min_ms`, `backoff_max_ms`, `batch_records`. Throws core::ConfigError on a
+/// bad value.
+UplinkOptions options_from_config(const core::Config& cfg, std::string version);
+
 /// Counters of an uplink.
 struct UplinkStats {
   uint64_t batches_sent = 0;
@@ -73,6 +107,7 @@ struct UplinkStats {
   uint64_t throttled = 0;   ///< 429 answers
   uint64_t heartbeats = 0;
   uint64_t config_version = 0;  ///< last config_version the server announced
+  int64_t last_ack_us = 0;      ///< wall-clock time (µs since the epoch) of the last 200/409
 };
 
 /// What one send attempt did.

@@ -162,6 +162,16 @@ struct Threshold {
   uint32_t seconds = 60;
 };
 
+/// A `rate_filter` of threshold.config: once the rule matched more than `count` times within
+/// `seconds` (per track), its action becomes `new_action` for `timeout` seconds.
+struct RateFilter {
+  Threshold::Track track = Threshold::Track::kBySrc;
+  uint32_t count = 1;
+  uint32_t seconds = 60;
+  Action new_action = Action::kAlert;
+  uint32_t timeout = 60;
+};
+
 /// `flags:` on TCP.
 struct TcpFlagsCheck {
   uint8_t flags =
@@ -217,7 +227,8 @@ struct Signature {
   std::vector<FlowintOp> flowints;
   std::optional<Threshold> threshold;
   std::optional<Threshold> detection_filter;
-  std::vector<Suppress> suppress;  ///< from threshold.config
+  std::vector<Suppress> suppress;         ///< from threshold.config
+  std::optional<RateFilter> rate_filter;  ///< from threshold.config
   std::optional<Range> dsize;
   std::optional<Range> itype, icode;
   std::optional<TcpFlagsCheck> tcp_flags;

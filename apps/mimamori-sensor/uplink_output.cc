@@ -1,0 +1,187 @@
+#include "uplink_output.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace mimamori::sensor {
+namespace {
+
+// The value of "event_type" in one EVE line (the writer puts it near the front), or empty.
+std::string_view event_type_of(std::string_view line) {
+  constexpr std::string_view kKey = "\"event_type\":\"";
+  auto k = line.find(kKey);
+  if (k == std::string_view::npos) return {};
+  auto b = k + kKey.size();
+  auto e = line.find('"', b);
+  return e == std::string_view::npos ? std::string_view{} : line.substr(b, e - b);
+}
+
+}  // namespace
+
+UplinkSettings UplinkSettings::from_config(const core::Config& cfg) {
+  UplinkSettings s;
+  if (!cfg.get<bool>("uplink.enabled", cfg.has("uplink.credential"))) return s;
+  s.credential = cfg.get<std::string>("uplink.credential", "/etc/mimamori/sensor.credential");
+  s.spool_dir = cfg.get<std::string>("uplink.spool_dir", "/var/lib/mimamori-sensor/spool");
+  s.spool_max_mb = cfg.get<uint64_t>("uplink.spool_max_mb", 256);
+  std::vector<std::string> defaults(std::begin(kDefaultUplinkTypes), std::end(kDefaultUplinkTypes));
+  // A YAML list, or (as --set gives it) one string: "alert,dns" or "[alert,dns]".
+  for (const auto& item : cfg.get<std::vector<std::string>>("uplink.event_types", defaults)) {
+    std::string_view rest = item;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view t = rest.substr(0, comma);
+      rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
+      while (!t.empty() && (t.front() == ' ' || t.front() == '[')) t.remove_prefix(1);
+      while (!t.empty() && (t.back() == ' ' || t.back() == ']')) t.remove_suffix(1);
+      if (t.empty())
+        throw core::ConfigError("uplink.event_types: an empty event type in '" + item + "'");
+      if (std::find(std::begin(kDefaultUplinkTypes), std::end(kDefaultUplinkTypes), t) ==
+          std::end(kDefaultUplinkTypes))
+        spdlog::warn("uplink.event_types: '{}' is not a type the sensor writes", t);
+      s.types.insert(std::string(t));
+    }
+  }
+  s.commit_interval_ms = cfg.get<int>("uplink.commit_interval_ms", 200);
+  s.drain_timeout_s = cfg.get<int>("uplink.drain_timeout_s", 30);
+  if (s.spool_max_mb < 1) throw core::ConfigError("uplink.spool_max_mb: expected at least 1");
+  if (s.commit_interval_ms < 1 || s.commit_interval_ms > 60000)
+    throw core::ConfigError("uplink.commit_interval_ms: expected 1..60000, got " +
+                            std::to_string(s.commit_interval_ms));
+  if (s.drain_timeout_s < 0) throw core::ConfigError("uplink.drain_timeout_s: expected >= 0");
+  return s;
+}
+
+core::Result<std::unique_ptr<UplinkOutput>> UplinkOutput::start(
+    const UplinkSettings& settings, const core::Config& cfg, std::unique_ptr<net::EveSink> file) {
+  auto cred = uplink::load_credential(settings.credential);
+  if (!cred) return std::move(cred).error();
+  if (cred->kind != "sensor")
+    spdlog::warn("credential '{}' was enrolled as '{}', not as a sensor", settings.credential,
+                 cred->kind);
+  uplink::SpoolOptions so;
+  so.dir = settings.spool_dir;
+  so.max_bytes = settings.spool_max_mb << 20;
+  auto spool = uplink::Spool::open(so);
+  if (!spool) return std::move(spool).error();
+  auto options = uplink::options_from_config(cfg, "0.1.0");
+  std::unique_ptr<UplinkOutput> out(new UplinkOutput(settings, std::move(file), std::move(*spool)));
+  out->uplink_ = std::make_unique<uplink::Uplink>(*cred, *out->spool_, options);
+  auto s = out->spool_->stats();
+  spdlog::info("uplink to {}: spool '{}' holds {} events not yet acknowledged", cred->server_url,
+               settings.spool_dir, s.depth);
+  UplinkOutput* self = out.get();
+  self->sender_ = std::thread([self] { self->uplink_->run(self->stop_uplink_); });
+  self->committer_ = std::thread([self] {
+    auto interval = std::chrono::milliseconds(self->settings_.commit_interval_ms);
+    std::unique_lock lock(self->wake_mu_);
+    while (!self->stop_committer_.load()) {
+      self->wake_.wait_for(lock, interval, [self] { return self->stop_committer_.load(); });
+      lock.unlock();
+      self->commit_buffer();
+      lock.lock();
+    }
+  });
+  return out;
+}
+
+UplinkOutput::UplinkOutput(UplinkSettings settings, std::unique_ptr<net::EveSink> file,
+                           std::unique_ptr<uplink::Spool> spool)
+    : settings_(std::move(settings)), file_(std::move(file)), spool_(std::move(spool)) {
+  buffer_.reserve(1 << 16);
+  moving_.reserve(1 << 16);
+}
+
+UplinkOutput::~UplinkOutput() { finish(); }
+
+void UplinkOutput::write(std::string_view lines) {
+  if (file_) file_->write(lines);
+  std::lock_guard lock(mu_);
+  while (!lines.empty()) {
+    auto nl = lines.find('\n');
+    std::string_view line = lines.substr(0, nl);
+    lines.remove_prefix(nl == std::string_view::npos ? lines.size() : nl + 1);
+    if (line.empty()) continue;
+    std::string_view type = event_type_of(line);
+    if (!settings_.types.contains(type)) continue;
+    if (buffer_.size() + line.size() + 1 > settings_.buffer_max_bytes) {
+      // The disk is far behind: count what cannot wait rather than grow without bound.
+      ++overflow_dropped_;
+      continue;
+    }
+    buffer_.append(line);
+    buffer_.push_back('\n');
+    auto it = spooled_.find(type);
+    if (it == spooled_.end()) it = spooled_.emplace(std::string(type), 0).first;
+    ++it->second;
+  }
+}
+
+void UplinkOutput::commit_buffer() {
+  std::lock_guard commit_lock(commit_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (buffer_.empty()) return;
+    buffer_.swap(moving_);
+  }
+  std::string_view rest = moving_;
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    spool_->append(rest.substr(0, nl));
+    rest.remove_prefix(nl + 1);
+  }
+  moving_.clear();
+  if (auto st = spool_->commit(); !st) {
+    // The batch stays pending in the spool and is retried with the next commit.
+    spdlog::error("{}", st.error().message);
+    return;
+  }
+  if (uplink_) uplink_->notify();
+}
+
+void UplinkOutput::flush() {
+  if (file_) file_->flush();
+  commit_buffer();
+}
+
+void UplinkOutput::finish() {
+  if (finished_) return;
+  finished_ = true;
+  stop_committer_.store(true);
+  wake_.notify_all();
+  if (committer_.joinable()) committer_.join();
+  flush();
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(settings_.drain_timeout_s);
+  while (spool_->stats().depth > 0 && std::chrono::steady_clock::now() < deadline) {
+    uplink_->notify();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  stop_uplink_.store(true);
+  uplink_->notify();
+  if (sender_.joinable()) sender_.join();
+  auto s = spool_->stats();
+  if (s.depth)
+    spdlog::warn("uplink: {} events not yet acknowledged stay in the spool for the next start",
+                 s.depth);
+}
+
+std::string UplinkOutput::summary() const {
+  auto s = spool_->stats();
+  auto u = uplink_->stats();
+  std::string types;
+  uint64_t overflow = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [t, n] : spooled_)
+      types += (types.empty() ? "" : ", ") + t + " " + std::to_string(n);
+    overflow = overflow_dropped_;
+  }
+  return "uplink: spooled " + (types.empty() ? std::string("nothing") : types) + "; acknowledged " +
+         std::to_string(u.events_acked) + ", spool depth " + std::to_string(s.depth) +
+         ", dropped " + std::to_string(s.dropped + overflow);
+}
+
+}  // namespace mimamori::sensor

@@ -1,0 +1,87 @@
+#pragma once
+// The sensor's way to the server: EVE lines of the chosen types go into the durable spool (and,
+// when asked, to eve.json as before); a committer thread makes them durable in batches and an
+// uplink thread sends them. Packet workers only append to a memory buffer under a lock:
+// neither disk syncs (the committer moves the buffer into the spool) nor the network stall them.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "mimamori/core/config.h"
+#include "mimamori/net/output.h"
+#include "mimamori/uplink/spool.h"
+#include "mimamori/uplink/uplink.h"
+
+namespace mimamori::sensor {
+
+/// The EVE types the sensor sends by default.
+inline constexpr std::string_view kDefaultUplinkTypes[] = {"alert", "anomaly", "flow", "dns",
+                                                           "http",  "tls",     "ssh",  "stats"};
+
+/// What `uplink.*` (and the command line) say.
+struct UplinkSettings {
+  std::string credential;  ///< credential file written by `mimamori-sensor enroll`
+  std::string spool_dir;   ///< the durable spool
+  uint64_t spool_max_mb = 256;
+  std::set<std::string, std::less<>> types;  ///< EVE event types to send
+  int commit_interval_ms = 200;  ///< how often appended events become durable and sendable
+  int drain_timeout_s = 30;      ///< at exit, wait this long for the server to take the spool
+  uint64_t buffer_max_bytes = 32ull << 20;  ///< lines waiting for the committer; beyond: dropped
+
+  /// Reads `uplink.enabled`, `uplink.credential`, `uplink.spool_dir`, `uplink.spool_max_mb`,
+  /// `uplink.event_types`, `uplink.commit_interval_ms`, `uplink.drain_timeout_s`; an empty
+  /// `credential` means the uplink is off. Throws core::ConfigError on a bad value.
+  static UplinkSettings from_config(const core::Config& cfg);
+};
+
+/// An EveSink that tees into the spool; owns the spool, the uplink and their threads.
+class UplinkOutput final : public net::EveSink {
+ public:
+  /// Opens the spool and starts the threads; `file` (may be null) still gets every line.
+  static core::Result<std::unique_ptr<UplinkOutput>> start(const UplinkSettings& settings,
+                                                           const core::Config& cfg,
+                                                           std::unique_ptr<net::EveSink> file);
+  ~UplinkOutput() override;
+
+  void write(std::string_view lines) override;
+  void flush() override;
+
+  /// Commits what was appended, then waits up to the drain timeout for the server to
+  /// acknowledge the spool; stops the threads. What is not acknowledged stays in the spool
+  /// for the next start.
+  void finish();
+
+  /// One line for the exit summary: events spooled per type, acknowledged, depth, dropped.
+  std::string summary() const;
+
+ private:
+  UplinkOutput(UplinkSettings settings, std::unique_ptr<net::EveSink> file,
+               std::unique_ptr<uplink::Spool> spool);
+  UplinkSettings settings_;
+  std::unique_ptr<net::EveSink> file_;
+  std::unique_ptr<uplink::Spool> spool_;
+  std::unique_ptr<uplink::Uplink> uplink_;
+  void commit_buffer();
+
+  mutable std::mutex mu_;  // guards buffer_ and the counters (workers hold it only to copy lines)
+  std::string buffer_;     // selected lines, each ending in '\n', not yet in the spool
+  std::string moving_;     // the committer's side of buffer_ (swapped, so no allocation per batch)
+  std::map<std::string, uint64_t, std::less<>> spooled_;
+  uint64_t overflow_dropped_ = 0;
+  std::mutex commit_mu_;  // one commit at a time (committer thread, flush, finish)
+  std::atomic<bool> stop_committer_{false}, stop_uplink_{false};
+  std::mutex wake_mu_;
+  std::condition_variable wake_;
+  std::thread committer_, sender_;
+  bool finished_ = false;
+};
+
+}  // namespace mimamori::sensor
