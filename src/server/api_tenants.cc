@@ -5,9 +5,11 @@
 namespace mimamori::server {
 
 void h_list_customers(Call& call) {
-  auto c = call.store->list_customers(call.principal);
+  const int64_t limit = query_int(call.req, "limit", 100),
+                offset = query_int(call.req, "offset", 0);
+  auto c = call.store->list_customers(call.principal, limit, offset);
   if (!c.ok()) return call.error(c.error());
-  call.json(200, list_json(*c));
+  call.json(200, list_json(*c, limit, offset));
 }
 
 void h_create_customer(Call& call) {
@@ -61,9 +63,12 @@ void h_create_enrollment_code(Call& call) {
 }
 
 void h_list_devices(Call& call) {
-  auto d = call.store->list_devices(call.principal, call.req.query_param("customer_id"));
+  const int64_t limit = query_int(call.req, "limit", 100),
+                offset = query_int(call.req, "offset", 0);
+  auto d =
+      call.store->list_devices(call.principal, call.req.query_param("customer_id"), limit, offset);
   if (!d.ok()) return call.error(d.error());
-  call.json(200, list_json(*d));
+  call.json(200, list_json(*d, limit, offset));
 }
 
 void h_get_device(Call& call) {

@@ -87,9 +87,12 @@ void h_create_token(Call& call) {
 }
 
 void h_list_users(Call& call) {
-  auto u = call.store->list_users(call.principal, call.req.query_param("customer_id"));
+  const int64_t limit = query_int(call.req, "limit", 100),
+                offset = query_int(call.req, "offset", 0);
+  auto u =
+      call.store->list_users(call.principal, call.req.query_param("customer_id"), limit, offset);
   if (!u.ok()) return call.error(u.error());
-  call.json(200, list_json(*u));
+  call.json(200, list_json(*u, limit, offset));
 }
 
 void h_create_user(Call& call) {

@@ -83,6 +83,9 @@ class SqlTx {
   virtual Dialect dialect() const = 0;
 };
 
+/// ` LIMIT n OFFSET m` of a listing's page: n in 1..1000 (100 when not positive), m >= 0.
+std::string page_sql(int64_t limit, int64_t offset);
+
 /// A first-words summary of a statement for error messages.
 std::string sql_head(std::string_view sql);
 

@@ -22,6 +22,11 @@ int64_t SqlRows::i64(size_t r, size_t c) const {
   return out;
 }
 
+std::string page_sql(int64_t limit, int64_t offset) {
+  return fmt::format(" LIMIT {} OFFSET {}", limit <= 0 ? 100 : std::min<int64_t>(limit, 1000),
+                     std::max<int64_t>(0, offset));
+}
+
 std::string sql_head(std::string_view sql) {
   return std::string(sql.substr(0, std::min<size_t>(sql.size(), 60)));
 }

@@ -77,13 +77,16 @@ Result<Customer> Store::create_customer(const Principal& p, std::string_view nam
   return c;
 }
 
-Result<std::vector<Customer>> Store::list_customers(const Principal& p) {
+Result<std::vector<Customer>> Store::list_customers(const Principal& p, int64_t limit,
+                                                    int64_t offset) {
   if (p.is_device) return core::make_error_code(403, "devices cannot list customers");
   std::string scope = is_provider_role(p.role) || p.is_system ? "" : p.customer_id;
   std::vector<Customer> out;
   auto st = transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(
-        "SELECT id, name, created_at FROM customers WHERE ($1 = '' OR id = $1) ORDER BY name, id",
+        "SELECT id, name, created_at FROM customers WHERE ($1 = '' OR id = $1) ORDER BY "
+        "name, id" +
+            page_sql(limit, offset),
         {sp(scope)});
     if (!r.ok()) return r.error();
     for (size_t i = 0; i < r->size(); ++i) {
@@ -299,7 +302,8 @@ Result<Principal> Store::authenticate_device(std::string_view token) {
   return cd.principal;
 }
 
-Result<std::vector<Device>> Store::list_devices(const Principal& p, std::string_view customer_id) {
+Result<std::vector<Device>> Store::list_devices(const Principal& p, std::string_view customer_id,
+                                                int64_t limit, int64_t offset) {
   if (!is_provider_role(p.role) && !p.is_system) {
     if (customer_id.empty()) customer_id = p.customer_id;
   }
@@ -311,8 +315,8 @@ Result<std::vector<Device>> Store::list_devices(const Principal& p, std::string_
   std::vector<Device> out;
   auto st = transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(fmt::format("SELECT {} FROM devices WHERE ($1 = '' OR customer_id = $1) ORDER "
-                              "BY customer_id, hostname, id",
-                              kDeviceColumns),
+                              "BY customer_id, hostname, id{}",
+                              kDeviceColumns, page_sql(limit, offset)),
                   {sp(customer_id)});
     if (!r.ok()) return r.error();
     for (size_t i = 0; i < r->size(); ++i) out.push_back(device_from(*r, i));

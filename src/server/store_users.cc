@@ -143,7 +143,8 @@ Result<User> Store::create_user(const Principal& p, std::string_view email, std:
   return u;
 }
 
-Result<std::vector<User>> Store::list_users(const Principal& p, std::string_view customer_id) {
+Result<std::vector<User>> Store::list_users(const Principal& p, std::string_view customer_id,
+                                            int64_t limit, int64_t offset) {
   if (p.is_device) return core::make_error_code(403, "devices cannot list users");
   if (!is_provider_role(p.role) && !p.is_system) {
     if (customer_id.empty()) customer_id = p.customer_id;
@@ -154,8 +155,8 @@ Result<std::vector<User>> Store::list_users(const Principal& p, std::string_view
   std::vector<User> out;
   auto st = transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(fmt::format("SELECT {} FROM users WHERE ($1 = '' OR customer_id = $1) ORDER "
-                              "BY email",
-                              kUserColumns),
+                              "BY email, id{}",
+                              kUserColumns, page_sql(limit, offset)),
                   {sp(customer_id)});
     if (!r.ok()) return r.error();
     for (size_t i = 0; i < r->size(); ++i) out.push_back(user_from(*r, i));

@@ -402,6 +402,44 @@ TEST_P(Api, ThreatIndicatorsReachTheDeviceConfigurationUntilRemovedOrExpired) {
   EXPECT_NE(std::string(rm[0].at("before").as_string()).find("203.0.113.7"), std::string::npos);
 }
 
+TEST_P(Api, CustomersDevicesAndUsersArePaged) {
+  for (auto n : {"C", "A", "B"}) customer(n);
+  auto page = [&](const std::string& path) {
+    std::vector<std::string> names;
+    auto r = admin_->get(path);
+    EXPECT_EQ(r.status, 200) << r.body;
+    const auto body = r.json();
+    for (const auto& x : body.at("items").as_array()) {
+      names.emplace_back(x.at(x.as_object().contains("email") ? "email" : "name").as_string());
+    }
+    return names;
+  };
+  EXPECT_EQ(page("/api/v1/customers?limit=2"), (std::vector<std::string>{"A", "B"}));
+  EXPECT_EQ(page("/api/v1/customers?limit=2&offset=2"), std::vector<std::string>{"C"});
+  EXPECT_EQ(admin_->get("/api/v1/customers?limit=2").json().at("limit").as_int64(), 2);
+  auto a = admin_->get("/api/v1/customers?limit=1").json().at("items").as_array()[0];
+  std::string cus(a.at("id").as_string());
+  device(cus);
+  device(cus);
+  auto devs = admin_->get("/api/v1/devices?customer_id=" + cus + "&limit=1").json();
+  EXPECT_EQ(devs.at("items").as_array().size(), 1u);
+  auto rest = admin_->get("/api/v1/devices?customer_id=" + cus + "&limit=1&offset=1").json();
+  ASSERT_EQ(rest.at("items").as_array().size(), 1u);
+  EXPECT_NE(devs.at("items").as_array()[0].at("id"), rest.at("items").as_array()[0].at("id"));
+  for (auto e : {"b@soc.example.jp", "c@soc.example.jp"}) {
+    ASSERT_EQ(
+        admin_
+            ->post("/api/v1/users",
+                   json::serialize(json::object{
+                       {"email", e}, {"role", "analyst"}, {"password", "analyst password 1"}}))
+            .status,
+        201);
+  }
+  EXPECT_EQ(page("/api/v1/users?limit=2"),
+            (std::vector<std::string>{TestServer::kAdminEmail, "b@soc.example.jp"}));
+  EXPECT_EQ(page("/api/v1/users?limit=2&offset=2"), std::vector<std::string>{"c@soc.example.jp"});
+}
+
 TEST_P(Api, LoginLocksOutAfterRepeatedFailuresAndCsrfIsEnforced) {
   Client c(ts_->base);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(c.login(TestServer::kAdminEmail, "wrong").status, 401);

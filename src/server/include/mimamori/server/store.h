@@ -111,7 +111,8 @@ class Store {
   Result<User> create_user(const Principal& p, std::string_view email, std::string_view name,
                            std::string_view password, Role role, std::string_view customer_id);
   /// Lists users visible to `p`.
-  Result<std::vector<User>> list_users(const Principal& p, std::string_view customer_id);
+  Result<std::vector<User>> list_users(const Principal& p, std::string_view customer_id,
+                                       int64_t limit = 1000, int64_t offset = 0);
   /// Checks a password (and a TOTP code for users who enabled it); rate-limited and locking.
   Result<Session> login(std::string_view email, std::string_view password, std::string_view totp,
                         std::string_view source_ip);
@@ -132,7 +133,9 @@ class Store {
 
   // --- customers, sites, devices --------------------------------------------------------
   Result<Customer> create_customer(const Principal& p, std::string_view name);
-  Result<std::vector<Customer>> list_customers(const Principal& p);
+  /// Customers visible to `p`, by name; a page of `limit` (1..1000) from `offset`.
+  Result<std::vector<Customer>> list_customers(const Principal& p, int64_t limit = 1000,
+                                               int64_t offset = 0);
   Result<Customer> get_customer(const Principal& p, std::string_view id);
   Result<Site> create_site(const Principal& p, std::string_view customer_id, std::string_view name);
   Result<std::vector<Site>> list_sites(const Principal& p, std::string_view customer_id);
@@ -144,7 +147,9 @@ class Store {
                             std::string_view version, std::string_view source_ip);
   /// The principal of a device token (cached briefly; revocation clears the cache).
   Result<Principal> authenticate_device(std::string_view token);
-  Result<std::vector<Device>> list_devices(const Principal& p, std::string_view customer_id);
+  /// Devices visible to `p` (of one customer when given); a page as for customers.
+  Result<std::vector<Device>> list_devices(const Principal& p, std::string_view customer_id,
+                                           int64_t limit = 1000, int64_t offset = 0);
   Result<Device> get_device(const Principal& p, std::string_view id);
   Status revoke_device(const Principal& p, std::string_view id);
   /// Records a heartbeat; a device that was silent gets its 監視停止 incident annotated.
