@@ -18,6 +18,15 @@ def announce(port):
     os.dup2(devnull, 1)
 
 
+def store(out, name, data):
+    """Writes one received message so that a reader never sees it half-written: a hidden
+    temporary file first, then renamed into place."""
+    tmp = os.path.join(out, "." + name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, os.path.join(out, name))
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -34,10 +43,10 @@ def serve_smtp(out):
 
         async def handle_DATA(self, server, session, envelope):
             Handler.n += 1
-            with open(os.path.join(out, f"mail-{Handler.n}.eml"), "wb") as f:
-                f.write(("X-Envelope-To: " + ",".join(envelope.rcpt_tos) + "\r\n").encode())
-                f.write(envelope.content if isinstance(envelope.content, bytes)
-                        else envelope.content.encode())
+            content = envelope.content if isinstance(envelope.content, bytes) \
+                else envelope.content.encode()
+            store(out, f"mail-{Handler.n}.eml",
+                  ("X-Envelope-To: " + ",".join(envelope.rcpt_tos) + "\r\n").encode() + content)
             return "250 OK"
 
     port = free_port()
@@ -58,9 +67,9 @@ def serve_http(out):
             with lock:
                 count[0] += 1
                 n = count[0]
-            with open(os.path.join(out, f"req-{n}.json"), "w") as f:
-                json.dump({"path": self.path, "headers": dict(self.headers),
-                           "body": body.decode("utf-8", "replace")}, f)
+            store(out, f"req-{n}.json",
+                  json.dumps({"path": self.path, "headers": dict(self.headers),
+                              "body": body.decode("utf-8", "replace")}).encode())
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()

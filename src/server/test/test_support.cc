@@ -284,6 +284,7 @@ Sink::~Sink() {
 std::vector<std::string> Sink::files() const {
   std::vector<std::string> out;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename().string().starts_with(".")) continue;  // still being written
     std::ifstream in(e.path());
     out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
