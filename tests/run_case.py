@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,14 +20,13 @@ SKIP = 77
 def unmet_requirement(spec):
     """Why this machine cannot run the case (its `requires:` list), or None."""
     for req in spec.get("requires", []) or []:
-        if req == "root" and os.geteuid() != 0:
-            return "needs root"
-        if req.startswith("command:"):
-            name = req.split(":", 1)[1]
-            if not any(os.access(os.path.join(d, name), os.X_OK)
-                       for d in os.environ.get("PATH", "").split(os.pathsep)):
-                return f"needs the command {name!r}"
-        if req not in ("root",) and not req.startswith("command:"):
+        if req == "root":
+            if os.geteuid() != 0:
+                return "needs root"
+        elif req.startswith("command:"):
+            if shutil.which(req.split(":", 1)[1]) is None:
+                return f"needs the command {req.split(':', 1)[1]!r}"
+        else:
             return f"unknown requirement {req!r} in case.yaml"
     return None
 

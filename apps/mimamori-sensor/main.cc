@@ -17,8 +17,8 @@
 #include "mimamori/net/output.h"
 #include "mimamori/net/pipeline.h"
 #include "mimamori/net/workers.h"
-#include "uplink_output.h"
 #include "rules_update.h"
+#include "uplink_output.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// The uplink against a minimal HTTPS receiver of the device API (ingest_stub.py), for what the
+// The uplink against a minimal HTTPS receiver of the device API (ingest_receiver.py), for what the
 // real server will not do on demand: scripted 503s and 429s, a foreign certificate. The
 // end-to-end cases against mimamori-server live in tests/cases/agent.
 
@@ -24,16 +24,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class IngestStub {
+class IngestReceiver {
  public:
-  IngestStub(const fs::path& dir, std::vector<std::string> extra = {}) : store_(dir / "store") {
+  IngestReceiver(const fs::path& dir, std::vector<std::string> extra = {}) : store_(dir / "store") {
     int fds[2];
     EXPECT_EQ(::pipe(fds), 0);
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(fds[1], 1);
       ::close(fds[0]);
-      std::string script = MIMAMORI_SOURCE_DIR "/src/uplink/test/ingest_stub.py";
+      std::string script = MIMAMORI_SOURCE_DIR "/src/uplink/test/ingest_receiver.py";
       std::vector<std::string> argv = {"python3",    script,    "--dir",
                                        dir.string(), "--store", store_.string()};
       for (auto& e : extra) argv.push_back(e);
@@ -51,9 +51,9 @@ class IngestStub {
     std::istringstream in(line);
     std::string w1, w2;
     in >> w1 >> port_ >> w2 >> fingerprint_;
-    EXPECT_EQ(w1, "PORT") << "stub did not start: '" << line << "'";
+    EXPECT_EQ(w1, "PORT") << "receiver did not start: '" << line << "'";
   }
-  ~IngestStub() {
+  ~IngestReceiver() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
@@ -101,11 +101,11 @@ class UplinkTest : public ::testing::Test {
       spool_->append(R"({"event_type":"auth","n":)" + std::to_string(i) + "}");
     ASSERT_TRUE(spool_->commit().ok());
   }
-  Credential cred(const IngestStub& stub) {
+  Credential cred(const IngestReceiver& receiver) {
     Credential c;
-    c.server_url = stub.url();
+    c.server_url = receiver.url();
     c.device_token = "dev_test.secret";
-    c.fingerprint = stub.fingerprint();
+    c.fingerprint = receiver.fingerprint();
     return c;
   }
   // Sends until the spool is empty or `deadline` passes, honouring next_attempt().
@@ -122,15 +122,15 @@ class UplinkTest : public ::testing::Test {
 };
 
 TEST_F(UplinkTest, EnrollPinsTheCertificateAndStoresA0600Credential) {
-  IngestStub stub(dir_);
+  IngestReceiver receiver(dir_);
   EnrollRequest req;
-  req.server_url = stub.url() + "/";
+  req.server_url = receiver.url() + "/";
   req.code = "k7qm-4xpd";
   auto c = enroll(req);
   ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_EQ(c->fingerprint, stub.fingerprint());
+  EXPECT_EQ(c->fingerprint, receiver.fingerprint());
   EXPECT_EQ(c->device_token, "dev_test.secret");
-  EXPECT_EQ(c->server_url, stub.url());
+  EXPECT_EQ(c->server_url, receiver.url());
   fs::path file = dir_ / "etc" / "credential.yaml";
   ASSERT_TRUE(save_credential(file, *c).ok());
   struct stat st {};
@@ -143,9 +143,9 @@ TEST_F(UplinkTest, EnrollPinsTheCertificateAndStoresA0600Credential) {
 }
 
 TEST_F(UplinkTest, EnrollRefusesAWrongCodeWithTheServersReason) {
-  IngestStub stub(dir_);
+  IngestReceiver receiver(dir_);
   EnrollRequest req;
-  req.server_url = stub.url();
+  req.server_url = receiver.url();
   req.code = "AAAA-BBBB";
   auto c = enroll(req);
   ASSERT_FALSE(c.ok());
@@ -154,28 +154,28 @@ TEST_F(UplinkTest, EnrollRefusesAWrongCodeWithTheServersReason) {
 }
 
 TEST_F(UplinkTest, EnrollChecksAGivenFingerprint) {
-  IngestStub stub(dir_);
+  IngestReceiver receiver(dir_);
   EnrollRequest req;
-  req.server_url = stub.url();
+  req.server_url = receiver.url();
   req.code = "K7QM4XPD";
   req.fingerprint = std::string(64, 'a');
   auto c = enroll(req);
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error().message.find(stub.fingerprint()), std::string::npos) << c.error().message;
-  req.fingerprint = stub.fingerprint();
+  EXPECT_NE(c.error().message.find(receiver.fingerprint()), std::string::npos) << c.error().message;
+  req.fingerprint = receiver.fingerprint();
   EXPECT_TRUE(enroll(req).ok());
 }
 
 TEST_F(UplinkTest, DrainsTheSpoolExactlyOnceWithGzip) {
-  IngestStub stub(dir_);
+  IngestReceiver receiver(dir_);
   fill(2500);
   UplinkOptions o;
   o.compression = Compression::kGzip;
   o.batch_records = 700;
-  Uplink up(cred(stub), *spool_, o);
+  Uplink up(cred(receiver), *spool_, o);
   drain(up);
   EXPECT_EQ(spool_->stats().depth, 0u);
-  auto got = stub.stored();
+  auto got = receiver.stored();
   ASSERT_EQ(got.size(), 2500u);
   for (int i = 0; i < 2500; ++i)
     ASSERT_EQ(got[i + 1], R"({"event_type":"auth","n":)" + std::to_string(i) + "}");
@@ -183,24 +183,24 @@ TEST_F(UplinkTest, DrainsTheSpoolExactlyOnceWithGzip) {
 }
 
 TEST_F(UplinkTest, ForeignCertificateIsRefusedAndNothingIsDeleted) {
-  IngestStub stub(dir_);
+  IngestReceiver receiver(dir_);
   fill(10);
-  Credential c = cred(stub);
+  Credential c = cred(receiver);
   c.fingerprint = std::string(64, '0');
   Uplink up(c, *spool_);
   EXPECT_EQ(up.send_once(), SendOutcome::kRetryLater);
   EXPECT_EQ(spool_->stats().depth, 10u);
-  EXPECT_TRUE(stub.stored().empty());
+  EXPECT_TRUE(receiver.stored().empty());
   EXPECT_EQ(up.stats().failures, 1u);
 }
 
 TEST_F(UplinkTest, BacksOffOn503AndHonoursRetryAfterWithoutLosingTheBatch) {
-  IngestStub stub(dir_, {"--fail-first", "2", "--throttle-first", "1"});
+  IngestReceiver receiver(dir_, {"--fail-first", "2", "--throttle-first", "1"});
   fill(50);
   UplinkOptions o;
   o.compression = Compression::kGzip;
   o.backoff_min = std::chrono::milliseconds(100);
-  Uplink up(cred(stub), *spool_, o);
+  Uplink up(cred(receiver), *spool_, o);
   EXPECT_EQ(up.send_once(), SendOutcome::kRetryLater);  // 503
   EXPECT_EQ(spool_->stats().depth, 50u);
   std::this_thread::sleep_until(up.next_attempt());
@@ -212,26 +212,26 @@ TEST_F(UplinkTest, BacksOffOn503AndHonoursRetryAfterWithoutLosingTheBatch) {
   EXPECT_EQ(spool_->stats().depth, 50u);
   std::this_thread::sleep_until(up.next_attempt());
   EXPECT_EQ(up.send_once(), SendOutcome::kAcked);
-  EXPECT_EQ(stub.stored().size(), 50u);
+  EXPECT_EQ(receiver.stored().size(), 50u);
   EXPECT_EQ(up.stats().throttled, 1u);
   EXPECT_EQ(up.stats().failures, 2u);
 }
 
 TEST_F(UplinkTest, FallsBackToGzipWhenZstdIsRefused) {
-  IngestStub stub(dir_);
+  IngestReceiver receiver(dir_);
   fill(5);
-  Uplink up(cred(stub), *spool_);  // zstd by default; this stub answers 415 to it
+  Uplink up(cred(receiver), *spool_);  // zstd by default; this receiver answers 415 to it
   drain(up);
-  EXPECT_EQ(stub.stored().size(), 5u);
+  EXPECT_EQ(receiver.stored().size(), 5u);
 }
 
 TEST_F(UplinkTest, ARetriedBatchIsADuplicateNotALoss) {
-  IngestStub stub(dir_);
+  IngestReceiver receiver(dir_);
   fill(20);
   {
     UplinkOptions o;
     o.compression = Compression::kGzip;
-    Uplink up(cred(stub), *spool_, o);
+    Uplink up(cred(receiver), *spool_, o);
     drain(up);
   }
   // As if the acknowledgement was lost: the device sends the same range again (409).
@@ -243,19 +243,19 @@ TEST_F(UplinkTest, ARetriedBatchIsADuplicateNotALoss) {
   ASSERT_TRUE(replay->commit().ok());
   UplinkOptions o;
   o.compression = Compression::kGzip;
-  Uplink up(cred(stub), *replay, o);
+  Uplink up(cred(receiver), *replay, o);
   EXPECT_EQ(up.send_once(), SendOutcome::kAcked);
   EXPECT_EQ(replay->stats().depth, 0u);
-  EXPECT_EQ(stub.stored().size(), 20u);
+  EXPECT_EQ(receiver.stored().size(), 20u);
 }
 
 TEST_F(UplinkTest, HeartbeatReportsSpoolDepthAndDrops) {
-  IngestStub stub(dir_);
+  IngestReceiver receiver(dir_);
   fill(7);
-  Uplink up(cred(stub), *spool_);
+  Uplink up(cred(receiver), *spool_);
   ASSERT_TRUE(up.heartbeat().ok());
   core::Fields f;
-  std::string hb = stub.heartbeats();
+  std::string hb = receiver.heartbeats();
   ASSERT_TRUE(core::parse_json_object(hb.substr(0, hb.find('\n')), f).ok()) << hb;
   EXPECT_EQ(*f.find("spool_depth")->as_int(), 7);
   EXPECT_EQ(*f.find("spool_dropped")->as_int(), 0);
