@@ -127,11 +127,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (ec == http::error::body_limit) {
       server_.stats.too_large.fetch_add(1, std::memory_order_relaxed);
       keep_alive_ = false;
+      unread_input_ = true;
       return write(error_response(413, "request body is over the limit"));
     }
     if (ec == http::error::header_limit) {
       server_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
       keep_alive_ = false;
+      unread_input_ = true;
       return write(error_response(431, "request headers are over the limit of 16 KiB"));
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
@@ -141,6 +143,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
       server_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
       keep_alive_ = false;
+      unread_input_ = true;
       return write(error_response(400, "malformed HTTP request: " + ec.message()));
     }
     close();
@@ -207,9 +210,29 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       });
     } else {
       stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-      stream_.socket().close(ec);
+      if (unread_input_) {
+        // The client may still be sending the request we refused: closing now would answer its
+        // data with a reset that can destroy our error response before the client reads it.
+        // Read and discard for a moment (a lingering close), then close.
+        stream_.expires_after(std::chrono::seconds(2));
+        discard_rest();
+      } else {
+        stream_.socket().close(ec);
+      }
     }
     server_.forget(this->weak_from_this());
+  }
+
+  void discard_rest() {
+    if constexpr (!std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      buffer_.clear();
+      stream_.async_read_some(buffer_.prepare(64 * 1024),
+                              [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                                if (!ec) return self->discard_rest();
+                                beast::error_code ec2;
+                                self->stream_.socket().close(ec2);
+                              });
+    }
   }
 
   HttpServer::Impl& server_;
@@ -219,6 +242,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true, busy_ = false, first_ = true;
+  bool unread_input_ = false;  // an error answered a request whose input was not read to its end
 };
 
 }  // namespace
