@@ -282,9 +282,16 @@ class SvTest:
             if eve.get("community-id"):
                 out += ["--set", "outputs.eve.community-id=true",
                         "--set", f"outputs.eve.community-id-seed={int(eve.get('community-id-seed', 0))}"]
+            if eve.get("ethernet"):
+                out += ["--set", "outputs.eve.ethernet=true"]
             for t in eve.get("types") or []:
                 name, opts = (t, {}) if isinstance(t, str) else next(iter(t.items()))
                 opts = opts or {}
+                if name == "alert":
+                    for k in ("payload", "payload-printable", "packet"):
+                        if k in opts:
+                            on = opts[k] is True or str(opts[k]).lower() in ("yes", "true", "on")
+                            out += ["--set", f"outputs.eve.alert.{k}={'true' if on else 'false'}"]
                 if name == "http":
                     # Without `extended: yes` Suricata writes the basic http record.
                     ext = opts.get("extended", False)

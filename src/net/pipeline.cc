@@ -28,6 +28,10 @@ std::string_view proto_name(uint8_t proto, std::string& scratch) {
       return "SCTP";
     case ip_proto::kGre:
       return "GRE";
+    case ip_proto::kIpip:
+      return "IP-in-IP";
+    case ip_proto::kIpv6InIp:
+      return "IPv6";
     default:
       scratch = std::to_string(proto);
       return scratch;
@@ -75,6 +79,11 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   o.log_tls = c.get<bool>("outputs.eve.tls", o.log_tls);
   o.log_ssh = c.get<bool>("outputs.eve.ssh", o.log_ssh);
   o.log_anomaly = c.get<bool>("outputs.eve.anomaly", o.log_anomaly);
+  o.alert_payload = c.get<bool>("outputs.eve.alert.payload", o.alert_payload);
+  o.alert_payload_printable =
+      c.get<bool>("outputs.eve.alert.payload-printable", o.alert_payload_printable);
+  o.alert_packet = c.get<bool>("outputs.eve.alert.packet", o.alert_packet);
+  o.ethernet = c.get<bool>("outputs.eve.ethernet", o.ethernet);
   std::string tz = c.get<std::string>("outputs.eve.timezone", "jst");
   o.format.utc_offset_minutes = tz == "utc" || tz == "UTC" ? 0 : core::kJstOffsetMinutes;
   return o;
@@ -225,28 +234,33 @@ class PipelineImpl final : public DetectContext, public AppSink {
       tick(pkt_.timestamp);
     }
     verdict_drop_ = false;
-    if (const Packet* outer = decoder_.tunnel_outer()) {
-      // A UDP tunnel: the outer packet counts in its own flow first, then the inner one.
+    if (int layers = decoder_.tunnel_layers()) {
+      // Tunnels: each layer's packet is inspected first, outermost first (in its own flow,
+      // except GRE), then the inner one.
       Packet inner = pkt_;
-      pkt_ = *outer;
-      pkt_.number = number;
-      bool pass = handle(a);
+      bool pass = true;
+      for (int i = 0; i < layers; ++i) {
+        pkt_ = decoder_.tunnel_layer(i);
+        pkt_.number = number;
+        verdict_drop_ = false;
+        if (!handle(Anomaly::kNone, decoder_.tunnel_layer_has_flow(i))) pass = false;
+      }
       pkt_ = inner;
       verdict_drop_ = false;
-      if (!handle(a)) pass = false;
+      if (!handle(a, true)) pass = false;
       return pass;
     }
-    return handle(a);
+    return handle(a, true);
   }
 
   // Flow, detectors and app-layer for the decoded packet in pkt_.
-  bool handle(Anomaly a) {
+  bool handle(Anomaly a, bool track) {
     Flow* flow = nullptr;
     // Some anomalies leave a whole packet (an atomic IPv6 fragment, overlapping fragments
     // reassembled first-wins): it is still tracked and inspected, as Suricata does.
     bool whole = a == Anomaly::kNone || a == Anomaly::kIpv6ExthdrUselessFh ||
                  (a == Anomaly::kFragOverlap && pkt_.reassembled);
-    if (pkt_.ip_version != 0 && whole) flow = flows_.update(pkt_);
+    if (pkt_.ip_version != 0 && whole && track) flow = flows_.update(pkt_);
     if (flow && flow->drop && opt_.ips) {
       ++stats_.drops;
       return false;
@@ -603,6 +617,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     pkt_.l4_header = std::string_view(kNoHeader, sizeof(kNoHeader));
     pkt_.flow = &f;
     pkt_.direction = dir;
+    pkt_.origin = PacketOrigin::kFlowEnd;
   }
 
   void record(std::string_view type, const core::Fields& fields, Direction dir) override {
@@ -709,7 +724,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     ev_.src_ip = p.src_ip;
     ev_.dest_ip = p.dst_ip;
     if (p.ip_version) ev_.proto.assign(proto_name(p.proto, scratch_));
-    if (p.is_tcp() || p.is_udp()) {
+    if (p.is_tcp() || p.is_udp() || p.is_sctp()) {
       ev_.src_port = p.src_port;
       ev_.dest_port = p.dst_port;
     }
@@ -939,10 +954,81 @@ class PipelineImpl final : public DetectContext, public AppSink {
       ev_.fields.add("start", tmp_).end();
     }
     ev_.fields.add("pcap_cnt", pkt_.number);
-    // Where the alerting packet came from, as Suricata names it: a captured one, or the
-    // pseudo packet of a flow's end.
-    ev_.fields.add("pkt_src", closing_ ? "stream (flow timeout)" : "wire/pcap");
+    // Where the alerting packet came from, as Suricata names it: a captured one, a
+    // reassembled or tunnelled one, or the pseudo packet of a flow's end.
+    ev_.fields.add("pkt_src", packet_origin_name(closing_ ? PacketOrigin::kFlowEnd : pkt_.origin));
+    if (pkt_.root) add_tunnel(*pkt_.root);
+    if (opt_.ethernet) add_ether(pkt_);
+    if (opt_.alert_payload || opt_.alert_payload_printable) add_payload();
+    if (opt_.alert_packet && !closing_ && !pkt_.data.empty()) {
+      add_base64("packet", pkt_.data);
+      ev_.fields.begin_object("packet_info").add("linktype", pkt_.link_type);
+      std::string_view name = link_type_name(pkt_.link_type);
+      if (!name.empty()) ev_.fields.add("linktype_name", name);
+      ev_.fields.end();
+    }
     write_event();
+  }
+
+  // The outermost packet of a tunnel, as Suricata's alert `tunnel` object gives it.
+  void add_tunnel(const Packet& root) {
+    tmp_.clear();
+    append_suricata_ip(tmp_, root.src_ip);
+    ev_.fields.begin_object("tunnel").add("src_ip", tmp_);
+    bool ports = root.is_tcp() || root.is_udp() || root.is_sctp();
+    ev_.fields.add("src_port", ports ? root.src_port : 0);
+    tmp_.clear();
+    append_suricata_ip(tmp_, root.dst_ip);
+    ev_.fields.add("dest_ip", tmp_);
+    ev_.fields.add("dest_port", ports ? root.dst_port : 0);
+    ev_.fields.add("proto", proto_name(root.proto, scratch_));
+    ev_.fields.add("depth", pkt_.tunnel_depth);
+    if (pkt_.number) ev_.fields.add("pcap_cnt", pkt_.number);
+    ev_.fields.add("pkt_src", packet_origin_name(root.origin));
+    ev_.fields.end();
+  }
+
+  // Source and destination MAC of an Ethernet frame.
+  void add_ether(const Packet& p) {
+    if (p.link_type != 1 || p.data.size() < 14) return;
+    auto mac = [this](const char* b) {
+      tmp_.clear();
+      for (int i = 0; i < 6; ++i) {
+        if (i) tmp_.push_back(':');
+        append_hex2(tmp_, static_cast<uint8_t>(b[i]));
+      }
+      return std::string_view(tmp_);
+    };
+    ev_.fields.begin_object("ether");
+    ev_.fields.add("src_mac", mac(p.data.data() + 6));
+    ev_.fields.add("dest_mac", mac(p.data.data()));
+    ev_.fields.end();
+  }
+
+  // The alerting packet's payload (`payload` base64, `payload_printable`), and whether the
+  // match was on stream data.
+  void add_payload() {
+    std::string_view data = pkt_.payload;
+    if (opt_.alert_payload) add_base64("payload", data);
+    if (opt_.alert_payload_printable) {
+      // Printable ASCII, CR and LF as they are; anything else as '.'.
+      tmp_.assign(data);
+      for (char& c : tmp_) {
+        auto u = static_cast<unsigned char>(c);
+        if (!((u >= 0x20 && u < 0x7f) || u == '\n' || u == '\r')) c = '.';
+      }
+      ev_.fields.add("payload_printable", tmp_);
+    }
+    bool stream = pkt_.is_tcp() && stream_;
+    ev_.fields.add("stream", stream ? 1 : 0);
+  }
+
+  void add_base64(std::string_view key, std::string_view data) {
+    tmp_.resize(4 * ((data.size() + 2) / 3) + 1);
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(tmp_.data()),
+                            reinterpret_cast<const unsigned char*>(data.data()),
+                            static_cast<int>(data.size()));
+    ev_.fields.add(key, std::string_view(tmp_.data(), static_cast<std::size_t>(n)));
   }
   void drop() override {
     if (!opt_.ips) return;

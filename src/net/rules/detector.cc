@@ -164,7 +164,7 @@ bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
     if (!p.flow || p.flow->app_proto != inf.app) return false;
   }
   if (!inf.dirs[static_cast<int>(t.dir)]) return false;
-  bool has_ports = p.is_tcp() || p.is_udp();
+  bool has_ports = p.is_tcp() || p.is_udp() || p.is_sctp();
   auto addr_ok = [&](const core::IpAddress& src, uint16_t sp, const core::IpAddress& dst,
                      uint16_t dp) {
     if (!s.src.contains(src) || !s.dst.contains(dst)) return false;

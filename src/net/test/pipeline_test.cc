@@ -189,6 +189,77 @@ TEST(Pipeline, HttpOverPppoeGivesBuffersRecordAndAlertWithHttpAttached) {
   EXPECT_EQ(flows, 1);
 }
 
+// Alerts on every packet that carries payload.
+class PayloadAlerter : public Detector {
+ public:
+  std::string_view name() const override { return "payload"; }
+  void on_packet(const Packet& p, DetectContext& ctx) override {
+    if (p.payload.empty()) return;
+    core::Alert a;
+    a.signature_id = 7;
+    a.signature = "test: payload";
+    ctx.alert(a);
+  }
+};
+
+TEST(Pipeline, AlertsOnIpInIpNameTheTunnelAndCarryPacketAndPayload) {
+  PipelineOptions opt;
+  opt.checksums = ChecksumMode::kNone;
+  opt.midstream = true;
+  opt.alert_packet = opt.alert_payload = opt.alert_payload_printable = opt.ethernet = true;
+  std::vector<std::unique_ptr<Detector>> dets;
+  dets.emplace_back(new PayloadAlerter);
+  StringSink sink;
+  Pipeline pipe(opt, std::move(dets), &sink);
+  auto src = PacketSource::open_read(kSv + "bug-4571-01/ipv4_over_ipv4.pcap");
+  ASSERT_TRUE(src.ok()) << src.error().message;
+  std::atomic<bool> stop{false};
+  RawPacket raw;
+  uint64_t n = 0;
+  while (true) {
+    auto more = src.value()->next(raw, stop);
+    ASSERT_TRUE(more.ok());
+    if (!*more) break;
+    pipe.process(raw, ++n);
+  }
+  pipe.finish();
+  int outer = 0, inner = 0, outer_flows = 0, inner_flows = 0;
+  for (const auto& e : sink.events()) {
+    if (e.event_type == "flow") {
+      (e.proto == "IP-in-IP" ? outer_flows : inner_flows) += 1;
+      continue;
+    }
+    if (e.event_type != "alert") continue;
+    EXPECT_EQ(e.fields.find("stream")->as_int(), 0);
+    EXPECT_FALSE(e.fields.find_string("payload").empty());
+    if (e.proto == "IP-in-IP") {
+      // The outer packet, as captured: Ethernet, with its MAC addresses.
+      ++outer;
+      EXPECT_EQ(e.fields.find_string("pkt_src"), "wire/pcap");
+      EXPECT_EQ(e.fields.find("packet_info.linktype")->as_int(), 1);
+      EXPECT_EQ(e.fields.find_string("packet_info.linktype_name"), "EN10MB");
+      EXPECT_EQ(e.fields.find_string("ether.src_mac").size(), 17u);
+      EXPECT_FALSE(e.fields.find("tunnel.src_ip").has_value());
+    } else {
+      ++inner;
+      EXPECT_EQ(e.proto, "TCP");
+      EXPECT_EQ(e.src_ip.to_string(), "10.1.0.3");
+      EXPECT_EQ(e.fields.find_string("pkt_src"), "ipv4 tunnel");
+      EXPECT_EQ(e.fields.find_string("tunnel.src_ip"), "10.1.0.1");
+      EXPECT_EQ(e.fields.find_string("tunnel.dest_ip"), "10.1.0.2");
+      EXPECT_EQ(e.fields.find_string("tunnel.proto"), "IP-in-IP");
+      EXPECT_EQ(e.fields.find("tunnel.depth")->as_int(), 1);
+      EXPECT_EQ(e.fields.find_string("tunnel.pkt_src"), "wire/pcap");
+      EXPECT_EQ(e.fields.find_string("packet_info.linktype_name"), "RAW");
+      EXPECT_NE(e.fields.find_string("payload_printable").find("hello"), std::string::npos);
+    }
+  }
+  EXPECT_GT(outer, 0);
+  EXPECT_EQ(inner, outer);  // every payload-carrying outer packet carries an inner one
+  EXPECT_EQ(outer_flows, 1);
+  EXPECT_EQ(inner_flows, 1);
+}
+
 TEST(Pipeline, DnsOverTcpQueryAndAnswer) {
   Capture r;
   run(kSv + "dns/dns-tcp-www-google-com/dns.pcap", r);

@@ -48,6 +48,10 @@ struct PipelineOptions {
   bool http_extended = true;       ///< `outputs.eve.http-extended`: method, status, length, ... too
   bool community_id = false;       ///< `outputs.eve.community-id`: Community ID on records
   uint16_t community_id_seed = 0;  ///< `outputs.eve.community-id-seed`
+  bool alert_payload = false;      ///< `outputs.eve.alert.payload`: base64 payload
+  bool alert_payload_printable = false;  ///< `outputs.eve.alert.payload-printable`
+  bool alert_packet = false;             ///< `outputs.eve.alert.packet`: the frame, base64
+  bool ethernet = false;                 ///< `outputs.eve.ethernet`: MAC addresses on alerts
   bool log_flow = true, log_dns = true, log_http = true, log_tls = true, log_ssh = true,
        log_anomaly = true;
   std::string in_iface;
