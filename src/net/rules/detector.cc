@@ -178,7 +178,10 @@ bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
   }
   if (s.flow) {
     const auto& f = *s.flow;
-    bool est = p.flow && p.flow->established();
+    // The TCP packet completing the handshake is not yet inspected as established.
+    bool est =
+        p.flow && p.flow->established() &&
+        (p.proto != ip_proto::kTcp || p.flow->pkts[0] + p.flow->pkts[1] > p.flow->established_at);
     if (f.established && !est) return false;
     if (f.not_established && est) return false;
     if (f.only_stream && !t.stream) return false;
@@ -186,6 +189,14 @@ bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
     if ((f.to_server || f.to_client) && !p.flow) return false;
   }
   if (s.dsize && (t.stream || !s.dsize->check(p.dsize()))) return false;
+  // As Suricata, `!N`, `>N`, `>=N` and ranges imply a payload: an empty packet never matches.
+  if (s.dsize && p.dsize() == 0) {
+    auto op = s.dsize->op;
+    if (op == Range::Op::kNe || op == Range::Op::kGt || op == Range::Op::kGe ||
+        op == Range::Op::kBetween) {
+      return false;
+    }
+  }
   if (s.itype && (!p.is_icmp() || !s.itype->check(p.icmp_type))) return false;
   if (s.icode && (!p.is_icmp() || !s.icode->check(p.icmp_code))) return false;
   if (s.tcp_flags && (!p.is_tcp() || !s.tcp_flags->check(p.tcp_flags))) return false;
@@ -553,6 +564,21 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
   }
   impl.always[kCtx][static_cast<size_t>(dir)][transport_bucket(packet.proto)].for_each(
       packet.dst_port, [&st](uint32_t i) { st.add(i); });
+  // A TCP packet of a flow without a session (no handshake seen, midstream pick-up off) is
+  // never reassembled: as Suricata, stream rules inspect its payload as a packet.
+  if (packet.is_tcp() && packet.flow && packet.flow->tcp_state == TcpState::kNone &&
+      !packet.payload.empty()) {
+    constexpr auto kStream = static_cast<size_t>(Context::kStream);
+    const auto& spf = impl.prefilters[kStream][0][static_cast<size_t>(dir)];
+    if (spf.set) {
+      (void)spf.set->scan(packet.payload, st.scratch, [&st](uint32_t id, uint64_t) {
+        st.add(id);
+        return true;
+      });
+    }
+    impl.always[kStream][static_cast<size_t>(dir)][0].for_each(packet.dst_port,
+                                                               [&st](uint32_t i) { st.add(i); });
+  }
   // IP-only rules: first packet of each direction of a flow, or every flow-less packet.
   bool first = !packet.flow || packet.flow->pkts[dir] <= 1;
   if (first) {

@@ -703,8 +703,11 @@ core::Status RuleCompiler::byte_read_opts(std::vector<std::string_view>& parts, 
   } else if (r.nbytes > 8) {
     return make_error("{}: 1 to 8 bytes for a binary number, got {}", what, r.nbytes);
   }
-  // `string` with 0 bytes reads the digits that are there (ET uses it); binary needs a size.
-  if (r.nbytes == 0 && !r.string) return make_error("{}: number of bytes must be positive", what);
+  // `string` with 0 bytes reads the digits that are there (ET uses it); binary needs a size,
+  // except byte_jump's, where 0 bytes read the value 0 (a plain move by post_offset).
+  if (r.nbytes == 0 && !r.string && !jump) {
+    return make_error("{}: number of bytes must be positive", what);
+  }
   return {};
 }
 
