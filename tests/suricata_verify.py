@@ -275,6 +275,10 @@ class SvTest:
         except (yaml.YAMLError, OSError, UnicodeDecodeError):
             return []
         out = []
+        # The order in which actions are applied changes which alerts a packet gets.
+        order = conf.get("action-order")
+        if isinstance(order, list) and order:
+            out += ["--set", "action-order=" + ",".join(str(a) for a in order)]
         for o in conf.get("outputs") or []:
             eve = o.get("eve-log") if isinstance(o, dict) else None
             if not isinstance(eve, dict):
@@ -285,6 +289,8 @@ class SvTest:
             for t in eve.get("types") or []:
                 name, opts = (t, {}) if isinstance(t, str) else next(iter(t.items()))
                 opts = opts or {}
+                if name == "alert" and opts.get("verdict"):
+                    out += ["--set", "outputs.eve.alert-verdict=true"]
                 if name == "http":
                     # Without `extended: yes` Suricata writes the basic http record.
                     ext = opts.get("extended", False)

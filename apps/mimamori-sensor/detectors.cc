@@ -49,6 +49,24 @@ std::vector<std::string> rule_files(const core::Config& config, const RuleOption
 net::rules::EngineOptions engine_options(const core::Config& config) {
   net::rules::EngineOptions o;
   o.cache_dir = config.get<std::string>("detect.cache-dir", "");
+  // Suricata's `action-order`: a YAML list, or (as --set gives it) "drop,pass,reject,alert".
+  std::vector<std::string> order;
+  for (const auto& item : config.get<std::vector<std::string>>("action-order", {})) {
+    std::string_view rest = item;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view t = rest.substr(0, comma);
+      rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
+      while (!t.empty() && (t.front() == ' ' || t.front() == '[')) t.remove_prefix(1);
+      while (!t.empty() && (t.back() == ' ' || t.back() == ']')) t.remove_suffix(1);
+      if (!t.empty()) order.emplace_back(t);
+    }
+  }
+  if (!order.empty()) {
+    auto rank = net::rules::parse_action_order(order);
+    if (!rank) throw core::ConfigError(rank.error().message);
+    o.action_rank = *rank;
+  }
   return o;
 }
 

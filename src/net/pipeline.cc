@@ -70,6 +70,7 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   o.log_dns_responses = c.get<bool>("outputs.eve.dns-responses", o.log_dns_responses);
   o.http_extended = c.get<bool>("outputs.eve.http-extended", o.http_extended);
   o.community_id = c.get<bool>("outputs.eve.community-id", o.community_id);
+  o.alert_verdict = c.get<bool>("outputs.eve.alert-verdict", o.alert_verdict);
   o.community_id_seed = c.get<unsigned>("outputs.eve.community-id-seed", o.community_id_seed);
   o.log_http = c.get<bool>("outputs.eve.http", o.log_http);
   o.log_tls = c.get<bool>("outputs.eve.tls", o.log_tls);
@@ -909,7 +910,8 @@ class PipelineImpl final : public DetectContext, public AppSink {
   std::size_t buffer_count(Buffer b) const override {
     return app_parser_ ? app_parser_->buffer_count(b) : 0;
   }
-  void alert(const core::Alert& alert) override {
+  void alert(const core::Alert& alert) override { alert_verdict(alert, {}); }
+  void alert_verdict(const core::Alert& alert, std::string_view verdict) override {
     ++stats_.alerts;
     ev_.clear();
     ev_.timestamp = pkt_.timestamp;
@@ -942,12 +944,18 @@ class PipelineImpl final : public DetectContext, public AppSink {
     // Where the alerting packet came from, as Suricata names it: a captured one, or the
     // pseudo packet of a flow's end.
     ev_.fields.add("pkt_src", closing_ ? "stream (flow timeout)" : "wire/pcap");
+    if (opt_.alert_verdict && !verdict.empty()) {
+      ev_.fields.begin_object("verdict").add("action", verdict).end();
+    }
     write_event();
   }
   void drop() override {
     if (!opt_.ips) return;
     verdict_drop_ = true;
     if (pkt_.flow) pkt_.flow->drop = true;
+  }
+  void drop_packet() override {
+    if (opt_.ips) verdict_drop_ = true;
   }
   bool ips_mode() const override { return opt_.ips; }
   void emit(core::Event& event) override {

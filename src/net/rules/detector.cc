@@ -81,6 +81,8 @@ struct RuleDetector::State {
   std::unordered_map<uint64_t, RateEntry> rates;
   std::unordered_map<uint64_t, int64_t> xbits;  // key -> expiry (seconds), 0: none
   EvalScratch eval;
+  // Alerts of one evaluation, emitted at its end with the packet's verdict: (sig, action).
+  std::vector<std::pair<uint32_t, Action>> pending;
 
   void reset(const RuleEngine& e) {
     bits.assign(e.signatures().size() / 64 + 1, 0);
@@ -88,6 +90,8 @@ struct RuleDetector::State {
     hi = 0;
     candidates.clear();
     candidates.reserve(256);
+    pending.clear();
+    pending.reserve(64);
     thresholds.clear();
     rates.clear();
     xbits.clear();
@@ -407,6 +411,8 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
   RuleFlowState* fs = flow_state(t.packet->flow, slot, engine);
   if (fs && fs->passed) return;
   int64_t now = t.packet->timestamp.seconds();
+  bool passed = false;
+  st.pending.clear();
   for (uint32_t i : cands) {
     const auto& s = sigs[i];
     const auto& inf = impl.info[i];
@@ -436,11 +442,12 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
         if (!st.xbits.erase(k)) st.xbits[k] = x.expire_seconds ? now + x.expire_seconds : 0;
       }
     }
-    // pass rules come first in index order: a match ends the packet's inspection; one that
-    // looks at the flow only (no buffers) lets the rest of the flow through, as Suricata does.
+    // Rules are in action-order: a pass match ends the packet's inspection (the alerts of
+    // rules before it stand); a header-only or app-layer one lets the rest of the flow through.
     if (s.action == Action::kPass) {
-      if (fs && s.buffers.empty()) fs->passed = true;
-      return;
+      if (fs && inf.flow_action) fs->passed = true;
+      passed = true;
+      break;
     }
     if (s.noalert) continue;
     bool suppressed = false;
@@ -525,18 +532,39 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
         continue;
       }
     }
-    bool drop = (action == Action::kDrop || action == Action::kReject) && ctx.ips_mode();
+    st.pending.emplace_back(i, action);
+  }
+  if (st.pending.empty()) return;
+  // The packet's verdict, as Suricata's: a reject or (inline) a drop wins, then a pass.
+  bool ips = ctx.ips_mode();
+  bool reject = false, drop = false;
+  for (const auto& [i, action] : st.pending) {
+    reject |= action == Action::kReject;
+    drop |= action == Action::kDrop;
+  }
+  std::string_view verdict = reject          ? (ips ? "drop" : "alert")
+                             : (drop && ips) ? "drop"
+                             : passed        ? "pass"
+                                             : "alert";
+  for (const auto& [i, action] : st.pending) {
+    const auto& inf = impl.info[i];
     ++stats.alerts;
-    if (drop) {
+    if ((action == Action::kDrop || action == Action::kReject) && ips) {
       ++stats.drops;
       core::Alert a = inf.alert;
       a.action = "blocked";
-      ctx.alert(a);
-      ctx.drop();
+      ctx.alert_verdict(a, verdict);
+      // Header-only and app-layer matches drop the flow; payload matches the packet.
+      if (inf.flow_action) {
+        ctx.drop();
+      } else {
+        ctx.drop_packet();
+      }
     } else {
-      ctx.alert(inf.alert);
+      ctx.alert_verdict(inf.alert, verdict);
     }
   }
+  st.pending.clear();
 }
 
 void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {

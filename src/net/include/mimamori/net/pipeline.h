@@ -47,6 +47,7 @@ struct PipelineOptions {
        log_dns_responses = true;   ///< `outputs.eve.dns-requests`, `-responses`
   bool http_extended = true;       ///< `outputs.eve.http-extended`: method, status, length, ... too
   bool community_id = false;       ///< `outputs.eve.community-id`: Community ID on records
+  bool alert_verdict = false;      ///< `outputs.eve.alert-verdict`: `verdict` on alert records
   uint16_t community_id_seed = 0;  ///< `outputs.eve.community-id-seed`
   bool log_flow = true, log_dns = true, log_http = true, log_tls = true, log_ssh = true,
        log_anomaly = true;

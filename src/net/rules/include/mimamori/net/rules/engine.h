@@ -4,6 +4,7 @@
 /// in per-context lists, IP-only rules in an address interval index — and RuleDetector, the
 /// per-worker net::Detector that evaluates candidates fully and emits alerts.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -27,7 +28,15 @@ inline constexpr std::string_view kEngineVersion = "mimamori-rules-1";
 struct EngineOptions {
   /// Folder for serialised prefilter databases (created if missing); empty: no cache.
   std::filesystem::path cache_dir;
+  /// Evaluation priority of each action, indexed by Action (lower first): Suricata's
+  /// `action-order`, by default pass, drop, reject, alert. A matching pass rule ends the
+  /// inspection of the rules after it.
+  std::array<uint8_t, 4> action_rank = {3, 1, 2, 0};
 };
+
+/// Parses an `action-order` list ("drop", "pass", "reject", "alert", each once; missing ones
+/// keep their default order after the named ones) into EngineOptions::action_rank.
+core::Result<std::array<uint8_t, 4>> parse_action_order(const std::vector<std::string>& names);
 
 /// Counters of one engine build.
 struct EngineStats {
