@@ -81,8 +81,13 @@ struct RuleDetector::State {
   std::unordered_map<uint64_t, RateEntry> rates;
   std::unordered_map<uint64_t, int64_t> xbits;  // key -> expiry (seconds), 0: none
   EvalScratch eval;
-  // Alerts of one evaluation, emitted at its end with the packet's verdict: (sig, action).
-  std::vector<std::pair<uint32_t, Action>> pending;
+  // Matches of one evaluation, acted on at its end with the packet's verdict.
+  struct Match {
+    uint32_t sig;
+    Action action;
+    bool silent;  // `noalert`: the action applies, no alert is written
+  };
+  std::vector<Match> pending;
 
   void reset(const RuleEngine& e) {
     bits.assign(e.signatures().size() / 64 + 1, 0);
@@ -449,7 +454,13 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
       passed = true;
       break;
     }
-    if (s.noalert) continue;
+    if (s.noalert) {
+      // A silent drop still drops (Suricata applies the action before removing the alert).
+      if (s.action == Action::kDrop || s.action == Action::kReject) {
+        st.pending.push_back({i, s.action, true});
+      }
+      continue;
+    }
     bool suppressed = false;
     for (const auto& sup : s.suppress) {
       const Packet& p = *t.packet;
@@ -532,35 +543,37 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
         continue;
       }
     }
-    st.pending.emplace_back(i, action);
+    st.pending.push_back({i, action, false});
   }
   if (st.pending.empty()) return;
   // The packet's verdict, as Suricata's: a reject or (inline) a drop wins, then a pass.
   bool ips = ctx.ips_mode();
   bool reject = false, drop = false;
-  for (const auto& [i, action] : st.pending) {
-    reject |= action == Action::kReject;
-    drop |= action == Action::kDrop;
+  for (const auto& m : st.pending) {
+    reject |= m.action == Action::kReject;
+    drop |= m.action == Action::kDrop;
   }
   std::string_view verdict = reject          ? (ips ? "drop" : "alert")
                              : (drop && ips) ? "drop"
                              : passed        ? "pass"
                                              : "alert";
-  for (const auto& [i, action] : st.pending) {
-    const auto& inf = impl.info[i];
-    ++stats.alerts;
-    if ((action == Action::kDrop || action == Action::kReject) && ips) {
+  for (const auto& m : st.pending) {
+    const auto& inf = impl.info[m.sig];
+    if (!m.silent) ++stats.alerts;
+    if ((m.action == Action::kDrop || m.action == Action::kReject) && ips) {
       ++stats.drops;
-      core::Alert a = inf.alert;
-      a.action = "blocked";
-      ctx.alert_verdict(a, verdict);
+      if (!m.silent) {
+        core::Alert a = inf.alert;
+        a.action = "blocked";
+        ctx.alert_verdict(a, verdict);
+      }
       // Header-only and app-layer matches drop the flow; payload matches the packet.
       if (inf.flow_action) {
         ctx.drop();
       } else {
         ctx.drop_packet();
       }
-    } else {
+    } else if (!m.silent) {
       ctx.alert_verdict(inf.alert, verdict);
     }
   }
