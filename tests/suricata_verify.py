@@ -291,6 +291,12 @@ class SvTest:
                 opts = opts or {}
                 if name == "alert" and opts.get("verdict"):
                     out += ["--set", "outputs.eve.alert-verdict=true"]
+                xff = opts.get("xff") if name == "alert" else None
+                if isinstance(xff, dict) and xff.get("enabled") in (True, "yes"):
+                    out += ["--set", "outputs.eve.xff.enabled=true"]
+                    for k in ("mode", "deployment", "header"):
+                        if xff.get(k):
+                            out += ["--set", f"outputs.eve.xff.{k}={xff[k]}"]
                 if name == "http":
                     # Without `extended: yes` Suricata writes the basic http record.
                     ext = opts.get("extended", False)

@@ -71,6 +71,20 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   o.http_extended = c.get<bool>("outputs.eve.http-extended", o.http_extended);
   o.community_id = c.get<bool>("outputs.eve.community-id", o.community_id);
   o.alert_verdict = c.get<bool>("outputs.eve.alert-verdict", o.alert_verdict);
+  o.xff = c.get<bool>("outputs.eve.xff.enabled", o.xff);
+  if (o.xff) {
+    auto mode = c.get<std::string>("outputs.eve.xff.mode", "extra-data");
+    auto deployment = c.get<std::string>("outputs.eve.xff.deployment", "reverse");
+    if (mode != "extra-data" && mode != "overwrite")
+      throw core::ConfigError("outputs.eve.xff.mode: expected extra-data or overwrite, got '" +
+                              mode + "'");
+    if (deployment != "reverse" && deployment != "forward")
+      throw core::ConfigError("outputs.eve.xff.deployment: expected reverse or forward, got '" +
+                              deployment + "'");
+    o.xff_overwrite = mode == "overwrite";
+    o.xff_reverse = deployment == "reverse";
+    o.xff_header = c.get<std::string>("outputs.eve.xff.header", o.xff_header);
+  }
   o.community_id_seed = c.get<unsigned>("outputs.eve.community-id-seed", o.community_id_seed);
   o.log_http = c.get<bool>("outputs.eve.http", o.log_http);
   o.log_tls = c.get<bool>("outputs.eve.tls", o.log_tls);
@@ -920,6 +934,16 @@ class PipelineImpl final : public DetectContext, public AppSink {
     set_packet_endpoints(pkt_);
     ev_.alert = alert;
     Flow* f = pkt_.flow;
+    if (opt_.xff && f && f->app_proto == AppProto::kHttp && f->internals->parser) {
+      std::string_view text;
+      auto ip = xff_address(f->internals->parser->request_header(opt_.xff_header), opt_.xff_reverse,
+                            text);
+      if (ip && opt_.xff_overwrite) {
+        (pkt_.direction == Direction::kToClient ? ev_.dest_ip : ev_.src_ip) = *ip;
+      } else if (ip) {
+        ev_.alert->extra.add("xff", text);
+      }
+    }
     if (f) {
       ev_.flow_id = f->id;
       f->internals->alerted = 1;

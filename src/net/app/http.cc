@@ -679,6 +679,12 @@ class HttpParser final : public AppParser {
     if (t && t->req_head_done) write_record(*t, out);
   }
 
+  std::string_view request_header(std::string_view name) const override {
+    const Tx* t = current_;
+    if (!t && !txs_.empty()) t = txs_.back().get();
+    return t && t->req_head_done ? header_value(t->req_headers, name) : std::string_view{};
+  }
+
   void reset() override {
     while (!txs_.empty()) recycle_front();
     side_[0].clear();
@@ -1333,6 +1339,33 @@ class HttpParser final : public AppParser {
 };
 
 }  // namespace
+
+std::optional<core::IpAddress> xff_address(std::string_view value, bool reverse,
+                                           std::string_view& text) {
+  std::string_view entry = value;
+  if (reverse) {
+    auto comma = value.rfind(',');
+    if (comma != std::string_view::npos) entry = value.substr(comma + 1);
+  } else {
+    entry = value.substr(0, value.find(','));
+  }
+  while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
+  while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+  std::string_view addr = entry;
+  if (!addr.empty() && addr.front() == '[') {
+    // "[v6]" or "[v6]:port"
+    auto close = addr.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    addr = addr.substr(1, close - 1);
+  } else if (auto colon = addr.find(':');
+             colon != std::string_view::npos && addr.rfind(':') == colon) {
+    addr = addr.substr(0, colon);  // one colon: "v4:port"
+  }
+  auto ip = core::IpAddress::parse(addr);
+  if (!ip) return std::nullopt;
+  text = addr;
+  return *ip;
+}
 
 std::unique_ptr<AppParser> make_http_parser(const AppLimits& limits) {
   return std::make_unique<HttpParser>(limits);
