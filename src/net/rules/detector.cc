@@ -38,6 +38,7 @@ struct ThresholdEntry {
   int64_t window_start = 0;  // seconds
   uint32_t count = 0;
   bool alerted = false;
+  uint64_t next = 0;  // backoff: the match count of the next alert
 };
 
 struct RateEntry {
@@ -490,6 +491,13 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
       uint64_t key = uint64_t(i) * 0x9E3779B97F4A7C15ull + (th == &*s.threshold ? 1 : 2);
       key ^= track_key(th->track, *t.packet);
       auto& e = st.thresholds[key];
+      if (th->type == Threshold::Type::kBackoff) {
+        // No window: count C, then C*M, C*M*M, ... matches alert.
+        if (e.next == 0) e.next = th->count;
+        emit = ++e.count == e.next;
+        if (emit) e.next = e.next > UINT32_MAX ? UINT64_MAX : e.next * th->multiplier;
+        continue;
+      }
       if (e.count == 0 || now - e.window_start >= static_cast<int64_t>(th->seconds)) {
         e.window_start = now;
         e.count = 0;
@@ -510,6 +518,8 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
           break;
         case Threshold::Type::kDetectionFilter:
           emit = e.count > th->count;
+          break;
+        case Threshold::Type::kBackoff:
           break;
       }
     }

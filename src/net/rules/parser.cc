@@ -999,6 +999,8 @@ core::Result<Threshold> RuleCompiler::threshold(std::string_view value, bool det
         t.type = Threshold::Type::kThreshold;
       else if (v == "both")
         t.type = Threshold::Type::kBoth;
+      else if (v == "backoff")
+        t.type = Threshold::Type::kBackoff;
       else
         return make_error("threshold: unknown type '{}'", v);
       have_type = true;
@@ -1022,11 +1024,22 @@ core::Result<Threshold> RuleCompiler::threshold(std::string_view value, bool det
     } else if (k == "seconds") {
       if (!parse_int(v, t.seconds)) return make_error("threshold: bad seconds '{}'", v);
       have_seconds = true;
+    } else if (k == "multiplier" && !detection_filter) {
+      if (!parse_int(v, t.multiplier) || t.multiplier < 2) {
+        return make_error("threshold: bad multiplier '{}' (at least 2)", v);
+      }
     } else {
       return make_error("threshold: unknown option '{}'", k);
     }
   }
-  if (!have_type || !have_track || !have_count || !have_seconds) {
+  bool backoff = t.type == Threshold::Type::kBackoff;
+  if (backoff && (t.multiplier == 0 || have_seconds)) {
+    return make_error("threshold: type backoff needs a multiplier and no seconds");
+  }
+  if (!backoff && t.multiplier != 0) {
+    return make_error("threshold: multiplier belongs to type backoff");
+  }
+  if (!have_type || !have_track || !have_count || (!have_seconds && !backoff)) {
     return make_error("{} needs type, track, count and seconds",
                       detection_filter ? "detection_filter" : "threshold");
   }
