@@ -34,6 +34,28 @@ std::string_view proto_name(uint8_t proto, std::string& scratch) {
   }
 }
 
+// A byte size as Suricata's configuration writes it: a number, or one with a kb/mb/gb
+// suffix (powers of 1024).
+static unsigned size_option(const core::Config& c, const std::string& key, unsigned fallback) {
+  if (!c.has(key)) return fallback;
+  auto text = c.get<std::string>(key, "");
+  std::size_t i = 0;
+  uint64_t v = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') v = v * 10 + (text[i++] - '0');
+  std::string unit;
+  for (; i < text.size(); ++i)
+    if (text[i] != ' ') unit.push_back(static_cast<char>(std::tolower(text[i])));
+  uint64_t mult = unit.empty() || unit == "b"                    ? 1
+                  : unit == "kb" || unit == "k" || unit == "kib" ? 1024
+                  : unit == "mb" || unit == "m" || unit == "mib" ? 1024 * 1024
+                  : unit == "gb" || unit == "g" || unit == "gib" ? 1024ull * 1024 * 1024
+                                                                 : 0;
+  if (mult == 0 || text.empty() || !(text[0] >= '0' && text[0] <= '9') || v * mult > UINT32_MAX)
+    throw core::ConfigError(
+        key + ": expected a size (a number, optionally with kb, mb or gb), got '" + text + "'");
+  return static_cast<unsigned>(v * mult);
+}
+
 PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   PipelineOptions o;
   o.frag_trackers = c.get<unsigned>("defrag.trackers", o.frag_trackers);
@@ -56,10 +78,14 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
       c.get<bool>("decoder.recursion-level.use-for-tracking", o.tunnel_depth_in_key);
   o.stream_depth = c.get<uint64_t>("stream.reassembly.depth", o.stream_depth);
   o.stream_memcap = c.get<uint64_t>("stream.reassembly.memcap", o.stream_memcap);
-  o.request_body_limit =
-      c.get<unsigned>("app-layer.protocols.http.request-body-limit", o.request_body_limit);
-  o.response_body_limit =
-      c.get<unsigned>("app-layer.protocols.http.response-body-limit", o.response_body_limit);
+  // Suricata's libhtp default-config keys, or the shorter ones of this sensor.
+  constexpr std::string_view kHtp = "app-layer.protocols.http.libhtp.default-config.";
+  o.request_body_limit = size_option(
+      c, std::string(kHtp) + "request-body-limit",
+      size_option(c, "app-layer.protocols.http.request-body-limit", o.request_body_limit));
+  o.response_body_limit = size_option(
+      c, std::string(kHtp) + "response-body-limit",
+      size_option(c, "app-layer.protocols.http.response-body-limit", o.response_body_limit));
   o.decompress_layers = c.get<unsigned>(
       "app-layer.protocols.http.libhtp.default-config.response-body-decompress-layer-limit",
       o.decompress_layers);
