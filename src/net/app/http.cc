@@ -977,6 +977,11 @@ class HttpParser final : public AppParser {
         side.remaining = n;
       }
     }
+    // A compressed request body (Content-Encoding) is inspected decompressed, as libhtp does
+    // since Suricata 7.0.16.
+    std::string_view ce = header_value(t.req_headers, "content-encoding");
+    if (side.in_body && !ce.empty() && side.decoder.begin(ce, limits_.decompress_layers))
+      side.compressed = true;
     side.tx_index = t.id;
     if (!side.in_body) t.req_done = true;
   }
@@ -1243,7 +1248,9 @@ class HttpParser final : public AppParser {
     if (!t) return;
     if (s == 0) {
       t->req_body_len += d.size();
-      if (t->req_body.size() < limits_.request_body_limit)
+      if (side.compressed)
+        side.decoder.feed(d, t->req_body, limits_.request_body_limit, limits_.decompress_limit);
+      else if (t->req_body.size() < limits_.request_body_limit)
         t->req_body.append(d.substr(0, limits_.request_body_limit - t->req_body.size()));
     } else {
       t->resp_body_len += d.size();
@@ -1262,6 +1269,7 @@ class HttpParser final : public AppParser {
     Tx* t = tx_by_id(side.tx_index);
     if (!t) return;
     if (s == 0) {
+      if (side.compressed) side.decoder.end();
       t->req_done = true;
       if (t->req_body_len) notify(*t, AppProgress::kHttpRequestBody, 0);
     } else {
