@@ -226,6 +226,7 @@ class InflateLayer {
         return;
       case Mode::kDetect: {
         // Until the header is known, keep the layer's input so it can be passed through.
+        if (head_.empty()) out_start_ = out.size();
         head_.append(in);
         std::size_t skip = 0;
         int st = header_size(head_, skip);
@@ -251,7 +252,7 @@ class InflateLayer {
         return;
       }
       case Mode::kInflate:
-        if (produced_ == 0) head_.append(in);
+        if (produced_ < kDeliverSize) head_.append(in);
         inflate_some(in, out, limit);
         return;
     }
@@ -322,7 +323,7 @@ class InflateLayer {
       zp_->avail_out = sizeof(buf);
       int rc = inflate(zp_.get(), Z_NO_FLUSH);
       std::size_t n = sizeof(buf) - zp_->avail_out;
-      if (n && produced_ == 0) {
+      if (produced_ < kDeliverSize && produced_ + n >= kDeliverSize) {
         head_.clear();
         head_.shrink_to_fit();
       }
@@ -335,7 +336,10 @@ class InflateLayer {
         return;
       }
       if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        if (produced_ == 0) {
+        // An error before libhtp would have handed on its first output buffer: the data was
+        // not compressed after all (a mislabelled body); what came out of it is dropped.
+        if (produced_ < kDeliverSize) {
+          if (out.size() > out_start_) out.resize(out_start_);
           pass_through(out, limit);
         } else {
           inflateEnd(zp_.get());
@@ -348,11 +352,15 @@ class InflateLayer {
     }
   }
 
+  // libhtp's decompression buffer: output is handed on in pieces of this size.
+  static constexpr std::size_t kDeliverSize = 8192;
+
   std::unique_ptr<z_stream> zp_;
   bool zinit_ = false;
   Mode mode_ = Mode::kOff;
   std::string head_;
   std::size_t produced_ = 0;
+  std::size_t out_start_ = 0;  // size of the output before this layer's first byte
 };
 
 /// The content codings of a body, outermost first (the order libhtp applies them), each layer
