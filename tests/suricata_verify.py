@@ -279,6 +279,8 @@ class SvTest:
         order = conf.get("action-order")
         if isinstance(order, list) and order:
             out += ["--set", "action-order=" + ",".join(str(a) for a in order)]
+        if isinstance(conf.get("packet-alert-max"), int):
+            out += ["--set", f"packet-alert-max={conf['packet-alert-max']}"]
         for o in conf.get("outputs") or []:
             eve = o.get("eve-log") if isinstance(o, dict) else None
             if not isinstance(eve, dict):

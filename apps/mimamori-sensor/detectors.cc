@@ -62,6 +62,14 @@ net::rules::EngineOptions engine_options(const core::Config& config) {
       if (!t.empty()) order.emplace_back(t);
     }
   }
+  // As Suricata: an out-of-range value falls back to the default, with a warning.
+  auto alert_max = config.get<unsigned>("packet-alert-max", o.packet_alert_max);
+  if (alert_max == 0 || alert_max > 256) {
+    spdlog::warn("packet-alert-max: {} is not within 1 to 256; using {}", alert_max,
+                 o.packet_alert_max);
+  } else {
+    o.packet_alert_max = alert_max;
+  }
   if (!order.empty()) {
     auto rank = net::rules::parse_action_order(order);
     if (!rank) throw core::ConfigError(rank.error().message);

@@ -567,9 +567,15 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
                              : (drop && ips) ? "drop"
                              : passed        ? "pass"
                                              : "alert";
-  for (const auto& m : st.pending) {
+  uint32_t budget = engine.options().packet_alert_max;
+  for (auto& m : st.pending) {
     const auto& inf = impl.info[m.sig];
-    if (!m.silent) ++stats.alerts;
+    // Past packet-alert-max the alert is not written; its action still applies.
+    if (!m.silent && budget == 0) m.silent = true;
+    if (!m.silent) {
+      ++stats.alerts;
+      --budget;
+    }
     if ((m.action == Action::kDrop || m.action == Action::kReject) && ips) {
       ++stats.drops;
       if (!m.silent) {

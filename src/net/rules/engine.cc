@@ -267,6 +267,7 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
   e->sigs_ = std::move(set.signatures);
   e->flowbit_count_ = set.flowbits.size();
   e->flowint_count_ = set.flowints.size();
+  e->options_ = options;
   auto& impl = *e->impl_;
   auto& st = e->stats_;
   st.rules = e->sigs_.size();

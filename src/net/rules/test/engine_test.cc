@@ -303,6 +303,26 @@ TEST(Engine, HeaderOnlyDropActsOnTheFlowEvenWithoutAlert) {
   EXPECT_EQ(ctx.packet_drops, 0);
 }
 
+// packet-alert-max: alerts past the limit are not written, but their drop still applies.
+TEST(Engine, PacketAlertMax) {
+  EngineOptions o;
+  o.packet_alert_max = 2;
+  o.action_rank = *parse_action_order({"alert", "drop"});
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"1\"; content:\"x\"; sid:160;)\n"
+      "alert udp any any -> any any (msg:\"2\"; content:\"x\"; sid:161;)\n"
+      "drop udp any any -> any any (msg:\"3\"; content:\"x\"; sid:162;)\n",
+      o);
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  ctx.ips = true;
+  udp_packet(ctx, nullptr, "x");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{160, 161}));
+  EXPECT_EQ(ctx.packet_drops, 1);
+}
+
 TEST(Engine, ThresholdBackoff) {
   auto e = engine_for(
       "alert udp any any -> any any (msg:\"b\"; content:\"x\"; "

@@ -32,6 +32,9 @@ struct EngineOptions {
   /// `action-order`, by default pass, drop, reject, alert. A matching pass rule ends the
   /// inspection of the rules after it.
   std::array<uint8_t, 4> action_rank = {3, 1, 2, 0};
+  /// Suricata's `packet-alert-max`: alerts written per packet at most (in evaluation order);
+  /// the actions of the rest still apply.
+  uint32_t packet_alert_max = 15;
 };
 
 /// Parses an `action-order` list ("drop", "pass", "reject", "alert", each once; missing ones
@@ -65,6 +68,8 @@ class RuleEngine {
   ~RuleEngine();
 
   const std::vector<Signature>& signatures() const { return sigs_; }
+  /// The options it was built with.
+  const EngineOptions& options() const { return options_; }
   const EngineStats& stats() const { return stats_; }
   std::size_t flowbit_count() const { return flowbit_count_; }
   std::size_t flowint_count() const { return flowint_count_; }
@@ -76,6 +81,7 @@ class RuleEngine {
   RuleEngine();
   std::vector<Signature> sigs_;
   EngineStats stats_;
+  EngineOptions options_;
   std::size_t flowbit_count_ = 0, flowint_count_ = 0;
   std::unique_ptr<Impl> impl_;
 };
