@@ -38,6 +38,28 @@ std::string_view proto_name(uint8_t proto, std::string& scratch) {
   }
 }
 
+// A byte size as Suricata's configuration writes it: a number, or one with a kb/mb/gb
+// suffix (powers of 1024).
+static unsigned size_option(const core::Config& c, const std::string& key, unsigned fallback) {
+  if (!c.has(key)) return fallback;
+  auto text = c.get<std::string>(key, "");
+  std::size_t i = 0;
+  uint64_t v = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') v = v * 10 + (text[i++] - '0');
+  std::string unit;
+  for (; i < text.size(); ++i)
+    if (text[i] != ' ') unit.push_back(static_cast<char>(std::tolower(text[i])));
+  uint64_t mult = unit.empty() || unit == "b"                    ? 1
+                  : unit == "kb" || unit == "k" || unit == "kib" ? 1024
+                  : unit == "mb" || unit == "m" || unit == "mib" ? 1024 * 1024
+                  : unit == "gb" || unit == "g" || unit == "gib" ? 1024ull * 1024 * 1024
+                                                                 : 0;
+  if (mult == 0 || text.empty() || !(text[0] >= '0' && text[0] <= '9') || v * mult > UINT32_MAX)
+    throw core::ConfigError(
+        key + ": expected a size (a number, optionally with kb, mb or gb), got '" + text + "'");
+  return static_cast<unsigned>(v * mult);
+}
+
 PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   PipelineOptions o;
   o.frag_trackers = c.get<unsigned>("defrag.trackers", o.frag_trackers);
@@ -60,10 +82,14 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
       c.get<bool>("decoder.recursion-level.use-for-tracking", o.tunnel_depth_in_key);
   o.stream_depth = c.get<uint64_t>("stream.reassembly.depth", o.stream_depth);
   o.stream_memcap = c.get<uint64_t>("stream.reassembly.memcap", o.stream_memcap);
-  o.request_body_limit =
-      c.get<unsigned>("app-layer.protocols.http.request-body-limit", o.request_body_limit);
-  o.response_body_limit =
-      c.get<unsigned>("app-layer.protocols.http.response-body-limit", o.response_body_limit);
+  // Suricata's libhtp default-config keys, or the shorter ones of this sensor.
+  constexpr std::string_view kHtp = "app-layer.protocols.http.libhtp.default-config.";
+  o.request_body_limit = size_option(
+      c, std::string(kHtp) + "request-body-limit",
+      size_option(c, "app-layer.protocols.http.request-body-limit", o.request_body_limit));
+  o.response_body_limit = size_option(
+      c, std::string(kHtp) + "response-body-limit",
+      size_option(c, "app-layer.protocols.http.response-body-limit", o.response_body_limit));
   o.decompress_layers = c.get<unsigned>(
       "app-layer.protocols.http.libhtp.default-config.response-body-decompress-layer-limit",
       o.decompress_layers);
@@ -74,6 +100,21 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   o.log_dns_responses = c.get<bool>("outputs.eve.dns-responses", o.log_dns_responses);
   o.http_extended = c.get<bool>("outputs.eve.http-extended", o.http_extended);
   o.community_id = c.get<bool>("outputs.eve.community-id", o.community_id);
+  o.alert_verdict = c.get<bool>("outputs.eve.alert-verdict", o.alert_verdict);
+  o.xff = c.get<bool>("outputs.eve.xff.enabled", o.xff);
+  if (o.xff) {
+    auto mode = c.get<std::string>("outputs.eve.xff.mode", "extra-data");
+    auto deployment = c.get<std::string>("outputs.eve.xff.deployment", "reverse");
+    if (mode != "extra-data" && mode != "overwrite")
+      throw core::ConfigError("outputs.eve.xff.mode: expected extra-data or overwrite, got '" +
+                              mode + "'");
+    if (deployment != "reverse" && deployment != "forward")
+      throw core::ConfigError("outputs.eve.xff.deployment: expected reverse or forward, got '" +
+                              deployment + "'");
+    o.xff_overwrite = mode == "overwrite";
+    o.xff_reverse = deployment == "reverse";
+    o.xff_header = c.get<std::string>("outputs.eve.xff.header", o.xff_header);
+  }
   o.community_id_seed = c.get<unsigned>("outputs.eve.community-id-seed", o.community_id_seed);
   o.log_http = c.get<bool>("outputs.eve.http", o.log_http);
   o.log_tls = c.get<bool>("outputs.eve.tls", o.log_tls);
@@ -924,7 +965,8 @@ class PipelineImpl final : public DetectContext, public AppSink {
   std::size_t buffer_count(Buffer b) const override {
     return app_parser_ ? app_parser_->buffer_count(b) : 0;
   }
-  void alert(const core::Alert& alert) override {
+  void alert(const core::Alert& alert) override { alert_verdict(alert, {}); }
+  void alert_verdict(const core::Alert& alert, std::string_view verdict) override {
     ++stats_.alerts;
     ev_.clear();
     ev_.timestamp = pkt_.timestamp;
@@ -933,6 +975,16 @@ class PipelineImpl final : public DetectContext, public AppSink {
     set_packet_endpoints(pkt_);
     ev_.alert = alert;
     Flow* f = pkt_.flow;
+    if (opt_.xff && f && f->app_proto == AppProto::kHttp && f->internals->parser) {
+      std::string_view text;
+      auto ip = xff_address(f->internals->parser->request_header(opt_.xff_header), opt_.xff_reverse,
+                            text);
+      if (ip && opt_.xff_overwrite) {
+        (pkt_.direction == Direction::kToClient ? ev_.dest_ip : ev_.src_ip) = *ip;
+      } else if (ip) {
+        ev_.alert->extra.add("xff", text);
+      }
+    }
     if (f) {
       ev_.flow_id = f->id;
       f->internals->alerted = 1;
@@ -966,6 +1018,9 @@ class PipelineImpl final : public DetectContext, public AppSink {
       std::string_view name = link_type_name(pkt_.link_type);
       if (!name.empty()) ev_.fields.add("linktype_name", name);
       ev_.fields.end();
+    }
+    if (opt_.alert_verdict && !verdict.empty()) {
+      ev_.fields.begin_object("verdict").add("action", verdict).end();
     }
     write_event();
   }
@@ -1034,6 +1089,9 @@ class PipelineImpl final : public DetectContext, public AppSink {
     if (!opt_.ips) return;
     verdict_drop_ = true;
     if (pkt_.flow) pkt_.flow->drop = true;
+  }
+  void drop_packet() override {
+    if (opt_.ips) verdict_drop_ = true;
   }
   bool ips_mode() const override { return opt_.ips; }
   void emit(core::Event& event) override {
