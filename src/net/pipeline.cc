@@ -351,7 +351,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     if (!fi.stream_tracked) return;
     if (f.midstream && pkt_.direction == Direction::kToServer &&
         f.app_proto == AppProto::kUnknown && fi.side[0].delivered == 0 &&
-        fi.side[1].delivered == 0 && pkt_.payload.substr(0, 7) == "HTTP/1.")
+        fi.side[1].delivered == 0 && is_server_reply(pkt_.payload))
       swap_sides(f);
     if (f.pkts[0] + f.pkts[1] == 1) {
       ++stats_.tcp_sessions;
@@ -384,7 +384,18 @@ class PipelineImpl final : public DetectContext, public AppSink {
     if (fl & (tcp_flag::kFin | tcp_flag::kRst)) s.fin = true;
   }
 
-  // A session picked up midstream whose first data is an HTTP response: the side we took for
+  // True when `d` can only have come from a server: an HTTP response, or an SMB message with
+  // its reply flag (SMB1 flags bit 0x80, SMB2 SERVER_TO_REDIR) after the NetBIOS session header.
+  static bool is_server_reply(std::string_view d) {
+    if (d.substr(0, 7) == "HTTP/1.") return true;
+    if (d.size() < 4 + 20 || d[0] != 0) return false;
+    std::string_view smb = d.substr(4);
+    if (smb.substr(0, 4) == "\xffSMB") return (static_cast<uint8_t>(smb[9]) & 0x80) != 0;
+    if (smb.substr(0, 4) == "\xfeSMB") return (static_cast<uint8_t>(smb[16]) & 0x01) != 0;
+    return false;
+  }
+
+  // A session picked up midstream whose first data is a server's reply: the side we took for
   // the client is the server. Turn the flow around (as Suricata does) so that records name
   // the real client and the parser sees the response on the server's side.
   void swap_sides(Flow& f) {

@@ -261,6 +261,23 @@ TEST(Pipeline, AlertsOnIpInIpNameTheTunnelAndCarryPacketAndPayload) {
   EXPECT_EQ(inner_flows, 1);
 }
 
+TEST(Pipeline, MidstreamSessionWhoseFirstDataIsAnSmbReplyIsTurnedRound) {
+  // The capture starts with the server's negotiate response (445 -> 49216), no handshake.
+  Capture r;
+  PipelineOptions opt;
+  opt.midstream = true;
+  run(kSv + "smb1-03-midstream/smb1_osx-s1-midstream-modified.pcap", r, "", opt);
+  int flows = 0;
+  for (const auto& e : r.sink.events()) {
+    if (e.event_type != "flow") continue;
+    ++flows;
+    EXPECT_EQ(e.src_port, 49216);
+    EXPECT_EQ(e.dest_port, 445);
+    EXPECT_GT(e.fields.find("flow.pkts_toserver")->as_int(), 0);
+  }
+  EXPECT_EQ(flows, 1);
+}
+
 TEST(Pipeline, DnsOverTcpQueryAndAnswer) {
   Capture r;
   run(kSv + "dns/dns-tcp-www-google-com/dns.pcap", r);
