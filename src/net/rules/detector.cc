@@ -89,6 +89,7 @@ struct RuleDetector::State {
     bool silent;  // `noalert`: the action applies, no alert is written
   };
   std::vector<Match> pending;
+  core::Fields traffic;  // EVE `traffic` of the flow's alerts (reused)
 
   void reset(const RuleEngine& e) {
     bits.assign(e.signatures().size() / 64 + 1, 0);
@@ -567,6 +568,26 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
                              : (drop && ips) ? "drop"
                              : passed        ? "pass"
                                              : "alert";
+  // Traffic tags from `traffic/id/..` and `traffic/label/..` flowbits set on the flow.
+  const core::Fields* extra = nullptr;
+  if (fs && !impl.traffic_bits.empty()) {
+    auto& f = st.traffic;
+    f.clear();
+    bool any = false;
+    f.begin_object("traffic");
+    for (bool label : {false, true}) {
+      bool open = false;
+      for (const auto& [id, is_label, value] : impl.traffic_bits) {
+        if (is_label != label || !fs->bit(id)) continue;
+        if (!open) f.begin_array(label ? "label" : "id");
+        open = any = true;
+        f.add("", value);
+      }
+      if (open) f.end();
+    }
+    f.end();
+    if (any) extra = &f;
+  }
   uint32_t budget = engine.options().packet_alert_max;
   for (auto& m : st.pending) {
     const auto& inf = impl.info[m.sig];
@@ -581,7 +602,7 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
       if (!m.silent) {
         core::Alert a = inf.alert;
         a.action = "blocked";
-        ctx.alert_verdict(a, verdict);
+        ctx.alert_verdict(a, verdict, extra);
       }
       // Header-only and app-layer matches drop the flow; payload matches the packet.
       if (inf.flow_action) {
@@ -590,7 +611,7 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
         ctx.drop_packet();
       }
     } else if (!m.silent) {
-      ctx.alert_verdict(inf.alert, verdict);
+      ctx.alert_verdict(inf.alert, verdict, extra);
     }
   }
   st.pending.clear();
