@@ -161,6 +161,38 @@ RuleFlowState* flow_state(Flow* flow, unsigned slot, const RuleEngine& e) {
   return st;
 }
 
+// The protocol detected on one side; a side not probed separately has the flow's.
+AppProto side_proto(const Flow& f, Direction d) {
+  AppProto side = d == Direction::kToServer ? f.app_proto_ts : f.app_proto_tc;
+  return side != AppProto::kUnknown ? side : f.app_proto;
+}
+
+bool app_protocol_matches(const AppLayerProtocolCheck& c, const Flow* f, Direction dir) {
+  using Mode = AppLayerProtocolCheck::Mode;
+  auto one = [&](AppProto have) {
+    // `unknown` matches an undecided protocol; otherwise an undecided one matches neither
+    // `x` nor `!x` (as Suricata).
+    if (c.name == "unknown") return have == AppProto::kUnknown;
+    if (have == AppProto::kUnknown) return false;
+    bool eq = c.name == app_proto_name(have) || (c.name == "failed" && have == AppProto::kFailed);
+    return eq != c.negated;
+  };
+  if (!f) return c.name == "unknown";
+  switch (c.mode) {
+    case Mode::kDirection:
+      return one(side_proto(*f, dir));
+    case Mode::kToServer:
+      return one(side_proto(*f, Direction::kToServer));
+    case Mode::kToClient:
+      return one(side_proto(*f, Direction::kToClient));
+    case Mode::kEither:
+      return one(side_proto(*f, Direction::kToServer)) || one(side_proto(*f, Direction::kToClient));
+    case Mode::kFinal:
+      break;
+  }
+  return one(f->app_proto);
+}
+
 bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
   const Packet& p = *t.packet;
   if (s.ip_proto != 0) {
@@ -233,13 +265,8 @@ bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
     }
     if (!ok) return false;
   }
-  for (const auto& [name, neg] : s.app_layer_protocols) {
-    // Undecided yet: neither `http` nor `!http` holds (as Suricata).
-    if (!p.flow || p.flow->app_proto == AppProto::kUnknown) return false;
-    std::string_view have = p.flow ? app_proto_name(p.flow->app_proto) : std::string_view{};
-    bool eq =
-        name == have || (name == "failed" && p.flow && p.flow->app_proto == AppProto::kFailed);
-    if (eq == neg) return false;
+  for (const auto& c : s.app_layer_protocols) {
+    if (!app_protocol_matches(c, p.flow, t.dir)) return false;
   }
   if (s.tls_version) {
     if (!t.ctx) return false;

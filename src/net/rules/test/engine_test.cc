@@ -351,6 +351,42 @@ TEST(Engine, TrafficTagsFromFlowbits) {
   }
 }
 
+// app-layer-protocol compares the protocol of the packet's direction by default, or of the
+// side, either side, or the flow's, as its mode says.
+TEST(Engine, AppLayerProtocolModes) {
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"sides\"; app-layer-protocol:http1,to_server; "
+      "app-layer-protocol:ssh,to_client; sid:180;)\n"
+      "alert udp any any -> any any (msg:\"dir\"; app-layer-protocol:ssh; sid:181;)\n"
+      "alert udp any any -> any any (msg:\"final\"; app-layer-protocol:!tls,final; sid:182;)\n"
+      "alert udp any any -> any any (msg:\"either\"; app-layer-protocol:ssh,either; "
+      "sid:183;)\n"
+      "alert udp any any -> any any (msg:\"unknown\"; app-layer-protocol:unknown; sid:184;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  Flow flow;
+  udp_packet(ctx, &flow, "x");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{184}));  // nothing detected yet
+  ctx.alerts.clear();
+  flow.app_proto = flow.app_proto_ts = AppProto::kHttp;  // an HTTP client
+  flow.app_proto_tc = AppProto::kSsh;                    // to an SSH server
+  udp_packet(ctx, &flow, "x");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{180, 182, 183}));
+  ctx.alerts.clear();
+  ctx.pkt.direction = Direction::kToClient;
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{180, 181, 182, 183}));
+  RuleLoader loader;
+  loader.load_text(
+      "alert udp any any -> any any (msg:\"x\"; app-layer-protocol:!unknown; sid:185;)\n"
+      "alert udp any any -> any any (msg:\"x\"; app-layer-protocol:http,sideways; sid:186;)\n",
+      "t");
+  EXPECT_EQ(loader.take().skipped.size(), 2u);
+}
+
 TEST(Engine, ThresholdBackoff) {
   auto e = engine_for(
       "alert udp any any -> any any (msg:\"b\"; content:\"x\"; "
