@@ -977,7 +977,8 @@ class PipelineImpl final : public DetectContext, public AppSink {
     return app_parser_ ? app_parser_->buffer_count(b) : 0;
   }
   void alert(const core::Alert& alert) override { alert_verdict(alert, {}); }
-  void alert_verdict(const core::Alert& alert, std::string_view verdict) override {
+  void alert_verdict(const core::Alert& alert, std::string_view verdict,
+                     const core::Fields* extra = nullptr) override {
     ++stats_.alerts;
     ev_.clear();
     ev_.timestamp = pkt_.timestamp;
@@ -1033,6 +1034,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     if (opt_.alert_verdict && !verdict.empty()) {
       ev_.fields.begin_object("verdict").add("action", verdict).end();
     }
+    if (extra) ev_.fields.append(*extra);
     write_event();
   }
 

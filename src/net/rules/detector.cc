@@ -89,6 +89,7 @@ struct RuleDetector::State {
     bool silent;  // `noalert`: the action applies, no alert is written
   };
   std::vector<Match> pending;
+  core::Fields traffic;  // EVE `traffic` of the flow's alerts (reused)
 
   void reset(const RuleEngine& e) {
     bits.assign(e.signatures().size() / 64 + 1, 0);
@@ -158,6 +159,38 @@ RuleFlowState* flow_state(Flow* flow, unsigned slot, const RuleEngine& e) {
     flow->set_state(slot, std::move(fresh));
   }
   return st;
+}
+
+// The protocol detected on one side; a side not probed separately has the flow's.
+AppProto side_proto(const Flow& f, Direction d) {
+  AppProto side = d == Direction::kToServer ? f.app_proto_ts : f.app_proto_tc;
+  return side != AppProto::kUnknown ? side : f.app_proto;
+}
+
+bool app_protocol_matches(const AppLayerProtocolCheck& c, const Flow* f, Direction dir) {
+  using Mode = AppLayerProtocolCheck::Mode;
+  auto one = [&](AppProto have) {
+    // `unknown` matches an undecided protocol; otherwise an undecided one matches neither
+    // `x` nor `!x` (as Suricata).
+    if (c.name == "unknown") return have == AppProto::kUnknown;
+    if (have == AppProto::kUnknown) return false;
+    bool eq = c.name == app_proto_name(have) || (c.name == "failed" && have == AppProto::kFailed);
+    return eq != c.negated;
+  };
+  if (!f) return c.name == "unknown";
+  switch (c.mode) {
+    case Mode::kDirection:
+      return one(side_proto(*f, dir));
+    case Mode::kToServer:
+      return one(side_proto(*f, Direction::kToServer));
+    case Mode::kToClient:
+      return one(side_proto(*f, Direction::kToClient));
+    case Mode::kEither:
+      return one(side_proto(*f, Direction::kToServer)) || one(side_proto(*f, Direction::kToClient));
+    case Mode::kFinal:
+      break;
+  }
+  return one(f->app_proto);
 }
 
 bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
@@ -232,13 +265,8 @@ bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
     }
     if (!ok) return false;
   }
-  for (const auto& [name, neg] : s.app_layer_protocols) {
-    // Undecided yet: neither `http` nor `!http` holds (as Suricata).
-    if (!p.flow || p.flow->app_proto == AppProto::kUnknown) return false;
-    std::string_view have = p.flow ? app_proto_name(p.flow->app_proto) : std::string_view{};
-    bool eq =
-        name == have || (name == "failed" && p.flow && p.flow->app_proto == AppProto::kFailed);
-    if (eq == neg) return false;
+  for (const auto& c : s.app_layer_protocols) {
+    if (!app_protocol_matches(c, p.flow, t.dir)) return false;
   }
   if (s.tls_version) {
     if (!t.ctx) return false;
@@ -567,6 +595,26 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
                              : (drop && ips) ? "drop"
                              : passed        ? "pass"
                                              : "alert";
+  // Traffic tags from `traffic/id/..` and `traffic/label/..` flowbits set on the flow.
+  const core::Fields* extra = nullptr;
+  if (fs && !impl.traffic_bits.empty()) {
+    auto& f = st.traffic;
+    f.clear();
+    bool any = false;
+    f.begin_object("traffic");
+    for (bool label : {false, true}) {
+      bool open = false;
+      for (const auto& [id, is_label, value] : impl.traffic_bits) {
+        if (is_label != label || !fs->bit(id)) continue;
+        if (!open) f.begin_array(label ? "label" : "id");
+        open = any = true;
+        f.add("", value);
+      }
+      if (open) f.end();
+    }
+    f.end();
+    if (any) extra = &f;
+  }
   uint32_t budget = engine.options().packet_alert_max;
   for (auto& m : st.pending) {
     const auto& inf = impl.info[m.sig];
@@ -581,7 +629,7 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
       if (!m.silent) {
         core::Alert a = inf.alert;
         a.action = "blocked";
-        ctx.alert_verdict(a, verdict);
+        ctx.alert_verdict(a, verdict, extra);
       }
       // Header-only and app-layer matches drop the flow; payload matches the packet.
       if (inf.flow_action) {
@@ -590,7 +638,7 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
         ctx.drop_packet();
       }
     } else if (!m.silent) {
-      ctx.alert_verdict(inf.alert, verdict);
+      ctx.alert_verdict(inf.alert, verdict, extra);
     }
   }
   st.pending.clear();

@@ -269,6 +269,15 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
   e->flowint_count_ = set.flowints.size();
   e->options_ = options;
   auto& impl = *e->impl_;
+  for (uint32_t id = 0; id < set.flowbits.size(); ++id) {
+    std::string_view n = set.flowbits.name(id);
+    for (bool label : {false, true}) {
+      std::string_view prefix = label ? "traffic/label/" : "traffic/id/";
+      if (n.starts_with(prefix) && n.size() > prefix.size()) {
+        impl.traffic_bits.emplace_back(id, label, std::string(n.substr(prefix.size())));
+      }
+    }
+  }
   auto& st = e->stats_;
   st.rules = e->sigs_.size();
   if (!options.cache_dir.empty()) {

@@ -3,6 +3,8 @@
 
 #include <array>
 #include <optional>
+#include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -86,6 +88,9 @@ struct RuleEngine::Impl {
   IpIndex ip_by_dst;                  ///< IP-only with source `any`, keyed on destination
   bool bidirectional_ip_only = false;
   std::array<std::optional<net::Buffer>, kBufferCount> net_buffers;  ///< BufferId -> net::Buffer
+  /// Flowbits named `traffic/id/<v>` or `traffic/label/<v>`: (bit, is label, v). When set on
+  /// a flow they tag its alerts with EVE's `traffic` object, as Suricata does.
+  std::vector<std::tuple<uint32_t, bool, std::string>> traffic_bits;
 };
 
 /// The net::Buffer for a rule buffer, nullopt for the payload.

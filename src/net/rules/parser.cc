@@ -1303,10 +1303,34 @@ core::Status RuleCompiler::option(const Option& o) {
   } else if (n == "app-layer-protocol") {
     if (auto s = need_value(); !s) return s;
     auto parts = split(o.value, ',');
+    AppLayerProtocolCheck c;
     std::string_view v = parts[0];
-    bool neg = v.starts_with("!");
-    if (neg) v = trim(v.substr(1));
-    sig_.app_layer_protocols.emplace_back(std::string(v), neg);
+    c.negated = v.starts_with("!");
+    if (c.negated) v = trim(v.substr(1));
+    if (v.find('|') != std::string_view::npos) {
+      return make_error("unsupported app-layer-protocol alternatives '{}'", v);
+    }
+    c.name = v == "http1" ? "http" : std::string(v);
+    if (c.name == "unknown" && c.negated) {
+      return make_error("app-layer-protocol: 'unknown' cannot be negated");
+    }
+    for (size_t i = 1; i < parts.size(); ++i) {
+      auto m = parts[i];
+      if (m == "direction") {
+        c.mode = AppLayerProtocolCheck::Mode::kDirection;
+      } else if (m == "to_server") {
+        c.mode = AppLayerProtocolCheck::Mode::kToServer;
+      } else if (m == "to_client") {
+        c.mode = AppLayerProtocolCheck::Mode::kToClient;
+      } else if (m == "either") {
+        c.mode = AppLayerProtocolCheck::Mode::kEither;
+      } else if (m == "final" || m == "original") {
+        c.mode = AppLayerProtocolCheck::Mode::kFinal;
+      } else {
+        return make_error("unsupported app-layer-protocol option '{}'", m);
+      }
+    }
+    sig_.app_layer_protocols.push_back(std::move(c));
   } else if (n == "tls.version") {
     std::string_view v = o.value;
     uint16_t ver = 0;

@@ -31,10 +31,13 @@ class FakeContext : public DetectContext {
     return it == buffers.end() ? 0 : it->second.size();
   }
   void alert(const core::Alert& a) override { alerts.push_back(a); }
-  void alert_verdict(const core::Alert& a, std::string_view verdict) override {
+  void alert_verdict(const core::Alert& a, std::string_view verdict,
+                     const core::Fields* extra) override {
     alerts.push_back(a);
     verdicts.emplace_back(verdict);
+    extras.push_back(extra ? *extra : core::Fields{});
   }
+  std::vector<core::Fields> extras;
   void drop() override { ++drops; }
   void drop_packet() override { ++packet_drops; }
   bool ips_mode() const override { return ips; }
@@ -321,6 +324,67 @@ TEST(Engine, PacketAlertMax) {
   det.on_packet(ctx.pkt, ctx);
   EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{160, 161}));
   EXPECT_EQ(ctx.packet_drops, 1);
+}
+
+// Flowbits named traffic/id/.. and traffic/label/.. tag the flow's alerts.
+TEST(Engine, TrafficTagsFromFlowbits) {
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"tag\"; content:\"curl\"; "
+      "flowbits:set,traffic/label/cli-http; flowbits:set,traffic/id/curl; flowbits:set,junk; "
+      "sid:170;)\n"
+      "alert udp any any -> any any (msg:\"later\"; content:\"more\"; sid:171;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  Flow flow;
+  udp_packet(ctx, &flow, "more");
+  det.on_packet(ctx.pkt, ctx);
+  ASSERT_EQ(ctx.extras.size(), 1u);
+  EXPECT_TRUE(ctx.extras[0].empty());  // nothing set yet
+  udp_packet(ctx, &flow, "curl more");
+  det.on_packet(ctx.pkt, ctx);
+  ASSERT_EQ(ctx.extras.size(), 3u);
+  for (std::size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(ctx.extras[i].find_string("traffic.id.0"), "curl");
+    EXPECT_EQ(ctx.extras[i].find_string("traffic.label.0"), "cli-http");
+    EXPECT_FALSE(ctx.extras[i].find("traffic.label.1").has_value());
+  }
+}
+
+// app-layer-protocol compares the protocol of the packet's direction by default, or of the
+// side, either side, or the flow's, as its mode says.
+TEST(Engine, AppLayerProtocolModes) {
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"sides\"; app-layer-protocol:http1,to_server; "
+      "app-layer-protocol:ssh,to_client; sid:180;)\n"
+      "alert udp any any -> any any (msg:\"dir\"; app-layer-protocol:ssh; sid:181;)\n"
+      "alert udp any any -> any any (msg:\"final\"; app-layer-protocol:!tls,final; sid:182;)\n"
+      "alert udp any any -> any any (msg:\"either\"; app-layer-protocol:ssh,either; "
+      "sid:183;)\n"
+      "alert udp any any -> any any (msg:\"unknown\"; app-layer-protocol:unknown; sid:184;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  Flow flow;
+  udp_packet(ctx, &flow, "x");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{184}));  // nothing detected yet
+  ctx.alerts.clear();
+  flow.app_proto = flow.app_proto_ts = AppProto::kHttp;  // an HTTP client
+  flow.app_proto_tc = AppProto::kSsh;                    // to an SSH server
+  udp_packet(ctx, &flow, "x");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{180, 182, 183}));
+  ctx.alerts.clear();
+  ctx.pkt.direction = Direction::kToClient;
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{180, 181, 182, 183}));
+  RuleLoader loader;
+  loader.load_text(
+      "alert udp any any -> any any (msg:\"x\"; app-layer-protocol:!unknown; sid:185;)\n"
+      "alert udp any any -> any any (msg:\"x\"; app-layer-protocol:http,sideways; sid:186;)\n",
+      "t");
+  EXPECT_EQ(loader.take().skipped.size(), 2u);
 }
 
 TEST(Engine, ThresholdBackoff) {

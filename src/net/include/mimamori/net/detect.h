@@ -134,9 +134,12 @@ class DetectContext {
   /// filled in by the pipeline, as Suricata does.
   virtual void alert(const core::Alert& alert) = 0;
   /// As alert(), with the packet's final verdict ("alert", "pass", "drop"), which the
-  /// pipeline writes as EVE's `verdict` object when configured to.
-  virtual void alert_verdict(const core::Alert& alert, std::string_view verdict) {
+  /// pipeline writes as EVE's `verdict` object when configured to, and `extra` members for the
+  /// record's top level (e.g. `traffic`), when given.
+  virtual void alert_verdict(const core::Alert& alert, std::string_view verdict,
+                             const core::Fields* extra = nullptr) {
     (void)verdict;
+    (void)extra;
     this->alert(alert);
   }
   /// In IPS mode, drops this packet and all later packets of its flow. No-op otherwise.

@@ -196,6 +196,19 @@ struct StreamSizeCheck {
   Range range;
 };
 
+/// `app-layer-protocol:[!]NAME[,MODE]`: which detected protocol is compared.
+struct AppLayerProtocolCheck {
+  std::string name;  ///< "http" (also for "http1"), "dns", ..., "failed", "unknown"
+  bool negated = false;
+  enum class Mode : uint8_t {
+    kDirection,  ///< the protocol seen in the packet's direction (the default)
+    kToServer,
+    kToClient,
+    kEither,  ///< either direction's
+    kFinal,   ///< the flow's protocol ("original" too: no protocol change is tracked)
+  } mode = Mode::kDirection;
+};
+
 /// A `suppress` entry of threshold.config: alerts of the rule are dropped (for the addresses
 /// given, or all of them).
 struct Suppress {
@@ -242,7 +255,7 @@ struct Signature {
   std::optional<TcpFlagsCheck> tcp_flags;
   std::optional<Range> ip_proto_check;
   std::optional<StreamSizeCheck> stream_size;
-  std::vector<std::pair<std::string, bool>> app_layer_protocols;  ///< name, negated
+  std::vector<AppLayerProtocolCheck> app_layer_protocols;
   std::optional<uint16_t> tls_version;
   bool noalert = false;
   bool tag = false;
