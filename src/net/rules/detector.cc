@@ -92,6 +92,7 @@ struct RuleDetector::State {
     rates.clear();
     xbits.clear();
     const auto& impl = e.impl();
+    for (const auto& set : impl.packet_sets) (void)set.prepare(scratch);
     for (const auto& c : impl.prefilters) {
       for (const auto& b : c) {
         for (const auto& d : b) {
@@ -542,13 +543,14 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
   int dir = static_cast<int>(packet.direction);
   constexpr auto kCtx = static_cast<size_t>(Context::kPacket);
   if (!packet.payload.empty()) {
-    const auto& pf =
-        impl.prefilters[kCtx][transport_bucket(packet.proto)][static_cast<size_t>(dir)];
-    if (pf.set) {
-      (void)pf.set->scan(packet.payload, st.scratch, [&st](uint32_t id, uint64_t) {
-        st.add(id);
-        return true;
-      });
+    const auto& pp = impl.packet[transport_bucket(packet.proto)][static_cast<size_t>(dir)];
+    int32_t set = pp.set_for(packet.src_port, packet.dst_port, packet.payload.size());
+    if (set >= 0) {
+      (void)impl.packet_sets[static_cast<size_t>(set)].scan(packet.payload, st.scratch,
+                                                            [&st](uint32_t id, uint64_t) {
+                                                              st.add(id);
+                                                              return true;
+                                                            });
     }
   }
   impl.always[kCtx][static_cast<size_t>(dir)][transport_bucket(packet.proto)].for_each(

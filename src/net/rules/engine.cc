@@ -206,6 +206,118 @@ core::Result<match::PatternSet> compile_cached(const std::vector<match::Pattern>
   return set;
 }
 
+// True when a payload size in [a, b] can satisfy the rule's dsize.
+bool dsize_admits(const Signature& s, uint64_t a, uint64_t b) {
+  if (!s.dsize) return true;
+  const Range& r = *s.dsize;
+  switch (r.op) {
+    case Range::Op::kEq:
+      return a <= r.lo && r.lo <= b;
+    case Range::Op::kNe:
+      return !(a == b && a == r.lo);
+    case Range::Op::kLt:
+      return a < r.lo;
+    case Range::Op::kGt:
+      return b > r.lo;
+    case Range::Op::kLe:
+      return a <= r.lo;
+    case Range::Op::kGe:
+      return b >= r.lo;
+    case Range::Op::kBetween:
+      return r.hi > 0 && std::max(a, r.lo + 1) <= std::min(b, r.hi - 1);
+  }
+  return true;
+}
+
+using Bits = std::vector<uint64_t>;
+
+std::size_t popcount(const Bits& b) {
+  std::size_t n = 0;
+  for (uint64_t w : b) n += static_cast<std::size_t>(__builtin_popcountll(w));
+  return n;
+}
+
+Bits unite(const Bits& x, const Bits& y) {
+  Bits u(x.size());
+  for (std::size_t k = 0; k < x.size(); ++k) u[k] = x[k] | y[k];
+  return u;
+}
+
+// Port groups of one packet pattern list keyed on one side of the header: elementary port
+// intervals, the entries (list indexes) that may apply on each, identical sets shared, then the
+// two groups whose union adds the fewest patterns merged until at most kMaxPortGroups remain.
+struct PortGrouping {
+  std::vector<uint16_t> bounds;
+  std::vector<uint8_t> interval_group;
+  std::vector<Bits> groups;
+  std::size_t patterns = 0;  // sum of group sizes: what the databases will hold
+};
+
+PortGrouping group_ports(const std::vector<match::Pattern>& list,
+                         const std::vector<Signature>& sigs, bool key_src, bool by_port) {
+  const std::size_t n = list.size(), words = (n + 63) / 64;
+  auto ranges_of = [&](std::size_t k) -> const std::vector<std::pair<uint16_t, uint16_t>>* {
+    const auto& s = sigs[list[k].id];
+    const PortSet& ps = key_src ? s.src_ports : s.dst_ports;
+    if (!by_port || s.bidirectional || ps.is_any()) return nullptr;  // every port
+    return &ps.ranges();
+  };
+  std::vector<uint32_t> cuts{0};
+  for (std::size_t k = 0; k < n; ++k) {
+    if (const auto* r = ranges_of(k)) {
+      for (auto [lo, hi] : *r) {
+        cuts.push_back(lo);
+        cuts.push_back(uint32_t(hi) + 1);
+      }
+    }
+  }
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  while (!cuts.empty() && cuts.back() > 65535) cuts.pop_back();
+  std::vector<Bits> interval_sets(cuts.size(), Bits(words, 0));
+  for (std::size_t k = 0; k < n; ++k) {
+    const auto* r = ranges_of(k);
+    for (std::size_t i = 0; i < cuts.size(); ++i) {
+      bool in = !r;
+      if (r) {
+        for (auto [lo, hi] : *r) in |= cuts[i] >= lo && cuts[i] <= hi;
+      }
+      if (in) interval_sets[i][k / 64] |= uint64_t(1) << (k % 64);
+    }
+  }
+  PortGrouping g;
+  for (auto c : cuts) g.bounds.push_back(static_cast<uint16_t>(c));
+  std::vector<std::size_t> group_of(cuts.size());
+  for (std::size_t i = 0; i < cuts.size(); ++i) {
+    auto it = std::find(g.groups.begin(), g.groups.end(), interval_sets[i]);
+    group_of[i] = static_cast<std::size_t>(it - g.groups.begin());
+    if (it == g.groups.end()) g.groups.push_back(interval_sets[i]);
+  }
+  // Merging: groups[x] and groups[y] become one; interval groups are renumbered.
+  while (g.groups.size() > kMaxPortGroups) {
+    std::size_t bx = 0, by = 1, best = SIZE_MAX;
+    for (std::size_t x = 0; x < g.groups.size(); ++x) {
+      for (std::size_t y = x + 1; y < g.groups.size(); ++y) {
+        std::size_t u = popcount(unite(g.groups[x], g.groups[y]));
+        std::size_t cost = 2 * u - popcount(g.groups[x]) - popcount(g.groups[y]);
+        if (cost < best) best = cost, bx = x, by = y;
+      }
+    }
+    g.groups[bx] = unite(g.groups[bx], g.groups[by]);
+    g.groups.erase(g.groups.begin() + static_cast<long>(by));
+    for (auto& gi : group_of) {
+      if (gi == by) {
+        gi = bx;
+      } else if (gi > by) {
+        --gi;
+      }
+    }
+  }
+  for (auto gi : group_of) g.interval_group.push_back(static_cast<uint8_t>(gi));
+  for (const auto& b : g.groups) g.patterns += popcount(b);
+  return g;
+}
+
 }  // namespace
 
 std::optional<net::Buffer> to_net_buffer(BufferId id) {
@@ -394,7 +506,69 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
       }
     }
   }
+  // Packet context: per transport and direction, one database per port group and size class
+  // (identical pattern lists share one).
+  constexpr auto kPkt = static_cast<size_t>(Context::kPacket);
+  for (size_t b = 0; b < impl.packet.size(); ++b) {
+    for (size_t d = 0; d < 2; ++d) {
+      const auto& list = lists[kPkt][b][d];
+      if (list.empty()) continue;
+      // Ports mean something on TCP and UDP only; the side keyed on is the one that splits the
+      // rules best (to_server rules mostly name the destination port, to_client ones the source).
+      bool by_port = b <= 1;
+      auto grouping = group_ports(list, e->sigs_, false, by_port);
+      bool key_src = false;
+      if (by_port) {
+        auto src_grouping = group_ports(list, e->sigs_, true, true);
+        if (src_grouping.patterns < grouping.patterns) {
+          grouping = std::move(src_grouping);
+          key_src = true;
+        }
+      }
+      auto& pp = impl.packet[b][d];
+      pp.key_src = key_src;
+      pp.bounds = grouping.bounds;
+      pp.interval_group = grouping.interval_group;
+      std::vector<std::pair<Bits, int32_t>> made;
+      for (const auto& group : grouping.groups) {
+        std::array<int32_t, kSizeClasses> per_class{};
+        for (std::size_t cls = 0; cls < kSizeClasses; ++cls) {
+          uint64_t lo = cls == 0 ? 0 : kSmallPayload + 1;
+          uint64_t hi = cls == 0 ? kSmallPayload : UINT64_MAX;
+          Bits members(group.size(), 0);
+          std::vector<match::Pattern> patterns;
+          for (std::size_t k = 0; k < list.size(); ++k) {
+            if (!((group[k / 64] >> (k % 64)) & 1)) continue;
+            if (!dsize_admits(e->sigs_[list[k].id], lo, hi)) continue;
+            members[k / 64] |= uint64_t(1) << (k % 64);
+            patterns.push_back(list[k]);
+          }
+          int32_t idx = -1;
+          if (!patterns.empty()) {
+            auto it = std::find_if(made.begin(), made.end(),
+                                   [&](const auto& m) { return m.first == members; });
+            if (it != made.end()) {
+              idx = it->second;
+            } else {
+              auto db = compile_cached(patterns, options.cache_dir, st);
+              if (!db) {
+                return core::make_error("packet prefilter ({}): {}",
+                                        d == 0 ? "to_server" : "to_client", db.error().message);
+              }
+              idx = static_cast<int32_t>(impl.packet_sets.size());
+              impl.packet_sets.push_back(std::move(*db));
+              made.emplace_back(std::move(members), idx);
+              ++st.databases;
+            }
+          }
+          per_class[cls] = idx;
+        }
+        pp.sets.push_back(per_class);
+      }
+    }
+  }
   for (size_t c = 0; c < 3; ++c) {
+    if (c == kPkt) continue;
     for (size_t b = 0; b < kBufferCount; ++b) {
       for (size_t d = 0; d < 2; ++d) {
         if (lists[c][b][d].empty()) continue;
