@@ -545,7 +545,7 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
   constexpr auto kCtx = static_cast<size_t>(Context::kPacket);
   if (!packet.payload.empty()) {
     const auto& pp = impl.packet[transport_bucket(packet.proto)][static_cast<size_t>(dir)];
-    int32_t set = pp.set_for(packet.src_port, packet.dst_port, packet.payload.size());
+    int32_t set = pp.set_for(packet, packet.payload.size());
     if (set >= 0) {
       (void)impl.packet_sets[static_cast<size_t>(set)].scan(packet.payload, st.scratch,
                                                             [&st](uint32_t id, uint64_t) {

@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 #include "engine_impl.h"
 #include "mimamori/core/hash.h"
@@ -176,11 +175,13 @@ core::Result<match::PatternSet> compile_cached(const std::vector<match::Pattern>
   std::filesystem::path file;
   if (!cache_dir.empty()) {
     file = cache_dir / (core::sha256_hex(key_text) + ".hsdb");
-    std::ifstream in(file, std::ios::binary);
+    std::ifstream in(file, std::ios::binary | std::ios::ate);
     if (in) {
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      auto set = match::PatternSet::deserialize(ss.str(), patterns.size());
+      std::string bytes(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)), '\0');
+      in.seekg(0);
+      in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      bytes.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+      auto set = match::PatternSet::deserialize(bytes, patterns.size());
       if (set) {
         ++stats.cache_hits;
         return set;
@@ -243,9 +244,9 @@ Bits unite(const Bits& x, const Bits& y) {
   return u;
 }
 
-// Port groups of one packet pattern list keyed on one side of the header: elementary port
-// intervals, the entries (list indexes) that may apply on each, identical sets shared, then the
-// two groups whose union adds the fewest patterns merged until at most kMaxPortGroups remain.
+// Groups of one packet pattern list by a key (a port of the header, or the ICMP type): elementary
+// key intervals, the entries (list indexes) that may apply on each, identical sets shared, then
+// the two groups whose union adds the fewest patterns merged until at most kMaxPortGroups remain.
 struct PortGrouping {
   std::vector<uint16_t> bounds;
   std::vector<uint8_t> interval_group;
@@ -253,21 +254,38 @@ struct PortGrouping {
   std::size_t patterns = 0;  // sum of group sizes: what the databases will hold
 };
 
+using Key = PacketPrefilter::Key;
+
 PortGrouping group_ports(const std::vector<match::Pattern>& list,
-                         const std::vector<Signature>& sigs, bool key_src, bool by_port) {
+                         const std::vector<Signature>& sigs, Key key) {
   const std::size_t n = list.size(), words = (n + 63) / 64;
-  auto ranges_of = [&](std::size_t k) -> const std::vector<std::pair<uint16_t, uint16_t>>* {
+  // The key values each entry may apply to, as ranges; empty: every value.
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> ranges(n);
+  for (std::size_t k = 0; k < n; ++k) {
     const auto& s = sigs[list[k].id];
-    const PortSet& ps = key_src ? s.src_ports : s.dst_ports;
-    if (!by_port || s.bidirectional || ps.is_any()) return nullptr;  // every port
-    return &ps.ranges();
-  };
+    if (key == Key::kDstPort || key == Key::kSrcPort) {
+      const PortSet& ps = key == Key::kSrcPort ? s.src_ports : s.dst_ports;
+      if (s.bidirectional || ps.is_any()) continue;
+      for (auto [lo, hi] : ps.ranges()) ranges[k].emplace_back(lo, hi);
+    } else if (key == Key::kIcmpType && s.itype) {
+      for (uint32_t t = 0; t <= 255; ++t) {
+        if (!s.itype->check(t)) continue;
+        if (!ranges[k].empty() && ranges[k].back().second + 1 == t) {
+          ranges[k].back().second = t;
+        } else {
+          ranges[k].emplace_back(t, t);
+        }
+      }
+      if (ranges[k].empty()) ranges[k].emplace_back(256, 256);  // no type: never applies
+    }
+  }
+  auto ranges_of = [&](std::size_t k) { return ranges[k].empty() ? nullptr : &ranges[k]; };
   std::vector<uint32_t> cuts{0};
   for (std::size_t k = 0; k < n; ++k) {
     if (const auto* r = ranges_of(k)) {
       for (auto [lo, hi] : *r) {
         cuts.push_back(lo);
-        cuts.push_back(uint32_t(hi) + 1);
+        cuts.push_back(hi + 1);
       }
     }
   }
@@ -378,10 +396,25 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
       keys.emplace_back((s.action == Action::kPass ? 0 : 4) + flowbit_order(s), i);
     }
     std::stable_sort(keys.begin(), keys.end());
-    std::vector<Signature> sorted;
-    sorted.reserve(e->sigs_.size());
-    for (const auto& [o, i] : keys) sorted.push_back(std::move(e->sigs_[i]));
-    e->sigs_ = std::move(sorted);
+    // Permuted in place, one cycle at a time: a sorted copy would touch tens of MB of fresh
+    // pages (a Signature is ~900 bytes), a visible part of the start-up.
+    auto& sigs = e->sigs_;
+    std::vector<bool> placed(sigs.size(), false);
+    for (std::size_t k = 0; k < sigs.size(); ++k) {
+      if (placed[k] || keys[k].second == k) continue;
+      Signature held = std::move(sigs[k]);
+      std::size_t j = k;
+      while (true) {
+        placed[j] = true;
+        std::size_t from = keys[j].second;
+        if (from == k) {
+          sigs[j] = std::move(held);
+          break;
+        }
+        sigs[j] = std::move(sigs[from]);
+        j = from;
+      }
+    }
   }
   impl.info.resize(e->sigs_.size());
   for (size_t b = 0; b < kBufferCount; ++b)
@@ -513,20 +546,19 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     for (size_t d = 0; d < 2; ++d) {
       const auto& list = lists[kPkt][b][d];
       if (list.empty()) continue;
-      // Ports mean something on TCP and UDP only; the side keyed on is the one that splits the
-      // rules best (to_server rules mostly name the destination port, to_client ones the source).
-      bool by_port = b <= 1;
-      auto grouping = group_ports(list, e->sigs_, false, by_port);
-      bool key_src = false;
-      if (by_port) {
-        auto src_grouping = group_ports(list, e->sigs_, true, true);
+      // TCP and UDP are keyed on a port, the side that splits the rules best (to_server rules
+      // mostly name the destination port, to_client ones the source); ICMP on the type.
+      Key key = b <= 1 ? Key::kDstPort : b == 2 ? Key::kIcmpType : Key::kNone;
+      auto grouping = group_ports(list, e->sigs_, key);
+      if (b <= 1) {
+        auto src_grouping = group_ports(list, e->sigs_, Key::kSrcPort);
         if (src_grouping.patterns < grouping.patterns) {
           grouping = std::move(src_grouping);
-          key_src = true;
+          key = Key::kSrcPort;
         }
       }
       auto& pp = impl.packet[b][d];
-      pp.key_src = key_src;
+      pp.key = key;
       pp.bounds = grouping.bounds;
       pp.interval_group = grouping.interval_group;
       std::vector<std::pair<Bits, int32_t>> made;

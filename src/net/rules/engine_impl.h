@@ -43,15 +43,20 @@ inline constexpr std::size_t kMaxPortGroups = 4;
 /// heads: by port group (the rules that may apply to a port) and payload size class, so that a
 /// packet scans only the patterns of rules its port and size allow.
 struct PacketPrefilter {
-  bool key_src = false;                 ///< groups are keyed on the source port, else destination
-  std::vector<uint16_t> bounds;         ///< port interval starts, ascending; bounds[0] == 0
-  std::vector<uint8_t> interval_group;  ///< port group of each interval
+  /// What the groups are keyed on: a port (TCP, UDP) or the ICMP type (ICMP: `itype`).
+  enum class Key : uint8_t { kNone, kDstPort, kSrcPort, kIcmpType };
+  Key key = Key::kNone;
+  std::vector<uint16_t> bounds;         ///< key interval starts, ascending; bounds[0] == 0
+  std::vector<uint8_t> interval_group;  ///< group of each interval
   std::vector<std::array<int32_t, kSizeClasses>> sets;  ///< [group][class] -> packet_sets, or -1
   /// Index into RuleEngine::Impl::packet_sets for a packet, or -1 when nothing can match.
-  int32_t set_for(uint16_t src_port, uint16_t dst_port, std::size_t payload) const {
+  int32_t set_for(const Packet& p, std::size_t payload) const {
     if (sets.empty()) return -1;
-    uint16_t port = key_src ? src_port : dst_port;
-    auto it = std::upper_bound(bounds.begin(), bounds.end(), port);
+    uint16_t value = key == Key::kDstPort    ? p.dst_port
+                     : key == Key::kSrcPort  ? p.src_port
+                     : key == Key::kIcmpType ? p.icmp_type
+                                             : 0;
+    auto it = std::upper_bound(bounds.begin(), bounds.end(), value);
     std::size_t g = interval_group[static_cast<std::size_t>(it - bounds.begin()) - 1];
     return sets[g][size_class(payload)];
   }

@@ -189,6 +189,36 @@ TEST(Engine, PacketPrefilterSplitByPortAndPayloadSize) {
   EXPECT_EQ(sids_for(40000, 5, "wide" + std::string(66, '.')), V{});
 }
 
+TEST(Engine, IcmpPrefilterSplitByType) {
+  // ICMP rules are grouped by the types their itype allows; more distinct type sets than groups.
+  auto e = engine_for(
+      "alert icmp any any -> any any (msg:\"echo\"; itype:8; content:\"ping\"; sid:130;)\n"
+      "alert icmp any any -> any any (msg:\"reply\"; itype:0; content:\"ping\"; sid:131;)\n"
+      "alert icmp any any -> any any (msg:\"unreach\"; itype:3; content:\"ping\"; sid:132;)\n"
+      "alert icmp any any -> any any (msg:\"high\"; itype:>40; content:\"ping\"; sid:133;)\n"
+      "alert icmp any any -> any any (msg:\"mid\"; itype:10<>14; content:\"ping\"; sid:134;)\n"
+      "alert icmp any any -> any any (msg:\"any\"; content:\"ping\"; sid:135;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  auto sids_for = [&](uint8_t type) {
+    ctx.alerts.clear();
+    udp_packet(ctx, nullptr, "a ping");
+    ctx.pkt.proto = ip_proto::kIcmp;
+    ctx.pkt.src_port = ctx.pkt.dst_port = 0;
+    ctx.pkt.icmp_type = type;
+    det.on_packet(ctx.pkt, ctx);
+    return ctx.sids();
+  };
+  using V = std::vector<uint64_t>;
+  EXPECT_EQ(sids_for(8), (V{130, 135}));
+  EXPECT_EQ(sids_for(0), (V{131, 135}));
+  EXPECT_EQ(sids_for(3), (V{132, 135}));
+  EXPECT_EQ(sids_for(41), (V{133, 135}));
+  EXPECT_EQ(sids_for(12), (V{134, 135}));
+  EXPECT_EQ(sids_for(5), (V{135}));
+}
+
 TEST(Engine, ByteChecks) {
   auto e = engine_for(
       "alert udp any any -> any any (msg:\"len\"; content:\"|ff|\"; byte_extract:1,0,n,relative; "
