@@ -19,6 +19,7 @@ def run(*args):
 
 
 def free_port():
+    """A TCP port on loopback that was free a moment ago (the OS chose it)."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]

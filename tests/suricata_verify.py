@@ -275,6 +275,12 @@ class SvTest:
         except (yaml.YAMLError, OSError, UnicodeDecodeError):
             return []
         out = []
+        # The order in which actions are applied changes which alerts a packet gets.
+        order = conf.get("action-order")
+        if isinstance(order, list) and order:
+            out += ["--set", "action-order=" + ",".join(str(a) for a in order)]
+        if isinstance(conf.get("packet-alert-max"), int):
+            out += ["--set", f"packet-alert-max={conf['packet-alert-max']}"]
         for o in conf.get("outputs") or []:
             eve = o.get("eve-log") if isinstance(o, dict) else None
             if not isinstance(eve, dict):
@@ -282,9 +288,24 @@ class SvTest:
             if eve.get("community-id"):
                 out += ["--set", "outputs.eve.community-id=true",
                         "--set", f"outputs.eve.community-id-seed={int(eve.get('community-id-seed', 0))}"]
+            if eve.get("ethernet"):
+                out += ["--set", "outputs.eve.ethernet=true"]
             for t in eve.get("types") or []:
                 name, opts = (t, {}) if isinstance(t, str) else next(iter(t.items()))
                 opts = opts or {}
+                if name == "alert":
+                    for k in ("payload", "payload-printable", "packet"):
+                        if k in opts:
+                            on = opts[k] is True or str(opts[k]).lower() in ("yes", "true", "on")
+                            out += ["--set", f"outputs.eve.alert.{k}={'true' if on else 'false'}"]
+                if name == "alert" and opts.get("verdict"):
+                    out += ["--set", "outputs.eve.alert-verdict=true"]
+                xff = opts.get("xff") if name == "alert" else None
+                if isinstance(xff, dict) and xff.get("enabled") in (True, "yes"):
+                    out += ["--set", "outputs.eve.xff.enabled=true"]
+                    for k in ("mode", "deployment", "header"):
+                        if xff.get(k):
+                            out += ["--set", f"outputs.eve.xff.{k}={xff[k]}"]
                 if name == "http":
                     # Without `extended: yes` Suricata writes the basic http record.
                     ext = opts.get("extended", False)

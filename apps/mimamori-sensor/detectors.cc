@@ -49,6 +49,32 @@ std::vector<std::string> rule_files(const core::Config& config, const RuleOption
 net::rules::EngineOptions engine_options(const core::Config& config) {
   net::rules::EngineOptions o;
   o.cache_dir = config.get<std::string>("detect.cache-dir", "");
+  // Suricata's `action-order`: a YAML list, or (as --set gives it) "drop,pass,reject,alert".
+  std::vector<std::string> order;
+  for (const auto& item : config.get<std::vector<std::string>>("action-order", {})) {
+    std::string_view rest = item;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view t = rest.substr(0, comma);
+      rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
+      while (!t.empty() && (t.front() == ' ' || t.front() == '[')) t.remove_prefix(1);
+      while (!t.empty() && (t.back() == ' ' || t.back() == ']')) t.remove_suffix(1);
+      if (!t.empty()) order.emplace_back(t);
+    }
+  }
+  // As Suricata: an out-of-range value falls back to the default, with a warning.
+  auto alert_max = config.get<unsigned>("packet-alert-max", o.packet_alert_max);
+  if (alert_max == 0 || alert_max > 256) {
+    spdlog::warn("packet-alert-max: {} is not within 1 to 256; using {}", alert_max,
+                 o.packet_alert_max);
+  } else {
+    o.packet_alert_max = alert_max;
+  }
+  if (!order.empty()) {
+    auto rank = net::rules::parse_action_order(order);
+    if (!rank) throw core::ConfigError(rank.error().message);
+    o.action_rank = *rank;
+  }
   return o;
 }
 

@@ -25,9 +25,11 @@ namespace {
 using namespace mimamori;
 
 std::atomic<bool> g_stop{false};
+std::atomic<int> g_signals{0};  // SIGINT/SIGTERM received; one more during the drain cuts it short
 
 std::atomic<mimamori::net::PacketSource*> g_source{nullptr};
 extern "C" void on_signal(int) {
+  g_signals.fetch_add(1);
   g_stop.store(true);
   if (auto* s = g_source.load()) s->interrupt();
 }
@@ -218,7 +220,10 @@ int run(const Args& a) {
   const net::CaptureStats& cap = source.stats();
   write_stats(*sink, total, cap, started, opt.format);
   sink->flush();
-  if (uplink_out) uplink_out->finish();
+  if (uplink_out) {
+    int seen = g_signals.load();
+    uplink_out->finish([seen] { return g_signals.load() > seen; });
+  }
   if (g_stop.load()) spdlog::info("stopped by signal; all output flushed");
 
   const auto& d = total.decode;

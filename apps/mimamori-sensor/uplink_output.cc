@@ -121,11 +121,20 @@ void UplinkOutput::write(std::string_view lines) {
 
 void UplinkOutput::commit_buffer() {
   std::lock_guard commit_lock(commit_mu_);
+  uint64_t lost = 0;
   {
     std::lock_guard lock(mu_);
-    if (buffer_.empty()) return;
-    buffer_.swap(moving_);
+    lost = overflow_dropped_ - overflow_reported_;
+    overflow_reported_ = overflow_dropped_;
+    if (!buffer_.empty()) buffer_.swap(moving_);
   }
+  if (lost) {
+    // Into the spool's loss counter, so the next heartbeat tells the server, not just the log.
+    spool_->count_lost(lost);
+    spdlog::warn("uplink: {} events dropped: the buffer before the spool was full ({} MB)", lost,
+                 settings_.buffer_max_bytes >> 20);
+  }
+  if (moving_.empty()) return;
   std::string_view rest = moving_;
   while (!rest.empty()) {
     auto nl = rest.find('\n');
@@ -146,7 +155,7 @@ void UplinkOutput::flush() {
   commit_buffer();
 }
 
-void UplinkOutput::finish() {
+void UplinkOutput::finish(const std::function<bool()>& give_up) {
   if (finished_) return;
   finished_ = true;
   stop_committer_.store(true);
@@ -155,7 +164,13 @@ void UplinkOutput::finish() {
   flush();
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(settings_.drain_timeout_s);
+  if (uint64_t depth = spool_->stats().depth; depth > 0 && settings_.drain_timeout_s > 0)
+    spdlog::info(
+        "uplink: waiting up to {} s for the server to take {} events (interrupt again "
+        "to stop now: they stay in the spool)",
+        settings_.drain_timeout_s, depth);
   while (spool_->stats().depth > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (give_up && give_up()) break;
     uplink_->notify();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -177,7 +192,7 @@ std::string UplinkOutput::summary() const {
     std::lock_guard lock(mu_);
     for (const auto& [t, n] : spooled_)
       types += (types.empty() ? "" : ", ") + t + " " + std::to_string(n);
-    overflow = overflow_dropped_;
+    overflow = overflow_dropped_ - overflow_reported_;
   }
   return "uplink: spooled " + (types.empty() ? std::string("nothing") : types) + "; acknowledged " +
          std::to_string(u.events_acked) + ", spool depth " + std::to_string(s.depth) +

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,9 +56,9 @@ class UplinkOutput final : public net::EveSink {
   void flush() override;
 
   /// Commits what was appended, then waits up to the drain timeout for the server to
-  /// acknowledge the spool; stops the threads. What is not acknowledged stays in the spool
-  /// for the next start.
-  void finish();
+  /// acknowledge the spool, or until `give_up` says so (a second Ctrl-C); stops the threads.
+  /// What is not acknowledged stays in the spool for the next start.
+  void finish(const std::function<bool()>& give_up = {});
 
   /// One line for the exit summary: events spooled per type, acknowledged, depth, dropped.
   std::string summary() const;
@@ -76,7 +77,8 @@ class UplinkOutput final : public net::EveSink {
   std::string moving_;     // the committer's side of buffer_ (swapped, so no allocation per batch)
   std::map<std::string, uint64_t, std::less<>> spooled_;
   uint64_t overflow_dropped_ = 0;
-  std::mutex commit_mu_;  // one commit at a time (committer thread, flush, finish)
+  uint64_t overflow_reported_ = 0;  // of overflow_dropped_, already counted in the spool
+  std::mutex commit_mu_;            // one commit at a time (committer thread, flush, finish)
   std::atomic<bool> stop_committer_{false}, stop_uplink_{false};
   std::mutex wake_mu_;
   std::condition_variable wake_;

@@ -195,32 +195,6 @@ class JsonFlattener {
   }
 };
 
-// The JSON objects of a file: JSON lines, or objects written one after another.
-template <class F>
-void for_each_object(std::string_view text, F&& f) {
-  int depth = 0;
-  bool in_string = false, escape = false;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (escape)
-        escape = false;
-      else if (c == '\\')
-        escape = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"')
-      in_string = true;
-    else if (c == '{' && depth++ == 0)
-      start = i;
-    else if (c == '}' && depth > 0 && --depth == 0)
-      f(text.substr(start, i + 1 - start), start);
-  }
-}
-
 bool looks_like_evtx(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   char magic[8] = {};
@@ -414,7 +388,8 @@ class Hunt {
         ss << f.rdbuf();
         std::string text = ss.str();
         uint64_t n = 0;
-        for_each_object(text, [&](std::string_view obj, std::size_t offset) {
+        for (std::string_view obj : core::split_json_objects(text)) {
+          std::size_t offset = static_cast<std::size_t>(obj.data() - text.data());
           ++n;
           auto st = core::parse_json_object(obj, fields);
           if (!st.ok()) {
@@ -422,7 +397,7 @@ class Hunt {
             std::lock_guard lock(err_mu_);
             std::fprintf(stderr, "%s:%zu: %s; record skipped\n", in.path.c_str(), offset,
                          st.error().message.c_str());
-            return;
+            continue;
           }
           flattener.flatten(fields, owned);
           view.clear();
@@ -432,7 +407,7 @@ class Hunt {
           auto r = field(view, "EventRecordID");
           std::from_chars(r.data(), r.data() + r.size(), rid);
           process(out, matcher, view, hits, rid ? rid : n, core::Timestamp{}, job.input);
-        });
+        }
         bytes_done_ += in.size;
       }
     }

@@ -429,4 +429,30 @@ Status parse_json_object(std::string_view text, Fields& out) {
   return p.parse_object_into(out);
 }
 
+std::vector<std::string_view> split_json_objects(std::string_view text) {
+  std::vector<std::string_view> out;
+  int depth = 0;
+  bool in_string = false, escape = false;
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (escape)
+        escape = false;
+      else if (c == '\\')
+        escape = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' && depth++ == 0)
+      start = i;
+    else if (c == '}' && depth > 0 && --depth == 0)
+      out.push_back(text.substr(start, i + 1 - start));
+  }
+  return out;
+}
+
 }  // namespace mimamori::core

@@ -6,9 +6,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "mimamori/core/fields.h"
+#include "mimamori/core/ip_address.h"
 #include "mimamori/net/detect.h"
 
 namespace mimamori::net {
@@ -72,6 +74,12 @@ class AppParser {
   }
   /// Appends the current (or last) transaction's record (`"http": {...}`) for an alert.
   virtual void append_record(core::Fields& out) const { (void)out; }
+  /// The value of request header `name` (any case) of the current (or last) transaction;
+  /// empty when absent or the protocol has no such headers.
+  virtual std::string_view request_header(std::string_view name) const {
+    (void)name;
+    return {};
+  }
   /// Clears the parser for reuse on another flow.
   virtual void reset() = 0;
 };
@@ -80,6 +88,13 @@ class AppParser {
 AppProto detect_tcp_proto(Direction dir, std::string_view data, bool& give_up);
 /// True when a UDP payload is a well-formed DNS message.
 bool looks_like_dns(std::string_view data);
+
+/// The client address in an X-Forwarded-For style header value, as Suricata reads it: the
+/// first entry of the list (`reverse` false: a forward proxy) or the last (reverse proxy),
+/// without an IPv4 port or IPv6 brackets. Sets `text` to the address as written; nullopt
+/// when that entry is not an IP address.
+std::optional<core::IpAddress> xff_address(std::string_view value, bool reverse,
+                                           std::string_view& text);
 
 std::unique_ptr<AppParser> make_http_parser(const AppLimits& limits);
 std::unique_ptr<AppParser> make_dns_parser(bool tcp);

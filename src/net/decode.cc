@@ -54,6 +54,21 @@ constexpr int kDltNull = 0, kDltEn10mb = 1, kDltRaw = 12, kDltRaw2 = 14, kDltLoo
               kDltLinktypeRaw = 101, kDltSll = 113, kDltSll2 = 276, kDltIpv4 = 228, kDltIpv6 = 229,
               kDltPpp = 9, kDltPppSerial = 50, kDltChdlc = 104;
 
+PacketOrigin tunnel_origin(int kind, uint8_t outer_ip_version) {
+  switch (kind) {
+    case kTunnelGre:
+      return PacketOrigin::kGre;
+    case kTunnelVxlan:
+      return PacketOrigin::kVxlan;
+    case kTunnelGeneve:
+      return PacketOrigin::kGeneve;
+    case kTunnelTeredo:
+      return PacketOrigin::kTeredo;
+    default:
+      return outer_ip_version == 6 ? PacketOrigin::kIpv6Tunnel : PacketOrigin::kIpv4Tunnel;
+  }
+}
+
 uint32_t sum16(std::string_view d, uint32_t acc) {
   const auto* b = reinterpret_cast<const uint8_t*>(d.data());
   std::size_t n = d.size(), i = 0;
@@ -67,6 +82,61 @@ uint16_t fold(uint32_t acc) {
 }
 
 }  // namespace
+
+std::string_view packet_origin_name(PacketOrigin s) {
+  switch (s) {
+    case PacketOrigin::kWire:
+      return "wire/pcap";
+    case PacketOrigin::kDefrag:
+      return "defrag";
+    case PacketOrigin::kGre:
+      return "gre tunnel";
+    case PacketOrigin::kIpv4Tunnel:
+      return "ipv4 tunnel";
+    case PacketOrigin::kIpv6Tunnel:
+      return "ipv6 tunnel";
+    case PacketOrigin::kTeredo:
+      return "teredo tunnel";
+    case PacketOrigin::kVxlan:
+      return "vxlan encapsulation";
+    case PacketOrigin::kGeneve:
+      return "geneve encapsulation";
+    case PacketOrigin::kFlowEnd:
+      return "stream (flow timeout)";
+  }
+  return "wire/pcap";
+}
+
+std::string_view link_type_name(int link_type) {
+  switch (link_type) {
+    case kDltNull:
+      return "NULL";
+    case kDltEn10mb:
+      return "EN10MB";
+    case kDltPpp:
+      return "PPP";
+    case kDltRaw:
+    case kDltRaw2:
+    case kDltLinktypeRaw:
+      return "RAW";
+    case kDltPppSerial:
+      return "PPP_SERIAL";
+    case kDltChdlc:
+      return "C_HDLC";
+    case kDltLoop:
+      return "LOOP";
+    case kDltSll:
+      return "LINUX_SLL";
+    case kDltSll2:
+      return "LINUX_SLL2";
+    case kDltIpv4:
+      return "IPv4";
+    case kDltIpv6:
+      return "IPv6";
+    default:
+      return {};
+  }
+}
 
 std::string_view anomaly_name(Anomaly a) {
   auto i = static_cast<std::size_t>(a);
@@ -110,11 +180,12 @@ class Defragmenter {
   };
 
   /// Adds a fragment (`payload` at byte `offset`, `more` = more fragments follow). `header` is
-  /// the IP header to put in front of the reassembled datagram (the first fragment's). Returns
-  /// true when the datagram is complete: `out` then holds header + payload.
-  bool add(const Key& key, core::Timestamp now, std::string_view header, uint32_t offset,
-           std::string_view payload, bool more, std::string& out, DecodeStats& stats,
-           Anomaly& anomaly) {
+  /// what to put in front of the reassembled datagram (the first fragment's link-layer bytes,
+  /// `prefix` long, then its IP header). Returns true when the datagram is complete: `out` then
+  /// holds header + payload and `out_prefix` the length of the link-layer part.
+  bool add(const Key& key, core::Timestamp now, std::string_view header, uint32_t prefix,
+           uint32_t offset, std::string_view payload, bool more, std::string& out,
+           uint32_t& out_prefix, DecodeStats& stats, Anomaly& anomaly) {
     expire(now, stats);
     Tracker* t = find(key);
     if (!t) {
@@ -138,7 +209,10 @@ class Defragmenter {
       release(*t);
       return false;
     }
-    if (offset == 0) t->header.assign(header);
+    if (offset == 0) {
+      t->header.assign(header);
+      t->prefix = prefix;
+    }
     if (!more) t->total = offset + static_cast<uint32_t>(payload.size());
     if (t->data.size() < offset + payload.size()) t->data.resize(offset + payload.size());
     // Copy only the bytes no earlier fragment covered (first wins).
@@ -171,6 +245,7 @@ class Defragmenter {
     if (covered < t->total) return false;
     out.assign(t->header);
     out.append(t->data.data(), t->total);
+    out_prefix = t->prefix;
     release(*t);
     ++stats.frag_reassembled;
     return true;
@@ -188,6 +263,7 @@ class Defragmenter {
     std::vector<std::pair<uint32_t, uint32_t>> ranges;
     uint32_t total = 0;
     uint32_t fragments = 0;
+    uint32_t prefix = 0;  // link-layer bytes at the start of `header`
   };
 
   static uint64_t key_hash(const Key& k) {
@@ -293,9 +369,10 @@ Decoder::Outcome Decoder::decode(const RawPacket& raw, Packet& p, Anomaly& anoma
   p.data = raw.data;
   p.wire_length = raw.wire_length;
   p.link_type = raw.link_type;
+  link_start_ = raw.data;
   now_ = raw.timestamp;
   fragment_stored_ = false;
-  has_tunnel_outer_ = false;
+  tunnel_layers_ = 0;
   ++stats_.pkts;
   stats_.bytes += raw.wire_length;
   anomaly = decode_link(raw.data, raw.link_type, p);
@@ -363,10 +440,13 @@ Anomaly Decoder::decode_link(std::string_view f, int link_type, Packet& p) {
       // PPP in HDLC-like framing (address 0xff, control 0x03) or bare protocol field.
       std::string_view d = f;
       if (d.size() >= 2 && uint8_t(d[0]) == 0xff && uint8_t(d[1]) == 0x03) d.remove_prefix(2);
-      if (d.size() < 2) return Anomaly::kPppoeTooSmall;
-      uint16_t proto = load_be16(d.data());
-      if (proto == 0x0021) return decode_ipv4(d.substr(2), p, false);
-      if (proto == 0x0057) return decode_ipv6(d.substr(2), p, false);
+      if (d.empty()) return Anomaly::kPppoeTooSmall;
+      // The protocol field may be compressed to one byte (odd first byte, RFC 1661 PFC).
+      std::size_t plen = (uint8_t(d[0]) & 1) ? 1 : 2;
+      if (d.size() < plen) return Anomaly::kPppoeTooSmall;
+      uint16_t proto = plen == 1 ? uint8_t(d[0]) : load_be16(d.data());
+      if (proto == 0x0021) return decode_ipv4(d.substr(plen), p, false);
+      if (proto == 0x0057) return decode_ipv6(d.substr(plen), p, false);
       ++stats_.other;
       return Anomaly::kNone;
     }
@@ -504,19 +584,26 @@ Anomaly Decoder::decode_ipv4(std::string_view d, Packet& p, bool inner) {
     if (in_reassembled_) return Anomaly::kFragIgnored;
     Defragmenter::Key key{p.src_ip, p.dst_ip, p.ip_id, p.proto};
     Anomaly a = Anomaly::kNone;
-    bool done = defrag_->add(key, now_, p.ip_header, offset, body, more, reassembled_, stats_, a);
+    uint32_t prefix = link_prefix(d);
+    uint32_t out_prefix = 0;
+    bool done = defrag_->add(key, now_, {d.data() - prefix, prefix + hlen}, prefix, offset, body,
+                             more, reassembled_, out_prefix, stats_, a);
     if (!done) {
       fragment_stored_ = true;
       return a;
     }
     // Fix the header of the reassembled datagram: total length, no fragment bits.
-    store_be16(reassembled_.data() + 2,
-               static_cast<uint16_t>(std::min<std::size_t>(reassembled_.size(), 65535)));
-    store_be16(reassembled_.data() + 6, 0);
+    char* ip = reassembled_.data() + out_prefix;
+    store_be16(ip + 2, static_cast<uint16_t>(
+                           std::min<std::size_t>(reassembled_.size() - out_prefix, 65535)));
+    store_be16(ip + 6, 0);
     in_reassembled_ = true;
-    Anomaly inner_a = decode_ipv4(reassembled_, p, true);
+    Anomaly inner_a = decode_ipv4(std::string_view(reassembled_).substr(out_prefix), p, true);
     in_reassembled_ = false;
+    // The reassembled packet is the first fragment's link layer and the whole datagram.
+    if (!p.root) p.data = reassembled_;
     p.reassembled = true;
+    if (p.origin == PacketOrigin::kWire) p.origin = PacketOrigin::kDefrag;
     --stats_.ipv4;
     return a != Anomaly::kNone ? a : inner_a;
   }
@@ -571,25 +658,30 @@ Anomaly Decoder::decode_ipv6(std::string_view d, Packet& p, bool inner) {
       }
       ++stats_.frag_fragments;
       if (in_reassembled_) return Anomaly::kFragIgnored;
-      // The reassembled datagram gets a plain 40-byte header whose next header is the
-      // fragmented payload's.
-      char hdr[40];
-      std::memcpy(hdr, d.data(), 40);
-      hdr[6] = static_cast<char>(inner_next);
+      // The reassembled datagram gets the link layer and a plain 40-byte header whose next
+      // header is the fragmented payload's.
+      uint32_t prefix = link_prefix(d);
+      v6_header_.assign(d.data() - prefix, prefix + 40);
+      v6_header_[prefix + 6] = static_cast<char>(inner_next);
       Defragmenter::Key key{p.src_ip, p.dst_ip, id, 0};
       Anomaly a = Anomaly::kNone;
-      bool done = defrag_->add(key, now_, std::string_view(hdr, 40), offset,
-                               d.substr(off + 8, end - off - 8), more, reassembled_, stats_, a);
+      uint32_t out_prefix = 0;
+      bool done =
+          defrag_->add(key, now_, v6_header_, prefix, offset, d.substr(off + 8, end - off - 8),
+                       more, reassembled_, out_prefix, stats_, a);
       if (!done) {
         fragment_stored_ = true;
         return a;
       }
-      store_be16(reassembled_.data() + 4,
-                 static_cast<uint16_t>(std::min<std::size_t>(reassembled_.size() - 40, 65535)));
+      store_be16(reassembled_.data() + out_prefix + 4,
+                 static_cast<uint16_t>(
+                     std::min<std::size_t>(reassembled_.size() - out_prefix - 40, 65535)));
       in_reassembled_ = true;
-      Anomaly inner_a = decode_ipv6(reassembled_, p, true);
+      Anomaly inner_a = decode_ipv6(std::string_view(reassembled_).substr(out_prefix), p, true);
       in_reassembled_ = false;
+      if (!p.root) p.data = reassembled_;
       p.reassembled = true;
+      if (p.origin == PacketOrigin::kWire) p.origin = PacketOrigin::kDefrag;
       --stats_.ipv6;
       return a != Anomaly::kNone ? a : inner_a;
     }
@@ -800,7 +892,12 @@ bool Decoder::try_tunnel(std::string_view d, Packet& p, int kind, Anomaly& a) {
       ether_type != 0x8100 && ether_type != 0x894f)
     return false;
   Packet outer = p;
+  std::string_view saved_link = link_start_;
   // The inner packet starts afresh above the link layer; VLAN tags are kept (Suricata does).
+  // Its data starts where the tunnel's payload does, as a raw link (Suricata's DLT_RAW).
+  p.data = inner;
+  p.link_type = kLinkTypeRaw;
+  link_start_ = inner;
   p.ip_version = 0;
   p.src_ip = p.dst_ip = core::IpAddress{};
   p.proto = p.ttl = p.tos = 0;
@@ -818,12 +915,14 @@ bool Decoder::try_tunnel(std::string_view d, Packet& p, int kind, Anomaly& a) {
   if (ether_type == 0x6558) {
     if (inner.size() < 14) {
       p = outer;
+      link_start_ = saved_link;
       return false;
     }
     inner_a = decode_ether_type(load_be16(inner.data() + 12), inner.substr(14), p, 0);
   } else {
     inner_a = decode_ether_type(ether_type, inner, p, 0);
   }
+  link_start_ = saved_link;
   if (fragment_stored_) {
     a = inner_a;
     return true;
@@ -835,11 +934,23 @@ bool Decoder::try_tunnel(std::string_view d, Packet& p, int kind, Anomaly& a) {
   }
   // The inner packet's length is what its flow counts.
   p.wire_length = static_cast<uint32_t>(inner.size());
-  if ((kind == kTunnelVxlan || kind == kTunnelGeneve || kind == kTunnelTeredo) &&
-      !has_tunnel_outer_) {
-    tunnel_outer_ = outer;
-    has_tunnel_outer_ = true;
+  // Every layer is inspected on its own too, tracked in a flow of its own except for GRE (as
+  // Suricata does); the outermost is the root. Inner tunnels finish first.
+  int level = outer.tunnel_depth;
+  if (level >= kMaxLayers) {
+    p = outer;
+    return false;
   }
+  PacketOrigin here = tunnel_origin(kind, outer.ip_version);
+  // A packet is named by the tunnel closest to it: an inner tunnel named this one already.
+  if (!p.root) p.origin = here;
+  if (level + 1 < tunnel_layers_) tunnel_outer_[level + 1].origin = here;
+  tunnel_outer_[level] = outer;
+  tunnel_outer_flow_[level] = kind != kTunnelGre;
+  tunnel_layers_ = std::max(tunnel_layers_, level + 1);
+  tunnel_outer_[0].root = nullptr;
+  for (int i = 1; i < tunnel_layers_; ++i) tunnel_outer_[i].root = &tunnel_outer_[0];
+  p.root = &tunnel_outer_[0];
   a = Anomaly::kNone;
   return true;
 }

@@ -28,10 +28,36 @@ std::string_view proto_name(uint8_t proto, std::string& scratch) {
       return "SCTP";
     case ip_proto::kGre:
       return "GRE";
+    case ip_proto::kIpip:
+      return "IP-in-IP";
+    case ip_proto::kIpv6InIp:
+      return "IPv6";
     default:
       scratch = std::to_string(proto);
       return scratch;
   }
+}
+
+// A byte size as Suricata's configuration writes it: a number, or one with a kb/mb/gb
+// suffix (powers of 1024).
+static unsigned size_option(const core::Config& c, const std::string& key, unsigned fallback) {
+  if (!c.has(key)) return fallback;
+  auto text = c.get<std::string>(key, "");
+  std::size_t i = 0;
+  uint64_t v = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') v = v * 10 + (text[i++] - '0');
+  std::string unit;
+  for (; i < text.size(); ++i)
+    if (text[i] != ' ') unit.push_back(static_cast<char>(std::tolower(text[i])));
+  uint64_t mult = unit.empty() || unit == "b"                    ? 1
+                  : unit == "kb" || unit == "k" || unit == "kib" ? 1024
+                  : unit == "mb" || unit == "m" || unit == "mib" ? 1024 * 1024
+                  : unit == "gb" || unit == "g" || unit == "gib" ? 1024ull * 1024 * 1024
+                                                                 : 0;
+  if (mult == 0 || text.empty() || !(text[0] >= '0' && text[0] <= '9') || v * mult > UINT32_MAX)
+    throw core::ConfigError(
+        key + ": expected a size (a number, optionally with kb, mb or gb), got '" + text + "'");
+  return static_cast<unsigned>(v * mult);
 }
 
 PipelineOptions PipelineOptions::from_config(const core::Config& c) {
@@ -56,10 +82,14 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
       c.get<bool>("decoder.recursion-level.use-for-tracking", o.tunnel_depth_in_key);
   o.stream_depth = c.get<uint64_t>("stream.reassembly.depth", o.stream_depth);
   o.stream_memcap = c.get<uint64_t>("stream.reassembly.memcap", o.stream_memcap);
-  o.request_body_limit =
-      c.get<unsigned>("app-layer.protocols.http.request-body-limit", o.request_body_limit);
-  o.response_body_limit =
-      c.get<unsigned>("app-layer.protocols.http.response-body-limit", o.response_body_limit);
+  // Suricata's libhtp default-config keys, or the shorter ones of this sensor.
+  constexpr std::string_view kHtp = "app-layer.protocols.http.libhtp.default-config.";
+  o.request_body_limit = size_option(
+      c, std::string(kHtp) + "request-body-limit",
+      size_option(c, "app-layer.protocols.http.request-body-limit", o.request_body_limit));
+  o.response_body_limit = size_option(
+      c, std::string(kHtp) + "response-body-limit",
+      size_option(c, "app-layer.protocols.http.response-body-limit", o.response_body_limit));
   o.decompress_layers = c.get<unsigned>(
       "app-layer.protocols.http.libhtp.default-config.response-body-decompress-layer-limit",
       o.decompress_layers);
@@ -70,11 +100,31 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   o.log_dns_responses = c.get<bool>("outputs.eve.dns-responses", o.log_dns_responses);
   o.http_extended = c.get<bool>("outputs.eve.http-extended", o.http_extended);
   o.community_id = c.get<bool>("outputs.eve.community-id", o.community_id);
+  o.alert_verdict = c.get<bool>("outputs.eve.alert-verdict", o.alert_verdict);
+  o.xff = c.get<bool>("outputs.eve.xff.enabled", o.xff);
+  if (o.xff) {
+    auto mode = c.get<std::string>("outputs.eve.xff.mode", "extra-data");
+    auto deployment = c.get<std::string>("outputs.eve.xff.deployment", "reverse");
+    if (mode != "extra-data" && mode != "overwrite")
+      throw core::ConfigError("outputs.eve.xff.mode: expected extra-data or overwrite, got '" +
+                              mode + "'");
+    if (deployment != "reverse" && deployment != "forward")
+      throw core::ConfigError("outputs.eve.xff.deployment: expected reverse or forward, got '" +
+                              deployment + "'");
+    o.xff_overwrite = mode == "overwrite";
+    o.xff_reverse = deployment == "reverse";
+    o.xff_header = c.get<std::string>("outputs.eve.xff.header", o.xff_header);
+  }
   o.community_id_seed = c.get<unsigned>("outputs.eve.community-id-seed", o.community_id_seed);
   o.log_http = c.get<bool>("outputs.eve.http", o.log_http);
   o.log_tls = c.get<bool>("outputs.eve.tls", o.log_tls);
   o.log_ssh = c.get<bool>("outputs.eve.ssh", o.log_ssh);
   o.log_anomaly = c.get<bool>("outputs.eve.anomaly", o.log_anomaly);
+  o.alert_payload = c.get<bool>("outputs.eve.alert.payload", o.alert_payload);
+  o.alert_payload_printable =
+      c.get<bool>("outputs.eve.alert.payload-printable", o.alert_payload_printable);
+  o.alert_packet = c.get<bool>("outputs.eve.alert.packet", o.alert_packet);
+  o.ethernet = c.get<bool>("outputs.eve.ethernet", o.ethernet);
   std::string tz = c.get<std::string>("outputs.eve.timezone", "jst");
   o.format.utc_offset_minutes = tz == "utc" || tz == "UTC" ? 0 : core::kJstOffsetMinutes;
   return o;
@@ -225,28 +275,33 @@ class PipelineImpl final : public DetectContext, public AppSink {
       tick(pkt_.timestamp);
     }
     verdict_drop_ = false;
-    if (const Packet* outer = decoder_.tunnel_outer()) {
-      // A UDP tunnel: the outer packet counts in its own flow first, then the inner one.
+    if (int layers = decoder_.tunnel_layers()) {
+      // Tunnels: each layer's packet is inspected first, outermost first (in its own flow,
+      // except GRE), then the inner one.
       Packet inner = pkt_;
-      pkt_ = *outer;
-      pkt_.number = number;
-      bool pass = handle(a);
+      bool pass = true;
+      for (int i = 0; i < layers; ++i) {
+        pkt_ = decoder_.tunnel_layer(i);
+        pkt_.number = number;
+        verdict_drop_ = false;
+        if (!handle(Anomaly::kNone, decoder_.tunnel_layer_has_flow(i))) pass = false;
+      }
       pkt_ = inner;
       verdict_drop_ = false;
-      if (!handle(a)) pass = false;
+      if (!handle(a, true)) pass = false;
       return pass;
     }
-    return handle(a);
+    return handle(a, true);
   }
 
   // Flow, detectors and app-layer for the decoded packet in pkt_.
-  bool handle(Anomaly a) {
+  bool handle(Anomaly a, bool track) {
     Flow* flow = nullptr;
     // Some anomalies leave a whole packet (an atomic IPv6 fragment, overlapping fragments
     // reassembled first-wins): it is still tracked and inspected, as Suricata does.
     bool whole = a == Anomaly::kNone || a == Anomaly::kIpv6ExthdrUselessFh ||
                  (a == Anomaly::kFragOverlap && pkt_.reassembled);
-    if (pkt_.ip_version != 0 && whole) flow = flows_.update(pkt_);
+    if (pkt_.ip_version != 0 && whole && track) flow = flows_.update(pkt_);
     if (flow && flow->drop && opt_.ips) {
       ++stats_.drops;
       return false;
@@ -603,6 +658,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     pkt_.l4_header = std::string_view(kNoHeader, sizeof(kNoHeader));
     pkt_.flow = &f;
     pkt_.direction = dir;
+    pkt_.origin = PacketOrigin::kFlowEnd;
   }
 
   void record(std::string_view type, const core::Fields& fields, Direction dir) override {
@@ -709,7 +765,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     ev_.src_ip = p.src_ip;
     ev_.dest_ip = p.dst_ip;
     if (p.ip_version) ev_.proto.assign(proto_name(p.proto, scratch_));
-    if (p.is_tcp() || p.is_udp()) {
+    if (p.is_tcp() || p.is_udp() || p.is_sctp()) {
       ev_.src_port = p.src_port;
       ev_.dest_port = p.dst_port;
     }
@@ -909,7 +965,8 @@ class PipelineImpl final : public DetectContext, public AppSink {
   std::size_t buffer_count(Buffer b) const override {
     return app_parser_ ? app_parser_->buffer_count(b) : 0;
   }
-  void alert(const core::Alert& alert) override {
+  void alert(const core::Alert& alert) override { alert_verdict(alert, {}); }
+  void alert_verdict(const core::Alert& alert, std::string_view verdict) override {
     ++stats_.alerts;
     ev_.clear();
     ev_.timestamp = pkt_.timestamp;
@@ -918,6 +975,16 @@ class PipelineImpl final : public DetectContext, public AppSink {
     set_packet_endpoints(pkt_);
     ev_.alert = alert;
     Flow* f = pkt_.flow;
+    if (opt_.xff && f && f->app_proto == AppProto::kHttp && f->internals->parser) {
+      std::string_view text;
+      auto ip = xff_address(f->internals->parser->request_header(opt_.xff_header), opt_.xff_reverse,
+                            text);
+      if (ip && opt_.xff_overwrite) {
+        (pkt_.direction == Direction::kToClient ? ev_.dest_ip : ev_.src_ip) = *ip;
+      } else if (ip) {
+        ev_.alert->extra.add("xff", text);
+      }
+    }
     if (f) {
       ev_.flow_id = f->id;
       f->internals->alerted = 1;
@@ -939,15 +1006,92 @@ class PipelineImpl final : public DetectContext, public AppSink {
       ev_.fields.add("start", tmp_).end();
     }
     ev_.fields.add("pcap_cnt", pkt_.number);
-    // Where the alerting packet came from, as Suricata names it: a captured one, or the
-    // pseudo packet of a flow's end.
-    ev_.fields.add("pkt_src", closing_ ? "stream (flow timeout)" : "wire/pcap");
+    // Where the alerting packet came from, as Suricata names it: a captured one, a
+    // reassembled or tunnelled one, or the pseudo packet of a flow's end.
+    ev_.fields.add("pkt_src", packet_origin_name(closing_ ? PacketOrigin::kFlowEnd : pkt_.origin));
+    if (pkt_.root) add_tunnel(*pkt_.root);
+    if (opt_.ethernet) add_ether(pkt_);
+    if (opt_.alert_payload || opt_.alert_payload_printable) add_payload();
+    if (opt_.alert_packet && !closing_ && !pkt_.data.empty()) {
+      add_base64("packet", pkt_.data);
+      ev_.fields.begin_object("packet_info").add("linktype", pkt_.link_type);
+      std::string_view name = link_type_name(pkt_.link_type);
+      if (!name.empty()) ev_.fields.add("linktype_name", name);
+      ev_.fields.end();
+    }
+    if (opt_.alert_verdict && !verdict.empty()) {
+      ev_.fields.begin_object("verdict").add("action", verdict).end();
+    }
     write_event();
+  }
+
+  // The outermost packet of a tunnel, as Suricata's alert `tunnel` object gives it.
+  void add_tunnel(const Packet& root) {
+    tmp_.clear();
+    append_suricata_ip(tmp_, root.src_ip);
+    ev_.fields.begin_object("tunnel").add("src_ip", tmp_);
+    bool ports = root.is_tcp() || root.is_udp() || root.is_sctp();
+    ev_.fields.add("src_port", ports ? root.src_port : 0);
+    tmp_.clear();
+    append_suricata_ip(tmp_, root.dst_ip);
+    ev_.fields.add("dest_ip", tmp_);
+    ev_.fields.add("dest_port", ports ? root.dst_port : 0);
+    ev_.fields.add("proto", proto_name(root.proto, scratch_));
+    ev_.fields.add("depth", pkt_.tunnel_depth);
+    if (pkt_.number) ev_.fields.add("pcap_cnt", pkt_.number);
+    ev_.fields.add("pkt_src", packet_origin_name(root.origin));
+    ev_.fields.end();
+  }
+
+  // Source and destination MAC of an Ethernet frame.
+  void add_ether(const Packet& p) {
+    if (p.link_type != 1 || p.data.size() < 14) return;
+    auto mac = [this](const char* b) {
+      tmp_.clear();
+      for (int i = 0; i < 6; ++i) {
+        if (i) tmp_.push_back(':');
+        append_hex2(tmp_, static_cast<uint8_t>(b[i]));
+      }
+      return std::string_view(tmp_);
+    };
+    ev_.fields.begin_object("ether");
+    ev_.fields.add("src_mac", mac(p.data.data() + 6));
+    ev_.fields.add("dest_mac", mac(p.data.data()));
+    ev_.fields.end();
+  }
+
+  // The alerting packet's payload (`payload` base64, `payload_printable`), and whether the
+  // match was on stream data.
+  void add_payload() {
+    std::string_view data = pkt_.payload;
+    if (opt_.alert_payload) add_base64("payload", data);
+    if (opt_.alert_payload_printable) {
+      // Printable ASCII, CR and LF as they are; anything else as '.'.
+      tmp_.assign(data);
+      for (char& c : tmp_) {
+        auto u = static_cast<unsigned char>(c);
+        if (!((u >= 0x20 && u < 0x7f) || u == '\n' || u == '\r')) c = '.';
+      }
+      ev_.fields.add("payload_printable", tmp_);
+    }
+    bool stream = pkt_.is_tcp() && stream_;
+    ev_.fields.add("stream", stream ? 1 : 0);
+  }
+
+  void add_base64(std::string_view key, std::string_view data) {
+    tmp_.resize(4 * ((data.size() + 2) / 3) + 1);
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(tmp_.data()),
+                            reinterpret_cast<const unsigned char*>(data.data()),
+                            static_cast<int>(data.size()));
+    ev_.fields.add(key, std::string_view(tmp_.data(), static_cast<std::size_t>(n)));
   }
   void drop() override {
     if (!opt_.ips) return;
     verdict_drop_ = true;
     if (pkt_.flow) pkt_.flow->drop = true;
+  }
+  void drop_packet() override {
+    if (opt_.ips) verdict_drop_ = true;
   }
   bool ips_mode() const override { return opt_.ips; }
   void emit(core::Event& event) override {

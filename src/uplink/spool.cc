@@ -433,6 +433,11 @@ Status Spool::commit(const std::map<std::string, std::string>& checkpoints) {
   return {};
 }
 
+void Spool::count_lost(uint64_t n) {
+  std::lock_guard lock(mu_);
+  dropped_ += n;
+}
+
 void Spool::drop_oldest_locked() {
   const Segment& seg = segments_.front();
   uint64_t done = std::max(acked_through_, dropped_through_);

@@ -261,5 +261,20 @@ TEST(Eve, ParsesGenericJsonObjects) {
   EXPECT_FALSE(f.find("a.b.6"));
 }
 
+TEST(Eve, SplitsConcatenatedJsonObjects) {
+  // Pretty-printed objects one after another, braces and quotes inside strings, a stray
+  // closing brace between objects and an unfinished object at the end.
+  std::string_view text = R"({"a": {"b": "}{"}}
+} {"c": "x\"}"}
+{"d": 1}{"e": {)";
+  auto objs = split_json_objects(text);
+  ASSERT_EQ(objs.size(), 3u);
+  EXPECT_EQ(objs[0], R"({"a": {"b": "}{"}})");
+  EXPECT_EQ(objs[1], R"({"c": "x\"}"})");
+  EXPECT_EQ(objs[2], R"({"d": 1})");
+  Fields f;
+  for (auto o : objs) EXPECT_TRUE(parse_json_object(o, f).ok()) << o;
+}
+
 }  // namespace
 }  // namespace mimamori::core

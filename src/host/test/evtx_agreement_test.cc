@@ -55,30 +55,6 @@ void flatten(const Fields& f, uint32_t begin, uint32_t end, const std::string& p
   }
 }
 
-// The reference files hold one or more JSON objects one after another.
-std::vector<std::string> split_objects(const std::string& text) {
-  std::vector<std::string> out;
-  int depth = 0;
-  bool in_string = false, escape = false;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (escape)
-        escape = false;
-      else if (c == '\\')
-        escape = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    if (c == '{' && depth++ == 0) start = i;
-    if (c == '}' && --depth == 0) out.push_back(text.substr(start, i + 1 - start));
-  }
-  return out;
-}
-
 // Differences that are in the reference data itself, each with the reason. Keyed by the case
 // folder name and the field path.
 const std::map<std::pair<std::string, std::string>, std::string> kExplained = {
@@ -126,7 +102,8 @@ TEST(EvtxAgreement, RegressionCasesMatchReferenceDecoding) {
           ADD_FAILURE() << p.file << ":" << p.offset << ": " << p.what;
         });
 
-    for (const auto& text : split_objects(ss.str())) {
+    const std::string reference = ss.str();
+    for (std::string_view text : core::split_json_objects(reference)) {
       Fields f;
       ASSERT_TRUE(core::parse_json_object(text, f).ok()) << ref_path;
       std::map<std::string, std::string> ref;

@@ -226,6 +226,7 @@ class InflateLayer {
         return;
       case Mode::kDetect: {
         // Until the header is known, keep the layer's input so it can be passed through.
+        if (head_.empty()) out_start_ = out.size();
         head_.append(in);
         std::size_t skip = 0;
         int st = header_size(head_, skip);
@@ -251,7 +252,7 @@ class InflateLayer {
         return;
       }
       case Mode::kInflate:
-        if (produced_ == 0) head_.append(in);
+        if (produced_ < kDeliverSize) head_.append(in);
         inflate_some(in, out, limit);
         return;
     }
@@ -322,7 +323,7 @@ class InflateLayer {
       zp_->avail_out = sizeof(buf);
       int rc = inflate(zp_.get(), Z_NO_FLUSH);
       std::size_t n = sizeof(buf) - zp_->avail_out;
-      if (n && produced_ == 0) {
+      if (produced_ < kDeliverSize && produced_ + n >= kDeliverSize) {
         head_.clear();
         head_.shrink_to_fit();
       }
@@ -335,7 +336,10 @@ class InflateLayer {
         return;
       }
       if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        if (produced_ == 0) {
+        // An error before libhtp would have handed on its first output buffer: the data was
+        // not compressed after all (a mislabelled body); what came out of it is dropped.
+        if (produced_ < kDeliverSize) {
+          if (out.size() > out_start_) out.resize(out_start_);
           pass_through(out, limit);
         } else {
           inflateEnd(zp_.get());
@@ -348,11 +352,15 @@ class InflateLayer {
     }
   }
 
+  // libhtp's decompression buffer: output is handed on in pieces of this size.
+  static constexpr std::size_t kDeliverSize = 8192;
+
   std::unique_ptr<z_stream> zp_;
   bool zinit_ = false;
   Mode mode_ = Mode::kOff;
   std::string head_;
   std::size_t produced_ = 0;
+  std::size_t out_start_ = 0;  // size of the output before this layer's first byte
 };
 
 /// The content codings of a body, outermost first (the order libhtp applies them), each layer
@@ -679,6 +687,12 @@ class HttpParser final : public AppParser {
     if (t && t->req_head_done) write_record(*t, out);
   }
 
+  std::string_view request_header(std::string_view name) const override {
+    const Tx* t = current_;
+    if (!t && !txs_.empty()) t = txs_.back().get();
+    return t && t->req_head_done ? header_value(t->req_headers, name) : std::string_view{};
+  }
+
   void reset() override {
     while (!txs_.empty()) recycle_front();
     side_[0].clear();
@@ -971,6 +985,11 @@ class HttpParser final : public AppParser {
         side.remaining = n;
       }
     }
+    // A compressed request body (Content-Encoding) is inspected decompressed, as libhtp does
+    // since Suricata 7.0.16.
+    std::string_view ce = header_value(t.req_headers, "content-encoding");
+    if (side.in_body && !ce.empty() && side.decoder.begin(ce, limits_.decompress_layers))
+      side.compressed = true;
     side.tx_index = t.id;
     if (!side.in_body) t.req_done = true;
   }
@@ -1237,7 +1256,9 @@ class HttpParser final : public AppParser {
     if (!t) return;
     if (s == 0) {
       t->req_body_len += d.size();
-      if (t->req_body.size() < limits_.request_body_limit)
+      if (side.compressed)
+        side.decoder.feed(d, t->req_body, limits_.request_body_limit, limits_.decompress_limit);
+      else if (t->req_body.size() < limits_.request_body_limit)
         t->req_body.append(d.substr(0, limits_.request_body_limit - t->req_body.size()));
     } else {
       t->resp_body_len += d.size();
@@ -1256,6 +1277,7 @@ class HttpParser final : public AppParser {
     Tx* t = tx_by_id(side.tx_index);
     if (!t) return;
     if (s == 0) {
+      if (side.compressed) side.decoder.end();
       t->req_done = true;
       if (t->req_body_len) notify(*t, AppProgress::kHttpRequestBody, 0);
     } else {
@@ -1333,6 +1355,33 @@ class HttpParser final : public AppParser {
 };
 
 }  // namespace
+
+std::optional<core::IpAddress> xff_address(std::string_view value, bool reverse,
+                                           std::string_view& text) {
+  std::string_view entry = value;
+  if (reverse) {
+    auto comma = value.rfind(',');
+    if (comma != std::string_view::npos) entry = value.substr(comma + 1);
+  } else {
+    entry = value.substr(0, value.find(','));
+  }
+  while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
+  while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+  std::string_view addr = entry;
+  if (!addr.empty() && addr.front() == '[') {
+    // "[v6]" or "[v6]:port"
+    auto close = addr.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    addr = addr.substr(1, close - 1);
+  } else if (auto colon = addr.find(':');
+             colon != std::string_view::npos && addr.rfind(':') == colon) {
+    addr = addr.substr(0, colon);  // one colon: "v4:port"
+  }
+  auto ip = core::IpAddress::parse(addr);
+  if (!ip) return std::nullopt;
+  text = addr;
+  return *ip;
+}
 
 std::unique_ptr<AppParser> make_http_parser(const AppLimits& limits) {
   return std::make_unique<HttpParser>(limits);

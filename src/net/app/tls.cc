@@ -85,6 +85,23 @@ std::string asn1_time_text(const ASN1_TIME* t) {
   return buf;
 }
 
+// "0A:1B:..": as the DER bytes read, so a positive serial whose first byte has the high bit
+// set is written with its leading zero byte (OpenSSL keeps only the magnitude).
+std::string serial_text(X509* x) {
+  std::string out;
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(x);
+  if (!serial) return out;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  if (serial->length > 0 && (serial->data[0] & 0x80) && serial->type == V_ASN1_INTEGER)
+    out += "00:";
+  for (int i = 0; i < serial->length; ++i) {
+    if (i) out += ':';
+    out += kHex[serial->data[i] >> 4];
+    out += kHex[serial->data[i] & 15];
+  }
+  return out;
+}
+
 struct Reader {
   std::string_view d;
   std::size_t pos = 0;
@@ -162,6 +179,23 @@ class TlsParser final : public AppParser {
   }
 
   std::string_view buffer(Buffer b, std::size_t index) const override {
+    if (client_event_) {
+      switch (b) {
+        case Buffer::kTlsCerts:
+          return index < client_.certs.size() ? std::string_view(client_.certs[index])
+                                              : std::string_view{};
+        case Buffer::kTlsCertSubject:
+          return index ? std::string_view{} : client_.subject;
+        case Buffer::kTlsCertIssuer:
+          return index ? std::string_view{} : client_.issuer;
+        case Buffer::kTlsCertSerial:
+          return index ? std::string_view{} : client_.serial;
+        case Buffer::kTlsCertFingerprint:
+          return index ? std::string_view{} : client_.fingerprint;
+        default:
+          break;
+      }
+    }
     if (b == Buffer::kTlsCerts)
       return index < certs_.size() ? std::string_view(certs_[index]) : std::string_view{};
     if (index) return {};
@@ -193,6 +227,19 @@ class TlsParser final : public AppParser {
     }
   }
   std::size_t buffer_count(Buffer b) const override {
+    if (client_event_) {
+      switch (b) {
+        case Buffer::kTlsCerts:
+          return client_.certs.size();
+        case Buffer::kTlsCertSubject:
+        case Buffer::kTlsCertIssuer:
+        case Buffer::kTlsCertSerial:
+        case Buffer::kTlsCertFingerprint:
+          return 1;
+        default:
+          break;
+      }
+    }
     switch (b) {
       case Buffer::kTlsCerts:
         return certs_.size();
@@ -244,6 +291,8 @@ class TlsParser final : public AppParser {
     server_alpns_.clear();
     sans_.clear();
     certs_.clear();
+    client_ = {};
+    client_event_ = false;
     client_hello_ = server_hello_ = logged_ = false;
     record_version_ = 0;
   }
@@ -274,6 +323,7 @@ class TlsParser final : public AppParser {
           break;
         case 11:
           if (s == 1 && certs_.empty()) certificate(msg, dir);
+          if (s == 0 && client_.certs.empty()) client_certificate(msg, dir);
           break;
         case 14:  // ServerHelloDone
           if (s == 1) maybe_log(dir);
@@ -527,20 +577,7 @@ class TlsParser final : public AppParser {
     } else {
       subject_ = name_text(X509_get_subject_name(x));
       issuer_ = name_text(X509_get_issuer_name(x));
-      const ASN1_INTEGER* serial = X509_get0_serialNumber(x);
-      serial_.clear();
-      if (serial) {
-        static constexpr char kHex[] = "0123456789ABCDEF";
-        // As the DER bytes read: a positive serial whose first byte has the high bit set
-        // is encoded with a leading zero byte (OpenSSL keeps only the magnitude).
-        if (serial->length > 0 && (serial->data[0] & 0x80) && serial->type == V_ASN1_INTEGER)
-          serial_ += "00:";
-        for (int i = 0; i < serial->length; ++i) {
-          if (i) serial_ += ':';
-          serial_ += kHex[serial->data[i] >> 4];
-          serial_ += kHex[serial->data[i] & 15];
-        }
-      }
+      serial_ = serial_text(x);
       notbefore_ = asn1_time_text(X509_get0_notBefore(x));
       notafter_ = asn1_time_text(X509_get0_notAfter(x));
       auto* names =
@@ -559,6 +596,35 @@ class TlsParser final : public AppParser {
       X509_free(x);
     }
     sink_->progress({AppProto::kTls, AppProgress::kTlsCertificate, dir, 0});
+  }
+
+  // The client's certificate chain (mutual authentication): served as the certificate
+  // buffers while detectors inspect it, as Suricata matches them in both directions.
+  void client_certificate(std::string_view msg, Direction dir) {
+    Reader r{msg};
+    uint32_t total = r.u24();
+    Reader list{r.bytes(total)};
+    if (!r.ok) return;
+    while (list.ok && list.has(3)) {
+      std::string_view der = list.bytes(list.u24());
+      if (!list.ok) break;
+      client_.certs.emplace_back(der);
+      if (client_.certs.size() >= 16) break;
+    }
+    if (client_.certs.empty()) return;
+    client_.fingerprint = digest_hex(EVP_sha1(), client_.certs[0], true);
+    const auto* p = reinterpret_cast<const unsigned char*>(client_.certs[0].data());
+    if (X509* x = d2i_X509(nullptr, &p, static_cast<long>(client_.certs[0].size()))) {
+      client_.subject = name_text(X509_get_subject_name(x));
+      client_.issuer = name_text(X509_get_issuer_name(x));
+      client_.serial = serial_text(x);
+      X509_free(x);
+    } else {
+      sink_->anomaly("INVALID_CERTIFICATE");
+    }
+    client_event_ = true;
+    sink_->progress({AppProto::kTls, AppProgress::kTlsCertificate, dir, 0});
+    client_event_ = false;
   }
 
   void maybe_log(Direction dir) {
@@ -620,6 +686,11 @@ class TlsParser final : public AppParser {
   std::string ja3_, ja3_hash_, ja3s_, ja3s_hash_, ja4_;
   std::vector<std::string> client_alpns_, server_alpns_, sans_, certs_;
   bool client_hello_ = false, server_hello_ = false, logged_ = false;
+  struct ClientCert {
+    std::vector<std::string> certs;
+    std::string subject, issuer, serial, fingerprint;
+  } client_;
+  bool client_event_ = false;  // detectors are inspecting the client's certificate
 };
 
 class SshParser final : public AppParser {

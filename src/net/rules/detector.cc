@@ -38,6 +38,7 @@ struct ThresholdEntry {
   int64_t window_start = 0;  // seconds
   uint32_t count = 0;
   bool alerted = false;
+  uint64_t next = 0;  // backoff: the match count of the next alert
 };
 
 struct RateEntry {
@@ -81,6 +82,13 @@ struct RuleDetector::State {
   std::unordered_map<uint64_t, RateEntry> rates;
   std::unordered_map<uint64_t, int64_t> xbits;  // key -> expiry (seconds), 0: none
   EvalScratch eval;
+  // Matches of one evaluation, acted on at its end with the packet's verdict.
+  struct Match {
+    uint32_t sig;
+    Action action;
+    bool silent;  // `noalert`: the action applies, no alert is written
+  };
+  std::vector<Match> pending;
 
   void reset(const RuleEngine& e) {
     bits.assign(e.signatures().size() / 64 + 1, 0);
@@ -88,6 +96,8 @@ struct RuleDetector::State {
     hi = 0;
     candidates.clear();
     candidates.reserve(256);
+    pending.clear();
+    pending.reserve(64);
     thresholds.clear();
     rates.clear();
     xbits.clear();
@@ -165,7 +175,7 @@ bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
     if (!p.flow || p.flow->app_proto != inf.app) return false;
   }
   if (!inf.dirs[static_cast<int>(t.dir)]) return false;
-  bool has_ports = p.is_tcp() || p.is_udp();
+  bool has_ports = p.is_tcp() || p.is_udp() || p.is_sctp();
   auto addr_ok = [&](const core::IpAddress& src, uint16_t sp, const core::IpAddress& dst,
                      uint16_t dp) {
     // Ports first: a few comparisons, and most candidates that fail the header fail there
@@ -180,7 +190,10 @@ bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
   }
   if (s.flow) {
     const auto& f = *s.flow;
-    bool est = p.flow && p.flow->established();
+    // The TCP packet completing the handshake is not yet inspected as established.
+    bool est =
+        p.flow && p.flow->established() &&
+        (p.proto != ip_proto::kTcp || p.flow->pkts[0] + p.flow->pkts[1] > p.flow->established_at);
     if (f.established && !est) return false;
     if (f.not_established && est) return false;
     if (f.only_stream && !t.stream) return false;
@@ -188,6 +201,14 @@ bool header_matches(const Signature& s, const SigInfo& inf, const Target& t) {
     if ((f.to_server || f.to_client) && !p.flow) return false;
   }
   if (s.dsize && (t.stream || !s.dsize->check(p.dsize()))) return false;
+  // As Suricata, `!N`, `>N`, `>=N` and ranges imply a payload: an empty packet never matches.
+  if (s.dsize && p.dsize() == 0) {
+    auto op = s.dsize->op;
+    if (op == Range::Op::kNe || op == Range::Op::kGt || op == Range::Op::kGe ||
+        op == Range::Op::kBetween) {
+      return false;
+    }
+  }
   if (s.itype && (!p.is_icmp() || !s.itype->check(p.icmp_type))) return false;
   if (s.icode && (!p.is_icmp() || !s.icode->check(p.icmp_code))) return false;
   if (s.tcp_flags && (!p.is_tcp() || !s.tcp_flags->check(p.tcp_flags))) return false;
@@ -398,6 +419,8 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
   RuleFlowState* fs = flow_state(t.packet->flow, slot, engine);
   if (fs && fs->passed) return;
   int64_t now = t.packet->timestamp.seconds();
+  bool passed = false;
+  st.pending.clear();
   for (uint32_t i : cands) {
     const auto& s = sigs[i];
     const auto& inf = impl.info[i];
@@ -427,13 +450,20 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
         if (!st.xbits.erase(k)) st.xbits[k] = x.expire_seconds ? now + x.expire_seconds : 0;
       }
     }
-    // pass rules come first in index order: a match ends the packet's inspection; one that
-    // looks at the flow only (no buffers) lets the rest of the flow through, as Suricata does.
+    // Rules are in action-order: a pass match ends the packet's inspection (the alerts of
+    // rules before it stand); a header-only or app-layer one lets the rest of the flow through.
     if (s.action == Action::kPass) {
-      if (fs && s.buffers.empty()) fs->passed = true;
-      return;
+      if (fs && inf.flow_action) fs->passed = true;
+      passed = true;
+      break;
     }
-    if (s.noalert) continue;
+    if (s.noalert) {
+      // A silent drop still drops (Suricata applies the action before removing the alert).
+      if (s.action == Action::kDrop || s.action == Action::kReject) {
+        st.pending.push_back({i, s.action, true});
+      }
+      continue;
+    }
     bool suppressed = false;
     for (const auto& sup : s.suppress) {
       const Packet& p = *t.packet;
@@ -463,6 +493,13 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
       uint64_t key = uint64_t(i) * 0x9E3779B97F4A7C15ull + (th == &*s.threshold ? 1 : 2);
       key ^= track_key(th->track, *t.packet);
       auto& e = st.thresholds[key];
+      if (th->type == Threshold::Type::kBackoff) {
+        // No window: count C, then C*M, C*M*M, ... matches alert.
+        if (e.next == 0) e.next = th->count;
+        emit = ++e.count == e.next;
+        if (emit) e.next = e.next > UINT32_MAX ? UINT64_MAX : e.next * th->multiplier;
+        continue;
+      }
       if (e.count == 0 || now - e.window_start >= static_cast<int64_t>(th->seconds)) {
         e.window_start = now;
         e.count = 0;
@@ -483,6 +520,8 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
           break;
         case Threshold::Type::kDetectionFilter:
           emit = e.count > th->count;
+          break;
+        case Threshold::Type::kBackoff:
           break;
       }
     }
@@ -516,18 +555,47 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
         continue;
       }
     }
-    bool drop = (action == Action::kDrop || action == Action::kReject) && ctx.ips_mode();
-    ++stats.alerts;
-    if (drop) {
+    st.pending.push_back({i, action, false});
+  }
+  if (st.pending.empty()) return;
+  // The packet's verdict, as Suricata's: a reject or (inline) a drop wins, then a pass.
+  bool ips = ctx.ips_mode();
+  bool reject = false, drop = false;
+  for (const auto& m : st.pending) {
+    reject |= m.action == Action::kReject;
+    drop |= m.action == Action::kDrop;
+  }
+  std::string_view verdict = reject          ? (ips ? "drop" : "alert")
+                             : (drop && ips) ? "drop"
+                             : passed        ? "pass"
+                                             : "alert";
+  uint32_t budget = engine.options().packet_alert_max;
+  for (auto& m : st.pending) {
+    const auto& inf = impl.info[m.sig];
+    // Past packet-alert-max the alert is not written; its action still applies.
+    if (!m.silent && budget == 0) m.silent = true;
+    if (!m.silent) {
+      ++stats.alerts;
+      --budget;
+    }
+    if ((m.action == Action::kDrop || m.action == Action::kReject) && ips) {
       ++stats.drops;
-      core::Alert a = inf.alert;
-      a.action = "blocked";
-      ctx.alert(a);
-      ctx.drop();
-    } else {
-      ctx.alert(inf.alert);
+      if (!m.silent) {
+        core::Alert a = inf.alert;
+        a.action = "blocked";
+        ctx.alert_verdict(a, verdict);
+      }
+      // Header-only and app-layer matches drop the flow; payload matches the packet.
+      if (inf.flow_action) {
+        ctx.drop();
+      } else {
+        ctx.drop_packet();
+      }
+    } else if (!m.silent) {
+      ctx.alert_verdict(inf.alert, verdict);
     }
   }
+  st.pending.clear();
 }
 
 void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
@@ -556,6 +624,21 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
   }
   impl.always[kCtx][static_cast<size_t>(dir)][transport_bucket(packet.proto)].for_each(
       packet.dst_port, [&st](uint32_t i) { st.add(i); });
+  // A TCP packet of a flow without a session (no handshake seen, midstream pick-up off) is
+  // never reassembled: as Suricata, stream rules inspect its payload as a packet.
+  if (packet.is_tcp() && packet.flow && packet.flow->tcp_state == TcpState::kNone &&
+      !packet.payload.empty()) {
+    constexpr auto kStream = static_cast<size_t>(Context::kStream);
+    const auto& spf = impl.prefilters[kStream][0][static_cast<size_t>(dir)];
+    if (spf.set) {
+      (void)spf.set->scan(packet.payload, st.scratch, [&st](uint32_t id, uint64_t) {
+        st.add(id);
+        return true;
+      });
+    }
+    impl.always[kStream][static_cast<size_t>(dir)][0].for_each(packet.dst_port,
+                                                               [&st](uint32_t i) { st.add(i); });
+  }
   // IP-only rules: first packet of each direction of a flow, or every flow-less packet.
   bool first = !packet.flow || packet.flow->pkts[dir] <= 1;
   if (first) {

@@ -365,12 +365,39 @@ const std::vector<uint32_t>* IpIndex::lookup(const core::IpAddress& ip) const {
 RuleEngine::RuleEngine() : impl_(std::make_unique<Impl>()) {}
 RuleEngine::~RuleEngine() = default;
 
+core::Result<std::array<uint8_t, 4>> parse_action_order(const std::vector<std::string>& names) {
+  static constexpr std::pair<std::string_view, Action> kNames[] = {{"pass", Action::kPass},
+                                                                   {"drop", Action::kDrop},
+                                                                   {"reject", Action::kReject},
+                                                                   {"alert", Action::kAlert}};
+  std::array<uint8_t, 4> rank{};
+  bool named[4] = {};
+  uint8_t next = 0;
+  for (const auto& n : names) {
+    auto it = std::find_if(std::begin(kNames), std::end(kNames),
+                           [&](const auto& k) { return k.first == n; });
+    if (it == std::end(kNames)) {
+      return core::make_error("action-order: unknown action '{}' (pass, drop, reject, alert)", n);
+    }
+    auto a = static_cast<size_t>(it->second);
+    if (named[a]) return core::make_error("action-order: '{}' named twice", n);
+    named[a] = true;
+    rank[a] = next++;
+  }
+  for (const auto& k : kNames) {
+    auto a = static_cast<size_t>(k.second);
+    if (!named[a]) rank[a] = next++;
+  }
+  return rank;
+}
+
 core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
                                                                   const EngineOptions& options) {
   std::shared_ptr<RuleEngine> e(new RuleEngine());
   e->sigs_ = std::move(set.signatures);
   e->flowbit_count_ = set.flowbits.size();
   e->flowint_count_ = set.flowints.size();
+  e->options_ = options;
   auto& impl = *e->impl_;
   auto& st = e->stats_;
   st.rules = e->sigs_.size();
@@ -390,10 +417,11 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
   {
     std::vector<std::pair<int, uint32_t>> keys;
     keys.reserve(e->sigs_.size());
-    // pass rules first (Suricata's action order), then by flowbit role.
+    // By action (Suricata's action-order), then by flowbit role.
     for (uint32_t i = 0; i < e->sigs_.size(); ++i) {
       const auto& s = e->sigs_[i];
-      keys.emplace_back((s.action == Action::kPass ? 0 : 4) + flowbit_order(s), i);
+      keys.emplace_back(options.action_rank[static_cast<size_t>(s.action)] * 4 + flowbit_order(s),
+                        i);
     }
     std::stable_sort(keys.begin(), keys.end());
     // Permuted in place, one cycle at a time: a sorted copy would touch tens of MB of fresh
@@ -441,6 +469,7 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     if (s.flow && s.flow->to_client) inf.dirs[0] = false;
     inf.order = flowbit_order(s);
     if (s.ip_only()) {
+      inf.flow_action = true;
       ++st.ip_only;
       if (!s.src.is_any()) {
         by_src.emplace_back(i, &s.src);
@@ -465,6 +494,11 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     } else {
       inf.context = Context::kPacket;
     }
+    // Header-only rules (addresses, ports, protocol, flow, state and app-layer-protocol
+    // keywords, but no payload or per-packet checks) act like IP-only ones.
+    bool like_ip_only =
+        s.buffers.empty() && !s.dsize && !s.tcp_flags && !s.itype && !s.icode && !s.stream_size;
+    inf.flow_action = like_ip_only || inf.context == Context::kApp;
     auto ctx = static_cast<size_t>(inf.context);
     auto fp = choose_fast_pattern(s);
     // In the packet/stream contexts only payload is scanned; app rules may use any buffer.

@@ -19,7 +19,10 @@ struct SigInfo {
   int order = 0;                ///< evaluation order: flowbit setters before readers
   net::AppProto app = net::AppProto::kUnknown;
   bool app_unparsed = false;  ///< header names an app protocol the sensor does not parse
-  core::Alert alert;          ///< alert record template
+  /// A drop or pass applies to the whole flow (IP-only and header-only rules, app-layer
+  /// matches), as Suricata's; otherwise to the packet only.
+  bool flow_action = false;
+  core::Alert alert;  ///< alert record template
 };
 
 /// One prefilter database: patterns of one buffer, one context, one direction.

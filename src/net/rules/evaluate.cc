@@ -216,18 +216,31 @@ bool match_from(const std::vector<Inspection>& items, std::size_t i, std::string
     return match_from(items, i + 1, data, prev_end, es);
   }
   if (const auto* j = std::get_if<ByteJump>(&item)) {
+    // As Suricata: the bytes read must lie inside the buffer (a relative read of 0 bytes may
+    // start at its end); a jump before the start lands on the start, one at or past the end
+    // fails.
+    auto size = static_cast<int64_t>(data.size());
+    if (size == 0) return false;
     int64_t pos = value_of(j->read.offset, j->read.offset_var, es) +
                   (j->read.relative ? static_cast<int64_t>(prev_end) : 0);
-    uint64_t v = 0;
     std::size_t nb = nbytes_of(j->read, es);
-    if (pos < 0 || !read_number(j->read, data, static_cast<std::size_t>(pos), v, nb)) return false;
+    if (j->read.nbytes_var >= 0 && nb == 0 && es.vars[j->read.nbytes_var] != 0) return false;
+    if (pos < 0 || (j->read.relative && nb > 0 && pos >= size) ||
+        static_cast<int64_t>(nb) > size - pos) {
+      return false;
+    }
+    uint64_t v = 0;
+    if (nb > 0 || j->read.string) {
+      if (!read_number(j->read, data, static_cast<std::size_t>(pos), v, nb)) return false;
+    }
     int64_t jump = static_cast<int64_t>(v) * j->multiplier;
     if (j->align && (jump % 4)) jump += 4 - (jump % 4);
-    int64_t base = pos + static_cast<int64_t>(nb);
-    if (j->from_beginning) base = 0;
-    if (j->from_end) base = static_cast<int64_t>(data.size());
-    int64_t target = base + jump + j->post_offset;
-    if (target < 0 || target > static_cast<int64_t>(data.size())) return false;
+    jump += j->post_offset;
+    int64_t target = pos + static_cast<int64_t>(nb) + jump;
+    if (j->from_beginning) target = jump;
+    if (j->from_end) target = size + jump;
+    if (target < 0) target = 0;
+    if (target >= size) return false;
     return match_from(items, i + 1, data, static_cast<std::size_t>(target), es);
   }
   if (const auto* x = std::get_if<ByteExtract>(&item)) {

@@ -715,8 +715,11 @@ core::Status RuleCompiler::byte_read_opts(std::vector<std::string_view>& parts, 
   } else if (r.nbytes > 8) {
     return make_error("{}: 1 to 8 bytes for a binary number, got {}", what, r.nbytes);
   }
-  // `string` with 0 bytes reads the digits that are there (ET uses it); binary needs a size.
-  if (r.nbytes == 0 && !r.string) return make_error("{}: number of bytes must be positive", what);
+  // `string` with 0 bytes reads the digits that are there (ET uses it); binary needs a size,
+  // except byte_jump's, where 0 bytes read the value 0 (a plain move by post_offset).
+  if (r.nbytes == 0 && !r.string && !jump) {
+    return make_error("{}: number of bytes must be positive", what);
+  }
   return {};
 }
 
@@ -1008,6 +1011,8 @@ core::Result<Threshold> RuleCompiler::threshold(std::string_view value, bool det
         t.type = Threshold::Type::kThreshold;
       else if (v == "both")
         t.type = Threshold::Type::kBoth;
+      else if (v == "backoff")
+        t.type = Threshold::Type::kBackoff;
       else
         return make_error("threshold: unknown type '{}'", v);
       have_type = true;
@@ -1031,11 +1036,22 @@ core::Result<Threshold> RuleCompiler::threshold(std::string_view value, bool det
     } else if (k == "seconds") {
       if (!parse_int(v, t.seconds)) return make_error("threshold: bad seconds '{}'", v);
       have_seconds = true;
+    } else if (k == "multiplier" && !detection_filter) {
+      if (!parse_int(v, t.multiplier) || t.multiplier < 2) {
+        return make_error("threshold: bad multiplier '{}' (at least 2)", v);
+      }
     } else {
       return make_error("threshold: unknown option '{}'", k);
     }
   }
-  if (!have_type || !have_track || !have_count || !have_seconds) {
+  bool backoff = t.type == Threshold::Type::kBackoff;
+  if (backoff && (t.multiplier == 0 || have_seconds)) {
+    return make_error("threshold: type backoff needs a multiplier and no seconds");
+  }
+  if (!backoff && t.multiplier != 0) {
+    return make_error("threshold: multiplier belongs to type backoff");
+  }
+  if (!have_type || !have_track || !have_count || (!have_seconds && !backoff)) {
     return make_error("{} needs type, track, count and seconds",
                       detection_filter ? "detection_filter" : "threshold");
   }

@@ -178,6 +178,117 @@ TEST(Decoder, DecodesIpv6WithExtensionHeaderAndTcp) {
   EXPECT_EQ(p.src_ip.to_string(), "2001::1");
 }
 
+// An IPv4 header like ipv4() whose addresses are 192.168.0.1 -> 192.168.0.2 (an inner packet).
+std::string inner_ipv4(uint16_t total, uint8_t proto) {
+  std::string h = ipv4(total, 7, 0, proto);
+  h[12] = char(192), h[13] = char(168), h[14] = 0, h[15] = 1;
+  h[16] = char(192), h[17] = char(168), h[18] = 0, h[19] = 2;
+  put16(h, 10, 0);
+  put16(h, 10, csum(h, 0, 20));
+  return h;
+}
+
+TEST(Decoder, IpInIpKeepsTheOuterPacketAsTunnelRootWithAFlow) {
+  std::string u = udp(1234, 53, "query");
+  std::string inner = inner_ipv4(static_cast<uint16_t>(20 + u.size()), 17) + u;
+  std::string frame =
+      eth(0x0800) + ipv4(static_cast<uint16_t>(20 + inner.size()), 1, 0, ip_proto::kIpip) + inner;
+  Decoder d({.check_checksums = false});
+  Packet p;
+  Anomaly a;
+  ASSERT_EQ(d.decode(raw(frame), p, a), Decoder::Outcome::kPacket);
+  EXPECT_EQ(a, Anomaly::kNone);
+  EXPECT_EQ(p.src_ip.to_string(), "192.168.0.1");
+  EXPECT_EQ(p.dst_port, 53);
+  EXPECT_EQ(p.tunnel_depth, 1);
+  EXPECT_EQ(p.origin, PacketOrigin::kIpv4Tunnel);
+  EXPECT_EQ(packet_origin_name(p.origin), "ipv4 tunnel");
+  // The inner packet's data starts at its own IP header, as a raw link.
+  EXPECT_EQ(p.link_type, kLinkTypeRaw);
+  EXPECT_EQ(p.data, inner);
+  ASSERT_EQ(d.tunnel_layers(), 1);
+  ASSERT_EQ(p.root, &d.tunnel_layer(0));
+  EXPECT_EQ(p.root->proto, ip_proto::kIpip);
+  EXPECT_EQ(p.root->src_ip.to_string(), "10.0.0.1");
+  EXPECT_EQ(p.root->origin, PacketOrigin::kWire);
+  EXPECT_TRUE(d.tunnel_layer_has_flow(0));
+  // The next plain packet has no tunnel layers left over.
+  std::string plain = eth(0x0800) + ipv4(static_cast<uint16_t>(20 + u.size()), 2, 0, 17) + u;
+  d.decode(raw(plain), p, a);
+  EXPECT_EQ(d.tunnel_layers(), 0);
+  EXPECT_EQ(p.root, nullptr);
+  EXPECT_EQ(p.origin, PacketOrigin::kWire);
+}
+
+TEST(Decoder, GreRootIsInspectedWithoutAFlowAndNestedLayersAreKept) {
+  std::string u = udp(1234, 53, "query");
+  std::string inner = inner_ipv4(static_cast<uint16_t>(20 + u.size()), 17) + u;
+  std::string gre = std::string("\x00\x00\x08\x00", 4) + inner;
+  // GRE inside IP-in-IP: two layers, the outermost first.
+  std::string mid = ipv4(static_cast<uint16_t>(20 + gre.size()), 3, 0, ip_proto::kGre) + gre;
+  std::string frame =
+      eth(0x0800) + ipv4(static_cast<uint16_t>(20 + mid.size()), 4, 0, ip_proto::kIpip) + mid;
+  Decoder d({.check_checksums = false});
+  Packet p;
+  Anomaly a;
+  ASSERT_EQ(d.decode(raw(frame), p, a), Decoder::Outcome::kPacket);
+  EXPECT_EQ(a, Anomaly::kNone);
+  EXPECT_EQ(p.tunnel_depth, 2);
+  EXPECT_EQ(p.origin, PacketOrigin::kGre);
+  ASSERT_EQ(d.tunnel_layers(), 2);
+  EXPECT_EQ(d.tunnel_layer(0).proto, ip_proto::kIpip);
+  EXPECT_TRUE(d.tunnel_layer_has_flow(0));
+  EXPECT_EQ(d.tunnel_layer(1).proto, ip_proto::kGre);
+  EXPECT_FALSE(d.tunnel_layer_has_flow(1));
+  EXPECT_EQ(d.tunnel_layer(1).origin, PacketOrigin::kIpv4Tunnel);
+  EXPECT_EQ(d.tunnel_layer(1).root, &d.tunnel_layer(0));
+  EXPECT_EQ(p.root, &d.tunnel_layer(0));
+}
+
+TEST(Decoder, PppWithCompressedProtocolAndReassemblyKeepsTheLinkLayer) {
+  std::string payload = udp(5000, 53, std::string(8, 'A'));  // 16 bytes: 2 fragments of 8
+  Decoder d({.check_checksums = false});
+  Packet p;
+  Anomaly a;
+  auto frag = [&](int idx, bool more) {
+    uint16_t field = static_cast<uint16_t>(idx) | (more ? 0x2000 : 0);
+    std::string f(1, '\x21');
+    f += ipv4(28, 9, field, 17);
+    f += payload.substr(static_cast<std::size_t>(idx) * 8, 8);
+    return f;
+  };
+  std::string f1 = frag(1, false), f0 = frag(0, true);
+  RawPacket r1 = raw(f1), r0 = raw(f0);
+  r1.link_type = r0.link_type = 9;  // PPP, protocol field compressed to one byte
+  EXPECT_EQ(d.decode(r1, p, a), Decoder::Outcome::kFragment);
+  ASSERT_EQ(d.decode(r0, p, a), Decoder::Outcome::kPacket);
+  EXPECT_EQ(a, Anomaly::kNone);
+  EXPECT_EQ(p.origin, PacketOrigin::kDefrag);
+  EXPECT_EQ(p.payload, std::string(8, 'A'));
+  // The packet is the first fragment's link layer, then the whole datagram.
+  ASSERT_EQ(p.data.size(), 1u + 20 + 16);
+  EXPECT_EQ(p.data[0], '\x21');
+  EXPECT_EQ(uint8_t(p.data[1]), 0x45);
+  EXPECT_EQ((uint8_t(p.data[3]) << 8) | uint8_t(p.data[4]), 36);  // total length fixed
+  EXPECT_EQ(link_type_name(p.link_type), "PPP");
+}
+
+TEST(Decoder, SctpHasPorts) {
+  std::string sctp(12 + 16, '\0');
+  put16(sctp, 0, 7);
+  put16(sctp, 2, 9);
+  std::string frame =
+      eth(0x0800) + ipv4(static_cast<uint16_t>(20 + sctp.size()), 1, 0, ip_proto::kSctp) + sctp;
+  Decoder d({.check_checksums = false});
+  Packet p;
+  Anomaly a;
+  d.decode(raw(frame), p, a);
+  EXPECT_EQ(a, Anomaly::kNone);
+  EXPECT_TRUE(p.is_sctp());
+  EXPECT_EQ(p.src_port, 7);
+  EXPECT_EQ(p.dst_port, 9);
+}
+
 TEST(Decoder, EndpointHashIsSymmetric) {
   std::string u = udp(1, 2, "x");
   std::string a = eth(0x0800) + ipv4(static_cast<uint16_t>(20 + u.size()), 1, 0, 17) + u;

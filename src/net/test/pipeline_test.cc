@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "mimamori/core/config.h"
 #include "mimamori/core/eve.h"
 
 namespace mimamori::net {
@@ -189,6 +190,77 @@ TEST(Pipeline, HttpOverPppoeGivesBuffersRecordAndAlertWithHttpAttached) {
   EXPECT_EQ(flows, 1);
 }
 
+// Alerts on every packet that carries payload.
+class PayloadAlerter : public Detector {
+ public:
+  std::string_view name() const override { return "payload"; }
+  void on_packet(const Packet& p, DetectContext& ctx) override {
+    if (p.payload.empty()) return;
+    core::Alert a;
+    a.signature_id = 7;
+    a.signature = "test: payload";
+    ctx.alert(a);
+  }
+};
+
+TEST(Pipeline, AlertsOnIpInIpNameTheTunnelAndCarryPacketAndPayload) {
+  PipelineOptions opt;
+  opt.checksums = ChecksumMode::kNone;
+  opt.midstream = true;
+  opt.alert_packet = opt.alert_payload = opt.alert_payload_printable = opt.ethernet = true;
+  std::vector<std::unique_ptr<Detector>> dets;
+  dets.emplace_back(new PayloadAlerter);
+  StringSink sink;
+  Pipeline pipe(opt, std::move(dets), &sink);
+  auto src = PacketSource::open_read(kSv + "bug-4571-01/ipv4_over_ipv4.pcap");
+  ASSERT_TRUE(src.ok()) << src.error().message;
+  std::atomic<bool> stop{false};
+  RawPacket raw;
+  uint64_t n = 0;
+  while (true) {
+    auto more = src.value()->next(raw, stop);
+    ASSERT_TRUE(more.ok());
+    if (!*more) break;
+    pipe.process(raw, ++n);
+  }
+  pipe.finish();
+  int outer = 0, inner = 0, outer_flows = 0, inner_flows = 0;
+  for (const auto& e : sink.events()) {
+    if (e.event_type == "flow") {
+      (e.proto == "IP-in-IP" ? outer_flows : inner_flows) += 1;
+      continue;
+    }
+    if (e.event_type != "alert") continue;
+    EXPECT_EQ(e.fields.find("stream")->as_int(), 0);
+    EXPECT_FALSE(e.fields.find_string("payload").empty());
+    if (e.proto == "IP-in-IP") {
+      // The outer packet, as captured: Ethernet, with its MAC addresses.
+      ++outer;
+      EXPECT_EQ(e.fields.find_string("pkt_src"), "wire/pcap");
+      EXPECT_EQ(e.fields.find("packet_info.linktype")->as_int(), 1);
+      EXPECT_EQ(e.fields.find_string("packet_info.linktype_name"), "EN10MB");
+      EXPECT_EQ(e.fields.find_string("ether.src_mac").size(), 17u);
+      EXPECT_FALSE(e.fields.find("tunnel.src_ip").has_value());
+    } else {
+      ++inner;
+      EXPECT_EQ(e.proto, "TCP");
+      EXPECT_EQ(e.src_ip.to_string(), "10.1.0.3");
+      EXPECT_EQ(e.fields.find_string("pkt_src"), "ipv4 tunnel");
+      EXPECT_EQ(e.fields.find_string("tunnel.src_ip"), "10.1.0.1");
+      EXPECT_EQ(e.fields.find_string("tunnel.dest_ip"), "10.1.0.2");
+      EXPECT_EQ(e.fields.find_string("tunnel.proto"), "IP-in-IP");
+      EXPECT_EQ(e.fields.find("tunnel.depth")->as_int(), 1);
+      EXPECT_EQ(e.fields.find_string("tunnel.pkt_src"), "wire/pcap");
+      EXPECT_EQ(e.fields.find_string("packet_info.linktype_name"), "RAW");
+      EXPECT_NE(e.fields.find_string("payload_printable").find("hello"), std::string::npos);
+    }
+  }
+  EXPECT_GT(outer, 0);
+  EXPECT_EQ(inner, outer);  // every payload-carrying outer packet carries an inner one
+  EXPECT_EQ(outer_flows, 1);
+  EXPECT_EQ(inner_flows, 1);
+}
+
 TEST(Pipeline, DnsOverTcpQueryAndAnswer) {
   Capture r;
   run(kSv + "dns/dns-tcp-www-google-com/dns.pcap", r);
@@ -245,6 +317,84 @@ TEST(Pipeline, TlsHelloAndCertificate) {
       EXPECT_EQ(e.fields.find_string("tls.notafter"), "2020-05-13T12:00:00");
     }
   EXPECT_EQ(tls, 1);
+}
+
+// X-Forwarded-For on alerts: the last address (reverse proxy) as alert.xff, or the first
+// (forward proxy) in place of the packet's source address.
+TEST(Pipeline, HttpXffOnAlerts) {
+  const std::string pcap = kSv + "http-xff-eve-reverse-overwrite/test.pcap";
+  {
+    Capture r;
+    PipelineOptions opt;
+    opt.xff = true;
+    run(pcap, r, "www.testmyids.com", opt);
+    int alerts = 0;
+    for (const auto& e : r.sink.events()) {
+      if (e.event_type != "alert") continue;
+      ++alerts;
+      EXPECT_EQ(e.alert->extra.find_string("xff"), "10.3.3.3");
+      EXPECT_NE(e.src_ip.to_string(), "10.3.3.3");
+    }
+    EXPECT_EQ(alerts, 1);
+  }
+  Capture r;
+  PipelineOptions opt;
+  opt.xff = true;
+  opt.xff_overwrite = true;
+  opt.xff_reverse = false;
+  run(pcap, r, "www.testmyids.com", opt);
+  int alerts = 0;
+  for (const auto& e : r.sink.events()) {
+    if (e.event_type != "alert") continue;
+    ++alerts;
+    EXPECT_EQ(e.src_ip.to_string(), "10.2.2.2");  // the request's sender, replaced
+    EXPECT_FALSE(e.alert->extra.find("xff").has_value());
+  }
+  EXPECT_EQ(alerts, 1);
+}
+
+// Suricata's libhtp key names and sizes ("1mb") set the body limits.
+TEST(Pipeline, BodyLimitsFromLibhtpKeys) {
+  core::Config c;
+  c.set("app-layer.protocols.http.libhtp.default-config.response-body-limit=1mb");
+  c.set("app-layer.protocols.http.request-body-limit=3kb");
+  auto o = PipelineOptions::from_config(c);
+  EXPECT_EQ(o.response_body_limit, 1024u * 1024u);
+  EXPECT_EQ(o.request_body_limit, 3u * 1024u);
+  core::Config bad;
+  bad.set("app-layer.protocols.http.request-body-limit=lots");
+  EXPECT_THROW(PipelineOptions::from_config(bad), core::ConfigError);
+}
+
+// A gzip-encoded request body is inspected decompressed.
+TEST(Pipeline, CompressedRequestBodyIsInspectedDecompressed) {
+  Capture r;
+  run(kSv + "http-post-data-decompression/input.pcap", r);
+  bool body = false;
+  for (const auto& [prog, bufs] : r.seen.apps) {
+    if (prog != AppProgress::kHttpRequestBody) continue;
+    body = true;
+    EXPECT_NE(bufs.at("http.request_body").find("name"), std::string::npos);
+  }
+  EXPECT_TRUE(body);
+}
+
+// Mutual TLS: the client's certificate is served in the certificate buffers while it is
+// inspected, the server's otherwise.
+TEST(Pipeline, TlsClientCertificate) {
+  Capture r;
+  run(kSv + "tls/tls-store-02/tls-client-auth.pcap", r);
+  std::vector<std::string> subjects, fingerprints;
+  for (const auto& [prog, bufs] : r.seen.apps)
+    if (prog == AppProgress::kTlsCertificate) {
+      subjects.push_back(bufs.count("tls.cert_subject") ? bufs.at("tls.cert_subject") : "");
+      fingerprints.push_back(bufs.count("tls.cert_fingerprint") ? bufs.at("tls.cert_fingerprint")
+                                                                : "");
+    }
+  ASSERT_EQ(subjects.size(), 2u);
+  EXPECT_EQ(subjects[0].find("TLSClientAuthSampleClient"), std::string::npos);
+  EXPECT_NE(subjects[1].find("O=TLSClientAuthSampleClient"), std::string::npos);
+  EXPECT_EQ(fingerprints[1], "32:56:41:d0:6a:ff:47:cb:21:e4:89:c5:ae:2a:a2:d8:1b:c9:70:0c");
 }
 
 TEST(Pipeline, FlowMemcapEvictsOldestFlowsAndSaysSo) {

@@ -5,10 +5,14 @@ every message or request as a numbered file in DIR until killed."""
 import http.server
 import json
 import os
-import socket
 import sys
 import threading
 import time
+
+# One port picker for every loopback test service.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                "tests"))
+from server_fixture import free_port  # noqa: E402
 
 
 def announce(port):
@@ -25,14 +29,6 @@ def store(out, name, data):
     with open(tmp, "wb") as f:
         f.write(data)
     os.replace(tmp, os.path.join(out, name))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def serve_smtp(out):

@@ -205,6 +205,21 @@ TEST_F(SpoolTest, FullSpoolDropsOldestAndCountsIt) {
   EXPECT_EQ(s2->stats().dropped, st.dropped);
 }
 
+TEST_F(SpoolTest, LossesBeforeTheSpoolAreCountedAndKeptWithTheNextState) {
+  {
+    auto s = open();
+    s->append("a");
+    ASSERT_TRUE(s->commit().ok());
+    s->count_lost(7);
+    EXPECT_EQ(s->stats().dropped, 7u);
+    EXPECT_EQ(s->stats().depth, 1u);  // a loss before the spool takes no record out of it
+    ASSERT_TRUE(s->ack_through(1).ok());
+  }
+  auto s = open();
+  EXPECT_EQ(s->stats().dropped, 7u);
+  EXPECT_EQ(s->append("b"), 2u);
+}
+
 TEST_F(SpoolTest, CheckpointsTravelWithTheirBatch) {
   {
     auto s = open(1 << 20, 4096);

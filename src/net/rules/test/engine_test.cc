@@ -14,7 +14,9 @@ class FakeContext : public DetectContext {
   Packet pkt;
   std::map<Buffer, std::vector<std::string>> buffers;
   std::vector<core::Alert> alerts;
-  int drops = 0;
+  std::vector<std::string> verdicts;
+  int drops = 0;         // whole-flow drops
+  int packet_drops = 0;  // this packet only
   bool ips = false;
 
   const Packet& packet() const override { return pkt; }
@@ -29,7 +31,12 @@ class FakeContext : public DetectContext {
     return it == buffers.end() ? 0 : it->second.size();
   }
   void alert(const core::Alert& a) override { alerts.push_back(a); }
+  void alert_verdict(const core::Alert& a, std::string_view verdict) override {
+    alerts.push_back(a);
+    verdicts.emplace_back(verdict);
+  }
   void drop() override { ++drops; }
+  void drop_packet() override { ++packet_drops; }
   bool ips_mode() const override { return ips; }
   void emit(core::Event&) override {}
 
@@ -246,6 +253,208 @@ TEST(Engine, ByteChecks) {
   udp_packet(ctx, nullptr, data2);
   det.on_packet(ctx.pkt, ctx);
   EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{11, 12}));
+}
+
+// byte_jump as Suricata: a 0-byte read moves by post_offset only; a jump before the start
+// lands on it; one that reaches the end of the buffer fails.
+TEST(Engine, ByteJumpBoundsAsSuricata) {
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"back\"; content:\"XY\"; "
+      "byte_jump:0,0,relative,post_offset -4; pcre:\"/^abXY/R\"; sid:90;)\n"
+      "alert udp any any -> any any (msg:\"clamp\"; content:\"XY\"; "
+      "byte_jump:0,0,relative,post_offset -40; content:\"ab\"; within:2; sid:91;)\n"
+      "alert udp any any -> any any (msg:\"end\"; content:\"R\"; "
+      "byte_jump:1,0,relative; sid:92;)\n"
+      "alert udp any any -> any any (msg:\"inside\"; content:\"Q\"; "
+      "byte_jump:1,0,relative; content:\"Z\"; within:1; sid:93;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  // After "Q", 1 skips "-" to "Z" (inside); after "R", 2 lands on the end (no match).
+  std::string data("abXYQ\x01-ZR\x02..", 12);
+  udp_packet(ctx, nullptr, data);
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{90, 91, 93}));
+}
+
+// Suricata: dsize `!N`, `>N`, `>=N` and ranges need a payload; `<N` and `N` do not.
+TEST(Engine, DsizeOnEmptyPackets) {
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"ne\"; dsize:!9; sid:100;)\n"
+      "alert udp any any -> any any (msg:\"lt\"; dsize:<10; sid:101;)\n"
+      "alert udp any any -> any any (msg:\"ge\"; dsize:>=0; sid:102;)\n"
+      "alert udp any any -> any any (msg:\"eq\"; dsize:0; sid:103;)\n"
+      "alert udp any any -> any any (msg:\"range\"; dsize:0<>5; sid:104;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  udp_packet(ctx, nullptr, "");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{101, 103}));
+  ctx.alerts.clear();
+  udp_packet(ctx, nullptr, "abc");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{100, 101, 102, 104}));
+}
+
+void tcp_packet(FakeContext& ctx, Flow* flow, std::string_view payload) {
+  udp_packet(ctx, flow, payload);
+  ctx.pkt.proto = ip_proto::kTcp;
+  ctx.pkt.l4_header = "12345678901234567890";
+  ctx.pkt.dst_port = 80;
+}
+
+// The packet that completes the TCP handshake is not yet "established" (Suricata updates the
+// session after inspecting it); the next one is.
+TEST(Engine, EstablishedAfterTheHandshakeAck) {
+  auto e = engine_for("alert tcp any any -> any any (msg:\"est\"; flow:established; sid:110;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  Flow flow;
+  flow.proto = ip_proto::kTcp;
+  flow.tcp_state = TcpState::kEstablished;
+  flow.pkts[0] = 1;
+  flow.pkts[1] = 1;
+  tcp_packet(ctx, &flow, "");  // the third packet: the handshake's ACK
+  flow.set_established();
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_TRUE(ctx.alerts.empty());
+  tcp_packet(ctx, &flow, "GET");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{110}));
+}
+
+// A TCP flow without a session (no handshake seen, no midstream pick-up) is never
+// reassembled: its packets' payload is inspected by the stream rules.
+TEST(Engine, StreamRulesInspectPacketsOfFlowsWithoutSession) {
+  auto e = engine_for("alert tcp any any -> any any (msg:\"c\"; content:\"needle\"; sid:120;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  Flow flow;
+  flow.proto = ip_proto::kTcp;
+  tcp_packet(ctx, &flow, "hay needle hay");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{120}));
+  ctx.alerts.clear();
+  flow.tcp_state = TcpState::kEstablished;  // tracked: the stream callback inspects it
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_TRUE(ctx.alerts.empty());
+}
+
+TEST(Engine, ActionOrderParsing) {
+  auto r = parse_action_order({"drop", "alert"});
+  ASSERT_TRUE(r.ok());
+  // drop 0, alert 1, then the others in the default order: pass 2, reject 3.
+  EXPECT_EQ((*r)[static_cast<size_t>(Action::kDrop)], 0);
+  EXPECT_EQ((*r)[static_cast<size_t>(Action::kAlert)], 1);
+  EXPECT_EQ((*r)[static_cast<size_t>(Action::kPass)], 2);
+  EXPECT_EQ((*r)[static_cast<size_t>(Action::kReject)], 3);
+  EXPECT_FALSE(parse_action_order({"drop", "drop"}).ok());
+  auto bad = parse_action_order({"allow"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("allow"), std::string::npos);
+}
+
+// Rules run in action-order; a pass match ends the packet's inspection; each alert carries
+// the packet's verdict.
+TEST(Engine, ActionOrderPassAndVerdict) {
+  std::string rules =
+      "alert udp any any -> any any (msg:\"a\"; content:\"hi\"; sid:130;)\n"
+      "pass udp any any -> any any (msg:\"p\"; content:\"hi\"; sid:131;)\n"
+      "drop udp any any -> any any (msg:\"d\"; content:\"hi\"; sid:132;)\n";
+  {
+    auto e = engine_for(rules);  // default: pass first
+    ASSERT_TRUE(e);
+    RuleDetector det(e);
+    FakeContext ctx;
+    udp_packet(ctx, nullptr, "hi");
+    det.on_packet(ctx.pkt, ctx);
+    EXPECT_TRUE(ctx.alerts.empty());
+  }
+  EngineOptions o;
+  o.action_rank = *parse_action_order({"drop", "alert", "pass", "reject"});
+  auto e = engine_for(rules, o);
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  udp_packet(ctx, nullptr, "hi");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{132, 130}));
+  EXPECT_EQ(ctx.verdicts, (std::vector<std::string>{"pass", "pass"}));
+  ctx.alerts.clear();
+  ctx.verdicts.clear();
+  ctx.ips = true;
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.verdicts, (std::vector<std::string>{"drop", "drop"}));
+  EXPECT_EQ(ctx.alerts[0].action, "blocked");
+  // A payload match drops the packet, not the flow.
+  EXPECT_EQ(ctx.packet_drops, 1);
+  EXPECT_EQ(ctx.drops, 0);
+}
+
+// Header-only drop rules drop the flow; a noalert one still does, silently.
+TEST(Engine, HeaderOnlyDropActsOnTheFlowEvenWithoutAlert) {
+  auto e = engine_for(
+      "drop udp any any -> any 53 (msg:\"quiet\"; noalert; sid:140;)\n"
+      "alert udp any any -> any 53 (msg:\"seen\"; content:\"q\"; sid:141;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  ctx.ips = true;
+  Flow flow;
+  udp_packet(ctx, &flow, "q");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{141}));
+  EXPECT_EQ(ctx.drops, 1);
+  EXPECT_EQ(ctx.packet_drops, 0);
+}
+
+// packet-alert-max: alerts past the limit are not written, but their drop still applies.
+TEST(Engine, PacketAlertMax) {
+  EngineOptions o;
+  o.packet_alert_max = 2;
+  o.action_rank = *parse_action_order({"alert", "drop"});
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"1\"; content:\"x\"; sid:160;)\n"
+      "alert udp any any -> any any (msg:\"2\"; content:\"x\"; sid:161;)\n"
+      "drop udp any any -> any any (msg:\"3\"; content:\"x\"; sid:162;)\n",
+      o);
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  ctx.ips = true;
+  udp_packet(ctx, nullptr, "x");
+  det.on_packet(ctx.pkt, ctx);
+  EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{160, 161}));
+  EXPECT_EQ(ctx.packet_drops, 1);
+}
+
+TEST(Engine, ThresholdBackoff) {
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"b\"; content:\"x\"; "
+      "threshold:type backoff, track by_flow, count 2, multiplier 3; sid:150;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  Flow flow;
+  std::vector<int> alerted_at;
+  for (int i = 1; i <= 20; ++i) {
+    udp_packet(ctx, &flow, "x");
+    std::size_t before = ctx.alerts.size();
+    det.on_packet(ctx.pkt, ctx);
+    if (ctx.alerts.size() > before) alerted_at.push_back(i);
+  }
+  EXPECT_EQ(alerted_at, (std::vector<int>{2, 6, 18}));
+  RuleLoader loader;
+  loader.load_text(
+      "alert udp any any -> any any (msg:\"x\"; threshold:type backoff, track by_flow, count 1, "
+      "seconds 60; sid:151;)\n",
+      "t");
+  auto set = loader.take();
+  ASSERT_EQ(set.skipped.size(), 1u);
+  EXPECT_NE(set.skipped[0].reason.find("multiplier"), std::string::npos);
 }
 
 TEST(Engine, FlowbitsAcrossPacketsAndThreshold) {

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mimamori/core/event.h"
 #include "mimamori/core/result.h"
@@ -39,5 +40,9 @@ Result<Event> parse_eve(std::string_view line);
 
 /// Parses any JSON object text into a Fields tree (with the same byte-exact string rule).
 Status parse_json_object(std::string_view text, Fields& out);
+
+/// The top-level JSON objects of `text` (JSON lines, or objects written one after another, as
+/// evtx dumps are), as views into it; braces inside strings do not count.
+std::vector<std::string_view> split_json_objects(std::string_view text);
 
 }  // namespace mimamori::core

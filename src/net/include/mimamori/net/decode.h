@@ -97,9 +97,14 @@ class Decoder {
   /// returned as a packet whose views point into the decoder (valid until the next call).
   Outcome decode(const RawPacket& raw, Packet& packet, Anomaly& anomaly);
 
-  /// After decode(): the outer packet of a UDP tunnel (VXLAN, Geneve, Teredo) whose inner
-  /// packet is `packet`; the outer one has a flow of its own, as in Suricata. Null otherwise.
-  const Packet* tunnel_outer() const { return has_tunnel_outer_ ? &tunnel_outer_ : nullptr; }
+  /// After decode(): how many tunnel layers carried `packet` (0: none). Each layer's packet
+  /// is inspected too, outermost first, as in Suricata.
+  int tunnel_layers() const { return tunnel_layers_; }
+  /// Layer `i` (0: the packet as captured) of the tunnels that carried `packet`.
+  const Packet& tunnel_layer(int i) const { return tunnel_outer_[i]; }
+  /// True when layer `i` is tracked in a flow of its own (a UDP tunnel, IP-in-IP); a GRE
+  /// packet is inspected without one, as in Suricata.
+  bool tunnel_layer_has_flow(int i) const { return tunnel_outer_flow_[i]; }
 
   /// Turns checksum validation on or off (the `-k` switch, or the automatic choice).
   void set_check_checksums(bool on) { options_.check_checksums = on; }
@@ -116,15 +121,26 @@ class Decoder {
   // Tunnels: the packet becomes the inner packet when it decodes cleanly; otherwise the outer
   // packet stays as it was (true when the inner one was taken).
   bool try_tunnel(std::string_view inner, Packet& p, int kind, Anomaly& a);
+  // Link-layer bytes in front of `ip` (an IP header in the frame or a tunnel's payload).
+  uint32_t link_prefix(std::string_view ip) const {
+    auto b = reinterpret_cast<uintptr_t>(link_start_.data());
+    auto i = reinterpret_cast<uintptr_t>(ip.data());
+    if (!b || i < b || i > b + link_start_.size()) return 0;
+    return static_cast<uint32_t>(i - b);
+  }
 
   DecodeOptions options_;
   DecodeStats stats_;
   std::unique_ptr<Defragmenter> defrag_;
   bool fragment_stored_ = false;
   bool in_reassembled_ = false;
-  bool has_tunnel_outer_ = false;
-  Packet tunnel_outer_;      // decoding from reassembled_: inner fragments cannot reuse it
-  std::string reassembled_;  // the last completed fragmented datagram
+  static constexpr int kMaxLayers = 8;
+  int tunnel_layers_ = 0;
+  bool tunnel_outer_flow_[kMaxLayers] = {};
+  std::string_view link_start_;      // the frame, or the payload of the tunnel being decoded
+  std::string v6_header_;            // an IPv6 fragment's link layer and header, for reassembly
+  Packet tunnel_outer_[kMaxLayers];  // the packets of the layers carrying the current one
+  std::string reassembled_;          // the last completed fragmented datagram
   core::Timestamp now_;
 };
 

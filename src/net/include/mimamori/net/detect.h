@@ -133,8 +133,16 @@ class DetectContext {
   /// flow_id, app_proto) and the flow's app-layer record (`http`, `dns`, `tls`, ...) are
   /// filled in by the pipeline, as Suricata does.
   virtual void alert(const core::Alert& alert) = 0;
+  /// As alert(), with the packet's final verdict ("alert", "pass", "drop"), which the
+  /// pipeline writes as EVE's `verdict` object when configured to.
+  virtual void alert_verdict(const core::Alert& alert, std::string_view verdict) {
+    (void)verdict;
+    this->alert(alert);
+  }
   /// In IPS mode, drops this packet and all later packets of its flow. No-op otherwise.
   virtual void drop() = 0;
+  /// In IPS mode, drops this packet only. No-op otherwise.
+  virtual void drop_packet() { drop(); }
   /// True when the sensor runs inline (or simulates it): drop verdicts take effect.
   virtual bool ips_mode() const = 0;
   /// Emits any other event (behaviour detectors); the pipeline stamps flow_id if unset.

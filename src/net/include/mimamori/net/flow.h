@@ -83,7 +83,13 @@ struct Flow {
   /// True once the handshake completed (TCP) or both sides have sent (other protocols), as the
   /// rule keyword `flow:established` means it.
   bool established() const { return established_; }
-  void set_established() { established_ = true; }
+  void set_established() {
+    established_ = true;
+    established_at = pkts[0] + pkts[1];
+  }
+  /// Packets of the flow (both ways) when it became established: a TCP packet is inspected
+  /// as established only after the one completing the handshake, as Suricata does.
+  uint64_t established_at = 0;
 
   /// The state detector `slot` keeps on this flow, or null.
   FlowState* state(unsigned slot) const {

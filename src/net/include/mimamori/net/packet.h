@@ -39,17 +39,44 @@ inline constexpr uint8_t kEce = 0x40;
 inline constexpr uint8_t kCwr = 0x80;
 }  // namespace tcp_flag
 
+/// Where a packet came from, as Suricata's `pkt_src` names it: the capture, fragment
+/// reassembly, a tunnel's decoder, or the end of a flow (a pseudo packet).
+enum class PacketOrigin : uint8_t {
+  kWire = 0,
+  kDefrag,
+  kGre,
+  kIpv4Tunnel,  ///< an IP packet inside IPv4 (IP-in-IP, IPv6-in-IPv4)
+  kIpv6Tunnel,  ///< an IP packet inside IPv6
+  kTeredo,
+  kVxlan,
+  kGeneve,
+  kFlowEnd,
+};
+
+/// Suricata's `pkt_src` text for a packet source ("wire/pcap", "ipv4 tunnel", ...).
+std::string_view packet_origin_name(PacketOrigin s);
+
+/// The name of a DLT_* link type as the `packet_info.linktype_name` field gives it.
+std::string_view link_type_name(int link_type);
+
+/// DLT_RAW: the link type of a packet decoded from inside a tunnel (its data starts there).
+inline constexpr int kLinkTypeRaw = 12;
+
 /// A decoded packet. Layers that are absent leave their fields zero/empty.
 struct Packet {
   core::Timestamp timestamp;
   uint64_t number = 0;       ///< 1-based position in the capture (across files of a directory)
-  std::string_view data;     ///< the whole captured frame
+  std::string_view data;     ///< the whole captured frame (a tunnel packet: from its inner start)
   uint32_t wire_length = 0;  ///< length on the wire
   int link_type = 0;         ///< DLT_* of the capture
 
   uint16_t vlan[3] = {0, 0, 0};  ///< VLAN ids, outermost first (QinQ, and tags inside tunnels)
   uint8_t vlan_count = 0;
   uint8_t tunnel_depth = 0;  ///< 0, or how many tunnels (GRE, VXLAN, ...) the packet was inside
+  PacketOrigin origin = PacketOrigin::kWire;
+  /// A packet from inside a tunnel: the outermost packet that carried it (valid as long as
+  /// this packet is); null otherwise.
+  const Packet* root = nullptr;
 
   uint8_t ip_version = 0;  ///< 0 (no IP), 4 or 6
   core::IpAddress src_ip;
@@ -86,6 +113,7 @@ struct Packet {
   uint32_t dsize() const { return static_cast<uint32_t>(payload.size()); }
   bool is_tcp() const { return proto == ip_proto::kTcp && !l4_header.empty(); }
   bool is_udp() const { return proto == ip_proto::kUdp && !l4_header.empty(); }
+  bool is_sctp() const { return proto == ip_proto::kSctp && !l4_header.empty(); }
   bool is_icmp() const {
     return (proto == ip_proto::kIcmp || proto == ip_proto::kIcmpv6) && !l4_header.empty();
   }

@@ -44,10 +44,21 @@ struct PipelineOptions {
   uint32_t decompress_layers = 2;  ///< content codings undone per HTTP body (0: no limit)
   bool ips = false;                ///< inline or --simulate-ips: drop verdicts take effect
   bool log_dns_requests = true,
-       log_dns_responses = true;   ///< `outputs.eve.dns-requests`, `-responses`
-  bool http_extended = true;       ///< `outputs.eve.http-extended`: method, status, length, ... too
-  bool community_id = false;       ///< `outputs.eve.community-id`: Community ID on records
+       log_dns_responses = true;  ///< `outputs.eve.dns-requests`, `-responses`
+  bool http_extended = true;      ///< `outputs.eve.http-extended`: method, status, length, ... too
+  bool community_id = false;      ///< `outputs.eve.community-id`: Community ID on records
+  bool alert_verdict = false;     ///< `outputs.eve.alert-verdict`: `verdict` on alert records
+  /// `outputs.eve.xff.*`: the client address an HTTP proxy header names, on alert records —
+  /// as `alert.xff` (mode extra-data) or in place of the packet's address (overwrite).
+  bool xff = false;
+  bool xff_overwrite = false;
+  bool xff_reverse = true;  ///< deployment: reverse (last entry) or forward (first)
+  std::string xff_header = "X-Forwarded-For";
   uint16_t community_id_seed = 0;  ///< `outputs.eve.community-id-seed`
+  bool alert_payload = false;      ///< `outputs.eve.alert.payload`: base64 payload
+  bool alert_payload_printable = false;  ///< `outputs.eve.alert.payload-printable`
+  bool alert_packet = false;             ///< `outputs.eve.alert.packet`: the frame, base64
+  bool ethernet = false;                 ///< `outputs.eve.ethernet`: MAC addresses on alerts
   bool log_flow = true, log_dns = true, log_http = true, log_tls = true, log_ssh = true,
        log_anomaly = true;
   std::string in_iface;

@@ -48,7 +48,7 @@ struct SpoolStats {
   uint64_t depth = 0;              ///< committed records not yet acknowledged
   uint64_t bytes = 0;              ///< bytes in all segment files
   uint64_t segments = 0;           ///< segment files
-  uint64_t dropped = 0;            ///< records dropped (oldest first) because the spool was full
+  uint64_t dropped = 0;            ///< records lost: spool full (oldest first), or count_lost()
   uint64_t cut_bytes = 0;          ///< bytes cut at open: torn or uncommitted tails, corruption
   uint64_t next_seq = 1;           ///< the sequence number the next append gets
   uint64_t acked_through = 0;      ///< highest sequence number the server acknowledged
@@ -85,6 +85,10 @@ class Spool {
 
   /// The server acknowledged everything up to `seq`: fully acknowledged segments are deleted.
   core::Status ack_through(uint64_t seq);
+
+  /// Counts `n` records the device lost before they reached the spool (say, its memory
+  /// buffer was full), so that dropped() and the heartbeats report every loss.
+  void count_lost(uint64_t n);
 
   /// Current counters.
   SpoolStats stats() const;

@@ -4,6 +4,7 @@
 /// in per-context lists, IP-only rules in an address interval index — and RuleDetector, the
 /// per-worker net::Detector that evaluates candidates fully and emits alerts.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -27,7 +28,18 @@ inline constexpr std::string_view kEngineVersion = "mimamori-rules-1";
 struct EngineOptions {
   /// Folder for serialised prefilter databases (created if missing); empty: no cache.
   std::filesystem::path cache_dir;
+  /// Evaluation priority of each action, indexed by Action (lower first): Suricata's
+  /// `action-order`, by default pass, drop, reject, alert. A matching pass rule ends the
+  /// inspection of the rules after it.
+  std::array<uint8_t, 4> action_rank = {3, 1, 2, 0};
+  /// Suricata's `packet-alert-max`: alerts written per packet at most (in evaluation order);
+  /// the actions of the rest still apply.
+  uint32_t packet_alert_max = 15;
 };
+
+/// Parses an `action-order` list ("drop", "pass", "reject", "alert", each once; missing ones
+/// keep their default order after the named ones) into EngineOptions::action_rank.
+core::Result<std::array<uint8_t, 4>> parse_action_order(const std::vector<std::string>& names);
 
 /// Counters of one engine build.
 struct EngineStats {
@@ -56,6 +68,8 @@ class RuleEngine {
   ~RuleEngine();
 
   const std::vector<Signature>& signatures() const { return sigs_; }
+  /// The options it was built with.
+  const EngineOptions& options() const { return options_; }
   const EngineStats& stats() const { return stats_; }
   std::size_t flowbit_count() const { return flowbit_count_; }
   std::size_t flowint_count() const { return flowint_count_; }
@@ -67,6 +81,7 @@ class RuleEngine {
   RuleEngine();
   std::vector<Signature> sigs_;
   EngineStats stats_;
+  EngineOptions options_;
   std::size_t flowbit_count_ = 0, flowint_count_ = 0;
   std::unique_ptr<Impl> impl_;
 };

@@ -154,12 +154,20 @@ struct FlowintOp {
   int32_t value_var = -1;  ///< another flowint's id as the operand
 };
 
-/// `threshold` / `detection_filter`.
+/// `threshold` / `detection_filter`. Type backoff alerts on the count-th match, then each
+/// time the matches reach the previous mark times `multiplier` (no time window).
 struct Threshold {
-  enum class Type : uint8_t { kLimit, kThreshold, kBoth, kDetectionFilter } type = Type::kLimit;
+  enum class Type : uint8_t {
+    kLimit,
+    kThreshold,
+    kBoth,
+    kDetectionFilter,
+    kBackoff
+  } type = Type::kLimit;
   enum class Track : uint8_t { kBySrc, kByDst, kByRule, kByBoth, kByFlow } track = Track::kBySrc;
   uint32_t count = 1;
   uint32_t seconds = 60;
+  uint32_t multiplier = 0;  ///< backoff only
 };
 
 /// A `rate_filter` of threshold.config: once the rule matched more than `count` times within
