@@ -38,8 +38,8 @@ inline constexpr std::size_t kSizeClasses = 2;
 inline constexpr std::size_t kSmallPayload = 64;
 inline std::size_t size_class(std::size_t payload) { return payload <= kSmallPayload ? 0 : 1; }
 
-/// At most this many port groups per transport and direction (each costs a database per size
-/// class to compile, cache and hold); ports beyond that share merged groups.
+/// At most this many groups (of ports, or of ICMP types) per transport and direction (each
+/// costs a database per size class to compile, cache and hold); the rest share merged groups.
 inline constexpr std::size_t kMaxPortGroups = 4;
 
 /// The packet prefilter of one transport and direction, split like Suricata's signature group
