@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 #include "engine_impl.h"
 #include "mimamori/core/hash.h"
@@ -176,11 +175,13 @@ core::Result<match::PatternSet> compile_cached(const std::vector<match::Pattern>
   std::filesystem::path file;
   if (!cache_dir.empty()) {
     file = cache_dir / (core::sha256_hex(key_text) + ".hsdb");
-    std::ifstream in(file, std::ios::binary);
+    std::ifstream in(file, std::ios::binary | std::ios::ate);
     if (in) {
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      auto set = match::PatternSet::deserialize(ss.str(), patterns.size());
+      std::string bytes(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)), '\0');
+      in.seekg(0);
+      in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      bytes.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+      auto set = match::PatternSet::deserialize(bytes, patterns.size());
       if (set) {
         ++stats.cache_hits;
         return set;
@@ -204,6 +205,135 @@ core::Result<match::PatternSet> compile_cached(const std::vector<match::Pattern>
     }
   }
   return set;
+}
+
+// True when a payload size in [a, b] can satisfy the rule's dsize.
+bool dsize_admits(const Signature& s, uint64_t a, uint64_t b) {
+  if (!s.dsize) return true;
+  const Range& r = *s.dsize;
+  switch (r.op) {
+    case Range::Op::kEq:
+      return a <= r.lo && r.lo <= b;
+    case Range::Op::kNe:
+      return !(a == b && a == r.lo);
+    case Range::Op::kLt:
+      return a < r.lo;
+    case Range::Op::kGt:
+      return b > r.lo;
+    case Range::Op::kLe:
+      return a <= r.lo;
+    case Range::Op::kGe:
+      return b >= r.lo;
+    case Range::Op::kBetween:
+      return r.hi > 0 && std::max(a, r.lo + 1) <= std::min(b, r.hi - 1);
+  }
+  return true;
+}
+
+using Bits = std::vector<uint64_t>;
+
+std::size_t popcount(const Bits& b) {
+  std::size_t n = 0;
+  for (uint64_t w : b) n += static_cast<std::size_t>(__builtin_popcountll(w));
+  return n;
+}
+
+Bits unite(const Bits& x, const Bits& y) {
+  Bits u(x.size());
+  for (std::size_t k = 0; k < x.size(); ++k) u[k] = x[k] | y[k];
+  return u;
+}
+
+// Groups of one packet pattern list by a key (a port of the header, or the ICMP type): elementary
+// key intervals, the entries (list indexes) that may apply on each, identical sets shared, then
+// the two groups whose union adds the fewest patterns merged until at most kMaxPortGroups remain.
+struct PortGrouping {
+  std::vector<uint16_t> bounds;
+  std::vector<uint8_t> interval_group;
+  std::vector<Bits> groups;
+  std::size_t patterns = 0;  // sum of group sizes: what the databases will hold
+};
+
+using Key = PacketPrefilter::Key;
+
+PortGrouping group_ports(const std::vector<match::Pattern>& list,
+                         const std::vector<Signature>& sigs, Key key) {
+  const std::size_t n = list.size(), words = (n + 63) / 64;
+  // The key values each entry may apply to, as ranges; empty: every value.
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> ranges(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    const auto& s = sigs[list[k].id];
+    if (key == Key::kDstPort || key == Key::kSrcPort) {
+      const PortSet& ps = key == Key::kSrcPort ? s.src_ports : s.dst_ports;
+      if (s.bidirectional || ps.is_any()) continue;
+      for (auto [lo, hi] : ps.ranges()) ranges[k].emplace_back(lo, hi);
+    } else if (key == Key::kIcmpType && s.itype) {
+      for (uint32_t t = 0; t <= 255; ++t) {
+        if (!s.itype->check(t)) continue;
+        if (!ranges[k].empty() && ranges[k].back().second + 1 == t) {
+          ranges[k].back().second = t;
+        } else {
+          ranges[k].emplace_back(t, t);
+        }
+      }
+      if (ranges[k].empty()) ranges[k].emplace_back(256, 256);  // no type: never applies
+    }
+  }
+  auto ranges_of = [&](std::size_t k) { return ranges[k].empty() ? nullptr : &ranges[k]; };
+  std::vector<uint32_t> cuts{0};
+  for (std::size_t k = 0; k < n; ++k) {
+    if (const auto* r = ranges_of(k)) {
+      for (auto [lo, hi] : *r) {
+        cuts.push_back(lo);
+        cuts.push_back(hi + 1);
+      }
+    }
+  }
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  while (!cuts.empty() && cuts.back() > 65535) cuts.pop_back();
+  std::vector<Bits> interval_sets(cuts.size(), Bits(words, 0));
+  for (std::size_t k = 0; k < n; ++k) {
+    const auto* r = ranges_of(k);
+    for (std::size_t i = 0; i < cuts.size(); ++i) {
+      bool in = !r;
+      if (r) {
+        for (auto [lo, hi] : *r) in |= cuts[i] >= lo && cuts[i] <= hi;
+      }
+      if (in) interval_sets[i][k / 64] |= uint64_t(1) << (k % 64);
+    }
+  }
+  PortGrouping g;
+  for (auto c : cuts) g.bounds.push_back(static_cast<uint16_t>(c));
+  std::vector<std::size_t> group_of(cuts.size());
+  for (std::size_t i = 0; i < cuts.size(); ++i) {
+    auto it = std::find(g.groups.begin(), g.groups.end(), interval_sets[i]);
+    group_of[i] = static_cast<std::size_t>(it - g.groups.begin());
+    if (it == g.groups.end()) g.groups.push_back(interval_sets[i]);
+  }
+  // Merging: groups[x] and groups[y] become one; interval groups are renumbered.
+  while (g.groups.size() > kMaxPortGroups) {
+    std::size_t bx = 0, by = 1, best = SIZE_MAX;
+    for (std::size_t x = 0; x < g.groups.size(); ++x) {
+      for (std::size_t y = x + 1; y < g.groups.size(); ++y) {
+        std::size_t u = popcount(unite(g.groups[x], g.groups[y]));
+        std::size_t cost = 2 * u - popcount(g.groups[x]) - popcount(g.groups[y]);
+        if (cost < best) best = cost, bx = x, by = y;
+      }
+    }
+    g.groups[bx] = unite(g.groups[bx], g.groups[by]);
+    g.groups.erase(g.groups.begin() + static_cast<long>(by));
+    for (auto& gi : group_of) {
+      if (gi == by) {
+        gi = bx;
+      } else if (gi > by) {
+        --gi;
+      }
+    }
+  }
+  for (auto gi : group_of) g.interval_group.push_back(static_cast<uint8_t>(gi));
+  for (const auto& b : g.groups) g.patterns += popcount(b);
+  return g;
 }
 
 }  // namespace
@@ -303,10 +433,25 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
                         i);
     }
     std::stable_sort(keys.begin(), keys.end());
-    std::vector<Signature> sorted;
-    sorted.reserve(e->sigs_.size());
-    for (const auto& [o, i] : keys) sorted.push_back(std::move(e->sigs_[i]));
-    e->sigs_ = std::move(sorted);
+    // Permuted in place, one cycle at a time: a sorted copy would touch tens of MB of fresh
+    // pages (a Signature is ~900 bytes), a visible part of the start-up.
+    auto& sigs = e->sigs_;
+    std::vector<bool> placed(sigs.size(), false);
+    for (std::size_t k = 0; k < sigs.size(); ++k) {
+      if (placed[k] || keys[k].second == k) continue;
+      Signature held = std::move(sigs[k]);
+      std::size_t j = k;
+      while (true) {
+        placed[j] = true;
+        std::size_t from = keys[j].second;
+        if (from == k) {
+          sigs[j] = std::move(held);
+          break;
+        }
+        sigs[j] = std::move(sigs[from]);
+        j = from;
+      }
+    }
   }
   impl.info.resize(e->sigs_.size());
   for (size_t b = 0; b < kBufferCount; ++b)
@@ -437,7 +582,68 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
       }
     }
   }
+  // Packet context: per transport and direction, one database per port group and size class
+  // (identical pattern lists share one).
+  constexpr auto kPkt = static_cast<size_t>(Context::kPacket);
+  for (size_t b = 0; b < impl.packet.size(); ++b) {
+    for (size_t d = 0; d < 2; ++d) {
+      const auto& list = lists[kPkt][b][d];
+      if (list.empty()) continue;
+      // TCP and UDP are keyed on a port, the side that splits the rules best (to_server rules
+      // mostly name the destination port, to_client ones the source); ICMP on the type.
+      Key key = b <= 1 ? Key::kDstPort : b == 2 ? Key::kIcmpType : Key::kNone;
+      auto grouping = group_ports(list, e->sigs_, key);
+      if (b <= 1) {
+        auto src_grouping = group_ports(list, e->sigs_, Key::kSrcPort);
+        if (src_grouping.patterns < grouping.patterns) {
+          grouping = std::move(src_grouping);
+          key = Key::kSrcPort;
+        }
+      }
+      auto& pp = impl.packet[b][d];
+      pp.key = key;
+      pp.bounds = grouping.bounds;
+      pp.interval_group = grouping.interval_group;
+      std::vector<std::pair<Bits, int32_t>> made;
+      for (const auto& group : grouping.groups) {
+        std::array<int32_t, kSizeClasses> per_class{};
+        for (std::size_t cls = 0; cls < kSizeClasses; ++cls) {
+          uint64_t lo = cls == 0 ? 0 : kSmallPayload + 1;
+          uint64_t hi = cls == 0 ? kSmallPayload : UINT64_MAX;
+          Bits members(group.size(), 0);
+          std::vector<match::Pattern> patterns;
+          for (std::size_t k = 0; k < list.size(); ++k) {
+            if (!((group[k / 64] >> (k % 64)) & 1)) continue;
+            if (!dsize_admits(e->sigs_[list[k].id], lo, hi)) continue;
+            members[k / 64] |= uint64_t(1) << (k % 64);
+            patterns.push_back(list[k]);
+          }
+          int32_t idx = -1;
+          if (!patterns.empty()) {
+            auto it = std::find_if(made.begin(), made.end(),
+                                   [&](const auto& m) { return m.first == members; });
+            if (it != made.end()) {
+              idx = it->second;
+            } else {
+              auto db = compile_cached(patterns, options.cache_dir, st);
+              if (!db) {
+                return core::make_error("packet prefilter ({}): {}",
+                                        d == 0 ? "to_server" : "to_client", db.error().message);
+              }
+              idx = static_cast<int32_t>(impl.packet_sets.size());
+              impl.packet_sets.push_back(std::move(*db));
+              made.emplace_back(std::move(members), idx);
+              ++st.databases;
+            }
+          }
+          per_class[cls] = idx;
+        }
+        pp.sets.push_back(per_class);
+      }
+    }
+  }
   for (size_t c = 0; c < 3; ++c) {
+    if (c == kPkt) continue;
     for (size_t b = 0; b < kBufferCount; ++b) {
       for (size_t d = 0; d < 2; ++d) {
         if (lists[c][b][d].empty()) continue;

@@ -1,6 +1,7 @@
 #pragma once
 // Private layout of a compiled RuleEngine, shared by engine.cc (build) and detector.cc (match).
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string>
@@ -29,6 +30,41 @@ struct SigInfo {
 /// One prefilter database: patterns of one buffer, one context, one direction.
 struct Prefilter {
   std::optional<match::PatternSet> set;
+};
+
+/// Payload size classes of the packet prefilter: class 0 holds payloads of at most
+/// kSmallPayload bytes, class 1 the rest. A rule whose dsize admits no size of a class is left
+/// out of that class's databases (most dsize bounds in rule sets are small: a full-size segment
+/// need not scan for patterns of rules that only look at tiny packets).
+inline constexpr std::size_t kSizeClasses = 2;
+inline constexpr std::size_t kSmallPayload = 64;
+inline std::size_t size_class(std::size_t payload) { return payload <= kSmallPayload ? 0 : 1; }
+
+/// At most this many groups (of ports, or of ICMP types) per transport and direction (each
+/// costs a database per size class to compile, cache and hold); the rest share merged groups.
+inline constexpr std::size_t kMaxPortGroups = 4;
+
+/// The packet prefilter of one transport and direction, split like Suricata's signature group
+/// heads: by port group (the rules that may apply to a port) and payload size class, so that a
+/// packet scans only the patterns of rules its port and size allow.
+struct PacketPrefilter {
+  /// What the groups are keyed on: a port (TCP, UDP) or the ICMP type (ICMP: `itype`).
+  enum class Key : uint8_t { kNone, kDstPort, kSrcPort, kIcmpType };
+  Key key = Key::kNone;
+  std::vector<uint16_t> bounds;         ///< key interval starts, ascending; bounds[0] == 0
+  std::vector<uint8_t> interval_group;  ///< group of each interval
+  std::vector<std::array<int32_t, kSizeClasses>> sets;  ///< [group][class] -> packet_sets, or -1
+  /// Index into RuleEngine::Impl::packet_sets for a packet, or -1 when nothing can match.
+  int32_t set_for(const Packet& p, std::size_t payload) const {
+    if (sets.empty()) return -1;
+    uint16_t value = key == Key::kDstPort    ? p.dst_port
+                     : key == Key::kSrcPort  ? p.src_port
+                     : key == Key::kIcmpType ? p.icmp_type
+                                             : 0;
+    auto it = std::upper_bound(bounds.begin(), bounds.end(), value);
+    std::size_t g = interval_group[static_cast<std::size_t>(it - bounds.begin()) - 1];
+    return sets[g][size_class(payload)];
+  }
 };
 
 /// IPv4/IPv6 address intervals -> signatures, for IP-only rules.
@@ -78,8 +114,11 @@ inline std::size_t transport_bucket(uint8_t proto) {
 
 struct RuleEngine::Impl {
   std::vector<SigInfo> info;
-  // [context][buffer][dir]; in the packet context the buffer slot is the transport bucket.
+  // [context][buffer][dir]; the packet context uses `packet` instead.
   std::array<std::array<std::array<Prefilter, 2>, kBufferCount>, 3> prefilters;
+  // Packet context: [transport bucket][dir] -> databases in packet_sets.
+  std::array<std::array<PacketPrefilter, 2>, 4> packet;
+  std::vector<match::PatternSet> packet_sets;
   // Rules without a usable fast pattern: [context][dir][bucket]; the bucket is the transport
   // (packet/stream: tcp, udp, icmp, other) or the app-layer protocol (app: AppProto).
   std::array<std::array<std::array<RuleGroup, kBuckets>, 2>, 3> always;

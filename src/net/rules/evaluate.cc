@@ -90,6 +90,14 @@ int64_t value_of(int32_t literal, int8_t var, const EvalScratch& es) {
 bool match_from(const std::vector<Inspection>& items, std::size_t i, std::string_view data,
                 std::size_t prev_end, EvalScratch& es);
 
+// True when item i+1 is a positive content placed relative to item i with no `within`: its
+// window starts at (end of item i) + distance and ends at the buffer's end.
+bool unbounded_relative_next(const std::vector<Inspection>& items, std::size_t i) {
+  if (i + 1 >= items.size()) return false;
+  const auto* n = std::get_if<Content>(&items[i + 1]);
+  return n && !n->negated && !n->startswith && n->relative() && !n->has_within;
+}
+
 bool match_content(const Content& c, const std::vector<Inspection>& items, std::size_t i,
                    std::string_view data, std::size_t prev_end, EvalScratch& es) {
   int64_t size = static_cast<int64_t>(data.size());
@@ -115,13 +123,24 @@ bool match_content(const Content& c, const std::vector<Inspection>& items, std::
     if (found) return false;
     return match_from(items, i + 1, data, prev_end, es);
   }
+  bool first = true;
   while (start <= end - len) {
     auto pos = find_in(data, static_cast<std::size_t>(start), static_cast<std::size_t>(end),
                        c.bytes, c.nocase);
-    if (pos == std::string_view::npos) return false;
+    if (pos == std::string_view::npos) {
+      if (first) es.not_found = i;
+      return false;
+    }
+    first = false;
     if (c.endswith && static_cast<int64_t>(pos) + len != end) return false;
+    es.not_found = SIZE_MAX;
     if (match_from(items, i + 1, data, pos + c.bytes.size(), es)) return true;
     if (++es.budget > kBacktrackBudget) return false;
+    // The next check is a content relative to this one whose window ends where the buffer
+    // does, and it occurs nowhere in that window: a later occurrence of this content only
+    // moves the window's start forward, so it cannot succeed either. Without this stop, a body
+    // with many occurrences of this content is searched to its end once per occurrence.
+    if (es.not_found == i + 1 && unbounded_relative_next(items, i)) return false;
     // Only a later relative check can make another occurrence succeed; otherwise stop.
     bool later_relative = false;
     for (std::size_t k = i + 1; k < items.size(); ++k) {

@@ -2,6 +2,7 @@
 // Full evaluation of one rule's checks on one buffer: content with every modifier, pcre,
 // byte_test/jump/extract, isdataat, bsize, with Suricata's backtracking over relative matches.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,6 +15,9 @@ namespace mimamori::net::rules {
 struct EvalScratch {
   uint64_t vars[16] = {};
   uint32_t budget = 0;
+  /// Index of the last content item that found no occurrence at all in its window (see
+  /// match_content: a later start cannot find one either).
+  std::size_t not_found = SIZE_MAX;
   std::string prefixed;  ///< "." + buffer for dotprefix (capacity reused)
   void reset(uint8_t /*nvars*/) { budget = 0; }
 };

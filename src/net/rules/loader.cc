@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 #include "mimamori/core/config.h"
 
@@ -19,11 +18,14 @@ std::string_view trim(std::string_view s) {
 }
 
 core::Result<std::string> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return core::make_error("cannot open '{}'", path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)), '\0');
+  in.seekg(0);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  if (in.bad()) return core::make_error("cannot read '{}'", path.string());
+  return text;
 }
 
 constexpr int kMaxIncludeDepth = 8;
@@ -63,10 +65,12 @@ RuleLoader::RuleLoader(const core::Config& config) : RuleLoader() {
 
 void RuleLoader::set_address_variable(std::string name, std::string value) {
   address_vars_[std::move(name)] = std::move(value);
+  address_memo_.clear();
 }
 
 void RuleLoader::set_port_variable(std::string name, std::string value) {
   port_vars_[std::move(name)] = std::move(value);
+  port_memo_.clear();
 }
 
 core::Status RuleLoader::load_classification(const std::filesystem::path& path) {
@@ -194,6 +198,9 @@ void RuleLoader::add_rule(std::string_view original, const std::string& source, 
   ++set_.enabled;
   ParseContext ctx{&address_vars_, &port_vars_,    &classtypes_,
                    &set_.flowbits, &set_.flowints, &set_.xbits};
+  ctx.address_memo = &address_memo_;
+  ctx.port_memo = &port_memo_;
+  ctx.regex_memo = &regex_memo_;
   auto sig = parse_rule(text, ctx);
   if (!sig) {
     set_.skipped.push_back({source, line, sniff_sid(text), sig.error().message});

@@ -121,6 +121,114 @@ TEST(Engine, CaselessSearchAcrossLongPayloads) {
   EXPECT_EQ(ctx.sids(), (std::vector<uint64_t>{80, 81}));
 }
 
+TEST(Engine, RelativeContentAfterManyAnchors) {
+  // "run" occurs many times; "exec(" must follow one of them (distance:0, no within), and the
+  // pcre after it must hold too, which only the last "exec(" satisfies.
+  auto e = engine_for(
+      "alert udp any any -> any any (msg:\"a\"; content:\"run\"; content:\"exec(\"; "
+      "distance:0; sid:120;)\n"
+      "alert udp any any -> any any (msg:\"b\"; content:\"run\"; content:\"exec(\"; "
+      "distance:0; pcre:\"/^9/R\"; sid:121;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  std::string many;
+  for (int i = 0; i < 500; ++i) many += "run ";
+  auto sids_for = [&](const std::string& payload) {
+    ctx.alerts.clear();
+    udp_packet(ctx, nullptr, payload);
+    det.on_packet(ctx.pkt, ctx);
+    return ctx.sids();
+  };
+  using V = std::vector<uint64_t>;
+  EXPECT_EQ(sids_for(many), V{});
+  EXPECT_EQ(sids_for("exec( " + many), V{});
+  EXPECT_EQ(sids_for(many + "exec(1 run exec(9"), (V{120, 121}));
+  EXPECT_EQ(sids_for(many + "exec(1"), V{120});
+}
+
+TEST(Engine, PacketPrefilterSplitByPortAndPayloadSize) {
+  // More destination port sets than the prefilter keeps groups for (some groups are merged),
+  // a source-port rule, a bidirectional one and dsize bounds on both sides of the size classes:
+  // each rule fires exactly where its header and dsize allow.
+  std::string rules;
+  for (int i = 0; i < 8; ++i) {
+    rules += "alert udp any any -> any " + std::to_string(1000 + i) +
+             " (msg:\"p\"; content:\"needle\"; sid:" + std::to_string(100 + i) + ";)\n";
+  }
+  rules +=
+      "alert udp any any -> any [2000:2010,3000] (msg:\"r\"; content:\"needle\"; sid:108;)\n"
+      "alert udp any 7000 -> any any (msg:\"s\"; content:\"needle\"; sid:114;)\n"
+      "alert udp any any <> any 9000 (msg:\"b\"; content:\"needle\"; sid:115;)\n"
+      "alert udp any any -> any any (msg:\"t\"; content:\"tiny\"; dsize:<10; sid:110;)\n"
+      "alert udp any any -> any any (msg:\"h\"; content:\"huge\"; dsize:>100; sid:111;)\n"
+      "alert udp any any -> any any (msg:\"e\"; content:\"edge\"; dsize:64; sid:112;)\n"
+      "alert udp any any -> any any (msg:\"f\"; content:\"edge\"; dsize:65; sid:113;)\n"
+      "alert udp any any -> any any (msg:\"w\"; content:\"wide\"; dsize:50<>70; sid:116;)\n";
+  auto e = engine_for(rules);
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  auto sids_for = [&](uint16_t sport, uint16_t dport, const std::string& payload) {
+    ctx.alerts.clear();
+    udp_packet(ctx, nullptr, payload);
+    ctx.pkt.src_port = sport;
+    ctx.pkt.dst_port = dport;
+    det.on_packet(ctx.pkt, ctx);
+    return ctx.sids();
+  };
+  using V = std::vector<uint64_t>;
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(sids_for(40000, static_cast<uint16_t>(1000 + i), "a needle"),
+              V{static_cast<uint64_t>(100 + i)});
+  }
+  EXPECT_EQ(sids_for(40000, 2005, "a needle"), V{108});
+  EXPECT_EQ(sids_for(40000, 3000, "a needle"), V{108});
+  EXPECT_EQ(sids_for(40000, 2011, "a needle"), V{});
+  EXPECT_EQ(sids_for(7000, 1, "a needle"), V{114});
+  EXPECT_EQ(sids_for(9000, 5, "a needle"), V{115});
+  EXPECT_EQ(sids_for(5, 9000, "a needle"), V{115});
+  EXPECT_EQ(sids_for(40000, 5, "tiny"), V{110});
+  EXPECT_EQ(sids_for(40000, 5, "tiny" + std::string(20, '.')), V{});
+  EXPECT_EQ(sids_for(40000, 5, "huge" + std::string(97, '.')), V{111});
+  EXPECT_EQ(sids_for(40000, 5, "huge" + std::string(96, '.')), V{});
+  EXPECT_EQ(sids_for(40000, 5, "edge" + std::string(60, '.')), V{112});
+  EXPECT_EQ(sids_for(40000, 5, "edge" + std::string(61, '.')), V{113});
+  EXPECT_EQ(sids_for(40000, 5, "wide" + std::string(60, '.')), V{116});
+  EXPECT_EQ(sids_for(40000, 5, "wide" + std::string(62, '.')), V{116});
+  EXPECT_EQ(sids_for(40000, 5, "wide" + std::string(66, '.')), V{});
+}
+
+TEST(Engine, IcmpPrefilterSplitByType) {
+  // ICMP rules are grouped by the types their itype allows; more distinct type sets than groups.
+  auto e = engine_for(
+      "alert icmp any any -> any any (msg:\"echo\"; itype:8; content:\"ping\"; sid:130;)\n"
+      "alert icmp any any -> any any (msg:\"reply\"; itype:0; content:\"ping\"; sid:131;)\n"
+      "alert icmp any any -> any any (msg:\"unreach\"; itype:3; content:\"ping\"; sid:132;)\n"
+      "alert icmp any any -> any any (msg:\"high\"; itype:>40; content:\"ping\"; sid:133;)\n"
+      "alert icmp any any -> any any (msg:\"mid\"; itype:10<>14; content:\"ping\"; sid:134;)\n"
+      "alert icmp any any -> any any (msg:\"any\"; content:\"ping\"; sid:135;)\n");
+  ASSERT_TRUE(e);
+  RuleDetector det(e);
+  FakeContext ctx;
+  auto sids_for = [&](uint8_t type) {
+    ctx.alerts.clear();
+    udp_packet(ctx, nullptr, "a ping");
+    ctx.pkt.proto = ip_proto::kIcmp;
+    ctx.pkt.src_port = ctx.pkt.dst_port = 0;
+    ctx.pkt.icmp_type = type;
+    det.on_packet(ctx.pkt, ctx);
+    return ctx.sids();
+  };
+  using V = std::vector<uint64_t>;
+  EXPECT_EQ(sids_for(8), (V{130, 135}));
+  EXPECT_EQ(sids_for(0), (V{131, 135}));
+  EXPECT_EQ(sids_for(3), (V{132, 135}));
+  EXPECT_EQ(sids_for(41), (V{133, 135}));
+  EXPECT_EQ(sids_for(12), (V{134, 135}));
+  EXPECT_EQ(sids_for(5), (V{135}));
+}
+
 TEST(Engine, ByteChecks) {
   auto e = engine_for(
       "alert udp any any -> any any (msg:\"len\"; content:\"|ff|\"; byte_extract:1,0,n,relative; "

@@ -1,6 +1,7 @@
 #pragma once
 /// RuleEngine: a loaded rule set compiled for matching — one Vectorscan prefilter database per
-/// buffer and direction fed with each rule's fast pattern, rules without a usable pattern kept
+/// buffer and direction fed with each rule's fast pattern (single packets: per transport,
+/// direction, port or ICMP-type group and payload size class), rules without a usable pattern kept
 /// in per-context lists, IP-only rules in an address interval index — and RuleDetector, the
 /// per-worker net::Detector that evaluates candidates fully and emits alerts.
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -58,6 +59,12 @@ struct ParseContext {
   NameTable* flowbits = nullptr;
   NameTable* flowints = nullptr;
   NameTable* xbits = nullptr;
+  /// Address and port groups already parsed with these variables, by their text (rule sets
+  /// repeat a few groups thousands of times); null: no memo.
+  std::map<std::string, AddressSet, std::less<>>* address_memo = nullptr;
+  std::map<std::string, PortSet, std::less<>>* port_memo = nullptr;
+  /// Compiled pcre patterns by pattern and options (shared: a Regex is immutable); null: none.
+  std::map<std::string, std::shared_ptr<const match::Regex>, std::less<>>* regex_memo = nullptr;
 };
 
 /// Parses one rule (continuation lines already joined). The error is the reason the rule is
@@ -125,6 +132,9 @@ class RuleLoader {
   std::unordered_map<uint64_t, std::size_t> sids_;  // (gid << 40 | sid) -> index in signatures
   Variables address_vars_;
   Variables port_vars_;
+  std::map<std::string, AddressSet, std::less<>> address_memo_;  // cleared when variables change
+  std::map<std::string, PortSet, std::less<>> port_memo_;
+  std::map<std::string, std::shared_ptr<const match::Regex>, std::less<>> regex_memo_;
   std::map<std::string, ClassType, std::less<>> classtypes_;
   RuleSet set_;
 };
