@@ -22,6 +22,10 @@ struct RuleFlowState : net::FlowState {
   std::vector<uint64_t> ints_set;
   bool passed = false;  // a pass rule without payload checks matched: the flow is let through
   std::unordered_set<uint64_t> app_alerted;  // (tx_id << 33) | (dir << 32) | sig
+  // Per direction: the last stream bytes inspected (at most the engine's stream_overlap) and
+  // the stream offset just past them, so that the next chunk is also scanned across the seam.
+  std::string tail[2];
+  uint64_t tail_end[2] = {0, 0};
 
   bool bit(uint32_t id) const { return (bits[id >> 6] >> (id & 63)) & 1; }
   void set_bit(uint32_t id, bool v) {
@@ -89,7 +93,10 @@ struct RuleDetector::State {
     bool silent;  // `noalert`: the action applies, no alert is written
   };
   std::vector<Match> pending;
-  core::Fields traffic;  // EVE `traffic` of the flow's alerts (reused)
+  core::Fields traffic;        // EVE `traffic` of the flow's alerts (reused)
+  std::vector<uint32_t> seam;  // stream: rules whose fast pattern spans the previous chunk's end
+  std::vector<uint32_t> evaluated;  // stream: the chunk's own candidates, while the seam's run
+  std::string window;               // stream: previous tail + this chunk
 
   void reset(const RuleEngine& e) {
     bits.assign(e.signatures().size() / 64 + 1, 0);
@@ -735,6 +742,65 @@ void RuleDetector::on_stream(const StreamChunk& chunk, DetectContext& ctx) {
   t.dir = chunk.direction;
   t.stream = true;
   evaluate(*engine_, st, t, ctx, flow_slot(), stats_);
+  inspect_seam(chunk, ctx);
+}
+
+// A fast pattern split across two segments lies in neither chunk alone: the end of the
+// previous chunk (the tail) and the start of this one are scanned together, and rules whose
+// pattern ends past the tail, and that were not candidates of this chunk already, are
+// evaluated on tail + chunk. Then the tail moves on.
+void RuleDetector::inspect_seam(const StreamChunk& chunk, DetectContext& ctx) {
+  const auto& impl = engine_->impl();
+  auto& st = *state_;
+  auto dir = static_cast<size_t>(chunk.direction);
+  std::size_t keep = impl.stream_overlap[dir];
+  const auto& pf = impl.prefilters[static_cast<size_t>(Context::kStream)][0][dir];
+  if (keep == 0 || !pf.set || chunk.data.empty()) return;
+  RuleFlowState* fs = flow_state(ctx.packet().flow, flow_slot(), *engine_);
+  if (!fs) return;
+  std::string& tail = fs->tail[dir];
+  if (chunk.after_gap || fs->tail_end[dir] != chunk.offset) tail.clear();
+  if (!tail.empty()) {
+    // Only the first `keep` bytes of the chunk can complete a pattern begun in the tail.
+    st.window.assign(tail);
+    st.window.append(chunk.data.substr(0, std::min(chunk.data.size(), keep)));
+    std::size_t seam_at = tail.size();
+    st.seam.clear();
+    (void)pf.set->scan(st.window, st.scratch, [&st, seam_at](uint32_t id, uint64_t end) {
+      if (end > seam_at) st.seam.push_back(id);
+      return true;
+    });
+    if (!st.seam.empty()) {
+      // st.candidates still holds this chunk's candidates, in index order: keep them aside.
+      st.evaluated.swap(st.candidates);
+      st.next_generation();
+      bool any = false;
+      for (uint32_t id : st.seam) {
+        if (std::binary_search(st.evaluated.begin(), st.evaluated.end(), id)) continue;
+        st.add(id);
+        any = true;
+      }
+      if (any) {
+        st.window.assign(tail);
+        st.window.append(chunk.data);
+        Target t;
+        t.packet = &ctx.packet();
+        t.payload = st.window;
+        t.dir = chunk.direction;
+        t.stream = true;
+        evaluate(*engine_, st, t, ctx, flow_slot(), stats_);
+      }
+    }
+  }
+  // The new tail: the last `keep` bytes of tail + chunk.
+  if (chunk.data.size() >= keep) {
+    tail.assign(chunk.data.substr(chunk.data.size() - keep));
+  } else {
+    std::size_t from_old = std::min(tail.size(), keep - chunk.data.size());
+    tail.erase(0, tail.size() - from_old);
+    tail.append(chunk.data);
+  }
+  fs->tail_end[dir] = chunk.offset + chunk.data.size();
 }
 
 void RuleDetector::on_app(const AppEvent& event, DetectContext& ctx) {

@@ -642,6 +642,15 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
       }
     }
   }
+  for (size_t d = 0; d < 2; ++d) {
+    std::size_t longest = 0;
+    for (const auto& p : lists[static_cast<size_t>(Context::kStream)][0][d]) {
+      longest = std::max(longest, p.kind == match::Pattern::Kind::kLiteral ? p.expression.size()
+                                                                           : kMaxStreamOverlap + 1);
+    }
+    impl.stream_overlap[d] =
+        static_cast<uint32_t>(std::min<std::size_t>(longest ? longest - 1 : 0, kMaxStreamOverlap));
+  }
   for (size_t c = 0; c < 3; ++c) {
     if (c == kPkt) continue;
     for (size_t b = 0; b < kBufferCount; ++b) {

@@ -96,6 +96,8 @@ struct RuleGroup {
 
 /// Buckets of rules without a fast pattern.
 inline constexpr std::size_t kBuckets = 6;
+/// Bound of the stream bytes kept per flow and direction for patterns split across segments.
+inline constexpr std::size_t kMaxStreamOverlap = 255;
 
 /// The bucket of a packet's transport (0 tcp, 1 udp, 2 icmp, 3 other).
 inline std::size_t transport_bucket(uint8_t proto) {
@@ -119,6 +121,10 @@ struct RuleEngine::Impl {
   // Packet context: [transport bucket][dir] -> databases in packet_sets.
   std::array<std::array<PacketPrefilter, 2>, 4> packet;
   std::vector<match::PatternSet> packet_sets;
+  /// Per direction: the longest stream-payload fast pattern less one byte (at most
+  /// kMaxStreamOverlap). That many bytes of a stream's previous data are kept, so a pattern
+  /// split across two segments is still found.
+  std::array<uint32_t, 2> stream_overlap{};
   // Rules without a usable fast pattern: [context][dir][bucket]; the bucket is the transport
   // (packet/stream: tcp, udp, icmp, other) or the app-layer protocol (app: AppProto).
   std::array<std::array<std::array<RuleGroup, kBuckets>, 2>, 3> always;

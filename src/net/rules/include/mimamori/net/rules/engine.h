@@ -143,6 +143,8 @@ class RuleDetector : public net::Detector {
   struct State;
 
  private:
+  void inspect_seam(const StreamChunk& chunk, DetectContext& ctx);
+
   std::shared_ptr<const RuleEngine> engine_;
   std::shared_ptr<const EngineSlot> slot_;
   uint64_t slot_generation_ = 0;
