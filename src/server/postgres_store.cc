@@ -4,8 +4,10 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "backends.h"
@@ -23,38 +25,40 @@ struct PgConnection {
     if (conn) PQfinish(conn);
   }
 
-  Result<SqlRows> run(std::string_view sql, std::span<const SqlParam> params, bool prepare) {
+  /// The name of `sql` prepared on this connection (prepared now when new).
+  Result<const std::string*> prepared_name(std::string_view sql) {
+    std::string text(sql);
+    auto it = prepared.find(text);
+    if (it == prepared.end()) {
+      std::string name = fmt::format("s{}", prepared.size());
+      PGresult* p = PQprepare(conn, name.c_str(), text.c_str(), 0, nullptr);
+      bool ok = PQresultStatus(p) == PGRES_COMMAND_OK;
+      std::string err = ok ? "" : PQresultErrorMessage(p);
+      PQclear(p);
+      if (!ok) {
+        return core::make_error_code(500, "postgresql: cannot prepare '{}': {}", sql_head(sql),
+                                     err);
+      }
+      it = prepared.emplace(std::move(text), std::move(name)).first;
+    }
+    return &it->second;
+  }
+
+  static std::vector<const char*> values_of(std::span<const SqlParam> params) {
     std::vector<const char*> values(params.size());
     for (size_t i = 0; i < params.size(); ++i)
       values[i] = params[i].value ? params[i].value->c_str() : nullptr;
-    PGresult* res = nullptr;
-    std::string text(sql);
-    if (prepare) {
-      auto it = prepared.find(text);
-      if (it == prepared.end()) {
-        std::string name = fmt::format("s{}", prepared.size());
-        PGresult* p = PQprepare(conn, name.c_str(), text.c_str(), 0, nullptr);
-        bool ok = PQresultStatus(p) == PGRES_COMMAND_OK;
-        std::string err = ok ? "" : PQresultErrorMessage(p);
-        PQclear(p);
-        if (!ok) {
-          return core::make_error_code(500, "postgresql: cannot prepare '{}': {}", sql_head(sql),
-                                       err);
-        }
-        it = prepared.emplace(text, name).first;
-      }
-      res = PQexecPrepared(conn, it->second.c_str(), static_cast<int>(params.size()), values.data(),
-                           nullptr, nullptr, 0);
-    } else {
-      res = PQexecParams(conn, text.c_str(), static_cast<int>(params.size()), nullptr,
-                         values.data(), nullptr, nullptr, 0);
-    }
+    return values;
+  }
+
+  /// The rows of a finished statement, or its error (SQLSTATE class 23 is a 409). Clears `res`.
+  static Result<SqlRows> take(PGresult* res, std::string_view sql) {
     auto status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
       int code = state && std::string_view(state).starts_with("23") ? 409 : 500;
       auto err = core::make_error_code(code, "postgresql: '{}' failed: {}", sql_head(sql),
-                                       PQresultErrorMessage(res));
+                                       res ? PQresultErrorMessage(res) : "no result");
       PQclear(res);
       return err;
     }
@@ -78,6 +82,97 @@ struct PgConnection {
     PQclear(res);
     return out;
   }
+
+  Result<SqlRows> run(std::string_view sql, std::span<const SqlParam> params, bool prepare) {
+    auto values = values_of(params);
+    PGresult* res = nullptr;
+    if (prepare) {
+      auto name = prepared_name(sql);
+      if (!name.ok()) return name.error();
+      res = PQexecPrepared(conn, (*name)->c_str(), static_cast<int>(params.size()), values.data(),
+                           nullptr, nullptr, 0);
+    } else {
+      std::string text(sql);
+      res = PQexecParams(conn, text.c_str(), static_cast<int>(params.size()), nullptr,
+                         values.data(), nullptr, nullptr, 0);
+    }
+    return take(res, sql);
+  }
+
+  /// Statements in pipeline mode: sent back to back, one sync per chunk, so that a chunk costs
+  /// one round trip instead of one per statement. Chunks stay small enough that neither side's
+  /// socket buffer fills while the other is not reading (libpq blocks on a full send buffer).
+  Result<std::vector<SqlRows>> run_pipeline(std::span<const SqlStatement> statements) {
+    constexpr size_t kChunk = 256;
+    std::vector<SqlRows> out;
+    out.reserve(statements.size());
+    std::vector<const std::string*> names(statements.size());
+    for (size_t i = 0; i < statements.size(); ++i) {
+      auto name = prepared_name(statements[i].sql);
+      if (!name.ok()) return name.error();
+      names[i] = *name;
+    }
+    if (PQenterPipelineMode(conn) != 1) {
+      return core::make_error_code(500, "postgresql: cannot enter pipeline mode: {}",
+                                   PQerrorMessage(conn));
+    }
+    std::optional<core::Error> failure;
+    for (size_t begin = 0; begin < statements.size() && !failure; begin += kChunk) {
+      const size_t end = std::min(statements.size(), begin + kChunk);
+      size_t sent = begin;
+      for (; sent < end; ++sent) {
+        const auto& st = statements[sent];
+        auto values = values_of(st.params);
+        if (PQsendQueryPrepared(conn, names[sent]->c_str(), static_cast<int>(st.params.size()),
+                                values.data(), nullptr, nullptr, 0) != 1) {
+          failure = core::Error{fmt::format("postgresql: sending '{}' failed: {}", sql_head(st.sql),
+                                            PQerrorMessage(conn)),
+                                500};
+          break;
+        }
+      }
+      if (PQpipelineSync(conn) != 1 && !failure) {
+        failure = core::Error{
+            fmt::format("postgresql: pipeline sync failed: {}", PQerrorMessage(conn)), 500};
+      }
+      // Every statement sent has a result (or "aborted" after a failure), then a NULL; the
+      // sync point ends the chunk.
+      for (size_t i = begin; i < sent; ++i) {
+        PGresult* res = PQgetResult(conn);
+        if (res == nullptr) {
+          if (!failure) {
+            failure = core::Error{fmt::format("postgresql: '{}' returned no result: {}",
+                                              sql_head(statements[i].sql), PQerrorMessage(conn)),
+                                  500};
+          }
+          break;
+        }
+        if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED) {
+          PQclear(res);
+        } else {
+          auto rows = take(res, statements[i].sql);
+          if (rows.ok()) {
+            out.push_back(std::move(*rows));
+          } else if (!failure) {
+            failure = rows.error();
+          }
+        }
+        while (PGresult* extra = PQgetResult(conn)) PQclear(extra);
+      }
+      // Up to the sync result (anything else left would be a protocol surprise: drop it).
+      while (PGresult* res = PQgetResult(conn)) {
+        const bool sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+        PQclear(res);
+        if (sync) break;
+      }
+    }
+    if (PQexitPipelineMode(conn) != 1 && !failure) {
+      failure = core::Error{
+          fmt::format("postgresql: cannot leave pipeline mode: {}", PQerrorMessage(conn)), 500};
+    }
+    if (failure) return *failure;
+    return out;
+  }
 };
 
 void append_array_element(std::string& out, std::string_view s) {
@@ -95,6 +190,10 @@ class PgTx final : public SqlTx {
 
   Result<SqlRows> query(std::string_view sql, std::span<const SqlParam> params) override {
     return c_.run(sql, params, true);
+  }
+
+  Result<std::vector<SqlRows>> pipeline(std::span<const SqlStatement> statements) override {
+    return c_.run_pipeline(statements);
   }
 
   Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted) override {

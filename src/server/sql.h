@@ -67,6 +67,12 @@ struct EventRow {
   int64_t received_at = 0;
 };
 
+/// One statement of a pipeline: SQL and its parameters.
+struct SqlStatement {
+  std::string_view sql;
+  std::vector<SqlParam> params;
+};
+
 /// An open transaction. Commit happens when the function given to transact() succeeds.
 class SqlTx {
  public:
@@ -76,6 +82,19 @@ class SqlTx {
   /// Shorthand with a braced list of parameters.
   Result<SqlRows> q(std::string_view sql, std::initializer_list<SqlParam> params = {}) {
     return query(sql, std::span<const SqlParam>(params.begin(), params.size()));
+  }
+  /// Runs statements in order, each seeing the ones before it, and returns each one's rows.
+  /// PostgreSQL sends them together (one round trip per few hundred); SQLite runs them one by
+  /// one. The first failure ends the run and is returned.
+  virtual Result<std::vector<SqlRows>> pipeline(std::span<const SqlStatement> statements) {
+    std::vector<SqlRows> out;
+    out.reserve(statements.size());
+    for (const auto& s : statements) {
+      auto r = query(s.sql, s.params);
+      if (!r.ok()) return r.error();
+      out.push_back(std::move(*r));
+    }
+    return out;
   }
   /// Inserts events (of any devices), ignoring (device, seq) already present; sets
   /// `inserted[i]` for new rows.

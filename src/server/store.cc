@@ -142,9 +142,10 @@ void Store::writer_loop() {
         for (size_t i = 0; i < group.size(); ++i) {
           outcomes[i] = IngestOutcome{};
           const auto& b = group[i].batch;
-          if (auto s = apply_batch(tx, b, inserted, offset, outcomes[i], now); !s.ok()) return s;
+          count_batch(b, inserted, offset, outcomes[i]);
           offset += b.events.size() + b.rejected.size();
         }
+        if (auto s = triage_group(tx, group, inserted, now); !s.ok()) return s;
         return {};
       });
       if (triage_lock.owns_lock()) triage_lock.unlock();
@@ -204,16 +205,13 @@ Status Store::insert_group(SqlTx& tx, const std::vector<Pending>& group,
   return tx.insert_events(rows, inserted);
 }
 
-Status Store::apply_batch(SqlTx& tx, const IngestBatch& b, const std::vector<bool>& inserted,
-                          size_t offset, IngestOutcome& out, int64_t now) {
+void Store::count_batch(const IngestBatch& b, const std::vector<bool>& inserted, size_t offset,
+                        IngestOutcome& out) {
   for (size_t i = 0; i < b.events.size(); ++i) {
-    if (!inserted[offset + i]) {
+    if (inserted[offset + i]) {
+      ++out.accepted;
+    } else {
       ++out.duplicates;
-      continue;
-    }
-    ++out.accepted;
-    if (b.events[i].is_alert) {
-      if (auto st = triage_event(tx, b, b.events[i], now); !st.ok()) return st;
     }
   }
   offset += b.events.size();
@@ -225,13 +223,6 @@ Status Store::apply_batch(SqlTx& tx, const IngestBatch& b, const std::vector<boo
     }
   }
   out.acked_through = b.last;
-  auto r = tx.q(
-      "UPDATE devices SET acked_through = CASE WHEN acked_through < $1 THEN $1 ELSE "
-      "acked_through END, last_seen = CASE WHEN last_seen < $2 THEN $2 ELSE last_seen END "
-      "WHERE id = $3",
-      {sp(b.last), sp(now), sp(b.device_id)});
-  if (!r.ok()) return r.error();
-  return {};
 }
 
 Result<int64_t> Store::count_events(std::string_view device_id) {
