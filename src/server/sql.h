@@ -97,8 +97,11 @@ class SqlTx {
     return out;
   }
   /// Inserts events (of any devices), ignoring (device, seq) already present; sets
-  /// `inserted[i]` for new rows.
-  virtual Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted) = 0;
+  /// `inserted[i]` for new rows. `contended`: an earlier attempt of the same rows failed
+  /// because another writer stored some of them at the same moment; the backend then takes
+  /// a path that waits for such a writer instead of failing again.
+  virtual Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted,
+                               bool contended) = 0;
   virtual Dialect dialect() const = 0;
 };
 

@@ -108,7 +108,9 @@ class SqliteTx final : public SqlTx {
     return out;
   }
 
-  Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted) override {
+  // One writer: nothing to contend with.
+  Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted,
+                       bool /*contended*/) override {
     auto st = c_.prepare(
         "INSERT INTO events (device_id, seq, customer_id, ts, event_type, raw, received_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING");

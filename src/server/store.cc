@@ -136,7 +136,7 @@ void Store::writer_loop() {
     for (int attempt = 0; attempt < 3; ++attempt) {
       std::unique_lock triage_lock(triage_mu_, std::defer_lock);
       st = transact(true, [&](SqlTx& tx) -> Status {
-        if (auto s = insert_group(tx, group, inserted, now); !s.ok()) return s;
+        if (auto s = insert_group(tx, group, inserted, now, attempt > 0); !s.ok()) return s;
         triage_lock.lock();  // released after the commit, below
         size_t offset = 0;
         for (size_t i = 0; i < group.size(); ++i) {
@@ -176,7 +176,7 @@ void Store::writer_loop() {
 }
 
 Status Store::insert_group(SqlTx& tx, const std::vector<Pending>& group,
-                           std::vector<bool>& inserted, int64_t now) {
+                           std::vector<bool>& inserted, int64_t now, bool contended) {
   // Rejected lines are kept too (as event_type "rejected" with the reason), so that a replayed
   // batch is recognised as a whole and the evidence of what a device sent is never lost.
   std::vector<EventRow> rows;
@@ -202,7 +202,7 @@ Status Store::insert_group(SqlTx& tx, const std::vector<Pending>& group,
       rows.push_back(EventRow{b.device_id, r.seq, b.customer_id, now, "rejected", j, now});
     }
   }
-  return tx.insert_events(rows, inserted);
+  return tx.insert_events(rows, inserted, contended);
 }
 
 void Store::count_batch(const IngestBatch& b, const std::vector<bool>& inserted, size_t offset,

@@ -286,6 +286,72 @@ TEST_P(Api, GroupedBatchesTriageLikeOneEventAfterAnother) {
   }
 }
 
+// A device that retries while its first attempt is still queued: copies of one batch in one
+// commit group, or in groups of different writers at the same moment (PostgreSQL runs two).
+// Each event is stored and triaged once; every copy is answered.
+TEST_P(Api, CopiesOfABatchInFlightAreStoredOnce) {
+  auto cus = customer("A");
+  std::vector<std::string> devices;
+  for (int d = 0; d < 3; ++d) devices.push_back(device(cus).first);
+  const std::vector<std::string> lines = {
+      dns_line("a.example"),
+      alert_line(2024217, "ET MALWARE Cobalt Strike Beacon", "192.168.1.23", "203.0.113.50"),
+      "{broken", dns_line("b.example"), dns_line("c.example")};
+  std::string body;
+  for (const auto& l : lines) body += l + "\n";
+  constexpr int kCopies = 12;
+  Store& store = ts_->server->store();
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, failed = 0;
+  std::map<std::string, int64_t> accepted, rejected, duplicates;
+  for (int k = 0; k < kCopies; ++k) {
+    for (const auto& dev : devices) {
+      IngestBatch batch;
+      batch.device_id = dev;
+      batch.customer_id = cus;
+      batch.device_kind = "sensor";
+      batch.first = 1;
+      batch.last = static_cast<int64_t>(lines.size());
+      batch.body = body;
+      ASSERT_TRUE(parse_ingest_batch(batch).ok());
+      store.ingest(std::move(batch), [&, dev](Result<IngestOutcome> out) {
+        std::lock_guard lock(mu);
+        ++done;
+        if (!out.ok()) {
+          ++failed;
+        } else {
+          accepted[dev] += out->accepted;
+          rejected[dev] += static_cast<int64_t>(out->rejected.size());
+          duplicates[dev] += out->duplicates;
+        }
+        cv.notify_all();
+      });
+    }
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60),
+                            [&] { return done == kCopies * static_cast<int>(devices.size()); }));
+  }
+  EXPECT_EQ(failed, 0);
+  const auto n = static_cast<int64_t>(lines.size());
+  for (const auto& dev : devices) {
+    EXPECT_EQ(accepted[dev], n - 1) << dev;
+    EXPECT_EQ(rejected[dev], 1) << dev;
+    EXPECT_EQ(duplicates[dev], (kCopies - 1) * n) << dev;
+    auto seqs = store.stored_seqs(dev);
+    ASSERT_TRUE(seqs.ok());
+    EXPECT_EQ(*seqs, (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  }
+  auto items = admin_->get("/api/v1/alerts?customer_id=" + cus).json().at("items").as_array();
+  ASSERT_EQ(items.size(), devices.size());
+  for (const auto& a : items) EXPECT_EQ(a.at("count").as_int64(), 1) << json::serialize(a);
+  auto incs = admin_->get("/api/v1/incidents?customer_id=" + cus).json().at("items").as_array();
+  ASSERT_EQ(incs.size(), 1u);
+  EXPECT_EQ(incs[0].at("alert_count").as_int64(), static_cast<int64_t>(devices.size()));
+}
+
 TEST_P(Api, IncidentWorkflowIsRecordedInTimelineAndAudit) {
   auto cus = customer("A");
   auto [dev, tok] = device(cus);

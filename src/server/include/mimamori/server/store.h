@@ -240,9 +240,10 @@ class Store {
   };
   void writer_loop();
   /// Inserts the events (and rejected lines) of a whole group in one call; `inserted` gets one
-  /// flag per row, batch after batch, events before rejected lines.
+  /// flag per row, batch after batch, events before rejected lines. `contended`: a retry after
+  /// a failed attempt (see SqlTx::insert_events).
   Status insert_group(SqlTx& tx, const std::vector<Pending>& group, std::vector<bool>& inserted,
-                      int64_t now);
+                      int64_t now, bool contended);
   /// Counts of one batch of a group; `inserted` from `offset` holds the batch's flags.
   static void count_batch(const IngestBatch& b, const std::vector<bool>& inserted, size_t offset,
                           IngestOutcome& out);
