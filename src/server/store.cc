@@ -172,6 +172,9 @@ void Store::writer_loop() {
             core::make_error_code(503, "storing the batch failed: {}", st.error().message));
       }
     }
+    // The callbacks hold the HTTP sessions: let go of them now, not when the next group comes.
+    // A session kept here would outlive a stopping HTTP server and be destroyed after it.
+    group.clear();
   }
 }
 
