@@ -33,10 +33,6 @@ bool is_internal(std::string_view ip) {
   return (b[0] & 0xFE) == 0xFC || (b[0] == 0xFE && (b[1] & 0xC0) == 0x80);
 }
 
-}  // namespace
-
-namespace {
-
 // One rule of a customer's suppression list; empty/zero fields match anything.
 struct SuppressionMatch {
   std::string device_id, signature, src_ip, dest_ip;
