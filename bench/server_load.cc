@@ -6,14 +6,19 @@
 //   bench_server_load --url https://127.0.0.1:8443 --codes codes.txt --devices 1000
 //                     --batch 200 --seconds 20 [--rate 10000] [--threads 8]
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -97,6 +102,32 @@ std::string record(std::mt19937& rng, int64_t i) {
   return mimamori::core::to_eve(e);
 }
 
+// CPU seconds (user + system) of this process so far.
+double own_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds of another process (the server) from /proc, or -1 when unknown.
+double process_cpu_s(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  // Fields after the command: state is field 3; utime and stime are fields 14 and 15.
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int f = 3; f <= 15 && rest >> field; ++f) {
+    if (f == 14) utime = std::stod(field);
+    if (f == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 struct Device {
   std::string token;
   int64_t next_seq = 1;
@@ -107,7 +138,7 @@ struct Device {
 int main(int argc, char** argv) {
   CLI::App app{"bench_server_load: load generator for mimamori-server"};
   std::string url, codes_file;
-  int devices = 1000, batch = 200, threads = 8;
+  int devices = 1000, batch = 200, threads = 8, server_pid = 0;
   double seconds = 20, rate = 0;
   app.add_option("--url", url, "server base URL")->required();
   app.add_option("--codes", codes_file, "file with one enrollment code a line")->required();
@@ -116,6 +147,7 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "how long to post");
   app.add_option("--rate", rate, "target events/s in total (0: as fast as possible)");
   app.add_option("--threads", threads, "client threads (connections)");
+  app.add_option("--server-pid", server_pid, "report this process's CPU use while posting");
   CLI11_PARSE(app, argc, argv);
 
   std::vector<std::string> codes;
@@ -179,6 +211,7 @@ int main(int argc, char** argv) {
   std::mutex lat_mu;
   std::vector<double> latencies;
   const double per_thread_rate = rate > 0 ? rate / threads : 0;
+  const double client_cpu0 = own_cpu_s(), server_cpu0 = process_cpu_s(server_pid);
   auto started = Clock::now();
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {
@@ -226,6 +259,9 @@ int main(int argc, char** argv) {
   stop = true;
   for (auto& t : ts) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+  // Both run on the same cores: a load generator that eats the CPU caps what it measures.
+  const double client_cpu = own_cpu_s() - client_cpu0;
+  const double server_cpu = server_pid > 0 ? process_cpu_s(server_pid) - server_cpu0 : -1;
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double p) {
     return latencies.empty() ? 0.0
@@ -235,10 +271,11 @@ int main(int argc, char** argv) {
   std::printf(
       "devices=%d batch=%d threads=%d target_rate=%.0f seconds=%.1f\n"
       "events=%lld events_per_s=%.0f batches=%zu ack_p50_ms=%.1f ack_p99_ms=%.1f "
-      "throttled=%lld errors=%lld avg_raw_batch_bytes=%zu\n",
+      "throttled=%lld errors=%lld avg_raw_batch_bytes=%zu\n"
+      "client_cpu_s=%.2f server_cpu_s=%.2f (of %.1f s wall)\n",
       devices, batch, threads, rate, elapsed, static_cast<long long>(events.load()),
       events.load() / elapsed, latencies.size(), pct(0.50), pct(0.99),
       static_cast<long long>(throttled.load()), static_cast<long long>(errors.load()),
-      raw_bytes / bodies.size());
+      raw_bytes / bodies.size(), client_cpu, server_cpu, elapsed);
   return errors > 0 && events == 0 ? 1 : 0;
 }

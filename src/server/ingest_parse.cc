@@ -1,6 +1,9 @@
 // The ingest parser (see ingest.h). Every line is judged on its own: one bad event never costs
 // the batch, and a batch is refused as a whole only when its framing is wrong.
 
+#include <cstdint>
+#include <cstring>
+
 #include "mimamori/core/eve.h"
 #include "mimamori/server/ingest.h"
 
@@ -15,6 +18,16 @@ constexpr size_t kMaxLine = 1 << 20;
 size_t bad_utf8_at(std::string_view s) {
   size_t i = 0, n = s.size();
   while (i < n) {
+    // EVE is nearly all ASCII: eight bytes at a time while none has the high bit or is NUL.
+    while (i + 8 <= n) {
+      uint64_t w = 0;
+      std::memcpy(&w, s.data() + i, 8);
+      const uint64_t high = w & 0x8080808080808080ULL;
+      const uint64_t nul = (w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL;
+      if ((high | nul) != 0) break;
+      i += 8;
+    }
+    if (i >= n) break;
     auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       if (c == 0) return i;
@@ -60,7 +73,9 @@ core::Status parse_ingest_batch(IngestBatch& b) {
   const int64_t expected = b.last - b.first + 1;
   // Count first, so that a framing error leaves nothing half-parsed.
   int64_t lines = body.empty() ? 0 : 1;
-  for (char c : body) lines += c == '\n';
+  for (size_t at = body.find('\n'); at != std::string_view::npos; at = body.find('\n', at + 1)) {
+    ++lines;
+  }
   if (lines != expected) {
     return core::make_error_code(
         400, "body has {} lines but X-Mimamori-Seq-First..Last ({}..{}) names {} events", lines,

@@ -67,6 +67,12 @@ struct EventRow {
   int64_t received_at = 0;
 };
 
+/// One statement of a pipeline: SQL and its parameters.
+struct SqlStatement {
+  std::string_view sql;
+  std::vector<SqlParam> params;
+};
+
 /// An open transaction. Commit happens when the function given to transact() succeeds.
 class SqlTx {
  public:
@@ -77,9 +83,25 @@ class SqlTx {
   Result<SqlRows> q(std::string_view sql, std::initializer_list<SqlParam> params = {}) {
     return query(sql, std::span<const SqlParam>(params.begin(), params.size()));
   }
+  /// Runs statements in order, each seeing the ones before it, and returns each one's rows.
+  /// PostgreSQL sends them together (one round trip per few hundred); SQLite runs them one by
+  /// one. The first failure ends the run and is returned.
+  virtual Result<std::vector<SqlRows>> pipeline(std::span<const SqlStatement> statements) {
+    std::vector<SqlRows> out;
+    out.reserve(statements.size());
+    for (const auto& s : statements) {
+      auto r = query(s.sql, s.params);
+      if (!r.ok()) return r.error();
+      out.push_back(std::move(*r));
+    }
+    return out;
+  }
   /// Inserts events (of any devices), ignoring (device, seq) already present; sets
-  /// `inserted[i]` for new rows.
-  virtual Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted) = 0;
+  /// `inserted[i]` for new rows. `contended`: an earlier attempt of the same rows failed
+  /// because another writer stored some of them at the same moment; the backend then takes
+  /// a path that waits for such a writer instead of failing again.
+  virtual Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted,
+                               bool contended) = 0;
   virtual Dialect dialect() const = 0;
 };
 

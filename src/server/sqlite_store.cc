@@ -1,19 +1,34 @@
 // SQLite backend: WAL so that readers never wait for the writer, a small pool of connections
 // with cached prepared statements, and one ingest writer thread (started by Store) whose
-// batched transactions carry almost all the write load.
+// batched transactions carry almost all the write load. WAL checkpoints (copying committed
+// pages into the database file, with its fsync) run on a thread of their own, so that a
+// commit only appends to the WAL and syncs it.
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "backends.h"
 #include "migrations.h"
+#include "mimamori/core/log.h"
 #include "sql.h"
 
 namespace mimamori::server {
 namespace {
+
+// WAL pages after a commit that wake the checkpoint thread: small steps, so that each
+// checkpoint's sync of the database file is short.
+constexpr int kCheckpointPages = 256;
+// The WAL starts over only when a write begins with everything in it copied; under a steady
+// stream that moment may not come while the checkpoint thread copies beside the writer. Past
+// this size the committing connection checkpoints the (mostly copied) rest itself, so the
+// WAL stays bounded.
+constexpr int kWriterCheckpointPages = 4000;
 
 // `$12` → `?12`: the portable SQL uses PostgreSQL's numbered parameters.
 std::string to_sqlite_params(std::string_view sql) {
@@ -108,7 +123,9 @@ class SqliteTx final : public SqlTx {
     return out;
   }
 
-  Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted) override {
+  // One writer: nothing to contend with.
+  Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted,
+                       bool /*contended*/) override {
     auto st = c_.prepare(
         "INSERT INTO events (device_id, seq, customer_id, ts, event_type, raw, received_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING");
@@ -151,7 +168,15 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(const StoreOptions& options, std::filesystem::path file)
       : Store(options), file_(std::move(file)) {}
-  ~SqliteStore() override { stop_writers(); }
+  ~SqliteStore() override {
+    stop_writers();
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_stop_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    if (checkpointer_.joinable()) checkpointer_.join();
+  }
 
   Status init() {
     const auto& sy = options().sqlite_synchronous;
@@ -173,9 +198,24 @@ class SqliteStore final : public Store {
                             "PRAGMA cache_size=-16000"}) {
         if (auto st = c->exec(p); !st.ok()) return st;
       }
+      // Replaces the automatic checkpoint that would run inside the commit.
+      sqlite3_wal_hook(c->db, &SqliteStore::on_wal_commit, this);
       free_.push_back(c.get());
       all_.push_back(std::move(c));
     }
+    checkpoint_conn_ = std::make_unique<Connection>();
+    if (sqlite3_open_v2(file_.c_str(), &checkpoint_conn_->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+      return core::make_error("sqlite: cannot open {} for checkpoints: {}", file_.string(),
+                              sqlite3_errmsg(checkpoint_conn_->db));
+    }
+    // Until a connection has read the database it does not know the WAL, and a checkpoint
+    // through it does nothing. Its syncs follow the configured level, like the writer's.
+    const std::string sync = "PRAGMA synchronous=" + options().sqlite_synchronous;
+    for (const char* p : {"PRAGMA journal_mode=WAL", sync.c_str()}) {
+      if (auto st = checkpoint_conn_->exec(p); !st.ok()) return st;
+    }
+    checkpointer_ = std::thread([this] { checkpoint_loop(); });
     return {};
   }
 
@@ -202,6 +242,41 @@ class SqliteStore final : public Store {
 
   Dialect DoDialect() const override { return Dialect::kSqlite; }
 
+  // Called by SQLite after each commit with the WAL's size in pages.
+  static int on_wal_commit(void* self, sqlite3* db, const char* /*schema*/, int pages) {
+    if (pages >= kWriterCheckpointPages) {
+      (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages >= kCheckpointPages) {
+      auto* store = static_cast<SqliteStore*>(self);
+      {
+        std::lock_guard lock(store->checkpoint_mu_);
+        store->checkpoint_due_ = true;
+      }
+      store->checkpoint_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  // PASSIVE checkpoints never wait for the writer or readers: they copy what they can, and
+  // the writer starts the WAL over once everything in it has been copied. Once a second
+  // without a wake-up, so that an idle server's WAL is copied too.
+  void checkpoint_loop() {
+    std::unique_lock lock(checkpoint_mu_);
+    while (true) {
+      checkpoint_cv_.wait_for(lock, std::chrono::seconds(1),
+                              [&] { return checkpoint_stop_ || checkpoint_due_; });
+      if (checkpoint_stop_) return;
+      checkpoint_due_ = false;
+      lock.unlock();
+      int rc = sqlite3_wal_checkpoint_v2(checkpoint_conn_->db, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                         nullptr, nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        spdlog::warn("sqlite: WAL checkpoint failed: {}", sqlite3_errmsg(checkpoint_conn_->db));
+      }
+      lock.lock();
+    }
+  }
+
   Status DoMigrate() override {
     return DoTransact(true, [](SqlTx& tx) { return apply_migrations(tx); });
   }
@@ -222,6 +297,11 @@ class SqliteStore final : public Store {
   }
 
   std::filesystem::path file_;
+  std::unique_ptr<Connection> checkpoint_conn_;
+  std::thread checkpointer_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false, checkpoint_stop_ = false;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Connection*> free_;

@@ -136,15 +136,16 @@ void Store::writer_loop() {
     for (int attempt = 0; attempt < 3; ++attempt) {
       std::unique_lock triage_lock(triage_mu_, std::defer_lock);
       st = transact(true, [&](SqlTx& tx) -> Status {
-        if (auto s = insert_group(tx, group, inserted, now); !s.ok()) return s;
+        if (auto s = insert_group(tx, group, inserted, now, attempt > 0); !s.ok()) return s;
         triage_lock.lock();  // released after the commit, below
         size_t offset = 0;
         for (size_t i = 0; i < group.size(); ++i) {
           outcomes[i] = IngestOutcome{};
           const auto& b = group[i].batch;
-          if (auto s = apply_batch(tx, b, inserted, offset, outcomes[i], now); !s.ok()) return s;
+          count_batch(b, inserted, offset, outcomes[i]);
           offset += b.events.size() + b.rejected.size();
         }
+        if (auto s = triage_group(tx, group, inserted, now); !s.ok()) return s;
         return {};
       });
       if (triage_lock.owns_lock()) triage_lock.unlock();
@@ -171,11 +172,14 @@ void Store::writer_loop() {
             core::make_error_code(503, "storing the batch failed: {}", st.error().message));
       }
     }
+    // The callbacks hold the HTTP sessions: let go of them now, not when the next group comes.
+    // A session kept here would outlive a stopping HTTP server and be destroyed after it.
+    group.clear();
   }
 }
 
 Status Store::insert_group(SqlTx& tx, const std::vector<Pending>& group,
-                           std::vector<bool>& inserted, int64_t now) {
+                           std::vector<bool>& inserted, int64_t now, bool contended) {
   // Rejected lines are kept too (as event_type "rejected" with the reason), so that a replayed
   // batch is recognised as a whole and the evidence of what a device sent is never lost.
   std::vector<EventRow> rows;
@@ -201,19 +205,16 @@ Status Store::insert_group(SqlTx& tx, const std::vector<Pending>& group,
       rows.push_back(EventRow{b.device_id, r.seq, b.customer_id, now, "rejected", j, now});
     }
   }
-  return tx.insert_events(rows, inserted);
+  return tx.insert_events(rows, inserted, contended);
 }
 
-Status Store::apply_batch(SqlTx& tx, const IngestBatch& b, const std::vector<bool>& inserted,
-                          size_t offset, IngestOutcome& out, int64_t now) {
+void Store::count_batch(const IngestBatch& b, const std::vector<bool>& inserted, size_t offset,
+                        IngestOutcome& out) {
   for (size_t i = 0; i < b.events.size(); ++i) {
-    if (!inserted[offset + i]) {
+    if (inserted[offset + i]) {
+      ++out.accepted;
+    } else {
       ++out.duplicates;
-      continue;
-    }
-    ++out.accepted;
-    if (b.events[i].is_alert) {
-      if (auto st = triage_event(tx, b, b.events[i], now); !st.ok()) return st;
     }
   }
   offset += b.events.size();
@@ -225,13 +226,6 @@ Status Store::apply_batch(SqlTx& tx, const IngestBatch& b, const std::vector<boo
     }
   }
   out.acked_through = b.last;
-  auto r = tx.q(
-      "UPDATE devices SET acked_through = CASE WHEN acked_through < $1 THEN $1 ELSE "
-      "acked_through END, last_seen = CASE WHEN last_seen < $2 THEN $2 ELSE last_seen END "
-      "WHERE id = $3",
-      {sp(b.last), sp(now), sp(b.device_id)});
-  if (!r.ok()) return r.error();
-  return {};
 }
 
 Result<int64_t> Store::count_events(std::string_view device_id) {

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "mimamori/core/clock.h"
@@ -176,6 +179,177 @@ TEST_P(Api, AlertsAggregateAndBecomeOneIncidentWithExplanation) {
   EXPECT_GE(dj.at("timeline").as_array().size(), 1u);
   std::string what(dj.at("explanation").at("what").as_string());
   EXPECT_NE(what.find("攻撃者"), std::string::npos) << what;
+}
+
+// The writer triages a whole commit group at once (repeats aggregated in memory, statements
+// pipelined): the rows must be those of triaging the events one after another. Forty batches
+// queued back to back reach the writer as a few multi-batch groups.
+TEST_P(Api, GroupedBatchesTriageLikeOneEventAfterAnother) {
+  auto cus = customer("A");
+  ASSERT_EQ(admin_
+                ->post("/api/v1/suppressions",
+                       json::serialize(json::object{
+                           {"customer_id", cus}, {"signature_id", 2100498}, {"reason", "監視"}}))
+                .status,
+            201);
+  std::vector<std::string> devices;
+  for (int d = 0; d < 4; ++d) devices.push_back(device(cus).first);
+  std::string low =
+      alert_line(2000001, "ET POLICY Observed DNS over HTTPS", "192.168.1.23", "203.0.113.60");
+  low.replace(low.find("\"severity\":1"), 12, "\"severity\":3");
+  ASSERT_NE(low.find("\"severity\":3"), std::string::npos);
+  const std::vector<std::string> lines = {
+      alert_line(2024217, "ET MALWARE Cobalt Strike Beacon", "192.168.1.23", "203.0.113.50"),
+      dns_line("a.example"),
+      alert_line(2024218, "ET MALWARE Cobalt Strike Beacon 2", "192.168.1.23", "203.0.113.51"),
+      alert_line(2024217, "ET MALWARE Cobalt Strike Beacon", "192.168.1.23", "203.0.113.50"),
+      alert_line(2001219, "ET SCAN Potential SSH Scan", "198.51.100.9", "192.168.1.40"),
+      alert_line(2100498, "GPL ATTACK_RESPONSE id check returned root", "192.168.1.9",
+                 "203.0.113.1"),
+      low,
+  };
+  std::string body;
+  for (const auto& l : lines) body += l + "\n";
+  constexpr int kBatches = 10;
+  Store& store = ts_->server->store();
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, failed = 0;
+  for (int b = 0; b < kBatches; ++b) {
+    for (const auto& dev : devices) {
+      IngestBatch batch;
+      batch.device_id = dev;
+      batch.customer_id = cus;
+      batch.device_kind = "sensor";
+      batch.first = 1 + b * static_cast<int64_t>(lines.size());
+      batch.last = batch.first + static_cast<int64_t>(lines.size()) - 1;
+      batch.body = body;
+      ASSERT_TRUE(parse_ingest_batch(batch).ok());
+      store.ingest(std::move(batch), [&](Result<IngestOutcome> out) {
+        std::lock_guard lock(mu);
+        ++done;
+        if (!out.ok() || out->accepted != static_cast<int64_t>(lines.size())) ++failed;
+        cv.notify_all();
+      });
+    }
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60),
+                            [&] { return done == kBatches * static_cast<int>(devices.size()); }));
+  }
+  EXPECT_EQ(failed, 0);
+  // Per device: C2 to .50 (two a batch), C2 to .51, the scan, the suppressed one, the low one.
+  auto alerts = admin_->get("/api/v1/alerts?customer_id=" + cus + "&limit=1000");
+  auto items = alerts.json().at("items").as_array();
+  ASSERT_EQ(items.size(), 5u * devices.size()) << alerts.body;
+  std::map<std::string, int> incident_alerts;
+  for (const auto& v : items) {
+    const auto& a = v.as_object();
+    const std::string dst(a.at("dest_ip").as_string());
+    const int64_t per_batch = dst == "203.0.113.50" ? 2 : 1;
+    EXPECT_EQ(a.at("count").as_int64(), per_batch * kBatches) << json::serialize(a);
+    const std::string inc(a.at("incident_id").is_null() ? "" : a.at("incident_id").as_string());
+    const bool suppressed = a.at("suppressed").as_bool();
+    EXPECT_EQ(suppressed, dst == "203.0.113.1");
+    // Suppressed and low-severity alerts never reach an incident; the rest always do.
+    EXPECT_EQ(inc.empty(), suppressed || dst == "203.0.113.60") << json::serialize(a);
+    if (!inc.empty()) ++incident_alerts[inc];
+    auto raw = admin_->get("/api/v1/alerts/" + std::string(a.at("id").as_string()) + "/events");
+    EXPECT_EQ(raw.json().at("items").as_array().size(), static_cast<size_t>(per_batch * kBatches));
+  }
+  // Two incidents: the C2 host (3 alerts of each device) and the scanned host (1 of each).
+  auto incs = admin_->get("/api/v1/incidents?customer_id=" + cus).json().at("items").as_array();
+  ASSERT_EQ(incs.size(), 2u);
+  for (const auto& v : incs) {
+    const auto& x = v.as_object();
+    const std::string id(x.at("id").as_string());
+    const bool c2 = x.at("category") == "c2";
+    const size_t alerts_in = (c2 ? 2u : 1u) * devices.size();
+    EXPECT_EQ(incident_alerts[id], static_cast<int>(alerts_in)) << id;
+    EXPECT_EQ(x.at("alert_count").as_int64(),
+              (c2 ? 3 : 1) * kBatches * static_cast<int64_t>(devices.size()));
+    EXPECT_EQ(x.at("severity"), c2 ? "critical" : "high");
+    // One "opened" entry, then one "alert added" for every other alert that joined.
+    auto detail = admin_->get("/api/v1/incidents/" + id).json().as_object();
+    int opened = 0, added = 0;
+    for (const auto& t : detail.at("timeline").as_array()) {
+      opened += t.at("kind") == "opened";
+      added += t.at("kind") == "alert_added";
+    }
+    EXPECT_EQ(opened, 1) << id;
+    EXPECT_EQ(added, static_cast<int>(alerts_in) - 1) << id;
+  }
+  for (const auto& dev : devices) {
+    EXPECT_EQ(admin_->get("/api/v1/devices/" + dev).json().at("acked_through").as_int64(),
+              kBatches * static_cast<int64_t>(lines.size()));
+  }
+}
+
+// A device that retries while its first attempt is still queued: copies of one batch in one
+// commit group, or in groups of different writers at the same moment (PostgreSQL runs two).
+// Each event is stored and triaged once; every copy is answered.
+TEST_P(Api, CopiesOfABatchInFlightAreStoredOnce) {
+  auto cus = customer("A");
+  std::vector<std::string> devices;
+  for (int d = 0; d < 3; ++d) devices.push_back(device(cus).first);
+  const std::vector<std::string> lines = {
+      dns_line("a.example"),
+      alert_line(2024217, "ET MALWARE Cobalt Strike Beacon", "192.168.1.23", "203.0.113.50"),
+      "{broken", dns_line("b.example"), dns_line("c.example")};
+  std::string body;
+  for (const auto& l : lines) body += l + "\n";
+  constexpr int kCopies = 12;
+  Store& store = ts_->server->store();
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, failed = 0;
+  std::map<std::string, int64_t> accepted, rejected, duplicates;
+  for (int k = 0; k < kCopies; ++k) {
+    for (const auto& dev : devices) {
+      IngestBatch batch;
+      batch.device_id = dev;
+      batch.customer_id = cus;
+      batch.device_kind = "sensor";
+      batch.first = 1;
+      batch.last = static_cast<int64_t>(lines.size());
+      batch.body = body;
+      ASSERT_TRUE(parse_ingest_batch(batch).ok());
+      store.ingest(std::move(batch), [&, dev](Result<IngestOutcome> out) {
+        std::lock_guard lock(mu);
+        ++done;
+        if (!out.ok()) {
+          ++failed;
+        } else {
+          accepted[dev] += out->accepted;
+          rejected[dev] += static_cast<int64_t>(out->rejected.size());
+          duplicates[dev] += out->duplicates;
+        }
+        cv.notify_all();
+      });
+    }
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60),
+                            [&] { return done == kCopies * static_cast<int>(devices.size()); }));
+  }
+  EXPECT_EQ(failed, 0);
+  const auto n = static_cast<int64_t>(lines.size());
+  for (const auto& dev : devices) {
+    EXPECT_EQ(accepted[dev], n - 1) << dev;
+    EXPECT_EQ(rejected[dev], 1) << dev;
+    EXPECT_EQ(duplicates[dev], (kCopies - 1) * n) << dev;
+    auto seqs = store.stored_seqs(dev);
+    ASSERT_TRUE(seqs.ok());
+    EXPECT_EQ(*seqs, (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  }
+  auto items = admin_->get("/api/v1/alerts?customer_id=" + cus).json().at("items").as_array();
+  ASSERT_EQ(items.size(), devices.size());
+  for (const auto& a : items) EXPECT_EQ(a.at("count").as_int64(), 1) << json::serialize(a);
+  auto incs = admin_->get("/api/v1/incidents?customer_id=" + cus).json().at("items").as_array();
+  ASSERT_EQ(incs.size(), 1u);
+  EXPECT_EQ(incs[0].at("alert_count").as_int64(), static_cast<int64_t>(devices.size()));
 }
 
 TEST_P(Api, IncidentWorkflowIsRecordedInTimelineAndAudit) {

@@ -52,13 +52,48 @@ TEST(IngestParse, RefusesABatchWhoseLineCountDoesNotMatchTheRange) {
 
 TEST(IngestParse, RejectsInvalidUtf8AndEmptyLinesOneByOne) {
   std::string bad = kDns;
-  bad.insert(bad.find("dns") + 1, "\xff");
+  bad.insert(bad.find("dns") + 1, 1, '\xff');
   auto b = batch(1, 3, bad + "\n\n" + kDns);
   ASSERT_TRUE(parse_ingest_batch(b).ok());
   EXPECT_EQ(b.events.size(), 1u);
   ASSERT_EQ(b.rejected.size(), 2u);
   EXPECT_NE(b.rejected[0].reason.find("UTF-8"), std::string::npos);
   EXPECT_EQ(b.rejected[1].reason, "empty line");
+}
+
+// The validator skips ASCII eight bytes at a time: a bad byte must be found, at its offset,
+// wherever it falls in or after such a word, and good multi-byte text at any alignment passes.
+TEST(IngestParse, Utf8CheckFindsEachBadByteAtEveryAlignment) {
+  const std::string head =
+      R"({"timestamp":"2026-11-26T19:40:36.000000+0900","event_type":"dns","dns":{"rrname":")";
+  const std::vector<std::pair<std::string, bool>> cases = {{"\xff", false},
+                                                           {std::string(1, '\0'), false},
+                                                           {"\x80", false},
+                                                           {"\xc0\x80", false},
+                                                           {"\xed\xa0\x80", false},
+                                                           {"\xe3\x81", false},
+                                                           {"\xf4\x90\x80\x80", false},
+                                                           {"\xe6\x97\xa5\xe6\x9c\xac", true},
+                                                           {"\xc3\xa9", true},
+                                                           {"\xf0\x9f\x94\x92", true}};
+  for (const auto& [text, good] : cases) {
+    for (size_t k = 0; k < 20; ++k) {
+      std::string line = head;
+      line.append(k, 'a');
+      line.append(text);
+      line.append("x.example\"}}");
+      auto b = batch(1, 1, line);
+      ASSERT_TRUE(parse_ingest_batch(b).ok());
+      if (good) {
+        EXPECT_EQ(b.events.size(), 1u) << "k=" << k;
+        continue;
+      }
+      ASSERT_EQ(b.rejected.size(), 1u) << "k=" << k;
+      EXPECT_NE(b.rejected[0].reason.find(fmt::format("byte {} ", head.size() + k)),
+                std::string::npos)
+          << b.rejected[0].reason << " k=" << k;
+    }
+  }
 }
 
 TEST(IngestParse, RansomwareHostEventIsAnAlert) {

@@ -240,14 +240,17 @@ class Store {
   };
   void writer_loop();
   /// Inserts the events (and rejected lines) of a whole group in one call; `inserted` gets one
-  /// flag per row, batch after batch, events before rejected lines.
+  /// flag per row, batch after batch, events before rejected lines. `contended`: a retry after
+  /// a failed attempt (see SqlTx::insert_events).
   Status insert_group(SqlTx& tx, const std::vector<Pending>& group, std::vector<bool>& inserted,
-                      int64_t now);
-  /// Counts, triage and the device's acknowledgement for one batch of a group; `inserted` from
-  /// `offset` holds the batch's flags.
-  Status apply_batch(SqlTx& tx, const IngestBatch& b, const std::vector<bool>& inserted,
-                     size_t offset, IngestOutcome& out, int64_t now);
-  Status triage_event(SqlTx& tx, const IngestBatch& b, const ParsedEvent& e, int64_t now);
+                      int64_t now, bool contended);
+  /// Counts of one batch of a group; `inserted` from `offset` holds the batch's flags.
+  static void count_batch(const IngestBatch& b, const std::vector<bool>& inserted, size_t offset,
+                          IngestOutcome& out);
+  /// Triage of a whole group's new alert events and the devices' acknowledgements, set-based:
+  /// the same rows as one event after another, in a handful of statement pipelines.
+  Status triage_group(SqlTx& tx, const std::vector<Pending>& group,
+                      const std::vector<bool>& inserted, int64_t now);
   Status transact(bool write, const std::function<Status(SqlTx&)>& fn) {
     return DoTransact(write, fn);
   }
