@@ -760,7 +760,21 @@ void RuleDetector::inspect_seam(const StreamChunk& chunk, DetectContext& ctx) {
   if (!fs) return;
   std::string& tail = fs->tail[dir];
   if (chunk.after_gap || fs->tail_end[dir] != chunk.offset) tail.clear();
+  bool seam = false;
   if (!tail.empty()) {
+    // A spanning pattern holds the pair around the seam (two-byte patterns) or one of the two
+    // triples across it (longer ones): most seams are ruled out without a scan.
+    auto t1 = static_cast<unsigned char>(tail.back());
+    auto c0 = static_cast<unsigned char>(chunk.data.front());
+    seam = test_bit(impl.stream_pairs[dir], (unsigned(t1) << 8) | c0);
+    if (!seam && tail.size() >= 2)
+      seam = test_bit(impl.stream_triples[dir],
+                      seam_triple(static_cast<unsigned char>(tail[tail.size() - 2]), t1, c0));
+    if (!seam && chunk.data.size() >= 2)
+      seam = test_bit(impl.stream_triples[dir],
+                      seam_triple(t1, c0, static_cast<unsigned char>(chunk.data[1])));
+  }
+  if (seam) {
     // Only the first `keep` bytes of the chunk can complete a pattern begun in the tail.
     st.window.assign(tail);
     st.window.append(chunk.data.substr(0, std::min(chunk.data.size(), keep)));

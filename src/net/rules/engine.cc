@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 
 #include "engine_impl.h"
@@ -650,6 +651,45 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     }
     impl.stream_overlap[d] =
         static_cast<uint32_t>(std::min<std::size_t>(longest ? longest - 1 : 0, kMaxStreamOverlap));
+    auto& pairs = impl.stream_pairs[d];
+    auto& triples = impl.stream_triples[d];
+    pairs.assign(65536 / 64, 0);
+    triples.assign((std::size_t(1) << kSeamTripleBits) / 64, 0);
+    auto mark = [](std::vector<uint64_t>& bits, unsigned i) {
+      bits[i >> 6] |= uint64_t(1) << (i & 63);
+    };
+    // Both cases of a byte of a caseless pattern, else the byte.
+    auto cases = [](unsigned char c, bool caseless) {
+      std::array<unsigned char, 2> v{c, c};
+      if (caseless) {
+        v[0] = static_cast<unsigned char>(std::tolower(c));
+        v[1] = static_cast<unsigned char>(std::toupper(c));
+      }
+      return v;
+    };
+    for (const auto& p : lists[static_cast<size_t>(Context::kStream)][0][d]) {
+      if (p.kind != match::Pattern::Kind::kLiteral) {
+        // No seam can be ruled out.
+        pairs.assign(pairs.size(), ~uint64_t(0));
+        triples.assign(triples.size(), ~uint64_t(0));
+        break;
+      }
+      const auto& pat = p.expression;
+      if (pat.size() == 2) {
+        for (auto x : cases(static_cast<unsigned char>(pat[0]), p.caseless)) {
+          for (auto y : cases(static_cast<unsigned char>(pat[1]), p.caseless))
+            mark(pairs, (unsigned(x) << 8) | y);
+        }
+      }
+      for (std::size_t i = 0; i + 2 < pat.size(); ++i) {
+        for (auto x : cases(static_cast<unsigned char>(pat[i]), p.caseless)) {
+          for (auto y : cases(static_cast<unsigned char>(pat[i + 1]), p.caseless)) {
+            for (auto z : cases(static_cast<unsigned char>(pat[i + 2]), p.caseless))
+              mark(triples, seam_triple(x, y, z));
+          }
+        }
+      }
+    }
   }
   for (size_t c = 0; c < 3; ++c) {
     if (c == kPkt) continue;

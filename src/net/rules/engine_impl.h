@@ -98,6 +98,17 @@ struct RuleGroup {
 inline constexpr std::size_t kBuckets = 6;
 /// Bound of the stream bytes kept per flow and direction for patterns split across segments.
 inline constexpr std::size_t kMaxStreamOverlap = 255;
+/// Bits of the hashed byte-triple filter of stream seams.
+inline constexpr unsigned kSeamTripleBits = 18;
+/// The filter's bit for three bytes.
+inline unsigned seam_triple(unsigned char a, unsigned char b, unsigned char c) {
+  uint32_t x = (uint32_t(a) << 16) | (uint32_t(b) << 8) | c;
+  return (x * 2654435761u) >> (32 - kSeamTripleBits);
+}
+/// Tests bit `i` of a bitmap.
+inline bool test_bit(const std::vector<uint64_t>& bits, unsigned i) {
+  return (bits[i >> 6] >> (i & 63)) & 1;
+}
 
 /// The bucket of a packet's transport (0 tcp, 1 udp, 2 icmp, 3 other).
 inline std::size_t transport_bucket(uint8_t proto) {
@@ -125,6 +136,12 @@ struct RuleEngine::Impl {
   /// kMaxStreamOverlap). That many bytes of a stream's previous data are kept, so a pattern
   /// split across two segments is still found.
   std::array<uint32_t, 2> stream_overlap{};
+  /// Per direction: bits for the byte pairs of two-byte stream fast patterns and for the byte
+  /// triples of longer ones (hashed; both cases for caseless ones). A pattern spans the seam
+  /// of two chunks only if the pair around it, or one of the two triples across it, is set:
+  /// the seam is scanned only then.
+  std::array<std::vector<uint64_t>, 2> stream_pairs;
+  std::array<std::vector<uint64_t>, 2> stream_triples;
   // Rules without a usable fast pattern: [context][dir][bucket]; the bucket is the transport
   // (packet/stream: tcp, udp, icmp, other) or the app-layer protocol (app: AppProto).
   std::array<std::array<std::array<RuleGroup, kBuckets>, 2>, 3> always;
