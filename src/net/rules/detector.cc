@@ -2,6 +2,7 @@
 // alerts. Steady state allocates nothing per packet: candidate lists and scratch are reused.
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
@@ -24,7 +25,24 @@ struct RuleFlowState : net::FlowState {
   std::unordered_set<uint64_t> app_alerted;  // (tx_id << 33) | (dir << 32) | sig
   // Per direction: the last stream bytes inspected (at most the engine's stream_overlap) and
   // the stream offset just past them, so that the next chunk is also scanned across the seam.
-  std::string tail[2];
+  struct Tail {
+    std::array<char, kMaxStreamOverlap> bytes;
+    std::size_t size = 0;
+    std::string_view view() const { return {bytes.data(), size}; }
+    // Keeps the last `keep` bytes of what it holds followed by `data`.
+    void push(std::string_view data, std::size_t keep) {
+      if (data.size() >= keep) {
+        std::memcpy(bytes.data(), data.data() + data.size() - keep, keep);
+        size = keep;
+        return;
+      }
+      std::size_t old = std::min(size, keep - data.size());
+      std::memmove(bytes.data(), bytes.data() + size - old, old);
+      std::memcpy(bytes.data() + old, data.data(), data.size());
+      size = old + data.size();
+    }
+  };
+  Tail tail[2];  // inline: no allocation of its own
   uint64_t tail_end[2] = {0, 0};
 
   bool bit(uint32_t id) const { return (bits[id >> 6] >> (id & 63)) & 1; }
@@ -758,8 +776,9 @@ void RuleDetector::inspect_seam(const StreamChunk& chunk, DetectContext& ctx) {
   if (keep == 0 || !pf.set || chunk.data.empty()) return;
   RuleFlowState* fs = flow_state(ctx.packet().flow, flow_slot(), *engine_);
   if (!fs) return;
-  std::string& tail = fs->tail[dir];
-  if (chunk.after_gap || fs->tail_end[dir] != chunk.offset) tail.clear();
+  auto& kept = fs->tail[dir];
+  if (chunk.after_gap || fs->tail_end[dir] != chunk.offset) kept.size = 0;
+  std::string_view tail = kept.view();
   bool seam = false;
   if (!tail.empty()) {
     // A spanning pattern holds the pair around the seam (two-byte patterns) or one of the two
@@ -807,13 +826,7 @@ void RuleDetector::inspect_seam(const StreamChunk& chunk, DetectContext& ctx) {
     }
   }
   // The new tail: the last `keep` bytes of tail + chunk.
-  if (chunk.data.size() >= keep) {
-    tail.assign(chunk.data.substr(chunk.data.size() - keep));
-  } else {
-    std::size_t from_old = std::min(tail.size(), keep - chunk.data.size());
-    tail.erase(0, tail.size() - from_old);
-    tail.append(chunk.data);
-  }
+  kept.push(chunk.data, keep);
   fs->tail_end[dir] = chunk.offset + chunk.data.size();
 }
 
