@@ -50,18 +50,7 @@ net::rules::EngineOptions engine_options(const core::Config& config) {
   net::rules::EngineOptions o;
   o.cache_dir = config.get<std::string>("detect.cache-dir", "");
   // Suricata's `action-order`: a YAML list, or (as --set gives it) "drop,pass,reject,alert".
-  std::vector<std::string> order;
-  for (const auto& item : config.get<std::vector<std::string>>("action-order", {})) {
-    std::string_view rest = item;
-    while (!rest.empty()) {
-      auto comma = rest.find(',');
-      std::string_view t = rest.substr(0, comma);
-      rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
-      while (!t.empty() && (t.front() == ' ' || t.front() == '[')) t.remove_prefix(1);
-      while (!t.empty() && (t.back() == ' ' || t.back() == ']')) t.remove_suffix(1);
-      if (!t.empty()) order.emplace_back(t);
-    }
-  }
+  std::vector<std::string> order = config_list(config, "action-order", {});
   // As Suricata: an out-of-range value falls back to the default, with a warning.
   auto alert_max = config.get<unsigned>("packet-alert-max", o.packet_alert_max);
   if (alert_max == 0 || alert_max > 256) {
@@ -179,6 +168,24 @@ void control_loop(std::stop_token stop) {
 }
 
 }  // namespace
+
+std::vector<std::string> config_list(const core::Config& config, const std::string& key,
+                                     const std::vector<std::string>& defaults) {
+  std::vector<std::string> out;
+  for (const auto& item : config.get<std::vector<std::string>>(key, defaults)) {
+    std::string_view rest = item;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view t = rest.substr(0, comma);
+      rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
+      while (!t.empty() && (t.front() == ' ' || t.front() == '[')) t.remove_prefix(1);
+      while (!t.empty() && (t.back() == ' ' || t.back() == ']')) t.remove_suffix(1);
+      if (t.empty()) throw core::ConfigError(key + ": an empty item in '" + item + "'");
+      out.emplace_back(t);
+    }
+  }
+  return out;
+}
 
 void prepare_detectors(const core::Config& config, const RuleOptions& rules) {
   auto files = rule_files(config, rules);

@@ -17,6 +17,11 @@ struct RuleOptions {
   bool any() const { return !exclusive_file.empty() || !files.empty(); }
 };
 
+/// A list setting given as a YAML list or, as `--set` gives it, one string ("a,b" or
+/// "[a, b]"): the items, trimmed. Throws core::ConfigError naming `key` on an empty item.
+std::vector<std::string> config_list(const core::Config& config, const std::string& key,
+                                     const std::vector<std::string>& defaults);
+
 /// Loads what every worker shares (compiled rules, ...) once; throws core::ConfigError on a
 /// start-up error.
 void prepare_detectors(const core::Config& config, const RuleOptions& rules);

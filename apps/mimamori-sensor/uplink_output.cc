@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "detectors.h"
+
 namespace mimamori::sensor {
 namespace {
 
@@ -28,21 +30,11 @@ UplinkSettings UplinkSettings::from_config(const core::Config& cfg) {
   s.spool_max_mb = cfg.get<uint64_t>("uplink.spool_max_mb", 256);
   std::vector<std::string> defaults(std::begin(kDefaultUplinkTypes), std::end(kDefaultUplinkTypes));
   // A YAML list, or (as --set gives it) one string: "alert,dns" or "[alert,dns]".
-  for (const auto& item : cfg.get<std::vector<std::string>>("uplink.event_types", defaults)) {
-    std::string_view rest = item;
-    while (!rest.empty()) {
-      auto comma = rest.find(',');
-      std::string_view t = rest.substr(0, comma);
-      rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
-      while (!t.empty() && (t.front() == ' ' || t.front() == '[')) t.remove_prefix(1);
-      while (!t.empty() && (t.back() == ' ' || t.back() == ']')) t.remove_suffix(1);
-      if (t.empty())
-        throw core::ConfigError("uplink.event_types: an empty event type in '" + item + "'");
-      if (std::find(std::begin(kDefaultUplinkTypes), std::end(kDefaultUplinkTypes), t) ==
-          std::end(kDefaultUplinkTypes))
-        spdlog::warn("uplink.event_types: '{}' is not a type the sensor writes", t);
-      s.types.insert(std::string(t));
-    }
+  for (const auto& t : config_list(cfg, "uplink.event_types", defaults)) {
+    if (std::find(std::begin(kDefaultUplinkTypes), std::end(kDefaultUplinkTypes), t) ==
+        std::end(kDefaultUplinkTypes))
+      spdlog::warn("uplink.event_types: '{}' is not a type the sensor writes", t);
+    s.types.insert(t);
   }
   s.commit_interval_ms = cfg.get<int>("uplink.commit_interval_ms", 200);
   s.drain_timeout_s = cfg.get<int>("uplink.drain_timeout_s", 30);

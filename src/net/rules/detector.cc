@@ -172,6 +172,16 @@ struct Target {
   uint64_t tx_id = 0;
 };
 
+// Reassembled stream bytes of one direction, as a target.
+Target stream_target(const DetectContext& ctx, Direction dir, std::string_view data) {
+  Target t;
+  t.packet = &ctx.packet();
+  t.payload = data;
+  t.dir = dir;
+  t.stream = true;
+  return t;
+}
+
 RuleFlowState* flow_state(Flow* flow, unsigned slot, const RuleEngine& e) {
   if (!flow) return nullptr;
   auto* st = static_cast<RuleFlowState*>(flow->state(slot));
@@ -754,12 +764,7 @@ void RuleDetector::on_stream(const StreamChunk& chunk, DetectContext& ctx) {
   const Packet& sp = ctx.packet();
   uint16_t dport = sp.direction == chunk.direction ? sp.dst_port : sp.src_port;
   impl.always[kCtx][dir][0].for_each(dport, [&st](uint32_t i) { st.add(i); });
-  Target t;
-  t.packet = &ctx.packet();
-  t.payload = chunk.data;
-  t.dir = chunk.direction;
-  t.stream = true;
-  evaluate(*engine_, st, t, ctx, flow_slot(), stats_);
+  evaluate(*engine_, st, stream_target(ctx, chunk.direction, chunk.data), ctx, flow_slot(), stats_);
   inspect_seam(chunk, ctx);
 }
 
@@ -816,12 +821,8 @@ void RuleDetector::inspect_seam(const StreamChunk& chunk, DetectContext& ctx) {
       if (any) {
         st.window.assign(tail);
         st.window.append(chunk.data);
-        Target t;
-        t.packet = &ctx.packet();
-        t.payload = st.window;
-        t.dir = chunk.direction;
-        t.stream = true;
-        evaluate(*engine_, st, t, ctx, flow_slot(), stats_);
+        evaluate(*engine_, st, stream_target(ctx, chunk.direction, st.window), ctx, flow_slot(),
+                 stats_);
       }
     }
   }
