@@ -54,8 +54,8 @@ struct PipelineOptions {
   bool xff_overwrite = false;
   bool xff_reverse = true;  ///< deployment: reverse (last entry) or forward (first)
   std::string xff_header = "X-Forwarded-For";
-  uint16_t community_id_seed = 0;  ///< `outputs.eve.community-id-seed`
-  bool alert_payload = false;      ///< `outputs.eve.alert.payload`: base64 payload
+  uint16_t community_id_seed = 0;        ///< `outputs.eve.community-id-seed`
+  bool alert_payload = false;            ///< `outputs.eve.alert.payload`: base64 payload
   bool alert_payload_printable = false;  ///< `outputs.eve.alert.payload-printable`
   bool alert_packet = false;             ///< `outputs.eve.alert.packet`: the frame, base64
   bool ethernet = false;                 ///< `outputs.eve.ethernet`: MAC addresses on alerts
