@@ -14,7 +14,7 @@ and on all of tshark's items (excluded ones counted as misses):
   * http-over-udp: HTTP over UDP (SSDP's M-SEARCH/NOTIFY); like Suricata, the sensor parses
     HTTP/1.x over TCP only;
   * http2/quic: DNS or HTTP inside HTTP/2 or QUIC (DoH, DoQ): protocols the sensor does not
-    parse (not implemented);
+    parse: HTTP/2 and QUIC are not built;
   * icmp-quoted: a DNS query or HTTP request quoted inside an ICMP error message; tshark
     dissects the quoted bytes, a sensor logs only what travels in a flow;
   * uri-double-space: a request line with repeated spaces ("GET  /  HTTP/1.0"); tshark reads

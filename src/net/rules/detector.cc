@@ -23,7 +23,7 @@ struct RuleFlowState : net::FlowState {
   std::vector<uint64_t> ints_set;
   bool passed = false;  // a pass rule without payload checks matched: the flow is let through
   std::unordered_set<uint64_t> app_alerted;  // (tx_id << 33) | (dir << 32) | sig
-  // Per direction: the last stream bytes inspected (at most the engine's stream_overlap) and
+  // Per direction: the last stream bytes inspected (at most the seam filter's overlap) and
   // the stream offset just past them, so that the next chunk is also scanned across the seam.
   struct Tail {
     std::array<char, kMaxStreamOverlap> bytes;
@@ -776,7 +776,8 @@ void RuleDetector::inspect_seam(const StreamChunk& chunk, DetectContext& ctx) {
   const auto& impl = engine_->impl();
   auto& st = *state_;
   auto dir = static_cast<size_t>(chunk.direction);
-  std::size_t keep = impl.stream_overlap[dir];
+  const SeamFilter& filter = impl.seam[dir];
+  std::size_t keep = filter.overlap();
   const auto& pf = impl.prefilters[static_cast<size_t>(Context::kStream)][0][dir];
   if (keep == 0 || !pf.set || chunk.data.empty()) return;
   RuleFlowState* fs = flow_state(ctx.packet().flow, flow_slot(), *engine_);
@@ -784,21 +785,7 @@ void RuleDetector::inspect_seam(const StreamChunk& chunk, DetectContext& ctx) {
   auto& kept = fs->tail[dir];
   if (chunk.after_gap || fs->tail_end[dir] != chunk.offset) kept.size = 0;
   std::string_view tail = kept.view();
-  bool seam = false;
-  if (!tail.empty()) {
-    // A spanning pattern holds the pair around the seam (two-byte patterns) or one of the two
-    // triples across it (longer ones): most seams are ruled out without a scan.
-    auto t1 = static_cast<unsigned char>(tail.back());
-    auto c0 = static_cast<unsigned char>(chunk.data.front());
-    seam = test_bit(impl.stream_pairs[dir], (unsigned(t1) << 8) | c0);
-    if (!seam && tail.size() >= 2)
-      seam = test_bit(impl.stream_triples[dir],
-                      seam_triple(static_cast<unsigned char>(tail[tail.size() - 2]), t1, c0));
-    if (!seam && chunk.data.size() >= 2)
-      seam = test_bit(impl.stream_triples[dir],
-                      seam_triple(t1, c0, static_cast<unsigned char>(chunk.data[1])));
-  }
-  if (seam) {
+  if (!tail.empty() && filter.may_span(tail, chunk.data)) {
     // Only the first `keep` bytes of the chunk can complete a pattern begun in the tail.
     st.window.assign(tail);
     st.window.append(chunk.data.substr(0, std::min(chunk.data.size(), keep)));
