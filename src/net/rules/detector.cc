@@ -26,7 +26,7 @@ struct RuleFlowState : net::FlowState {
   // Per direction: the last stream bytes inspected (at most the seam filter's overlap) and
   // the stream offset just past them, so that the next chunk is also scanned across the seam.
   struct Tail {
-    std::array<char, kMaxStreamOverlap> bytes;
+    std::array<char, SeamIndex::kMaxOverlap> bytes;
     std::size_t size = 0;
     std::string_view view() const { return {bytes.data(), size}; }
     // Keeps the last `keep` bytes of what it holds followed by `data`.
@@ -769,48 +769,38 @@ void RuleDetector::on_stream(const StreamChunk& chunk, DetectContext& ctx) {
 }
 
 // A fast pattern split across two segments lies in neither chunk alone: the end of the
-// previous chunk (the tail) and the start of this one are scanned together, and rules whose
-// pattern ends past the tail, and that were not candidates of this chunk already, are
+// previous chunk (the tail) and the start of this one are looked up in the seam index, and
+// rules whose pattern spans the seam, and that were not candidates of this chunk already, are
 // evaluated on tail + chunk. Then the tail moves on.
 void RuleDetector::inspect_seam(const StreamChunk& chunk, DetectContext& ctx) {
   const auto& impl = engine_->impl();
   auto& st = *state_;
   auto dir = static_cast<size_t>(chunk.direction);
-  const SeamFilter& filter = impl.seam[dir];
-  std::size_t keep = filter.overlap();
-  const auto& pf = impl.prefilters[static_cast<size_t>(Context::kStream)][0][dir];
-  if (keep == 0 || !pf.set || chunk.data.empty()) return;
+  const SeamIndex& index = impl.seam[dir];
+  std::size_t keep = index.overlap();
+  if (keep == 0 || chunk.data.empty()) return;
   RuleFlowState* fs = flow_state(ctx.packet().flow, flow_slot(), *engine_);
   if (!fs) return;
   auto& kept = fs->tail[dir];
   if (chunk.after_gap || fs->tail_end[dir] != chunk.offset) kept.size = 0;
   std::string_view tail = kept.view();
-  if (!tail.empty() && filter.may_span(tail, chunk.data)) {
-    // Only the first `keep` bytes of the chunk can complete a pattern begun in the tail.
-    st.window.assign(tail);
-    st.window.append(chunk.data.substr(0, std::min(chunk.data.size(), keep)));
-    std::size_t seam_at = tail.size();
-    st.seam.clear();
-    (void)pf.set->scan(st.window, st.scratch, [&st, seam_at](uint32_t id, uint64_t end) {
-      if (end > seam_at) st.seam.push_back(id);
-      return true;
-    });
-    if (!st.seam.empty()) {
-      // st.candidates still holds this chunk's candidates, in index order: keep them aside.
-      st.evaluated.swap(st.candidates);
-      st.next_generation();
-      bool any = false;
-      for (uint32_t id : st.seam) {
-        if (std::binary_search(st.evaluated.begin(), st.evaluated.end(), id)) continue;
-        st.add(id);
-        any = true;
-      }
-      if (any) {
-        st.window.assign(tail);
-        st.window.append(chunk.data);
-        evaluate(*engine_, st, stream_target(ctx, chunk.direction, st.window), ctx, flow_slot(),
-                 stats_);
-      }
+  st.seam.clear();
+  index.find(tail, chunk.data, [&st](uint32_t id) { st.seam.push_back(id); });
+  if (!st.seam.empty()) {
+    // st.candidates still holds this chunk's candidates, in index order: keep them aside.
+    st.evaluated.swap(st.candidates);
+    st.next_generation();
+    bool any = false;
+    for (uint32_t id : st.seam) {
+      if (std::binary_search(st.evaluated.begin(), st.evaluated.end(), id)) continue;
+      st.add(id);
+      any = true;
+    }
+    if (any) {
+      st.window.assign(tail);
+      st.window.append(chunk.data);
+      evaluate(*engine_, st, stream_target(ctx, chunk.direction, st.window), ctx, flow_slot(),
+               stats_);
     }
   }
   // The new tail: the last `keep` bytes of tail + chunk.

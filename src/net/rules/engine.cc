@@ -339,61 +339,6 @@ PortGrouping group_ports(const std::vector<match::Pattern>& list,
 
 }  // namespace
 
-SeamFilter SeamFilter::build(const std::vector<match::Pattern>& patterns) {
-  SeamFilter f;
-  f.pairs_.assign(65536 / 64, 0);
-  f.triples_.assign((std::size_t(1) << kTripleBits) / 64, 0);
-  auto mark = [](std::vector<uint64_t>& bits, unsigned i) {
-    bits[i >> 6] |= uint64_t(1) << (i & 63);
-  };
-  // Both cases of a byte of a caseless pattern, else the byte.
-  auto cases = [](char c, bool caseless) {
-    auto u = static_cast<unsigned char>(c);
-    std::array<unsigned char, 2> v{u, u};
-    if (caseless) {
-      v[0] = static_cast<unsigned char>(std::tolower(u));
-      v[1] = static_cast<unsigned char>(std::toupper(u));
-    }
-    return v;
-  };
-  std::size_t longest = 0;
-  for (const auto& p : patterns) {
-    if (p.kind != match::Pattern::Kind::kLiteral) {
-      // A regular expression can be any length and hold anything: no seam is ruled out.
-      longest = kMaxStreamOverlap + 1;
-      f.pairs_.assign(f.pairs_.size(), ~uint64_t(0));
-      f.triples_.assign(f.triples_.size(), ~uint64_t(0));
-      break;
-    }
-    const std::string& pat = p.expression;
-    longest = std::max(longest, pat.size());
-    if (pat.size() == 2) {
-      for (auto x : cases(pat[0], p.caseless)) {
-        for (auto y : cases(pat[1], p.caseless)) mark(f.pairs_, (unsigned(x) << 8) | y);
-      }
-    }
-    for (std::size_t i = 0; i + 2 < pat.size(); ++i) {
-      for (auto x : cases(pat[i], p.caseless)) {
-        for (auto y : cases(pat[i + 1], p.caseless)) {
-          for (auto z : cases(pat[i + 2], p.caseless)) mark(f.triples_, triple(x, y, z));
-        }
-      }
-    }
-  }
-  f.overlap_ = std::min<std::size_t>(longest ? longest - 1 : 0, kMaxStreamOverlap);
-  return f;
-}
-
-bool SeamFilter::may_span(std::string_view tail, std::string_view next) const {
-  auto t1 = static_cast<unsigned char>(tail.back());
-  auto n0 = static_cast<unsigned char>(next.front());
-  if (test(pairs_, (unsigned(t1) << 8) | n0)) return true;
-  if (tail.size() >= 2 &&
-      test(triples_, triple(static_cast<unsigned char>(tail[tail.size() - 2]), t1, n0)))
-    return true;
-  return next.size() >= 2 && test(triples_, triple(t1, n0, static_cast<unsigned char>(next[1])));
-}
-
 std::optional<net::Buffer> to_net_buffer(BufferId id) {
   if (id == BufferId::kPayload) return std::nullopt;
   return net::buffer_from_name(buffer_name(id));
@@ -699,7 +644,7 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     }
   }
   for (size_t d = 0; d < 2; ++d)
-    impl.seam[d] = SeamFilter::build(lists[static_cast<size_t>(Context::kStream)][0][d]);
+    impl.seam[d] = SeamIndex::build(lists[static_cast<size_t>(Context::kStream)][0][d]);
   for (size_t c = 0; c < 3; ++c) {
     if (c == kPkt) continue;
     for (size_t b = 0; b < kBufferCount; ++b) {

@@ -11,6 +11,7 @@
 
 #include "mimamori/core/event.h"
 #include "mimamori/net/rules/engine.h"
+#include "seam.h"
 
 namespace mimamori::net::rules {
 
@@ -96,38 +97,6 @@ struct RuleGroup {
 
 /// Buckets of rules without a fast pattern.
 inline constexpr std::size_t kBuckets = 6;
-/// Bound of the stream bytes kept per flow and direction for patterns split across segments.
-inline constexpr std::size_t kMaxStreamOverlap = 255;
-/// What a stream's seam (the end of one reassembled chunk, the start of the next) is checked
-/// with, per direction: a pattern split across two chunks is found only if the engine keeps
-/// `overlap` bytes of the previous chunk and scans them with the start of the next.
-class SeamFilter {
- public:
-  /// From the stream-payload prefilter patterns of one direction.
-  static SeamFilter build(const std::vector<match::Pattern>& patterns);
-
-  /// The longest pattern less one byte (at most kMaxStreamOverlap): bytes worth keeping.
-  std::size_t overlap() const { return overlap_; }
-
-  /// False when no pattern can span `tail` + `next`: a spanning pattern holds the byte pair
-  /// around the seam (two-byte patterns) or one of the two byte triples across it (longer
-  /// ones). Both must be non-empty.
-  bool may_span(std::string_view tail, std::string_view next) const;
-
- private:
-  static constexpr unsigned kTripleBits = 18;  // of the hashed triple bitmap
-  static unsigned triple(unsigned char a, unsigned char b, unsigned char c) {
-    uint32_t x = (uint32_t(a) << 16) | (uint32_t(b) << 8) | c;
-    return (x * 2654435761u) >> (32 - kTripleBits);
-  }
-  static bool test(const std::vector<uint64_t>& bits, unsigned i) {
-    return (bits[i >> 6] >> (i & 63)) & 1;
-  }
-  std::size_t overlap_ = 0;
-  std::vector<uint64_t> pairs_;    // 65,536 bits: byte pairs of two-byte patterns
-  std::vector<uint64_t> triples_;  // hashed byte triples of longer patterns
-};
-
 /// The bucket of a packet's transport (0 tcp, 1 udp, 2 icmp, 3 other).
 inline std::size_t transport_bucket(uint8_t proto) {
   switch (proto) {
@@ -150,8 +119,9 @@ struct RuleEngine::Impl {
   // Packet context: [transport bucket][dir] -> databases in packet_sets.
   std::array<std::array<PacketPrefilter, 2>, 4> packet;
   std::vector<match::PatternSet> packet_sets;
-  /// Per direction: the check of stream seams (patterns split across two segments).
-  std::array<SeamFilter, 2> seam;
+  /// Per direction: the stream fast patterns by the ways they can be split across two
+  /// segments.
+  std::array<SeamIndex, 2> seam;
   // Rules without a usable fast pattern: [context][dir][bucket]; the bucket is the transport
   // (packet/stream: tcp, udp, icmp, other) or the app-layer protocol (app: AppProto).
   std::array<std::array<std::array<RuleGroup, kBuckets>, 2>, 3> always;
