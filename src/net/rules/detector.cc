@@ -98,7 +98,6 @@ struct RuleDetector::State {
   // Candidates as a bitmap over signature indexes: index order is evaluation order, so
   // walking the set bits needs no sort. [lo, hi) bounds the words touched since the last walk.
   std::vector<uint64_t> bits;
-  std::size_t lo = SIZE_MAX, hi = 0;
   std::vector<uint32_t> candidates;
   std::unordered_map<uint64_t, ThresholdEntry> thresholds;
   std::unordered_map<uint64_t, RateEntry> rates;
@@ -118,8 +117,6 @@ struct RuleDetector::State {
 
   void reset(const RuleEngine& e) {
     bits.assign(e.signatures().size() / 64 + 1, 0);
-    lo = SIZE_MAX;
-    hi = 0;
     candidates.clear();
     candidates.reserve(256);
     pending.clear();
@@ -138,25 +135,19 @@ struct RuleDetector::State {
     }
   }
   void next_generation() { candidates.clear(); }
+  // A candidate of this generation: listed once (the bitmap says which are listed).
   void add(uint32_t sig) {
-    std::size_t w = sig >> 6;
-    bits[w] |= uint64_t(1) << (sig & 63);
-    lo = std::min(lo, w);
-    hi = std::max(hi, w + 1);
+    uint64_t& w = bits[sig >> 6];
+    uint64_t m = uint64_t(1) << (sig & 63);
+    if (w & m) return;
+    w |= m;
+    candidates.push_back(sig);
   }
-  // Moves the bitmap into `candidates` in index order and clears it.
+  // Puts `candidates` in index order (evaluation order) and clears their bits. Sorting the
+  // few candidates is cheaper than walking the bitmap between two far-apart ones.
   void collect() {
-    for (std::size_t w = lo; w < hi; ++w) {
-      uint64_t b = bits[w];
-      while (b) {
-        candidates.push_back(
-            static_cast<uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(b))));
-        b &= b - 1;
-      }
-      bits[w] = 0;
-    }
-    lo = SIZE_MAX;
-    hi = 0;
+    std::sort(candidates.begin(), candidates.end());
+    for (uint32_t sig : candidates) bits[sig >> 6] = 0;
   }
 };
 
