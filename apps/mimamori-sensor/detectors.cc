@@ -192,7 +192,9 @@ void prepare_detectors(const core::Config& config, const RuleOptions& rules) {
   if (files.empty()) return;
   g_sources = net::rules::RuleSources::from_config(config, files);
   g_engine_options = engine_options(config);
-  auto engine = build_engine();
+  core::Result<std::shared_ptr<const net::rules::RuleEngine>> engine =
+      core::make_error("rules: not built");
+  std::thread([&engine] { engine = build_engine(); }).join();
   if (!engine) throw core::ConfigError(engine.error().message);
   g_rules = std::make_shared<net::rules::EngineSlot>(std::move(*engine));
   struct sigaction sa {};
