@@ -125,12 +125,10 @@ struct RuleDetector::State {
     rates.clear();
     xbits.clear();
     const auto& impl = e.impl();
-    for (const auto& set : impl.packet_sets) (void)set.prepare(scratch);
+    for (const auto& set : impl.packet_sets) set.prepare(scratch);
     for (const auto& c : impl.prefilters) {
       for (const auto& b : c) {
-        for (const auto& d : b) {
-          if (d.set) (void)d.set->prepare(scratch);
-        }
+        for (const auto& d : b) d.prepare(scratch);
       }
     }
   }
@@ -689,11 +687,8 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
     const auto& pp = impl.packet[transport_bucket(packet.proto)][static_cast<size_t>(dir)];
     int32_t set = pp.set_for(packet, packet.payload.size());
     if (set >= 0) {
-      (void)impl.packet_sets[static_cast<size_t>(set)].scan(packet.payload, st.scratch,
-                                                            [&st](uint32_t id, uint64_t) {
-                                                              st.add(id);
-                                                              return true;
-                                                            });
+      impl.packet_sets[static_cast<size_t>(set)].scan(packet.payload, st.scratch,
+                                                      [&st](uint32_t id) { st.add(id); });
     }
   }
   impl.always[kCtx][static_cast<size_t>(dir)][transport_bucket(packet.proto)].for_each(
@@ -704,12 +699,7 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
       !packet.payload.empty()) {
     constexpr auto kStream = static_cast<size_t>(Context::kStream);
     const auto& spf = impl.prefilters[kStream][0][static_cast<size_t>(dir)];
-    if (spf.set) {
-      (void)spf.set->scan(packet.payload, st.scratch, [&st](uint32_t id, uint64_t) {
-        st.add(id);
-        return true;
-      });
-    }
+    spf.scan(packet.payload, st.scratch, [&st](uint32_t id) { st.add(id); });
     impl.always[kStream][static_cast<size_t>(dir)][0].for_each(packet.dst_port,
                                                                [&st](uint32_t i) { st.add(i); });
   }
@@ -745,12 +735,7 @@ void RuleDetector::on_stream(const StreamChunk& chunk, DetectContext& ctx) {
   auto dir = static_cast<size_t>(chunk.direction);
   constexpr auto kCtx = static_cast<size_t>(Context::kStream);
   const auto& pf = impl.prefilters[kCtx][0][dir];
-  if (pf.set && !chunk.data.empty()) {
-    (void)pf.set->scan(chunk.data, st.scratch, [&st](uint32_t id, uint64_t) {
-      st.add(id);
-      return true;
-    });
-  }
+  if (!chunk.data.empty()) pf.scan(chunk.data, st.scratch, [&st](uint32_t id) { st.add(id); });
   // Stream data is TCP; the chunk's direction gives the destination port.
   const Packet& sp = ctx.packet();
   uint16_t dport = sp.direction == chunk.direction ? sp.dst_port : sp.src_port;
@@ -806,15 +791,12 @@ void RuleDetector::on_app(const AppEvent& event, DetectContext& ctx) {
   auto dir = static_cast<size_t>(event.direction);
   constexpr auto kCtx = static_cast<size_t>(Context::kApp);
   const Packet& packet = ctx.packet();
-  auto on_hit = [&st](uint32_t id, uint64_t) {
-    st.add(id);
-    return true;
-  };
+  auto on_hit = [&st](uint32_t id) { st.add(id); };
   for (size_t b = 0; b < kBufferCount; ++b) {
     const auto& pf = impl.prefilters[kCtx][b][dir];
-    if (!pf.set) continue;
+    if (pf.empty()) continue;
     if (b == 0) {
-      if (!packet.payload.empty()) (void)pf.set->scan(packet.payload, st.scratch, on_hit);
+      if (!packet.payload.empty()) pf.scan(packet.payload, st.scratch, on_hit);
       continue;
     }
     auto nb = impl.net_buffers[b];
@@ -822,7 +804,7 @@ void RuleDetector::on_app(const AppEvent& event, DetectContext& ctx) {
     std::size_t n = ctx.buffer_count(*nb);
     for (std::size_t i = 0; i < n; ++i) {
       auto data = ctx.buffer(*nb, i);
-      if (!data.empty()) (void)pf.set->scan(data, st.scratch, on_hit);
+      if (!data.empty()) pf.scan(data, st.scratch, on_hit);
     }
   }
   impl.always[kCtx][dir][static_cast<size_t>(event.proto) % kBuckets].for_each(

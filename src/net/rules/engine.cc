@@ -27,6 +27,9 @@ struct FastPattern {
   BufferId buffer = BufferId::kPayload;
   std::string bytes;
   bool nocase = false;
+  /// Non-zero when the content is anchored near the start: its match ends at or before this
+  /// offset of the buffer (any part of it taken as the fast pattern too).
+  uint64_t max_end = 0;
 };
 
 // Vectorscan compiles a literal with a long run of one byte (`z` and eleven NULs) as a bounded
@@ -44,6 +47,18 @@ std::string without_long_runs(const std::string& b) {
     if (i + 1 - left > best_len) best_at = left, best_len = i + 1 - left;
   }
   return best_len == b.size() ? b : b.substr(best_at, best_len);
+}
+
+// Where a content's match must end at the latest, as `evaluate` checks it (`startswith`: its
+// length; an absolute content with `depth`: offset + depth), or 0 when it may end anywhere
+// (relative, no depth, an offset or depth from a byte_extract variable, a dotprefix buffer
+// whose inspected bytes are shifted by the added dot).
+uint64_t content_end_bound(const Content& c, bool dotprefix) {
+  if (dotprefix || c.negated) return 0;
+  if (c.startswith) return c.bytes.size();
+  if (c.relative() || !c.has_depth || c.depth_var >= 0 || c.offset_var >= 0) return 0;
+  int64_t end = int64_t(c.has_offset ? c.offset : 0) + c.depth;
+  return end > 0 ? static_cast<uint64_t>(end) : 0;
 }
 
 // The rule's fast pattern: the explicit one, else the longest positive content.
@@ -71,6 +86,7 @@ done:
   if (best_list->dotprefix && !fp.bytes.empty() && fp.bytes.front() == '.') fp.bytes.erase(0, 1);
   if (fp.bytes.empty()) return std::nullopt;
   fp.bytes = without_long_runs(fp.bytes);
+  fp.max_end = content_end_bound(*best, best_list->dotprefix);
   return fp;
 }
 
@@ -206,6 +222,27 @@ core::Result<match::PatternSet> compile_cached(const std::vector<match::Pattern>
     }
   }
   return set;
+}
+
+// The prefilter of a pattern list: the patterns bound to the first kHeadWindow bytes in a
+// head database, the rest in the main one.
+core::Result<Prefilter> compile_prefilter(const std::vector<match::Pattern>& patterns,
+                                          const std::filesystem::path& cache_dir,
+                                          EngineStats& stats) {
+  std::vector<match::Pattern> main, head;
+  for (const auto& p : patterns) {
+    bool in_head = p.max_end > 0 && p.max_end <= kHeadWindow && p.expression.size() <= p.max_end;
+    (in_head ? head : main).push_back(p);
+  }
+  Prefilter pf;
+  for (auto* list : {&main, &head}) {
+    if (list->empty()) continue;
+    auto db = compile_cached(*list, cache_dir, stats);
+    if (!db) return db.error();
+    (list == &main ? pf.set : pf.head) = std::move(*db);
+    ++stats.databases;
+  }
+  return pf;
 }
 
 // True when a payload size in [a, b] can satisfy the rule's dsize.
@@ -536,6 +573,7 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
           p.id = i;
           p.expression = fp->bytes;
           p.caseless = fp->nocase;
+          p.max_end = fp->max_end;
           lists[ctx][slot][d].push_back(std::move(p));
         }
       }
@@ -626,15 +664,14 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
             if (it != made.end()) {
               idx = it->second;
             } else {
-              auto db = compile_cached(patterns, options.cache_dir, st);
-              if (!db) {
+              auto pf = compile_prefilter(patterns, options.cache_dir, st);
+              if (!pf) {
                 return core::make_error("packet prefilter ({}): {}",
-                                        d == 0 ? "to_server" : "to_client", db.error().message);
+                                        d == 0 ? "to_server" : "to_client", pf.error().message);
               }
               idx = static_cast<int32_t>(impl.packet_sets.size());
-              impl.packet_sets.push_back(std::move(*db));
+              impl.packet_sets.push_back(std::move(*pf));
               made.emplace_back(std::move(members), idx);
-              ++st.databases;
             }
           }
           per_class[cls] = idx;
@@ -650,14 +687,13 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     for (size_t b = 0; b < kBufferCount; ++b) {
       for (size_t d = 0; d < 2; ++d) {
         if (lists[c][b][d].empty()) continue;
-        auto db = compile_cached(lists[c][b][d], options.cache_dir, st);
-        if (!db) {
+        auto pf = compile_prefilter(lists[c][b][d], options.cache_dir, st);
+        if (!pf) {
           return core::make_error("prefilter for {} ({}): {}",
                                   buffer_name(static_cast<BufferId>(b)),
-                                  d == 0 ? "to_server" : "to_client", db.error().message);
+                                  d == 0 ? "to_server" : "to_client", pf.error().message);
         }
-        impl.prefilters[c][b][d].set = std::move(*db);
-        ++st.databases;
+        impl.prefilters[c][b][d] = std::move(*pf);
       }
     }
   }

@@ -28,9 +28,34 @@ struct SigInfo {
   core::Alert alert;  ///< alert record template
 };
 
-/// One prefilter database: patterns of one buffer, one context, one direction.
+/// Fast patterns that can only lie in a buffer's first kHeadWindow bytes (a content with
+/// `startswith`, or an absolute one with offset + depth <= kHeadWindow: protocol magic numbers,
+/// message types) go to a database of their own, scanned over those bytes only. In the main
+/// database such a short literal is confirmed at every position of every buffer where it
+/// occurs (`|00 01|` of a TFTP rule all through a zero-filled DHCP packet), which made
+/// whole databases several times slower.
+inline constexpr std::size_t kHeadWindow = 16;
+
+/// One prefilter: patterns of one buffer, one context, one direction (and, for packets, one
+/// port group and size class).
 struct Prefilter {
-  std::optional<match::PatternSet> set;
+  std::optional<match::PatternSet> set;   ///< patterns that may lie anywhere
+  std::optional<match::PatternSet> head;  ///< patterns within the first kHeadWindow bytes
+  bool empty() const { return !set && !head; }
+  /// Scans `data`; `on_match(id)` per pattern id found.
+  template <class F>
+  void scan(std::string_view data, match::PatternSet::Scratch& scratch, F&& on_match) const {
+    auto hit = [&on_match](uint32_t id, uint64_t) {
+      on_match(id);
+      return true;
+    };
+    if (set) (void)set->scan(data, scratch, hit);
+    if (head) (void)head->scan(data.substr(0, std::min(data.size(), kHeadWindow)), scratch, hit);
+  }
+  void prepare(match::PatternSet::Scratch& scratch) const {
+    if (set) (void)set->prepare(scratch);
+    if (head) (void)head->prepare(scratch);
+  }
 };
 
 /// Payload size classes of the packet prefilter: class 0 holds payloads of at most
@@ -118,7 +143,7 @@ struct RuleEngine::Impl {
   std::array<std::array<std::array<Prefilter, 2>, kBufferCount>, 3> prefilters;
   // Packet context: [transport bucket][dir] -> databases in packet_sets.
   std::array<std::array<PacketPrefilter, 2>, 4> packet;
-  std::vector<match::PatternSet> packet_sets;
+  std::vector<Prefilter> packet_sets;
   /// Per direction: the stream fast patterns by the ways they can be split across two
   /// segments.
   std::array<SeamIndex, 2> seam;
