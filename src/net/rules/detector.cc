@@ -93,6 +93,77 @@ uint64_t track_key(Threshold::Track track, const Packet& p) {
 
 }  // namespace
 
+// Scan results of small app-layer buffers. Host, User-Agent, URI, method, status and the like
+// repeat across transactions and flows, and a buffer's prefilter result depends only on its
+// bytes and the database: the last results are kept in a direct-mapped table (bytes compared
+// exactly on a hit). On the corpus about two thirds of the small-buffer scans are repeats.
+class ScanMemo {
+ public:
+  static constexpr std::size_t kSlots = 512;     // a power of two
+  static constexpr std::size_t kMaxBytes = 128;  // longer buffers are scanned every time
+  static constexpr std::size_t kMaxIds = 12;     // a result with more ids is not kept
+
+  void clear() { slots_.assign(kSlots, Slot{}); }
+
+  /// Adds the ids `pf` finds in `data` through `add`, from the memo when it has them.
+  template <class Add>
+  void scan(const Prefilter& pf, std::string_view data, match::PatternSet::Scratch& scratch,
+            Add&& add) {
+    if (data.size() > kMaxBytes || slots_.empty()) {
+      pf.scan(data, scratch, add);
+      return;
+    }
+    uint64_t h = hash(data);
+    Slot& slot = slots_[(h ^ (reinterpret_cast<uintptr_t>(&pf) >> 4)) & (kSlots - 1)];
+    if (slot.db == &pf && slot.hash == h && slot.len == data.size() &&
+        std::memcmp(slot.bytes.data(), data.data(), data.size()) == 0) {
+      for (uint8_t i = 0; i < slot.count; ++i) add(slot.ids[i]);
+      return;
+    }
+    uint8_t n = 0;
+    bool keep = true;
+    pf.scan(data, scratch, [&](uint32_t id) {
+      add(id);
+      if (n < kMaxIds) {
+        slot.ids[n++] = id;
+      } else {
+        keep = false;
+      }
+    });
+    slot.db = keep ? &pf : nullptr;
+    slot.hash = h;
+    slot.len = static_cast<uint16_t>(data.size());
+    slot.count = n;
+    std::memcpy(slot.bytes.data(), data.data(), data.size());
+  }
+
+ private:
+  struct Slot {
+    const Prefilter* db = nullptr;  // null: empty
+    uint64_t hash = 0;
+    uint16_t len = 0;
+    uint8_t count = 0;
+    std::array<uint32_t, kMaxIds> ids{};
+    std::array<char, kMaxBytes> bytes{};
+  };
+  // Eight bytes at a time: the buffers are short and the hash only picks a slot.
+  static uint64_t hash(std::string_view d) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ d.size();
+    std::size_t i = 0;
+    for (; i + 8 <= d.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, d.data() + i, 8);
+      h = (h ^ w) * 0xff51afd7ed558ccdull;
+      h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    std::memcpy(&w, d.data() + i, d.size() - i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
+  }
+  std::vector<Slot> slots_;
+};
+
 struct RuleDetector::State {
   match::PatternSet::Scratch scratch;
   // Candidates as a bitmap over signature indexes: index order is evaluation order, so
@@ -114,6 +185,7 @@ struct RuleDetector::State {
   std::vector<uint32_t> seam;  // stream: rules whose fast pattern spans the previous chunk's end
   std::vector<uint32_t> evaluated;  // stream: the chunk's own candidates, while the seam's run
   std::string window;               // stream: previous tail + this chunk
+  ScanMemo memo;                    // app: results of small buffers
 
   void reset(const RuleEngine& e) {
     bits.assign(e.signatures().size() / 64 + 1, 0);
@@ -124,6 +196,7 @@ struct RuleDetector::State {
     thresholds.clear();
     rates.clear();
     xbits.clear();
+    memo.clear();  // keyed on this engine's databases
     const auto& impl = e.impl();
     for (const auto& set : impl.packet_sets) set.prepare(scratch);
     for (const auto& c : impl.prefilters) {
@@ -804,7 +877,7 @@ void RuleDetector::on_app(const AppEvent& event, DetectContext& ctx) {
     std::size_t n = ctx.buffer_count(*nb);
     for (std::size_t i = 0; i < n; ++i) {
       auto data = ctx.buffer(*nb, i);
-      if (!data.empty()) pf.scan(data, st.scratch, on_hit);
+      if (!data.empty()) st.memo.scan(pf, data, st.scratch, on_hit);
     }
   }
   impl.always[kCtx][dir][static_cast<size_t>(event.proto) % kBuckets].for_each(
