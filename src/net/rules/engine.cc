@@ -224,14 +224,16 @@ core::Result<match::PatternSet> compile_cached(const std::vector<match::Pattern>
   return set;
 }
 
-// The prefilter of a pattern list: the patterns bound to the first kHeadWindow bytes in a
-// head database, the rest in the main one.
-core::Result<Prefilter> compile_prefilter(const std::vector<match::Pattern>& patterns,
+// The prefilter of a pattern list. With `split`, the patterns bound to the first kHeadWindow
+// bytes go to a head database, the rest to the main one; without, all to the main one (short
+// buffers: a second scan call costs more than the confirmations it saves).
+core::Result<Prefilter> compile_prefilter(const std::vector<match::Pattern>& patterns, bool split,
                                           const std::filesystem::path& cache_dir,
                                           EngineStats& stats) {
   std::vector<match::Pattern> main, head;
   for (const auto& p : patterns) {
-    bool in_head = p.max_end > 0 && p.max_end <= kHeadWindow && p.expression.size() <= p.max_end;
+    bool in_head =
+        split && p.max_end > 0 && p.max_end <= kHeadWindow && p.expression.size() <= p.max_end;
     (in_head ? head : main).push_back(p);
   }
   Prefilter pf;
@@ -664,7 +666,7 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
             if (it != made.end()) {
               idx = it->second;
             } else {
-              auto pf = compile_prefilter(patterns, options.cache_dir, st);
+              auto pf = compile_prefilter(patterns, cls > 0, options.cache_dir, st);
               if (!pf) {
                 return core::make_error("packet prefilter ({}): {}",
                                         d == 0 ? "to_server" : "to_client", pf.error().message);
@@ -687,7 +689,10 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     for (size_t b = 0; b < kBufferCount; ++b) {
       for (size_t d = 0; d < 2; ++d) {
         if (lists[c][b][d].empty()) continue;
-        auto pf = compile_prefilter(lists[c][b][d], options.cache_dir, st);
+        // Stream chunks are segments' worth of bytes; most app-layer buffers are a header
+        // line or less.
+        auto pf = compile_prefilter(lists[c][b][d], c == static_cast<size_t>(Context::kStream),
+                                    options.cache_dir, st);
         if (!pf) {
           return core::make_error("prefilter for {} ({}): {}",
                                   buffer_name(static_cast<BufferId>(b)),

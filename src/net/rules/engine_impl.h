@@ -33,7 +33,8 @@ struct SigInfo {
 /// message types) go to a database of their own, scanned over those bytes only. In the main
 /// database such a short literal is confirmed at every position of every buffer where it
 /// occurs (`|00 01|` of a TFTP rule all through a zero-filled DHCP packet), which made
-/// whole databases several times slower.
+/// whole databases several times slower. Only where buffers are long (packets over
+/// kSmallPayload bytes, stream chunks): on short ones the second scan call costs more.
 inline constexpr std::size_t kHeadWindow = 16;
 
 /// One prefilter: patterns of one buffer, one context, one direction (and, for packets, one
