@@ -23,7 +23,7 @@ struct RuleFlowState : net::FlowState {
   std::vector<uint64_t> ints_set;
   bool passed = false;  // a pass rule without payload checks matched: the flow is let through
   std::unordered_set<uint64_t> app_alerted;  // (tx_id << 33) | (dir << 32) | sig
-  // Per direction: the last stream bytes inspected (at most the seam filter's overlap) and
+  // Per direction: the last stream bytes inspected (at most the seam index's overlap) and
   // the stream offset just past them, so that the next chunk is also scanned across the seam.
   struct Tail {
     std::array<char, SeamIndex::kMaxOverlap> bytes;
