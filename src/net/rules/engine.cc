@@ -224,18 +224,16 @@ core::Result<match::PatternSet> compile_cached(const std::vector<match::Pattern>
   return set;
 }
 
-// The prefilter of a pattern list. With `split`, the patterns bound to the first kHeadWindow
-// bytes go to a head database, the rest to the main one; without, all to the main one (short
-// buffers: a second scan call costs more than the confirmations it saves).
-core::Result<Prefilter> compile_prefilter(const std::vector<match::Pattern>& patterns, bool split,
+// The prefilter of a pattern list. With `in_head` (by pattern id: the fast pattern lies in a
+// buffer's first kHeadWindow bytes), those patterns go to a head database and the rest to the
+// main one; without, all to the main one (short buffers: a second scan call costs more than
+// the confirmations it saves).
+core::Result<Prefilter> compile_prefilter(const std::vector<match::Pattern>& patterns,
+                                          const std::vector<bool>* in_head,
                                           const std::filesystem::path& cache_dir,
                                           EngineStats& stats) {
   std::vector<match::Pattern> main, head;
-  for (const auto& p : patterns) {
-    bool in_head =
-        split && p.max_end > 0 && p.max_end <= kHeadWindow && p.expression.size() <= p.max_end;
-    (in_head ? head : main).push_back(p);
-  }
+  for (const auto& p : patterns) (in_head && (*in_head)[p.id] ? head : main).push_back(p);
   Prefilter pf;
   for (auto* list : {&main, &head}) {
     if (list->empty()) continue;
@@ -494,6 +492,8 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     }
   }
   impl.info.resize(e->sigs_.size());
+  // By signature: its fast pattern lies in a buffer's first kHeadWindow bytes.
+  std::vector<bool> in_head(e->sigs_.size(), false);
   for (size_t b = 0; b < kBufferCount; ++b)
     impl.net_buffers[b] = to_net_buffer(static_cast<BufferId>(b));
   for (uint32_t i = 0; i < e->sigs_.size(); ++i) {
@@ -550,6 +550,8 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
     inf.flow_action = like_ip_only || inf.context == Context::kApp;
     auto ctx = static_cast<size_t>(inf.context);
     auto fp = choose_fast_pattern(s);
+    if (fp && fp->max_end > 0 && fp->max_end <= kHeadWindow && fp->bytes.size() <= fp->max_end)
+      in_head[i] = true;
     // In the packet/stream contexts only payload is scanned; app rules may use any buffer.
     if (fp && (inf.context == Context::kApp || fp->buffer == BufferId::kPayload)) {
       ++st.prefiltered;
@@ -575,7 +577,6 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
           p.id = i;
           p.expression = fp->bytes;
           p.caseless = fp->nocase;
-          p.max_end = fp->max_end;
           lists[ctx][slot][d].push_back(std::move(p));
         }
       }
@@ -666,7 +667,8 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
             if (it != made.end()) {
               idx = it->second;
             } else {
-              auto pf = compile_prefilter(patterns, cls > 0, options.cache_dir, st);
+              auto pf =
+                  compile_prefilter(patterns, cls > 0 ? &in_head : nullptr, options.cache_dir, st);
               if (!pf) {
                 return core::make_error("packet prefilter ({}): {}",
                                         d == 0 ? "to_server" : "to_client", pf.error().message);
@@ -691,7 +693,8 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
         if (lists[c][b][d].empty()) continue;
         // Stream chunks are segments' worth of bytes; most app-layer buffers are a header
         // line or less.
-        auto pf = compile_prefilter(lists[c][b][d], c == static_cast<size_t>(Context::kStream),
+        auto pf = compile_prefilter(lists[c][b][d],
+                                    c == static_cast<size_t>(Context::kStream) ? &in_head : nullptr,
                                     options.cache_dir, st);
         if (!pf) {
           return core::make_error("prefilter for {} ({}): {}",

@@ -21,9 +21,6 @@ struct Pattern {
   Kind kind = Kind::kLiteral;
   bool caseless = false;
   bool single_match = true;  ///< report each id at most once per scan
-  /// When non-zero, the caller knows a match ends at or before this offset of the scanned data
-  /// (a content with `depth`); the set itself does not use it.
-  uint64_t max_end = 0;
 };
 
 /// A compiled set of patterns. Immutable once built; scanning is thread-safe with one Scratch
