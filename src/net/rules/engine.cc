@@ -618,7 +618,7 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
           if (ports.empty()) {
             g.any_port.push_back(i);
           } else {
-            for (auto p : ports) g.by_port[p].push_back(i);
+            for (auto p : ports) g.add(p, i);
           }
         }
       }

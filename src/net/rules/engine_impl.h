@@ -109,11 +109,17 @@ struct IpIndex {
 struct RuleGroup {
   std::vector<uint32_t> any_port;
   std::unordered_map<uint16_t, std::vector<uint32_t>> by_port;
+  std::vector<uint64_t> ports;  ///< 65,536 bits: the keys of by_port (most ports have none)
+  void add(uint16_t port, uint32_t sig) {
+    if (ports.empty()) ports.assign(65536 / 64, 0);
+    ports[port >> 6] |= uint64_t(1) << (port & 63);
+    by_port[port].push_back(sig);
+  }
   /// Calls `f` for every rule that may apply to a packet to `port`.
   template <class F>
   void for_each(uint16_t port, F&& f) const {
     for (uint32_t i : any_port) f(i);
-    if (by_port.empty()) return;
+    if (ports.empty() || !((ports[port >> 6] >> (port & 63)) & 1)) return;
     auto it = by_port.find(port);
     if (it != by_port.end()) {
       for (uint32_t i : it->second) f(i);
