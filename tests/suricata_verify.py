@@ -294,7 +294,7 @@ class SvTest:
                 name, opts = (t, {}) if isinstance(t, str) else next(iter(t.items()))
                 opts = opts or {}
                 if name == "alert":
-                    for k in ("payload", "payload-printable", "packet"):
+                    for k in ("payload", "payload-printable", "packet", "tagged-packets"):
                         if k in opts:
                             on = opts[k] is True or str(opts[k]).lower() in ("yes", "true", "on")
                             out += ["--set", f"outputs.eve.alert.{k}={'true' if on else 'false'}"]

@@ -2,7 +2,7 @@
 """suricata-verify alert checks for the rule engine, on top of tests/suricata_verify.py.
 
 Runs every runnable suricata-verify test whose checks look at `event_type: alert` (or at alert
-fields), the way the corpus README describes: the test's pcap, its rules (`rules:` in
+fields) or at `event_type: packet` (packets tagged by a rule's `tag` option), the way the corpus README describes: the test's pcap, its rules (`rules:` in
 test.yaml, else test.rules, else the one *.rules file of the folder), the suite's own
 classification.config, and the arguments that change meaning (-k none, --simulate-ips,
 stream.midstream, stream.inline, ...). Prints passed / failed / skipped, the names of the
@@ -21,7 +21,7 @@ import suricata_verify as sv  # noqa: E402
 
 def is_alert_check(f):
     m = f.get("match") or {}
-    if m.get("event_type") == "alert":
+    if m.get("event_type") in ("alert", "packet"):
         return True
     return any(k.startswith("alert.") or k == "alert" for k in m) and "event_type" not in m
 

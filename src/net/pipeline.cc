@@ -124,6 +124,7 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
   o.alert_payload_printable =
       c.get<bool>("outputs.eve.alert.payload-printable", o.alert_payload_printable);
   o.alert_packet = c.get<bool>("outputs.eve.alert.packet", o.alert_packet);
+  o.alert_tagged_packets = c.get<bool>("outputs.eve.alert.tagged-packets", o.alert_tagged_packets);
   o.ethernet = c.get<bool>("outputs.eve.ethernet", o.ethernet);
   std::string tz = c.get<std::string>("outputs.eve.timezone", "jst");
   o.format.utc_offset_minutes = tz == "utc" || tz == "UTC" ? 0 : core::kJstOffsetMinutes;
@@ -1107,6 +1108,26 @@ class PipelineImpl final : public DetectContext, public AppSink {
     if (opt_.ips) verdict_drop_ = true;
   }
   bool ips_mode() const override { return opt_.ips; }
+  // A tagged packet, as Suricata's alert output writes one: the packet's header fields and the
+  // frame (`packet`, `packet_info.linktype`).
+  void tagged_packet() override {
+    if (!opt_.alert_tagged_packets || closing_ || pkt_.data.empty()) return;
+    ev_.clear();
+    ev_.timestamp = pkt_.timestamp;
+    ev_.event_type.assign("packet");
+    ev_.in_iface = opt_.in_iface;
+    set_packet_endpoints(pkt_);
+    if (pkt_.flow) ev_.flow_id = pkt_.flow->id;
+    add_vlan(pkt_.vlan, pkt_.vlan_count);
+    ev_.fields.add("pcap_cnt", pkt_.number);
+    ev_.fields.add("pkt_src", packet_origin_name(pkt_.origin));
+    add_base64("packet", pkt_.data);
+    ev_.fields.begin_object("packet_info").add("linktype", pkt_.link_type);
+    std::string_view name = link_type_name(pkt_.link_type);
+    if (!name.empty()) ev_.fields.add("linktype_name", name);
+    ev_.fields.end();
+    write_event();
+  }
   void emit(core::Event& event) override {
     if (event.flow_id == 0 && pkt_.flow) event.flow_id = pkt_.flow->id;
     std::swap(ev_, event);

@@ -15,6 +15,24 @@ namespace mimamori::net::rules {
 
 namespace {
 
+// A live `tag` (Suricata's tag data entry): what the alerting rule asked for and how much of
+// it has passed. Kept on the flow (session) or on a host.
+struct TagEntry {
+  uint32_t sig = 0;  // signature index: the same rule alerting again restarts its entry
+  TagSpec::Metric metric = TagSpec::Metric::kPackets;
+  uint32_t count = 0;
+  uint64_t packets = 0, bytes = 0;
+  int64_t first_s = 0, last_s = 0;  // packet time, seconds
+};
+
+// As Suricata: at most this many rules' tags on one flow or host; host tags not seen for
+// kTagIdleSeconds are dropped (checked every kTagSweepSeconds of packet time), and at most
+// kMaxTaggedHosts hosts carry tags at once (a flood of alerts cannot grow the table).
+constexpr std::size_t kMaxTagsPerOwner = 50;
+constexpr int64_t kTagIdleSeconds = 600;
+constexpr int64_t kTagSweepSeconds = 60;
+constexpr std::size_t kMaxTaggedHosts = 65536;
+
 // Flowbits, flowints and alert bookkeeping of one flow.
 struct RuleFlowState : net::FlowState {
   const RuleEngine* engine = nullptr;
@@ -44,6 +62,7 @@ struct RuleFlowState : net::FlowState {
   };
   Tail tail[2];  // inline: no allocation of its own
   uint64_t tail_end[2] = {0, 0};
+  std::vector<TagEntry> tags;  // `tag:session` entries (empty unless a tagging rule alerted)
 
   bool bit(uint32_t id) const { return (bits[id >> 6] >> (id & 63)) & 1; }
   void set_bit(uint32_t id, bool v) {
@@ -72,6 +91,53 @@ struct RateEntry {
 uint64_t ip_key(const core::IpAddress& ip) {
   return core::fnv1a64(std::string_view(reinterpret_cast<const char*>(ip.bytes().data()), 16),
                        static_cast<uint64_t>(ip.family()));
+}
+
+struct IpHash {
+  std::size_t operator()(const core::IpAddress& ip) const { return ip_key(ip); }
+};
+
+// Counts packet `p` into `tags` and removes the entries it exhausts. True when an entry still
+// running tags `p` (the alerting packet itself was counted when the entry was made).
+bool count_tags(std::vector<TagEntry>& tags, const Packet& p) {
+  int64_t now = p.timestamp.seconds();
+  bool tagged = false;
+  std::erase_if(tags, [&](TagEntry& e) {
+    e.last_s = now;
+    ++e.packets;
+    e.bytes += p.data.size();
+    bool expired = false;
+    switch (e.metric) {
+      case TagSpec::Metric::kPackets:
+        expired = e.packets > e.count;
+        break;
+      case TagSpec::Metric::kBytes:
+        expired = e.bytes > e.count;
+        break;
+      case TagSpec::Metric::kSeconds:
+        expired = now - e.first_s > static_cast<int64_t>(e.count);
+        break;
+    }
+    tagged |= !expired;
+    return expired;
+  });
+  return tagged;
+}
+
+// Starts (or, for a rule already tagging this owner, restarts) a tag; the alerting packet
+// counts as its first. False when nothing new was added.
+bool add_tag(std::vector<TagEntry>& tags, uint32_t sig, const TagSpec& spec, const Packet& p) {
+  int64_t now = p.timestamp.seconds();
+  for (auto& e : tags) {
+    if (e.sig != sig) continue;
+    e.packets = 1;
+    e.bytes = p.data.size();
+    e.first_s = e.last_s = now;
+    return false;
+  }
+  if (tags.size() >= kMaxTagsPerOwner) return false;
+  tags.push_back({sig, spec.metric, spec.count, 1, p.data.size(), now, now});
+  return true;
 }
 
 // What a threshold or rate_filter counts by.
@@ -186,6 +252,11 @@ struct RuleDetector::State {
   std::vector<uint32_t> evaluated;  // stream: the chunk's own candidates, while the seam's run
   std::string window;               // stream: previous tail + this chunk
   ScanMemo memo;                    // app: results of small buffers
+  // `tag`: hosts with live host tags, and how many flows hold session tags. Both zero: no
+  // packet pays more than that test.
+  std::unordered_map<core::IpAddress, std::vector<TagEntry>, IpHash> host_tags;
+  uint64_t tagged_flows = 0;
+  int64_t tag_sweep_s = 0;
 
   void reset(const RuleEngine& e) {
     bits.assign(e.signatures().size() / 64 + 1, 0);
@@ -196,7 +267,9 @@ struct RuleDetector::State {
     thresholds.clear();
     rates.clear();
     xbits.clear();
-    memo.clear();  // keyed on this engine's databases
+    host_tags.clear();
+    tagged_flows = 0;  // flows' session tags made for the old engine are ignored
+    memo.clear();      // keyed on this engine's databases
     const auto& impl = e.impl();
     for (const auto& set : impl.packet_sets) set.prepare(scratch);
     for (const auto& c : impl.prefilters) {
@@ -533,6 +606,29 @@ uint64_t xbit_key(const XbitOp& x, const Packet& p) {
 
 }  // namespace
 
+// The `tag` options of signature `sig`, which just alerted on `p`.
+static void start_tags(RuleDetector::State& st, RuleFlowState* fs, uint32_t sig, const Signature& s,
+                       const Packet& p) {
+  for (const auto& spec : s.tags) {
+    if (spec.scope == TagSpec::Scope::kSession) {
+      if (!fs) continue;  // no flow, no session (as Suricata)
+      bool was_empty = fs->tags.empty();
+      add_tag(fs->tags, sig, spec, p);
+      if (was_empty && !fs->tags.empty()) ++st.tagged_flows;
+      continue;
+    }
+    if (p.ip_version == 0) continue;
+    const core::IpAddress& host = spec.src ? p.src_ip : p.dst_ip;
+    auto it = st.host_tags.find(host);
+    if (it == st.host_tags.end()) {
+      if (st.host_tags.size() >= kMaxTaggedHosts) continue;
+      if (st.host_tags.empty()) st.tag_sweep_s = p.timestamp.seconds();
+      it = st.host_tags.emplace(host, std::vector<TagEntry>{}).first;
+    }
+    add_tag(it->second, sig, spec, p);
+  }
+}
+
 // Evaluates the collected candidates against `t` and emits alerts.
 static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Target& t,
                      DetectContext& ctx, unsigned slot, DetectorStats& stats) {
@@ -739,6 +835,7 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
     } else if (!m.silent) {
       ctx.alert_verdict(inf.alert, verdict, extra);
     }
+    if (!m.silent && !sigs[m.sig].tags.empty()) start_tags(st, fs, m.sig, sigs[m.sig], *t.packet);
   }
   st.pending.clear();
 }
@@ -753,6 +850,7 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
   const auto& impl = engine_->impl();
   auto& st = *state_;
   ++stats_.packets;
+  if (st.tagged_flows != 0 || !st.host_tags.empty()) handle_tags(packet, ctx);
   st.next_generation();
   int dir = static_cast<int>(packet.direction);
   constexpr auto kCtx = static_cast<size_t>(Context::kPacket);
@@ -799,6 +897,52 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
   t.dir = packet.direction;
   t.stream = false;
   evaluate(*engine_, st, t, ctx, flow_slot(), stats_);
+}
+
+// Suricata's tag handling for one packet, before its own inspection (so a tag its alerts start
+// counts it as their first packet): counts it into the flow's and its hosts' tags and has it
+// logged as a tagged packet when one of them still runs.
+void RuleDetector::handle_tags(const Packet& p, DetectContext& ctx) {
+  auto& st = *state_;
+  bool tagged = false;
+  if (st.tagged_flows != 0 && p.flow) {
+    auto* fs = static_cast<RuleFlowState*>(p.flow->state(flow_slot()));
+    if (fs && fs->engine == engine_.get() && !fs->tags.empty()) {
+      tagged |= count_tags(fs->tags, p);
+      if (fs->tags.empty()) --st.tagged_flows;
+    }
+  }
+  if (!st.host_tags.empty() && p.ip_version != 0) {
+    for (const core::IpAddress* ip : {&p.src_ip, &p.dst_ip}) {
+      if (ip == &p.dst_ip && p.dst_ip == p.src_ip) break;  // one host: counted once
+      auto it = st.host_tags.find(*ip);
+      if (it == st.host_tags.end()) continue;
+      tagged |= count_tags(it->second, p);
+      if (it->second.empty()) st.host_tags.erase(it);
+    }
+    // Hosts that went quiet keep their tags only so long.
+    int64_t now = p.timestamp.seconds();
+    if (now - st.tag_sweep_s >= kTagSweepSeconds) {
+      st.tag_sweep_s = now;
+      for (auto it = st.host_tags.begin(); it != st.host_tags.end();) {
+        std::erase_if(it->second,
+                      [now](const TagEntry& e) { return now - e.last_s > kTagIdleSeconds; });
+        it = it->second.empty() ? st.host_tags.erase(it) : std::next(it);
+      }
+    }
+  }
+  if (tagged) {
+    ++stats_.tagged_packets;
+    ctx.tagged_packet();
+  }
+}
+
+void RuleDetector::on_flow_end(Flow& flow) {
+  auto* fs = static_cast<RuleFlowState*>(flow.state(flow_slot()));
+  if (fs && fs->engine == engine_.get() && !fs->tags.empty()) {
+    fs->tags.clear();
+    --state_->tagged_flows;
+  }
 }
 
 void RuleDetector::on_stream(const StreamChunk& chunk, DetectContext& ctx) {

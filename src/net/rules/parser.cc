@@ -461,6 +461,7 @@ class RuleCompiler {
   core::Status flowint(std::string_view value);
   core::Result<Threshold> threshold(std::string_view value, bool detection_filter);
   core::Status flags(std::string_view value);
+  core::Status tag(std::string_view value);
   core::Status metadata(std::string_view value);
 
   const ParseContext& ctx_;
@@ -1058,6 +1059,42 @@ core::Result<Threshold> RuleCompiler::threshold(std::string_view value, bool det
   return t;
 }
 
+// tag:session[,count,metric] or tag:host[,count,metric[,src|dst]], as Suricata's.
+core::Status RuleCompiler::tag(std::string_view value) {
+  auto parts = split(value, ',');
+  TagSpec t;
+  if (parts[0] == "session") {
+    t.scope = TagSpec::Scope::kSession;
+  } else if (parts[0] == "host") {
+    t.scope = TagSpec::Scope::kHost;
+  } else {
+    return make_error("tag scope must be session or host, got '{}'", parts[0]);
+  }
+  if (parts.size() == 2 || parts.size() > 4)
+    return make_error("tag takes scope[,count,metric[,src|dst]], got '{}'", value);
+  if (parts.size() >= 3) {
+    if (!parse_int(parts[1], t.count))
+      return make_error("tag count '{}' is not a number", parts[1]);
+    if (parts[2] == "packets") {
+      t.metric = TagSpec::Metric::kPackets;
+    } else if (parts[2] == "seconds") {
+      t.metric = TagSpec::Metric::kSeconds;
+    } else if (parts[2] == "bytes") {
+      t.metric = TagSpec::Metric::kBytes;
+    } else {
+      return make_error("tag metric must be packets, seconds or bytes, got '{}'", parts[2]);
+    }
+  }
+  if (parts.size() == 4) {
+    if (parts[3] != "src" && parts[3] != "dst")
+      return make_error("tag direction must be src or dst, got '{}'", parts[3]);
+    // Suricata accepts a direction on a session tag and ignores it.
+    t.src = t.scope == TagSpec::Scope::kHost && parts[3] == "src";
+  }
+  sig_.tags.push_back(t);
+  return {};
+}
+
 core::Status RuleCompiler::flags(std::string_view value) {
   TcpFlagsCheck f;
   auto parts = split(value, ',');
@@ -1263,7 +1300,8 @@ core::Status RuleCompiler::option(const Option& o) {
   } else if (n == "noalert") {
     sig_.noalert = true;
   } else if (n == "tag") {
-    sig_.tag = true;  // parsed; extra packets are not logged (no pcap/packet logging)
+    if (auto s = need_value(); !s) return s;
+    return tag(o.value);
   } else if (n == "itype" || n == "icode") {
     auto r = parse_range(o.value, n);
     if (!r) return r.error();

@@ -148,6 +148,9 @@ class DetectContext {
   virtual void drop_packet() { drop(); }
   /// True when the sensor runs inline (or simulates it): drop verdicts take effect.
   virtual bool ips_mode() const = 0;
+  /// Logs the current packet as a tagged one (a rule's `tag` option): an EVE `packet` record
+  /// with the frame in base64, when `outputs.eve.alert.tagged-packets` is on.
+  virtual void tagged_packet() {}
   /// Emits any other event (behaviour detectors); the pipeline stamps flow_id if unset.
   virtual void emit(core::Event& event) = 0;
 };

@@ -58,7 +58,10 @@ struct PipelineOptions {
   bool alert_payload = false;            ///< `outputs.eve.alert.payload`: base64 payload
   bool alert_payload_printable = false;  ///< `outputs.eve.alert.payload-printable`
   bool alert_packet = false;             ///< `outputs.eve.alert.packet`: the frame, base64
-  bool ethernet = false;                 ///< `outputs.eve.ethernet`: MAC addresses on alerts
+  /// `outputs.eve.alert.tagged-packets`: packets tagged by a rule's `tag` option written as
+  /// `packet` records (on, as in Suricata's shipped configuration).
+  bool alert_tagged_packets = true;
+  bool ethernet = false;  ///< `outputs.eve.ethernet`: MAC addresses on alerts
   bool log_flow = true, log_dns = true, log_http = true, log_tls = true, log_ssh = true,
        log_anomaly = true;
   std::string in_iface;

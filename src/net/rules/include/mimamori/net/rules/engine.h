@@ -120,7 +120,8 @@ struct DetectorStats {
   uint64_t candidates = 0;  ///< rules evaluated fully
   uint64_t alerts = 0;
   uint64_t drops = 0;
-  uint64_t suppressed = 0;  ///< matches held back by threshold / detection_filter
+  uint64_t suppressed = 0;      ///< matches held back by threshold / detection_filter
+  uint64_t tagged_packets = 0;  ///< packets tagged by a `tag` option of an earlier alert
 };
 
 /// The rule engine as a pipeline detector (one per worker thread).
@@ -135,6 +136,7 @@ class RuleDetector : public net::Detector {
   void on_packet(const Packet& packet, DetectContext& ctx) override;
   void on_stream(const StreamChunk& chunk, DetectContext& ctx) override;
   void on_app(const AppEvent& event, DetectContext& ctx) override;
+  void on_flow_end(Flow& flow) override;
 
   /// Replaces the engine (live reload); flow state made for the old engine is reset lazily.
   void set_engine(std::shared_ptr<const RuleEngine> engine);
@@ -144,6 +146,7 @@ class RuleDetector : public net::Detector {
 
  private:
   void inspect_seam(const StreamChunk& chunk, DetectContext& ctx);
+  void handle_tags(const Packet& packet, DetectContext& ctx);
 
   std::shared_ptr<const RuleEngine> engine_;
   std::shared_ptr<const EngineSlot> slot_;

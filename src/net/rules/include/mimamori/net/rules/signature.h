@@ -154,6 +154,16 @@ struct FlowintOp {
   int32_t value_var = -1;  ///< another flowint's id as the operand
 };
 
+/// One `tag` option: once the rule alerts, the following packets of the session, or to and from
+/// one host, are tagged (logged as EVE `packet` records) until `count` packets, bytes or seconds
+/// have passed; the alerting packet counts as the first.
+struct TagSpec {
+  enum class Scope : uint8_t { kSession, kHost } scope = Scope::kSession;
+  enum class Metric : uint8_t { kPackets, kSeconds, kBytes } metric = Metric::kPackets;
+  bool src = false;      ///< host scope: the alerting packet's source (else its destination)
+  uint32_t count = 256;  ///< Suricata's default: 256 packets
+};
+
 /// `threshold` / `detection_filter`. Type backoff alerts on the count-th match, then each
 /// time the matches reach the previous mark times `multiplier` (no time window).
 struct Threshold {
@@ -258,8 +268,8 @@ struct Signature {
   std::vector<AppLayerProtocolCheck> app_layer_protocols;
   std::optional<uint16_t> tls_version;
   bool noalert = false;
-  bool tag = false;
-  uint8_t byte_vars = 0;  ///< number of byte_extract variables
+  std::vector<TagSpec> tags;  ///< `tag` options, in rule order
+  uint8_t byte_vars = 0;      ///< number of byte_extract variables
 
   // Where it came from.
   std::string file;
