@@ -23,12 +23,14 @@ struct TagEntry {
   uint32_t count = 0;
   uint64_t packets = 0, bytes = 0;
   int64_t first_s = 0, last_s = 0;  // packet time, seconds
+  uint32_t restarts = 0;            // alerts of the same rule on this owner since it began
 };
 
 // As Suricata: at most this many rules' tags on one flow or host; host tags not seen for
 // kTagIdleSeconds are dropped (checked every kTagSweepSeconds of packet time), and at most
 // kMaxTaggedHosts hosts carry tags at once (a flood of alerts cannot grow the table).
 constexpr std::size_t kMaxTagsPerOwner = 50;
+constexpr uint32_t kTagRestartLimit = 10;  // a rule alerting over and over restarts it so often
 constexpr int64_t kTagIdleSeconds = 600;
 constexpr int64_t kTagSweepSeconds = 60;
 constexpr std::size_t kMaxTaggedHosts = 65536;
@@ -130,13 +132,14 @@ bool add_tag(std::vector<TagEntry>& tags, uint32_t sig, const TagSpec& spec, con
   int64_t now = p.timestamp.seconds();
   for (auto& e : tags) {
     if (e.sig != sig) continue;
+    if (++e.restarts >= kTagRestartLimit) return false;
     e.packets = 1;
     e.bytes = p.data.size();
     e.first_s = e.last_s = now;
     return false;
   }
   if (tags.size() >= kMaxTagsPerOwner) return false;
-  tags.push_back({sig, spec.metric, spec.count, 1, p.data.size(), now, now});
+  tags.push_back({sig, spec.metric, spec.count, 1, p.data.size(), now, now, 0});
   return true;
 }
 

@@ -1059,13 +1059,15 @@ core::Result<Threshold> RuleCompiler::threshold(std::string_view value, bool det
   return t;
 }
 
-// tag:session[,count,metric] or tag:host[,count,metric[,src|dst]], as Suricata's.
+// tag:session[,count,metric] or tag:host[,count,metric[,src|dst]], as Suricata's (names in any
+// case; a packet count is capped at Suricata's 256).
 core::Status RuleCompiler::tag(std::string_view value) {
+  constexpr uint32_t kMaxPackets = 256;
   auto parts = split(value, ',');
   TagSpec t;
-  if (parts[0] == "session") {
+  if (iequals(parts[0], "session")) {
     t.scope = TagSpec::Scope::kSession;
-  } else if (parts[0] == "host") {
+  } else if (iequals(parts[0], "host")) {
     t.scope = TagSpec::Scope::kHost;
   } else {
     return make_error("tag scope must be session or host, got '{}'", parts[0]);
@@ -1074,22 +1076,24 @@ core::Status RuleCompiler::tag(std::string_view value) {
     return make_error("tag takes scope[,count,metric[,src|dst]], got '{}'", value);
   if (parts.size() >= 3) {
     if (!parse_int(parts[1], t.count))
-      return make_error("tag count '{}' is not a number", parts[1]);
-    if (parts[2] == "packets") {
+      return make_error("tag count '{}' is not a number from 0 to 4294967295", parts[1]);
+    if (iequals(parts[2], "packets")) {
       t.metric = TagSpec::Metric::kPackets;
-    } else if (parts[2] == "seconds") {
+      t.count = std::min(t.count, kMaxPackets);
+    } else if (iequals(parts[2], "seconds")) {
       t.metric = TagSpec::Metric::kSeconds;
-    } else if (parts[2] == "bytes") {
+    } else if (iequals(parts[2], "bytes")) {
       t.metric = TagSpec::Metric::kBytes;
     } else {
       return make_error("tag metric must be packets, seconds or bytes, got '{}'", parts[2]);
     }
   }
   if (parts.size() == 4) {
-    if (parts[3] != "src" && parts[3] != "dst")
+    bool src = iequals(parts[3], "src");
+    if (!src && !iequals(parts[3], "dst"))
       return make_error("tag direction must be src or dst, got '{}'", parts[3]);
-    // Suricata accepts a direction on a session tag and ignores it.
-    t.src = t.scope == TagSpec::Scope::kHost && parts[3] == "src";
+    // Suricata accepts a direction on a session tag (with a warning) and ignores it.
+    t.src = t.scope == TagSpec::Scope::kHost && src;
   }
   sig_.tags.push_back(t);
   return {};
