@@ -127,20 +127,19 @@ bool count_tags(std::vector<TagEntry>& tags, const Packet& p) {
 }
 
 // Starts (or, for a rule already tagging this owner, restarts) a tag; the alerting packet
-// counts as its first. False when nothing new was added.
-bool add_tag(std::vector<TagEntry>& tags, uint32_t sig, const TagSpec& spec, const Packet& p) {
+// counts as its first.
+void add_tag(std::vector<TagEntry>& tags, uint32_t sig, const TagSpec& spec, const Packet& p) {
   int64_t now = p.timestamp.seconds();
   for (auto& e : tags) {
     if (e.sig != sig) continue;
-    if (++e.restarts >= kTagRestartLimit) return false;
+    if (++e.restarts >= kTagRestartLimit) return;
     e.packets = 1;
     e.bytes = p.data.size();
     e.first_s = e.last_s = now;
-    return false;
+    return;
   }
-  if (tags.size() >= kMaxTagsPerOwner) return false;
+  if (tags.size() >= kMaxTagsPerOwner) return;
   tags.push_back({sig, spec.metric, spec.count, 1, p.data.size(), now, now, 0});
-  return true;
 }
 
 // What a threshold or rate_filter counts by.
@@ -912,7 +911,7 @@ void RuleDetector::handle_tags(const Packet& p, DetectContext& ctx) {
     auto* fs = static_cast<RuleFlowState*>(p.flow->state(flow_slot()));
     if (fs && fs->engine == engine_.get() && !fs->tags.empty()) {
       tagged |= count_tags(fs->tags, p);
-      if (fs->tags.empty()) --st.tagged_flows;
+      if (fs->tags.empty() && st.tagged_flows != 0) --st.tagged_flows;
     }
   }
   if (!st.host_tags.empty() && p.ip_version != 0) {
@@ -944,7 +943,7 @@ void RuleDetector::on_flow_end(Flow& flow) {
   auto* fs = static_cast<RuleFlowState*>(flow.state(flow_slot()));
   if (fs && fs->engine == engine_.get() && !fs->tags.empty()) {
     fs->tags.clear();
-    --state_->tagged_flows;
+    if (state_->tagged_flows != 0) --state_->tagged_flows;  // 0: reset by a reload since
   }
 }
 

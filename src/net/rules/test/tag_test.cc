@@ -165,6 +165,34 @@ TEST(Tag, SessionTagLogsTheNextPacketsOfTheFlowOnly) {
   EXPECT_EQ(f.ctx.tagged.size(), 4u);
 }
 
+TEST(Tag, AlertingAgainRestartsARunningTagUpToTenTimes) {
+  auto e = engine_for(
+      "alert udp any any -> any 53 (msg:\"t\"; content:\"evil\"; tag:session,3,packets; "
+      "sid:1;)\n");
+  ASSERT_TRUE(e);
+  Feeder f(e);
+  Flow flow;
+  f.send(&flow, kA, kB, "evil");  // 1: starts the tag
+  f.send(&flow, kA, kB, "x");     // 2: tagged (2 of 3)
+  f.send(&flow, kA, kB, "evil");  // 3: tagged (3 of 3), and the tag starts over from here
+  f.send(&flow, kA, kB, "x");     // 4: tagged (2 of 3)
+  f.send(&flow, kA, kB, "x");     // 5: tagged (3 of 3)
+  f.send(&flow, kA, kB, "x");     // 6: over
+  EXPECT_EQ(f.ctx.alerted, (std::vector<uint64_t>{1, 3}));
+  EXPECT_EQ(f.ctx.tagged, (std::vector<uint64_t>{2, 3, 4, 5}));
+  // A rule alerting on every packet restarts its tag only so often (as Suricata: the 10th
+  // match and later ones do not): started at 7 and restarted by 8..16, the tag runs out at 19,
+  // where the alert starts a new one.
+  Flow busy;
+  f.ctx.tagged.clear();
+  for (int i = 0; i < 20; ++i) f.send(&busy, kA, kC, "evil");  // 7..26
+  std::vector<uint64_t> want;
+  for (uint64_t n = 8; n <= 26; ++n) {
+    if (n != 19) want.push_back(n);
+  }
+  EXPECT_EQ(f.ctx.tagged, want);
+}
+
 TEST(Tag, HostTagFollowsTheHostAcrossFlowsUntilTheBytesRunOut) {
   auto e = engine_for(
       "alert udp any any -> any 53 (msg:\"t\"; content:\"evil\"; tag:host,350,bytes,src; "
