@@ -102,9 +102,13 @@ void Server::stop() {
   }
   impl_->cv.notify_all();
   if (impl_->background.joinable()) impl_->background.join();
-  impl_->http.reset();
+  // The store first: it commits what is queued and stops the writers, whose acknowledgements
+  // hold the requests' HTTP sessions. Those must be released while the HTTP server's io_context
+  // still exists (a session released on a writer thread after it was gone touched its freed
+  // timer service).
+  impl_->store.reset();
   impl_->api.reset();
-  impl_->store.reset();  // commits what is queued, stops the writers
+  impl_->http.reset();
 }
 
 ServerOptions load_server_options(const core::Config& c) {
