@@ -865,7 +865,7 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
     }
   }
   impl.always[kCtx][static_cast<size_t>(dir)][transport_bucket(packet.proto)].for_each(
-      packet.dst_port, [&st](uint32_t i) { st.add(i); });
+      packet.dst_port, packet.src_port, [&st](uint32_t i) { st.add(i); });
   // A TCP packet of a flow without a session (no handshake seen, midstream pick-up off) is
   // never reassembled: as Suricata, stream rules inspect its payload as a packet.
   if (packet.is_tcp() && packet.flow && packet.flow->tcp_state == TcpState::kNone &&
@@ -873,7 +873,7 @@ void RuleDetector::on_packet(const Packet& packet, DetectContext& ctx) {
     constexpr auto kStream = static_cast<size_t>(Context::kStream);
     const auto& spf = impl.prefilters[kStream][0][static_cast<size_t>(dir)];
     spf.scan(packet.payload, st.scratch, [&st](uint32_t id) { st.add(id); });
-    impl.always[kStream][static_cast<size_t>(dir)][0].for_each(packet.dst_port,
+    impl.always[kStream][static_cast<size_t>(dir)][0].for_each(packet.dst_port, packet.src_port,
                                                                [&st](uint32_t i) { st.add(i); });
   }
   // IP-only rules: first packet of each direction of a flow, or every flow-less packet.
@@ -955,10 +955,11 @@ void RuleDetector::on_stream(const StreamChunk& chunk, DetectContext& ctx) {
   constexpr auto kCtx = static_cast<size_t>(Context::kStream);
   const auto& pf = impl.prefilters[kCtx][0][dir];
   if (!chunk.data.empty()) pf.scan(chunk.data, st.scratch, [&st](uint32_t id) { st.add(id); });
-  // Stream data is TCP; the chunk's direction gives the destination port.
+  // Stream data is TCP; the chunk's direction gives the ports.
   const Packet& sp = ctx.packet();
-  uint16_t dport = sp.direction == chunk.direction ? sp.dst_port : sp.src_port;
-  impl.always[kCtx][dir][0].for_each(dport, [&st](uint32_t i) { st.add(i); });
+  bool same = sp.direction == chunk.direction;
+  uint16_t dport = same ? sp.dst_port : sp.src_port, sport = same ? sp.src_port : sp.dst_port;
+  impl.always[kCtx][dir][0].for_each(dport, sport, [&st](uint32_t i) { st.add(i); });
   evaluate(*engine_, st, stream_target(ctx, chunk.direction, chunk.data), ctx, flow_slot(), stats_);
   inspect_seam(chunk, ctx);
 }
@@ -1026,8 +1027,9 @@ void RuleDetector::on_app(const AppEvent& event, DetectContext& ctx) {
       if (!data.empty()) st.memo.scan(pf, data, st.scratch, on_hit);
     }
   }
+  // App rules are not indexed by port.
   impl.always[kCtx][dir][static_cast<size_t>(event.proto) % kBuckets].for_each(
-      0, [&st](uint32_t i) { st.add(i); });
+      0, 0, [&st](uint32_t i) { st.add(i); });
   Target t;
   t.packet = &packet;
   t.ctx = &ctx;

@@ -599,16 +599,22 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
       } else {
         in_bucket[transport_bucket(s.ip_proto)] = true;
       }
-      // A few destination ports (not `<>`): index by port instead of checking every packet.
+      // A few destination ports, else a few source ports (not `<>`): index by port instead
+      // of checking every packet.
       std::vector<uint16_t> ports;
-      if (inf.context != Context::kApp && !s.bidirectional && !s.dst_ports.is_any()) {
+      bool index_src = false;
+      auto few = [&ports](const PortSet& named) {
         std::size_t n = 0;
-        for (auto [lo, hi] : s.dst_ports.ranges()) n += static_cast<std::size_t>(hi - lo) + 1;
-        if (n <= 64) {
-          for (auto [lo, hi] : s.dst_ports.ranges()) {
-            for (uint32_t p = lo; p <= hi; ++p) ports.push_back(static_cast<uint16_t>(p));
-          }
+        for (auto [lo, hi] : named.ranges()) n += static_cast<std::size_t>(hi - lo) + 1;
+        if (named.is_any() || n > 64) return false;
+        for (auto [lo, hi] : named.ranges()) {
+          for (uint32_t p = lo; p <= hi; ++p) ports.push_back(static_cast<uint16_t>(p));
         }
+        return true;
+      };
+      if (inf.context != Context::kApp && !s.bidirectional && !few(s.dst_ports) &&
+          s.dst_ports.is_any()) {
+        index_src = few(s.src_ports);
       }
       for (size_t d = 0; d < 2; ++d) {
         if (!inf.dirs[d]) continue;
@@ -618,7 +624,7 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
           if (ports.empty()) {
             g.any_port.push_back(i);
           } else {
-            for (auto p : ports) g.add(p, i);
+            for (auto p : ports) (index_src ? g.by_src : g.by_dst).add(p, i);
           }
         }
       }

@@ -105,25 +105,36 @@ struct IpIndex {
 };
 
 /// Rules without a fast pattern in one context/direction/bucket, indexed by destination port
-/// when the rule names a few ports.
+/// when the rule names a few, else by source port when it names a few of those (replies of a
+/// service: `$HOME_NET 3389 -> any any`).
 struct RuleGroup {
-  std::vector<uint32_t> any_port;
-  std::unordered_map<uint16_t, std::vector<uint32_t>> by_port;
-  std::vector<uint64_t> ports;  ///< 65,536 bits: the keys of by_port (most ports have none)
-  void add(uint16_t port, uint32_t sig) {
-    if (ports.empty()) ports.assign(65536 / 64, 0);
-    ports[port >> 6] |= uint64_t(1) << (port & 63);
-    by_port[port].push_back(sig);
-  }
-  /// Calls `f` for every rule that may apply to a packet to `port`.
-  template <class F>
-  void for_each(uint16_t port, F&& f) const {
-    for (uint32_t i : any_port) f(i);
-    if (ports.empty() || !((ports[port >> 6] >> (port & 63)) & 1)) return;
-    auto it = by_port.find(port);
-    if (it != by_port.end()) {
-      for (uint32_t i : it->second) f(i);
+  /// The rules of one port key: port -> rules, behind a bitmap of the ports present (most
+  /// packets' ports have none and skip the hash lookup).
+  struct PortIndex {
+    std::unordered_map<uint16_t, std::vector<uint32_t>> rules;
+    std::vector<uint64_t> present;  ///< 65,536 bits
+    void add(uint16_t port, uint32_t sig) {
+      if (present.empty()) present.assign(65536 / 64, 0);
+      present[port >> 6] |= uint64_t(1) << (port & 63);
+      rules[port].push_back(sig);
     }
+    template <class F>
+    void for_each(uint16_t port, F& f) const {
+      if (present.empty() || !((present[port >> 6] >> (port & 63)) & 1)) return;
+      auto it = rules.find(port);
+      if (it != rules.end()) {
+        for (uint32_t i : it->second) f(i);
+      }
+    }
+  };
+  std::vector<uint32_t> any_port;
+  PortIndex by_dst, by_src;
+  /// Calls `f` for every rule that may apply to a packet from `src_port` to `dst_port`.
+  template <class F>
+  void for_each(uint16_t dst_port, uint16_t src_port, F&& f) const {
+    for (uint32_t i : any_port) f(i);
+    by_dst.for_each(dst_port, f);
+    by_src.for_each(src_port, f);
   }
 };
 
