@@ -17,10 +17,24 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Rule files are text of a few megabytes; anything far larger is not a rule file.
+constexpr std::streamoff kMaxRuleFile = std::streamoff(1) << 30;
+
 core::Result<std::string> read_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  // A directory opens as a stream on Linux and reports a bogus size.
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return core::make_error("cannot open '{}': {}", path.string(),
+                            ec ? ec.message() : "not a regular file");
+  }
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return core::make_error("cannot open '{}'", path.string());
-  std::string text(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)), '\0');
+  std::streamoff size = in.tellg();
+  if (size < 0 || size > kMaxRuleFile) {
+    return core::make_error("cannot read '{}': {}", path.string(),
+                            size < 0 ? "size unknown" : "over 1 GiB");
+  }
+  std::string text(static_cast<std::size_t>(size), '\0');
   in.seekg(0);
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
@@ -154,6 +168,10 @@ void RuleLoader::load_text_at(std::string_view text, const std::string& source,
         auto target = trim(line.substr(8));
         if (!target.empty() && target.front() == '"' && target.back() == '"' && target.size() > 1) {
           target = target.substr(1, target.size() - 2);
+        }
+        if (target.find('\0') != std::string_view::npos) {
+          set_.skipped.push_back({source, line_no, 0, "include path holds a NUL byte"});
+          continue;
         }
         std::filesystem::path p(target);
         if (p.is_relative()) p = dir / p;

@@ -172,6 +172,28 @@ TEST(Loader, IncludeReadsRelativeToTheFile) {
   std::filesystem::remove_all(dir);
 }
 
+// An include of a folder, or of a path with a NUL byte in it, is skipped with its reason; the
+// rules around it still load (a folder used to be read as a file of bogus size).
+TEST(Loader, IncludeOfAFolderOrABrokenPathIsSkipped) {
+  auto dir = std::filesystem::temp_directory_path() / "mimamori_rules_bad_include_test";
+  std::filesystem::create_directories(dir / "sub");
+  std::string text = "include sub\n";
+  text += std::string("include x") + '\0' + "y.rules\n";
+  text += "alert tcp any any -> any any (msg:\"a\"; sid:1;)\n";
+  std::ofstream(dir / "main.rules") << text;
+  RuleLoader loader;
+  ASSERT_TRUE(loader.load_file(dir / "main.rules").ok());
+  auto set = loader.take();
+  EXPECT_EQ(set.signatures.size(), 1u);
+  ASSERT_EQ(set.skipped.size(), 2u);
+  EXPECT_EQ(set.skipped[0].line, 1);
+  EXPECT_NE(set.skipped[0].reason.find("not a regular file"), std::string::npos)
+      << set.skipped[0].reason;
+  EXPECT_EQ(set.skipped[1].line, 2);
+  EXPECT_EQ(set.skipped[1].reason, "include path holds a NUL byte");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Address, GroupsNegationRangesAndIpv6) {
   Variables vars{{"A", "[10.0.0.0/8,!10.1.0.0/16]"}, {"LOOP", "$LOOP"}};
   auto a = AddressSet::parse("$A", vars);
