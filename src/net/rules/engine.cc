@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <cctype>
 #include <fstream>
 
 #include "engine_impl.h"
@@ -192,15 +191,8 @@ core::Result<match::PatternSet> compile_cached(const std::vector<match::Pattern>
   std::filesystem::path file;
   if (!cache_dir.empty()) {
     file = cache_dir / (core::sha256_hex(key_text) + ".hsdb");
-    std::ifstream in(file, std::ios::binary | std::ios::ate);
-    std::error_code ec;
-    // Only a regular file: a directory of that name opens as a stream with a bogus size.
-    if (in && std::filesystem::is_regular_file(file, ec)) {
-      std::string bytes(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)), '\0');
-      in.seekg(0);
-      in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      bytes.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
-      auto set = match::PatternSet::deserialize(bytes, patterns.size());
+    if (auto bytes = read_whole_file(file)) {
+      auto set = match::PatternSet::deserialize(*bytes, patterns.size());
       if (set) {
         ++stats.cache_hits;
         return set;

@@ -17,10 +17,14 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+constexpr int kMaxIncludeDepth = 8;
+
+}  // namespace
+
 // Rule files are text of a few megabytes; anything far larger is not a rule file.
 constexpr std::streamoff kMaxRuleFile = std::streamoff(1) << 30;
 
-core::Result<std::string> read_file(const std::filesystem::path& path) {
+core::Result<std::string> read_whole_file(const std::filesystem::path& path) {
   std::error_code ec;
   // A directory opens as a stream on Linux and reports a bogus size.
   if (!std::filesystem::is_regular_file(path, ec)) {
@@ -41,10 +45,6 @@ core::Result<std::string> read_file(const std::filesystem::path& path) {
   if (in.bad()) return core::make_error("cannot read '{}'", path.string());
   return text;
 }
-
-constexpr int kMaxIncludeDepth = 8;
-
-}  // namespace
 
 uint32_t NameTable::intern(std::string_view name) {
   auto it = ids_.find(std::string(name));
@@ -88,7 +88,7 @@ void RuleLoader::set_port_variable(std::string name, std::string value) {
 }
 
 core::Status RuleLoader::load_classification(const std::filesystem::path& path) {
-  auto text = read_file(path);
+  auto text = read_whole_file(path);
   if (!text) return text.error();
   return load_classification_text(*text, path.string());
 }
@@ -128,7 +128,7 @@ core::Status RuleLoader::load_classification_text(std::string_view text, std::st
 }
 
 core::Status RuleLoader::load_file(const std::filesystem::path& path) {
-  auto text = read_file(path);
+  auto text = read_whole_file(path);
   if (!text) return text.error();
   set_.files.push_back(path.string());
   load_text_at(*text, path.string(), path.parent_path(), 0);
@@ -179,7 +179,7 @@ void RuleLoader::load_text_at(std::string_view text, const std::string& source,
           set_.skipped.push_back({source, line_no, 0, "include nests too deep (a cycle?)"});
           continue;
         }
-        auto inc = read_file(p);
+        auto inc = read_whole_file(p);
         if (!inc) {
           set_.skipped.push_back({source, line_no, 0, inc.error().message});
           continue;
@@ -327,7 +327,7 @@ core::Result<RuleSet> load_rules(const RuleSources& src) {
        {std::pair{&src.disable_conf, "disable"}, std::pair{&src.enable_conf, "enable"},
         std::pair{&src.modify_conf, "modify"}}) {
     if (path->empty()) continue;
-    auto text = read_file(*path);
+    auto text = read_whole_file(*path);
     if (!text) return text.error();
     if (auto s = edits.add_text(kind, *text, *path); !s) return s.error();
   }
@@ -337,7 +337,7 @@ core::Result<RuleSet> load_rules(const RuleSources& src) {
   }
   auto set = loader.take();
   if (!src.threshold_file.empty()) {
-    auto text = read_file(src.threshold_file);
+    auto text = read_whole_file(src.threshold_file);
     if (!text) return text.error();
     if (auto s = apply_threshold_config(set, *text, src.threshold_file, src.address_vars); !s) {
       return s.error();

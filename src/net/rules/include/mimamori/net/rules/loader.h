@@ -22,6 +22,9 @@ class Config;
 
 namespace mimamori::net::rules {
 
+/// The whole of a regular file of at most 1 GiB (rule files, the database cache), or why not.
+core::Result<std::string> read_whole_file(const std::filesystem::path& path);
+
 /// A rule that was not loaded, and why.
 struct SkippedRule {
   std::string file;
