@@ -130,13 +130,14 @@ Status Store::triage_group(SqlTx& tx, const std::vector<Pending>& group,
   for (auto& ae : events) {
     const IngestBatch& b = *ae.batch;
     const ParsedEvent& e = *ae.event;
-    const auto& cat = Catalogue::get().classify(e.signature, e.category);
     const int64_t window_start = e.ts - ((e.ts % window) + window) % window;
     std::string id =
         key_id("alr", fmt::format("{}|{}|{}|{}|{}|{}|{}", b.customer_id, b.device_id,
                                   e.signature_id, e.signature, e.src_ip, e.dest_ip, window_start));
     auto [it, added] = alert_index.emplace(std::move(id), alerts.size());
     if (added) {
+      // Classified once per alert row: its later events take the row's category.
+      const auto& cat = Catalogue::get().classify(e.signature, e.category);
       AlertAgg a;
       a.id = it->first;
       a.batch = &b;
