@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <utility>
 
 #include "catalogue.h"
 #include "mimamori/core/clock.h"
@@ -31,6 +32,27 @@ bool is_internal(std::string_view ip) {
   }
   const auto& b = a->bytes();
   return (b[0] & 0xFE) == 0xFC || (b[0] == 0xFE && (b[1] & 0xC0) == 0x80);
+}
+
+// The id of the incident of a category and host in the window holding `at`: alert triage and
+// the heartbeat check must derive the same id to converge on one row.
+std::string incident_id_of(std::string_view customer_id, std::string_view category,
+                           std::string_view host, int64_t at, int64_t window) {
+  const int64_t bucket = at - ((at % window) + window) % window;
+  return key_id("inc", fmt::format("{}|{}|{}|{}", customer_id, category, host, bucket));
+}
+
+// The subject and body of the notification of a new incident.
+std::pair<std::string, std::string> opened_message(std::string_view category,
+                                                   std::string_view severity,
+                                                   std::string_view title, std::string_view host,
+                                                   std::string_view incident_id) {
+  const auto& cat = Catalogue::get().find(category);
+  return {
+      fmt::format("[見守り][{}] {}", severity, title),
+      fmt::format("{}\n\n何が起きたか: {}\nどのくらい危険か: {}\n今すぐすること: {}\n\n対象: {}\n"
+                  "インシデント: {}\n",
+                  title, cat.what, cat.danger, cat.action, host, incident_id)};
 }
 
 // One rule of a customer's suppression list; empty/zero fields match anything.
@@ -130,13 +152,14 @@ Status Store::triage_group(SqlTx& tx, const std::vector<Pending>& group,
   for (auto& ae : events) {
     const IngestBatch& b = *ae.batch;
     const ParsedEvent& e = *ae.event;
-    const auto& cat = Catalogue::get().classify(e.signature, e.category);
     const int64_t window_start = e.ts - ((e.ts % window) + window) % window;
     std::string id =
         key_id("alr", fmt::format("{}|{}|{}|{}|{}|{}|{}", b.customer_id, b.device_id,
                                   e.signature_id, e.signature, e.src_ip, e.dest_ip, window_start));
     auto [it, added] = alert_index.emplace(std::move(id), alerts.size());
     if (added) {
+      // Classified once per alert row: its later events take the row's category.
+      const auto& cat = Catalogue::get().classify(e.signature, e.category);
       AlertAgg a;
       a.id = it->first;
       a.batch = &b;
@@ -225,9 +248,7 @@ Status Store::triage_group(SqlTx& tx, const std::vector<Pending>& group,
                               : is_internal(e.dest_ip) ? e.dest_ip
                               : !e.dest_ip.empty()     ? e.dest_ip
                                                        : b.device_id;
-    const int64_t bucket = e.ts - ((e.ts % inc_window) + inc_window) % inc_window;
-    std::string id =
-        key_id("inc", fmt::format("{}|{}|{}|{}", b.customer_id, a.category->name, host, bucket));
+    std::string id = incident_id_of(b.customer_id, a.category->name, host, e.ts, inc_window);
     const bool new_alert = a.unlinked && a.link_incident.empty();
     auto [it, added] = incident_index.emplace(id, incidents.size());
     if (added) {
@@ -298,14 +319,9 @@ Status Store::triage_group(SqlTx& tx, const std::vector<Pending>& group,
   }
   for (const auto& x : incidents) {
     if (!x.created) continue;
-    const auto& cat = Catalogue::get().find(x.category);
-    std::string body = fmt::format(
-        "{}\n\n何が起きたか: {}\nどのくらい危険か: {}\n今すぐすること: {}\n\n対象: {}\n"
-        "インシデント: {}\n",
-        x.title, cat.what, cat.danger, cat.action, x.host, x.id);
-    if (auto st = enqueue_notifications(tx, x.customer_id, x.id, x.first_severity,
-                                        fmt::format("[見守り][{}] {}", x.first_severity, x.title),
-                                        body, now);
+    auto [subject, body] = opened_message(x.category, x.first_severity, x.title, x.host, x.id);
+    if (auto st =
+            enqueue_notifications(tx, x.customer_id, x.id, x.first_severity, subject, body, now);
         !st.ok()) {
       return st;
     }
@@ -317,10 +333,8 @@ Status Store::open_incident(SqlTx& tx, std::string_view customer_id, std::string
                             std::string_view severity, std::string_view host,
                             std::string_view title, int64_t at, std::string_view alert_id,
                             bool new_alert, std::string* incident_id) {
-  const int64_t window = options_.incident_window_s * 1000000;
-  const int64_t bucket = at - ((at % window) + window) % window;
   const std::string id =
-      key_id("inc", fmt::format("{}|{}|{}|{}", customer_id, category, host, bucket));
+      incident_id_of(customer_id, category, host, at, options_.incident_window_s * 1000000);
   *incident_id = id;
   const int64_t now = core::now().micros;
   auto r = tx.q(
@@ -338,7 +352,6 @@ Status Store::open_incident(SqlTx& tx, std::string_view customer_id, std::string
       {sp(id), sp(int64_t{1}), sp(now), sp(severity_rank(severity)), sp(severity)});
   if (!r.ok()) return r.error();
   if (created || new_alert) {
-    const auto& cat = Catalogue::get().find(category);
     std::string text = created ? fmt::format("インシデントを作成しました: {}", title)
                                : fmt::format("関連するアラートを追加しました ({})", alert_id);
     r = tx.q(
@@ -348,13 +361,8 @@ Status Store::open_incident(SqlTx& tx, std::string_view customer_id, std::string
          sp(created ? "opened" : "alert_added"), sp(text)});
     if (!r.ok()) return r.error();
     if (created) {
-      std::string body = fmt::format(
-          "{}\n\n何が起きたか: {}\nどのくらい危険か: {}\n今すぐすること: {}\n\n対象: {}\n"
-          "インシデント: {}\n",
-          title, cat.what, cat.danger, cat.action, host, id);
-      if (auto st =
-              enqueue_notifications(tx, customer_id, id, severity,
-                                    fmt::format("[見守り][{}] {}", severity, title), body, now);
+      auto [subject, body] = opened_message(category, severity, title, host, id);
+      if (auto st = enqueue_notifications(tx, customer_id, id, severity, subject, body, now);
           !st.ok()) {
         return st;
       }
