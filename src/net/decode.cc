@@ -946,7 +946,6 @@ bool Decoder::try_tunnel(std::string_view d, Packet& p, int kind, Anomaly& a) {
   if (!p.root) p.origin = here;
   if (level + 1 < tunnel_layers_) tunnel_outer_[level + 1].origin = here;
   tunnel_outer_[level] = outer;
-  tunnel_outer_flow_[level] = kind != kTunnelGre;
   tunnel_layers_ = std::max(tunnel_layers_, level + 1);
   tunnel_outer_[0].root = nullptr;
   for (int i = 1; i < tunnel_layers_; ++i) tunnel_outer_[i].root = &tunnel_outer_[0];

@@ -1025,13 +1025,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     if (pkt_.root) add_tunnel(*pkt_.root);
     if (opt_.ethernet) add_ether(pkt_);
     if (opt_.alert_payload || opt_.alert_payload_printable) add_payload();
-    if (opt_.alert_packet && !closing_ && !pkt_.data.empty()) {
-      add_base64("packet", pkt_.data);
-      ev_.fields.begin_object("packet_info").add("linktype", pkt_.link_type);
-      std::string_view name = link_type_name(pkt_.link_type);
-      if (!name.empty()) ev_.fields.add("linktype_name", name);
-      ev_.fields.end();
-    }
+    if (opt_.alert_packet && !closing_ && !pkt_.data.empty()) add_packet();
     if (opt_.alert_verdict && !verdict.empty()) {
       ev_.fields.begin_object("verdict").add("action", verdict).end();
     }
@@ -1092,6 +1086,15 @@ class PipelineImpl final : public DetectContext, public AppSink {
     ev_.fields.add("stream", stream ? 1 : 0);
   }
 
+  // The current packet's frame (`packet`, base64) and its link type (`packet_info`).
+  void add_packet() {
+    add_base64("packet", pkt_.data);
+    ev_.fields.begin_object("packet_info").add("linktype", pkt_.link_type);
+    std::string_view name = link_type_name(pkt_.link_type);
+    if (!name.empty()) ev_.fields.add("linktype_name", name);
+    ev_.fields.end();
+  }
+
   void add_base64(std::string_view key, std::string_view data) {
     tmp_.resize(4 * ((data.size() + 2) / 3) + 1);
     int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(tmp_.data()),
@@ -1121,11 +1124,7 @@ class PipelineImpl final : public DetectContext, public AppSink {
     add_vlan(pkt_.vlan, pkt_.vlan_count);
     ev_.fields.add("pcap_cnt", pkt_.number);
     ev_.fields.add("pkt_src", packet_origin_name(pkt_.origin));
-    add_base64("packet", pkt_.data);
-    ev_.fields.begin_object("packet_info").add("linktype", pkt_.link_type);
-    std::string_view name = link_type_name(pkt_.link_type);
-    if (!name.empty()) ev_.fields.add("linktype_name", name);
-    ev_.fields.end();
+    add_packet();
     write_event();
   }
   void emit(core::Event& event) override {

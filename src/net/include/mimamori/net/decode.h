@@ -104,7 +104,7 @@ class Decoder {
   const Packet& tunnel_layer(int i) const { return tunnel_outer_[i]; }
   /// True when layer `i` is tracked in a flow of its own (a UDP tunnel, IP-in-IP); a GRE
   /// packet is inspected without one, as in Suricata.
-  bool tunnel_layer_has_flow(int i) const { return tunnel_outer_flow_[i]; }
+  bool tunnel_layer_has_flow(int i) const { return tunnel_outer_[i].proto != ip_proto::kGre; }
 
   /// Turns checksum validation on or off (the `-k` switch, or the automatic choice).
   void set_check_checksums(bool on) { options_.check_checksums = on; }
@@ -136,7 +136,6 @@ class Decoder {
   bool in_reassembled_ = false;
   static constexpr int kMaxLayers = 8;
   int tunnel_layers_ = 0;
-  bool tunnel_outer_flow_[kMaxLayers] = {};
   std::string_view link_start_;      // the frame, or the payload of the tunnel being decoded
   std::string v6_header_;            // an IPv6 fragment's link layer and header, for reassembly
   Packet tunnel_outer_[kMaxLayers];  // the packets of the layers carrying the current one
