@@ -194,6 +194,53 @@ std::size_t Config::size(std::string_view path) const {
   return n.IsDefined() && n.IsSequence() ? n.size() : 0;
 }
 
+std::vector<std::string> Config::list(std::string_view path,
+                                      const std::vector<std::string>& fallback) const {
+  std::vector<std::string> out;
+  for (const auto& item : get<std::vector<std::string>>(path, fallback)) {
+    std::string_view rest = item;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view t = rest.substr(0, comma);
+      rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
+      while (!t.empty() && (t.front() == ' ' || t.front() == '[')) t.remove_prefix(1);
+      while (!t.empty() && (t.back() == ' ' || t.back() == ']')) t.remove_suffix(1);
+      if (t.empty())
+        throw ConfigError(fmt::format("{}: {}: an empty item in '{}'", impl_->source, path, item));
+      out.emplace_back(t);
+    }
+  }
+  return out;
+}
+
+uint64_t Config::byte_size(std::string_view path, uint64_t fallback, uint64_t max) const {
+  if (!has(path)) return fallback;
+  auto text = get<std::string>(path, "");
+  std::size_t i = 0;
+  uint64_t v = 0;
+  bool overflow = false;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (v > (UINT64_MAX - 9) / 10) overflow = true;
+    v = v * 10 + static_cast<uint64_t>(text[i++] - '0');
+  }
+  std::string unit;
+  for (; i < text.size(); ++i)
+    if (text[i] != ' ') unit.push_back(static_cast<char>(std::tolower(text[i])));
+  uint64_t mult = unit.empty() || unit == "b"                    ? 1
+                  : unit == "kb" || unit == "k" || unit == "kib" ? 1024
+                  : unit == "mb" || unit == "m" || unit == "mib" ? 1024 * 1024
+                  : unit == "gb" || unit == "g" || unit == "gib" ? 1024ull * 1024 * 1024
+                                                                 : 0;
+  if (mult == 0 || text.empty() || !(text[0] >= '0' && text[0] <= '9'))
+    throw ConfigError(fmt::format(
+        "{}: {}: expected a size (a number, optionally with kb, mb or gb), got '{}'",
+        impl_->source, path, text));
+  if (overflow || v > max / mult)
+    throw ConfigError(fmt::format("{}: {}: '{}' is more than the largest allowed, {} bytes",
+                                  impl_->source, path, text, max));
+  return v * mult;
+}
+
 #define MIMAMORI_CONFIG_TYPE(T)                         \
   template T Config::get<T>(std::string_view, T) const; \
   template T Config::require<T>(std::string_view) const;

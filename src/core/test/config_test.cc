@@ -65,3 +65,35 @@ TEST(Config, SetOverridesAndCreatesMaps) {
 
 }  // namespace
 }  // namespace mimamori::core
+
+namespace mimamori::core {
+namespace {
+
+TEST(ConfigList, SequenceOrCommaSeparatedString) {
+  auto c = Config::from_string("a: [x, y]\nb: 'p, q ,r'\n");
+  EXPECT_EQ(c.list("a", {}), (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(c.list("b", {}), (std::vector<std::string>{"p", "q", "r"}));
+  EXPECT_EQ(c.list("none", {"d"}), (std::vector<std::string>{"d"}));
+  c.set("b=[alert, dns]");
+  EXPECT_EQ(c.list("b", {}), (std::vector<std::string>{"alert", "dns"}));
+  c.set("b=alert,,dns");
+  EXPECT_THROW((void)c.list("b", {}), ConfigError);
+}
+
+TEST(ConfigByteSize, SuffixesArePowersOf1024AndErrorsNameTheKey) {
+  auto c = Config::from_string("a: 64mb\nb: 100 KiB\nc: 12\nd: 3tb\ne: 5gb\n");
+  EXPECT_EQ(c.byte_size("a", 0), 64u * 1024 * 1024);
+  EXPECT_EQ(c.byte_size("b", 0), 100u * 1024);
+  EXPECT_EQ(c.byte_size("c", 0), 12u);
+  EXPECT_EQ(c.byte_size("missing", 7), 7u);
+  try {
+    (void)c.byte_size("d", 0);
+    ADD_FAILURE() << "3tb accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("d: expected a size"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)c.byte_size("e", 0, UINT32_MAX), ConfigError);
+}
+
+}  // namespace
+}  // namespace mimamori::core

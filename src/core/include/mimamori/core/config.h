@@ -2,6 +2,7 @@
 /// Config: YAML configuration with errors that name the file, line and key. Loaded once at
 /// start-up (exceptions allowed there: ConfigError is caught in main and printed).
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -54,6 +55,18 @@ class Config {
 
   /// Number of elements of the sequence at `path` (0 when absent).
   std::size_t size(std::string_view path) const;
+
+  /// A list of words: a YAML sequence, or one string of comma-separated items (as `--set`
+  /// gives it, `[a, b]` brackets allowed); `fallback` when absent. Throws ConfigError on an
+  /// empty item.
+  std::vector<std::string> list(std::string_view path,
+                                const std::vector<std::string>& fallback) const;
+
+  /// A byte size as Suricata writes it: a number, or one with a b/kb/mb/gb suffix (k, kib, m,
+  /// mib, g, gib too; powers of 1024, any case); `fallback` when absent. Throws ConfigError
+  /// naming the key when malformed or above `max`.
+  uint64_t byte_size(std::string_view path, uint64_t fallback,
+                     uint64_t max = UINT64_MAX) const;
 
   struct Impl;  ///< the parsed document (private to config.cc)
 

@@ -1,0 +1,22 @@
+#pragma once
+/// Small text helpers shared by every module (protocol parsers, rule and config readers).
+/// ASCII only: they never look at a byte above 0x7f, so UTF-8 passes through untouched.
+
+#include <string>
+#include <string_view>
+
+namespace mimamori::core {
+
+/// `s` without leading and trailing spaces, tabs, CR and LF.
+std::string_view trim(std::string_view s);
+
+/// True when `a` and `b` are equal ignoring ASCII case.
+bool iequals(std::string_view a, std::string_view b);
+
+/// True when `s` starts with `prefix`, ignoring ASCII case.
+bool istarts_with(std::string_view s, std::string_view prefix);
+
+/// `s` with ASCII letters lowered.
+std::string to_lower(std::string_view s);
+
+}  // namespace mimamori::core

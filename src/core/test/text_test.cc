@@ -1,0 +1,26 @@
+#include "mimamori/core/text.h"
+
+#include <gtest/gtest.h>
+
+namespace mimamori::core {
+namespace {
+
+TEST(Text, TrimRemovesSpacesTabsAndLineEndsOnBothSides) {
+  EXPECT_EQ(trim("  \tHost: a \r\n"), "Host: a");
+  EXPECT_EQ(trim(" \t\r\n"), "");
+  EXPECT_EQ(trim("a b"), "a b");
+}
+
+TEST(Text, CaseInsensitiveComparisonIsAsciiOnly) {
+  EXPECT_TRUE(iequals("Content-Length", "content-LENGTH"));
+  EXPECT_FALSE(iequals("abc", "abd"));
+  EXPECT_FALSE(iequals("abc", "ab"));
+  // A UTF-8 byte is compared as it is, never folded.
+  EXPECT_FALSE(iequals("\xc3\xa9", "\xc3\x89"));
+  EXPECT_TRUE(istarts_with("Transfer-Encoding: chunked", "transfer-encoding"));
+  EXPECT_FALSE(istarts_with("Trans", "transfer"));
+  EXPECT_EQ(to_lower("GET /Index.HTML"), "get /index.html");
+}
+
+}  // namespace
+}  // namespace mimamori::core
