@@ -35,22 +35,38 @@ function(mimamori_module name)
   add_library(mimamori::${name} ALIAS mimamori_${name})
 endfunction()
 
-# mimamori_unit_tests(MODULE SOURCES ...): one GoogleTest binary per module, each test
-# registered with CTest by name.
+# mimamori_unit_tests(MODULE SOURCES ... [TARGET name] [LIBS ...] [PRIVATE_HEADERS]
+#                     [LABELS ...] [PROPERTIES ...] [DEPENDS targets...])
+# The one way to register unit tests: one GoogleTest binary (default MODULE_test) linked to
+# mimamori::MODULE, every test registered with CTest by name and labelled with the module.
+# PRIVATE_HEADERS lets the tests include the module's private headers (parsers, tables);
+# PROPERTIES are passed to each discovered test (fixtures, environment); DEPENDS names
+# programs the tests start.
 function(mimamori_unit_tests module)
   if(NOT MIMAMORI_TESTS)
     return()
   endif()
-  cmake_parse_arguments(T "" "" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(T "PRIVATE_HEADERS" "TARGET" "SOURCES;LIBS;LABELS;PROPERTIES;DEPENDS" ${ARGN})
   set(target ${module}_test)
+  if(T_TARGET)
+    set(target ${T_TARGET})
+  endif()
   add_executable(${target} ${T_SOURCES})
   target_link_libraries(${target} PRIVATE mimamori::${module} GTest::gtest GTest::gmock GTest::gtest_main ${T_LIBS})
+  if(T_PRIVATE_HEADERS)
+    target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  endif()
+  if(T_DEPENDS)
+    add_dependencies(${target} ${T_DEPENDS})
+  endif()
   target_compile_definitions(${target} PRIVATE
     MIMAMORI_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     MIMAMORI_CORPUS_DIR="${PROJECT_SOURCE_DIR}/../shared/corpus"
     MIMAMORI_BINARY_DIR="${PROJECT_BINARY_DIR}")
   mimamori_warnings(${target})
-  gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS ${module})
+  set(labels ${module} ${T_LABELS})
+  list(JOIN labels ";" labels)
+  gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${labels}" ${T_PROPERTIES})
 endfunction()
 
 # mimamori_program(NAME SOURCES ... LIBS ...)
@@ -61,14 +77,19 @@ function(mimamori_program name)
   mimamori_warnings(${name})
 endfunction()
 
-# mimamori_fuzz_target(NAME SOURCES ... LIBS ...): a libFuzzer target, built only with the
-# `fuzz` preset (clang). Run it as `build/fuzz/bin/NAME -max_total_time=600 CORPUS_DIR`.
+# mimamori_fuzz_target(NAME SOURCES ... LIBS ... [PRIVATE_HEADERS]): the one way to declare a
+# libFuzzer target, built only with the `fuzz` preset (clang). Run it as
+# `build/fuzz/bin/NAME -max_total_time=600 CORPUS_DIR`.
 function(mimamori_fuzz_target name)
   if(NOT MIMAMORI_FUZZ)
     return()
   endif()
-  cmake_parse_arguments(F "" "" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(F "PRIVATE_HEADERS" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${F_SOURCES})
   target_link_libraries(${name} PRIVATE ${F_LIBS})
+  if(F_PRIVATE_HEADERS)
+    target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  endif()
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
   target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
 endfunction()
