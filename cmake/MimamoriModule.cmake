@@ -36,9 +36,10 @@ function(mimamori_module name)
 endfunction()
 
 # mimamori_unit_tests(MODULE SOURCES ... [TARGET name] [LIBS ...] [PRIVATE_HEADERS]
-#                     [LABELS ...] [PROPERTIES ...] [DEPENDS targets...])
+#                     [LABELS label] [PROPERTIES ...] [DEPENDS targets...])
 # The one way to register unit tests: one GoogleTest binary (default MODULE_test) linked to
-# mimamori::MODULE, every test registered with CTest by name and labelled with the module.
+# mimamori::MODULE, every test registered with CTest by name and labelled with the module
+# (or with LABELS' one label instead).
 # PRIVATE_HEADERS lets the tests include the module's private headers (parsers, tables);
 # PROPERTIES are passed to each discovered test (fixtures, environment); DEPENDS names
 # programs the tests start.
@@ -46,7 +47,7 @@ function(mimamori_unit_tests module)
   if(NOT MIMAMORI_TESTS)
     return()
   endif()
-  cmake_parse_arguments(T "PRIVATE_HEADERS" "TARGET" "SOURCES;LIBS;LABELS;PROPERTIES;DEPENDS" ${ARGN})
+  cmake_parse_arguments(T "PRIVATE_HEADERS" "TARGET;LABELS" "SOURCES;LIBS;PROPERTIES;DEPENDS" ${ARGN})
   set(target ${module}_test)
   if(T_TARGET)
     set(target ${T_TARGET})
@@ -64,10 +65,13 @@ function(mimamori_unit_tests module)
     MIMAMORI_CORPUS_DIR="${PROJECT_SOURCE_DIR}/../shared/corpus"
     MIMAMORI_BINARY_DIR="${PROJECT_BINARY_DIR}")
   mimamori_warnings(${target})
-  # A list value must reach the generated test file with its separators escaped.
-  set(labels ${module} ${T_LABELS})
-  string(REPLACE ";" "\\;" labels "${labels}")
-  gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${labels}" ${T_PROPERTIES})
+  # One label: the module's, or the one LABELS names (gtest_discover_tests cannot carry a list
+  # value through to the generated test file).
+  set(label ${module})
+  if(T_LABELS)
+    list(GET T_LABELS 0 label)
+  endif()
+  gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS ${label} ${T_PROPERTIES})
 endfunction()
 
 # mimamori_program(NAME SOURCES ... LIBS ...)
