@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "mimamori/core/text.h"
+
 namespace mimamori::sigma {
 namespace {
 
@@ -205,8 +207,7 @@ class Compiler {
       if (exists) {
         ValueTest t;
         t.op = ValueTest::kExists;
-        std::string v = *value;
-        std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+        std::string v = core::to_lower(*value);
         if (v != "true" && v != "false")
           fail(fmt::format("exists needs true or false, got '{}'", *value));
         t.negate = v == "false";

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "detection.h"
+#include "mimamori/core/text.h"
 #include "rule_set_impl.h"
 
 namespace mimamori::sigma {
@@ -96,8 +97,7 @@ std::string_view level_name(Level l) {
 
 uint32_t RuleSet::Impl::bucket_for(const std::string& channel, const std::vector<std::string>& ids,
                                    bool is_foreign) {
-  std::string lower = channel;
-  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  std::string lower = core::to_lower(channel);
   for (uint32_t i = 0; i < buckets.size(); ++i)
     if (buckets[i].channel == lower && buckets[i].event_ids == ids &&
         buckets[i].foreign == is_foreign)
