@@ -51,7 +51,10 @@ class PatternSet {
   /// Compiles `patterns`; an error names the first pattern that Vectorscan rejects and why.
   static core::Result<PatternSet> compile(const std::vector<Pattern>& patterns);
 
-  /// Scans `data` (block mode). Scratch must have been prepared with prepare().
+  /// Scans `data` (block mode). Scratch must have been prepared with prepare(). On a CPU where
+  /// Vectorscan misses matches that end near the end of a buffer (see
+  /// vectorscan_misses_tail_matches), `data` is scanned through a padded copy instead, and
+  /// matches that end in the padding are not reported.
   core::Status scan(std::string_view data, Scratch& scratch, const OnMatch& on_match) const;
 
   /// Makes `scratch` fit this set (cheap when it already does).
@@ -69,7 +72,14 @@ class PatternSet {
   PatternSet() = default;
   void* db_ = nullptr;  // hs_database_t*
   std::size_t size_ = 0;
+  bool end_assertions_ = false;  // some expression may test the end of data: never padded
 };
+
+/// True when this CPU's Vectorscan code path misses matches that end in the last bytes of a
+/// buffer (seen with the AVX-512 code of Vectorscan 5.4 on a multi-literal set: a literal
+/// ending a buffer of 68 bytes or more is not reported). Found once per process by a probe
+/// scan, logged once when true.
+bool vectorscan_misses_tail_matches();
 
 /// Escapes raw bytes as `\xNN` for a Vectorscan expression (the literal API rejects patterns
 /// that start with NUL, so literals go through the regex compiler escaped).
