@@ -64,8 +64,9 @@ function(mimamori_unit_tests module)
     MIMAMORI_CORPUS_DIR="${PROJECT_SOURCE_DIR}/../shared/corpus"
     MIMAMORI_BINARY_DIR="${PROJECT_BINARY_DIR}")
   mimamori_warnings(${target})
+  # A list value must reach the generated test file with its separators escaped.
   set(labels ${module} ${T_LABELS})
-  list(JOIN labels ";" labels)
+  string(REPLACE ";" "\\;" labels "${labels}")
   gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${labels}" ${T_PROPERTIES})
 endfunction()
 
