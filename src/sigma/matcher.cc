@@ -4,19 +4,11 @@
 #include <charconv>
 #include <cstring>
 
+#include "mimamori/core/text.h"
 #include "rule_set_impl.h"
 
 namespace mimamori::sigma {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
 
 std::optional<double> as_number(std::string_view s) {
   double d = 0;
@@ -44,7 +36,9 @@ bool in_network(std::string_view text, const core::IpAddress& net, int prefix) {
 }
 
 bool ref_compare(std::string_view v, std::string_view o, uint8_t mode, bool cased) {
-  auto eq = [&](std::string_view x, std::string_view y) { return cased ? x == y : iequals(x, y); };
+  auto eq = [&](std::string_view x, std::string_view y) {
+    return cased ? x == y : core::iequals(x, y);
+  };
   switch (mode) {
     case 0:
       return eq(v, o);

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <limits>
 
+#include "rule_text.h"
+
 namespace mimamori::net::rules {
 
 namespace {
@@ -73,11 +75,10 @@ bool ranges_contain(const Ranges<T>& r, T v) {
   return v >= it->first && v <= it->second;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+// Blanks inside address and port groups: spaces and tabs only. A CR or LF in a group (a
+// variable written as a YAML block scalar) stays an error, as it always was; core::trim would
+// strip it.
+constexpr std::string_view kGroupBlanks = " \t";
 
 // Splits a bracketed list at top-level commas.
 core::Result<std::vector<std::string_view>> split_list(std::string_view s) {
@@ -90,12 +91,12 @@ core::Result<std::vector<std::string_view>> split_list(std::string_view s) {
       if (--depth < 0) return core::make_error("unbalanced ']' in '{}'", s);
     }
     if (s[i] == ',' && depth == 0) {
-      out.push_back(trim(s.substr(start, i - start)));
+      out.push_back(strip(s.substr(start, i - start), kGroupBlanks));
       start = i + 1;
     }
   }
   if (depth != 0) return core::make_error("unbalanced '[' in '{}'", s);
-  out.push_back(trim(s.substr(start)));
+  out.push_back(strip(s.substr(start), kGroupBlanks));
   return out;
 }
 
@@ -126,7 +127,7 @@ struct AddressParser {
   }
 
   core::Result<Sets> parse_item(std::string_view item, int depth) {
-    item = trim(item);
+    item = strip(item, kGroupBlanks);
     if (depth > kMaxDepth) return core::make_error("address variables nest too deep (a cycle?)");
     if (item.empty()) return core::make_error("empty address");
     if (item.front() == '!') {
@@ -164,8 +165,8 @@ struct AddressParser {
     Sets out;
     // a-b range
     if (auto dash = item.find('-'); dash != std::string_view::npos) {
-      auto lo = core::IpAddress::parse(trim(item.substr(0, dash)));
-      auto hi = core::IpAddress::parse(trim(item.substr(dash + 1)));
+      auto lo = core::IpAddress::parse(strip(item.substr(0, dash), kGroupBlanks));
+      auto hi = core::IpAddress::parse(strip(item.substr(dash + 1), kGroupBlanks));
       if (!lo || !hi || lo->family() != hi->family()) {
         return core::make_error("bad address range '{}'", item);
       }
@@ -289,7 +290,7 @@ struct PortParser {
   const Variables& vars;
 
   core::Result<Ranges<uint16_t>> parse_item(std::string_view item, int depth) {
-    item = trim(item);
+    item = strip(item, kGroupBlanks);
     if (depth > kMaxDepth) return core::make_error("port variables nest too deep (a cycle?)");
     if (item.empty()) return core::make_error("empty port");
     if (item.front() == '!') {
@@ -322,7 +323,7 @@ struct PortParser {
     }
     if (item == "any") return Ranges<uint16_t>{{0, 65535}};
     auto number = [&](std::string_view s, uint16_t fallback) -> core::Result<uint16_t> {
-      s = trim(s);
+      s = strip(s, kGroupBlanks);
       if (s.empty()) return fallback;
       unsigned v = 0;
       auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);

@@ -1,9 +1,7 @@
 #include <algorithm>
-#include <fstream>
 
 #include "engine_impl.h"
-#include "mimamori/core/hash.h"
-#include "mimamori/core/log.h"
+#include "mimamori/match/database_cache.h"
 
 namespace mimamori::net::rules {
 
@@ -180,61 +178,23 @@ void build_ip_index(IpIndex& idx, const std::vector<std::pair<uint32_t, const Ad
   }
 }
 
-core::Result<match::PatternSet> compile_cached(const std::vector<match::Pattern>& patterns,
-                                               const std::filesystem::path& cache_dir,
-                                               EngineStats& stats) {
-  std::string key_text(kEngineVersion);
-  for (const auto& p : patterns) {
-    key_text += fmt::format("\n{} {} {} ", p.id, p.caseless ? 1 : 0, p.expression.size());
-    key_text += p.expression;
-  }
-  std::filesystem::path file;
-  if (!cache_dir.empty()) {
-    file = cache_dir / (core::sha256_hex(key_text) + ".hsdb");
-    if (auto bytes = read_whole_file(file)) {
-      auto set = match::PatternSet::deserialize(*bytes, patterns.size());
-      if (set) {
-        ++stats.cache_hits;
-        return set;
-      }
-      spdlog::warn("rule cache {}: {}; recompiling", file.string(), set.error().message);
-    }
-  }
-  auto set = match::PatternSet::compile(patterns);
-  if (!set) return set;
-  if (!file.empty()) {
-    auto bytes = set->serialize();
-    if (bytes) {
-      auto tmp = file;
-      tmp += ".tmp";
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
-      out.close();
-      std::error_code ec;
-      if (out) std::filesystem::rename(tmp, file, ec);
-      if (!out || ec) spdlog::warn("rule cache: cannot write {}", file.string());
-    }
-  }
-  return set;
-}
-
 // The prefilter of a pattern list. With `in_head` (by pattern id: the fast pattern lies in a
 // buffer's first kHeadWindow bytes), those patterns go to a head database and the rest to the
 // main one; without, all to the main one (short buffers: a second scan call costs more than
 // the confirmations it saves).
 core::Result<Prefilter> compile_prefilter(const std::vector<match::Pattern>& patterns,
                                           const std::vector<bool>* in_head,
-                                          const std::filesystem::path& cache_dir,
-                                          EngineStats& stats) {
+                                          match::DatabaseCache& cache, EngineStats& stats) {
   std::vector<match::Pattern> main, head;
   for (const auto& p : patterns) (in_head && (*in_head)[p.id] ? head : main).push_back(p);
   Prefilter pf;
   for (auto* list : {&main, &head}) {
     if (list->empty()) continue;
-    auto db = compile_cached(*list, cache_dir, stats);
+    auto db = cache.compile(*list, kEngineVersion);
     if (!db) return db.error();
     (list == &main ? pf.set : pf.head) = std::move(*db);
     ++stats.databases;
+    stats.cache_hits = cache.hits();
   }
   return pf;
 }
@@ -450,6 +410,7 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
                               ec.message());
     }
   }
+  match::DatabaseCache cache(options.cache_dir, "rule cache");
   // [context][buffer][dir] pattern lists
   std::vector<match::Pattern> lists[3][kBufferCount][2];
   std::vector<std::pair<uint32_t, const AddressSet*>> by_src, by_dst;
@@ -667,8 +628,7 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
             if (it != made.end()) {
               idx = it->second;
             } else {
-              auto pf =
-                  compile_prefilter(patterns, cls > 0 ? &in_head : nullptr, options.cache_dir, st);
+              auto pf = compile_prefilter(patterns, cls > 0 ? &in_head : nullptr, cache, st);
               if (!pf) {
                 return core::make_error("packet prefilter ({}): {}",
                                         d == 0 ? "to_server" : "to_client", pf.error().message);
@@ -695,7 +655,7 @@ core::Result<std::shared_ptr<const RuleEngine>> RuleEngine::build(RuleSet set,
         // line or less.
         auto pf = compile_prefilter(lists[c][b][d],
                                     c == static_cast<size_t>(Context::kStream) ? &in_head : nullptr,
-                                    options.cache_dir, st);
+                                    cache, st);
         if (!pf) {
           return core::make_error("prefilter for {} ({}): {}",
                                   buffer_name(static_cast<BufferId>(b)),

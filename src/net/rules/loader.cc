@@ -4,18 +4,11 @@
 #include <fstream>
 
 #include "mimamori/core/config.h"
+#include "mimamori/core/text.h"
 
 namespace mimamori::net::rules {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 constexpr int kMaxIncludeDepth = 8;
 
@@ -98,8 +91,8 @@ core::Status RuleLoader::load_classification_text(std::string_view text, std::st
   size_t pos = 0;
   while (pos <= text.size()) {
     auto nl = text.find('\n', pos);
-    auto line =
-        trim(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+    auto line = core::trim(
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
     pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     ++line_no;
     if (line.empty() || line.front() == '#') continue;
@@ -115,14 +108,14 @@ core::Status RuleLoader::load_classification_text(std::string_view text, std::st
       return core::make_error("{}:{}: expected three comma-separated fields", source, line_no);
     }
     ClassType ct;
-    ct.description = std::string(trim(rest.substr(c1 + 1, c2 - c1 - 1)));
-    auto prio = trim(rest.substr(c2 + 1));
+    ct.description = std::string(core::trim(rest.substr(c1 + 1, c2 - c1 - 1)));
+    auto prio = core::trim(rest.substr(c2 + 1));
     try {
       ct.priority = std::stoi(std::string(prio));
     } catch (...) {
       return core::make_error("{}:{}: priority '{}' is not a number", source, line_no, prio);
     }
-    classtypes_[std::string(trim(rest.substr(0, c1)))] = std::move(ct);
+    classtypes_[std::string(core::trim(rest.substr(0, c1)))] = std::move(ct);
   }
   return {};
 }
@@ -150,11 +143,11 @@ void RuleLoader::load_text_at(std::string_view text, const std::string& source,
     auto raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++line_no;
-    auto line = trim(raw);
+    auto line = core::trim(raw);
     if (rule.empty()) {
       if (!line.empty() && line.front() == '#' && !edits_.empty()) {
         // A commented-out rule that enable.conf turns on.
-        auto body = trim(line.substr(line.find_first_not_of("# ")));
+        auto body = core::trim(line.substr(line.find_first_not_of("# ")));
         if (body.find('(') != std::string_view::npos && body.back() == ')' &&
             (body.starts_with("alert ") || body.starts_with("drop ") || body.starts_with("pass ") ||
              body.starts_with("reject ")) &&
@@ -165,7 +158,7 @@ void RuleLoader::load_text_at(std::string_view text, const std::string& source,
       }
       if (line.empty() || line.front() == '#') continue;
       if (line.starts_with("include ") || line.starts_with("include:")) {
-        auto target = trim(line.substr(8));
+        auto target = core::trim(line.substr(8));
         if (!target.empty() && target.front() == '"' && target.back() == '"' && target.size() > 1) {
           target = target.substr(1, target.size() - 2);
         }

@@ -4,20 +4,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "mimamori/core/text.h"
 #include "mimamori/match/regex.h"
 #include "mimamori/net/rules/loader.h"
 
 namespace mimamori::net::rules {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // Calls fn(line, line_no) for each line of `text` that is neither blank nor a comment, trimmed;
 // stops at the first error fn returns.
@@ -27,8 +20,8 @@ core::Status for_each_line(std::string_view text, Fn fn) {
   std::size_t pos = 0;
   while (pos < text.size()) {
     auto nl = text.find('\n', pos);
-    auto line =
-        trim(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+    auto line = core::trim(
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++line_no;
     if (line.empty() || line.front() == '#') continue;
@@ -61,10 +54,10 @@ struct Selector {
 };
 
 core::Result<Selector> parse_selector(std::string_view s) {
-  s = trim(s);
+  s = core::trim(s);
   Selector sel;
   if (s.starts_with("re:")) {
-    auto re = match::Regex::compile(trim(s.substr(3)));
+    auto re = match::Regex::compile(core::trim(s.substr(3)));
     if (!re) return core::make_error("bad regex '{}': {}", s.substr(3), re.error().message);
     sel.kind = Selector::Kind::kRegex;
     sel.regex = std::make_shared<const match::Regex>(std::move(*re));
@@ -72,7 +65,7 @@ core::Result<Selector> parse_selector(std::string_view s) {
   }
   if (s.starts_with("group:")) {
     sel.kind = Selector::Kind::kGroup;
-    sel.group = std::string(trim(s.substr(6)));
+    sel.group = std::string(core::trim(s.substr(6)));
     return sel;
   }
   auto colon = s.find(':');
@@ -107,7 +100,7 @@ core::Result<std::string> read_file(const std::filesystem::path& path) {
 
 // "quoted" string at the start of `s`; advances `s` past it.
 bool take_quoted(std::string_view& s, std::string& out) {
-  s = trim(s);
+  s = core::trim(s);
   if (s.empty() || s.front() != '"') return false;
   out.clear();
   for (size_t i = 1; i < s.size(); ++i) {
@@ -154,7 +147,7 @@ core::Status RuleEdits::add_text(std::string_view kind, std::string_view text,
       std::string_view rest = line.substr(q);
       Modification m;
       std::string from;
-      if (!take_quoted(rest, from) || !take_quoted(rest, m.to) || !trim(rest).empty()) {
+      if (!take_quoted(rest, from) || !take_quoted(rest, m.to) || !core::trim(rest).empty()) {
         return core::make_error("{}:{}: expected SELECTOR \"from\" \"to\"", source, line_no);
       }
       auto re = match::Regex::compile(from);
@@ -260,7 +253,7 @@ core::Status apply_threshold_config(RuleSet& set, std::string_view text, std::st
     while (start <= rest.size()) {
       auto comma = rest.find(',', start);
       // `ip` may be a bracketed list with commas.
-      auto field = trim(rest.substr(
+      auto field = core::trim(rest.substr(
           start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
       if (field.starts_with("ip") && field.find('[') != std::string_view::npos &&
           field.find(']') == std::string_view::npos) {
@@ -269,7 +262,7 @@ core::Status apply_threshold_config(RuleSet& set, std::string_view text, std::st
           return core::make_error("{}:{}: unbalanced '[' in ip", source, line_no);
         }
         comma = rest.find(',', close);
-        field = trim(rest.substr(
+        field = core::trim(rest.substr(
             start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
       }
       start = comma == std::string_view::npos ? rest.size() + 1 : comma + 1;
@@ -279,7 +272,7 @@ core::Status apply_threshold_config(RuleSet& set, std::string_view text, std::st
         return core::make_error("{}:{}: '{}' has no value", source, line_no, field);
       }
       auto k = field.substr(0, s2);
-      auto v = trim(field.substr(s2));
+      auto v = core::trim(field.substr(s2));
       auto num = [&](auto& out) {
         auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
         return ec == std::errc() && p == v.data() + v.size();

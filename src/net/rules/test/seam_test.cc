@@ -1,4 +1,4 @@
-#include "../seam.h"
+#include "seam.h"
 
 #include <gtest/gtest.h>
 

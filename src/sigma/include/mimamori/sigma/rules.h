@@ -78,7 +78,8 @@ class RuleSet {
   void load_text(std::string_view yaml, const std::string& file, const LoadOptions& options = {});
   /// Builds the pattern databases; an error means a database could not be built at all.
   /// With `cache_dir`, compiled databases are kept there (named by a hash of their patterns)
-  /// and reused by later runs; a missing, stale or foreign cache entry is simply rebuilt.
+  /// and reused by later runs (match::DatabaseCache); a missing entry is built, a damaged or
+  /// foreign one is refused with a warning and rebuilt.
   core::Status compile(const std::string& cache_dir = {});
   /// Databases taken from the cache by compile(), and built afresh.
   std::pair<std::size_t, std::size_t> cache_use() const;

@@ -78,7 +78,8 @@ bool buffer_is_multi(BufferId id);
 std::string_view buffer_protocol(BufferId id);
 
 /// The buffer a sticky-buffer keyword selects (`http.uri`, `http_uri` as sticky in old
-/// syntax is not accepted: see legacy_modifier_buffer), or nullopt.
+/// syntax is not accepted: see legacy_modifier_buffer), or nullopt. Both names come from the
+/// rule keyword table.
 std::optional<BufferId> sticky_buffer(std::string_view keyword);
 
 /// The buffer a legacy content modifier (`http_uri`, `http_header`, ...) moves the previous

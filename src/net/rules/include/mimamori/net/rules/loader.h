@@ -22,7 +22,8 @@ class Config;
 
 namespace mimamori::net::rules {
 
-/// The whole of a regular file of at most 1 GiB (rule files, the database cache), or why not.
+/// The whole of a regular file of at most 1 GiB (rule, classification, threshold files), or why
+/// not.
 core::Result<std::string> read_whole_file(const std::filesystem::path& path);
 
 /// A rule that was not loaded, and why.
