@@ -1,5 +1,6 @@
-// HttpClient against a loopback HTTP server started by the test (port chosen by the OS):
-// statuses and bodies, the response size bound, the time bound, redirects, allowed protocols.
+// HttpClient against loopback HTTP and SMTP servers started by the test (ports chosen by the
+// OS): statuses and bodies, the response size bound, the time bound, redirects, allowed
+// protocols, mail upload.
 
 #include "mimamori/core/http_client.h"
 
@@ -90,6 +91,79 @@ class LoopbackServer {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::string last_;
+  std::thread thread_;
+};
+
+// A minimal SMTP server: one session, every command accepted, the DATA kept.
+class LoopbackSmtp {
+ public:
+  LoopbackSmtp() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(fd_, 1), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~LoopbackSmtp() {
+    ::shutdown(fd_, SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+  /// Waits for the session to end; what the client sent, line by line.
+  std::string dialogue() {
+    thread_.join();
+    return dialogue_;
+  }
+
+ private:
+  void serve() {
+    int c = ::accept(fd_, nullptr, nullptr);
+    if (c < 0) return;
+    auto say = [c](std::string_view s) { (void)!::write(c, s.data(), s.size()); };
+    say("220 test ESMTP\r\n");
+    std::string in;
+    char buf[4096];
+    bool data = false;
+    for (;;) {
+      auto nl = in.find("\r\n");
+      if (nl == std::string::npos) {
+        ssize_t n = ::read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        in.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      std::string line = in.substr(0, nl);
+      in.erase(0, nl + 2);
+      dialogue_ += line + "\n";
+      if (data) {
+        if (line == ".") {
+          data = false;
+          say("250 queued\r\n");
+        }
+      } else if (line.starts_with("EHLO") || line.starts_with("HELO")) {
+        say("250 test\r\n");
+      } else if (line == "DATA") {
+        data = true;
+        say("354 go on\r\n");
+      } else if (line == "QUIT") {
+        say("221 bye\r\n");
+        break;
+      } else {
+        say("250 ok\r\n");
+      }
+    }
+    ::close(c);
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::string dialogue_;
   std::thread thread_;
 };
 
@@ -190,6 +264,24 @@ TEST(HttpClient, ProtocolNotAllowedIsRefused) {
   auto r = client.send({"GET", server.url("/ok"), {}, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("GET http://127.0.0.1"), std::string::npos) << r.error().message;
+}
+
+TEST(HttpClient, MailIsUploadedOverSmtp) {
+  HttpClientOptions o;
+  o.protocols = "smtp";
+  o.timeout_s = 10;
+  LoopbackSmtp server;
+  std::string dialogue;
+  {
+    HttpClient client(o);  // closing it ends the SMTP session (QUIT)
+    std::string message = "Subject: test\r\n\r\nhello\r\n";
+    auto r = client.send_mail({server.url(), "<a@example.jp>", {"<b@example.jp>"}, message});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  dialogue = server.dialogue();
+  EXPECT_NE(dialogue.find("MAIL FROM:<a@example.jp>"), std::string::npos) << dialogue;
+  EXPECT_NE(dialogue.find("RCPT TO:<b@example.jp>"), std::string::npos) << dialogue;
+  EXPECT_NE(dialogue.find("Subject: test\n\nhello\n.\n"), std::string::npos) << dialogue;
 }
 
 TEST(HttpClient, ErrorsDoNotEchoSecrets) {
