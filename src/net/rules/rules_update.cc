@@ -77,8 +77,10 @@ core::Result<std::vector<ArchiveFile>> read_archive(std::string_view gz) {
     const char* why = archive_error_string(a.get());
     return core::make_error("archive damaged {}: {}", where, why ? why : "unreadable");
   };
-  if (archive_read_open_memory(a.get(), gz.data(), gz.size()) != ARCHIVE_OK)
-    return damaged("at its start");
+  if (archive_read_open_memory(a.get(), gz.data(), gz.size()) != ARCHIVE_OK) {
+    const char* why = archive_error_string(a.get());
+    return core::make_error("not a readable tar.gz archive: {}", why ? why : "unreadable");
+  }
   std::vector<ArchiveFile> files;
   std::size_t unpacked = 0;
   archive_entry* entry = nullptr;
