@@ -171,8 +171,7 @@ int do_run(const std::string& config_file, const std::vector<std::string>& sets,
       spdlog::warn("configuration from the server not usable: {}", e.what());
     }
   });
-  agent::SpoolSink sink(**spool);
-  sink.set_uplink(&up);
+  agent::SpoolEvents sink(**spool, up);
   std::atomic<bool> uplink_stop{false};
   std::thread sender([&] { up.run(uplink_stop); });
   stats.spool = spool->get();

@@ -1,5 +1,6 @@
 #pragma once
-// Where the agent's events go: the spool (and from there the server), or a local EVE file.
+// Where the agent's events go: the spool (uplink::SpoolSink, and from there the server), or a
+// local EVE file.
 
 #include <cstdio>
 #include <filesystem>
@@ -10,49 +11,29 @@
 #include "mimamori/core/eve.h"
 #include "mimamori/host/collector.h"
 #include "mimamori/uplink/spool.h"
+#include "mimamori/uplink/spool_sink.h"
 #include "mimamori/uplink/uplink.h"
 
 namespace mimamori::agent {
 
-/// Events into the durable spool; checkpoints committed with them.
-class SpoolSink : public host::EventSink {
+/// The collectors' view of uplink::SpoolSink: events into the durable spool, checkpoints
+/// committed with them, every flush() a durable batch (a failed one retried at the next).
+class SpoolEvents : public host::EventSink {
  public:
-  explicit SpoolSink(uplink::Spool& spool) : spool_(spool) {}
-  void set_uplink(uplink::Uplink* up) { uplink_ = up; }
-  void emit(const core::Event& e) override {
-    std::lock_guard lock(mu_);
-    line_.clear();
-    core::append_eve(e, line_);
-    spool_.append(line_);
-    ++pending_;
-    ++emitted_;
-  }
+  SpoolEvents(uplink::Spool& spool, uplink::Uplink& up)
+      : sink_(spool, &up,
+              {.types = std::nullopt, .buffer_max_bytes = 0, .commit_when_idle = true}) {}
+  void emit(const core::Event& e) override { sink_.emit(e); }
   void checkpoint(std::string_view source, std::string_view pos) override {
-    std::lock_guard lock(mu_);
-    checkpoints_[std::string(source)] = std::string(pos);
+    sink_.checkpoint(source, pos);
   }
-  std::string position(std::string_view source) override { return spool_.checkpoint(source); }
+  std::string position(std::string_view source) override { return sink_.position(source); }
   /// Commits what was emitted (and the checkpoints) in one durable batch.
-  void flush() {
-    std::lock_guard lock(mu_);
-    if (auto st = spool_.commit(checkpoints_); !st) {
-      spdlog::error("{}", st.error().message);
-      return;
-    }
-    checkpoints_.clear();
-    if (pending_ && uplink_) uplink_->notify();
-    pending_ = 0;
-  }
-  uint64_t emitted() const { return emitted_; }
+  void flush() { sink_.commit(); }
+  uint64_t emitted() const { return sink_.emitted(); }
 
  private:
-  uplink::Spool& spool_;
-  uplink::Uplink* uplink_ = nullptr;
-  std::mutex mu_;
-  std::string line_;
-  std::map<std::string, std::string> checkpoints_;
-  uint64_t pending_ = 0;
-  uint64_t emitted_ = 0;
+  uplink::SpoolSink sink_;
 };
 
 /// Events appended to a local EVE file (offline use); checkpoints in a file beside the state.

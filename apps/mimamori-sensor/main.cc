@@ -9,15 +9,16 @@
 #include <filesystem>
 #include <thread>
 
-#include "detectors.h"
+#include "commands.h"
 #include "mimamori/core/config.h"
 #include "mimamori/core/eve.h"
 #include "mimamori/core/log.h"
 #include "mimamori/net/capture.h"
 #include "mimamori/net/output.h"
 #include "mimamori/net/pipeline.h"
+#include "mimamori/net/rules/control_socket.h"
+#include "mimamori/net/rules/rule_service.h"
 #include "mimamori/net/workers.h"
-#include "rules_update.h"
 #include "uplink_output.h"
 
 namespace {
@@ -34,6 +35,11 @@ extern "C" void on_signal(int) {
   if (auto* s = g_source.load()) s->interrupt();
 }
 
+std::atomic<mimamori::net::rules::RuleService*> g_rules{nullptr};
+extern "C" void on_sighup(int) {
+  if (auto* r = g_rules.load()) r->request_reload();
+}
+
 struct Args {
   std::string read, iface, config, log_dir = ".", checksum = "auto", runmode, bpf;
   std::string credential, spool_dir;
@@ -43,24 +49,8 @@ struct Args {
   int threads = 1;
   bool simulate_ips = false;
   bool rules_check = false, rules_verbose = false;
-  sensor::RuleOptions rules;
+  net::rules::RuleFileOptions rules;
 };
-
-void write_stats(net::EveSink& sink, const net::PipelineStats& s, const net::CaptureStats& cap,
-                 core::Timestamp started, const core::EveFormat& fmt) {
-  core::Event ev;
-  ev.timestamp = core::now();
-  ev.event_type = core::event_type::kStats;
-  s.append_to(ev.fields, (ev.timestamp.micros - started.micros) / 1000000);
-  std::string line = core::to_eve(ev, fmt);
-  // The capture counters join the "stats" object (its closing brace is the line's last but one).
-  std::string capture = ",\"capture\":{\"kernel_packets\":" + std::to_string(cap.packets) +
-                        ",\"kernel_drops\":" + std::to_string(cap.kernel_drops) +
-                        ",\"read_errors\":" + std::to_string(cap.read_errors) + "}";
-  if (line.size() >= 2) line.insert(line.size() - 2, capture);
-  line.push_back('\n');
-  sink.write(line);
-}
 
 int run(const Args& a) {
   core::Config config;
@@ -89,40 +79,14 @@ int run(const Args& a) {
   }
   threads = std::max(1, std::min(threads, 64));
 
-  // Output.
-  std::string filetype = config.get<std::string>("outputs.eve.filetype", "regular");
-  std::unique_ptr<net::EveSink> sink;
-  std::string where;
-  // The uplink (to mimamori-server): a credential on the command line or in `uplink.*`.
+  // Output. The uplink (to mimamori-server): a credential on the command line or in `uplink.*`.
   if (!a.credential.empty()) config.set("uplink.credential=" + a.credential);
   if (!a.spool_dir.empty()) config.set("uplink.spool_dir=" + a.spool_dir);
   auto up = sensor::UplinkSettings::from_config(config);
-  if (!config.get<bool>("outputs.eve.enabled", true)) {
-    if (up.credential.empty())
-      throw core::ConfigError(
-          "outputs.eve.enabled is false and no uplink is configured: "
-          "the sensor would write its events nowhere");
-    where = "no EVE file";
-  } else if (filetype == "stdout") {
-    sink = net::make_stdout_sink();
-    where = "standard output";
-  } else if (filetype == "unix_stream") {
-    where = config.get<std::string>("outputs.eve.filename", "eve.sock");
-    auto s = net::open_unix_sink(where);
-    if (!s) throw core::ConfigError(s.error().message);
-    sink = std::move(*s);
-  } else if (filetype == "regular") {
-    where = (std::filesystem::path(a.log_dir) /
-             config.get<std::string>("outputs.eve.filename", "eve.json"))
-                .string();
-    auto s = net::open_file_sink(where, config.get<uint64_t>("outputs.eve.rotate-size", 0),
-                                 config.get<int>("outputs.eve.rotate-keep", 5));
-    if (!s) throw core::ConfigError(s.error().message);
-    sink = std::move(*s);
-  } else {
-    throw core::ConfigError("outputs.eve.filetype: expected regular, stdout or unix_stream, got '" +
-                            filetype + "'");
-  }
+  std::string where;
+  std::unique_ptr<net::EveSink> sink =
+      sensor::open_eve_sink(config, a.log_dir, !up.credential.empty(), where);
+  std::string filetype = config.get<std::string>("outputs.eve.filetype", "regular");
   FILE* human = filetype == "stdout" ? stderr : stdout;
   sensor::UplinkOutput* uplink_out = nullptr;
   if (!up.credential.empty()) {
@@ -148,8 +112,23 @@ int run(const Args& a) {
   net::PacketSource& source = **src;
   g_source.store(&source);
 
-  sensor::prepare_detectors(config, a.rules);
-  if (!a.control.empty()) sensor::start_control(a.control);
+  net::rules::RuleService rules(config, a.rules);
+  struct Unpublish {  // no SIGHUP reaches the service once it is gone
+    ~Unpublish() { g_rules.store(nullptr); }
+  } unpublish;
+  if (rules.loaded()) {
+    g_rules.store(&rules);
+    struct sigaction hup {};
+    hup.sa_handler = on_sighup;
+    hup.sa_flags = SA_RESTART;  // a reload must not interrupt a blocking capture read
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, nullptr);
+    rules.start_reload_thread();
+  }
+  std::unique_ptr<net::rules::ControlServer> control;
+  if (!a.control.empty())
+    control = std::make_unique<net::rules::ControlServer>(
+        a.control, [&rules](std::string_view cmd) { return rules.command(cmd); });
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -157,68 +136,24 @@ int run(const Args& a) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  int64_t stats_interval_us = config.get<int64_t>("stats.interval", 8) * 1'000'000;
-  core::Timestamp started = core::now(), last_stats = started;
-  net::RawPacket raw;
-  uint64_t number = 0;
-  net::PipelineStats total;
+  core::Timestamp started = core::now();
+  net::WorkerPool pool(threads, [&](int i) {
+    return std::make_unique<net::Pipeline>(opt, rules.make_detectors(i), sink.get());
+  });
+  net::CaptureLoopOptions loop;
+  loop.pps = a.pps;
+  loop.stats_interval_us = config.get<int64_t>("stats.interval", 8) * 1'000'000;
+  auto result = net::run_capture(source, pool, g_stop, loop, [&](const net::PipelineStats& s) {
+    net::write_stats_record(*sink, s, source.stats(), started, opt.format);
+  });
   int rc = 0;
-  // --pps: replay a file at a fixed packet rate (a capture "played back" as if live).
-  auto pace_start = std::chrono::steady_clock::now();
-  auto pace = [&] {
-    if (a.pps <= 0) return;
-    auto due = pace_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                std::chrono::duration<double>(static_cast<double>(number) / a.pps));
-    std::this_thread::sleep_until(due);
-  };
-  auto poll_stats = [&](auto&& get) {
-    if (stats_interval_us <= 0 || (number & 1023) != 0) return;
-    core::Timestamp t = core::now();
-    if (t.micros - last_stats.micros < stats_interval_us) return;
-    last_stats = t;
-    write_stats(*sink, get(), source.stats(), started, opt.format);
-  };
-  if (threads == 1) {
-    net::Pipeline pipeline(opt, sensor::make_detectors(0), sink.get());
-    while (true) {
-      auto more = source.next(raw, g_stop);
-      if (!more) {
-        spdlog::error("{}", more.error().message);
-        rc = 1;
-        break;
-      }
-      if (!*more) break;
-      pipeline.process(raw, ++number);
-      pace();
-      poll_stats([&]() -> const net::PipelineStats& {
-        pipeline.flush();
-        return pipeline.stats();
-      });
-    }
-    pipeline.finish();
-    total = pipeline.stats();
-  } else {
-    net::WorkerPool pool(threads, [&](int i) {
-      return std::make_unique<net::Pipeline>(opt, sensor::make_detectors(i), sink.get());
-    });
-    while (true) {
-      auto more = source.next(raw, g_stop);
-      if (!more) {
-        spdlog::error("{}", more.error().message);
-        rc = 1;
-        break;
-      }
-      if (!*more) break;
-      pool.dispatch(raw, ++number);
-      pace();
-      poll_stats([&] { return pool.stats(); });
-    }
-    pool.finish();
-    total = pool.stats();
+  if (result.error) {
+    spdlog::error("{}", result.error->message);
+    rc = 1;
   }
+  const net::PipelineStats& total = result.total;
   g_source.store(nullptr);
-  const net::CaptureStats& cap = source.stats();
-  write_stats(*sink, total, cap, started, opt.format);
+  net::write_stats_record(*sink, total, source.stats(), started, opt.format);
   sink->flush();
   if (uplink_out) {
     int seen = g_signals.load();
@@ -226,26 +161,7 @@ int run(const Args& a) {
   }
   if (g_stop.load()) spdlog::info("stopped by signal; all output flushed");
 
-  const auto& d = total.decode;
-  std::string inputs = source.inputs().size() == 1
-                           ? source.inputs()[0]
-                           : std::to_string(source.inputs().size()) + " files";
-  std::fprintf(human,
-               "%s: %llu packets, %llu bytes, %llu invalid, %llu flows (tcp %llu, udp %llu), "
-               "%llu alerts, %llu drops, %llu events\n",
-               inputs.c_str(), static_cast<unsigned long long>(d.pkts),
-               static_cast<unsigned long long>(d.bytes), static_cast<unsigned long long>(d.invalid),
-               static_cast<unsigned long long>(total.flows_created),
-               static_cast<unsigned long long>(total.flows_tcp),
-               static_cast<unsigned long long>(total.flows_udp),
-               static_cast<unsigned long long>(total.alerts),
-               static_cast<unsigned long long>(total.drops),
-               static_cast<unsigned long long>(total.events));
-  std::fprintf(human, "app-layer flows: http %llu, dns %llu, tls %llu, ssh %llu; wrote %s\n",
-               static_cast<unsigned long long>(total.app_flows[1]),
-               static_cast<unsigned long long>(total.app_flows[2]),
-               static_cast<unsigned long long>(total.app_flows[3]),
-               static_cast<unsigned long long>(total.app_flows[4]), where.c_str());
+  sensor::print_summary(human, source.inputs(), total, where);
   if (uplink_out) std::fprintf(human, "%s\n", uplink_out->summary().c_str());
   return rc;
 }
@@ -285,7 +201,7 @@ int main(int argc, char** argv) {
   app.add_option("command", a.command, "with --control: reload-rules");
   auto* rules_cmd = app.add_subcommand("rules", "rule management");
   rules_cmd->require_subcommand(1);
-  mimamori::sensor::RulesUpdateOptions update_opts;
+  mimamori::net::rules::RulesUpdateOptions update_opts;
   auto* update = rules_cmd->add_subcommand(
       "update", "fetch a ruleset .tar.gz, verify, test-load, and install it only if it loads");
   update->add_option("--url", update_opts.url, "https://, http:// or file:// URL")->required();
@@ -324,14 +240,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "mimamori-sensor: '%s' needs --control SOCKET\n", a.command.c_str());
       return 2;
     }
-    return mimamori::sensor::send_control(a.control, a.command);
+    return mimamori::sensor::send_command(a.control, a.command);
   }
   if (a.rules_check) {
     try {
       mimamori::core::Config config;
       if (!a.config.empty()) config = mimamori::core::Config::load_file(a.config);
       for (const auto& s : a.sets) config.set(s);
-      return mimamori::sensor::check_rules(config, a.rules, a.rules_verbose);
+      return mimamori::net::rules::check_rules(config, a.rules, a.rules_verbose);
     } catch (const mimamori::core::ConfigError& e) {
       spdlog::error("{}", e.what());
       return 2;

@@ -5,23 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "detectors.h"
-
 namespace mimamori::sensor {
-namespace {
-
-// The value of "event_type" in one EVE line (the writer puts it near the front), or empty.
-std::string_view event_type_of(std::string_view line) {
-  constexpr std::string_view kKey = "\"event_type\":\"";
-  auto k = line.find(kKey);
-  if (k == std::string_view::npos) return {};
-  auto b = k + kKey.size();
-  auto e = line.find('"', b);
-  return e == std::string_view::npos ? std::string_view{} : line.substr(b, e - b);
-}
-
-}  // namespace
-
 UplinkSettings UplinkSettings::from_config(const core::Config& cfg) {
   UplinkSettings s;
   if (!cfg.get<bool>("uplink.enabled", cfg.has("uplink.credential"))) return s;
@@ -30,7 +14,7 @@ UplinkSettings UplinkSettings::from_config(const core::Config& cfg) {
   s.spool_max_mb = cfg.get<uint64_t>("uplink.spool_max_mb", 256);
   std::vector<std::string> defaults(std::begin(kDefaultUplinkTypes), std::end(kDefaultUplinkTypes));
   // A YAML list, or (as --set gives it) one string: "alert,dns" or "[alert,dns]".
-  for (const auto& t : config_list(cfg, "uplink.event_types", defaults)) {
+  for (const auto& t : cfg.list("uplink.event_types", defaults)) {
     if (std::find(std::begin(kDefaultUplinkTypes), std::end(kDefaultUplinkTypes), t) ==
         std::end(kDefaultUplinkTypes))
       spdlog::warn("uplink.event_types: '{}' is not a type the sensor writes", t);
@@ -64,95 +48,36 @@ core::Result<std::unique_ptr<UplinkOutput>> UplinkOutput::start(
   auto s = out->spool_->stats();
   spdlog::info("uplink to {}: spool '{}' holds {} events not yet acknowledged", cred->server_url,
                settings.spool_dir, s.depth);
+  uplink::SpoolSink::Options events;
+  events.types = settings.types;
+  events.buffer_max_bytes = settings.buffer_max_bytes;
+  out->events_ = std::make_unique<uplink::SpoolSink>(*out->spool_, out->uplink_.get(), events);
   UplinkOutput* self = out.get();
   self->sender_ = std::thread([self] { self->uplink_->run(self->stop_uplink_); });
-  self->committer_ = std::thread([self] {
-    auto interval = std::chrono::milliseconds(self->settings_.commit_interval_ms);
-    std::unique_lock lock(self->wake_mu_);
-    while (!self->stop_committer_.load()) {
-      self->wake_.wait_for(lock, interval, [self] { return self->stop_committer_.load(); });
-      lock.unlock();
-      self->commit_buffer();
-      lock.lock();
-    }
-  });
+  self->events_->start_committer(std::chrono::milliseconds(settings.commit_interval_ms));
   return out;
 }
 
 UplinkOutput::UplinkOutput(UplinkSettings settings, std::unique_ptr<net::EveSink> file,
                            std::unique_ptr<uplink::Spool> spool)
-    : settings_(std::move(settings)), file_(std::move(file)), spool_(std::move(spool)) {
-  buffer_.reserve(1 << 16);
-  moving_.reserve(1 << 16);
-}
+    : settings_(std::move(settings)), file_(std::move(file)), spool_(std::move(spool)) {}
 
 UplinkOutput::~UplinkOutput() { finish(); }
 
 void UplinkOutput::write(std::string_view lines) {
   if (file_) file_->write(lines);
-  std::lock_guard lock(mu_);
-  while (!lines.empty()) {
-    auto nl = lines.find('\n');
-    std::string_view line = lines.substr(0, nl);
-    lines.remove_prefix(nl == std::string_view::npos ? lines.size() : nl + 1);
-    if (line.empty()) continue;
-    std::string_view type = event_type_of(line);
-    if (!settings_.types.contains(type)) continue;
-    if (buffer_.size() + line.size() + 1 > settings_.buffer_max_bytes) {
-      // The disk is far behind: count what cannot wait rather than grow without bound.
-      ++overflow_dropped_;
-      continue;
-    }
-    buffer_.append(line);
-    buffer_.push_back('\n');
-    auto it = spooled_.find(type);
-    if (it == spooled_.end()) it = spooled_.emplace(std::string(type), 0).first;
-    ++it->second;
-  }
-}
-
-void UplinkOutput::commit_buffer() {
-  std::lock_guard commit_lock(commit_mu_);
-  uint64_t lost = 0;
-  {
-    std::lock_guard lock(mu_);
-    lost = overflow_dropped_ - overflow_reported_;
-    overflow_reported_ = overflow_dropped_;
-    if (!buffer_.empty()) buffer_.swap(moving_);
-  }
-  if (lost) {
-    // Into the spool's loss counter, so the next heartbeat tells the server, not just the log.
-    spool_->count_lost(lost);
-    spdlog::warn("uplink: {} events dropped: the buffer before the spool was full ({} MB)", lost,
-                 settings_.buffer_max_bytes >> 20);
-  }
-  if (moving_.empty()) return;
-  std::string_view rest = moving_;
-  while (!rest.empty()) {
-    auto nl = rest.find('\n');
-    spool_->append(rest.substr(0, nl));
-    rest.remove_prefix(nl + 1);
-  }
-  moving_.clear();
-  if (auto st = spool_->commit(); !st) {
-    // The batch stays pending in the spool and is retried with the next commit.
-    spdlog::error("{}", st.error().message);
-    return;
-  }
-  if (uplink_) uplink_->notify();
+  events_->write(lines);
 }
 
 void UplinkOutput::flush() {
   if (file_) file_->flush();
-  commit_buffer();
+  events_->commit();
 }
 
 void UplinkOutput::finish(const std::function<bool()>& give_up) {
   if (finished_) return;
   finished_ = true;
-  stop_committer_.store(true);
-  wake_.notify_all();
-  if (committer_.joinable()) committer_.join();
+  events_->stop_committer();
   flush();
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(settings_.drain_timeout_s);
@@ -178,14 +103,8 @@ void UplinkOutput::finish(const std::function<bool()>& give_up) {
 std::string UplinkOutput::summary() const {
   auto s = spool_->stats();
   auto u = uplink_->stats();
-  std::string types;
-  uint64_t overflow = 0;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [t, n] : spooled_)
-      types += (types.empty() ? "" : ", ") + t + " " + std::to_string(n);
-    overflow = overflow_dropped_ - overflow_reported_;
-  }
+  std::string types = events_->spooled_by_type();
+  uint64_t overflow = events_->dropped_pending();
   return "uplink: spooled " + (types.empty() ? std::string("nothing") : types) + "; acknowledged " +
          std::to_string(u.events_acked) + ", spool depth " + std::to_string(s.depth) +
          ", dropped " + std::to_string(s.dropped + overflow);

@@ -1,16 +1,12 @@
 #pragma once
-// The sensor's way to the server: EVE lines of the chosen types go into the durable spool (and,
-// when asked, to eve.json as before); a committer thread makes them durable in batches and an
-// uplink thread sends them. Packet workers only append to a memory buffer under a lock:
-// neither disk syncs (the committer moves the buffer into the spool) nor the network stall them.
+// The sensor's way to the server: EVE lines of the chosen types go into the durable spool
+// through uplink::SpoolSink (and, when asked, to eve.json as before); its committer thread makes
+// them durable in batches and an uplink thread sends them.
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -19,6 +15,7 @@
 #include "mimamori/core/config.h"
 #include "mimamori/net/output.h"
 #include "mimamori/uplink/spool.h"
+#include "mimamori/uplink/spool_sink.h"
 #include "mimamori/uplink/uplink.h"
 
 namespace mimamori::sensor {
@@ -70,19 +67,9 @@ class UplinkOutput final : public net::EveSink {
   std::unique_ptr<net::EveSink> file_;
   std::unique_ptr<uplink::Spool> spool_;
   std::unique_ptr<uplink::Uplink> uplink_;
-  void commit_buffer();
-
-  mutable std::mutex mu_;  // guards buffer_ and the counters (workers hold it only to copy lines)
-  std::string buffer_;     // selected lines, each ending in '\n', not yet in the spool
-  std::string moving_;     // the committer's side of buffer_ (swapped, so no allocation per batch)
-  std::map<std::string, uint64_t, std::less<>> spooled_;
-  uint64_t overflow_dropped_ = 0;
-  uint64_t overflow_reported_ = 0;  // of overflow_dropped_, already counted in the spool
-  std::mutex commit_mu_;            // one commit at a time (committer thread, flush, finish)
-  std::atomic<bool> stop_committer_{false}, stop_uplink_{false};
-  std::mutex wake_mu_;
-  std::condition_variable wake_;
-  std::thread committer_, sender_;
+  std::unique_ptr<uplink::SpoolSink> events_;  // after spool_ and uplink_: goes first
+  std::atomic<bool> stop_uplink_{false};
+  std::thread sender_;
   bool finished_ = false;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
-// `mimamori hunt`: shared declarations of the command's files (scan, report, messages).
+// `mimamori hunt`: shared declarations of the command's files (options, report, messages);
+// the scan itself is the hunt module.
 
 #include <cstdint>
 #include <string>
@@ -7,36 +8,14 @@
 #include <vector>
 
 #include "mimamori/core/clock.h"
+#include "mimamori/hunt/scan.h"
 #include "mimamori/sigma/rules.h"
 
 namespace mimamori::cli::hunt {
 
-/// One detection row of the timeline.
-struct Detection {
-  core::Timestamp time;
-  std::string computer;
-  std::string channel;
-  std::string event_id;
-  uint64_t record_id = 0;
-  uint32_t rule = 0;
-  std::string details;
-  uint32_t source = 0;  ///< index into the input file list
-};
-
-/// What was read.
-struct ScanTotals {
-  uint64_t files = 0;
-  uint64_t bytes = 0;
-  uint64_t records = 0;
-  uint64_t bad_records = 0;
-  uint64_t bad_chunks = 0;
-  uint64_t crc_errors = 0;
-  uint64_t problems = 0;
-  uint64_t unreadable = 0;
-  double seconds = 0;       ///< scanning and matching
-  double rule_seconds = 0;  ///< loading and compiling the rules
-  double cpu_seconds = 0;   ///< CPU time of scanning and matching, all threads
-};
+using mimamori::hunt::Detection;
+using mimamori::hunt::jst_time;
+using mimamori::hunt::ScanTotals;
 
 /// Output formats of the timeline.
 enum class Format { kCsv, kJsonl, kTable };
@@ -59,8 +38,5 @@ void write_timeline(std::FILE* out, Format format, const std::vector<Detection>&
 /// Writes the summary: detections per level and rule, top computers, first/last time, speed.
 void write_summary(std::FILE* out, Lang lang, const std::vector<Detection>& rows,
                    const sigma::RuleSet& rules, const ScanTotals& totals);
-
-/// `2026-04-17 14:24:53.088 +09:00`: JST with milliseconds, as Hayabusa shows it.
-std::string jst_time(core::Timestamp ts);
 
 }  // namespace mimamori::cli::hunt

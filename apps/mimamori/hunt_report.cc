@@ -58,14 +58,6 @@ std::string_view short_level(sigma::Level level) {
   return "med";
 }
 
-std::string jst_time(core::Timestamp ts) {
-  int64_t ms = (ts.micros >= 0 ? ts.micros : ts.micros - 999) / 1000;
-  int64_t msec = ms % 1000;
-  if (msec < 0) msec += 1000;
-  std::string s = core::format_local(core::Timestamp{ts.micros}, core::kJstOffsetMinutes);
-  return fmt::format("{}.{:03} +09:00", s, msec);
-}
-
 void write_timeline(std::FILE* out, Format format, const std::vector<Detection>& rows,
                     const sigma::RuleSet& rules, const std::vector<std::string>& sources) {
   std::string line;

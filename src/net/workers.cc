@@ -1,11 +1,13 @@
 #include "mimamori/net/workers.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
 
+#include "mimamori/core/event.h"
 #include "mimamori/net/decode.h"
 
 namespace mimamori::net {
@@ -68,6 +70,11 @@ class WorkerPoolImpl {
   };
 
   WorkerPoolImpl(int n, const std::function<std::unique_ptr<Pipeline>(int)>& make) {
+    if (n == 1) {
+      // A pool of one: the reader's thread runs the pipeline itself.
+      inline_ = make(0);
+      return;
+    }
     for (int i = 0; i < n; ++i) {
       auto w = std::make_unique<Worker>();
       w->pipeline = make(i);
@@ -113,6 +120,10 @@ class WorkerPoolImpl {
   }
 
   void dispatch(const RawPacket& raw, uint64_t number) {
+    if (inline_) {
+      inline_->process(raw, number);
+      return;
+    }
     std::size_t i = workers_.size() == 1 ? 0 : endpoint_hash(raw) % workers_.size();
     Worker& w = *workers_[i];
     if (!w.filling) w.filling = w.free.pop();
@@ -129,6 +140,10 @@ class WorkerPoolImpl {
   void finish() {
     if (finished_) return;
     finished_ = true;
+    if (inline_) {
+      inline_->finish();
+      return;
+    }
     for (auto& w : workers_) {
       if (!w->filling) w->filling = w->free.pop();
       w->filling->end = true;
@@ -140,6 +155,10 @@ class WorkerPoolImpl {
   }
 
   PipelineStats stats() {
+    if (inline_) {
+      inline_->flush();
+      return inline_->stats();
+    }
     PipelineStats s;
     for (auto& w : workers_) {
       std::lock_guard l(w->stats_mu);
@@ -150,6 +169,7 @@ class WorkerPoolImpl {
 
  private:
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Pipeline> inline_;  // the pipeline of a pool of one
   bool finished_ = false;
 };
 
@@ -159,5 +179,110 @@ WorkerPool::~WorkerPool() = default;
 void WorkerPool::dispatch(const RawPacket& raw, uint64_t number) { impl_->dispatch(raw, number); }
 void WorkerPool::finish() { impl_->finish(); }
 PipelineStats WorkerPool::stats() { return impl_->stats(); }
+
+CaptureResult run_capture(PacketSource& source, WorkerPool& pool, const std::atomic<bool>& stop,
+                          const CaptureLoopOptions& options,
+                          const std::function<void(const PipelineStats&)>& on_stats) {
+  CaptureResult result;
+  RawPacket raw;
+  uint64_t number = 0;
+  core::Timestamp last_stats = core::now();
+  // --pps: replay a file at a fixed packet rate (a capture "played back" as if live).
+  auto pace_start = std::chrono::steady_clock::now();
+  while (true) {
+    auto more = source.next(raw, stop);
+    if (!more) {
+      result.error = std::move(more).error();
+      break;
+    }
+    if (!*more) break;
+    pool.dispatch(raw, ++number);
+    if (options.pps > 0) {
+      auto due = pace_start +
+                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(static_cast<double>(number) / options.pps));
+      std::this_thread::sleep_until(due);
+    }
+    if (options.stats_interval_us > 0 && (number & 1023) == 0 && on_stats) {
+      core::Timestamp t = core::now();
+      if (t.micros - last_stats.micros >= options.stats_interval_us) {
+        last_stats = t;
+        on_stats(pool.stats());
+      }
+    }
+  }
+  pool.finish();
+  result.total = pool.stats();
+  return result;
+}
+
+namespace {
+
+// Copies node `i` of `src` (with its subtree) to the end of `dst`; returns the next index.
+uint32_t copy_node(const core::Fields& src, uint32_t i, core::Fields& dst) {
+  const auto& n = src.nodes()[i];
+  std::string_view key = src.key_of(n);
+  switch (n.kind) {
+    case core::ValueKind::kObject:
+    case core::ValueKind::kArray:
+      if (n.kind == core::ValueKind::kObject)
+        dst.begin_object(key);
+      else
+        dst.begin_array(key);
+      for (uint32_t j = i + 1; j < n.end;) j = copy_node(src, j, dst);
+      dst.end();
+      return n.end;
+    case core::ValueKind::kString:
+      dst.add(key, src.str_of(n));
+      break;
+    case core::ValueKind::kInt:
+      dst.add_int(key, n.i);
+      break;
+    case core::ValueKind::kUint:
+      dst.add_uint(key, n.u);
+      break;
+    case core::ValueKind::kDouble:
+      dst.add(key, n.d);
+      break;
+    case core::ValueKind::kBool:
+      dst.add(key, n.b);
+      break;
+    case core::ValueKind::kNull:
+      dst.add_null(key);
+      break;
+  }
+  return i + 1;
+}
+
+}  // namespace
+
+void write_stats_record(EveSink& sink, const PipelineStats& stats, const CaptureStats& capture,
+                        core::Timestamp started, const core::EveFormat& format) {
+  core::Event ev;
+  ev.timestamp = core::now();
+  ev.event_type = core::event_type::kStats;
+  core::Fields pipeline;
+  stats.append_to(pipeline, (ev.timestamp.micros - started.micros) / 1000000);
+  // The capture counters join the "stats" object, after the pipeline's.
+  const auto& nodes = pipeline.nodes();
+  for (uint32_t i = 0; i < nodes.size();) {
+    if (nodes[i].kind != core::ValueKind::kObject || pipeline.key_of(nodes[i]) != "stats") {
+      i = copy_node(pipeline, i, ev.fields);
+      continue;
+    }
+    ev.fields.begin_object("stats");
+    for (uint32_t j = i + 1; j < nodes[i].end;) j = copy_node(pipeline, j, ev.fields);
+    ev.fields.begin_object("capture")
+        .add("kernel_packets", capture.packets)
+        .add("kernel_drops", capture.kernel_drops)
+        .add("read_errors", capture.read_errors)
+        .end();
+    ev.fields.end();
+    i = nodes[i].end;
+  }
+  std::string line = core::to_eve(ev, format);
+  line.push_back('\n');
+  sink.write(line);
+}
 
 }  // namespace mimamori::net

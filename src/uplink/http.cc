@@ -1,160 +1,62 @@
 #include "mimamori/uplink/http.h"
 
-#include <curl/curl.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include <cctype>
-#include <mutex>
 
-#include "mimamori/core/hash.h"
+#include "mimamori/core/http_client.h"
 
 namespace mimamori::uplink {
-namespace {
 
 using core::make_error;
-using core::make_error_code;
 
-// What the TLS verify callback compares against and what it saw.
-struct Pin {
-  std::string expected;   // empty: accept and record (first contact)
-  std::string seen;       // seen in this request's handshake (none on a reused connection)
-  std::string last_seen;  // seen in the latest handshake of this client
+// The device speaks only HTTPS, trusting the server by the pin of its leaf certificate.
+struct HttpsClient::Impl {
+  explicit Impl(core::HttpClientOptions o) : client(std::move(o)) {}
+  core::HttpClient client;
 };
 
-int pin_index() {
-  static int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-  return index;
-}
+namespace {
 
-// Called by OpenSSL for each certificate of the chain. The chain itself is not judged (a
-// device's server usually has a self-signed certificate); the leaf must match the pin.
-int verify_leaf(int /*preverify_ok*/, X509_STORE_CTX* store) {
-  if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;
-  auto* ssl =
-      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* pin = static_cast<Pin*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), pin_index()));
-  X509* cert = X509_STORE_CTX_get_current_cert(store);
-  if (!pin || !cert) return 0;
-  unsigned char* der = nullptr;
-  int len = i2d_X509(cert, &der);
-  if (len <= 0) return 0;
-  pin->seen = core::sha256_hex({reinterpret_cast<const char*>(der), static_cast<size_t>(len)});
-  OPENSSL_free(der);
-  if (!pin->expected.empty() && pin->seen != pin->expected) {
-    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
-    return 0;
-  }
-  return 1;
-}
-
-CURLcode setup_ssl_ctx(CURL*, void* ssl_ctx, void* user) {
-  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
-  SSL_CTX_set_ex_data(ctx, pin_index(), user);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_leaf);
-  return CURLE_OK;
-}
-
-size_t on_body(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
-size_t on_header(char* data, size_t size, size_t n, void* user) {
-  auto* resp = static_cast<HttpResponse*>(user);
-  std::string_view line(data, size * n);
-  auto colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    std::string name;
-    for (char c : line.substr(0, colon)) name += static_cast<char>(std::tolower(c));
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-      value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
-      value.remove_suffix(1);
-    if (name == "retry-after") resp->retry_after = value;
-    if (name == "etag") resp->etag = value;
-  }
-  return size * n;
+core::HttpClientOptions pinned(std::string fingerprint, long timeout_s) {
+  core::HttpClientOptions o;
+  o.protocols = "https";
+  o.connect_timeout_s = 10;
+  o.timeout_s = timeout_s;
+  o.user_agent = "mimamori-uplink/0.1.0";
+  o.pin_leaf = true;
+  o.pin = std::move(fingerprint);
+  return o;
 }
 
 }  // namespace
 
-struct HttpsClient::Impl {
-  CURL* curl = nullptr;
-  Pin pin;
-  long timeout_s = 30;
-};
+HttpsClient::HttpsClient(std::string fingerprint, long timeout_s)
+    : impl_(std::make_unique<Impl>(pinned(std::move(fingerprint), timeout_s))) {}
 
-HttpsClient::HttpsClient(std::string fingerprint, long timeout_s) : impl_(new Impl) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  impl_->pin.expected = std::move(fingerprint);
-  impl_->timeout_s = timeout_s;
-  impl_->curl = curl_easy_init();
-}
-
-HttpsClient::~HttpsClient() {
-  if (impl_->curl) curl_easy_cleanup(impl_->curl);
-}
+HttpsClient::~HttpsClient() = default;
 
 core::Result<HttpResponse> HttpsClient::request(std::string_view method, const std::string& url,
                                                 const std::vector<std::string>& headers,
                                                 std::string_view body) {
-  CURL* c = impl_->curl;
-  if (!c) return make_error("https: libcurl could not be initialised");
   if (!url.starts_with("https://"))
-    return make_error("https: '{}' is not an https:// address; the device speaks only HTTPS", url);
-  curl_easy_reset(c);
+    return make_error("https: '{}' is not an https:// address; the device speaks only HTTPS",
+                      core::redact_url(url));
+  core::HttpRequest req{std::string(method), url, headers, body};
+  auto r = impl_->client.send(req);
+  if (!r) {
+    core::Error e = std::move(r).error();
+    if (e.code == static_cast<int>(core::HttpErrorCode::kPinMismatch))
+      return core::Error{std::move(e.message), -1};
+    return core::Error{"https: " + e.message, 0};
+  }
   HttpResponse resp;
-  std::string method_s(method);
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method_s.c_str());
-  if (method != "GET") {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  }
-  curl_slist* list = nullptr;
-  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
-  list = curl_slist_append(list, "Expect:");  // no 100-continue round trip
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, impl_->timeout_s);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "mimamori-uplink/0.1.0");
-  // Trust comes from the pin, not from a CA: curl's own chain check is off, ours is on.
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-  curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, setup_ssl_ctx);
-  curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &impl_->pin);
-  // A resumed TLS session skips certificate verification: never resume.
-  curl_easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE, 0L);
-  impl_->pin.seen.clear();
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(list);
-  if (rc != CURLE_OK) {
-    if (!impl_->pin.expected.empty() && !impl_->pin.seen.empty() &&
-        impl_->pin.seen != impl_->pin.expected) {
-      return make_error_code(
-          -1,
-          "https: {}: the server's certificate fingerprint is {}, but {} is pinned; refusing "
-          "to talk to it (re-enroll if the server's certificate was replaced)",
-          url, impl_->pin.seen, impl_->pin.expected);
-    }
-    return make_error("https: {} {}: {}", method, url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-  }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
-  // A reused keep-alive connection has no handshake: it still talks to the certificate seen last.
-  if (!impl_->pin.seen.empty()) impl_->pin.last_seen = impl_->pin.seen;
-  resp.fingerprint = !impl_->pin.last_seen.empty() ? impl_->pin.last_seen : impl_->pin.expected;
+  resp.status = r->status;
+  resp.retry_after = r->header("retry-after");
+  resp.etag = r->header("etag");
+  resp.fingerprint = std::move(r->fingerprint);
+  resp.body = std::move(r->body);
   return resp;
 }
 

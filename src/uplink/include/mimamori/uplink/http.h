@@ -1,6 +1,6 @@
 #pragma once
-/// HttpsClient: the device's HTTPS client (libcurl, so HTTPS_PROXY works) that pins the server's
-/// leaf certificate by its SHA-256 fingerprint instead of trusting a CA.
+/// HttpsClient: the device's HTTPS client, on core::HttpClient (libcurl, so HTTPS_PROXY works),
+/// that pins the server's leaf certificate by its SHA-256 fingerprint instead of trusting a CA.
 
 #include <memory>
 #include <string>
@@ -36,7 +36,7 @@ class HttpsClient {
                                      const std::vector<std::string>& headers,
                                      std::string_view body);
 
-  struct Impl;  ///< libcurl state (private to http.cc)
+  struct Impl;  ///< the core HTTP client (private to http.cc)
 
  private:
   std::unique_ptr<Impl> impl_;

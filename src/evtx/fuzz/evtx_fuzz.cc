@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "mimamori/host/evtx.h"
+#include "mimamori/evtx/evtx.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace mimamori::host;
+  using namespace mimamori::evtx;
   static EvtxChunkDecoder decoder;
   std::vector<uint8_t> chunk(EvtxFile::kChunkSize, 0);
   std::memcpy(chunk.data(), data, std::min<size_t>(size, chunk.size()));

@@ -9,11 +9,13 @@
 #include <map>
 #include <sstream>
 
-#include "mimamori/host/evtx.h"
+#include "mimamori/evtx/evtx.h"
 #include "mimamori/sigma/rules.h"
 
-namespace mimamori::host {
+namespace mimamori::hunt {
 namespace {
+
+using namespace mimamori::evtx;
 
 namespace fs = std::filesystem;
 
@@ -120,4 +122,4 @@ TEST(EvtxSigmaRegression, NamedRuleFiresOnEachCase) {
 }
 
 }  // namespace
-}  // namespace mimamori::host
+}  // namespace mimamori::hunt

@@ -12,10 +12,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "evtx_text.h"
-#include "mimamori/host/evtx.h"
+#include "mimamori/evtx/evtx.h"
+#include "text.h"
 
-namespace mimamori::host {
+namespace mimamori::evtx {
 namespace {
 
 constexpr uint32_t kRecordMagic = 0x00002a2a;
@@ -519,4 +519,4 @@ EvtxStats EvtxFile::read(const EvtxRecordSink& on_record, const EvtxProblemSink&
   return stats;
 }
 
-}  // namespace mimamori::host
+}  // namespace mimamori::evtx

@@ -10,9 +10,9 @@
 #include <random>
 #include <sstream>
 
-#include "mimamori/host/evtx.h"
+#include "mimamori/evtx/evtx.h"
 
-namespace mimamori::host {
+namespace mimamori::evtx {
 namespace {
 
 namespace fs = std::filesystem;
@@ -179,4 +179,4 @@ TEST(EvtxReader, MissingFileIsAnError) {
 }
 
 }  // namespace
-}  // namespace mimamori::host
+}  // namespace mimamori::evtx

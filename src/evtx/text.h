@@ -1,11 +1,11 @@
 #pragma once
-// Byte and text helpers shared by the EVTX reader and its renderers (private to host).
+// Byte and text helpers shared by the EVTX reader and its renderers (private to evtx).
 
 #include <cstdint>
 #include <cstring>
 #include <string>
 
-namespace mimamori::host {
+namespace mimamori::evtx {
 
 template <class T>
 inline T load_le(const uint8_t* p) {
@@ -59,4 +59,4 @@ inline int64_t filetime_to_micros(uint64_t ft) {
   return static_cast<int64_t>(ft / 10) - 11644473600LL * 1000000LL;
 }
 
-}  // namespace mimamori::host
+}  // namespace mimamori::evtx

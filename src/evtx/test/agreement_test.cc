@@ -11,9 +11,9 @@
 
 #include "mimamori/core/eve.h"
 #include "mimamori/core/fields.h"
-#include "mimamori/host/evtx.h"
+#include "mimamori/evtx/evtx.h"
 
-namespace mimamori::host {
+namespace mimamori::evtx {
 namespace {
 
 namespace fs = std::filesystem;
@@ -142,4 +142,4 @@ TEST(EvtxAgreement, RegressionCasesMatchReferenceDecoding) {
 }
 
 }  // namespace
-}  // namespace mimamori::host
+}  // namespace mimamori::evtx

@@ -14,7 +14,7 @@
 #include "mimamori/core/clock.h"
 #include "mimamori/core/result.h"
 
-namespace mimamori::host {
+namespace mimamori::evtx {
 
 /// Binary XML value types (MS-EVEN6 / EVTX); arrays are `kArrayFlag | element type`.
 enum class EvtxType : uint8_t {
@@ -191,4 +191,4 @@ class EvtxFile {
 /// CRC-32 (IEEE, as zlib), used for the header and chunk checksums.
 uint32_t evtx_crc32(const uint8_t* data, std::size_t size, uint32_t crc = 0);
 
-}  // namespace mimamori::host
+}  // namespace mimamori::evtx

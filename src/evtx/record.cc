@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <charconv>
 
-#include "evtx_text.h"
 #include "mimamori/core/eve.h"
-#include "mimamori/host/evtx.h"
+#include "mimamori/evtx/evtx.h"
+#include "text.h"
 
-namespace mimamori::host {
+namespace mimamori::evtx {
 namespace {
 
 using Node = EvtxRecord::Node;
@@ -704,4 +704,4 @@ void EvtxRecord::append_xml(std::string& out) const {
     if (nodes_[c].kind == Node::kElement) rec(rec, c, 0);
 }
 
-}  // namespace mimamori::host
+}  // namespace mimamori::evtx
