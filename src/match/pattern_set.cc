@@ -153,7 +153,7 @@ bool probe_tail_misses() {
   }
   hs_free_database(db);
   if (missed)
-    spdlog::warn(
+    spdlog::info(
         "match: Vectorscan on this CPU misses matches that end a buffer ({} of 253 probe lengths, "
         "the first at {} bytes); every scan goes through a copy padded with {} bytes instead",
         missed, first_missed, kTailPad);
