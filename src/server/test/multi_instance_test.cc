@@ -107,7 +107,7 @@ TEST(MultiInstance, BackgroundWorkOnOnePostgresqlHappensExactlyOnce) {
   {
     StoreOptions so;
     so.url = url;
-    auto store = Store::open(so);
+    auto store = open_store(so);
     ASSERT_TRUE(store.ok()) << store.error().message;
     auto& s = **store;
     const auto sys = Principal::system("test");

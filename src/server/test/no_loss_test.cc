@@ -48,7 +48,7 @@ TEST(NoLoss, AcknowledgedEventsSurviveRepeatedSigkill) {
   {
     StoreOptions so;
     so.url = "sqlite:" + dir;
-    auto store = Store::open(so);
+    auto store = open_store(so);
     ASSERT_TRUE(store.ok()) << store.error().message;
     ASSERT_TRUE((*store)->init_provider("SOC", "a@soc.jp", "admin password 1234").ok());
     auto cus = (*store)->create_customer(Principal::system("t"), "A");
@@ -113,7 +113,7 @@ TEST(NoLoss, AcknowledgedEventsSurviveRepeatedSigkill) {
 
   StoreOptions so;
   so.url = "sqlite:" + dir;
-  auto store = Store::open(so);
+  auto store = open_store(so);
   ASSERT_TRUE(store.ok());
   auto seqs = (*store)->stored_seqs(dev);
   ASSERT_TRUE(seqs.ok());
