@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "mimamori/core/config.h"
+#include "mimamori/core/text.h"
 
 namespace mimamori::server {
 
@@ -34,13 +35,6 @@ const Catalogue& Catalogue::get() {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Whole-word-ish: short keywords such as "c2" must not match inside other words.
 bool contains_keyword(const std::string& text, const std::string& m) {
   size_t pos = 0;
@@ -62,7 +56,7 @@ const AlertCategory& Catalogue::classify(std::string_view signature,
   // The signature names the threat precisely; the rule's category (a Suricata classtype such
   // as "A Network Trojan was detected") is broad, so it only decides when the signature says
   // nothing we know.
-  for (const std::string& text : {lower(signature), lower(rule_category)}) {
+  for (const std::string& text : {core::to_lower(signature), core::to_lower(rule_category)}) {
     for (const auto& cat : categories_) {
       for (const auto& m : cat.match) {
         if (contains_keyword(text, m)) return cat;
