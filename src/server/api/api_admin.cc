@@ -2,11 +2,12 @@
 
 #include "api/json_body.h"
 #include "mimamori/core/clock.h"
+#include "notify/notify.h"
 
 namespace mimamori::server {
 
 void h_list_channels(Call& call) {
-  auto c = call.store->list_channels(call.principal, call.req.query_param("customer_id"));
+  auto c = list_channels(*call.store, call.principal, call.req.query_param("customer_id"));
   if (!c.ok()) return call.error(c.error());
   call.json(200, list_json(*c));
 }
@@ -25,13 +26,13 @@ void h_create_channel(Call& call) {
   if (!sev.empty()) c.min_severity = sev;
   if (!err.empty()) return call.error(400, err);
   if (c.name.empty()) c.name = c.kind;
-  auto r = call.store->create_channel(call.principal, c);
+  auto r = create_channel(*call.store, call.principal, c);
   if (!r.ok()) return call.error(r.error());
   call.json(201, to_text(to_json(*r)));
 }
 
 void h_delete_channel(Call& call) {
-  auto st = call.store->delete_channel(call.principal, call.param("id"));
+  auto st = delete_channel(*call.store, call.principal, call.param("id"));
   if (!st.ok()) return call.error(st.error());
   call.json(200, "{}");
 }
@@ -50,7 +51,7 @@ std::string oncall_json(const std::vector<OnCallEntry>& v) {
 }  // namespace
 
 void h_get_oncall(Call& call) {
-  auto r = call.store->list_oncall(call.principal);
+  auto r = list_oncall(*call.store, call.principal);
   if (!r.ok()) return call.error(r.error());
   call.json(200, oncall_json(*r));
 }
@@ -72,14 +73,14 @@ void h_set_oncall(Call& call) {
     rot.push_back(std::move(e));
   }
   if (!err.empty()) return call.error(400, err);
-  auto r = call.store->set_oncall(call.principal, rot);
+  auto r = set_oncall(*call.store, call.principal, rot);
   if (!r.ok()) return call.error(r.error());
   call.json(200, oncall_json(*r));
 }
 
 void h_list_outbox(Call& call) {
-  auto m = call.store->list_outbox(call.principal, call.req.query_param("customer_id"),
-                                   query_int(call.req, "limit", 100));
+  auto m = list_outbox(*call.store, call.principal, call.req.query_param("customer_id"),
+                       query_int(call.req, "limit", 100));
   if (!m.ok()) return call.error(m.error());
   call.json(200, list_json(*m));
 }
@@ -135,7 +136,7 @@ void h_metrics(Call& call) {
     line("mimamori_http_too_large_total", "Requests over the body limit.", "counter",
          hs->too_large.load());
   }
-  if (auto oc = call.store->outbox_counts(); oc.ok()) {
+  if (auto oc = outbox_counts(*call.store); oc.ok()) {
     out +=
         "# HELP mimamori_outbox_messages Outbox messages by delivery status.\n"
         "# TYPE mimamori_outbox_messages gauge\n";

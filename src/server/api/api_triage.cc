@@ -44,13 +44,13 @@ void h_list_alerts(Call& call) {
   q.limit = query_int(r, "limit", 100);
   q.offset = query_int(r, "offset", 0);
   if (!err.empty()) return call.error(400, err);
-  auto a = call.store->list_alerts(call.principal, q);
+  auto a = list_alerts(*call.store, call.principal, q);
   if (!a.ok()) return call.error(a.error());
   call.json(200, list_json(*a, q.limit, q.offset));
 }
 
 void h_get_alert(Call& call) {
-  auto a = call.store->get_alert(call.principal, call.param("id"));
+  auto a = get_alert(*call.store, call.principal, call.param("id"));
   if (!a.ok()) return call.error(a.error());
   auto o = to_json(*a);
   o["explanation"] = explanation(a->category);
@@ -58,8 +58,8 @@ void h_get_alert(Call& call) {
 }
 
 void h_alert_events(Call& call) {
-  auto e =
-      call.store->alert_events(call.principal, call.param("id"), query_int(call.req, "limit", 100));
+  auto e = alert_events(*call.store, call.principal, call.param("id"),
+                        query_int(call.req, "limit", 100));
   if (!e.ok()) return call.error(e.error());
   json::array a;
   for (const auto& line : *e) {
@@ -78,18 +78,18 @@ void h_list_incidents(Call& call) {
   q.category = call.req.query_param("category");
   q.limit = query_int(call.req, "limit", 100);
   q.offset = query_int(call.req, "offset", 0);
-  auto x = call.store->list_incidents(call.principal, q);
+  auto x = list_incidents(*call.store, call.principal, q);
   if (!x.ok()) return call.error(x.error());
   call.json(200, list_json(*x, q.limit, q.offset));
 }
 
 void h_get_incident(Call& call) {
   const auto& id = call.param("id");
-  auto x = call.store->get_incident(call.principal, id);
+  auto x = get_incident(*call.store, call.principal, id);
   if (!x.ok()) return call.error(x.error());
-  auto t = call.store->incident_timeline(call.principal, id);
+  auto t = incident_timeline(*call.store, call.principal, id);
   if (!t.ok()) return call.error(t.error());
-  auto a = call.store->incident_alerts(call.principal, id);
+  auto a = incident_alerts(*call.store, call.principal, id);
   if (!a.ok()) return call.error(a.error());
   auto o = to_json(*x);
   json::array tl;
@@ -128,13 +128,13 @@ void h_incident_action(Call& call) {
                                        action));
   }
   if (!err.empty()) return call.error(400, err);
-  auto x = call.store->change_incident(call.principal, call.param("id"), c);
+  auto x = change_incident(*call.store, call.principal, call.param("id"), c);
   if (!x.ok()) return call.error(x.error());
   call.json(200, to_text(to_json(*x)));
 }
 
 void h_list_suppressions(Call& call) {
-  auto s = call.store->list_suppressions(call.principal, call.req.query_param("customer_id"));
+  auto s = list_suppressions(*call.store, call.principal, call.req.query_param("customer_id"));
   if (!s.ok()) return call.error(s.error());
   call.json(200, list_json(*s));
 }
@@ -159,13 +159,13 @@ void h_create_suppression(Call& call) {
     r.expires_at = t->micros;
   }
   if (r.customer_id.empty()) return call.error(400, "member 'customer_id' is missing");
-  auto s = call.store->create_suppression(call.principal, r);
+  auto s = create_suppression(*call.store, call.principal, r);
   if (!s.ok()) return call.error(s.error());
   call.json(201, to_text(to_json(*s)));
 }
 
 void h_delete_suppression(Call& call) {
-  auto st = call.store->delete_suppression(call.principal, call.param("id"));
+  auto st = delete_suppression(*call.store, call.principal, call.param("id"));
   if (!st.ok()) return call.error(st.error());
   call.json(200, "{}");
 }

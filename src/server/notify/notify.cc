@@ -199,7 +199,7 @@ core::Status Notifier::send(const OutboxMessage& m, int64_t now) {
 }
 
 int64_t Notifier::deliver_due(Store& store, int64_t now) {
-  auto due = store.claim_outbox(now, 20);
+  auto due = claim_outbox(store, now, 20);
   if (!due.ok()) {
     spdlog::warn("outbox: {}", due.error().message);
     return 0;
@@ -208,7 +208,7 @@ int64_t Notifier::deliver_due(Store& store, int64_t now) {
   for (const auto& m : *due) {
     auto st = send(m, now);
     if (!st.ok()) spdlog::warn("notification {} ({}): {}", m.id, m.kind, st.error().message);
-    if (auto f = store.finish_outbox(m.id, st.ok(), st.ok() ? "" : st.error().message, now);
+    if (auto f = finish_outbox(store, m.id, st.ok(), st.ok() ? "" : st.error().message, now);
         !f.ok()) {
       spdlog::warn("outbox: {}", f.error().message);
     }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mimamori/core/result.h"
@@ -16,6 +17,32 @@
 
 namespace mimamori::server {
 
+// --- channels, on-call rotation, outbox rows (tenant-scoped through Store::allow) --------
+/// Creates a channel of a customer (provider_admin or that customer's admin) or, without a
+/// customer, of the provider (provider_admin); audited.
+Result<Channel> create_channel(Store& store, const Principal& p, Channel channel);
+/// Channels visible to `p` (of one customer when given).
+Result<std::vector<Channel>> list_channels(Store& store, const Principal& p,
+                                           std::string_view customer_id);
+/// Deletes a channel; audited.
+Status delete_channel(Store& store, const Principal& p, std::string_view id);
+/// Replaces the on-call rotation (provider users only); provider_admin; audited.
+Result<std::vector<OnCallEntry>> set_oncall(Store& store, const Principal& p,
+                                            const std::vector<OnCallEntry>& rotation);
+/// The on-call rotation, in order; provider roles.
+Result<std::vector<OnCallEntry>> list_oncall(Store& store, const Principal& p);
+/// Outbox messages visible to `p`, newest first, without their secrets.
+Result<std::vector<OutboxMessage>> list_outbox(Store& store, const Principal& p,
+                                               std::string_view customer_id, int64_t limit);
+/// Number of outbox messages per status (pending, sending, sent, failed), for /metrics.
+Result<std::vector<std::pair<std::string, int64_t>>> outbox_counts(Store& store);
+/// Claims up to `n` due messages (SKIP LOCKED on PostgreSQL) and marks them sending.
+Result<std::vector<OutboxMessage>> claim_outbox(Store& store, int64_t now, int64_t n);
+/// Records the outcome of one delivery attempt (retry with backoff, or give up).
+Status finish_outbox(Store& store, std::string_view id, bool ok, std::string_view error,
+                     int64_t now);
+
+// --- what is queued, and when ---------------------------------------------------------
 /// Queues the "opened" message of a new incident for the customer's channels and the
 /// provider's whose minimum severity it reaches: one message per incident and channel.
 Status enqueue_incident_notifications(SqlTx& tx, std::string_view customer_id,

@@ -148,4 +148,41 @@ Status Store::allow(const Principal& p, std::string_view customer_id, bool write
                                object_type, object_id);
 }
 
+Result<std::vector<AuditEntry>> Store::list_audit(const Principal& p, const AuditQuery& in) {
+  AuditQuery q = in;
+  if (p.is_device) return core::make_error_code(403, "devices cannot read the audit log");
+  if (!is_provider_role(p.role)) {
+    if (p.role != Role::kCustomerAdmin) {
+      return allow(p, p.customer_id, true, "audit.list", "customer", p.customer_id).error();
+    }
+    if (!q.customer_id.empty() && q.customer_id != p.customer_id) {
+      return allow(p, q.customer_id, false, "audit.list", "customer", q.customer_id).error();
+    }
+    q.customer_id = p.customer_id;
+  } else if (p.role != Role::kProviderAdmin && p.role != Role::kAnalyst) {
+    return allow(p, q.customer_id, true, "audit.list", "audit", "-").error();
+  }
+  std::vector<AuditEntry> out;
+  auto st = transact(false, [&](SqlTx& tx) -> Status {
+    auto r = tx.q(fmt::format("SELECT at, actor, COALESCE(customer_id, ''), action, object_type, "
+                              "object_id, COALESCE(before_json, ''), COALESCE(after_json, ''), "
+                              "COALESCE(source_ip, ''), outcome FROM audit_log WHERE ($1 = '' OR "
+                              "customer_id = $1) AND ($2 = '' OR actor = $2) AND ($3 = '' OR "
+                              "action = $3) AND ($4 = '' OR outcome = $4) AND at >= CAST($5 AS "
+                              "BIGINT) ORDER BY at DESC, id LIMIT {} OFFSET {}",
+                              (q.limit <= 0 ? 100 : std::min<int64_t>(q.limit, 1000)),
+                              std::max<int64_t>(0, q.offset)),
+                  {sp(q.customer_id), sp(q.actor), sp(q.action), sp(q.outcome), sp(q.since)});
+    if (!r.ok()) return r.error();
+    for (size_t i = 0; i < r->size(); ++i) {
+      out.push_back(AuditEntry{r->i64(i, 0), r->str(i, 1), r->str(i, 2), r->str(i, 3), r->str(i, 4),
+                               r->str(i, 5), r->str(i, 6), r->str(i, 7), r->str(i, 8),
+                               r->str(i, 9)});
+    }
+    return {};
+  });
+  if (!st.ok()) return st.error();
+  return out;
+}
+
 }  // namespace mimamori::server

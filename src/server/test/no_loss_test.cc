@@ -14,6 +14,7 @@
 
 #include "mimamori/server/store.h"
 #include "test_support.h"
+#include "triage/triage.h"
 
 namespace mimamori::server::testing {
 namespace {
@@ -123,7 +124,7 @@ TEST(NoLoss, AcknowledgedEventsSurviveRepeatedSigkill) {
   for (size_t i = 0; i < seqs->size(); ++i) ASSERT_EQ((*seqs)[i], static_cast<int64_t>(i + 1));
   // Derived rows count each stored alert once, retries or not.
   AlertQuery q;
-  auto alerts = (*store)->list_alerts(Principal::system("t"), q);
+  auto alerts = list_alerts(**store, Principal::system("t"), q);
   ASSERT_TRUE(alerts.ok());
   int64_t counted = 0;
   for (const auto& a : *alerts) counted += a.count;

@@ -59,7 +59,7 @@ class Triage : public ::testing::Test {
   std::vector<Incident> incidents() {
     IncidentQuery q;
     q.customer_id = customer_;
-    auto r = store_->list_incidents(Principal::system("t"), q);
+    auto r = list_incidents(*store_, Principal::system("t"), q);
     EXPECT_TRUE(r.ok());
     return r.ok() ? *r : std::vector<Incident>{};
   }
@@ -68,7 +68,7 @@ class Triage : public ::testing::Test {
     AlertQuery q;
     q.customer_id = customer_;
     q.limit = 1000;
-    auto r = store_->list_alerts(Principal::system("t"), q);
+    auto r = list_alerts(*store_, Principal::system("t"), q);
     EXPECT_TRUE(r.ok());
     return r.ok() ? *r : std::vector<AlertRow>{};
   }
@@ -107,7 +107,7 @@ TEST_F(Triage, GroupsAlertsOfOneHostAndCategoryIntoOneIncident) {
     EXPECT_EQ(a.incident_id, is_c2 ? c2.id : by_category["scan"].id) << a.signature;
     EXPECT_EQ(a.count, a.dest_ip == "203.0.113.50" ? 2 : 1) << a.signature;
   }
-  auto timeline = store_->incident_timeline(Principal::system("t"), c2.id);
+  auto timeline = incident_timeline(*store_, Principal::system("t"), c2.id);
   ASSERT_TRUE(timeline.ok());
   int opened = 0, added = 0;
   for (const auto& t : *timeline) {

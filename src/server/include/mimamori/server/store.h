@@ -158,39 +158,6 @@ class Store {
   /// Duplicate (device, seq) rows: always 0 (the key forbids them); checked by the tests.
   Result<std::vector<int64_t>> stored_seqs(std::string_view device_id);
 
-  // --- triage ---------------------------------------------------------------------------
-  Result<std::vector<AlertRow>> list_alerts(const Principal& p, const AlertQuery& q);
-  Result<AlertRow> get_alert(const Principal& p, std::string_view id);
-  /// Raw EVE lines behind an aggregated alert.
-  Result<std::vector<std::string>> alert_events(const Principal& p, std::string_view id,
-                                                int64_t limit);
-  Result<std::vector<Incident>> list_incidents(const Principal& p, const IncidentQuery& q);
-  Result<Incident> get_incident(const Principal& p, std::string_view id);
-  Result<std::vector<TimelineEntry>> incident_timeline(const Principal& p, std::string_view id);
-  Result<std::vector<AlertRow>> incident_alerts(const Principal& p, std::string_view id);
-  Result<Incident> change_incident(const Principal& p, std::string_view id,
-                                   const IncidentChange& change);
-  Result<SuppressionRule> create_suppression(const Principal& p, SuppressionRule rule);
-  Result<std::vector<SuppressionRule>> list_suppressions(const Principal& p,
-                                                         std::string_view customer_id);
-  Status delete_suppression(const Principal& p, std::string_view id);
-
-  // --- notifications, on-call -----------------------------------------------------------
-  Result<Channel> create_channel(const Principal& p, Channel channel);
-  Result<std::vector<Channel>> list_channels(const Principal& p, std::string_view customer_id);
-  Status delete_channel(const Principal& p, std::string_view id);
-  Result<std::vector<OnCallEntry>> set_oncall(const Principal& p,
-                                              const std::vector<OnCallEntry>& rotation);
-  Result<std::vector<OnCallEntry>> list_oncall(const Principal& p);
-  Result<std::vector<OutboxMessage>> list_outbox(const Principal& p, std::string_view customer_id,
-                                                 int64_t limit);
-  /// Number of outbox messages per status (pending, sending, sent, failed), for /metrics.
-  Result<std::vector<std::pair<std::string, int64_t>>> outbox_counts();
-  /// Claims up to `n` due messages (SKIP LOCKED on PostgreSQL) and marks them sending.
-  Result<std::vector<OutboxMessage>> claim_outbox(int64_t now, int64_t n);
-  /// Records the outcome of one delivery attempt (retry with backoff, or give up).
-  Status finish_outbox(std::string_view id, bool ok, std::string_view error, int64_t now);
-
   // --- threat indicators (provider-wide) ----------------------------------------------
   /// Adds an indicator (`value` is normalised; kind set); provider_admin or analyst; audited.
   Result<ThreatIndicator> create_threat(const Principal& p, ThreatIndicator indicator);
@@ -208,15 +175,19 @@ class Store {
                std::string_view after, std::string_view outcome);
   Result<std::vector<AuditEntry>> list_audit(const Principal& p, const AuditQuery& q);
 
- private:
-  Store(StoreOptions options, std::unique_ptr<StoreBackend> backend);
+  // --- tenant scope, for the domain folders' functions over the store ---------------------
+  /// Checks that `p` may act on `customer_id` with a write (or read); audits a denial and
+  /// answers 404 to a customer role for another customer's object, else 403.
+  Status allow(const Principal& p, std::string_view customer_id, bool write,
+               std::string_view action, std::string_view object_type, std::string_view object_id);
+  /// Appends one audit entry inside the caller's transaction.
   Status audit_in(SqlTx& tx, const Principal& p, std::string_view action,
                   std::string_view object_type, std::string_view object_id,
                   std::string_view customer_id, std::string_view before, std::string_view after,
                   std::string_view outcome);
-  /// Checks that `p` may act on `customer_id` with a write (or read); audits a denial.
-  Status allow(const Principal& p, std::string_view customer_id, bool write,
-               std::string_view action, std::string_view object_type, std::string_view object_id);
+
+ private:
+  Store(StoreOptions options, std::unique_ptr<StoreBackend> backend);
 
   StoreOptions options_;
   std::unique_ptr<StoreBackend> backend_;

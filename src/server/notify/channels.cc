@@ -1,8 +1,8 @@
-// Rows of notification channels, the outbox and the on-call rotation, tenant-scoped. What is
-// queued for whom and when (incident messages, escalation) and delivery are in notify/.
+// Notification channels, the outbox and the on-call rotation: their rows, tenant-scoped
+// through the store's access check and audit log.
 
 #include "mimamori/core/clock.h"
-#include "mimamori/server/store.h"
+#include "notify/notify.h"
 #include "secrets.h"
 #include "store/sql.h"
 
@@ -41,13 +41,14 @@ bool known_kind(std::string_view k) {
 
 }  // namespace
 
-Result<Channel> Store::create_channel(const Principal& p, Channel c) {
+Result<Channel> create_channel(Store& store, const Principal& p, Channel c) {
   if (c.customer_id.empty()) {
     if (!p.is_system && p.role != Role::kProviderAdmin) {
-      (void)audit(p, "channel.create", "channel", "-", {}, {}, {}, "denied");
+      (void)store.audit(p, "channel.create", "channel", "-", {}, {}, {}, "denied");
       return core::make_error_code(403, "only a provider_admin creates provider channels");
     }
-  } else if (auto a = allow(p, c.customer_id, true, "channel.create", "customer", c.customer_id);
+  } else if (auto a =
+                 store.allow(p, c.customer_id, true, "channel.create", "customer", c.customer_id);
              !a.ok()) {
     return a.error();
   }
@@ -66,30 +67,31 @@ Result<Channel> Store::create_channel(const Principal& p, Channel c) {
     return core::make_error_code(400, "min_severity '{}' is unknown", c.min_severity);
   }
   c.id = random_id("chn");
-  auto st = transact(true, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(true, [&](SqlTx& tx) -> Status {
     auto r = tx.q(
         "INSERT INTO channels (id, customer_id, name, kind, target, secret, min_severity, "
         "enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         {sp(c.id), sp_or_null(c.customer_id), sp(c.name), sp(c.kind), sp(c.target),
          sp_or_null(c.secret), sp(c.min_severity), sp(c.enabled ? 1 : 0), sp(core::now().micros)});
     if (!r.ok()) return r.error();
-    return audit_in(tx, p, "channel.create", "channel", c.id, c.customer_id, {},
-                    fmt::format("{{\"kind\":\"{}\"}}", c.kind), "ok");
+    return store.audit_in(tx, p, "channel.create", "channel", c.id, c.customer_id, {},
+                          fmt::format("{{\"kind\":\"{}\"}}", c.kind), "ok");
   });
   if (!st.ok()) return st.error();
   return c;
 }
 
-Result<std::vector<Channel>> Store::list_channels(const Principal& p,
-                                                  std::string_view customer_id) {
+Result<std::vector<Channel>> list_channels(Store& store, const Principal& p,
+                                           std::string_view customer_id) {
   if (!is_provider_role(p.role) && customer_id.empty()) customer_id = p.customer_id;
   if (!customer_id.empty() || !is_provider_role(p.role)) {
-    if (auto a = allow(p, customer_id, false, "channel.list", "customer", customer_id); !a.ok()) {
+    if (auto a = store.allow(p, customer_id, false, "channel.list", "customer", customer_id);
+        !a.ok()) {
       return a.error();
     }
   }
   std::vector<Channel> out;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(
         "SELECT id, COALESCE(customer_id, ''), kind, target, name, min_severity, enabled FROM "
         "channels WHERE ($1 = '' OR customer_id = $1) ORDER BY created_at, id",
@@ -112,10 +114,10 @@ Result<std::vector<Channel>> Store::list_channels(const Principal& p,
   return out;
 }
 
-Status Store::delete_channel(const Principal& p, std::string_view id) {
+Status delete_channel(Store& store, const Principal& p, std::string_view id) {
   std::string customer;
   bool found = false;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q("SELECT COALESCE(customer_id, '') FROM channels WHERE id = $1", {sp(id)});
     if (!r.ok()) return r.error();
     if (!r->empty()) {
@@ -127,29 +129,29 @@ Status Store::delete_channel(const Principal& p, std::string_view id) {
   if (!st.ok()) return st;
   if (customer.empty() && found) {
     if (p.role != Role::kProviderAdmin) {
-      (void)audit(p, "channel.delete", "channel", id, {}, {}, {}, "denied");
+      (void)store.audit(p, "channel.delete", "channel", id, {}, {}, {}, "denied");
       return core::make_error_code(is_provider_role(p.role) ? 403 : 404,
                                    "channel '{}' may not be deleted", id);
     }
-  } else if (auto a = allow(p, customer, true, "channel.delete", "channel", id); !a.ok()) {
+  } else if (auto a = store.allow(p, customer, true, "channel.delete", "channel", id); !a.ok()) {
     return a;
   }
   if (!found) return core::make_error_code(404, "channel '{}' not found", id);
-  return transact(true, [&](SqlTx& tx) -> Status {
+  return store.transact(true, [&](SqlTx& tx) -> Status {
     auto r = tx.q("DELETE FROM channels WHERE id = $1", {sp(id)});
     if (!r.ok()) return r.error();
-    return audit_in(tx, p, "channel.delete", "channel", id, customer, {}, {}, "ok");
+    return store.audit_in(tx, p, "channel.delete", "channel", id, customer, {}, {}, "ok");
   });
 }
 
-Result<std::vector<OnCallEntry>> Store::set_oncall(const Principal& p,
-                                                   const std::vector<OnCallEntry>& rotation) {
+Result<std::vector<OnCallEntry>> set_oncall(Store& store, const Principal& p,
+                                            const std::vector<OnCallEntry>& rotation) {
   if (!p.is_system && p.role != Role::kProviderAdmin) {
-    (void)audit(p, "oncall.set", "oncall", "-", {}, {}, {}, "denied");
+    (void)store.audit(p, "oncall.set", "oncall", "-", {}, {}, {}, "denied");
     return core::make_error_code(is_provider_role(p.role) ? 403 : 404,
                                  "only a provider_admin sets the on-call rotation");
   }
-  auto st = transact(true, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(true, [&](SqlTx& tx) -> Status {
     auto r = tx.q("DELETE FROM oncall");
     if (!r.ok()) return r.error();
     int64_t pos = 0;
@@ -165,19 +167,19 @@ Result<std::vector<OnCallEntry>> Store::set_oncall(const Principal& p,
                {sp(pos++), sp(e.user_id), sp_or_null(e.channel_id)});
       if (!r.ok()) return r.error();
     }
-    return audit_in(tx, p, "oncall.set", "oncall", "-", {}, {},
-                    fmt::format("{{\"members\":{}}}", rotation.size()), "ok");
+    return store.audit_in(tx, p, "oncall.set", "oncall", "-", {}, {},
+                          fmt::format("{{\"members\":{}}}", rotation.size()), "ok");
   });
   if (!st.ok()) return st.error();
-  return list_oncall(p);
+  return list_oncall(store, p);
 }
 
-Result<std::vector<OnCallEntry>> Store::list_oncall(const Principal& p) {
+Result<std::vector<OnCallEntry>> list_oncall(Store& store, const Principal& p) {
   if (!is_provider_role(p.role) && !p.is_system) {
-    return allow(p, "", false, "oncall.list", "oncall", "-").error();
+    return store.allow(p, "", false, "oncall.list", "oncall", "-").error();
   }
   std::vector<OnCallEntry> out;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(
         "SELECT o.position, o.user_id, u.email, COALESCE(o.channel_id, '') FROM oncall o JOIN "
         "users u ON u.id = o.user_id ORDER BY o.position");
@@ -191,16 +193,17 @@ Result<std::vector<OnCallEntry>> Store::list_oncall(const Principal& p) {
   return out;
 }
 
-Result<std::vector<OutboxMessage>> Store::list_outbox(const Principal& p,
-                                                      std::string_view customer_id, int64_t limit) {
+Result<std::vector<OutboxMessage>> list_outbox(Store& store, const Principal& p,
+                                               std::string_view customer_id, int64_t limit) {
   if (!is_provider_role(p.role) && customer_id.empty()) customer_id = p.customer_id;
   if (!customer_id.empty() || !is_provider_role(p.role)) {
-    if (auto a = allow(p, customer_id, false, "outbox.list", "customer", customer_id); !a.ok()) {
+    if (auto a = store.allow(p, customer_id, false, "outbox.list", "customer", customer_id);
+        !a.ok()) {
       return a.error();
     }
   }
   std::vector<OutboxMessage> out;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(fmt::format("SELECT {} FROM outbox WHERE ($1 = '' OR customer_id = $1) ORDER "
                               "BY created_at DESC, id LIMIT {}",
                               kOutboxColumns, limit <= 0 ? 100 : std::min<int64_t>(limit, 1000)),
@@ -217,9 +220,9 @@ Result<std::vector<OutboxMessage>> Store::list_outbox(const Principal& p,
   return out;
 }
 
-Result<std::vector<std::pair<std::string, int64_t>>> Store::outbox_counts() {
+Result<std::vector<std::pair<std::string, int64_t>>> outbox_counts(Store& store) {
   std::vector<std::pair<std::string, int64_t>> out;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status");
     if (!r.ok()) return r.error();
     for (size_t i = 0; i < r->size(); ++i) out.emplace_back(r->str(i, 0), r->i64(i, 1));
@@ -229,9 +232,9 @@ Result<std::vector<std::pair<std::string, int64_t>>> Store::outbox_counts() {
   return out;
 }
 
-Result<std::vector<OutboxMessage>> Store::claim_outbox(int64_t now, int64_t n) {
+Result<std::vector<OutboxMessage>> claim_outbox(Store& store, int64_t now, int64_t n) {
   std::vector<OutboxMessage> out;
-  auto st = transact(true, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(true, [&](SqlTx& tx) -> Status {
     // A message stuck in 'sending' (its instance died mid-delivery) is due again after 5 min.
     std::string sql = fmt::format(
         "SELECT {} FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = "
@@ -256,8 +259,9 @@ Result<std::vector<OutboxMessage>> Store::claim_outbox(int64_t now, int64_t n) {
   return out;
 }
 
-Status Store::finish_outbox(std::string_view id, bool ok, std::string_view error, int64_t now) {
-  return transact(true, [&](SqlTx& tx) -> Status {
+Status finish_outbox(Store& store, std::string_view id, bool ok, std::string_view error,
+                     int64_t now) {
+  return store.transact(true, [&](SqlTx& tx) -> Status {
     auto r = tx.q("SELECT attempts FROM outbox WHERE id = $1", {sp(id)});
     if (!r.ok()) return r.error();
     if (r->empty()) return core::make_error_code(404, "outbox message '{}' not found", id);

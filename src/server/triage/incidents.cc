@@ -3,9 +3,9 @@
 
 #include "mimamori/core/clock.h"
 #include "mimamori/core/eve.h"
-#include "mimamori/server/store.h"
 #include "secrets.h"
 #include "store/sql.h"
+#include "triage/triage.h"
 
 namespace mimamori::server {
 namespace {
@@ -72,17 +72,17 @@ std::string state_json(const Incident& x) {
 
 }  // namespace
 
-Result<std::vector<AlertRow>> Store::list_alerts(const Principal& p, const AlertQuery& in) {
+Result<std::vector<AlertRow>> list_alerts(Store& store, const Principal& p, const AlertQuery& in) {
   AlertQuery q = in;
   if (!is_provider_role(p.role) && !p.is_system) {
     if (!q.customer_id.empty() && q.customer_id != p.customer_id) {
-      return allow(p, q.customer_id, false, "alert.list", "customer", q.customer_id).error();
+      return store.allow(p, q.customer_id, false, "alert.list", "customer", q.customer_id).error();
     }
     q.customer_id = p.customer_id;
   }
   if (p.is_device) return core::make_error_code(403, "devices cannot list alerts");
   std::vector<AlertRow> out;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(fmt::format("SELECT {} FROM alerts WHERE ($1 = '' OR customer_id = $1) AND ($2 "
                               "= '' OR device_id = $2) AND ($3 = '' OR severity = $3) AND ($4 = "
                               "'' OR signature = $4 OR CAST(signature_id AS TEXT) = $4) AND ($5 = "
@@ -101,16 +101,16 @@ Result<std::vector<AlertRow>> Store::list_alerts(const Principal& p, const Alert
   return out;
 }
 
-Result<AlertRow> Store::get_alert(const Principal& p, std::string_view id) {
+Result<AlertRow> get_alert(Store& store, const Principal& p, std::string_view id) {
   std::optional<AlertRow> a;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(fmt::format("SELECT {} FROM alerts WHERE id = $1", kAlertColumns), {sp(id)});
     if (!r.ok()) return r.error();
     if (!r->empty()) a = alert_from(*r, 0);
     return {};
   });
   if (!st.ok()) return st.error();
-  if (auto d = allow(p, a ? a->customer_id : std::string(), false, "alert.read", "alert", id);
+  if (auto d = store.allow(p, a ? a->customer_id : std::string(), false, "alert.read", "alert", id);
       !d.ok()) {
     return d.error();
   }
@@ -118,12 +118,12 @@ Result<AlertRow> Store::get_alert(const Principal& p, std::string_view id) {
   return *a;
 }
 
-Result<std::vector<std::string>> Store::alert_events(const Principal& p, std::string_view id,
-                                                     int64_t limit) {
-  auto a = get_alert(p, id);
+Result<std::vector<std::string>> alert_events(Store& store, const Principal& p, std::string_view id,
+                                              int64_t limit) {
+  auto a = get_alert(store, p, id);
   if (!a.ok()) return a.error();
   std::vector<std::string> out;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(fmt::format("SELECT e.raw FROM alert_events ae JOIN events e ON e.device_id = "
                               "ae.device_id AND e.seq = ae.seq WHERE ae.alert_id = $1 AND "
                               "ae.customer_id = $2 ORDER BY e.seq LIMIT {}",
@@ -137,17 +137,19 @@ Result<std::vector<std::string>> Store::alert_events(const Principal& p, std::st
   return out;
 }
 
-Result<std::vector<Incident>> Store::list_incidents(const Principal& p, const IncidentQuery& in) {
+Result<std::vector<Incident>> list_incidents(Store& store, const Principal& p,
+                                             const IncidentQuery& in) {
   IncidentQuery q = in;
   if (p.is_device) return core::make_error_code(403, "devices cannot list incidents");
   if (!is_provider_role(p.role) && !p.is_system) {
     if (!q.customer_id.empty() && q.customer_id != p.customer_id) {
-      return allow(p, q.customer_id, false, "incident.list", "customer", q.customer_id).error();
+      return store.allow(p, q.customer_id, false, "incident.list", "customer", q.customer_id)
+          .error();
     }
     q.customer_id = p.customer_id;
   }
   std::vector<Incident> out;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r =
         tx.q(fmt::format("SELECT {} FROM incidents WHERE ($1 = '' OR customer_id = $1) AND "
                          "($2 = '' OR status = $2) AND ($3 = '' OR severity = $3) AND ($4 = "
@@ -163,9 +165,9 @@ Result<std::vector<Incident>> Store::list_incidents(const Principal& p, const In
   return out;
 }
 
-Result<Incident> Store::get_incident(const Principal& p, std::string_view id) {
+Result<Incident> get_incident(Store& store, const Principal& p, std::string_view id) {
   std::optional<Incident> x;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r =
         tx.q(fmt::format("SELECT {} FROM incidents WHERE id = $1", kIncidentColumns), {sp(id)});
     if (!r.ok()) return r.error();
@@ -173,7 +175,8 @@ Result<Incident> Store::get_incident(const Principal& p, std::string_view id) {
     return {};
   });
   if (!st.ok()) return st.error();
-  if (auto d = allow(p, x ? x->customer_id : std::string(), false, "incident.read", "incident", id);
+  if (auto d = store.allow(p, x ? x->customer_id : std::string(), false, "incident.read",
+                           "incident", id);
       !d.ok()) {
     return d.error();
   }
@@ -181,12 +184,12 @@ Result<Incident> Store::get_incident(const Principal& p, std::string_view id) {
   return *x;
 }
 
-Result<std::vector<TimelineEntry>> Store::incident_timeline(const Principal& p,
-                                                            std::string_view id) {
-  auto x = get_incident(p, id);
+Result<std::vector<TimelineEntry>> incident_timeline(Store& store, const Principal& p,
+                                                     std::string_view id) {
+  auto x = get_incident(store, p, id);
   if (!x.ok()) return x.error();
   std::vector<TimelineEntry> out;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(
         "SELECT at, actor, kind, text FROM incident_timeline WHERE incident_id = $1 AND "
         "customer_id = $2 ORDER BY at, id",
@@ -201,11 +204,12 @@ Result<std::vector<TimelineEntry>> Store::incident_timeline(const Principal& p,
   return out;
 }
 
-Result<std::vector<AlertRow>> Store::incident_alerts(const Principal& p, std::string_view id) {
-  auto x = get_incident(p, id);
+Result<std::vector<AlertRow>> incident_alerts(Store& store, const Principal& p,
+                                              std::string_view id) {
+  auto x = get_incident(store, p, id);
   if (!x.ok()) return x.error();
   std::vector<AlertRow> out;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(fmt::format("SELECT {} FROM alerts WHERE incident_id = $1 AND customer_id = $2 "
                               "ORDER BY first_seen LIMIT 1000",
                               kAlertColumns),
@@ -218,14 +222,15 @@ Result<std::vector<AlertRow>> Store::incident_alerts(const Principal& p, std::st
   return out;
 }
 
-Result<Incident> Store::change_incident(const Principal& p, std::string_view id,
-                                        const IncidentChange& c) {
+Result<Incident> change_incident(Store& store, const Principal& p, std::string_view id,
+                                 const IncidentChange& c) {
   static constexpr std::string_view kStatuses[] = {"open", "acknowledged", "in_progress",
                                                    "resolved", "closed"};
-  auto x = get_incident(p, id);
+  auto x = get_incident(store, p, id);
   if (!x.ok()) return x.error();
   std::string action = "incident." + c.action;
-  if (auto a = allow(p, x->customer_id, true, action, "incident", id); !a.ok()) return a.error();
+  if (auto a = store.allow(p, x->customer_id, true, action, "incident", id); !a.ok())
+    return a.error();
   Incident before = *x;
   Incident after = *x;
   const int64_t now = core::now().micros;
@@ -237,7 +242,7 @@ Result<Incident> Store::change_incident(const Principal& p, std::string_view id,
     text = "確認しました";
   } else if (c.action == "assign") {
     if (c.text.empty()) return core::make_error_code(400, "assign needs a user id");
-    auto u = get_user(p, c.text);
+    auto u = store.get_user(p, c.text);
     if (!u.ok()) return core::make_error_code(400, "assignee: {}", u.error().message);
     if (!is_provider_role(u->role)) {
       return core::make_error_code(400, "assignee '{}' is not a provider user", c.text);
@@ -287,7 +292,7 @@ Result<Incident> Store::change_incident(const Principal& p, std::string_view id,
       is_provider_role(p.role)) {
     after.acknowledged_at = now;  // any handling by the SOC stops the escalation clock
   }
-  auto st = transact(true, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(true, [&](SqlTx& tx) -> Status {
     auto r = tx.q(
         "UPDATE incidents SET status = $2, assignee = $3, resolution = $4, updated_at = $5, "
         "acknowledged_at = $6, closed_at = $7 WHERE id = $1 AND customer_id = $8",
@@ -300,22 +305,23 @@ Result<Incident> Store::change_incident(const Principal& p, std::string_view id,
         {sp(random_id("tl")), sp(id), sp(after.customer_id), sp(now), sp(p.name), sp(c.action),
          sp(text)});
     if (!r.ok()) return r.error();
-    return audit_in(tx, p, action, "incident", id, after.customer_id, state_json(before),
-                    state_json(after), "ok");
+    return store.audit_in(tx, p, action, "incident", id, after.customer_id, state_json(before),
+                          state_json(after), "ok");
   });
   if (!st.ok()) return st.error();
   return after;
 }
 
-Result<SuppressionRule> Store::create_suppression(const Principal& p, SuppressionRule rule) {
-  if (auto a = allow(p, rule.customer_id, true, "suppression.create", "customer", rule.customer_id);
+Result<SuppressionRule> create_suppression(Store& store, const Principal& p, SuppressionRule rule) {
+  if (auto a = store.allow(p, rule.customer_id, true, "suppression.create", "customer",
+                           rule.customer_id);
       !a.ok()) {
     return a.error();
   }
   // Customer admins may not hide alerts from the SOC: suppression is a provider decision.
   if (!is_provider_role(p.role) && !p.is_system) {
-    (void)audit(p, "suppression.create", "customer", rule.customer_id, rule.customer_id, {}, {},
-                "denied");
+    (void)store.audit(p, "suppression.create", "customer", rule.customer_id, rule.customer_id, {},
+                      {}, "denied");
     return core::make_error_code(403, "only provider_admin or analyst create suppression rules");
   }
   if (rule.reason.empty()) return core::make_error_code(400, "a suppression rule needs a reason");
@@ -330,7 +336,7 @@ Result<SuppressionRule> Store::create_suppression(const Principal& p, Suppressio
   rule.id = random_id("sup");
   rule.created_by = p.name;
   rule.created_at = now;
-  auto st = transact(true, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(true, [&](SqlTx& tx) -> Status {
     auto c = tx.q("SELECT id FROM customers WHERE id = $1", {sp(rule.customer_id)});
     if (!c.ok()) return c.error();
     if (c->empty()) return core::make_error_code(404, "customer '{}' not found", rule.customer_id);
@@ -346,24 +352,24 @@ Result<SuppressionRule> Store::create_suppression(const Principal& p, Suppressio
     core::append_json_string(after, rule.reason);
     after +=
         fmt::format(",\"signature_id\":{},\"expires_at\":{}}}", rule.signature_id, rule.expires_at);
-    return audit_in(tx, p, "suppression.create", "suppression", rule.id, rule.customer_id, {},
-                    after, "ok");
+    return store.audit_in(tx, p, "suppression.create", "suppression", rule.id, rule.customer_id, {},
+                          after, "ok");
   });
   if (!st.ok()) return st.error();
   return rule;
 }
 
-Result<std::vector<SuppressionRule>> Store::list_suppressions(const Principal& p,
-                                                              std::string_view customer_id) {
+Result<std::vector<SuppressionRule>> list_suppressions(Store& store, const Principal& p,
+                                                       std::string_view customer_id) {
   if (!is_provider_role(p.role) && customer_id.empty()) customer_id = p.customer_id;
   if (!customer_id.empty() || !is_provider_role(p.role)) {
-    if (auto a = allow(p, customer_id, false, "suppression.list", "customer", customer_id);
+    if (auto a = store.allow(p, customer_id, false, "suppression.list", "customer", customer_id);
         !a.ok()) {
       return a.error();
     }
   }
   std::vector<SuppressionRule> out;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(
         "SELECT id, customer_id, COALESCE(device_id, ''), signature_id, COALESCE(signature, ''), "
         "COALESCE(src_ip, ''), COALESCE(dest_ip, ''), reason, created_by, created_at, expires_at "
@@ -391,64 +397,28 @@ Result<std::vector<SuppressionRule>> Store::list_suppressions(const Principal& p
   return out;
 }
 
-Status Store::delete_suppression(const Principal& p, std::string_view id) {
+Status delete_suppression(Store& store, const Principal& p, std::string_view id) {
   std::string customer;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q("SELECT customer_id FROM suppression_rules WHERE id = $1", {sp(id)});
     if (!r.ok()) return r.error();
     if (!r->empty()) customer = r->str(0, 0);
     return {};
   });
   if (!st.ok()) return st;
-  if (auto a = allow(p, customer, true, "suppression.delete", "suppression", id); !a.ok()) {
+  if (auto a = store.allow(p, customer, true, "suppression.delete", "suppression", id); !a.ok()) {
     return a;
   }
   if (!is_provider_role(p.role) && !p.is_system) {
-    (void)audit(p, "suppression.delete", "suppression", id, customer, {}, {}, "denied");
+    (void)store.audit(p, "suppression.delete", "suppression", id, customer, {}, {}, "denied");
     return core::make_error_code(403, "only provider_admin or analyst delete suppression rules");
   }
   if (customer.empty()) return core::make_error_code(404, "suppression '{}' not found", id);
-  return transact(true, [&](SqlTx& tx) -> Status {
+  return store.transact(true, [&](SqlTx& tx) -> Status {
     auto r = tx.q("DELETE FROM suppression_rules WHERE id = $1", {sp(id)});
     if (!r.ok()) return r.error();
-    return audit_in(tx, p, "suppression.delete", "suppression", id, customer, {}, {}, "ok");
+    return store.audit_in(tx, p, "suppression.delete", "suppression", id, customer, {}, {}, "ok");
   });
-}
-
-Result<std::vector<AuditEntry>> Store::list_audit(const Principal& p, const AuditQuery& in) {
-  AuditQuery q = in;
-  if (p.is_device) return core::make_error_code(403, "devices cannot read the audit log");
-  if (!is_provider_role(p.role)) {
-    if (p.role != Role::kCustomerAdmin) {
-      return allow(p, p.customer_id, true, "audit.list", "customer", p.customer_id).error();
-    }
-    if (!q.customer_id.empty() && q.customer_id != p.customer_id) {
-      return allow(p, q.customer_id, false, "audit.list", "customer", q.customer_id).error();
-    }
-    q.customer_id = p.customer_id;
-  } else if (p.role != Role::kProviderAdmin && p.role != Role::kAnalyst) {
-    return allow(p, q.customer_id, true, "audit.list", "audit", "-").error();
-  }
-  std::vector<AuditEntry> out;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
-    auto r = tx.q(fmt::format("SELECT at, actor, COALESCE(customer_id, ''), action, object_type, "
-                              "object_id, COALESCE(before_json, ''), COALESCE(after_json, ''), "
-                              "COALESCE(source_ip, ''), outcome FROM audit_log WHERE ($1 = '' OR "
-                              "customer_id = $1) AND ($2 = '' OR actor = $2) AND ($3 = '' OR "
-                              "action = $3) AND ($4 = '' OR outcome = $4) AND at >= CAST($5 AS "
-                              "BIGINT) ORDER BY at DESC, id LIMIT {} OFFSET {}",
-                              clamp_limit(q.limit), std::max<int64_t>(0, q.offset)),
-                  {sp(q.customer_id), sp(q.actor), sp(q.action), sp(q.outcome), sp(q.since)});
-    if (!r.ok()) return r.error();
-    for (size_t i = 0; i < r->size(); ++i) {
-      out.push_back(AuditEntry{r->i64(i, 0), r->str(i, 1), r->str(i, 2), r->str(i, 3), r->str(i, 4),
-                               r->str(i, 5), r->str(i, 6), r->str(i, 7), r->str(i, 8),
-                               r->str(i, 9)});
-    }
-    return {};
-  });
-  if (!st.ok()) return st.error();
-  return out;
 }
 
 }  // namespace mimamori::server
