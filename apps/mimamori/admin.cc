@@ -33,7 +33,7 @@ std::unique_ptr<server::Store> open_store(const StoreArgs& a) {
   if (!a.data_dir.empty()) config.set("server.data_dir=" + a.data_dir);
   if (!a.store_url.empty()) config.set("store.url=" + a.store_url);
   auto options = server::load_server_options(config);
-  auto store = server::Store::open(options.store);
+  auto store = server::open_store(options.store);
   if (!store.ok()) {
     std::fprintf(stderr, "mimamori admin: cannot open the store: %s\n",
                  store.error().message.c_str());

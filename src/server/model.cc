@@ -43,6 +43,14 @@ bool is_provider_role(Role role) {
          role == Role::kDesk;
 }
 
+int severity_rank(std::string_view s) {
+  if (s == "critical") return 4;
+  if (s == "high") return 3;
+  if (s == "medium") return 2;
+  if (s == "low") return 1;
+  return 0;
+}
+
 bool normalise_indicator(std::string_view text, std::string& kind, std::string& value,
                          std::string& why) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);

@@ -1,5 +1,5 @@
-// Server: wires the store, the API on the HTTP server, TLS, and one background thread for the
-// heartbeat watch, escalation and notification delivery.
+// Server: wires the store, the ingest queue, the API on the HTTP server, TLS, and one
+// background thread for the heartbeat watch, escalation and notification delivery.
 
 #include "mimamori/server/server.h"
 
@@ -7,17 +7,20 @@
 #include <filesystem>
 #include <thread>
 
-#include "api.h"
-#include "http.h"
+#include "api/api.h"
+#include "http/http.h"
+#include "ingest/ingest_queue.h"
 #include "mimamori/core/clock.h"
 #include "mimamori/core/log.h"
-#include "notify.h"
+#include "notify/notify.h"
+#include "triage/triage.h"
 
 namespace mimamori::server {
 
 struct Server::Impl {
   ServerOptions options;
   std::unique_ptr<Store> store;
+  std::unique_ptr<IngestQueue> ingest;
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpServer> http;
   std::string fingerprint;
@@ -32,12 +35,12 @@ struct Server::Impl {
     while (!stopping) {
       lock.unlock();
       const int64_t now = core::now().micros;
-      if (auto n = store->check_heartbeats(now); !n.ok()) {
+      if (auto n = check_heartbeats(*store, now); !n.ok()) {
         spdlog::warn("heartbeat watch: {}", n.error().message);
       } else if (*n > 0) {
         spdlog::warn("{} device(s) stopped reporting: 監視停止 incidents opened", *n);
       }
-      if (auto n = store->escalate(now, options.escalation_after_s); !n.ok()) {
+      if (auto n = escalate(*store, now, options.escalation_after_s); !n.ok()) {
         spdlog::warn("escalation: {}", n.error().message);
       }
       if (options.deliver_notifications) notifier.deliver_due(*store, now);
@@ -54,9 +57,10 @@ Server::~Server() { stop(); }
 core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  auto store = Store::open(options.store);
+  auto store = open_store(options.store);
   if (!store.ok()) return store.error();
   impl->store = std::move(*store);
+  impl->ingest = std::make_unique<IngestQueue>(*impl->store);
   HttpOptions ho;
   ho.address = options.listen;
   ho.port = options.port;
@@ -78,7 +82,7 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
   impl->http = std::make_unique<HttpServer>(ho, [raw](HttpRequest&& req, HttpRespond respond) {
     raw->api->handle(std::move(req), std::move(respond));
   });
-  impl->api = std::make_unique<Api>(*impl->store, options, &impl->http->stats());
+  impl->api = std::make_unique<Api>(*impl->store, *impl->ingest, options, &impl->http->stats());
   if (auto st = impl->http->start(); !st.ok()) return st.error();
   impl->background = std::thread([raw] { raw->background_loop(); });
   return std::unique_ptr<Server>(new Server(std::move(impl)));
@@ -87,6 +91,7 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
 uint16_t Server::port() const { return impl_->http->port(); }
 const std::string& Server::fingerprint() const { return impl_->fingerprint; }
 Store& Server::store() { return *impl_->store; }
+IngestQueue& Server::ingest() { return *impl_->ingest; }
 
 std::string Server::url() const {
   std::string host = impl_->options.listen == "0.0.0.0" ? "127.0.0.1" : impl_->options.listen;
@@ -102,10 +107,11 @@ void Server::stop() {
   }
   impl_->cv.notify_all();
   if (impl_->background.joinable()) impl_->background.join();
-  // The store first: it commits what is queued and stops the writers, whose acknowledgements
-  // hold the requests' HTTP sessions. Those must be released while the HTTP server's io_context
-  // still exists (a session released on a writer thread after it was gone touched its freed
-  // timer service).
+  // The ingest queue first: it commits what is queued and stops the writers, whose
+  // acknowledgements hold the requests' HTTP sessions. Those must be released while the HTTP
+  // server's io_context still exists (a session released on a writer thread after it was gone
+  // touched its freed timer service). Then the store, which no writer uses any more.
+  impl_->ingest.reset();
   impl_->store.reset();
   impl_->api.reset();
   impl_->http.reset();

@@ -9,10 +9,13 @@
 #include <mutex>
 #include <thread>
 
+#include "ingest/ingest_queue.h"
 #include "mimamori/core/clock.h"
 #include "mimamori/core/config.h"
+#include "notify/notify.h"
 #include "secrets.h"
 #include "test_support.h"
+#include "triage/triage.h"
 
 namespace mimamori::server::testing {
 namespace {
@@ -211,7 +214,7 @@ TEST_P(Api, GroupedBatchesTriageLikeOneEventAfterAnother) {
   std::string body;
   for (const auto& l : lines) body += l + "\n";
   constexpr int kBatches = 10;
-  Store& store = ts_->server->store();
+  IngestQueue& queue = ts_->server->ingest();
   std::mutex mu;
   std::condition_variable cv;
   int done = 0, failed = 0;
@@ -225,7 +228,7 @@ TEST_P(Api, GroupedBatchesTriageLikeOneEventAfterAnother) {
       batch.last = batch.first + static_cast<int64_t>(lines.size()) - 1;
       batch.body = body;
       ASSERT_TRUE(parse_ingest_batch(batch).ok());
-      store.ingest(std::move(batch), [&](Result<IngestOutcome> out) {
+      queue.submit(std::move(batch), [&](Result<IngestOutcome> out) {
         std::lock_guard lock(mu);
         ++done;
         if (!out.ok() || out->accepted != static_cast<int64_t>(lines.size())) ++failed;
@@ -301,6 +304,7 @@ TEST_P(Api, CopiesOfABatchInFlightAreStoredOnce) {
   for (const auto& l : lines) body += l + "\n";
   constexpr int kCopies = 12;
   Store& store = ts_->server->store();
+  IngestQueue& queue = ts_->server->ingest();
   std::mutex mu;
   std::condition_variable cv;
   int done = 0, failed = 0;
@@ -315,7 +319,7 @@ TEST_P(Api, CopiesOfABatchInFlightAreStoredOnce) {
       batch.last = static_cast<int64_t>(lines.size());
       batch.body = body;
       ASSERT_TRUE(parse_ingest_batch(batch).ok());
-      store.ingest(std::move(batch), [&, dev](Result<IngestOutcome> out) {
+      queue.submit(std::move(batch), [&, dev](Result<IngestOutcome> out) {
         std::lock_guard lock(mu);
         ++done;
         if (!out.ok()) {
@@ -451,10 +455,10 @@ TEST_P(Api, SilentDeviceOpensMonitoringStoppedAndHeartbeatAnnotatesIt) {
   auto [dev, tok] = device(cus);
   // Make the device look silent for an hour.
   auto& store = ts_->server->store();
-  auto n = store.check_heartbeats(core::now().micros + 3600LL * 1000000);
+  auto n = check_heartbeats(store, core::now().micros + 3600LL * 1000000);
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1);
-  EXPECT_EQ(*store.check_heartbeats(core::now().micros + 3600LL * 1000000), 0);  // once only
+  EXPECT_EQ(*check_heartbeats(store, core::now().micros + 3600LL * 1000000), 0);  // once only
   auto incs = admin_->get("/api/v1/incidents?category=monitoring_stopped").json().at("items");
   ASSERT_EQ(incs.as_array().size(), 1u);
   EXPECT_EQ(incs.as_array()[0].at("severity"), "critical");
@@ -699,7 +703,7 @@ TEST_P(Api, ChannelsOncallAndOutboxStatusAreVisible) {
   ASSERT_EQ(oc.status, 200) << oc.body;
   EXPECT_EQ(admin_->get("/api/v1/oncall").json().at("items").as_array().size(), 1u);
   // Escalation: the critical incident is unacknowledged; an hour later it goes to on-call.
-  auto n = ts_->server->store().escalate(core::now().micros + 3600LL * 1000000, 900);
+  auto n = escalate(ts_->server->store(), core::now().micros + 3600LL * 1000000, 900);
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1);
   auto all = admin_->get("/api/v1/notifications").json().at("items").as_array();

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "ingest/ingest_queue.h"
 #include "mimamori/server/store.h"
 #include "test_support.h"
 
@@ -16,7 +17,7 @@ TEST(Backpressure, FullQueueAnswers429AndAdmittedBatchesCommit) {
   StoreOptions so;
   so.url = "sqlite:" + temp_dir();
   so.ingest_queue_events = 100;
-  auto store = Store::open(so);
+  auto store = open_store(so);
   ASSERT_TRUE(store.ok()) << store.error().message;
   auto& s = **store;
   ASSERT_TRUE(s.init_provider("SOC", "a@soc.jp", "admin password 1234").ok());
@@ -39,8 +40,9 @@ TEST(Backpressure, FullQueueAnswers429AndAdmittedBatchesCommit) {
     ASSERT_TRUE(parse_ingest_batch(batch).ok());
     batches.push_back(std::move(batch));
   }
+  IngestQueue queue(s);
   for (auto& batch : batches) {
-    s.ingest(std::move(batch), [&](Result<IngestOutcome> r) {
+    queue.submit(std::move(batch), [&](Result<IngestOutcome> r) {
       if (r.ok()) {
         ++ok;
       } else if (r.error().code == 429) {
@@ -59,8 +61,8 @@ TEST(Backpressure, FullQueueAnswers429AndAdmittedBatchesCommit) {
   EXPECT_GT(throttled.load(), 0) << "200 batches against a 100-event queue were never refused";
   EXPECT_GT(ok.load(), 0);
   EXPECT_EQ(*s.count_events(dev->device_id), static_cast<int64_t>(ok.load()) * kPer);
-  EXPECT_EQ(s.ingest_stats().throttled.load(), throttled.load());
-  EXPECT_EQ(s.ingest_stats().queue_events.load(), 0);
+  EXPECT_EQ(queue.stats().throttled.load(), throttled.load());
+  EXPECT_EQ(queue.stats().queue_events.load(), 0);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "mimamori/core/clock.h"
 #include "mimamori/server/store.h"
+#include "notify/notify.h"
 #include "test_support.h"
 
 namespace mimamori::server::testing {
@@ -107,7 +108,7 @@ TEST(MultiInstance, BackgroundWorkOnOnePostgresqlHappensExactlyOnce) {
   {
     StoreOptions so;
     so.url = url;
-    auto store = Store::open(so);
+    auto store = open_store(so);
     ASSERT_TRUE(store.ok()) << store.error().message;
     auto& s = **store;
     const auto sys = Principal::system("test");
@@ -120,14 +121,14 @@ TEST(MultiInstance, BackgroundWorkOnOnePostgresqlHappensExactlyOnce) {
     ch.kind = "email";
     ch.name = "owner";
     ch.target = "owner@c.example.jp";
-    ASSERT_TRUE(s.create_channel(sys, ch).ok());
+    ASSERT_TRUE(create_channel(s, sys, ch).ok());
     auto analyst = s.create_user(sys, "oncall@soc.example.jp", "当番", "analyst password 12",
                                  Role::kAnalyst, "");
     ASSERT_TRUE(analyst.ok()) << analyst.error().message;
     OnCallEntry e;
     e.position = 0;
     e.user_id = analyst->id;
-    ASSERT_TRUE(s.set_oncall(sys, {e}).ok());
+    ASSERT_TRUE(set_oncall(s, sys, {e}).ok());
     for (int i = 0; i < 4; ++i) {
       auto c = s.create_enrollment_code(sys, customer, "", 0);
       ASSERT_TRUE(c.ok());

@@ -1,7 +1,7 @@
 // Notifications: payload shapes per channel kind, and real delivery through the outbox to an
 // SMTP sink (aiosmtpd) and a webhook receiver on loopback, with retries and tenant routing.
 
-#include "notify.h"
+#include "notify/notify.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

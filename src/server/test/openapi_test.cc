@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "api.h"
+#include "api/api.h"
 #include "test_support.h"
 
 namespace mimamori::server::testing {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "catalogue.h"
+#include "triage/triage.h"
 
 namespace mimamori::server {
 namespace {

@@ -20,6 +20,10 @@ std::optional<Role> parse_role(std::string_view name);
 /// True for the four provider roles.
 bool is_provider_role(Role role);
 
+/// Severities of alerts and incidents: critical 4, high 3, medium 2, low 1, info (or any
+/// other text) 0.
+int severity_rank(std::string_view severity);
+
 /// Who is acting: a user (session or API token), a device, or the system itself.
 struct Principal {
   std::string user_id;  ///< empty for devices and the system

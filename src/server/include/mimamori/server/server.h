@@ -1,6 +1,6 @@
 #pragma once
-/// mimamori-server: the HTTP(S) API, the store, and the background work (heartbeat watch,
-/// escalation, notification delivery) wired together.
+/// mimamori-server: the HTTP(S) API, the store, the ingest queue, and the background work
+/// (heartbeat watch, escalation, notification delivery) wired together.
 
 #include <cstdint>
 #include <memory>
@@ -40,6 +40,8 @@ struct ServerOptions {
   int64_t enroll_attempts_per_minute = 10;
 };
 
+class IngestQueue;
+
 /// Reads `server.*` and `store.*` keys; throws core::ConfigError with file:line and key.
 ServerOptions load_server_options(const core::Config& config);
 
@@ -58,6 +60,8 @@ class Server {
   /// Stops accepting, finishes requests in flight, commits queued events, stops background work.
   void stop();
   Store& store();
+  /// The ingest queue (src/server/ingest/ingest_queue.h), for the module's own tests.
+  IngestQueue& ingest();
 
   struct Impl;
 

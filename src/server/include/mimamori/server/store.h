@@ -1,24 +1,20 @@
 #pragma once
-/// Store: everything the server keeps, behind one interface with two backends (SQLite for one
-/// machine, PostgreSQL for several instances). Public methods are non-virtual and enforce the
-/// tenant scope of the acting Principal; backends implement the private `Do…` methods.
-/// Expected failures are Result values whose Error::code is the HTTP status to answer.
+/// Store: everything the server keeps, behind one interface over two backends (SQLite for one
+/// machine, PostgreSQL for several instances). Public methods enforce the tenant scope of the
+/// acting Principal; a backend (store/backend.h) only hands out transactions, and open_store
+/// picks it by the store URL. Expected failures are Result values whose Error::code is the
+/// HTTP status to answer.
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "mimamori/core/result.h"
-#include "mimamori/server/ingest.h"
 #include "mimamori/server/model.h"
 
 namespace mimamori::server {
@@ -27,6 +23,7 @@ using core::Result;
 using core::Status;
 
 class SqlTx;
+class StoreBackend;
 enum class Dialect;
 
 /// How to open a store.
@@ -48,12 +45,6 @@ struct StoreOptions {
   int64_t session_ttl_s = 12 * 3600;      ///< lifetime of a session
   /// SQLite `synchronous`: FULL survives power loss; NORMAL (WAL) survives a crashed process.
   std::string sqlite_synchronous = "FULL";
-};
-
-/// Counters of the ingest path, for /metrics.
-struct IngestStats {
-  std::atomic<int64_t> batches{0}, events_accepted{0}, events_duplicate{0}, events_rejected{0},
-      throttled{0}, commits{0}, queue_events{0};
 };
 
 /// A successful login.
@@ -88,12 +79,13 @@ struct IncidentChange {
 /// Where the store's state lives. See the file comment.
 class Store {
  public:
-  virtual ~Store();
+  ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  /// Opens (and migrates) the store named by `options.url`.
-  static Result<std::unique_ptr<Store>> open(const StoreOptions& options);
+  /// Migrates the schema of an open backend and wraps it (see open_store for the usual way).
+  static Result<std::unique_ptr<Store>> open(StoreOptions options,
+                                             std::unique_ptr<StoreBackend> backend);
 
   /// The options it was opened with.
   const StoreOptions& options() const { return options_; }
@@ -101,6 +93,11 @@ class Store {
   Result<int64_t> schema_version();
   /// `sqlite` or `postgresql`.
   std::string_view backend_name() const;
+  /// The SQL dialect of the backend.
+  Dialect dialect() const;
+  /// Runs `fn` in one transaction, committed when it succeeds: for the domain folders (ingest,
+  /// triage, notify) whose work is a function over a transaction (see store/sql.h).
+  Status transact(bool write, const std::function<Status(SqlTx&)>& fn);
 
   // --- provider, users, sessions --------------------------------------------------------
   /// Creates the provider and its first provider_admin; fails when already initialised.
@@ -155,49 +152,11 @@ class Store {
   /// Records a heartbeat; a device that was silent gets its 監視停止 incident annotated.
   Result<HeartbeatReply> heartbeat(const Principal& device, std::string_view json_body);
 
-  // --- ingest ---------------------------------------------------------------------------
-  /// Queues a parsed batch for the writer; `done` runs after commit (or with an error: 429
-  /// when the queue is full, 5xx when the database failed). Never blocks.
-  void ingest(IngestBatch batch, std::function<void(Result<IngestOutcome>)> done);
-  /// Ingest counters.
-  IngestStats& ingest_stats() { return stats_; }
+  // --- ingest (the queue and its writers are in ingest/) --------------------------------
   /// Number of stored events of a device (tests, admin).
   Result<int64_t> count_events(std::string_view device_id);
   /// Duplicate (device, seq) rows: always 0 (the key forbids them); checked by the tests.
   Result<std::vector<int64_t>> stored_seqs(std::string_view device_id);
-
-  // --- triage ---------------------------------------------------------------------------
-  Result<std::vector<AlertRow>> list_alerts(const Principal& p, const AlertQuery& q);
-  Result<AlertRow> get_alert(const Principal& p, std::string_view id);
-  /// Raw EVE lines behind an aggregated alert.
-  Result<std::vector<std::string>> alert_events(const Principal& p, std::string_view id,
-                                                int64_t limit);
-  Result<std::vector<Incident>> list_incidents(const Principal& p, const IncidentQuery& q);
-  Result<Incident> get_incident(const Principal& p, std::string_view id);
-  Result<std::vector<TimelineEntry>> incident_timeline(const Principal& p, std::string_view id);
-  Result<std::vector<AlertRow>> incident_alerts(const Principal& p, std::string_view id);
-  Result<Incident> change_incident(const Principal& p, std::string_view id,
-                                   const IncidentChange& change);
-  Result<SuppressionRule> create_suppression(const Principal& p, SuppressionRule rule);
-  Result<std::vector<SuppressionRule>> list_suppressions(const Principal& p,
-                                                         std::string_view customer_id);
-  Status delete_suppression(const Principal& p, std::string_view id);
-
-  // --- notifications, on-call -----------------------------------------------------------
-  Result<Channel> create_channel(const Principal& p, Channel channel);
-  Result<std::vector<Channel>> list_channels(const Principal& p, std::string_view customer_id);
-  Status delete_channel(const Principal& p, std::string_view id);
-  Result<std::vector<OnCallEntry>> set_oncall(const Principal& p,
-                                              const std::vector<OnCallEntry>& rotation);
-  Result<std::vector<OnCallEntry>> list_oncall(const Principal& p);
-  Result<std::vector<OutboxMessage>> list_outbox(const Principal& p, std::string_view customer_id,
-                                                 int64_t limit);
-  /// Number of outbox messages per status (pending, sending, sent, failed), for /metrics.
-  Result<std::vector<std::pair<std::string, int64_t>>> outbox_counts();
-  /// Claims up to `n` due messages (SKIP LOCKED on PostgreSQL) and marks them sending.
-  Result<std::vector<OutboxMessage>> claim_outbox(int64_t now, int64_t n);
-  /// Records the outcome of one delivery attempt (retry with backoff, or give up).
-  Status finish_outbox(std::string_view id, bool ok, std::string_view error, int64_t now);
 
   // --- threat indicators (provider-wide) ----------------------------------------------
   /// Adds an indicator (`value` is normalised; kind set); provider_admin or analyst; audited.
@@ -209,12 +168,6 @@ class Store {
   /// The live indicators (not removed, not expired at `now`), for the device configuration.
   Result<std::vector<ThreatIndicator>> live_threats(int64_t now);
 
-  // --- background work ------------------------------------------------------------------
-  /// Opens 監視停止 incidents for devices silent past their limit; returns how many.
-  Result<int64_t> check_heartbeats(int64_t now);
-  /// Escalates unacknowledged critical incidents to the next on-call person.
-  Result<int64_t> escalate(int64_t now, int64_t after_s);
-
   // --- audit ----------------------------------------------------------------------------
   /// Appends one audit entry (its own transaction).
   Status audit(const Principal& p, std::string_view action, std::string_view object_type,
@@ -222,67 +175,22 @@ class Store {
                std::string_view after, std::string_view outcome);
   Result<std::vector<AuditEntry>> list_audit(const Principal& p, const AuditQuery& q);
 
- protected:
-  explicit Store(StoreOptions options);
-  /// Starts the ingest writers; called by open() once the backend is ready.
-  void start_writers(int count);
-  /// Stops the writers, committing what is queued; backends call it first in their destructor.
-  void stop_writers();
-
- private:
-  virtual Status DoTransact(bool write, const std::function<Status(SqlTx&)>& fn) = 0;
-  virtual Dialect DoDialect() const = 0;
-  virtual Status DoMigrate() = 0;
-
-  struct Pending {
-    IngestBatch batch;
-    std::function<void(Result<IngestOutcome>)> done;
-  };
-  void writer_loop();
-  /// Inserts the events (and rejected lines) of a whole group in one call; `inserted` gets one
-  /// flag per row, batch after batch, events before rejected lines. `contended`: a retry after
-  /// a failed attempt (see SqlTx::insert_events).
-  Status insert_group(SqlTx& tx, const std::vector<Pending>& group, std::vector<bool>& inserted,
-                      int64_t now, bool contended);
-  /// Counts of one batch of a group; `inserted` from `offset` holds the batch's flags.
-  static void count_batch(const IngestBatch& b, const std::vector<bool>& inserted, size_t offset,
-                          IngestOutcome& out);
-  /// Triage of a whole group's new alert events and the devices' acknowledgements, set-based:
-  /// the same rows as one event after another, in a handful of statement pipelines.
-  Status triage_group(SqlTx& tx, const std::vector<Pending>& group,
-                      const std::vector<bool>& inserted, int64_t now);
-  Status transact(bool write, const std::function<Status(SqlTx&)>& fn) {
-    return DoTransact(write, fn);
-  }
+  // --- tenant scope, for the domain folders' functions over the store ---------------------
+  /// Checks that `p` may act on `customer_id` with a write (or read); audits a denial and
+  /// answers 404 to a customer role for another customer's object, else 403.
+  Status allow(const Principal& p, std::string_view customer_id, bool write,
+               std::string_view action, std::string_view object_type, std::string_view object_id);
+  /// Appends one audit entry inside the caller's transaction.
   Status audit_in(SqlTx& tx, const Principal& p, std::string_view action,
                   std::string_view object_type, std::string_view object_id,
                   std::string_view customer_id, std::string_view before, std::string_view after,
                   std::string_view outcome);
-  /// Checks that `p` may act on `customer_id` with a write (or read); audits a denial.
-  Status allow(const Principal& p, std::string_view customer_id, bool write,
-               std::string_view action, std::string_view object_type, std::string_view object_id);
-  /// Opens (or adds to) the incident of a category and host; `alert_id` names a new alert
-  /// not yet linked to an incident (empty for a 監視停止 incident).
-  Status open_incident(SqlTx& tx, std::string_view customer_id, std::string_view category,
-                       std::string_view severity, std::string_view host, std::string_view title,
-                       int64_t at, std::string_view alert_id, bool new_alert,
-                       std::string* incident_id);
-  Status enqueue_notifications(SqlTx& tx, std::string_view customer_id,
-                               std::string_view incident_id, std::string_view severity,
-                               std::string_view subject, std::string_view body, int64_t now);
+
+ private:
+  Store(StoreOptions options, std::unique_ptr<StoreBackend> backend);
 
   StoreOptions options_;
-  IngestStats stats_;
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<Pending> queue_;
-  int64_t queued_events_ = 0;
-  bool stopping_ = false;
-  std::vector<std::thread> writers_;
-  /// Held by a writer from its triage until its commit: writers insert events in parallel but
-  /// change the shared alert, incident and device rows one at a time, so that two writers of
-  /// one instance never deadlock on them.
-  std::mutex triage_mu_;
+  std::unique_ptr<StoreBackend> backend_;
 
   struct CachedDevice {
     Principal principal;
@@ -292,5 +200,9 @@ class Store {
   std::mutex device_cache_mu_;
   std::unordered_map<std::string, CachedDevice> device_cache_;
 };
+
+/// Opens the backend named by `options.url` (`sqlite:DIR` or `postgresql://…`), migrates its
+/// schema and returns the store; an unknown URL or an unreachable database is an Error.
+Result<std::unique_ptr<Store>> open_store(const StoreOptions& options);
 
 }  // namespace mimamori::server

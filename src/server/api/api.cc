@@ -1,0 +1,328 @@
+// Routing, authentication (device tokens, session cookies with CSRF, API tokens), limits,
+// metrics and static files. Handlers live in api_*.cc.
+
+#include "api/api.h"
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
+#include "api/json_body.h"
+#include "mimamori/core/clock.h"
+
+namespace mimamori::server {
+namespace {
+
+bool unsafe_method(std::string_view m) {
+  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+}
+
+// Matches `/api/v1/incidents/{id}/comment` against a path; fills `params`.
+bool match_pattern(std::string_view pattern, std::string_view path,
+                   std::map<std::string, std::string, std::less<>>& params) {
+  params.clear();
+  while (!pattern.empty() || !path.empty()) {
+    if (pattern.empty() || path.empty()) return false;
+    if (pattern.front() != '/' || path.front() != '/') return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    auto pe = pattern.find('/');
+    auto se = path.find('/');
+    std::string_view pseg = pattern.substr(0, pe), seg = path.substr(0, se);
+    if (pseg.starts_with('{')) {
+      if (seg.empty() || seg.size() > 128) return false;
+      params[std::string(pseg.substr(1, pseg.size() - 2))] = url_decode(seg);
+    } else if (pseg != seg) {
+      return false;
+    }
+    pattern = pe == std::string_view::npos ? std::string_view{} : pattern.substr(pe);
+    path = se == std::string_view::npos ? std::string_view{} : path.substr(se);
+  }
+  return true;
+}
+
+std::string_view mime_of(const std::filesystem::path& p) {
+  auto e = p.extension().string();
+  if (e == ".html") return "text/html; charset=utf-8";
+  if (e == ".js") return "text/javascript; charset=utf-8";
+  if (e == ".css") return "text/css; charset=utf-8";
+  if (e == ".svg") return "image/svg+xml";
+  if (e == ".png") return "image/png";
+  if (e == ".json") return "application/json";
+  if (e == ".woff2") return "font/woff2";
+  return "application/octet-stream";
+}
+
+}  // namespace
+
+const std::vector<Route>& Api::routes() {
+  static const std::vector<Route> kRoutes = {
+      {"GET", "/api/v1/health", Auth::kNone, h_health, "Liveness"},
+      {"GET", "/api/v1/openapi.json", Auth::kNone, h_openapi, "This document"},
+      {"GET", "/metrics", Auth::kNone, h_metrics, "Prometheus metrics"},
+      {"POST", "/api/v1/enroll", Auth::kNone, h_enroll, "Enroll a device with a code"},
+      {"POST", "/api/v1/ingest", Auth::kDevice, h_ingest, "Ingest a batch of EVE events"},
+      {"POST", "/api/v1/heartbeat", Auth::kDevice, h_heartbeat, "Device heartbeat"},
+      {"GET", "/api/v1/device/config", Auth::kDevice, h_device_config, "Device configuration"},
+      {"POST", "/api/v1/login", Auth::kNone, h_login, "Log in"},
+      {"POST", "/api/v1/logout", Auth::kUser, h_logout, "Log out"},
+      {"GET", "/api/v1/me", Auth::kUser, h_me, "The current user"},
+      {"POST", "/api/v1/me/totp", Auth::kUser, h_totp_begin, "Start TOTP enrolment"},
+      {"POST", "/api/v1/me/totp/confirm", Auth::kUser, h_totp_confirm, "Confirm TOTP"},
+      {"POST", "/api/v1/tokens", Auth::kUser, h_create_token, "Create an API token"},
+      {"GET", "/api/v1/customers", Auth::kUser, h_list_customers, "List customers"},
+      {"POST", "/api/v1/customers", Auth::kUser, h_create_customer, "Create a customer"},
+      {"GET", "/api/v1/customers/{id}", Auth::kUser, h_get_customer, "One customer"},
+      {"GET", "/api/v1/customers/{id}/sites", Auth::kUser, h_list_sites, "Sites of a customer"},
+      {"POST", "/api/v1/customers/{id}/sites", Auth::kUser, h_create_site, "Create a site"},
+      {"POST", "/api/v1/customers/{id}/enrollment-codes", Auth::kUser, h_create_enrollment_code,
+       "Create an enrollment code"},
+      {"GET", "/api/v1/users", Auth::kUser, h_list_users, "List users"},
+      {"POST", "/api/v1/users", Auth::kUser, h_create_user, "Create a user"},
+      {"GET", "/api/v1/devices", Auth::kUser, h_list_devices, "List devices"},
+      {"GET", "/api/v1/devices/{id}", Auth::kUser, h_get_device, "One device"},
+      {"POST", "/api/v1/devices/{id}/revoke", Auth::kUser, h_revoke_device, "Revoke a device"},
+      {"GET", "/api/v1/alerts", Auth::kUser, h_list_alerts, "List aggregated alerts"},
+      {"GET", "/api/v1/alerts/{id}", Auth::kUser, h_get_alert, "One alert"},
+      {"GET", "/api/v1/alerts/{id}/events", Auth::kUser, h_alert_events, "Raw events of an alert"},
+      {"GET", "/api/v1/incidents", Auth::kUser, h_list_incidents, "List incidents"},
+      {"GET", "/api/v1/incidents/{id}", Auth::kUser, h_get_incident,
+       "Incident with timeline, alerts and explanation"},
+      {"POST", "/api/v1/incidents/{id}/{action}", Auth::kUser, h_incident_action,
+       "acknowledge, assign, comment, status or close"},
+      {"GET", "/api/v1/suppressions", Auth::kUser, h_list_suppressions, "List suppression rules"},
+      {"POST", "/api/v1/suppressions", Auth::kUser, h_create_suppression, "Create a rule"},
+      {"DELETE", "/api/v1/suppressions/{id}", Auth::kUser, h_delete_suppression, "Delete a rule"},
+      {"GET", "/api/v1/threats", Auth::kUser, h_list_threats, "Threat indicators (provider)"},
+      {"POST", "/api/v1/threats", Auth::kUser, h_create_threat, "Add a threat indicator"},
+      {"DELETE", "/api/v1/threats/{id}", Auth::kUser, h_remove_threat, "Remove a threat indicator"},
+      {"GET", "/api/v1/channels", Auth::kUser, h_list_channels, "Notification channels"},
+      {"POST", "/api/v1/channels", Auth::kUser, h_create_channel, "Create a channel"},
+      {"DELETE", "/api/v1/channels/{id}", Auth::kUser, h_delete_channel, "Delete a channel"},
+      {"GET", "/api/v1/oncall", Auth::kUser, h_get_oncall, "On-call rotation"},
+      {"PUT", "/api/v1/oncall", Auth::kUser, h_set_oncall, "Replace the on-call rotation"},
+      {"GET", "/api/v1/notifications", Auth::kUser, h_list_outbox, "Outbox and delivery status"},
+      {"GET", "/api/v1/audit", Auth::kUser, h_list_audit, "Audit log"},
+      {"GET", "/api/v1/explanations", Auth::kUser, h_explanations,
+       "Plain-Japanese explanation of every alert category"},
+  };
+  return kRoutes;
+}
+
+bool RateLimiter::allow(const std::string& key) {
+  int64_t minute = core::now().seconds() / 60;
+  std::lock_guard lock(mu_);
+  if (windows_.size() > 100000) windows_.clear();
+  auto& [m, n] = windows_[key];
+  if (m != minute) {
+    m = minute;
+    n = 0;
+  }
+  return ++n <= per_minute_;
+}
+
+Api::Api(Store& store, IngestQueue& ingest, const ServerOptions& options, HttpStats* http_stats)
+    : store_(store),
+      ingest_(ingest),
+      options_(options),
+      http_stats_(http_stats),
+      login_limiter_(options.login_attempts_per_minute),
+      enroll_limiter_(options.enroll_attempts_per_minute) {}
+
+const std::string& Call::param(std::string_view name) const {
+  static const std::string kEmpty;
+  auto it = params.find(name);
+  return it == params.end() ? kEmpty : it->second;
+}
+
+void Call::json(int status, std::string body, std::vector<std::pair<std::string, std::string>> h) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers = std::move(h);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  if (api) api->record(*this, status);
+  respond(std::move(r));
+}
+
+void Call::error(int status, std::string_view message) {
+  json::object o;
+  o["error"] = jstr(message);
+  std::vector<std::pair<std::string, std::string>> h;
+  if (status == 401) h.emplace_back("WWW-Authenticate", "Bearer");
+  json(status, to_text(o), std::move(h));
+}
+
+void Call::error(const core::Error& e) {
+  error(e.code >= 400 && e.code < 600 ? e.code : 500, e.message);
+}
+
+void Api::record(const Call& call, int status) {
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - call.started).count();
+  std::string route = call.route ? std::string(call.route->pattern) : "unmatched";
+  std::lock_guard lock(metrics_.mu);
+  ++metrics_.requests[{route, status}];
+  size_t b = 0;
+  while (b < metrics_.bucket_bounds.size() && secs > metrics_.bucket_bounds[b]) ++b;
+  ++metrics_.buckets[b];
+  metrics_.latency_sum += secs;
+  ++metrics_.latency_count;
+}
+
+void Api::handle(HttpRequest&& req, HttpRespond respond) {
+  auto call = std::make_shared<Call>();
+  call->api = this;
+  call->store = &store_;
+  call->started = std::chrono::steady_clock::now();
+  call->respond = std::move(respond);
+  call->req = std::move(req);
+  call->principal.source_ip = call->req.remote_ip;
+  const auto& path = call->req.path;
+  if (!path.starts_with("/api/") && path != "/metrics") {
+    return serve_static(call->req, call->respond);
+  }
+  std::string allowed;
+  for (const auto& r : routes()) {
+    if (!match_pattern(r.pattern, path, call->params)) continue;
+    if (r.method != call->req.method) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += r.method;
+      continue;
+    }
+    call->route = &r;
+    break;
+  }
+  if (!call->route) {
+    if (!allowed.empty()) {
+      return call->json(405, "{\"error\":\"method not allowed\"}", {{"Allow", allowed}});
+    }
+    return call->error(404, fmt::format("no route for {} {}", call->req.method, path));
+  }
+  if (call->route->auth != Auth::kDevice && call->req.body.size() > options_.max_json_body) {
+    return call->error(413, fmt::format("request body of {} bytes is over the limit of {} bytes",
+                                        call->req.body.size(), options_.max_json_body));
+  }
+  std::string_view authz = call->req.header("authorization");
+  std::string_view bearer;
+  if (authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
+    bearer = authz.substr(7);
+  }
+  if (call->route->auth == Auth::kDevice) {
+    if (bearer.empty()) return call->error(401, "a device token (Authorization: Bearer) is needed");
+    auto p = store_.authenticate_device(bearer);
+    if (!p.ok()) return call->error(p.error());
+    call->principal = *p;
+    call->principal.source_ip = call->req.remote_ip;
+  } else if (call->route->auth == Auth::kUser) {
+    if (!bearer.empty()) {
+      auto p = store_.authenticate_api_token(bearer);
+      if (!p.ok()) return call->error(p.error());
+      call->principal = *p;
+    } else {
+      std::string token = call->req.cookie("mm_session");
+      if (token.empty()) return call->error(401, "log in first (session cookie or API token)");
+      std::string csrf;
+      auto p = store_.authenticate_session(token, &csrf);
+      if (!p.ok()) return call->error(p.error());
+      call->principal = *p;
+      call->principal.source_ip = call->req.remote_ip;
+      if (unsafe_method(call->req.method) && call->route->fn != h_logout) {
+        std::string_view sent = call->req.header("x-csrf-token");
+        if (sent.empty() || sent != csrf) {
+          (void)store_.audit(call->principal, "csrf.check", "route", call->route->pattern,
+                             call->principal.customer_id, {}, {}, "denied");
+          return call->error(403, "missing or wrong X-CSRF-Token header");
+        }
+      }
+    }
+    call->principal.source_ip = call->req.remote_ip;
+  }
+  try {
+    call->route->fn(*call);
+  } catch (const std::exception& e) {
+    // Handlers use Result values; this only catches allocation failures and library throws.
+    call->error(500, fmt::format("internal error: {}", e.what()));
+  }
+}
+
+void Api::serve_static(HttpRequest& req, HttpRespond& respond) {
+  HttpResponse r;
+  if (options_.static_dir.empty() || (req.method != "GET" && req.method != "HEAD")) {
+    r.status = 404;
+    r.body = "{\"error\":\"not found\"}";
+    return respond(std::move(r));
+  }
+  std::string rel = req.path == "/" ? "index.html" : url_decode(req.path.substr(1));
+  if (rel.find("..") != std::string::npos || rel.find('\0') != std::string::npos) {
+    r.status = 400;
+    r.body = "{\"error\":\"bad path\"}";
+    return respond(std::move(r));
+  }
+  std::filesystem::path p = std::filesystem::path(options_.static_dir) / rel;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(p, ec))
+    p = std::filesystem::path(options_.static_dir) / "index.html";
+  std::ifstream in(p, std::ios::binary);
+  if (!in) {
+    r.status = 404;
+    r.body = "{\"error\":\"not found\"}";
+    return respond(std::move(r));
+  }
+  r.body.assign(std::istreambuf_iterator<char>(in), {});
+  r.content_type = std::string(mime_of(p));
+  r.headers.emplace_back("Content-Security-Policy", "default-src 'self'");
+  respond(std::move(r));
+}
+
+// --- JSON bodies ------------------------------------------------------------------------
+
+std::optional<json::object> read_json_object(Call& call) {
+  std::string_view ct = call.req.header("content-type");
+  if (!ct.starts_with("application/json")) {
+    call.error(415, fmt::format("Content-Type must be application/json, got '{}'", ct));
+    return std::nullopt;
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(call.req.body, ec);
+  if (ec) {
+    call.error(400, fmt::format("body is not valid JSON: {}", ec.message()));
+    return std::nullopt;
+  }
+  if (!v.is_object()) {
+    call.error(400, "body must be a JSON object");
+    return std::nullopt;
+  }
+  return std::move(v.as_object());
+}
+
+std::string get_string(const json::object& o, std::string_view key, std::string* error) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return {};
+  if (!it->value().is_string()) {
+    if (error && error->empty()) *error = fmt::format("member '{}' must be a string", key);
+    return {};
+  }
+  return std::string(it->value().as_string());
+}
+
+int64_t get_int(const json::object& o, std::string_view key, int64_t fallback, std::string* error) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return fallback;
+  if (it->value().is_int64()) return it->value().as_int64();
+  if (it->value().is_uint64() && it->value().as_uint64() <= INT64_MAX) {
+    return static_cast<int64_t>(it->value().as_uint64());
+  }
+  if (error && error->empty()) *error = fmt::format("member '{}' must be an integer", key);
+  return fallback;
+}
+
+int64_t query_int(const HttpRequest& req, std::string_view name, int64_t fallback) {
+  std::string v = req.query_param(name);
+  int64_t out = fallback;
+  if (v.empty()) return fallback;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  return ec == std::errc() && p == v.data() + v.size() ? out : fallback;
+}
+
+}  // namespace mimamori::server

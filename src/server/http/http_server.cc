@@ -1,0 +1,353 @@
+// The HTTP(S) server on Boost.Beast. Each connection is a session on its own strand: read one
+// request (header and body limits, timeouts), hand it to the handler, write the answer when the
+// handler calls back (possibly from the ingest writer's thread), and loop while keep-alive.
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/version.hpp>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "http/http.h"
+
+namespace mimamori::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  /// Closes the connection if it is waiting for a request (graceful stop).
+  virtual void close_if_idle() = 0;
+};
+
+struct HttpServer::Impl {
+  HttpOptions options;
+  HttpHandler handler;
+  net::io_context ioc;
+  std::unique_ptr<ssl::context> tls;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  HttpStats stats;
+  std::atomic<bool> stopping{false};
+  uint16_t port = 0;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<std::weak_ptr<SessionBase>, std::owner_less<std::weak_ptr<SessionBase>>> sessions;
+
+  Impl(HttpOptions o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
+  void accept();
+  void forget(const std::weak_ptr<SessionBase>& s) {
+    std::lock_guard lock(mu);
+    sessions.erase(s);
+    cv.notify_all();
+  }
+};
+
+namespace {
+
+HttpResponse error_response(int status, std::string_view message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = "{\"error\":\"";
+  for (char c : message) {
+    if (c == '"' || c == '\\') r.body += '\\';
+    r.body += (static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
+  }
+  r.body += "\"}";
+  return r;
+}
+
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(HttpServer::Impl& server, Stream stream, std::string remote, bool tls)
+      : server_(server), stream_(std::move(stream)), remote_(std::move(remote)), tls_(tls) {}
+
+  void start() {
+    server_.stats.connections.fetch_add(1, std::memory_order_relaxed);
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      beast::get_lowest_layer(stream_).expires_after(
+          std::chrono::seconds(server_.options.header_timeout_s));
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return;
+                                self->read();
+                              });
+    } else {
+      read();
+    }
+  }
+
+  void close_if_idle() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (!self->busy_) beast::get_lowest_layer(self->stream_).close();
+    });
+  }
+
+ private:
+  void read() {
+    if (server_.stopping) return close();
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(server_.options.max_body);
+    busy_ = false;
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(
+        first_ ? server_.options.header_timeout_s : server_.options.idle_timeout_s));
+    first_ = false;
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return fail_read(ec);
+    busy_ = true;
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::seconds(server_.options.body_timeout_s));
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec2, size_t) { self->on_read(ec2); });
+  }
+
+  void fail_read(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      server_.stats.too_large.fetch_add(1, std::memory_order_relaxed);
+      keep_alive_ = false;
+      unread_input_ = true;
+      return write(error_response(413, "request body is over the limit"));
+    }
+    if (ec == http::error::header_limit) {
+      server_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+      keep_alive_ = false;
+      unread_input_ = true;
+      return write(error_response(431, "request headers are over the limit of 16 KiB"));
+    }
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::ssl::error::stream_truncated) {
+      return close();
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+      server_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+      keep_alive_ = false;
+      unread_input_ = true;
+      return write(error_response(400, "malformed HTTP request: " + ec.message()));
+    }
+    close();
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return fail_read(ec);
+    auto msg = parser_->release();
+    keep_alive_ = msg.keep_alive();
+    server_.stats.requests.fetch_add(1, std::memory_order_relaxed);
+    server_.stats.active.fetch_add(1, std::memory_order_relaxed);
+    HttpRequest req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    req.remote_ip = remote_;
+    req.tls = tls_;
+    for (const auto& f : msg) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req.body = std::move(msg.body());
+    // The timer must not cut a request that waits for the database: the handler owns it now.
+    beast::get_lowest_layer(stream_).expires_never();
+    server_.handler(std::move(req), [self = this->shared_from_this()](HttpResponse r) {
+      net::post(self->stream_.get_executor(),
+                [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
+    });
+  }
+
+  void write(HttpResponse r) {
+    busy_ = true;
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(r.status));
+    res->set(http::field::server, "mimamori-server");
+    res->set(http::field::content_type, r.content_type);
+    res->set("X-Content-Type-Options", "nosniff");
+    for (auto& [k, v] : r.headers) res->set(k, v);
+    if (server_.stopping) keep_alive_ = false;
+    res->keep_alive(keep_alive_);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::seconds(server_.options.body_timeout_s));
+    http::async_write(stream_, *res,
+                      [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
+                        self->server_.stats.active.fetch_sub(1, std::memory_order_relaxed);
+                        if (ec || !self->keep_alive_) return self->close();
+                        self->read();
+                      });
+  }
+
+  void close() {
+    beast::error_code ec;
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ec2;
+        beast::get_lowest_layer(self->stream_).socket().close(ec2);
+      });
+    } else {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (unread_input_) {
+        // The client may still be sending the request we refused: closing now would answer its
+        // data with a reset that can destroy our error response before the client reads it.
+        // Read and discard for a moment (a lingering close), then close.
+        stream_.expires_after(std::chrono::seconds(2));
+        discard_rest();
+      } else {
+        stream_.socket().close(ec);
+      }
+    }
+    server_.forget(this->weak_from_this());
+  }
+
+  void discard_rest() {
+    if constexpr (!std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      buffer_.clear();
+      stream_.async_read_some(buffer_.prepare(64 * 1024),
+                              [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                                if (!ec) return self->discard_rest();
+                                beast::error_code ec2;
+                                self->stream_.socket().close(ec2);
+                              });
+    }
+  }
+
+  HttpServer::Impl& server_;
+  Stream stream_;
+  std::string remote_;
+  bool tls_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool keep_alive_ = true, busy_ = false, first_ = true;
+  bool unread_input_ = false;  // an error answered a request whose input was not read to its end
+};
+
+}  // namespace
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket sock) {
+    if (ec) {
+      if (!stopping && ec != net::error::operation_aborted) accept();
+      return;
+    }
+    if (stopping) return;
+    beast::error_code ec2;
+    auto ep = sock.remote_endpoint(ec2);
+    std::string remote = ec2 ? "" : ep.address().to_string();
+    sock.set_option(tcp::no_delay(true), ec2);
+    std::shared_ptr<SessionBase> s;
+    if (tls) {
+      auto p = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+          *this, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(sock)), *tls),
+          remote, true);
+      s = p;
+      {
+        std::lock_guard lock(mu);
+        sessions.insert(s);
+      }
+      p->start();
+    } else {
+      auto p = std::make_shared<Session<beast::tcp_stream>>(
+          *this, beast::tcp_stream(std::move(sock)), remote, false);
+      s = p;
+      {
+        std::lock_guard lock(mu);
+        sessions.insert(s);
+      }
+      p->start();
+    }
+    accept();
+  });
+}
+
+HttpServer::HttpServer(HttpOptions options, HttpHandler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { stop(0); }
+
+core::Status HttpServer::start() {
+  auto& o = impl_->options;
+  if (!o.cert_file.empty()) {
+    impl_->tls = std::make_unique<ssl::context>(ssl::context::tls_server);
+    impl_->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                            ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                            ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    impl_->tls->use_certificate_chain_file(o.cert_file, ec);
+    if (ec)
+      return core::make_error("tls: cannot load certificate {}: {}", o.cert_file, ec.message());
+    impl_->tls->use_private_key_file(o.key_file, ssl::context::pem, ec);
+    if (ec) return core::make_error("tls: cannot load key {}: {}", o.key_file, ec.message());
+  }
+  beast::error_code ec;
+  auto addr = net::ip::make_address(o.address, ec);
+  if (ec) return core::make_error("listen address '{}' is not an IP address", o.address);
+  tcp::endpoint ep(addr, o.port);
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(ep, ec);
+  if (!ec) impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return core::make_error("cannot listen on {}:{}: {}", o.address, o.port, ec.message());
+  impl_->port = impl_->acceptor.local_endpoint().port();
+  impl_->accept();
+  for (int i = 0; i < std::max(1, o.threads); ++i) {
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  return {};
+}
+
+uint16_t HttpServer::port() const { return impl_->port; }
+HttpStats& HttpServer::stats() { return impl_->stats; }
+
+void HttpServer::stop(int grace_s) {
+  if (impl_->threads.empty()) return;
+  impl_->stopping = true;
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  std::vector<std::shared_ptr<SessionBase>> live;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (auto& w : impl_->sessions) {
+      if (auto s = w.lock()) live.push_back(s);
+    }
+  }
+  for (auto& s : live) s->close_if_idle();
+  live.clear();
+  {
+    std::unique_lock lock(impl_->mu);
+    impl_->cv.wait_for(lock, std::chrono::seconds(grace_s), [&] {
+      std::erase_if(impl_->sessions, [](const auto& w) { return w.expired(); });
+      return impl_->sessions.empty();
+    });
+  }
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace mimamori::server

@@ -1,0 +1,48 @@
+#pragma once
+// The narrow seam between Store and a database, in the manner of Zeek's storage/Backend.h:
+// public non-virtual methods call the private virtual Do… methods and answer with result
+// values. The two backends are listed here explicitly (no self-registration); open_store
+// (store/open_store.cc) picks one by the store URL. Private to store/ and its backend folders.
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "mimamori/server/store.h"
+#include "store/sql.h"
+
+namespace mimamori::server {
+
+/// One database: a pool of connections handing out transactions.
+class StoreBackend {
+ public:
+  virtual ~StoreBackend() = default;
+  StoreBackend(const StoreBackend&) = delete;
+  StoreBackend& operator=(const StoreBackend&) = delete;
+
+  /// Runs `fn` in one transaction (a writing one when `write`); commits when `fn` succeeds.
+  Status transact(bool write, const std::function<Status(SqlTx&)>& fn) {
+    return DoTransact(write, fn);
+  }
+  /// The SQL dialect of its connections.
+  Dialect dialect() const { return DoDialect(); }
+  /// Applies the migrations newer than the stored schema version.
+  Status migrate() { return DoMigrate(); }
+
+ protected:
+  StoreBackend() = default;
+
+ private:
+  virtual Status DoTransact(bool write, const std::function<Status(SqlTx&)>& fn) = 0;
+  virtual Dialect DoDialect() const = 0;
+  virtual Status DoMigrate() = 0;
+};
+
+/// SQLite in `dir`/mimamori.db: WAL, a pool of connections, a checkpoint thread.
+Result<std::unique_ptr<StoreBackend>> open_sqlite_backend(const StoreOptions& options,
+                                                          std::string_view dir);
+/// PostgreSQL through libpq at `url`.
+Result<std::unique_ptr<StoreBackend>> open_postgres_backend(const StoreOptions& options,
+                                                            std::string_view url);
+
+}  // namespace mimamori::server
