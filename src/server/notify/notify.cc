@@ -1,9 +1,8 @@
-// Notification delivery over libcurl: SMTP for e-mail, HTTPS POST for webhooks, Slack, Teams
-// and LINE. At-least-once: the receiver deduplicates on the idempotency key we send.
+// Notification delivery through core's HTTP client: SMTP for e-mail, HTTPS POST for webhooks,
+// Slack, Teams// and LINE. At-least-once: the receiver deduplicates on the idempotency key we send.
 
 #include "notify/notify.h"
 
-#include <curl/curl.h>
 #include <sodium.h>
 
 #include <boost/json/array.hpp>
@@ -11,8 +10,8 @@
 #include <boost/json/serialize.hpp>
 #include <cstring>
 #include <ctime>
-#include <mutex>
 
+#include "mimamori/core/http_client.h"
 #include "mimamori/core/log.h"
 #include "secrets.h"
 
@@ -41,48 +40,21 @@ std::string rfc5322_date(int64_t unix_s) {
   return buf;
 }
 
-size_t collect(char* ptr, size_t size, size_t n, void* user) {
-  auto* s = static_cast<std::string*>(user);
-  if (s->size() < 4096) s->append(ptr, std::min(size * n, 4096 - s->size()));
-  return size * n;
-}
-
-struct ReadState {
-  std::string_view data;
-  size_t pos = 0;
-};
-
-size_t feed(char* buf, size_t size, size_t n, void* user) {
-  auto* st = static_cast<ReadState*>(user);
-  size_t k = std::min(size * n, st->data.size() - st->pos);
-  std::memcpy(buf, st->data.data() + st->pos, k);
-  st->pos += k;
-  return k;
-}
+// A receiver's answer is read only to judge it: at most this much is kept.
+constexpr std::size_t kMaxReply = 1 << 20;
 
 core::Status post(const OutboundHttp& r, int64_t timeout_s) {
-  CURL* c = curl_easy_init();
-  if (!c) return core::make_error("curl: cannot create a handle");
-  curl_slist* hs = nullptr;
-  for (const auto& h : r.headers) hs = curl_slist_append(hs, h.c_str());
-  std::string reply;
-  curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body.c_str());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(r.body.size()));
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(timeout_s));
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  CURLcode rc = curl_easy_perform(c);
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(hs);
-  curl_easy_cleanup(c);
-  if (rc != CURLE_OK) return core::make_error("POST {}: {}", r.url, curl_easy_strerror(rc));
-  if (status < 200 || status >= 300) {
-    return core::make_error("POST {}: HTTP {}: {}", r.url, status, reply.substr(0, 200));
+  core::HttpClientOptions o;
+  o.protocols = "http,https";
+  o.connect_timeout_s = 0;
+  o.timeout_s = static_cast<long>(timeout_s);
+  o.max_response_bytes = kMaxReply;
+  core::HttpClient client(std::move(o));
+  auto answer = client.send({"POST", r.url, r.headers, r.body});
+  if (!answer.ok()) return core::make_error("{}", answer.error().message);
+  if (answer->status < 200 || answer->status >= 300) {
+    return core::make_error("POST {}: HTTP {}: {}", core::redact_url(r.url), answer->status,
+                            answer->body.substr(0, 200));
   }
   return {};
 }
@@ -159,10 +131,7 @@ std::string email_message(const OutboxMessage& m, const std::string& from, int64
       rfc5322_date(unix_s), from, m.target, base64(m.subject), m.id, m.idempotency_key, body);
 }
 
-Notifier::Notifier(NotifyOptions options) : options_(std::move(options)) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+Notifier::Notifier(NotifyOptions options) : options_(std::move(options)) {}
 Notifier::~Notifier() = default;
 
 core::Status Notifier::send(const OutboxMessage& m, int64_t now) {
@@ -173,27 +142,17 @@ core::Status Notifier::send(const OutboxMessage& m, int64_t now) {
   if (m.kind == "line") return post(line_request(m, options_.line_push_url), options_.timeout_s);
   if (m.kind != "email") return core::make_error("unknown channel kind '{}'", m.kind);
   if (options_.smtp_url.empty()) return core::make_error("notify.smtp_url is not configured");
-  CURL* c = curl_easy_init();
-  if (!c) return core::make_error("curl: cannot create a handle");
   std::string msg = email_message(m, options_.smtp_from, unix_s);
-  ReadState rs{msg};
-  curl_slist* rcpt = curl_slist_append(nullptr, ("<" + m.target + ">").c_str());
-  std::string from = "<" + options_.smtp_from + ">";
-  curl_easy_setopt(c, CURLOPT_URL, options_.smtp_url.c_str());
-  curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
-  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
-  curl_easy_setopt(c, CURLOPT_READFUNCTION, feed);
-  curl_easy_setopt(c, CURLOPT_READDATA, &rs);
-  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options_.timeout_s));
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(rcpt);
-  curl_easy_cleanup(c);
-  if (rc != CURLE_OK) {
-    return core::make_error("SMTP {} to {}: {}", options_.smtp_url, m.target,
-                            curl_easy_strerror(rc));
+  core::HttpClientOptions o;
+  o.protocols = "smtp,smtps";
+  o.connect_timeout_s = 0;
+  o.timeout_s = static_cast<long>(options_.timeout_s);
+  core::HttpClient client(std::move(o));
+  auto sent = client.send_mail(
+      {options_.smtp_url, "<" + options_.smtp_from + ">", {"<" + m.target + ">"}, msg});
+  if (!sent.ok()) {
+    return core::make_error("SMTP {} to {}: {}", core::redact_url(options_.smtp_url), m.target,
+                            sent.error().message);
   }
   return {};
 }

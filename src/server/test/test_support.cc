@@ -1,6 +1,5 @@
 #include "test_support.h"
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -15,33 +14,10 @@
 #include <fstream>
 #include <mutex>
 
+#include "mimamori/core/http_client.h"
 #include "mimamori/core/log.h"
 
 namespace mimamori::server::testing {
-namespace {
-
-size_t on_body(char* p, size_t s, size_t n, void* u) {
-  static_cast<std::string*>(u)->append(p, s * n);
-  return s * n;
-}
-
-size_t on_header(char* p, size_t s, size_t n, void* u) {
-  std::string_view line(p, s * n);
-  auto colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    std::string name(line.substr(0, colon));
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string_view v = line.substr(colon + 1);
-    while (!v.empty() && (v.front() == ' ')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
-    static_cast<std::vector<std::pair<std::string, std::string>>*>(u)->emplace_back(std::move(name),
-                                                                                    std::string(v));
-  }
-  return s * n;
-}
-
-}  // namespace
-
 boost::json::value Response::json() const {
   boost::system::error_code ec;
   auto v = boost::json::parse(body, ec);
@@ -65,32 +41,20 @@ std::string Response::header(std::string_view name) const {
 Response Client::call(std::string_view method, std::string_view path, std::string_view body,
                       std::vector<std::string> headers) const {
   Response r;
-  CURL* c = curl_easy_init();
-  std::string url = base_ + std::string(path);
-  curl_slist* hs = nullptr;
   if (!cookie.empty()) headers.push_back("Cookie: mm_session=" + cookie);
   if (!bearer_.empty()) headers.push_back("Authorization: Bearer " + bearer_);
-  headers.push_back("Expect:");
-  for (const auto& h : headers) hs = curl_slist_append(hs, h.c_str());
-  std::string m(method);
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m.c_str());
-  if (method != "GET" || !body.empty()) {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  // The test server's certificate is self-signed: trusted by recording its pin, not by a CA.
+  core::HttpClientOptions o;
+  o.protocols = "http,https";
+  o.timeout_s = 60;
+  o.pin_leaf = true;
+  core::HttpClient client(std::move(o));
+  auto answer = client.send({std::string(method), base_ + std::string(path), headers, body});
+  if (answer.ok()) {
+    r.status = answer->status;
+    r.body = std::move(answer->body);
+    r.headers = std::move(answer->headers);
   }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-  curl_slist_free_all(hs);
-  curl_easy_cleanup(c);
   return r;
 }
 
