@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "app.h"
+#include "app/app.h"
 #include "eve_util.h"
 #include "flow_internals.h"
 #include "flow_table.h"
