@@ -203,10 +203,7 @@ int response_line_verdict(std::string_view d) {
   std::size_t p = 0;
   while (p < d.size() && (std::isspace(static_cast<unsigned char>(d[p])) || d[p] == 0)) ++p;
   if (d.size() < p + 4) return d.find('\n') != std::string_view::npos ? -1 : 0;
-  static constexpr char kHttp[] = "http";
-  for (int i = 0; i < 4; ++i)
-    if (std::tolower(static_cast<unsigned char>(d[p + i])) != kHttp[i]) return -1;
-  return 1;
+  return core::istarts_with(d.substr(p), "http") ? 1 : -1;
 }
 
 std::size_t find_head_end(const std::string& b, std::size_t from) {
