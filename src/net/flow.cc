@@ -55,7 +55,7 @@ std::string_view tcp_state_name(TcpState s) {
 
 }  // namespace mimamori::net
 
-#include "app.h"
+#include "app/app.h"
 
 namespace mimamori::net {
 

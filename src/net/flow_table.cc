@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "app.h"
+#include "app/app.h"
 #include "flow_internals.h"
 #include "mimamori/core/hash.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "app.h"
+#include "app/app.h"
 #include "bytes.h"
 #include "eve_util.h"
 

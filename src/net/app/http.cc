@@ -2,434 +2,22 @@
 // decompression with limits, several transactions per connection (pipelining included). Each
 // transaction is logged once, when its response is complete or when the flow ends.
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstring>
 #include <deque>
 #include <string>
 #include <vector>
 
-#include "app.h"
+#include "app/app.h"
+#include "app/http_body.h"
+#include "app/http_text.h"
+#include "mimamori/core/text.h"
 
 namespace mimamori::net {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes and removes "." / ".." path segments, as libhtp's normalisation does.
-void normalize_uri(std::string_view raw, std::string& out) {
-  out.clear();
-  std::size_t q = raw.find('?');
-  std::string_view path = raw.substr(0, q);
-  std::string_view query = q == std::string_view::npos ? std::string_view{} : raw.substr(q);
-  std::string dec;
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    if (path[i] == '%' && i + 2 < path.size() + 0 && hexval(path[i + 1]) >= 0 &&
-        hexval(path[i + 2]) >= 0) {
-      dec.push_back(static_cast<char>(hexval(path[i + 1]) * 16 + hexval(path[i + 2])));
-      i += 2;
-    } else {
-      dec.push_back(path[i]);
-    }
-  }
-  // Segment normalisation only for origin-form paths.
-  if (!dec.empty() && dec[0] == '/') {
-    std::vector<std::string_view> segs;
-    std::string_view d = dec;
-    std::size_t pos = 1;
-    while (pos <= d.size()) {
-      std::size_t e = d.find('/', pos);
-      if (e == std::string_view::npos) e = d.size();
-      std::string_view s = d.substr(pos, e - pos);
-      if (s == ".") {
-        if (e == d.size()) segs.emplace_back();
-      } else if (s == "..") {
-        if (!segs.empty()) segs.pop_back();
-        if (e == d.size()) segs.emplace_back();
-      } else {
-        segs.push_back(s);
-      }
-      pos = e + 1;
-    }
-    for (auto s : segs) {
-      out.push_back('/');
-      out.append(s);
-    }
-    if (segs.empty()) out.push_back('/');
-  } else {
-    out = dec;
-  }
-  out.append(query);
-}
-
-struct Header {
-  std::string_view name, value;
-};
-
-// Splits a head (start line + header lines) into its parts; tolerant of bare LF. In response
-// heads a CR not followed by LF also ends a line (browsers and libhtp accept it). Folded lines
-// are joined as libhtp does: a continuation is appended to the previous line, unless it holds
-// a colon while the previous one does too, in which case it starts a new header. Joined lines
-// are built in `store`, which must outlive the views.
-void split_head(std::string_view head, bool cr_ends_line, std::string_view& start,
-                std::vector<Header>& headers, std::string& store) {
-  headers.clear();
-  store.clear();
-  auto next_line = [&](std::size_t& pos) {
-    std::size_t b = pos;
-    std::size_t i = pos;
-    while (i < head.size()) {
-      if (head[i] == '\n') {
-        pos = i + 1;
-        std::size_t e = i;
-        if (e > b && head[e - 1] == '\r') --e;
-        return head.substr(b, e - b);
-      }
-      if (cr_ends_line && head[i] == '\r' && i + 1 < head.size() && head[i + 1] != '\n' && i > b) {
-        pos = i + 1;
-        return head.substr(b, i - b);
-      }
-      ++i;
-    }
-    pos = head.size();
-    return head.substr(b);
-  };
-  std::size_t pos = 0;
-  start = trim(next_line(pos));
-  // Logical lines first (folding resolved), then name/value. A joined line lives in `store`
-  // and is referred to by offset until `store` stops growing.
-  struct Line {
-    std::string_view view;
-    std::size_t off = std::string_view::npos, len = 0;
-  };
-  std::vector<Line> lines;
-  auto text = [&](const Line& l) {
-    return l.off == std::string_view::npos ? l.view : std::string_view(store).substr(l.off, l.len);
-  };
-  while (pos < head.size()) {
-    std::string_view line = next_line(pos);
-    if (line.empty()) break;
-    // Continuation lines start with whitespace; libhtp counts a NUL byte as such too.
-    if ((line[0] == ' ' || line[0] == '\t' || line[0] == '\0') && !lines.empty()) {
-      std::string_view prev = text(lines.back());
-      if (line.find(':') != std::string_view::npos && prev.find(':') != std::string_view::npos) {
-        lines.push_back({line.substr(1)});
-      } else {
-        std::size_t off = store.size();
-        std::string joined;
-        joined.reserve(prev.size() + line.size());
-        joined.append(prev).append(line);
-        store.append(joined);
-        lines.back() = {{}, off, joined.size()};
-      }
-      continue;
-    }
-    lines.push_back({line});
-  }
-  for (const Line& l : lines) {
-    std::string_view line = text(l);
-    std::size_t c = line.find(':');
-    if (c == std::string_view::npos) continue;
-    std::string_view name = line.substr(0, c);
-    // Names are trimmed of spaces and control bytes (NUL, VT, FF, CR) around them.
-    auto junk = [](char ch) {
-      auto u = static_cast<unsigned char>(ch);
-      return u <= ' ';
-    };
-    while (!name.empty() && junk(name.front())) name.remove_prefix(1);
-    while (!name.empty() && junk(name.back())) name.remove_suffix(1);
-    headers.push_back({name, trim(line.substr(c + 1))});
-  }
-}
-
-// Case-insensitive, NUL bytes in `a` ignored: how libhtp finds the headers that frame a body
-// ("Transfer\0-Encoding" still counts).
-bool iequals_nz(std::string_view a, std::string_view b) {
-  std::size_t j = 0;
-  for (char c : a) {
-    if (c == 0) continue;
-    if (j >= b.size() || std::tolower(static_cast<unsigned char>(c)) !=
-                             std::tolower(static_cast<unsigned char>(b[j])))
-      return false;
-    ++j;
-  }
-  return j == b.size();
-}
-
-std::string_view header_value(const std::vector<Header>& hs, std::string_view name) {
-  for (const auto& h : hs)
-    if (iequals(h.name, name)) return h.value;
-  return {};
-}
-bool has_header_nz(const std::vector<Header>& hs, std::string_view name) {
-  for (const auto& h : hs)
-    if (iequals_nz(h.name, name)) return true;
-  return false;
-}
-bool has_header(const std::vector<Header>& hs, std::string_view name) {
-  for (const auto& h : hs)
-    if (iequals(h.name, name)) return true;
-  return false;
-}
-
-/// One content-coding layer: gzip, zlib or raw deflate, told apart by the data itself (servers
-/// mislabel them), with the gzip header read leniently (reserved flags, header CRC and a missing
-/// trailer are ignored, as browsers do). Data that does not inflate from its first byte is
-/// passed through unchanged, as libhtp does; data after a later error is dropped.
-class InflateLayer {
- public:
-  ~InflateLayer() { end(); }
-  void begin() {
-    end();
-    mode_ = Mode::kDetect;
-    head_.clear();
-    produced_ = 0;
-  }
-  void end() {
-    if (zp_ && zinit_) inflateEnd(zp_.get());
-    zinit_ = false;
-    head_.clear();
-    head_.shrink_to_fit();
-    mode_ = Mode::kOff;
-  }
-  bool active() const { return mode_ != Mode::kOff; }
-  /// Appends the decoded bytes of `in` to `out`, at most `limit` bytes produced in total.
-  void feed(std::string_view in, std::string& out, std::size_t limit) {
-    switch (mode_) {
-      case Mode::kOff:
-      case Mode::kDone:
-        return;
-      case Mode::kPass:
-        out.append(in.substr(0, limit > out.size() ? limit - out.size() : 0));
-        return;
-      case Mode::kDetect: {
-        // Until the header is known, keep the layer's input so it can be passed through.
-        if (head_.empty()) out_start_ = out.size();
-        head_.append(in);
-        std::size_t skip = 0;
-        int st = header_size(head_, skip);
-        if (st == 0) {
-          if (head_.size() > 4096) pass_through(out, limit);
-          return;
-        }
-        if (st < 0) {
-          pass_through(out, limit);
-          return;
-        }
-        if (!zp_) zp_ = std::make_unique<z_stream>();
-        std::memset(zp_.get(), 0, sizeof(z_stream));
-        if (inflateInit2(zp_.get(), -15) != Z_OK) {
-          mode_ = Mode::kDone;
-          return;
-        }
-        zinit_ = true;
-        mode_ = Mode::kInflate;
-        std::string held = std::move(head_);
-        head_ = held;  // kept until the first output, for a pass-through
-        inflate_some(std::string_view(held).substr(skip), out, limit);
-        return;
-      }
-      case Mode::kInflate:
-        if (produced_ < kDeliverSize) head_.append(in);
-        inflate_some(in, out, limit);
-        return;
-    }
-  }
-
- private:
-  enum class Mode : uint8_t { kOff, kDetect, kInflate, kPass, kDone };
-
-  // Bytes before the deflate data: >0 known (in `skip`), 0 need more, <0 not compressed.
-  static int header_size(std::string_view h, std::size_t& skip) {
-    // Line breaks left before the data by a sloppy head end are skipped when gzip follows.
-    std::size_t ws = 0;
-    while (ws < h.size() && ws < 8 && (h[ws] == '\r' || h[ws] == '\n')) ++ws;
-    if (ws > 0) {
-      if (h.size() < ws + 2) return 0;
-      if (static_cast<unsigned char>(h[ws]) == 0x1f &&
-          static_cast<unsigned char>(h[ws + 1]) == 0x8b) {
-        int st = header_size(h.substr(ws), skip);
-        skip += ws;
-        return st;
-      }
-    }
-    if (h.size() < 2) return 0;
-    auto b = [&](std::size_t i) { return static_cast<unsigned char>(h[i]); };
-    if (b(0) == 0x1f && b(1) == 0x8b) {
-      if (h.size() < 10) return 0;
-      unsigned flags = b(3);
-      std::size_t p = 10;
-      if (flags & 0x04) {  // FEXTRA
-        if (h.size() < p + 2) return 0;
-        p += 2 + (b(p) | (b(p + 1) << 8));
-      }
-      for (unsigned f : {0x08u, 0x10u}) {  // FNAME, FCOMMENT: zero-terminated
-        if (!(flags & f)) continue;
-        std::size_t z = h.find('\0', p);
-        if (z == std::string_view::npos) return 0;
-        p = z + 1;
-      }
-      if (flags & 0x02) p += 2;  // FHCRC, not checked
-      if (h.size() < p) return 0;
-      skip = p;
-      return 1;
-    }
-    if ((b(0) & 0x0f) == 8 && (b(0) >> 4) <= 7 && (b(0) * 256 + b(1)) % 31 == 0) {
-      skip = (b(1) & 0x20) ? 6 : 2;  // FDICT: a dictionary id follows
-      if (h.size() < skip) return 0;
-      return 1;
-    }
-    skip = 0;
-    return 1;  // raw deflate, or not compressed at all: inflate tells
-  }
-
-  void pass_through(std::string& out, std::size_t limit) {
-    if (zp_ && zinit_) inflateEnd(zp_.get());
-    zinit_ = false;
-    mode_ = Mode::kPass;
-    out.append(std::string_view(head_).substr(0, limit > out.size() ? limit - out.size() : 0));
-    head_.clear();
-    head_.shrink_to_fit();
-  }
-
-  void inflate_some(std::string_view in, std::string& out, std::size_t limit) {
-    char buf[16384];
-    zp_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zp_->avail_in = static_cast<uInt>(in.size());
-    while (zp_->avail_in > 0 && out.size() < limit) {
-      zp_->next_out = reinterpret_cast<Bytef*>(buf);
-      zp_->avail_out = sizeof(buf);
-      int rc = inflate(zp_.get(), Z_NO_FLUSH);
-      std::size_t n = sizeof(buf) - zp_->avail_out;
-      if (produced_ < kDeliverSize && produced_ + n >= kDeliverSize) {
-        head_.clear();
-        head_.shrink_to_fit();
-      }
-      produced_ += n;
-      out.append(buf, std::min(n, limit - out.size()));
-      if (rc == Z_STREAM_END) {
-        inflateEnd(zp_.get());
-        zinit_ = false;
-        mode_ = Mode::kDone;
-        return;
-      }
-      if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        // An error before libhtp would have handed on its first output buffer: the data was
-        // not compressed after all (a mislabelled body); what came out of it is dropped.
-        if (produced_ < kDeliverSize) {
-          if (out.size() > out_start_) out.resize(out_start_);
-          pass_through(out, limit);
-        } else {
-          inflateEnd(zp_.get());
-          zinit_ = false;
-          mode_ = Mode::kDone;
-        }
-        return;
-      }
-      if (rc == Z_BUF_ERROR && n == 0) return;
-    }
-  }
-
-  // libhtp's decompression buffer: output is handed on in pieces of this size.
-  static constexpr std::size_t kDeliverSize = 8192;
-
-  std::unique_ptr<z_stream> zp_;
-  bool zinit_ = false;
-  Mode mode_ = Mode::kOff;
-  std::string head_;
-  std::size_t produced_ = 0;
-  std::size_t out_start_ = 0;  // size of the output before this layer's first byte
-};
-
-/// The content codings of a body, outermost first (the order libhtp applies them), each layer
-/// feeding the next. The layers exist only while a compressed body is read.
-class BodyDecoder {
- public:
-  /// Sets up the layers named in a Content-Encoding value ("gzip", "x-gzip, deflate", ...);
-  /// false when none applies. Unknown tokens ("identity", junk) are skipped.
-  bool begin(std::string_view ce, unsigned max_layers) {
-    end();
-    std::size_t n = 0;
-    std::size_t i = 0;
-    while (i < ce.size()) {
-      while (i < ce.size() && is_sep(ce[i])) ++i;
-      std::size_t j = i;
-      while (j < ce.size() && !is_sep(ce[j])) ++j;
-      std::string_view tok = ce.substr(i, j - i);
-      i = j;
-      if (tok.empty()) continue;
-      if (!contains_nocase_nz(tok, "gzip") && !contains_nocase_nz(tok, "deflate")) continue;
-      if (max_layers && n >= max_layers) break;
-      if (layers_.size() <= n) layers_.push_back(std::make_unique<InflateLayer>());
-      layers_[n]->begin();
-      ++n;
-    }
-    count_ = n;
-    return n > 0;
-  }
-  void end() {
-    for (std::size_t i = 0; i < count_; ++i) layers_[i]->end();
-    count_ = 0;
-    stage_[0].clear();
-    stage_[1].clear();
-  }
-  bool active() const { return count_ > 0; }
-  void feed(std::string_view in, std::string& out, std::size_t keep_limit,
-            std::size_t total_limit) {
-    std::string_view cur = in;
-    for (std::size_t i = 0; i < count_; ++i) {
-      bool last = i + 1 == count_;
-      std::string& dst = last ? out : stage_[i & 1];
-      if (!last) dst.clear();
-      std::size_t limit = last ? std::min(keep_limit, total_limit) : total_limit;
-      layers_[i]->feed(cur, dst, limit);
-      cur = dst;
-    }
-  }
-
-  static bool contains_nocase_nz(std::string_view hay, std::string_view needle) {
-    // Case-insensitive, NUL bytes in `hay` ignored (libhtp's "nocasenorzero"); `needle` is
-    // lowercase.
-    for (std::size_t i = 0; i < hay.size(); ++i) {
-      std::size_t j = 0, k = i;
-      for (; k < hay.size() && j < needle.size(); ++k) {
-        if (hay[k] == 0) continue;
-        if (std::tolower(static_cast<unsigned char>(hay[k])) != needle[j]) break;
-        ++j;
-      }
-      if (j == needle.size()) return true;
-    }
-    return false;
-  }
-
- private:
-  static bool is_sep(char c) { return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-  std::vector<std::unique_ptr<InflateLayer>> layers_;
-  std::size_t count_ = 0;
-  std::string stage_[2];
-};
+using namespace http;  // NOLINT: the parser is written in the helpers' terms
+using core::iequals;
 
 struct Tx {
   uint64_t id = 0;
@@ -846,18 +434,6 @@ class HttpParser final : public AppParser {
     }
   }
 
-  // Whether response data starts like a status line (libhtp's and browsers' test: optional
-  // whitespace, then "http" in any case): 1 yes, -1 no, 0 not known yet.
-  static int response_line_verdict(std::string_view d) {
-    std::size_t p = 0;
-    while (p < d.size() && (std::isspace(static_cast<unsigned char>(d[p])) || d[p] == 0)) ++p;
-    if (d.size() < p + 4) return d.find('\n') != std::string_view::npos ? -1 : 0;
-    static constexpr char kHttp[] = "http";
-    for (int i = 0; i < 4; ++i)
-      if (std::tolower(static_cast<unsigned char>(d[p + i])) != kHttp[i]) return -1;
-    return 1;
-  }
-
   // The response side reads body bytes that came without a head: for a request still waiting,
   // as its response (HTTP/0.9); else as more body of the last response.
   void start_unframed_body() {
@@ -875,28 +451,6 @@ class HttpParser final : public AppParser {
     side.tx_index = t->id;
     side.compressed = false;
     last_resp_id_ = t->id;
-  }
-
-  static std::size_t find_head_end(const std::string& b, std::size_t from) {
-    std::size_t start = from >= 3 ? from - 3 : 0;
-    for (std::size_t i = start; i < b.size(); ++i) {
-      if (b[i] != '\n') continue;
-      if (i + 1 < b.size() && b[i + 1] == '\n') return i + 2;
-      // A bare LF followed by CRs and an LF, and a line of one space or tab, end a head too
-      // (as libhtp reads them); after CR LF, "CR CR LF" is a junk line, not the end.
-      std::size_t j = i + 1;
-      while (j < b.size() && b[j] == '\r') ++j;
-      bool bare_lf = i == 0 || b[i - 1] != '\r';
-      if (j < b.size() && b[j] == '\n' && (j == i + 2 || (j > i + 2 && bare_lf))) return j + 1;
-      if (i + 2 < b.size() && (b[i + 1] == ' ' || b[i + 1] == '\t') && b[i + 2] == '\n' &&
-          (i + 3 >= b.size() || b[i + 3] != '\n'))
-        return i + 3;
-    }
-    // A head that is only blank lines ends at once.
-    bool blank = !b.empty();
-    for (char c : b)
-      if (c != '\r' && c != '\n') blank = false;
-    return blank ? b.size() : std::string::npos;
   }
 
   static void build_norm(const std::vector<Header>& hs, std::string& norm, std::string& names,
@@ -945,10 +499,10 @@ class HttpParser final : public AppParser {
     std::size_t sp1 = start.find(' ');
     t.method = start.substr(0, sp1);
     if (sp1 != std::string_view::npos) {
-      std::string_view rest = trim(start.substr(sp1 + 1));
+      std::string_view rest = trim_lws(start.substr(sp1 + 1));
       std::size_t sp2 = rest.rfind(' ');
       if (sp2 != std::string_view::npos && rest.substr(sp2 + 1).substr(0, 5) == "HTTP/") {
-        t.uri_raw = trim(rest.substr(0, sp2));
+        t.uri_raw = trim_lws(rest.substr(0, sp2));
         t.protocol = rest.substr(sp2 + 1);
       } else {
         t.uri_raw = rest;
@@ -992,29 +546,6 @@ class HttpParser final : public AppParser {
       side.compressed = true;
     side.tx_index = t.id;
     if (!side.in_body) t.req_done = true;
-  }
-
-  static void host_without_port(std::string_view host, std::string& out) {
-    out.clear();
-    if (!host.empty() && host[0] == '[') {
-      std::size_t e = host.find(']');
-      host = host.substr(0, e == std::string_view::npos ? host.size() : e + 1);
-    } else {
-      std::size_t c = host.find(':');
-      if (c != std::string_view::npos) host = host.substr(0, c);
-    }
-    for (char c : host)
-      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  }
-
-  static uint64_t parse_uint(std::string_view s) {
-    uint64_t v = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') break;
-      v = v * 10 + static_cast<uint64_t>(c - '0');
-      if (v > (1ull << 50)) break;
-    }
-    return v;
   }
 
   void on_response_head(std::string head) {
@@ -1067,7 +598,7 @@ class HttpParser final : public AppParser {
     bool tunnel = iequals(t.method, "CONNECT") && t.status >= 200 && t.status < 300;
     bool no_body = iequals(t.method, "HEAD") || (bodiless && !has_te && !has_cl) || tunnel;
     if (!no_body) {
-      if (has_te && BodyDecoder::contains_nocase_nz(te, "chunked")) {
+      if (has_te && contains_nocase_nz(te, "chunked")) {
         side.in_body = true;
         side.mode = BodyMode::kChunkSize;
       } else if (has_cl) {
@@ -1112,50 +643,6 @@ class HttpParser final : public AppParser {
       ++n;
     }
     return n > 1 ? std::string_view(scratch) : first;
-  }
-
-  // Content-Length as libhtp reads it: junk before the digits is skipped, after them ignored;
-  // -1 when there are no digits.
-  static int64_t parse_content_length(std::string_view v) {
-    std::size_t i = 0;
-    while (i < v.size() && (v[i] < '0' || v[i] > '9')) ++i;
-    if (i == v.size()) return -1;
-    int64_t n = 0;
-    for (; i < v.size() && v[i] >= '0' && v[i] <= '9'; ++i) {
-      n = n * 10 + (v[i] - '0');
-      if (n > (int64_t(1) << 50)) return -1;
-    }
-    return n;
-  }
-
-  // Chunk-size line as libhtp reads it: leading control bytes and blank lines skipped, then
-  // hex digits. kBlankLine for a line with nothing.
-  static constexpr int64_t kBlankLine = -2;
-  static bool chunk_ctl(char c) {
-    return c == '\r' || c == '\n' || c == ' ' || c == '\t' || c == '\v' || c == '\f';
-  }
-  static int64_t parse_chunk_size(std::string_view l) {
-    std::size_t i = 0;
-    while (i < l.size() && chunk_ctl(l[i])) ++i;
-    if (i == l.size()) return kBlankLine;
-    int64_t n = 0;
-    int digits = 0;
-    for (; i < l.size() && hexval(l[i]) >= 0; ++i) {
-      if (++digits > 15) return -1;
-      n = n * 16 + hexval(l[i]);
-    }
-    if (digits == 0) return -1;
-    return n;  // what follows the digits (an extension, junk) does not matter
-  }
-  // While a chunk-size line is still incomplete: false once it cannot be one (a byte that is
-  // neither control nor hex before the first digit), so a body sent unchunked despite the
-  // header is read as it is.
-  static bool chunk_size_plausible(std::string_view l) {
-    for (char c : l) {
-      if (chunk_ctl(c)) continue;
-      return hexval(c) >= 0;
-    }
-    return true;
   }
 
   // Consumes body bytes of side `s`; returns how many were used.
@@ -1230,7 +717,7 @@ class HttpParser final : public AppParser {
           return data.size();
         }
         side.buf.append(data.substr(0, nl));
-        std::string_view l = trim(side.buf);
+        std::string_view l = trim_lws(side.buf);
         bool last = l.empty();
         side.buf.clear();
         if (last) end_body(s);
@@ -1319,7 +806,7 @@ class HttpParser final : public AppParser {
     if (has_header(t.resp_headers, "content-type")) {
       // Logged without parameters ("text/html", not "text/html; charset=..."), as Suricata does.
       std::string_view ct = header_value(t.resp_headers, "content-type");
-      f.add("http_content_type", trim(ct.substr(0, ct.find(';'))));
+      f.add("http_content_type", trim_lws(ct.substr(0, ct.find(';'))));
     }
     if (has_header(t.req_headers, "referer"))
       f.add("http_refer", header_value(t.req_headers, "referer"));
@@ -1355,33 +842,6 @@ class HttpParser final : public AppParser {
 };
 
 }  // namespace
-
-std::optional<core::IpAddress> xff_address(std::string_view value, bool reverse,
-                                           std::string_view& text) {
-  std::string_view entry = value;
-  if (reverse) {
-    auto comma = value.rfind(',');
-    if (comma != std::string_view::npos) entry = value.substr(comma + 1);
-  } else {
-    entry = value.substr(0, value.find(','));
-  }
-  while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
-  while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
-  std::string_view addr = entry;
-  if (!addr.empty() && addr.front() == '[') {
-    // "[v6]" or "[v6]:port"
-    auto close = addr.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    addr = addr.substr(1, close - 1);
-  } else if (auto colon = addr.find(':');
-             colon != std::string_view::npos && addr.rfind(':') == colon) {
-    addr = addr.substr(0, colon);  // one colon: "v4:port"
-  }
-  auto ip = core::IpAddress::parse(addr);
-  if (!ip) return std::nullopt;
-  text = addr;
-  return *ip;
-}
 
 std::unique_ptr<AppParser> make_http_parser(const AppLimits& limits) {
   return std::make_unique<HttpParser>(limits);

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "app.h"
+#include "app/app.h"
 #include "bytes.h"
 #include "mimamori/core/hash.h"
 
@@ -693,129 +693,8 @@ class TlsParser final : public AppParser {
   bool client_event_ = false;  // detectors are inspecting the client's certificate
 };
 
-class SshParser final : public AppParser {
- public:
-  AppProto proto() const override { return AppProto::kSsh; }
-  void parse(Direction dir, std::string_view data, AppSink& sink) override {
-    int s = dir == Direction::kToServer ? 0 : 1;
-    if (have_[s]) return;
-    std::string& b = line_[s];
-    std::size_t nl = data.find('\n');
-    b.append(data.substr(0, nl));
-    if (nl == std::string_view::npos) {
-      if (b.size() > 255) have_[s] = true;
-      return;
-    }
-    // Lines before the banner (allowed from servers) do not start with "SSH-".
-    if (b.compare(0, 4, "SSH-") != 0) {
-      b.clear();
-      parse(dir, data.substr(nl + 1), sink);
-      return;
-    }
-    if (!b.empty() && b.back() == '\r') b.pop_back();
-    have_[s] = true;
-    std::string_view line = b;
-    line.remove_prefix(4);
-    std::size_t dash = line.find('-');
-    proto_[s] = std::string(line.substr(0, dash));
-    software_[s] =
-        dash == std::string_view::npos ? std::string{} : std::string(line.substr(dash + 1));
-    std::size_t sp = software_[s].find(' ');
-    if (sp != std::string::npos) software_[s].resize(sp);
-    current_ = s;
-    sink.progress({AppProto::kSsh, AppProgress::kSshBanner, dir, 0});
-    if (have_[0] && have_[1] && !logged_) log(sink, dir);
-  }
-  void close(AppSink& sink) override {
-    if (!logged_ && (have_[0] || have_[1])) log(sink, Direction::kToServer);
-  }
-  std::string_view buffer(Buffer b, std::size_t index) const override {
-    if (index) return {};
-    if (b == Buffer::kSshProto) return proto_[current_];
-    if (b == Buffer::kSshSoftware) return software_[current_];
-    return {};
-  }
-  std::size_t buffer_count(Buffer b) const override {
-    return (b == Buffer::kSshProto || b == Buffer::kSshSoftware) && have_[current_] ? 1 : 0;
-  }
-  void append_record(core::Fields& out) const override { write(out); }
-  void reset() override {
-    for (int s = 0; s < 2; ++s) {
-      line_[s].clear();
-      proto_[s].clear();
-      software_[s].clear();
-      have_[s] = false;
-    }
-    logged_ = false;
-    current_ = 0;
-  }
-
- private:
-  void write(core::Fields& f) const {
-    f.begin_object("ssh");
-    static constexpr std::string_view kSide[2] = {"client", "server"};
-    for (int s = 0; s < 2; ++s) {
-      if (!have_[s] || proto_[s].empty()) continue;
-      f.begin_object(kSide[s])
-          .add("proto_version", proto_[s])
-          .add("software_version", software_[s])
-          .end();
-    }
-    f.end();
-  }
-  void log(AppSink& sink, Direction dir) {
-    logged_ = true;
-    scratch_fields().clear();
-    write(scratch_fields());
-    sink.record("ssh", scratch_fields(), dir);
-  }
-  std::string line_[2], proto_[2], software_[2];
-  bool have_[2] = {false, false};
-  bool logged_ = false;
-  int current_ = 0;
-};
-
 }  // namespace
 
 std::unique_ptr<AppParser> make_tls_parser() { return std::make_unique<TlsParser>(); }
-std::unique_ptr<AppParser> make_ssh_parser() { return std::make_unique<SshParser>(); }
-
-AppProto detect_tcp_proto(Direction dir, std::string_view d, bool& give_up) {
-  give_up = false;
-  if (d.empty()) return AppProto::kUnknown;
-  // TLS: handshake record of SSLv3/TLS.
-  if (d.size() >= 3 && uint8_t(d[0]) == 0x16 && uint8_t(d[1]) == 3 && uint8_t(d[2]) <= 4)
-    return AppProto::kTls;
-  if (d.size() >= 4 && d.substr(0, 4) == "SSH-") return AppProto::kSsh;
-  if (dir == Direction::kToClient && d.size() >= 5 && d.substr(0, 5) == "HTTP/")
-    return AppProto::kHttp;
-  static constexpr std::string_view kMethods[] = {
-      "GET ",   "POST ",   "HEAD ",     "PUT ",       "DELETE ",    "OPTIONS ", "CONNECT ",
-      "TRACE ", "PATCH ",  "PROPFIND ", "PROPPATCH ", "MKCOL ",     "COPY ",    "MOVE ",
-      "LOCK ",  "UNLOCK ", "SEARCH ",   "REPORT ",    "SUBSCRIBE ", "NOTIFY ",  "M-SEARCH "};
-  if (dir == Direction::kToServer) {
-    for (auto m : kMethods) {
-      if (d.size() >= m.size() && d.substr(0, m.size()) == m) return AppProto::kHttp;
-    }
-  }
-  // DNS over TCP: a length prefix that frames a well-formed message.
-  if (d.size() >= 14) {
-    std::size_t len = load_be16(d.data());
-    if (len >= 12 && len + 2 <= d.size() && looks_like_dns(d.substr(2, len))) return AppProto::kDns;
-  }
-  // Still ambiguous while a method or banner could be cut short.
-  if (d.size() < 10) {
-    for (auto m : kMethods)
-      if (m.substr(0, d.size()) == d) return AppProto::kUnknown;
-    if (std::string_view("SSH-").substr(0, std::min<std::size_t>(4, d.size())) ==
-        d.substr(0, std::min<std::size_t>(4, d.size())))
-      return AppProto::kUnknown;
-    if (std::string_view("HTTP/").substr(0, std::min<std::size_t>(5, d.size())) ==
-        d.substr(0, std::min<std::size_t>(5, d.size())))
-      return AppProto::kUnknown;
-  }
-  give_up = true;
-  return AppProto::kUnknown;
-}
 
 }  // namespace mimamori::net

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "app.h"
+#include "app/app.h"
 
 namespace mimamori::net::fuzz {
 

@@ -129,9 +129,10 @@ class DetectContext {
   /// True when buffer `b` exists for the current transaction (even if empty).
   bool has_buffer(Buffer b) const { return buffer_count(b) > 0; }
 
-  /// Emits an `alert` event for the current packet: the header (addresses, ports, proto,
-  /// flow_id, app_proto) and the flow's app-layer record (`http`, `dns`, `tls`, ...) are
-  /// filled in by the pipeline, as Suricata does.
+  /// Queues an `alert` event for the current packet (Suricata's PacketAlertAppend). Once the
+  /// detectors return, the pipeline writes it with the header (addresses, ports, proto,
+  /// flow_id, app_proto) and the flow's app-layer record (`http`, `dns`, `tls`, ...), as
+  /// Suricata does; the detector never waits on output.
   virtual void alert(const core::Alert& alert) = 0;
   /// As alert(), with the packet's final verdict ("alert", "pass", "drop"), which the
   /// pipeline writes as EVE's `verdict` object when configured to, and `extra` members for the
@@ -148,10 +149,11 @@ class DetectContext {
   virtual void drop_packet() { drop(); }
   /// True when the sensor runs inline (or simulates it): drop verdicts take effect.
   virtual bool ips_mode() const = 0;
-  /// Logs the current packet as a tagged one (a rule's `tag` option): an EVE `packet` record
+  /// Queues the current packet as a tagged one (a rule's `tag` option): an EVE `packet` record
   /// with the frame in base64, when `outputs.eve.alert.tagged-packets` is on.
   virtual void tagged_packet() {}
-  /// Emits any other event (behaviour detectors); the pipeline stamps flow_id if unset.
+  /// Queues any other event (behaviour detectors), in order with the alerts; the pipeline
+  /// stamps flow_id if unset.
   virtual void emit(core::Event& event) = 0;
 };
 
