@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <vector>
 
 namespace mimamori::match {
 
@@ -128,7 +129,7 @@ int count_match(unsigned id, unsigned long long, unsigned long long to, unsigned
 
 // The probe: two short caseless literals (Vectorscan's multi-literal matcher), the second
 // ending buffers of every length from 4 to 256 bytes.
-bool probe_tail_misses() {
+int probe_tail_misses() {
   const char* exprs[] = {"\\.com", "\\.exe"};
   unsigned flags[] = {HS_FLAG_CASELESS, HS_FLAG_CASELESS};
   unsigned ids[] = {0, 1};
@@ -157,26 +158,34 @@ bool probe_tail_misses() {
         "match: Vectorscan on this CPU misses matches that end a buffer ({} of 253 probe lengths, "
         "the first at {} bytes); every scan goes through a copy padded with {} bytes instead",
         missed, first_missed, kTailPad);
-  return missed > 0;
+  return missed ? first_missed : 0;
 }
 
 }  // namespace
 
-bool vectorscan_misses_tail_matches() {
-  static const bool missed = probe_tail_misses();
-  return missed;
+// The shortest buffer the probe saw a match missed in (0: none missed).
+static int first_tail_miss() {
+  static const int first = probe_tail_misses();
+  return first;
 }
+
+bool vectorscan_misses_tail_matches() { return first_tail_miss() > 0; }
 
 core::Status PatternSet::scan(std::string_view data, Scratch& scratch,
                               const OnMatch& on_match) const {
   ScanContext ctx{&on_match, data.size()};
-  if (!end_assertions_ && !data.empty() && vectorscan_misses_tail_matches()) {
+  // Data shorter than a 64-byte vector is scanned in place when the probe saw no miss below that
+  // length (the code that misses runs on whole vectors); otherwise every scan is padded.
+  const int first_miss = first_tail_miss();
+  if (!end_assertions_ && first_miss > 0 &&
+      (data.size() >= kTailPad || first_miss <= static_cast<int>(kTailPad))) {
     // One buffer per thread, grown to the largest data seen: no allocation in steady state.
     // The padding is NUL, a non-word byte, so a word boundary at the data's end still holds.
-    static thread_local std::string padded;
-    padded.assign(data.data(), data.size());
-    padded.append(kTailPad, '\0');
-    data = padded;
+    static thread_local std::vector<char> padded;
+    if (padded.size() < data.size() + kTailPad) padded.resize(data.size() + kTailPad);
+    std::memcpy(padded.data(), data.data(), data.size());
+    std::memset(padded.data() + data.size(), 0, kTailPad);
+    data = std::string_view(padded.data(), data.size() + kTailPad);
   }
   hs_error_t rc =
       hs_scan(static_cast<hs_database_t*>(db_), data.data(), static_cast<unsigned>(data.size()), 0,
