@@ -148,11 +148,19 @@ std::string totp_code(std::string_view base32_secret, int64_t unix_s) {
 }
 
 bool totp_verify(std::string_view base32_secret, std::string_view code, int64_t unix_s) {
-  if (code.size() != 6) return false;
+  return totp_step(base32_secret, code, unix_s, 0) != 0;
+}
+
+int64_t totp_step(std::string_view base32_secret, std::string_view code, int64_t unix_s,
+                  int64_t after_step) {
+  if (code.size() != 6) return 0;
+  int64_t found = 0;
   for (int d = -1; d <= 1; ++d) {
-    if (equal_secret(totp_code(base32_secret, unix_s + d * 30), code)) return true;
+    int64_t step = unix_s / 30 + d;
+    bool match = equal_secret(totp_code(base32_secret, step * 30), code);
+    if (match && step > after_step) found = step;
   }
-  return false;
+  return found;
 }
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {

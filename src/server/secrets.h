@@ -31,6 +31,11 @@ std::string random_totp_secret();
 std::string totp_code(std::string_view base32_secret, int64_t unix_s);
 /// True when `code` matches the current, previous or next step.
 bool totp_verify(std::string_view base32_secret, std::string_view code, int64_t unix_s);
+/// The newest of the current, previous and next steps (unix time / 30) that is later than
+/// `after_step` and whose code is `code`; 0 when there is none. A login remembers the step it
+/// accepted and passes it as `after_step` next time, so that each code is accepted once.
+int64_t totp_step(std::string_view base32_secret, std::string_view code, int64_t unix_s,
+                  int64_t after_step);
 /// HMAC-SHA256 of `data` with `key`, hex.
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 

@@ -105,6 +105,11 @@ const std::vector<Migration>& migrations() {
            // this index cost every insert a third b-tree and served no query.
            "DROP INDEX events_customer_ts",
        }},
+      {4,
+       "users: the last TOTP step accepted, so that a code is accepted once",
+       {
+           "ALTER TABLE users ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0",
+       }},
   };
   return kMigrations;
 }

@@ -191,10 +191,10 @@ Result<Session> Store::login(std::string_view email, std::string_view password,
   who.source_ip = std::string(source_ip);
   std::optional<User> user;
   std::string hash, totp_secret;
-  int64_t locked_until = 0;
+  int64_t locked_until = 0, totp_last_step = 0;
   auto st = transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(fmt::format("SELECT {}, password_hash, COALESCE(totp_secret, ''), "
-                              "locked_until FROM users WHERE email = $1",
+                              "locked_until, totp_last_step FROM users WHERE email = $1",
                               kUserColumns),
                   {sp(email)});
     if (!r.ok()) return r.error();
@@ -203,6 +203,7 @@ Result<Session> Store::login(std::string_view email, std::string_view password,
     hash = r->str(0, 7);
     totp_secret = r->str(0, 8);
     locked_until = r->i64(0, 9);
+    totp_last_step = r->i64(0, 10);
     return {};
   });
   if (!st.ok()) return st.error();
@@ -221,17 +222,30 @@ Result<Session> Store::login(std::string_view email, std::string_view password,
         429, "too many failed logins: the account is locked for {} more seconds",
         (locked_until - now) / 1000000 + 1);
   }
-  bool ok = verify_password(hash, password);
-  if (ok && user->totp_enabled) {
-    ok = totp_verify(totp_secret, totp, now / 1000000);
-    if (!ok && totp.empty()) {
+  const bool password_ok = verify_password(hash, password);
+  // The TOTP step this login would use up: a code counts only for a step later than the last
+  // one accepted, so a code seen once (over a shoulder, in a proxy's log) cannot log in again.
+  int64_t totp_step_used = 0;
+  if (password_ok && user->totp_enabled) {
+    totp_step_used = totp_step(totp_secret, totp, now / 1000000, totp_last_step);
+    if (totp_step_used == 0 && totp.empty()) {
       (void)audit(who, "auth.login", "user", user->id, user->customer_id, {},
                   "{\"reason\":\"totp required\"}", "denied");
       return core::make_error_code(401, "a TOTP code is required for this account");
     }
   }
+  bool ok = false;
   Session s;
   st = transact(true, [&](SqlTx& tx) -> Status {
+    ok = password_ok && (!user->totp_enabled || totp_step_used != 0);
+    if (ok && user->totp_enabled) {
+      // Claimed in the login's own transaction, and only if no other login claimed this step
+      // (or a later one) meanwhile: of two concurrent logins with one code, one gets 0 rows.
+      auto r = tx.q("UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
+                    {sp(user->id), sp(totp_step_used)});
+      if (!r.ok()) return r.error();
+      ok = r->affected == 1;
+    }
     if (!ok) {
       auto r = tx.q(
           "UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN "
@@ -348,10 +362,13 @@ Status Store::totp_confirm(const Principal& p, std::string_view code) {
     if (r->empty() || r->str(0, 0).empty()) {
       return core::make_error_code(409, "start TOTP enrolment first");
     }
-    if (!totp_verify(r->str(0, 0), code, core::now().seconds())) {
-      return core::make_error_code(400, "the TOTP code does not match");
-    }
-    auto u = tx.q("UPDATE users SET totp_enabled = 1 WHERE id = $1", {sp(p.user_id)});
+    int64_t step = totp_step(r->str(0, 0), code, core::now().seconds(), 0);
+    if (step == 0) return core::make_error_code(400, "the TOTP code does not match");
+    // The code shown to confirm enrolment is used up too: it cannot log in afterwards.
+    auto u = tx.q(
+        "UPDATE users SET totp_enabled = 1, totp_last_step = CASE WHEN totp_last_step < $2 THEN "
+        "$2 ELSE totp_last_step END WHERE id = $1",
+        {sp(p.user_id), sp(step)});
     if (!u.ok()) return u.error();
     return audit_in(tx, p, "totp.enable", "user", p.user_id, p.customer_id, {}, {}, "ok");
   });
