@@ -1,6 +1,7 @@
 // Login, logout, me, TOTP, API tokens, users.
 
 #include "api/json_body.h"
+#include "mimamori/core/log.h"
 
 namespace mimamori::server {
 
@@ -19,6 +20,9 @@ void h_login(Call& call) {
   if (!err.empty()) return call.error(400, err);
   auto s = call.store->login(email, password, totp, call.req.remote_ip);
   if (!s.ok()) {
+    // The e-mail is the client's text: the logger escapes it, so it cannot forge a line.
+    spdlog::warn("login refused for '{}' from {}: {}", email, call.req.remote_ip,
+                 s.error().message);
     if (s.error().code == 429) {
       return call.json(429, to_text(json::object{{"error", s.error().message}}),
                        {{"Retry-After", "60"}});

@@ -1,15 +1,19 @@
-// Login hardening: a TOTP code is accepted once (also by two concurrent logins).
+// Login hardening: a TOTP code is accepted once (also by two concurrent logins), and a value
+// from the request cannot forge a line of the server log.
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "mimamori/core/clock.h"
+#include "mimamori/core/log.h"
 #include "secrets.h"
 #include "test_support.h"
 
@@ -83,6 +87,28 @@ TEST_P(Login, ConcurrentLoginsWithOneTotpCodeLetOneIn) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(in.load(), 1);
   EXPECT_EQ(refused.load(), 3);
+}
+
+TEST_P(Login, ARequestValueCannotForgeALogLine) {
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  sink->set_pattern("%l: %v");
+  spdlog::default_logger()->sinks().push_back(sink);
+  Client c(ts_->base);
+  auto r = c.login("eve@example.jp\n2026-01-01 fake line\r\x1b[2J", "wrong");
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_EQ(r.status, 401);
+  std::string text = out.str();
+  EXPECT_NE(text.find("eve@example.jp\\n2026-01-01 fake line\\r\\x1b[2J"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("\n2026-01-01"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  // Each message is one line, and each line starts with its level.
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_TRUE(line.rfind("warning: ", 0) == 0 || line.rfind("error: ", 0) == 0) << line;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Login, ::testing::ValuesIn(backends()),
