@@ -57,6 +57,10 @@ Server::~Server() { stop(); }
 core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  // The sender goes into MAIL FROM and the From header of every message.
+  if (auto a = check_mailbox(options.notify.smtp_from); !a.ok()) {
+    return core::make_error("notify.smtp_from: {}", a.error().message);
+  }
   auto store = open_store(options.store);
   if (!store.ok()) return store.error();
   impl->store = std::move(*store);
@@ -143,6 +147,10 @@ ServerOptions load_server_options(const core::Config& c) {
   o.deliver_notifications = c.get<bool>("notify.enabled", o.deliver_notifications);
   o.notify.smtp_url = c.get<std::string>("notify.smtp_url", o.notify.smtp_url);
   o.notify.smtp_from = c.get<std::string>("notify.smtp_from", o.notify.smtp_from);
+  if (auto a = check_mailbox(o.notify.smtp_from); !a.ok()) {
+    throw core::ConfigError(
+        fmt::format("{}: key 'notify.smtp_from': {}", c.source(), a.error().message));
+  }
   o.notify.line_push_url = c.get<std::string>("notify.line_push_url", o.notify.line_push_url);
   o.notify.timeout_s = c.get<int64_t>("notify.timeout_s", o.notify.timeout_s);
   o.login_attempts_per_minute =

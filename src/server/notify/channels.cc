@@ -59,6 +59,12 @@ Result<Channel> create_channel(Store& store, const Principal& p, Channel c) {
                                  c.kind);
   }
   if (c.target.empty()) return core::make_error_code(400, "a channel needs a target");
+  if (c.kind == "email") {
+    if (auto a = check_mailbox(c.target); !a.ok()) {
+      return core::make_error_code(400, "member 'target': an email channel's target is {}",
+                                   a.error().message);
+    }
+  }
   if (c.kind != "email" && c.kind != "line" && !c.target.starts_with("https://") &&
       !c.target.starts_with("http://")) {
     return core::make_error_code(400, "a {} channel's target must be an http(s) URL", c.kind);
@@ -260,7 +266,7 @@ Result<std::vector<OutboxMessage>> claim_outbox(Store& store, int64_t now, int64
 }
 
 Status finish_outbox(Store& store, std::string_view id, bool ok, std::string_view error,
-                     int64_t now) {
+                     int64_t now, bool permanent) {
   return store.transact(true, [&](SqlTx& tx) -> Status {
     auto r = tx.q("SELECT attempts FROM outbox WHERE id = $1", {sp(id)});
     if (!r.ok()) return r.error();
@@ -274,9 +280,10 @@ Status finish_outbox(Store& store, std::string_view id, bool ok, std::string_vie
     }
     // Exponential backoff: 10 s, 20 s, 40 s, ... up to 8 attempts, then 'failed'.
     int64_t delay = 10'000'000LL << std::min<int64_t>(attempts - 1, 10);
-    auto u = tx.q(
-        "UPDATE outbox SET status = $2, last_error = $3, next_attempt_at = $4 WHERE id = $1",
-        {sp(id), sp(attempts >= kMaxAttempts ? "failed" : "pending"), sp(error), sp(now + delay)});
+    auto u =
+        tx.q("UPDATE outbox SET status = $2, last_error = $3, next_attempt_at = $4 WHERE id = $1",
+             {sp(id), sp(permanent || attempts >= kMaxAttempts ? "failed" : "pending"), sp(error),
+              sp(now + delay)});
     return u.ok() ? Status{} : Status{u.error()};
   });
 }

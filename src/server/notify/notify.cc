@@ -31,6 +31,15 @@ std::string base64(std::string_view s) {
   return out;
 }
 
+// A header value we compose from stored text: never anything that could end the line.
+std::string header_value(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
+  }
+  return out;
+}
+
 std::string rfc5322_date(int64_t unix_s) {
   time_t t = static_cast<time_t>(unix_s);
   struct tm tm {};
@@ -125,10 +134,11 @@ std::string email_message(const OutboxMessage& m, const std::string& from, int64
   std::string body;
   for (size_t i = 0; i < b64.size(); i += 76) body += b64.substr(i, 76) + "\r\n";
   return fmt::format(
-      "Date: {}\r\nFrom: {}\r\nTo: {}\r\nSubject: =?UTF-8?B?{}?=\r\nMessage-ID: <{}@mimamori>\r\n"
+      "Date: {}\r\nFrom: {}\r\nTo: {}\r\nSubject: {}\r\nMessage-ID: <{}@mimamori>\r\n"
       "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
       "Content-Transfer-Encoding: base64\r\nX-Mimamori-Idempotency-Key: {}\r\n\r\n{}",
-      rfc5322_date(unix_s), from, m.target, base64(m.subject), m.id, m.idempotency_key, body);
+      rfc5322_date(unix_s), header_value(from), header_value(m.target),
+      encode_header_text(m.subject), header_value(m.id), header_value(m.idempotency_key), body);
 }
 
 Notifier::Notifier(NotifyOptions options) : options_(std::move(options)) {}
@@ -142,6 +152,15 @@ core::Status Notifier::send(const OutboxMessage& m, int64_t now) {
   if (m.kind == "line") return post(line_request(m, options_.line_push_url), options_.timeout_s);
   if (m.kind != "email") return core::make_error("unknown channel kind '{}'", m.kind);
   if (options_.smtp_url.empty()) return core::make_error("notify.smtp_url is not configured");
+  // Checked again here, not only when the channel was saved: neither a row stored before that
+  // check nor an on-call user's address may reach RCPT TO or a header unchecked.
+  if (auto a = check_mailbox(m.target); !a.ok()) {
+    return core::make_error_code(kUndeliverable, "e-mail not sent: the target is {}",
+                                 a.error().message);
+  }
+  if (auto a = check_mailbox(options_.smtp_from); !a.ok()) {
+    return core::make_error("e-mail not sent: notify.smtp_from is {}", a.error().message);
+  }
   std::string msg = email_message(m, options_.smtp_from, unix_s);
   core::HttpClientOptions o;
   o.protocols = "smtp,smtps";
@@ -167,7 +186,9 @@ int64_t Notifier::deliver_due(Store& store, int64_t now) {
   for (const auto& m : *due) {
     auto st = send(m, now);
     if (!st.ok()) spdlog::warn("notification {} ({}): {}", m.id, m.kind, st.error().message);
-    if (auto f = finish_outbox(store, m.id, st.ok(), st.ok() ? "" : st.error().message, now);
+    const bool permanent = !st.ok() && st.error().code == kUndeliverable;
+    if (auto f =
+            finish_outbox(store, m.id, st.ok(), st.ok() ? "" : st.error().message, now, permanent);
         !f.ok()) {
       spdlog::warn("outbox: {}", f.error().message);
     }

@@ -13,6 +13,7 @@
 #include "mimamori/core/result.h"
 #include "mimamori/server/server.h"
 #include "mimamori/server/store.h"
+#include "notify/address.h"
 #include "store/sql.h"
 
 namespace mimamori::server {
@@ -38,9 +39,10 @@ Result<std::vector<OutboxMessage>> list_outbox(Store& store, const Principal& p,
 Result<std::vector<std::pair<std::string, int64_t>>> outbox_counts(Store& store);
 /// Claims up to `n` due messages (SKIP LOCKED on PostgreSQL) and marks them sending.
 Result<std::vector<OutboxMessage>> claim_outbox(Store& store, int64_t now, int64_t n);
-/// Records the outcome of one delivery attempt (retry with backoff, or give up).
+/// Records the outcome of one delivery attempt (retry with backoff, or give up; at once when
+/// `permanent`: the message itself can never be sent).
 Status finish_outbox(Store& store, std::string_view id, bool ok, std::string_view error,
-                     int64_t now);
+                     int64_t now, bool permanent = false);
 
 // --- what is queued, and when ---------------------------------------------------------
 /// Queues the "opened" message of a new incident for the customer's channels and the
@@ -66,7 +68,8 @@ OutboundHttp slack_request(const OutboxMessage& m);
 OutboundHttp teams_request(const OutboxMessage& m);
 /// LINE Messaging API push to the recipient in `target`, channel token in `secret`.
 OutboundHttp line_request(const OutboxMessage& m, const std::string& push_url);
-/// RFC 5322 message (UTF-8 subject encoded per RFC 2047, body base64).
+/// RFC 5322 message (UTF-8 subject encoded per RFC 2047, body base64); `m.target` and `from`
+/// must have passed check_mailbox (header values lose any control character regardless).
 std::string email_message(const OutboxMessage& m, const std::string& from, int64_t unix_s);
 
 /// Sends due outbox messages.
@@ -76,8 +79,11 @@ class Notifier {
   ~Notifier();
   /// Claims due messages and tries each once; returns how many were sent.
   int64_t deliver_due(Store& store, int64_t now);
-  /// Sends one message; an error says why (HTTP status, SMTP reply, connection failure).
+  /// Sends one message; an error says why (HTTP status, SMTP reply, connection failure). An
+  /// error with code kUndeliverable means the message itself is bad (an e-mail target that is
+  /// not an address) and no retry will send it.
   core::Status send(const OutboxMessage& m, int64_t now);
+  static constexpr int kUndeliverable = 422;
 
  private:
   NotifyOptions options_;

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Loopback sinks for the notification tests: `sinks.py smtp DIR` (aiosmtpd) or
 `sinks.py http DIR` (webhook receiver). Prints the chosen port on the first line, then stores
-every message or request as a numbered file in DIR until killed."""
+every message or request as a numbered file in DIR until killed; the SMTP sink also stores every
+RCPT TO address it is given, accepted or not, in DIR/rcpt/."""
 import http.server
 import json
 import os
@@ -34,8 +35,20 @@ def store(out, name, data):
 def serve_smtp(out):
     from aiosmtpd.controller import Controller
 
+    rcpt_dir = os.path.join(out, "rcpt")
+    os.makedirs(rcpt_dir, exist_ok=True)
+
     class Handler:
         n = 0
+        r = 0
+
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            # Every recipient a client names is a mail it could send: kept even when the
+            # message never reaches DATA.
+            Handler.r += 1
+            store(rcpt_dir, f"rcpt-{Handler.r}.txt", address.encode("utf-8", "replace"))
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
 
         async def handle_DATA(self, server, session, envelope):
             Handler.n += 1

@@ -249,6 +249,18 @@ std::vector<std::string> Sink::files() const {
   std::vector<std::string> out;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().filename().string().starts_with(".")) continue;  // still being written
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path());
+    out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+std::vector<std::string> Sink::recipients() const {
+  std::vector<std::string> out;
+  if (!std::filesystem::is_directory(dir + "/rcpt")) return out;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/rcpt")) {
+    if (e.path().filename().string().starts_with(".")) continue;
     std::ifstream in(e.path());
     out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }

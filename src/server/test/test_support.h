@@ -60,6 +60,8 @@ struct Sink {
   Sink& operator=(const Sink&) = delete;
   /// The stored messages (mails or requests), in no particular order.
   std::vector<std::string> files() const;
+  /// Every RCPT TO address the SMTP sink was given, accepted or not, in no particular order.
+  std::vector<std::string> recipients() const;
 
   int pid = -1;
   int port = 0;
