@@ -257,7 +257,7 @@ void Api::serve_static(HttpRequest& req, HttpRespond& respond) {
   }
   r.body = std::move(f->body);
   r.content_type = std::string(mime_of(f->name));
-  r.headers.emplace_back("Content-Security-Policy", "default-src 'self'");
+  r.headers.emplace_back("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
   respond(std::move(r));
 }
 

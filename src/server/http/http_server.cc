@@ -185,7 +185,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     res->set(http::field::server, "mimamori-server");
     res->set(http::field::content_type, r.content_type);
     res->set("X-Content-Type-Options", "nosniff");
-    for (auto& [k, v] : r.headers) res->set(k, v);
+    res->set("X-Frame-Options", "DENY");
+    if (tls_) res->set("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+    // No page of ours may be framed (clickjacking): a handler's policy gets frame-ancestors
+    // added, and an answer without one (JSON) loads nothing at all.
+    bool has_csp = false;
+    for (auto& [k, v] : r.headers) {
+      if (beast::iequals(k, "Content-Security-Policy")) {
+        has_csp = true;
+        if (v.find("frame-ancestors") == std::string::npos) v += "; frame-ancestors 'none'";
+      }
+      res->set(k, v);
+    }
+    if (!has_csp) res->set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     if (server_.stopping) keep_alive_ = false;
     res->keep_alive(keep_alive_);
     res->body() = std::move(r.body);

@@ -1,5 +1,5 @@
 // The HTTP surface an attacker sees before logging in: the static folder never serves a file
-// outside itself.
+// outside itself, and every answer carries the browser protections.
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -176,6 +176,47 @@ TEST_F(StaticFolder, FilesInsideAreServedByteExact) {
   EXPECT_EQ(once.body, "decoded once\n");
   // A query string does not change which file is read.
   EXPECT_EQ(raw_get(port, "/app.js?v=2").body, app_js_);
+}
+
+TEST(HttpHeaders, EveryAnswerForbidsFramingAndTlsAnswersCarryHsts) {
+  std::string why;
+  const std::string url = fresh_store_url("sqlite", &why);
+  const fs::path root = fs::path(temp_dir()) / "www";
+  fs::create_directories(root);
+  write_file(root / "index.html", "<p>hi</p>");
+  auto check = [](const Response& r, bool tls) {
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.header("content-security-policy").find("frame-ancestors 'none'"), std::string::npos)
+        << r.header("content-security-policy");
+    EXPECT_EQ(r.header("x-frame-options"), "DENY");
+    EXPECT_EQ(r.header("x-content-type-options"), "nosniff");
+    if (tls) {
+      EXPECT_EQ(r.header("strict-transport-security"), "max-age=31536000; includeSubDomains");
+    } else {
+      EXPECT_EQ(r.header("strict-transport-security"), "");
+    }
+  };
+  for (bool tls : {false, true}) {
+    SCOPED_TRACE(tls ? "https" : "http");
+    auto ts = TestServer::start(url, [&](ServerOptions& o) {
+      o.tls = tls;
+      o.static_dir = root.string();
+    });
+    ASSERT_TRUE(ts);
+    Client anon(ts->base);
+    auto health = anon.get("/api/v1/health");
+    EXPECT_EQ(health.status, 200);
+    check(health, tls);
+    EXPECT_EQ(health.header("content-security-policy"),
+              "default-src 'none'; frame-ancestors 'none'");
+    auto page = anon.get("/");
+    EXPECT_EQ(page.status, 200);
+    check(page, tls);
+    EXPECT_EQ(page.header("content-security-policy"), "default-src 'self'; frame-ancestors 'none'");
+    check(anon.get("/missing"), tls);
+    check(anon.get("/api/v1/nothing"), tls);
+    check(ts->admin().get("/api/v1/customers"), tls);
+  }
 }
 
 }  // namespace
