@@ -1,5 +1,6 @@
 // The HTTP surface an attacker sees before logging in: the static folder never serves a file
-// outside itself, and every answer carries the browser protections.
+// outside itself, every answer carries the browser protections, and the in-flight gauge stays
+// true when requests are refused by the parser.
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -8,6 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -217,6 +219,38 @@ TEST(HttpHeaders, EveryAnswerForbidsFramingAndTlsAnswersCarryHsts) {
     check(anon.get("/api/v1/nothing"), tls);
     check(ts->admin().get("/api/v1/customers"), tls);
   }
+}
+
+TEST(HttpStats, InFlightGaugeStaysTrueWhenTheParserRefusesRequests) {
+  std::atomic<int64_t> seen_in_handler{-100};
+  HttpServer* server_ptr = nullptr;
+  HttpOptions o;
+  o.max_body = 1024;
+  HttpServer server(o, [&](HttpRequest&&, HttpRespond respond) {
+    seen_in_handler = server_ptr->stats().active.load();
+    HttpResponse r;
+    r.body = "{}";
+    respond(std::move(r));
+  });
+  server_ptr = &server;
+  ASSERT_TRUE(server.start().ok());
+  const uint16_t port = server.port();
+  // Reading each answer to its end (the server closes after an error) means its write finished.
+  auto too_large =
+      raw_request(port, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
+                            std::string(100000, 'a'));
+  EXPECT_EQ(too_large.status, 413);
+  auto too_long = raw_request(
+      port, "GET /x HTTP/1.1\r\nHost: x\r\nX-Long: " + std::string(20000, 'b') + "\r\n\r\n");
+  EXPECT_EQ(too_long.status, 431);
+  auto garbage = raw_request(port, "HELLO THERE\x01\x02 nonsense\r\n\r\n");
+  EXPECT_EQ(garbage.status, 400);
+  EXPECT_EQ(server.stats().active.load(), 0);
+  // The next request sees only itself in flight, and nothing once it is answered.
+  EXPECT_EQ(raw_get(port, "/ok").status, 200);
+  EXPECT_EQ(seen_in_handler.load(), 1);
+  EXPECT_EQ(server.stats().active.load(), 0);
+  server.stop(1);
 }
 
 }  // namespace
