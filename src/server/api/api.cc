@@ -5,7 +5,6 @@
 
 #include <charconv>
 #include <filesystem>
-#include <fstream>
 
 #include "api/json_body.h"
 #include "mimamori/core/clock.h"
@@ -248,30 +247,17 @@ void Api::handle(HttpRequest&& req, HttpRespond respond) {
 
 void Api::serve_static(HttpRequest& req, HttpRespond& respond) {
   HttpResponse r;
-  if (options_.static_dir.empty() || (req.method != "GET" && req.method != "HEAD")) {
+  std::optional<StaticFile> f;
+  if (req.method == "GET" || req.method == "HEAD")
+    f = read_static_file(options_.static_dir, req.path);
+  if (!f) {
     r.status = 404;
     r.body = "{\"error\":\"not found\"}";
     return respond(std::move(r));
   }
-  std::string rel = req.path == "/" ? "index.html" : url_decode(req.path.substr(1));
-  if (rel.find("..") != std::string::npos || rel.find('\0') != std::string::npos) {
-    r.status = 400;
-    r.body = "{\"error\":\"bad path\"}";
-    return respond(std::move(r));
-  }
-  std::filesystem::path p = std::filesystem::path(options_.static_dir) / rel;
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(p, ec))
-    p = std::filesystem::path(options_.static_dir) / "index.html";
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
-    r.status = 404;
-    r.body = "{\"error\":\"not found\"}";
-    return respond(std::move(r));
-  }
-  r.body.assign(std::istreambuf_iterator<char>(in), {});
-  r.content_type = std::string(mime_of(p));
-  r.headers.emplace_back("Content-Security-Policy", "default-src 'self'");
+  r.body = std::move(f->body);
+  r.content_type = std::string(mime_of(f->name));
+  r.headers.emplace_back("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
   respond(std::move(r));
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -76,5 +77,18 @@ class HttpServer {
 
 /// Percent-decodes a URL component ('+' as space).
 std::string url_decode(std::string_view s);
+
+/// A file of the static folder, read for one request.
+struct StaticFile {
+  std::string name;  ///< its file name (for the media type)
+  std::string body;
+};
+
+/// The regular file that the raw (still percent-encoded) request path names under `root_dir`,
+/// or nothing, which the caller answers with a plain 404. "/" names index.html. Each segment
+/// is decoded once; refused are empty, dot-leading ("..", hidden files) and malformed segments,
+/// encoded separators and control characters, and any file that, symlinks resolved, is not a
+/// regular file strictly inside the folder.
+std::optional<StaticFile> read_static_file(const std::string& root_dir, std::string_view raw_path);
 
 }  // namespace mimamori::server

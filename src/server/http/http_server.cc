@@ -155,6 +155,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     keep_alive_ = msg.keep_alive();
     server_.stats.requests.fetch_add(1, std::memory_order_relaxed);
     server_.stats.active.fetch_add(1, std::memory_order_relaxed);
+    in_flight_ = true;
     HttpRequest req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -185,7 +186,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     res->set(http::field::server, "mimamori-server");
     res->set(http::field::content_type, r.content_type);
     res->set("X-Content-Type-Options", "nosniff");
-    for (auto& [k, v] : r.headers) res->set(k, v);
+    res->set("X-Frame-Options", "DENY");
+    if (tls_) res->set("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+    // No page of ours may be framed (clickjacking): a handler's policy gets frame-ancestors
+    // added, and an answer without one (JSON) loads nothing at all.
+    bool has_csp = false;
+    for (auto& [k, v] : r.headers) {
+      if (beast::iequals(k, "Content-Security-Policy")) {
+        has_csp = true;
+        if (v.find("frame-ancestors") == std::string::npos) v += "; frame-ancestors 'none'";
+      }
+      res->set(k, v);
+    }
+    if (!has_csp) res->set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     if (server_.stopping) keep_alive_ = false;
     res->keep_alive(keep_alive_);
     res->body() = std::move(r.body);
@@ -194,7 +207,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         std::chrono::seconds(server_.options.body_timeout_s));
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
-                        self->server_.stats.active.fetch_sub(1, std::memory_order_relaxed);
+                        // Errors answered straight from the parser (413, 431, 400) were never
+                        // counted in flight: only a request handed to the handler is.
+                        if (self->in_flight_) {
+                          self->in_flight_ = false;
+                          self->server_.stats.active.fetch_sub(1, std::memory_order_relaxed);
+                        }
                         if (ec || !self->keep_alive_) return self->close();
                         self->read();
                       });
@@ -243,6 +261,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true, busy_ = false, first_ = true;
   bool unread_input_ = false;  // an error answered a request whose input was not read to its end
+  bool in_flight_ = false;     // counted in stats.active until its answer is written
 };
 
 }  // namespace
