@@ -2,16 +2,21 @@
 
 #include "secrets.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 
 #include "mimamori/core/hash.h"
+#include "mimamori/core/log.h"
 
 namespace mimamori::server {
 namespace {
@@ -169,6 +174,71 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
   return core::to_hex(std::string_view(reinterpret_cast<char*>(md), len));
+}
+
+core::Status ensure_private_dir(const std::filesystem::path& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      return core::make_error("cannot read data folder {}: {}", dir.string(), std::strerror(errno));
+    }
+    std::error_code ec;
+    if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
+    if (ec || (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)) {
+      return core::make_error("cannot create data folder {}: {}", dir.string(),
+                              ec ? ec.message() : std::strerror(errno));
+    }
+    // mkdir's mode passes through the umask; chmod does not.
+    if (::chmod(dir.c_str(), 0700) != 0) {
+      return core::make_error("cannot set the mode of data folder {}: {}", dir.string(),
+                              std::strerror(errno));
+    }
+    return {};
+  }
+  if (!S_ISDIR(st.st_mode)) return core::make_error("data folder {} is not a folder", dir.string());
+  if ((st.st_mode & 077) == 0) return {};
+  if (st.st_mode & S_ISVTX) {
+    spdlog::warn("data folder {} is shared (mode {:04o}): give the server a folder of its own",
+                 dir.string(), st.st_mode & 07777);
+    return {};
+  }
+  spdlog::warn("data folder {} was open to other users (mode {:04o}): set to 0700", dir.string(),
+               st.st_mode & 07777);
+  if (::chmod(dir.c_str(), 0700) != 0) {
+    spdlog::warn("cannot set data folder {} to 0700: {}", dir.string(), std::strerror(errno));
+  }
+  return {};
+}
+
+core::Status ensure_private_file(const std::filesystem::path& file, bool create) {
+  if (create) {
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      // open's mode passes through the umask; fchmod does not.
+      int rc = ::fchmod(fd, 0600);
+      int err = errno;
+      ::close(fd);
+      if (rc != 0) {
+        return core::make_error("cannot set the mode of {}: {}", file.string(), std::strerror(err));
+      }
+      return {};
+    }
+    if (errno != EEXIST) {
+      return core::make_error("cannot create {}: {}", file.string(), std::strerror(errno));
+    }
+  }
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    if (errno == ENOENT && !create) return {};
+    return core::make_error("cannot read {}: {}", file.string(), std::strerror(errno));
+  }
+  if ((st.st_mode & 077) == 0) return {};
+  spdlog::warn("{} was readable by other users (mode {:04o}): set to 0600", file.string(),
+               st.st_mode & 07777);
+  if (::chmod(file.c_str(), 0600) != 0) {
+    return core::make_error("cannot set {} to 0600: {}", file.string(), std::strerror(errno));
+  }
+  return {};
 }
 
 }  // namespace mimamori::server

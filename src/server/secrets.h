@@ -2,6 +2,7 @@
 // Random identifiers and secrets (libsodium), password hashing (Argon2id), TOTP (RFC 6238).
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -38,5 +39,14 @@ int64_t totp_step(std::string_view base32_secret, std::string_view code, int64_t
                   int64_t after_step);
 /// HMAC-SHA256 of `data` with `key`, hex.
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+
+/// The server's data folder: created with its parents when missing, itself mode 0700 whatever
+/// the umask. An existing folder open to group or others is logged and narrowed to 0700 (a
+/// shared sticky folder such as /tmp is only logged).
+core::Status ensure_private_dir(const std::filesystem::path& dir);
+/// A file the server keeps under its data folder (database, WAL, keys): with `create`, a
+/// missing one is created empty with mode 0600 whatever the umask; an existing one open to
+/// group or others is logged and narrowed to 0600. Without `create`, a missing one is fine.
+core::Status ensure_private_file(const std::filesystem::path& file, bool create);
 
 }  // namespace mimamori::server

@@ -13,6 +13,7 @@
 #include "mimamori/core/clock.h"
 #include "mimamori/core/log.h"
 #include "notify/notify.h"
+#include "secrets.h"
 #include "triage/triage.h"
 
 namespace mimamori::server {
@@ -76,7 +77,12 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
     if (ho.cert_file.empty()) {
       ho.cert_file = (std::filesystem::path(options.data_dir) / "server.crt").string();
       ho.key_file = (std::filesystem::path(options.data_dir) / "server.key").string();
+      // The generated key lives in the data folder: folder 0700, files 0600.
+      if (auto st = ensure_private_dir(options.data_dir); !st.ok()) return st.error();
       if (auto st = ensure_self_signed(ho.cert_file, ho.key_file); !st.ok()) return st.error();
+      for (const auto& f : {ho.key_file, ho.cert_file}) {
+        if (auto st = ensure_private_file(f, false); !st.ok()) return st.error();
+      }
     }
     auto fp = certificate_fingerprint(ho.cert_file);
     if (!fp.ok()) return fp.error();

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -26,6 +27,20 @@ struct FileCloser {
   }
 };
 using File = std::unique_ptr<FILE, FileCloser>;
+
+// Opens `path` for writing, truncated, mode 0600 whatever the umask or the mode of a file
+// already there.
+FILE* open_private(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return nullptr;
+  if (::fchmod(fd, 0600) != 0) {
+    ::close(fd);
+    return nullptr;
+  }
+  FILE* f = fdopen(fd, "w");
+  if (!f) ::close(fd);
+  return f;
+}
 
 }  // namespace
 
@@ -61,16 +76,14 @@ core::Status ensure_self_signed(const std::string& cert, const std::string& key)
   if (X509_sign(x, pkey, EVP_sha256()) == 0) return core::make_error("tls: signing failed");
   std::filesystem::create_directories(std::filesystem::path(cert).parent_path());
   {
-    int fd = ::open(key.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) return core::make_error("tls: cannot write key {}: {}", key, std::strerror(errno));
-    File f(fdopen(fd, "w"));
+    File f(open_private(key));
     if (!f || !PEM_write_PrivateKey(f.get(), pkey, nullptr, nullptr, 0, nullptr, nullptr)) {
-      return core::make_error("tls: cannot write key {}", key);
+      return core::make_error("tls: cannot write key {}: {}", key, std::strerror(errno));
     }
   }
-  File f(std::fopen(cert.c_str(), "w"));
+  File f(open_private(cert));
   if (!f || !PEM_write_X509(f.get(), x)) {
-    return core::make_error("tls: cannot write certificate {}", cert);
+    return core::make_error("tls: cannot write certificate {}: {}", cert, std::strerror(errno));
   }
   return {};
 }

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "mimamori/core/log.h"
+#include "secrets.h"
 #include "store/backend.h"
 #include "store/migrations.h"
 #include "store/sql.h"
@@ -312,11 +313,21 @@ class SqliteBackend final : public StoreBackend {
 
 Result<std::unique_ptr<StoreBackend>> open_sqlite_backend(const StoreOptions& options,
                                                           std::string_view dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return core::make_error("sqlite: cannot create data directory {}: {}", dir, ec.message());
-  auto backend =
-      std::make_unique<SqliteBackend>(options, std::filesystem::path(dir) / "mimamori.db");
+  // The database holds every customer's data: the folder is 0700 and the files 0600. SQLite
+  // gives the -wal and -shm files the database file's mode, so the database is created here,
+  // before SQLite opens it; files left open to others by an older version are narrowed.
+  if (auto st = ensure_private_dir(std::filesystem::path(dir)); !st.ok()) {
+    return core::make_error("sqlite: {}", st.error().message);
+  }
+  const auto file = std::filesystem::path(dir) / "mimamori.db";
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    auto path = file;
+    path += suffix;
+    if (auto st = ensure_private_file(path, *suffix == '\0'); !st.ok()) {
+      return core::make_error("sqlite: {}", st.error().message);
+    }
+  }
+  auto backend = std::make_unique<SqliteBackend>(options, file);
   if (auto st = backend->init(); !st.ok()) return st.error();
   return std::unique_ptr<StoreBackend>(std::move(backend));
 }
