@@ -136,7 +136,8 @@ Status Store::allow(const Principal& p, std::string_view customer_id, bool write
          action == "incident.comment";
   } else {
     ok = !customer_id.empty() && customer_id == p.customer_id &&
-         (!write || p.role == Role::kCustomerAdmin || action == "incident.comment");
+         (!write || p.role == Role::kCustomerAdmin || action == "incident.comment" ||
+          action == "incident.confirm");
   }
   if (ok) return {};
   (void)audit(p, action, object_type, object_id, customer_id, {}, {}, "denied");
