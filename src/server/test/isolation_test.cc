@@ -304,6 +304,44 @@ TEST_P(Isolation, OnlyProviderRolesChangeAnIncidentsSocStatus) {
   EXPECT_FALSE(st.json().at("acknowledged_at").is_null());
 }
 
+TEST_P(Isolation, DeniedAttemptsAreAuditedUnderTheActorsCustomer) {
+  for (auto [email, customer] : std::vector<std::pair<std::string, std::string>>{
+           {"admin@a.example.jp", a_.customer}, {"admin@b.example.jp", b_.customer}}) {
+    ASSERT_EQ(admin_
+                  ->post("/api/v1/users",
+                         json::serialize(json::object{{"email", email},
+                                                      {"role", "customer_admin"},
+                                                      {"customer_id", customer},
+                                                      {"password", "customer password 1"}}))
+                  .status,
+              201);
+  }
+  const std::string attacker = "u@" + a_.customer + ".jp";
+  Client cu(ts_->base);
+  ASSERT_EQ(cu.login(attacker, "user password 123").status, 200);
+  auto r = cu.post("/api/v1/incidents/" + b_.incident + "/comment", R"({"text":"x"})");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(cu.get("/api/v1/incidents/" + b_.incident).status, 404);
+  auto listed = [&](Client& c) {
+    auto a = c.get("/api/v1/audit?outcome=denied");
+    EXPECT_EQ(a.status, 200) << a.body;
+    int n = 0;
+    const auto j = a.json();
+    for (const auto& e : j.at("items").as_array()) {
+      n += e.at("actor").as_string() == attacker && e.at("object_id").as_string() == b_.incident;
+    }
+    return std::make_pair(n, a.body);
+  };
+  Client aa(ts_->base), ba(ts_->base);
+  ASSERT_EQ(aa.login("admin@a.example.jp", "customer password 1").status, 200);
+  ASSERT_EQ(ba.login("admin@b.example.jp", "customer password 1").status, 200);
+  EXPECT_EQ(listed(aa).first, 2);
+  auto [in_b, b_body] = listed(ba);
+  EXPECT_EQ(in_b, 0);
+  EXPECT_EQ(b_body.find(attacker), std::string::npos) << b_body;
+  EXPECT_EQ(listed(*admin_).first, 2);  // the provider sees it
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Isolation, ::testing::ValuesIn(backends()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
