@@ -88,7 +88,8 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/incidents/{id}", Auth::kUser, h_get_incident,
        "Incident with timeline, alerts and explanation"},
       {"POST", "/api/v1/incidents/{id}/{action}", Auth::kUser, h_incident_action,
-       "acknowledge, assign, comment, status or close"},
+       "acknowledge, assign, comment, status, close, reopen (provider roles); comment, confirm "
+       "(customer roles)"},
       {"GET", "/api/v1/suppressions", Auth::kUser, h_list_suppressions, "List suppression rules"},
       {"POST", "/api/v1/suppressions", Auth::kUser, h_create_suppression, "Create a rule"},
       {"DELETE", "/api/v1/suppressions/{id}", Auth::kUser, h_delete_suppression, "Delete a rule"},

@@ -122,9 +122,12 @@ void h_incident_action(Call& call) {
     c.text = get_string(*o, "resolution", &err);
   } else if (action == "reopen") {
     c.text = get_string(*o, "reason", &err);
+  } else if (action == "confirm") {
+    c.text = get_string(*o, "state", &err);
+    c.note = get_string(*o, "note", &err);
   } else if (action != "acknowledge") {
     return call.error(404, fmt::format("unknown incident action '{}' (acknowledge, assign, "
-                                       "comment, status, close, reopen)",
+                                       "comment, status, close, reopen, confirm)",
                                        action));
   }
   if (!err.empty()) return call.error(400, err);

@@ -136,10 +136,16 @@ Status Store::allow(const Principal& p, std::string_view customer_id, bool write
          action == "incident.comment";
   } else {
     ok = !customer_id.empty() && customer_id == p.customer_id &&
-         (!write || p.role == Role::kCustomerAdmin || action == "incident.comment");
+         (!write || p.role == Role::kCustomerAdmin || action == "incident.comment" ||
+          action == "incident.confirm");
   }
   if (ok) return {};
-  (void)audit(p, action, object_type, object_id, customer_id, {}, {}, "denied");
+  // A customer role's denial is the actor's business: it goes under the actor's customer (the
+  // provider sees it there), never under the target's, which would show the target tenant the
+  // attacker's e-mail and address.
+  const bool customer_actor = !p.is_system && !p.is_device && !is_provider_role(p.role);
+  (void)audit(p, action, object_type, object_id, customer_actor ? p.customer_id : customer_id, {},
+              {}, "denied");
   // A customer role must not learn that another customer's object exists: 404, not 403.
   if (!is_provider_role(p.role) && customer_id != p.customer_id) {
     return core::make_error_code(404, "{} '{}' not found", object_type, object_id);

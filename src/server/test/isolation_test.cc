@@ -234,6 +234,114 @@ TEST_P(Isolation, ProviderRolesReadAllButOnlyAdminsAndAnalystsChange) {
   EXPECT_EQ(denials("tech@soc.jp"), before + 4);
 }
 
+TEST_P(Isolation, OnlyProviderRolesChangeAnIncidentsSocStatus) {
+  ASSERT_EQ(admin_
+                ->post("/api/v1/users",
+                       json::serialize(json::object{{"email", "admin@a.example.jp"},
+                                                    {"role", "customer_admin"},
+                                                    {"customer_id", a_.customer},
+                                                    {"password", "customer password 1"}}))
+                .status,
+            201);
+  Client ca(ts_->base);
+  ASSERT_EQ(ca.login("admin@a.example.jp", "customer password 1").status, 200);
+  const std::string base = "/api/v1/incidents/" + a_.incident;
+  // Acknowledging, closing or changing the status of its own incident would stop the SOC's
+  // escalation: 403, audited, and nothing changes.
+  const int64_t before = denials("admin@a.example.jp");
+  for (auto [action, body] :
+       std::vector<std::pair<std::string, std::string>>{{"acknowledge", "{}"},
+                                                        {"status", R"({"status":"resolved"})"},
+                                                        {"close", R"({"resolution":"x"})"},
+                                                        {"assign", R"({"user_id":"x"})"}}) {
+    auto r = ca.post(base + "/" + action, body);
+    EXPECT_EQ(r.status, 403) << action << " " << r.body;
+  }
+  EXPECT_EQ(denials("admin@a.example.jp"), before + 4);
+  auto inc = admin_->get(base);
+  EXPECT_EQ(inc.str("status"), "open");
+  EXPECT_TRUE(inc.json().at("acknowledged_at").is_null());
+  EXPECT_EQ(inc.json().at("timeline").as_array().size(), 1u);
+  // What the customer may say is "seen" or "done on our side": on the timeline, the SOC status
+  // and the escalation clock unchanged.
+  auto seen = ca.post(base + "/confirm", R"({"state":"seen"})");
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  EXPECT_EQ(seen.str("status"), "open");
+  Client cu(ts_->base);
+  ASSERT_EQ(cu.login("u@" + a_.customer + ".jp", "user password 123").status, 200);
+  EXPECT_EQ(cu.post(base + "/confirm", R"({"state":"done","note":"端末を隔離しました"})").status,
+            200);
+  EXPECT_EQ(cu.post(base + "/status", R"({"status":"resolved"})").status, 403);
+  EXPECT_EQ(ca.post(base + "/confirm", R"({"state":"maybe"})").status, 400);
+  inc = admin_->get(base);
+  EXPECT_EQ(inc.str("status"), "open");
+  EXPECT_TRUE(inc.json().at("acknowledged_at").is_null());
+  auto tl = inc.json().at("timeline").as_array();
+  ASSERT_EQ(tl.size(), 3u);
+  EXPECT_EQ(tl[1].at("kind"), "confirm");
+  EXPECT_EQ(tl[1].at("actor"), "admin@a.example.jp");
+  EXPECT_EQ(tl[2].at("kind"), "confirm");
+  EXPECT_NE(std::string(tl[2].at("text").as_string()).find("端末を隔離しました"),
+            std::string::npos);
+  // Another tenant's incident stays out of reach: 404, not 403.
+  EXPECT_EQ(ca.post("/api/v1/incidents/" + b_.incident + "/confirm", R"({"state":"seen"})").status,
+            404);
+  EXPECT_EQ(
+      ca.post("/api/v1/incidents/" + b_.incident + "/status", R"({"status":"resolved"})").status,
+      404);
+  // The SOC changes the status; confirming is the customer's word, not the SOC's.
+  ASSERT_EQ(admin_
+                ->post("/api/v1/users",
+                       R"({"email":"ana@soc.jp","role":"analyst","password":"analyst password 1"})")
+                .status,
+            201);
+  Client an(ts_->base);
+  ASSERT_EQ(an.login("ana@soc.jp", "analyst password 1").status, 200);
+  EXPECT_EQ(an.post(base + "/confirm", R"({"state":"seen"})").status, 403);
+  auto st = an.post(base + "/status", R"({"status":"in_progress"})");
+  ASSERT_EQ(st.status, 200) << st.body;
+  EXPECT_EQ(st.str("status"), "in_progress");
+  EXPECT_FALSE(st.json().at("acknowledged_at").is_null());
+}
+
+TEST_P(Isolation, DeniedAttemptsAreAuditedUnderTheActorsCustomer) {
+  for (auto [email, customer] : std::vector<std::pair<std::string, std::string>>{
+           {"admin@a.example.jp", a_.customer}, {"admin@b.example.jp", b_.customer}}) {
+    ASSERT_EQ(admin_
+                  ->post("/api/v1/users",
+                         json::serialize(json::object{{"email", email},
+                                                      {"role", "customer_admin"},
+                                                      {"customer_id", customer},
+                                                      {"password", "customer password 1"}}))
+                  .status,
+              201);
+  }
+  const std::string attacker = "u@" + a_.customer + ".jp";
+  Client cu(ts_->base);
+  ASSERT_EQ(cu.login(attacker, "user password 123").status, 200);
+  auto r = cu.post("/api/v1/incidents/" + b_.incident + "/comment", R"({"text":"x"})");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(cu.get("/api/v1/incidents/" + b_.incident).status, 404);
+  auto listed = [&](Client& c) {
+    auto a = c.get("/api/v1/audit?outcome=denied");
+    EXPECT_EQ(a.status, 200) << a.body;
+    int n = 0;
+    const auto j = a.json();
+    for (const auto& e : j.at("items").as_array()) {
+      n += e.at("actor").as_string() == attacker && e.at("object_id").as_string() == b_.incident;
+    }
+    return std::make_pair(n, a.body);
+  };
+  Client aa(ts_->base), ba(ts_->base);
+  ASSERT_EQ(aa.login("admin@a.example.jp", "customer password 1").status, 200);
+  ASSERT_EQ(ba.login("admin@b.example.jp", "customer password 1").status, 200);
+  EXPECT_EQ(listed(aa).first, 2);
+  auto [in_b, b_body] = listed(ba);
+  EXPECT_EQ(in_b, 0);
+  EXPECT_EQ(b_body.find(attacker), std::string::npos) << b_body;
+  EXPECT_EQ(listed(*admin_).first, 2);  // the provider sees it
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Isolation, ::testing::ValuesIn(backends()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 

@@ -231,11 +231,37 @@ Result<Incident> change_incident(Store& store, const Principal& p, std::string_v
   std::string action = "incident." + c.action;
   if (auto a = store.allow(p, x->customer_id, true, action, "incident", id); !a.ok())
     return a.error();
+  // The SOC status (and with it the escalation clock) is the provider's: customer roles may
+  // comment and confirm what they have seen or done on their side, nothing else.
+  const bool customer_role = !p.is_system && !is_provider_role(p.role);
+  const char* refused = nullptr;
+  if (customer_role && c.action != "comment" && c.action != "confirm") {
+    refused = "customer roles may only comment on or confirm an incident";
+  } else if (!customer_role && c.action == "confirm") {
+    refused = "confirm records the customer's side; provider roles comment instead";
+  }
+  if (refused) {
+    (void)store.audit(p, action, "incident", id, x->customer_id, {}, {}, "denied");
+    return core::make_error_code(403, "{}", refused);
+  }
   Incident before = *x;
   Incident after = *x;
   const int64_t now = core::now().micros;
   std::string text;
-  if (c.action == "acknowledge") {
+  if (c.action == "confirm") {
+    // Recorded on the timeline only: the SOC status and the escalation clock stay as they are.
+    if (c.text == "seen") {
+      text = "お客様が確認しました";
+    } else if (c.text == "done") {
+      text = "お客様側の対応が完了しました";
+    } else {
+      return core::make_error_code(400, "confirm needs a state of seen or done");
+    }
+    if (!c.note.empty()) {
+      if (c.note.size() > 10000) return core::make_error_code(400, "a note must be 0..10000 bytes");
+      text += fmt::format(": {}", c.note);
+    }
+  } else if (c.action == "acknowledge") {
     if (after.status == "closed") return core::make_error_code(409, "incident is closed");
     after.status = "acknowledged";
     after.acknowledged_at = now;
@@ -289,7 +315,7 @@ Result<Incident> change_incident(Store& store, const Principal& p, std::string_v
   }
   after.updated_at = now;
   if (after.acknowledged_at == 0 && c.action != "comment" && c.action != "reopen" &&
-      is_provider_role(p.role)) {
+      c.action != "confirm" && is_provider_role(p.role)) {
     after.acknowledged_at = now;  // any handling by the SOC stops the escalation clock
   }
   auto st = store.transact(true, [&](SqlTx& tx) -> Status {

@@ -36,8 +36,10 @@ Result<std::vector<TimelineEntry>> incident_timeline(Store& store, const Princip
 /// The aggregated alerts linked to an incident.
 Result<std::vector<AlertRow>> incident_alerts(Store& store, const Principal& p,
                                               std::string_view id);
-/// Acknowledges, assigns, comments, changes the status of, closes or reopens an incident;
-/// audited, with a timeline entry.
+/// Acknowledges, assigns, comments, changes the status of, closes or reopens an incident, or
+/// records a customer's confirmation (seen / done) on its timeline; audited, with a timeline
+/// entry. Only provider roles change the SOC status (customer roles get 403 for anything but
+/// comment and confirm; provider roles get 403 for confirm).
 Result<Incident> change_incident(Store& store, const Principal& p, std::string_view id,
                                  const IncidentChange& change);
 /// Creates a suppression rule (provider_admin or analyst); audited.

@@ -72,8 +72,10 @@ struct AuditQuery {
 
 /// A change to an incident requested through the API.
 struct IncidentChange {
-  std::string action;  ///< acknowledge, assign, comment, status, close
-  std::string text;    ///< comment text, new status, assignee user id, or resolution
+  std::string action;  ///< acknowledge, assign, comment, status, close, reopen, confirm
+  std::string text;    ///< comment text, new status, assignee user id, resolution, reason, or the
+                       ///< customer's confirmation (seen, done)
+  std::string note;    ///< confirm only: an optional note from the customer
 };
 
 /// Where the store's state lives. See the file comment.
