@@ -230,10 +230,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     beast::error_code ec;
     if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
-      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
-        beast::error_code ec2;
-        beast::get_lowest_layer(self->stream_).socket().close(ec2);
-      });
+      if (unread_input_) {
+        // As below for plain HTTP: a TLS shutdown now would meet the rest of the request, and
+        // closing with it unread resets the connection before the client reads our answer.
+        // Read and discard until the client closes (or 2 s), then shut TLS down.
+        discard_rest();
+      } else {
+        shutdown_tls();
+      }
     } else {
       stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
       if (unread_input_) {
@@ -250,14 +254,26 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void discard_rest() {
-    if constexpr (!std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
-      buffer_.clear();
-      stream_.async_read_some(buffer_.prepare(64 * 1024),
-                              [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                                if (!ec) return self->discard_rest();
-                                beast::error_code ec2;
-                                self->stream_.socket().close(ec2);
-                              });
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = this->shared_from_this()](
+                                                            beast::error_code ec, size_t) {
+      if (!ec) return self->discard_rest();
+      if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+        self->shutdown_tls();
+      } else {
+        beast::error_code ec2;
+        self->stream_.socket().close(ec2);
+      }
+    });
+  }
+
+  void shutdown_tls() {
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ec2;
+        beast::get_lowest_layer(self->stream_).socket().close(ec2);
+      });
     }
   }
 

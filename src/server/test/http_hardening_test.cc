@@ -1,7 +1,7 @@
 // The HTTP surface an attacker sees before logging in: the static folder never serves a file
 // outside itself, every answer carries the browser protections, and the in-flight gauge stays
 // true when requests are refused by the parser; over TLS, a connection that never completes its
-// handshake leaves nothing behind.
+// handshake leaves nothing behind, and a refused body's 413 reaches the client.
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -346,6 +346,22 @@ TEST(HttpTls, FailedHandshakesLeaveNoSessionBehind) {
   auto again = tls.send("GET");
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(again->status, 200);
+}
+
+TEST(HttpTls, TooLargeBodyGets413BeforeTheClose) {
+  TlsServer tls(1024);
+  const std::string body(512 * 1024, 'a');
+  for (int i = 0; i < 5; ++i) {
+    SCOPED_TRACE(i);
+    auto r = tls.send("POST", body);
+    ASSERT_TRUE(r.ok()) << "transport error instead of 413: " << r.error().message;
+    EXPECT_EQ(r->status, 413);
+    EXPECT_NE(r->body.find("over the limit"), std::string::npos);
+  }
+  EXPECT_EQ(tls.server->stats().too_large.load(), 5);
+  auto small = tls.send("POST", "{}");
+  ASSERT_TRUE(small.ok()) << small.error().message;
+  EXPECT_EQ(small->status, 200);
 }
 
 }  // namespace
