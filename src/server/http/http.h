@@ -68,6 +68,8 @@ class HttpServer {
   /// Stops accepting, lets requests in flight finish (up to `grace_s`), closes the rest.
   void stop(int grace_s = 10);
   HttpStats& stats();
+  /// Connections the server tracks: each from its accept until it is closed, however it ends.
+  size_t session_count() const;
 
   struct Impl;
 

@@ -13,8 +13,8 @@
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "http/http.h"
@@ -35,6 +35,13 @@ class SessionBase {
 };
 
 struct HttpServer::Impl {
+  // Declared before the io_context so that they outlive it: destroying it destroys the handlers
+  // still queued, and with them the last owners of sessions, whose destructors use these.
+  std::mutex mu;
+  std::condition_variable cv;
+  // Every session from its accept to its destructor, whatever way it ends (a failed handshake
+  // included): the destructor removes its own entry, so no entry outlives its connection.
+  std::map<const SessionBase*, std::weak_ptr<SessionBase>> sessions;
   HttpOptions options;
   HttpHandler handler;
   net::io_context ioc;
@@ -44,13 +51,10 @@ struct HttpServer::Impl {
   HttpStats stats;
   std::atomic<bool> stopping{false};
   uint16_t port = 0;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::set<std::weak_ptr<SessionBase>, std::owner_less<std::weak_ptr<SessionBase>>> sessions;
 
   Impl(HttpOptions o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
   void accept();
-  void forget(const std::weak_ptr<SessionBase>& s) {
+  void forget(const SessionBase* s) {
     std::lock_guard lock(mu);
     sessions.erase(s);
     cv.notify_all();
@@ -76,6 +80,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
  public:
   Session(HttpServer::Impl& server, Stream stream, std::string remote, bool tls)
       : server_(server), stream_(std::move(stream)), remote_(std::move(remote)), tls_(tls) {}
+  ~Session() override { server_.forget(this); }
 
   void start() {
     server_.stats.connections.fetch_add(1, std::memory_order_relaxed);
@@ -84,6 +89,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           std::chrono::seconds(server_.options.header_timeout_s));
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
+                                // A failed handshake (garbage, a peer gone, the timer) ends
+                                // here: the last owner goes, and the destructor closes the
+                                // socket and drops the session's entry.
                                 if (ec) return;
                                 self->read();
                               });
@@ -222,10 +230,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     beast::error_code ec;
     if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
-      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
-        beast::error_code ec2;
-        beast::get_lowest_layer(self->stream_).socket().close(ec2);
-      });
+      if (unread_input_) {
+        // As below for plain HTTP: a TLS shutdown now would meet the rest of the request, and
+        // closing with it unread resets the connection before the client reads our answer.
+        // Read and discard until the client closes (or 2 s), then shut TLS down.
+        discard_rest();
+      } else {
+        shutdown_tls();
+      }
     } else {
       stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
       if (unread_input_) {
@@ -238,18 +250,30 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         stream_.socket().close(ec);
       }
     }
-    server_.forget(this->weak_from_this());
+    server_.forget(this);
   }
 
   void discard_rest() {
-    if constexpr (!std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
-      buffer_.clear();
-      stream_.async_read_some(buffer_.prepare(64 * 1024),
-                              [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                                if (!ec) return self->discard_rest();
-                                beast::error_code ec2;
-                                self->stream_.socket().close(ec2);
-                              });
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = this->shared_from_this()](
+                                                            beast::error_code ec, size_t) {
+      if (!ec) return self->discard_rest();
+      if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+        self->shutdown_tls();
+      } else {
+        beast::error_code ec2;
+        self->stream_.socket().close(ec2);
+      }
+    });
+  }
+
+  void shutdown_tls() {
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ec2;
+        beast::get_lowest_layer(self->stream_).socket().close(ec2);
+      });
     }
   }
 
@@ -285,7 +309,7 @@ void HttpServer::Impl::accept() {
       s = p;
       {
         std::lock_guard lock(mu);
-        sessions.insert(s);
+        sessions.emplace(s.get(), s);
       }
       p->start();
     } else {
@@ -294,7 +318,7 @@ void HttpServer::Impl::accept() {
       s = p;
       {
         std::lock_guard lock(mu);
-        sessions.insert(s);
+        sessions.emplace(s.get(), s);
       }
       p->start();
     }
@@ -341,6 +365,11 @@ core::Status HttpServer::start() {
 uint16_t HttpServer::port() const { return impl_->port; }
 HttpStats& HttpServer::stats() { return impl_->stats; }
 
+size_t HttpServer::session_count() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->sessions.size();
+}
+
 void HttpServer::stop(int grace_s) {
   if (impl_->threads.empty()) return;
   impl_->stopping = true;
@@ -351,7 +380,7 @@ void HttpServer::stop(int grace_s) {
   std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard lock(impl_->mu);
-    for (auto& w : impl_->sessions) {
+    for (auto& [key, w] : impl_->sessions) {
       if (auto s = w.lock()) live.push_back(s);
     }
   }
@@ -360,7 +389,7 @@ void HttpServer::stop(int grace_s) {
   {
     std::unique_lock lock(impl_->mu);
     impl_->cv.wait_for(lock, std::chrono::seconds(grace_s), [&] {
-      std::erase_if(impl_->sessions, [](const auto& w) { return w.expired(); });
+      std::erase_if(impl_->sessions, [](const auto& e) { return e.second.expired(); });
       return impl_->sessions.empty();
     });
   }

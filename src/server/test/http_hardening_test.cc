@@ -1,6 +1,7 @@
 // The HTTP surface an attacker sees before logging in: the static folder never serves a file
 // outside itself, every answer carries the browser protections, and the in-flight gauge stays
-// true when requests are refused by the parser.
+// true when requests are refused by the parser; over TLS, a connection that never completes its
+// handshake leaves nothing behind, and a refused body's 413 reaches the client.
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -10,10 +11,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "http/http.h"
+#include "mimamori/core/http_client.h"
+#include "mimamori/server/server.h"
 #include "test_support.h"
 
 namespace mimamori::server::testing {
@@ -251,6 +256,112 @@ TEST(HttpStats, InFlightGaugeStaysTrueWhenTheParserRefusesRequests) {
   EXPECT_EQ(seen_in_handler.load(), 1);
   EXPECT_EQ(server.stats().active.load(), 0);
   server.stop(1);
+}
+
+// A TLS server with a fresh self-signed certificate, answering 200 to whatever it is handed.
+struct TlsServer {
+  explicit TlsServer(size_t max_body = 16 << 20) {
+    const std::string dir = temp_dir();
+    HttpOptions o;
+    o.cert_file = dir + "/cert.pem";
+    o.key_file = dir + "/key.pem";
+    o.max_body = max_body;
+    o.header_timeout_s = 5;
+    EXPECT_TRUE(ensure_self_signed(o.cert_file, o.key_file).ok());
+    server = std::make_unique<HttpServer>(o, [](HttpRequest&&, HttpRespond respond) {
+      HttpResponse r;
+      r.body = "{}";
+      respond(std::move(r));
+    });
+    EXPECT_TRUE(server->start().ok());
+  }
+  ~TlsServer() { server->stop(1); }
+
+  core::Result<core::HttpResponse> send(const std::string& method, std::string_view body = {}) {
+    core::HttpClientOptions co;
+    co.pin_leaf = true;  // empty pin: the test certificate is accepted and recorded
+    co.timeout_s = 10;
+    core::HttpClient client(co);
+    core::HttpRequest req;
+    req.method = method;
+    req.url = "https://127.0.0.1:" + std::to_string(server->port()) + "/x";
+    req.body = body;
+    // The body goes out at once, without waiting for a 100 Continue.
+    req.headers = {"Expect:", "Content-Type: application/json"};
+    return client.send(req);
+  }
+
+  std::unique_ptr<HttpServer> server;
+};
+
+// Sends `bytes` on a fresh connection, then reads until the server closes (or 5 s).
+void send_and_wait_close(uint16_t port, std::string_view bytes, bool read_to_close) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  EXPECT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+  if (read_to_close) {
+    char buf[4096];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+  }
+  close(fd);
+}
+
+bool sessions_drain(HttpServer& server) {
+  for (int i = 0; i < 100 && server.session_count() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return server.session_count() == 0;
+}
+
+TEST(HttpTls, FailedHandshakesLeaveNoSessionBehind) {
+  TlsServer tls;
+  HttpServer& server = *tls.server;
+  // A completed exchange first: its session goes once the connection closes.
+  auto ok = tls.send("GET");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_TRUE(sessions_drain(server));
+  const int n = 20;
+  for (int i = 0; i < n; ++i) {
+    // Plain HTTP (or any garbage) where a ClientHello belongs: the server refuses it.
+    send_and_wait_close(server.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n", true);
+    // A TLS record header that promises a ClientHello, then the client goes away mid-handshake.
+    send_and_wait_close(server.port(), std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9),
+                        false);
+  }
+  // Every connection accepted before the count is read (the last may still be in the backlog).
+  for (int i = 0; i < 100 && server.stats().connections.load() < 2 * n + 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(server.stats().connections.load(), 2 * n + 1);
+  EXPECT_TRUE(sessions_drain(server)) << server.session_count() << " sessions left";
+  // The server still answers.
+  auto again = tls.send("GET");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->status, 200);
+}
+
+TEST(HttpTls, TooLargeBodyGets413BeforeTheClose) {
+  TlsServer tls(1024);
+  const std::string body(512 * 1024, 'a');
+  for (int i = 0; i < 5; ++i) {
+    SCOPED_TRACE(i);
+    auto r = tls.send("POST", body);
+    ASSERT_TRUE(r.ok()) << "transport error instead of 413: " << r.error().message;
+    EXPECT_EQ(r->status, 413);
+    EXPECT_NE(r->body.find("over the limit"), std::string::npos);
+  }
+  EXPECT_EQ(tls.server->stats().too_large.load(), 5);
+  auto small = tls.send("POST", "{}");
+  ASSERT_TRUE(small.ok()) << small.error().message;
+  EXPECT_EQ(small->status, 200);
 }
 
 }  // namespace
