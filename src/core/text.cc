@@ -1,5 +1,7 @@
 #include "mimamori/core/text.h"
 
+#include <openssl/evp.h>
+
 namespace mimamori::core {
 namespace {
 
@@ -29,6 +31,15 @@ bool istarts_with(std::string_view s, std::string_view prefix) {
 std::string to_lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = lower(c);
+  return out;
+}
+
+std::string base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()),
+                          static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
   return out;
 }
 

@@ -281,7 +281,7 @@ class Compiler {
       if (b64 || b64off) {
         std::vector<std::string> enc;
         for (const auto& f : forms) {
-          if (b64) enc.push_back(base64(f));
+          if (b64) enc.push_back(core::base64(f));
           if (b64off)
             for (auto& o : base64_offsets(f)) enc.push_back(std::move(o));
         }

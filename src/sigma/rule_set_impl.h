@@ -171,8 +171,6 @@ core::Result<uint32_t> parse_condition(std::string_view text,
 
 /// Variants of a value for the windash modifier (`-` and `/` swapped for dash forms).
 std::vector<std::string> windash_forms(const std::string& value);
-/// Standard base64 of `bytes`.
-std::string base64(std::string_view bytes);
 /// The three shifted base64 forms of `bytes` that appear inside a longer encoded text.
 std::vector<std::string> base64_offsets(std::string_view bytes);
 /// UTF-8 to UTF-16 (little or big endian) bytes.

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "mimamori/core/text.h"
 #include "rule_set_impl.h"
 
 namespace mimamori::sigma {
@@ -30,33 +31,6 @@ std::vector<std::string> windash_forms(const std::string& value) {
   return out;
 }
 
-std::string base64(std::string_view bytes) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
-    out += kAlphabet[n >> 18];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (bytes.size() - i == 1) {
-    uint32_t n = uint8_t(bytes[i]) << 16;
-    out += kAlphabet[n >> 18];
-    out += kAlphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (bytes.size() - i == 2) {
-    uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
-    out += kAlphabet[n >> 18];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 std::vector<std::string> base64_offsets(std::string_view bytes) {
   // Shift by 0, 1, 2 bytes; drop the characters that depend on the unknown neighbours.
   static const int kStart[3] = {0, 2, 3};
@@ -65,7 +39,7 @@ std::vector<std::string> base64_offsets(std::string_view bytes) {
   for (int i = 0; i < 3; ++i) {
     std::string shifted(static_cast<std::size_t>(i), ' ');
     shifted.append(bytes);
-    std::string enc = base64(shifted);
+    std::string enc = core::base64(shifted);
     int end_cut = kEnd[(bytes.size() + i) % 3];
     if (enc.size() < static_cast<std::size_t>(kStart[i] + end_cut)) continue;
     out.push_back(enc.substr(kStart[i], enc.size() - kStart[i] - end_cut));

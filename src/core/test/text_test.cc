@@ -22,5 +22,15 @@ TEST(Text, CaseInsensitiveComparisonIsAsciiOnly) {
   EXPECT_EQ(to_lower("GET /Index.HTML"), "get /index.html");
 }
 
+TEST(Text, Base64IsRfc4648WithPadding) {
+  EXPECT_EQ(base64(""), "");
+  EXPECT_EQ(base64("f"), "Zg==");
+  EXPECT_EQ(base64("fo"), "Zm8=");
+  EXPECT_EQ(base64("foo"), "Zm9v");
+  EXPECT_EQ(base64("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64(std::string("\0\xff\xfe", 3)), "AP/+");
+  EXPECT_EQ(base64("見守り"), "6KaL5a6I44KK");
+}
+
 }  // namespace
 }  // namespace mimamori::core

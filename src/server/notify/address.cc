@@ -4,10 +4,11 @@
 #include "notify/address.h"
 
 #include <arpa/inet.h>
-#include <sodium.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "mimamori/core/text.h"
 
 namespace mimamori::server {
 namespace {
@@ -110,14 +111,6 @@ core::Status check_domain(std::string_view d) {
   }
 }
 
-std::string base64(std::string_view s) {
-  std::string out(sodium_base64_ENCODED_LEN(s.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(s.data()),
-                    s.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(std::strlen(out.c_str()));
-  return out;
-}
-
 }  // namespace
 
 core::Status check_mailbox(std::string_view a) {
@@ -179,7 +172,7 @@ std::string encode_header_text(std::string_view text) {
       --n;
     }
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + base64(std::string_view(clean).substr(i, n)) + "?=";
+    out += "=?UTF-8?B?" + core::base64(std::string_view(clean).substr(i, n)) + "?=";
     i += n;
   }
   return out;

@@ -3,8 +3,6 @@
 
 #include "notify/notify.h"
 
-#include <sodium.h>
-
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -13,6 +11,7 @@
 
 #include "mimamori/core/http_client.h"
 #include "mimamori/core/log.h"
+#include "mimamori/core/text.h"
 #include "secrets.h"
 
 namespace mimamori::server {
@@ -22,14 +21,6 @@ namespace json = boost::json;
 
 // The payloads' JSON text (Boost.JSON's serialisation, as everywhere in the server).
 std::string to_text(const json::object& o) { return json::serialize(o); }
-
-std::string base64(std::string_view s) {
-  std::string out(sodium_base64_ENCODED_LEN(s.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(s.data()),
-                    s.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(std::strlen(out.c_str()));
-  return out;
-}
 
 // A header value we compose from stored text: never anything that could end the line.
 std::string header_value(std::string_view v) {
@@ -130,7 +121,7 @@ OutboundHttp line_request(const OutboxMessage& m, const std::string& push_url) {
 }
 
 std::string email_message(const OutboxMessage& m, const std::string& from, int64_t unix_s) {
-  std::string b64 = base64(m.body);
+  std::string b64 = core::base64(m.body);
   std::string body;
   for (size_t i = 0; i < b64.size(); i += 76) body += b64.substr(i, 76) + "\r\n";
   return fmt::format(

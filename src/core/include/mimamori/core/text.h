@@ -19,4 +19,7 @@ bool istarts_with(std::string_view s, std::string_view prefix);
 /// `s` with ASCII letters lowered.
 std::string to_lower(std::string_view s);
 
+/// `bytes` in standard base64 (RFC 4648, with `=` padding).
+std::string base64(std::string_view bytes);
+
 }  // namespace mimamori::core
