@@ -232,9 +232,9 @@ uint64_t Config::byte_size(std::string_view path, uint64_t fallback, uint64_t ma
                   : unit == "gb" || unit == "g" || unit == "gib" ? 1024ull * 1024 * 1024
                                                                  : 0;
   if (mult == 0 || text.empty() || !(text[0] >= '0' && text[0] <= '9'))
-    throw ConfigError(fmt::format(
-        "{}: {}: expected a size (a number, optionally with kb, mb or gb), got '{}'",
-        impl_->source, path, text));
+    throw ConfigError(
+        fmt::format("{}: {}: expected a size (a number, optionally with kb, mb or gb), got '{}'",
+                    impl_->source, path, text));
   if (overflow || v > max / mult)
     throw ConfigError(fmt::format("{}: {}: '{}' is more than the largest allowed, {} bytes",
                                   impl_->source, path, text, max));

@@ -65,8 +65,7 @@ class Config {
   /// A byte size as Suricata writes it: a number, or one with a b/kb/mb/gb suffix (k, kib, m,
   /// mib, g, gib too; powers of 1024, any case); `fallback` when absent. Throws ConfigError
   /// naming the key when malformed or above `max`.
-  uint64_t byte_size(std::string_view path, uint64_t fallback,
-                     uint64_t max = UINT64_MAX) const;
+  uint64_t byte_size(std::string_view path, uint64_t fallback, uint64_t max = UINT64_MAX) const;
 
   struct Impl;  ///< the parsed document (private to config.cc)
 
