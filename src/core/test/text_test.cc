@@ -32,5 +32,16 @@ TEST(Text, Base64IsRfc4648WithPadding) {
   EXPECT_EQ(base64("見守り"), "6KaL5a6I44KK");
 }
 
+TEST(Text, Base64DecodesWhatBase64WritesAndNothingElse) {
+  for (std::string s : {"", "f", "fo", "foo", "foobar", "見守り"}) {
+    EXPECT_EQ(base64_decode(base64(s)), s);
+  }
+  EXPECT_EQ(base64_decode("AP/+"), std::string("\0\xff\xfe", 3));
+  for (std::string_view bad :
+       {"Zg=", "Zg", "Z===", "Zm=v", " Zm9v", "Zm9v\n", "Zm9-", "Zg==Zg=="}) {
+    EXPECT_FALSE(base64_decode(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace mimamori::core

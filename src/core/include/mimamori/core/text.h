@@ -2,6 +2,7 @@
 /// Small text helpers shared by every module (protocol parsers, rule and config readers).
 /// ASCII only: they never look at a byte above 0x7f, so UTF-8 passes through untouched.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,9 @@ std::string to_lower(std::string_view s);
 
 /// `bytes` in standard base64 (RFC 4648, with `=` padding).
 std::string base64(std::string_view bytes);
+
+/// The bytes of standard base64 text (padded to a multiple of four characters, no spaces);
+/// nullopt when it is not that.
+std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace mimamori::core
