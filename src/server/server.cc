@@ -62,7 +62,11 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
   if (auto a = check_mailbox(options.notify.smtp_from); !a.ok()) {
     return core::make_error("notify.smtp_from: {}", a.error().message);
   }
-  auto store = open_store(options.store);
+  StoreOptions so = options.store;
+  if (so.secret_key_file.empty()) {
+    so.secret_key_file = (std::filesystem::path(options.data_dir) / "secret.key").string();
+  }
+  auto store = open_store(so);
   if (!store.ok()) return store.error();
   impl->store = std::move(*store);
   impl->ingest = std::make_unique<IngestQueue>(*impl->store);
@@ -177,6 +181,13 @@ ServerOptions load_server_options(const core::Config& c) {
   s.login_max_failures = c.get<int64_t>("store.login_max_failures", s.login_max_failures);
   s.login_lock_s = c.get<int64_t>("store.login_lock_s", s.login_lock_s);
   s.sqlite_synchronous = c.get<std::string>("store.sqlite_synchronous", s.sqlite_synchronous);
+  s.secret_key_file = c.get<std::string>(
+      "server.secret_key_file", (std::filesystem::path(o.data_dir) / "secret.key").string());
+  if (s.secret_key_file.empty()) {
+    throw core::ConfigError(fmt::format(
+        "{}: key 'server.secret_key_file': must name the key file that seals stored secrets",
+        c.source()));
+  }
   for (auto [key, v] : {std::pair{"store.ingest_queue_events", s.ingest_queue_events},
                         {"store.heartbeat_limit_s", s.heartbeat_limit_s},
                         {"store.alert_window_s", s.alert_window_s},

@@ -2,6 +2,7 @@
 // through the store's access check and audit log.
 
 #include "mimamori/core/clock.h"
+#include "mimamori/core/log.h"
 #include "notify/notify.h"
 #include "secrets.h"
 #include "store/sql.h"
@@ -15,14 +16,19 @@ constexpr std::string_view kOutboxColumns =
     "next_attempt_at, created_at, sent_at";
 constexpr int64_t kMaxAttempts = 8;
 
-OutboxMessage outbox_from(const SqlRows& r, size_t i) {
+// A message of the outbox; its target and secret opened (the error names the row).
+Result<OutboxMessage> outbox_from(const SqlRows& r, size_t i, const SecretBox& box) {
   OutboxMessage m;
   m.id = r.str(i, 0);
   m.customer_id = r.str(i, 1);
   m.channel_id = r.str(i, 2);
   m.kind = r.str(i, 3);
-  m.target = r.str(i, 4);
-  m.secret = r.str(i, 5);
+  auto target = box.open_target(m.kind, r.str(i, 4), fmt::format("outbox.target of {}", m.id));
+  if (!target.ok()) return target.error();
+  m.target = std::move(*target);
+  auto secret = box.open(r.str(i, 5), fmt::format("outbox.secret of {}", m.id));
+  if (!secret.ok()) return secret.error();
+  m.secret = std::move(*secret);
   m.idempotency_key = r.str(i, 6);
   m.subject = r.str(i, 7);
   m.body = r.str(i, 8);
@@ -73,12 +79,16 @@ Result<Channel> create_channel(Store& store, const Principal& p, Channel c) {
     return core::make_error_code(400, "min_severity '{}' is unknown", c.min_severity);
   }
   c.id = random_id("chn");
+  auto target = store.secrets().seal_target(c.kind, c.target);
+  if (!target.ok()) return target.error();
+  auto secret = store.secrets().seal(c.secret);
+  if (!secret.ok()) return secret.error();
   auto st = store.transact(true, [&](SqlTx& tx) -> Status {
     auto r = tx.q(
         "INSERT INTO channels (id, customer_id, name, kind, target, secret, min_severity, "
         "enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        {sp(c.id), sp_or_null(c.customer_id), sp(c.name), sp(c.kind), sp(c.target),
-         sp_or_null(c.secret), sp(c.min_severity), sp(c.enabled ? 1 : 0), sp(core::now().micros)});
+        {sp(c.id), sp_or_null(c.customer_id), sp(c.name), sp(c.kind), sp(*target),
+         sp_or_null(*secret), sp(c.min_severity), sp(c.enabled ? 1 : 0), sp(core::now().micros)});
     if (!r.ok()) return r.error();
     return store.audit_in(tx, p, "channel.create", "channel", c.id, c.customer_id, {},
                           fmt::format("{{\"kind\":\"{}\"}}", c.kind), "ok");
@@ -108,7 +118,10 @@ Result<std::vector<Channel>> list_channels(Store& store, const Principal& p,
       c.id = r->str(i, 0);
       c.customer_id = r->str(i, 1);
       c.kind = r->str(i, 2);
-      c.target = r->str(i, 3);
+      auto target = store.secrets().open_target(c.kind, r->str(i, 3),
+                                                fmt::format("channels.target of {}", c.id));
+      if (!target.ok()) return target.error();
+      c.target = std::move(*target);
       c.name = r->str(i, 4);
       c.min_severity = r->str(i, 5);
       c.enabled = r->i64(i, 6) != 0;
@@ -216,9 +229,10 @@ Result<std::vector<OutboxMessage>> list_outbox(Store& store, const Principal& p,
                   {sp(customer_id)});
     if (!r.ok()) return r.error();
     for (size_t i = 0; i < r->size(); ++i) {
-      auto m = outbox_from(*r, i);
-      m.secret.clear();
-      out.push_back(std::move(m));
+      auto m = outbox_from(*r, i, store.secrets());
+      if (!m.ok()) return m.error();
+      m->secret.clear();
+      out.push_back(std::move(*m));
     }
     return {};
   });
@@ -250,14 +264,23 @@ Result<std::vector<OutboxMessage>> claim_outbox(Store& store, int64_t now, int64
     auto r = tx.q(sql, {sp(now), sp(now - 300 * 1000000LL)});
     if (!r.ok()) return r.error();
     for (size_t i = 0; i < r->size(); ++i) {
-      auto m = outbox_from(*r, i);
+      auto m = outbox_from(*r, i, store.secrets());
+      if (!m.ok()) {
+        // Never deliverable (its key is gone or the row was altered): failed, not retried, and
+        // the others still go out.
+        spdlog::error("outbox: {}", m.error().message);
+        auto f = tx.q("UPDATE outbox SET status = 'failed', last_error = $2 WHERE id = $1",
+                      {sp(r->str(i, 0)), sp(m.error().message)});
+        if (!f.ok()) return f.error();
+        continue;
+      }
       auto u = tx.q(
           "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2 "
           "WHERE id = $1",
-          {sp(m.id), sp(now)});
+          {sp(m->id), sp(now)});
       if (!u.ok()) return u.error();
-      m.attempts += 1;
-      out.push_back(std::move(m));
+      m->attempts += 1;
+      out.push_back(std::move(*m));
     }
     return {};
   });

@@ -38,7 +38,16 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options,
   if (auto st = backend->migrate(); !st.ok()) {
     return core::make_error("migrating the schema failed: {}", st.error().message);
   }
-  return std::unique_ptr<Store>(new Store(std::move(options), std::move(backend)));
+  auto box = options.secret_key_file.empty() ? Result<SecretBox>(SecretBox())
+                                             : SecretBox::load(options.secret_key_file);
+  if (!box.ok()) return box.error();
+  auto store = std::unique_ptr<Store>(new Store(std::move(options), std::move(backend)));
+  store->secrets_ = std::make_unique<SecretBox>(std::move(*box));
+  if (auto st = store->seal_plain_secrets(); !st.ok()) {
+    return core::make_error("sealing the secrets stored in plain text failed: {}",
+                            st.error().message);
+  }
+  return store;
 }
 
 Status Store::transact(bool write, const std::function<Status(SqlTx&)>& fn) {

@@ -227,7 +227,9 @@ Result<Session> Store::login(std::string_view email, std::string_view password,
   // one accepted, so a code seen once (over a shoulder, in a proxy's log) cannot log in again.
   int64_t totp_step_used = 0;
   if (password_ok && user->totp_enabled) {
-    totp_step_used = totp_step(totp_secret, totp, now / 1000000, totp_last_step);
+    auto seed = secrets().open(totp_secret, fmt::format("users.totp_secret of {}", user->id));
+    if (!seed.ok()) return seed.error();
+    totp_step_used = totp_step(*seed, totp, now / 1000000, totp_last_step);
     if (totp_step_used == 0 && totp.empty()) {
       (void)audit(who, "auth.login", "user", user->id, user->customer_id, {},
                   "{\"reason\":\"totp required\"}", "denied");
@@ -344,9 +346,11 @@ Result<Principal> Store::authenticate_api_token(std::string_view token) {
 Result<std::string> Store::totp_begin(const Principal& p) {
   if (p.user_id.empty()) return core::make_error_code(403, "only users enable TOTP");
   std::string secret = random_totp_secret();
+  auto sealed = secrets().seal(secret);
+  if (!sealed.ok()) return sealed.error();
   auto st = transact(true, [&](SqlTx& tx) -> Status {
     auto r = tx.q("UPDATE users SET totp_secret = $2 WHERE id = $1 AND totp_enabled = 0",
-                  {sp(p.user_id), sp(secret)});
+                  {sp(p.user_id), sp(*sealed)});
     if (!r.ok()) return r.error();
     if (r->affected == 0) return core::make_error_code(409, "TOTP is already enabled");
     return audit_in(tx, p, "totp.begin", "user", p.user_id, p.customer_id, {}, {}, "ok");
@@ -362,7 +366,9 @@ Status Store::totp_confirm(const Principal& p, std::string_view code) {
     if (r->empty() || r->str(0, 0).empty()) {
       return core::make_error_code(409, "start TOTP enrolment first");
     }
-    int64_t step = totp_step(r->str(0, 0), code, core::now().seconds(), 0);
+    auto seed = secrets().open(r->str(0, 0), fmt::format("users.totp_secret of {}", p.user_id));
+    if (!seed.ok()) return seed.error();
+    int64_t step = totp_step(*seed, code, core::now().seconds(), 0);
     if (step == 0) return core::make_error_code(400, "the TOTP code does not match");
     // The code shown to confirm enrolment is used up too: it cannot log in afterwards.
     auto u = tx.q(

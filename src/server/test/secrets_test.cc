@@ -35,6 +35,73 @@ TEST(Secrets, EnrollmentCodesAreCrockfordAndForgiving) {
   EXPECT_NE(random_enrollment_code(), random_enrollment_code());
 }
 
+TEST(SecretBox, SealsUnderTheNewestKeyAndOpensUnderAnyKeyItHolds) {
+  const std::string a(32, 'a'), b(32, 'b');
+  SecretBox box_a({a});
+  auto s1 = box_a.seal("hook secret");
+  auto s2 = box_a.seal("hook secret");
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  EXPECT_TRUE(s1->starts_with("sb1:" + box_a.key_id() + ":")) << *s1;
+  EXPECT_EQ(box_a.key_id().size(), 8u);
+  EXPECT_NE(*s1, *s2) << "a fresh nonce each time";
+  EXPECT_EQ(s1->find("hook secret"), std::string::npos);
+  EXPECT_EQ(box_a.open(*s1, "channels.secret of chn_1").value_or("?"), "hook secret");
+  EXPECT_EQ(SecretBox::key_id_of(*s1), box_a.key_id());
+  // During a rotation: sealed under b, a still opens.
+  SecretBox rotating({b, a});
+  EXPECT_EQ(rotating.open(*s1, "x").value_or("?"), "hook secret");
+  EXPECT_TRUE(rotating.seal("y")->starts_with("sb1:" + rotating.key_id() + ":"));
+  EXPECT_NE(rotating.key_id(), box_a.key_id());
+  // Empty stays empty: no secret is no secret.
+  EXPECT_EQ(box_a.seal("").value_or("?"), "");
+  EXPECT_EQ(box_a.open("", "x").value_or("?"), "");
+}
+
+TEST(SecretBox, AValueThatDoesNotOpenIsAnErrorNamingTheRow) {
+  const std::string a(32, 'a'), b(32, 'b');
+  SecretBox box_a({a}), box_b({b});
+  auto sealed = box_a.seal("hook secret");
+  ASSERT_TRUE(sealed.ok());
+  auto other = box_b.open(*sealed, "channels.secret of chn_1");
+  ASSERT_FALSE(other.ok());
+  EXPECT_TRUE(other.error().message.starts_with(
+      fmt::format("channels.secret of chn_1: sealed under key {}, which the secret key file does "
+                  "not hold",
+                  box_a.key_id())))
+      << other.error().message;
+  EXPECT_NE(other.error().message.find("(it holds " + box_b.key_id() + ")"), std::string::npos)
+      << other.error().message;
+  // One character of the ciphertext changed.
+  std::string altered = *sealed;
+  altered[20] = altered[20] == 'A' ? 'B' : 'A';
+  auto bad = box_a.open(altered, "users.totp_secret of usr_1");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            fmt::format("users.totp_secret of usr_1: does not open under key {} (altered in the "
+                        "database?)",
+                        box_a.key_id()));
+  for (std::string_view v : {"plain text", "sb1:", "sb1:0011aabb", "sb1:x:!!!!", "sb1:x:QUJD"}) {
+    auto r = box_a.open(v, "outbox.secret of msg_1");
+    ASSERT_FALSE(r.ok()) << v;
+    EXPECT_TRUE(r.error().message.starts_with("outbox.secret of msg_1: ")) << r.error().message;
+  }
+  // A store without a key file stores no secret rather than storing it in plain text.
+  SecretBox none;
+  EXPECT_FALSE(none.seal("x").ok());
+  EXPECT_FALSE(none.open(*sealed, "x").ok());
+}
+
+TEST(SecretBox, OnlyUrlTargetsAreSecret) {
+  SecretBox box({std::string(32, 'k')});
+  EXPECT_TRUE(SecretBox::is_sealed(*box.seal_target("slack", "https://hooks.slack.com/x")));
+  EXPECT_TRUE(SecretBox::is_sealed(*box.seal_target("teams", "https://x.logic.azure.com/y")));
+  EXPECT_TRUE(SecretBox::is_sealed(*box.seal_target("webhook", "https://soc.example.jp/h")));
+  EXPECT_EQ(box.seal_target("email", "owner@a.example.jp").value_or("?"), "owner@a.example.jp");
+  EXPECT_EQ(box.seal_target("line", "U0123").value_or("?"), "U0123");
+  EXPECT_EQ(box.open_target("email", "owner@a.example.jp", "x").value_or("?"),
+            "owner@a.example.jp");
+}
+
 TEST(Catalogue, ClassifiesBySignatureAndExplainsInJapanese) {
   const auto& cat = Catalogue::get();
   EXPECT_EQ(cat.classify("ET MALWARE Cobalt Strike Beacon", "").name, "c2");

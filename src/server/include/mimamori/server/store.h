@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "mimamori/core/result.h"
@@ -22,6 +23,7 @@ namespace mimamori::server {
 using core::Result;
 using core::Status;
 
+class SecretBox;
 class SqlTx;
 class StoreBackend;
 enum class Dialect;
@@ -45,6 +47,18 @@ struct StoreOptions {
   int64_t session_ttl_s = 12 * 3600;      ///< lifetime of a session
   /// SQLite `synchronous`: FULL survives power loss; NORMAL (WAL) survives a crashed process.
   std::string sqlite_synchronous = "FULL";
+  /// The key file that seals secret columns (`server.secret_key_file`), made when missing;
+  /// empty: no key, and storing a secret fails.
+  std::string secret_key_file;
+};
+
+/// What a key rotation did (`mimamori admin rotate-key`).
+struct KeyRotation {
+  std::string old_key_id, new_key_id;
+  int64_t values = 0;  ///< values sealed again under the new key
+  std::vector<std::pair<std::string, int64_t>> per_column;  ///< table.column → values
+  /// Values sealed again first to finish an earlier rotation that was interrupted.
+  int64_t finished_earlier = -1;
 };
 
 /// A successful login.
@@ -100,6 +114,12 @@ class Store {
   /// Runs `fn` in one transaction, committed when it succeeds: for the domain folders (ingest,
   /// triage, notify) whose work is a function over a transaction (see store/sql.h).
   Status transact(bool write, const std::function<Status(SqlTx&)>& fn);
+  /// Seals and opens the secret columns (src/server/secrets.h).
+  const SecretBox& secrets() const { return *secrets_; }
+  /// A new key in the key file and every secret column sealed again under it in one transaction
+  /// (see secrets.h for the steps); `progress` is told each step. Not while another process or
+  /// thread uses the store: every server instance is stopped first.
+  Result<KeyRotation> rotate_secret_key(const std::function<void(const std::string&)>& progress);
 
   // --- provider, users, sessions --------------------------------------------------------
   /// Creates the provider and its first provider_admin; fails when already initialised.
@@ -191,8 +211,12 @@ class Store {
  private:
   Store(StoreOptions options, std::unique_ptr<StoreBackend> backend);
 
+  /// Seals values left in plain text by an older version; warns about values it cannot open.
+  Status seal_plain_secrets();
+
   StoreOptions options_;
   std::unique_ptr<StoreBackend> backend_;
+  std::unique_ptr<SecretBox> secrets_;
 
   struct CachedDevice {
     Principal principal;
