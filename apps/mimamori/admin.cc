@@ -1,5 +1,6 @@
 // `mimamori admin …`: set up a server's store without a browser (first admin, customers,
-// enrollment codes). Runs on the server machine against the same store the server uses.
+// enrollment codes, threat indicators, the key that seals stored secrets). Runs on the server
+// machine against the same store the server uses.
 
 #include <charconv>
 #include <cstdio>
@@ -213,6 +214,21 @@ void add_admin_commands(CLI::App& app) {
   });
 
   add_threat_commands(*admin, args);
+
+  auto* rotate = admin->add_subcommand(
+      "rotate-key",
+      "seal every stored secret under a new key (stop the server first, start it after)");
+  add_store_options(rotate, *args);
+  rotate->callback([=] {
+    auto store = open_store(*args);
+    auto r = store->rotate_secret_key([](const std::string& step) {
+      std::printf("%s\n", step.c_str());
+      std::fflush(stdout);
+    });
+    if (!r.ok()) fail(r.error());
+    std::printf("key rotated: %lld value(s) re-encrypted, key %s replaced by %s\n",
+                static_cast<long long>(r->values), r->old_key_id.c_str(), r->new_key_id.c_str());
+  });
 }
 
 }  // namespace mimamori::cli

@@ -8,7 +8,8 @@ namespace mimamori::cli {
 /// `mimamori eve check FILE...`: validates EVE JSON files and counts event types.
 void add_eve_commands(CLI::App& app);
 
-/// `mimamori admin init|customer add|enroll-code|user add`: server set-up without a browser.
+/// `mimamori admin init|customer add|enroll-code|user add|threat|rotate-key`: server set-up
+/// without a browser.
 void add_admin_commands(CLI::App& app);
 /// `mimamori hunt PATH... --rules DIR`: Sigma detections over Windows event logs.
 void add_hunt_command(CLI::App& app);
