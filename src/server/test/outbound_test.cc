@@ -1,6 +1,7 @@
 // Where notifications may go: only public addresses unless notify.allow_destinations names a
 // destination (checked on the address connected to, so a name resolving to loopback is caught
-// too), no redirect is followed, and a receiver's answer never reaches last_error.
+// too), no redirect is followed, and a receiver's answer never reaches last_error. Who manages
+// which channels: customers their own e-mail and LINE channels, the provider the rest.
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -137,6 +138,18 @@ class Outbound : public ::testing::TestWithParam<std::string> {
     return o;
   }
 
+  Client user(std::string_view role, std::string_view email) {
+    auto u = admin_->post("/api/v1/users",
+                          json::serialize(json::object{{"email", email},
+                                                       {"role", role},
+                                                       {"customer_id", customer_},
+                                                       {"password", "customer password 1"}}));
+    EXPECT_EQ(u.status, 201) << u.body;
+    Client c(ts_->base);
+    EXPECT_EQ(c.login(email, "customer password 1").status, 200);
+    return c;
+  }
+
   std::unique_ptr<TestServer> ts_;
   std::unique_ptr<Client> admin_;
   std::string customer_;
@@ -206,6 +219,52 @@ TEST_P(Outbound, ReceiverErrorBodyNeverReachesLastError) {
   EXPECT_EQ(err.find("stack trace"), std::string::npos) << err;
   // The webhook URL's path (often its secret) is not repeated either.
   EXPECT_EQ(err.find("s3cretpath"), std::string::npos) << err;
+}
+
+TEST_P(Outbound, CustomerAdminManagesOnlyItsEmailAndLineChannels) {
+  auto boss = user("customer_admin", "boss@a.example.jp");
+  auto create = [&](const Client& c, std::string_view kind, std::string_view target) {
+    return c.post("/api/v1/channels",
+                  json::serialize(json::object{
+                      {"customer_id", customer_}, {"kind", kind}, {"target", target}}));
+  };
+  for (std::string kind : {"webhook", "slack", "teams"}) {
+    auto r = create(boss, kind, "https://hooks.example.com/x");
+    EXPECT_EQ(r.status, 403) << kind << ": " << r.body;
+    EXPECT_NE(r.body.find("set up by the provider"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("e-mail and LINE"), std::string::npos) << r.body;
+  }
+  auto channels = [&] {
+    return admin_->get("/api/v1/channels?customer_id=" + customer_).json().at("items").as_array();
+  };
+  EXPECT_TRUE(channels().empty());
+  auto mail = create(boss, "email", "owner@a.example.jp");
+  EXPECT_EQ(mail.status, 201) << mail.body;
+  auto line = create(boss, "line", "U0123456789abcdef");
+  EXPECT_EQ(line.status, 201) << line.body;
+  // The provider sets up the customer's webhook; the customer cannot remove it.
+  auto hook = create(*admin_, "webhook", "https://hooks.example.com/a");
+  ASSERT_EQ(hook.status, 201) << hook.body;
+  auto del = boss.send("DELETE", "/api/v1/channels/" + hook.str("id"));
+  EXPECT_EQ(del.status, 403) << del.body;
+  EXPECT_EQ(channels().size(), 3u);
+  EXPECT_EQ(boss.send("DELETE", "/api/v1/channels/" + mail.str("id")).status, 200);
+  EXPECT_EQ(channels().size(), 2u);
+  // Each refusal is in the audit log.
+  auto denied = admin_->get("/api/v1/audit?outcome=denied").json().at("items").as_array();
+  int channel_denials = 0;
+  for (auto& e : denied) channel_denials += e.at("action").as_string().starts_with("channel.");
+  EXPECT_EQ(channel_denials, 4);
+}
+
+TEST_P(Outbound, ChannelForAnUnknownCustomerIs404AndStoresNothing) {
+  auto r = admin_->post("/api/v1/channels",
+                        json::serialize(json::object{{"customer_id", "cus_does_not_exist"},
+                                                     {"kind", "email"},
+                                                     {"target", "owner@a.example.jp"}}));
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_NE(r.body.find("cus_does_not_exist"), std::string::npos) << r.body;
+  EXPECT_TRUE(admin_->get("/api/v1/channels").json().at("items").as_array().empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Outbound, ::testing::ValuesIn(backends()),
