@@ -75,6 +75,9 @@ class LoopbackServer {
         status = "302 Found";
         headers = "Location: /ok\r\n";
         body = "moved";
+      } else if (path == "/redirect-to-address") {
+        status = "302 Found";
+        headers = "Location: http://127.0.0.1:" + std::to_string(port_) + "/ok\r\n";
       } else if (path == "/slow") {
         for (int i = 0; i < 40 && !stop_; ++i)
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -441,6 +444,15 @@ TEST(HttpClient, DestinationPolicyIsCheckedOnTheAddressConnectedTo) {
   auto r = by_name.send({"GET", server.url("/ok"), {}, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, static_cast<int>(HttpErrorCode::kRefused));
+  // A followed redirect is judged by the URL it leads to: the name allowed no longer applies.
+  auto follow = guarded({"localhost"});
+  follow.follow_redirects = true;
+  HttpClient following(follow);
+  auto moved = following.send(
+      {"GET", "http://localhost:" + server.url("/redirect-to-address").substr(17), {}, {}});
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.error().code, static_cast<int>(HttpErrorCode::kRefused)) << moved.error().message;
+  EXPECT_NE(server.last_request().find("GET /redirect-to-address"), std::string::npos);
   // Without a policy, anything goes (uplink, rule updates).
   HttpClient open(plain_http());
   EXPECT_TRUE(open.send({"GET", server.url("/ok"), {}, {}}).ok());
