@@ -13,8 +13,11 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <charconv>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 
 #include "mimamori/core/hash.h"
