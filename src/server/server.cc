@@ -11,6 +11,7 @@
 #include "http/http.h"
 #include "ingest/ingest_queue.h"
 #include "mimamori/core/clock.h"
+#include "mimamori/core/http_client.h"
 #include "mimamori/core/log.h"
 #include "notify/notify.h"
 #include "secrets.h"
@@ -61,6 +62,9 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
   // The sender goes into MAIL FROM and the From header of every message.
   if (auto a = check_mailbox(options.notify.smtp_from); !a.ok()) {
     return core::make_error("notify.smtp_from: {}", a.error().message);
+  }
+  if (auto a = core::DestinationPolicy::parse(options.notify.allow_destinations, {}); !a.ok()) {
+    return core::make_error("notify.allow_destinations: {}", a.error().message);
   }
   auto store = open_store(options.store);
   if (!store.ok()) return store.error();
@@ -159,6 +163,11 @@ ServerOptions load_server_options(const core::Config& c) {
   }
   o.notify.line_push_url = c.get<std::string>("notify.line_push_url", o.notify.line_push_url);
   o.notify.timeout_s = c.get<int64_t>("notify.timeout_s", o.notify.timeout_s);
+  o.notify.allow_destinations = c.list("notify.allow_destinations", {});
+  if (auto a = core::DestinationPolicy::parse(o.notify.allow_destinations, {}); !a.ok()) {
+    throw core::ConfigError(
+        fmt::format("{}: key 'notify.allow_destinations': {}", c.source(), a.error().message));
+  }
   o.login_attempts_per_minute =
       c.get<int64_t>("server.login_attempts_per_minute", o.login_attempts_per_minute);
   o.enroll_attempts_per_minute =

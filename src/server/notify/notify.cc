@@ -43,18 +43,55 @@ std::string rfc5322_date(int64_t unix_s) {
 // A receiver's answer is read only to judge it: at most this much is kept.
 constexpr std::size_t kMaxReply = 1 << 20;
 
-core::Status post(const OutboundHttp& r, int64_t timeout_s) {
+// Where notifications may connect: public addresses and what the provider allows (the
+// configured SMTP relay, usually on a private address, among them for mail).
+core::Result<core::DestinationPolicy> destinations(const NotifyOptions& o,
+                                                   std::string_view relay_url = {}) {
+  auto p = core::DestinationPolicy::parse(o.allow_destinations, "notify.allow_destinations");
+  if (!p.ok()) return core::make_error("notify.allow_destinations: {}", p.error().message);
+  if (!relay_url.empty()) {
+    if (auto h = core::url_host(relay_url); !h.empty()) {
+      if (auto a = p->allow(h); !a.ok()) return a.error();
+    }
+  }
+  return p;
+}
+
+// A short reason for a receiver's status; its body is never kept (it is the receiver's text,
+// shown to whoever reads the outbox, and may echo anything).
+std::string_view status_reason(long status) {
+  if (status >= 300 && status < 400) return "a redirect, which is not followed";
+  if (status == 401 || status == 403) return "the receiver refused the credentials";
+  if (status == 404 || status == 410) return "no such receiver";
+  if (status == 429) return "the receiver is rate-limiting";
+  if (status >= 400 && status < 500) return "the receiver refused the request";
+  if (status >= 500) return "the receiver failed";
+  return "not a success";
+}
+
+core::Status post(const OutboundHttp& r, const NotifyOptions& options) {
+  auto policy = destinations(options);
+  if (!policy.ok()) return policy.error();
   core::HttpClientOptions o;
   o.protocols = "http,https";
   o.connect_timeout_s = 0;
-  o.timeout_s = static_cast<long>(timeout_s);
+  o.timeout_s = static_cast<long>(options.timeout_s);
   o.max_response_bytes = kMaxReply;
+  o.follow_redirects = false;
+  o.destinations = std::move(*policy);
   core::HttpClient client(std::move(o));
+  // Errors name the receiver's host, not its URL: a webhook URL's path is often its secret.
+  std::string host = core::url_host(r.url);
   auto answer = client.send({"POST", r.url, r.headers, r.body});
-  if (!answer.ok()) return core::make_error("{}", answer.error().message);
+  if (!answer.ok()) {
+    std::string why = answer.error().message;
+    std::string prefix = "POST " + core::redact_url(r.url) + ": ";
+    if (why.starts_with(prefix)) why.erase(0, prefix.size());
+    return core::make_error("POST to {}: {}", host, why);
+  }
   if (answer->status < 200 || answer->status >= 300) {
-    return core::make_error("POST {}: HTTP {}: {}", core::redact_url(r.url), answer->status,
-                            answer->body.substr(0, 200));
+    return core::make_error("HTTP {} from {}: {}", answer->status, host,
+                            status_reason(answer->status));
   }
   return {};
 }
@@ -137,10 +174,10 @@ Notifier::~Notifier() = default;
 
 core::Status Notifier::send(const OutboxMessage& m, int64_t now) {
   const int64_t unix_s = now / 1000000;
-  if (m.kind == "webhook") return post(webhook_request(m, unix_s), options_.timeout_s);
-  if (m.kind == "slack") return post(slack_request(m), options_.timeout_s);
-  if (m.kind == "teams") return post(teams_request(m), options_.timeout_s);
-  if (m.kind == "line") return post(line_request(m, options_.line_push_url), options_.timeout_s);
+  if (m.kind == "webhook") return post(webhook_request(m, unix_s), options_);
+  if (m.kind == "slack") return post(slack_request(m), options_);
+  if (m.kind == "teams") return post(teams_request(m), options_);
+  if (m.kind == "line") return post(line_request(m, options_.line_push_url), options_);
   if (m.kind != "email") return core::make_error("unknown channel kind '{}'", m.kind);
   if (options_.smtp_url.empty()) return core::make_error("notify.smtp_url is not configured");
   // Checked again here, not only when the channel was saved: neither a row stored before that
@@ -157,6 +194,9 @@ core::Status Notifier::send(const OutboxMessage& m, int64_t now) {
   o.protocols = "smtp,smtps";
   o.connect_timeout_s = 0;
   o.timeout_s = static_cast<long>(options_.timeout_s);
+  auto policy = destinations(options_, options_.smtp_url);
+  if (!policy.ok()) return policy.error();
+  o.destinations = std::move(*policy);
   core::HttpClient client(std::move(o));
   auto sent = client.send_mail(
       {options_.smtp_url, "<" + options_.smtp_from + ">", {"<" + m.target + ">"}, msg});

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mimamori/core/config.h"
 #include "mimamori/core/result.h"
@@ -18,6 +19,9 @@ struct NotifyOptions {
   std::string smtp_from = "mimamori@localhost";
   std::string line_push_url = "https://api.line.me/v2/bot/message/push";
   int64_t timeout_s = 10;
+  /// Non-public destinations notifications may reach (addresses, CIDR networks, host names);
+  /// anything else must resolve to a public address. The smtp_url host is always allowed.
+  std::vector<std::string> allow_destinations;
 };
 
 /// Everything mimamori-server reads from its configuration (see README: server.yaml).
