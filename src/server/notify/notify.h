@@ -14,6 +14,7 @@
 #include "mimamori/server/server.h"
 #include "mimamori/server/store.h"
 #include "notify/address.h"
+#include "notify/format.h"
 #include "store/sql.h"
 
 namespace mimamori::server {
