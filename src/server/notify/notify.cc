@@ -175,25 +175,4 @@ core::Status Notifier::send(const OutboxMessage& m, int64_t now) {
   return {};
 }
 
-int64_t Notifier::deliver_due(Store& store, int64_t now) {
-  auto due = claim_outbox(store, now, 20);
-  if (!due.ok()) {
-    spdlog::warn("outbox: {}", due.error().message);
-    return 0;
-  }
-  int64_t sent = 0;
-  for (const auto& m : *due) {
-    auto st = send(m, now);
-    if (!st.ok()) spdlog::warn("notification {} ({}): {}", m.id, m.kind, st.error().message);
-    const bool permanent = !st.ok() && st.error().code == kUndeliverable;
-    if (auto f =
-            finish_outbox(store, m.id, st.ok(), st.ok() ? "" : st.error().message, now, permanent);
-        !f.ok()) {
-      spdlog::warn("outbox: {}", f.error().message);
-    }
-    sent += st.ok();
-  }
-  return sent;
-}
-
 }  // namespace mimamori::server
