@@ -263,19 +263,22 @@ Result<std::vector<std::pair<std::string, int64_t>>> outbox_counts(Store& store)
   return out;
 }
 
-Result<std::vector<OutboxMessage>> claim_outbox(Store& store, int64_t now, int64_t n) {
+Result<std::vector<OutboxMessage>> claim_outbox(Store& store, int64_t now, int64_t n,
+                                                const OutboxFilter& accept, int64_t scan) {
   std::vector<OutboxMessage> out;
   auto st = store.transact(true, [&](SqlTx& tx) -> Status {
+    out.clear();
     // A message stuck in 'sending' (its instance died mid-delivery) is due again after 5 min.
     std::string sql = fmt::format(
         "SELECT {} FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = "
         "'sending' AND next_attempt_at <= $2) ORDER BY next_attempt_at, id LIMIT {}",
-        kOutboxColumns, n);
+        kOutboxColumns, accept ? std::max(n, scan) : n);
     if (tx.dialect() == Dialect::kPostgres) sql += " FOR UPDATE SKIP LOCKED";
     auto r = tx.q(sql, {sp(now), sp(now - 300 * 1000000LL)});
     if (!r.ok()) return r.error();
-    for (size_t i = 0; i < r->size(); ++i) {
+    for (size_t i = 0; i < r->size() && static_cast<int64_t>(out.size()) < n; ++i) {
       auto m = outbox_from(*r, i);
+      if (accept && !accept(m, out)) continue;
       auto u = tx.q(
           "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2 "
           "WHERE id = $1",

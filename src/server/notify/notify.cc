@@ -117,7 +117,11 @@ OutboundHttp webhook_request(const OutboxMessage& m, int64_t unix_s) {
 OutboundHttp slack_request(const OutboxMessage& m) {
   OutboundHttp r;
   r.url = m.target;
-  r.body = to_text(json::object{{"text", m.subject + "\n" + m.body}});
+  // The whole text escaped: device text never forms a mention, a link or a control sequence;
+  // no unfurled previews either.
+  r.body = to_text(json::object{{"text", slack_text(m.subject + "\n" + m.body)},
+                                {"unfurl_links", false},
+                                {"unfurl_media", false}});
   r.headers = {"Content-Type: application/json"};
   return r;
 }
@@ -129,12 +133,14 @@ OutboundHttp teams_request(const OutboxMessage& m) {
       {"$schema", "http://adaptivecards.io/schemas/adaptive-card.json"},
       {"type", "AdaptiveCard"},
       {"version", "1.4"},
-      {"body", json::array{json::object{{"type", "TextBlock"},
-                                        {"text", m.subject},
-                                        {"weight", "Bolder"},
-                                        {"size", "Medium"},
-                                        {"wrap", true}},
-                           json::object{{"type", "TextBlock"}, {"text", m.body}, {"wrap", true}}}}};
+      {"body",
+       json::array{
+           json::object{{"type", "TextBlock"},
+                        {"text", teams_text(m.subject, kMaxSubjectChars)},
+                        {"weight", "Bolder"},
+                        {"size", "Medium"},
+                        {"wrap", true}},
+           json::object{{"type", "TextBlock"}, {"text", teams_text(m.body)}, {"wrap", true}}}}};
   json::object msg{{"type", "message"},
                    {"attachments", json::array{json::object{
                                        {"contentType", "application/vnd.microsoft.card.adaptive"},
@@ -148,17 +154,18 @@ OutboundHttp teams_request(const OutboxMessage& m) {
 OutboundHttp line_request(const OutboxMessage& m, const std::string& push_url) {
   OutboundHttp r;
   r.url = push_url;
-  // LINE limits a text message to 5000 characters; the body is far shorter.
+  // LINE limits a text message to 5000 characters (line_text's cap).
   r.body = to_text(json::object{
       {"to", m.target},
-      {"messages",
-       json::array{json::object{{"type", "text"}, {"text", m.subject + "\n" + m.body}}}}});
+      {"messages", json::array{json::object{{"type", "text"},
+                                            {"text", line_text(m.subject + "\n" + m.body)}}}}});
   r.headers = {"Content-Type: application/json", "Authorization: Bearer " + m.secret};
   return r;
 }
 
 std::string email_message(const OutboxMessage& m, const std::string& from, int64_t unix_s) {
-  std::string b64 = core::base64(m.body);
+  // Plain text only (no HTML part): no control character but the newline, capped.
+  std::string b64 = core::base64(mail_text(m.body));
   std::string body;
   for (size_t i = 0; i < b64.size(); i += 76) body += b64.substr(i, 76) + "\r\n";
   return fmt::format(
@@ -166,7 +173,8 @@ std::string email_message(const OutboxMessage& m, const std::string& from, int64
       "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
       "Content-Transfer-Encoding: base64\r\nX-Mimamori-Idempotency-Key: {}\r\n\r\n{}",
       rfc5322_date(unix_s), header_value(from), header_value(m.target),
-      encode_header_text(m.subject), header_value(m.id), header_value(m.idempotency_key), body);
+      encode_header_text(cap_chars(plain_text(m.subject), kMaxSubjectChars)), header_value(m.id),
+      header_value(m.idempotency_key), body);
 }
 
 Notifier::Notifier(NotifyOptions options) : options_(std::move(options)) {}
@@ -205,27 +213,6 @@ core::Status Notifier::send(const OutboxMessage& m, int64_t now) {
                             sent.error().message);
   }
   return {};
-}
-
-int64_t Notifier::deliver_due(Store& store, int64_t now) {
-  auto due = claim_outbox(store, now, 20);
-  if (!due.ok()) {
-    spdlog::warn("outbox: {}", due.error().message);
-    return 0;
-  }
-  int64_t sent = 0;
-  for (const auto& m : *due) {
-    auto st = send(m, now);
-    if (!st.ok()) spdlog::warn("notification {} ({}): {}", m.id, m.kind, st.error().message);
-    const bool permanent = !st.ok() && st.error().code == kUndeliverable;
-    if (auto f =
-            finish_outbox(store, m.id, st.ok(), st.ok() ? "" : st.error().message, now, permanent);
-        !f.ok()) {
-      spdlog::warn("outbox: {}", f.error().message);
-    }
-    sent += st.ok();
-  }
-  return sent;
 }
 
 }  // namespace mimamori::server
