@@ -1,15 +1,23 @@
 // The one libcurl client. Pinning: OpenSSL's verify callback sees the leaf certificate of every
 // handshake; the chain itself is not judged (a device's server usually has a self-signed
-// certificate), the leaf must match the pin.
+// certificate), the leaf must match the pin. Destinations: curl's open-socket callback sees
+// each resolved address before a socket exists for it; refusing there means not one packet
+// goes to a refused address, and the address judged is the one connected to.
 
 #include "mimamori/core/http_client.h"
 
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 
 #include "mimamori/core/hash.h"
@@ -106,7 +114,235 @@ void global_init() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// --- where a connection may go --------------------------------------------------------------
+
+// The IPv4 kinds that are not public (RFC 6890 and its updates), or empty.
+std::string_view v4_kind(uint32_t a) {
+  auto in = [a](uint32_t net, int len) { return (a >> (32 - len)) == (net >> (32 - len)); };
+  if (in(0x00000000, 8)) return "unspecified (\"this network\", 0.0.0.0/8)";
+  if (in(0x0a000000, 8)) return "private (RFC 1918)";
+  if (in(0x64400000, 10)) return "shared address space (CGNAT, 100.64.0.0/10)";
+  if (in(0x7f000000, 8)) return "loopback";
+  if (in(0xa9fe0000, 16)) return "link-local (169.254.0.0/16, cloud metadata)";
+  if (in(0xac100000, 12)) return "private (RFC 1918)";
+  if (in(0xc0000000, 24)) return "IETF protocol assignments (192.0.0.0/24)";
+  if (in(0xc0000200, 24)) return "documentation (192.0.2.0/24)";
+  if (in(0xc0586300, 24)) return "6to4 relay anycast (192.88.99.0/24)";
+  if (in(0xc0a80000, 16)) return "private (RFC 1918)";
+  if (in(0xc6120000, 15)) return "benchmarking (198.18.0.0/15)";
+  if (in(0xc6336400, 24)) return "documentation (198.51.100.0/24)";
+  if (in(0xcb007100, 24)) return "documentation (203.0.113.0/24)";
+  if (in(0xe0000000, 4)) return "multicast";
+  if (a == 0xffffffff) return "broadcast";
+  if (in(0xf0000000, 4)) return "reserved (240.0.0.0/4)";
+  return {};
+}
+
+uint32_t be32(const uint8_t* b) {
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+}
+
+// True when the first `len` bits of `b` and `net` agree.
+bool prefix_match(const uint8_t* b, const uint8_t* net, int len) {
+  int bytes = len / 8, bits = len % 8;
+  if (std::memcmp(b, net, static_cast<size_t>(bytes)) != 0) return false;
+  if (bits == 0) return true;
+  uint8_t mask = static_cast<uint8_t>(0xff << (8 - bits));
+  return (b[bytes] & mask) == (net[bytes] & mask);
+}
+
+bool v6_in(const uint8_t* b, std::initializer_list<uint8_t> head, int len) {
+  uint8_t net[16] = {};
+  std::copy(head.begin(), head.end(), net);
+  return prefix_match(b, net, len);
+}
+
+// An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address it reaches; others as given.
+IpAddress unmapped(const IpAddress& a) {
+  if (a.is_v6() && v6_in(a.bytes().data(), {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96))
+    return IpAddress::v4(a.bytes().data() + 12);
+  return a;
+}
+
+// A host name as allow lists hold them: letters, digits, '-', '_' and dots, not all digits.
+bool host_name(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  bool letter = false;
+  for (char c : s) {
+    if (std::isalpha(static_cast<unsigned char>(c)) || c == '-' || c == '_') {
+      letter = true;
+    } else if (!std::isdigit(static_cast<unsigned char>(c)) && c != '.') {
+      return false;
+    }
+  }
+  return letter && s.front() != '.' && s.find("..") == std::string_view::npos;
+}
+
+std::string normal_host(std::string_view h) {
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (!h.empty() && h.back() == '.') h.remove_suffix(1);
+  return to_lower(h);
+}
+
+// What the open-socket callback judges against and what it refused.
+struct Guard {
+  const DestinationPolicy* policy = nullptr;
+  CURL* curl = nullptr;
+  std::string refused;  // the latest refusal of this transfer
+};
+
+curl_socket_t open_checked(void* user, curlsocktype /*purpose*/, curl_sockaddr* a) {
+  auto* guard = static_cast<Guard*>(user);
+  IpAddress ip;
+  sockaddr_storage ss{};
+  std::memcpy(&ss, &a->addr, std::min<std::size_t>(a->addrlen, sizeof ss));
+  if (a->family == AF_INET) {
+    ip = IpAddress::v4(
+        reinterpret_cast<const uint8_t*>(&reinterpret_cast<sockaddr_in*>(&ss)->sin_addr));
+  } else if (a->family == AF_INET6) {
+    ip = IpAddress::v6(
+        reinterpret_cast<const uint8_t*>(&reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr));
+  } else {
+    guard->refused = "only IP destinations are allowed";
+    return CURL_SOCKET_BAD;
+  }
+  // The URL being fetched now (after a redirect, the new one): its host decides a host-name
+  // allowance.
+  char* url = nullptr;
+  curl_easy_getinfo(guard->curl, CURLINFO_EFFECTIVE_URL, &url);
+  std::string why = guard->policy->check(url_host(url ? url : ""), ip);
+  if (!why.empty()) {
+    guard->refused = std::move(why);
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 }  // namespace
+
+std::string non_public_kind(const IpAddress& address) {
+  IpAddress a = unmapped(address);
+  if (a.is_v4()) {
+    auto kind = v4_kind(a.v4_host_order());
+    if (kind.empty() || address.is_v4()) return std::string(kind);
+    return fmt::format("{} (IPv4-mapped)", kind);
+  }
+  if (!a.is_v6()) return "not an IP address";
+  const uint8_t* b = a.bytes().data();
+  static const uint8_t kZero[16] = {};
+  if (std::memcmp(b, kZero, 16) == 0) return "unspecified (::)";
+  if (std::memcmp(b, kZero, 15) == 0 && b[15] == 1) return "loopback (::1)";
+  // Translators and tunnels that carry an IPv4 address: judged by it.
+  auto carried = [](uint32_t v4, std::string_view how) -> std::string {
+    auto k = v4_kind(v4);
+    return k.empty() ? std::string() : fmt::format("{} ({})", k, how);
+  };
+  if (v6_in(b, {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0}, 96))
+    return carried(be32(b + 12), "through NAT64");
+  if (v6_in(b, {0x20, 0x02}, 16)) return carried(be32(b + 2), "through 6to4");
+  if ((b[0] & 0xe0) != 0x20) {
+    if (v6_in(b, {0xfc}, 7)) return "unique-local (fc00::/7)";
+    if (v6_in(b, {0xfe, 0x80}, 10)) return "link-local (fe80::/10)";
+    if (v6_in(b, {0xfe, 0xc0}, 10)) return "site-local (fec0::/10)";
+    if (b[0] == 0xff) return "multicast";
+    if (v6_in(b, {}, 96)) return "IPv4-compatible (::/96, deprecated)";
+    if (v6_in(b, {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}, 48))
+      return "local-use NAT64 (64:ff9b:1::/48)";
+    if (v6_in(b, {0x01, 0x00, 0, 0, 0, 0, 0, 0}, 64)) return "discard-only (100::/64)";
+    return "reserved (outside global unicast 2000::/3)";
+  }
+  if (v6_in(b, {0x20, 0x01, 0x0d, 0xb8}, 32)) return "documentation (2001:db8::/32)";
+  if (v6_in(b, {0x3f, 0xff}, 20)) return "documentation (3fff::/20)";
+  if (v6_in(b, {0x20, 0x01, 0x00, 0x02, 0x00, 0x00}, 48)) return "benchmarking (2001:2::/48)";
+  if (v6_in(b, {0x20, 0x01, 0x00, 0x00}, 32)) return "a Teredo tunnel (2001::/32)";
+  return {};
+}
+
+Result<DestinationPolicy> DestinationPolicy::parse(const std::vector<std::string>& allow,
+                                                   std::string hint) {
+  DestinationPolicy p;
+  p.hint = std::move(hint);
+  for (const auto& item : allow)
+    if (auto st = p.allow(item); !st.ok()) return st.error();
+  return p;
+}
+
+Status DestinationPolicy::allow(std::string_view raw) {
+  std::string_view item = trim(raw);
+  auto slash = item.find('/');
+  std::string_view addr = item.substr(0, slash);
+  if (addr.size() >= 2 && addr.front() == '[' && addr.back() == ']')
+    addr = addr.substr(1, addr.size() - 2);
+  if (auto ip = IpAddress::parse(addr); ip.ok()) {
+    int max = ip->is_v4() ? 32 : 128;
+    int len = max;
+    if (slash != std::string_view::npos) {
+      std::string_view n = item.substr(slash + 1);
+      auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), len);
+      if (n.empty() || ec != std::errc() || end != n.data() + n.size() || len < 0 || len > max) {
+        return make_error("allowed destination '{}': the prefix length must be 0 to {}", item, max);
+      }
+    }
+    IpAddress net = *ip;
+    // A mapped network is the IPv4 network it reaches.
+    if (unmapped(net) != net && len >= 96) {
+      net = unmapped(net);
+      len -= 96;
+    }
+    // Host bits set ("10.1.2.3/8") mean the network they are in.
+    std::array<uint8_t, 16> b = net.bytes();
+    for (int i = 0; i < 16; ++i) {
+      int keep = std::clamp(len - 8 * i, 0, 8);
+      b[i] &= static_cast<uint8_t>(0xff00 >> keep);
+    }
+    networks.emplace_back(net.is_v4() ? IpAddress::v4(b.data()) : IpAddress::v6(b.data()), len);
+    return {};
+  }
+  std::string host = normal_host(item);
+  if (slash == std::string_view::npos && host_name(host)) {
+    hosts.push_back(std::move(host));
+    return {};
+  }
+  return make_error(
+      "allowed destination '{}' is neither an address, a network (CIDR, as 10.0.0.0/8) nor a "
+      "host name",
+      item);
+}
+
+std::string DestinationPolicy::check(std::string_view host, const IpAddress& address) const {
+  IpAddress a = unmapped(address);
+  std::string h = normal_host(host);
+  if (!h.empty() && std::find(hosts.begin(), hosts.end(), h) != hosts.end()) return {};
+  for (const auto& [net, len] : networks) {
+    if (net.family() == a.family() && prefix_match(a.bytes().data(), net.bytes().data(), len))
+      return {};
+  }
+  std::string kind = non_public_kind(address);
+  if (kind.empty()) return {};
+  std::string shown = address.to_string();
+  return fmt::format(
+      "the destination {} is {}, and only public addresses are allowed; to allow it, add {}{} to "
+      "{}",
+      shown, kind, a.to_string(), h.empty() || h == shown ? "" : " (or the host name " + h + ")",
+      hint);
+}
+
+std::string url_host(std::string_view url) {
+  std::string out;
+  CURLU* u = curl_url();
+  if (!u) return out;
+  std::string s(url);
+  char* host = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, s.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    out = normal_host(host);
+    curl_free(host);
+  }
+  curl_url_cleanup(u);
+  return out;
+}
+
+namespace {}  // namespace
 
 std::string_view HttpResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
@@ -130,6 +366,7 @@ struct HttpClient::Impl {
   HttpClientOptions options;
   CURL* curl = nullptr;
   Pin pin;
+  Guard guard;
 
   // The settings every transfer shares: protocols, time bounds, TLS trust.
   void common(CURL* c, char* errbuf) {
@@ -151,10 +388,23 @@ struct HttpClient::Impl {
       curl_easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE, 0L);
     }
     pin.seen.clear();
+    guard.refused.clear();
+    if (options.destinations) {
+      guard.policy = &*options.destinations;
+      guard.curl = c;
+      curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_checked);
+      curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &guard);
+      // A proxy (from http_proxy and the like) would be the address judged, not the destination.
+      curl_easy_setopt(c, CURLOPT_PROXY, "");
+    }
   }
 
   // The error of a failed transfer; a pin mismatch says so plainly.
   Error failure(CURLcode rc, std::string_view what, const std::string& url, const char* errbuf) {
+    if (rc == CURLE_COULDNT_CONNECT && !guard.refused.empty()) {
+      return make_error_code(static_cast<int>(HttpErrorCode::kRefused), "{} {}: not sent: {}", what,
+                             redact_url(url), guard.refused);
+    }
     if (options.pin_leaf && !pin.expected.empty() && !pin.seen.empty() &&
         pin.seen != pin.expected) {
       return make_error_code(

@@ -1,5 +1,6 @@
-// Server: wires the store, the ingest queue, the API on the HTTP server, TLS, and one
-// background thread for the heartbeat watch, escalation and notification delivery.
+// Server: wires the store, the ingest queue, the API on the HTTP server, TLS, a background
+// thread for the heartbeat watch and escalation, and the notification delivery pool (its own
+// threads, so that no send ever holds up the watch).
 
 #include "mimamori/server/server.h"
 
@@ -11,12 +12,35 @@
 #include "http/http.h"
 #include "ingest/ingest_queue.h"
 #include "mimamori/core/clock.h"
+#include "mimamori/core/http_client.h"
 #include "mimamori/core/log.h"
 #include "notify/notify.h"
 #include "secrets.h"
 #include "triage/triage.h"
 
 namespace mimamori::server {
+
+namespace {
+
+// The delivery pool's bounds; the error names the key.
+core::Status check_notify_options(const NotifyOptions& n) {
+  if (n.workers < 1 || n.workers > 256) {
+    return core::make_error("key 'notify.workers': must be 1 to 256, got {}", n.workers);
+  }
+  if (n.per_destination < 1 || n.per_destination > n.workers) {
+    return core::make_error(
+        "key 'notify.per_destination': must be 1 to notify.workers ({}), got {}", n.workers,
+        n.per_destination);
+  }
+  // Under the 5 minutes after which a row left 'sending' is claimed again (claim_outbox).
+  if (n.timeout_s < 1 || n.timeout_s > 240) {
+    return core::make_error("key 'notify.timeout_s': must be 1 to 240 seconds, got {}",
+                            n.timeout_s);
+  }
+  return {};
+}
+
+}  // namespace
 
 struct Server::Impl {
   ServerOptions options;
@@ -26,12 +50,13 @@ struct Server::Impl {
   std::unique_ptr<HttpServer> http;
   std::string fingerprint;
   std::thread background;
+  std::unique_ptr<DeliveryPool> delivery;  // null when notify.enabled is false
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
 
+  // The 監視停止 watch and escalation keep their own cadence: sending is the pool's.
   void background_loop() {
-    Notifier notifier(options.notify);
     std::unique_lock lock(mu);
     while (!stopping) {
       lock.unlock();
@@ -43,8 +68,9 @@ struct Server::Impl {
       }
       if (auto n = escalate(*store, now, options.escalation_after_s); !n.ok()) {
         spdlog::warn("escalation: {}", n.error().message);
+      } else if (*n > 0 && delivery) {
+        delivery->wake();
       }
-      if (options.deliver_notifications) notifier.deliver_due(*store, now);
       lock.lock();
       cv.wait_for(lock, std::chrono::milliseconds(options.background_interval_ms),
                   [&] { return stopping; });
@@ -62,6 +88,10 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
   if (auto a = check_mailbox(options.notify.smtp_from); !a.ok()) {
     return core::make_error("notify.smtp_from: {}", a.error().message);
   }
+  if (auto a = core::DestinationPolicy::parse(options.notify.allow_destinations, {}); !a.ok()) {
+    return core::make_error("notify.allow_destinations: {}", a.error().message);
+  }
+  if (auto st = check_notify_options(options.notify); !st.ok()) return st.error();
   StoreOptions so = options.store;
   if (so.secret_key_file.empty()) {
     so.secret_key_file = (std::filesystem::path(options.data_dir) / "secret.key").string();
@@ -98,6 +128,10 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
   });
   impl->api = std::make_unique<Api>(*impl->store, *impl->ingest, options, &impl->http->stats());
   if (auto st = impl->http->start(); !st.ok()) return st.error();
+  if (options.deliver_notifications) {
+    impl->delivery = std::make_unique<DeliveryPool>(*impl->store, options.notify,
+                                                    options.background_interval_ms);
+  }
   impl->background = std::thread([raw] { raw->background_loop(); });
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
@@ -121,6 +155,8 @@ void Server::stop() {
   }
   impl_->cv.notify_all();
   if (impl_->background.joinable()) impl_->background.join();
+  // Sends in flight finish (each within notify.timeout_s); claimed ones not begun go back.
+  impl_->delivery.reset();
   // The ingest queue first: it commits what is queued and stops the writers, whose
   // acknowledgements hold the requests' HTTP sessions. Those must be released while the HTTP
   // server's io_context still exists (a session released on a writer thread after it was gone
@@ -163,6 +199,16 @@ ServerOptions load_server_options(const core::Config& c) {
   }
   o.notify.line_push_url = c.get<std::string>("notify.line_push_url", o.notify.line_push_url);
   o.notify.timeout_s = c.get<int64_t>("notify.timeout_s", o.notify.timeout_s);
+  o.notify.allow_destinations = c.list("notify.allow_destinations", {});
+  if (auto a = core::DestinationPolicy::parse(o.notify.allow_destinations, {}); !a.ok()) {
+    throw core::ConfigError(
+        fmt::format("{}: key 'notify.allow_destinations': {}", c.source(), a.error().message));
+  }
+  o.notify.workers = c.get<int>("notify.workers", o.notify.workers);
+  o.notify.per_destination = c.get<int>("notify.per_destination", o.notify.per_destination);
+  if (auto st = check_notify_options(o.notify); !st.ok()) {
+    throw core::ConfigError(fmt::format("{}: {}", c.source(), st.error().message));
+  }
   o.login_attempts_per_minute =
       c.get<int64_t>("server.login_attempts_per_minute", o.login_attempts_per_minute);
   o.enroll_attempts_per_minute =

@@ -1,6 +1,7 @@
 // HttpClient against loopback HTTP and SMTP servers started by the test (ports chosen by the
 // OS): statuses and bodies, the response size bound, the time bound, redirects, allowed
-// protocols, mail upload.
+// protocols, mail upload; the destination policy (address kinds, allow lists, the check at
+// connect time).
 
 #include "mimamori/core/http_client.h"
 
@@ -14,6 +15,9 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "mimamori/core/text.h"
 
 namespace mimamori::core {
 namespace {
@@ -71,6 +75,9 @@ class LoopbackServer {
         status = "302 Found";
         headers = "Location: /ok\r\n";
         body = "moved";
+      } else if (path == "/redirect-to-address") {
+        status = "302 Found";
+        headers = "Location: http://127.0.0.1:" + std::to_string(port_) + "/ok\r\n";
       } else if (path == "/slow") {
         for (int i = 0; i < 40 && !stop_; ++i)
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -282,6 +289,196 @@ TEST(HttpClient, MailIsUploadedOverSmtp) {
   EXPECT_NE(dialogue.find("MAIL FROM:<a@example.jp>"), std::string::npos) << dialogue;
   EXPECT_NE(dialogue.find("RCPT TO:<b@example.jp>"), std::string::npos) << dialogue;
   EXPECT_NE(dialogue.find("Subject: test\n\nhello\n.\n"), std::string::npos) << dialogue;
+}
+
+// Every kind of address that must never count as public, in each of its forms.
+TEST(DestinationPolicy, NonPublicAddressesAreNamed) {
+  const std::vector<std::pair<std::string, std::string>> kCases = {
+      {"0.0.0.0", "unspecified"},
+      {"0.1.2.3", "this network"},
+      {"10.0.0.1", "private"},
+      {"100.64.0.1", "CGNAT"},
+      {"100.127.255.254", "CGNAT"},
+      {"127.0.0.1", "loopback"},
+      {"127.255.255.254", "loopback"},
+      {"169.254.169.254", "link-local"},
+      {"172.16.0.1", "private"},
+      {"172.31.255.255", "private"},
+      {"192.0.0.8", "IETF"},
+      {"192.0.2.1", "documentation"},
+      {"192.88.99.1", "6to4"},
+      {"192.168.1.1", "private"},
+      {"198.18.0.1", "benchmarking"},
+      {"198.19.255.255", "benchmarking"},
+      {"198.51.100.7", "documentation"},
+      {"203.0.113.9", "documentation"},
+      {"224.0.0.1", "multicast"},
+      {"239.255.255.250", "multicast"},
+      {"240.0.0.1", "reserved"},
+      {"255.255.255.255", "broadcast"},
+      {"::", "unspecified"},
+      {"::1", "loopback"},
+      {"::ffff:127.0.0.1", "loopback (IPv4-mapped)"},
+      {"::ffff:169.254.169.254", "link-local (169.254.0.0/16, cloud metadata) (IPv4-mapped)"},
+      {"::ffff:10.1.2.3", "private"},
+      {"::ffff:0.0.0.0", "unspecified"},
+      {"::127.0.0.1", "IPv4-compatible"},
+      {"64:ff9b::7f00:1", "loopback (through NAT64)"},
+      {"64:ff9b:1::1", "local-use NAT64"},
+      {"2002:a9fe:a9fe::1", "link-local (169.254.0.0/16, cloud metadata) (through 6to4)"},
+      {"fc00::1", "unique-local"},
+      {"fd12:3456::1", "unique-local"},
+      {"fe80::1", "link-local"},
+      {"febf::1", "link-local"},
+      {"fec0::1", "site-local"},
+      {"ff02::1", "multicast"},
+      {"100::1", "discard-only"},
+      {"2001:db8::1", "documentation"},
+      {"3fff::1", "documentation"},
+      {"2001:2::1", "benchmarking"},
+      {"2001:0:4136:e378::1", "Teredo"},
+      {"4000::1", "outside global unicast"},
+  };
+  for (const auto& [text, kind] : kCases) {
+    auto a = IpAddress::parse(text);
+    ASSERT_TRUE(a.ok()) << text;
+    std::string got = non_public_kind(*a);
+    EXPECT_NE(got.find(kind), std::string::npos) << text << " → '" << got << "'";
+  }
+}
+
+TEST(DestinationPolicy, PublicAddressesAreNotNamed) {
+  for (std::string text : {"1.1.1.1",          "8.8.8.8",         "9.255.255.255",
+                           "11.0.0.1",         "100.63.255.255",  "100.128.0.1",
+                           "126.255.255.255",  "128.0.0.1",       "169.253.1.1",
+                           "172.15.255.255",   "172.32.0.1",      "192.0.1.1",
+                           "192.167.1.1",      "192.169.0.1",     "198.17.255.255",
+                           "198.20.0.1",       "223.255.255.255", "2001:4860:4860::8888",
+                           "2606:4700::1111",  "2400:cb00::1",    "::ffff:8.8.8.8",
+                           "64:ff9b::808:808", "2002:808:808::1"}) {
+    auto a = IpAddress::parse(text);
+    ASSERT_TRUE(a.ok()) << text;
+    EXPECT_EQ(non_public_kind(*a), "") << text;
+  }
+}
+
+TEST(DestinationPolicy, AllowListNamesNetworksAndHosts) {
+  auto p =
+      DestinationPolicy::parse({"127.0.0.1", "10.0.0.0/8", " fd00::/8 ", "::ffff:192.168.0.0/112",
+                                "[::1]", "Relay.Example.JP.", "172.16.9.9/12"},
+                               "notify.allow_destinations");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto ip = [](const char* t) { return *IpAddress::parse(t); };
+  EXPECT_EQ(p->check("x", ip("127.0.0.1")), "");
+  EXPECT_EQ(p->check("x", ip("::ffff:127.0.0.1")), "");  // the mapped form reaches the same
+  EXPECT_NE(p->check("x", ip("127.0.0.2")), "");
+  EXPECT_EQ(p->check("x", ip("10.200.1.1")), "");
+  EXPECT_EQ(p->check("x", ip("fd00:1::5")), "");
+  EXPECT_NE(p->check("x", ip("fc00::5")), "");
+  EXPECT_EQ(p->check("x", ip("192.168.3.4")), "");  // a mapped network is an IPv4 one
+  EXPECT_EQ(p->check("x", ip("::1")), "");
+  EXPECT_EQ(p->check("x", ip("172.20.0.1")), "");  // host bits in an entry: its network
+  EXPECT_EQ(p->check("relay.example.jp", ip("192.0.2.5")), "");
+  EXPECT_EQ(p->check("RELAY.example.jp.", ip("169.254.169.254")), "");
+  EXPECT_EQ(p->check("8.8.8.8", ip("8.8.8.8")), "");  // public needs no entry
+  std::string why = p->check("metadata.internal", ip("169.254.169.254"));
+  EXPECT_NE(why.find("169.254.169.254 is link-local"), std::string::npos) << why;
+  EXPECT_NE(why.find("only public addresses are allowed"), std::string::npos) << why;
+  EXPECT_NE(why.find("or the host name metadata.internal"), std::string::npos) << why;
+  EXPECT_NE(why.find("notify.allow_destinations"), std::string::npos) << why;
+  // Nothing allowed: everything non-public is refused.
+  auto none = DestinationPolicy::parse({}, "x");
+  ASSERT_TRUE(none.ok());
+  EXPECT_NE(none->check("localhost", ip("::1")), "");
+  EXPECT_NE(none->check("", ip("::ffff:10.0.0.1")), "");
+  EXPECT_EQ(none->check("", ip("203.0.112.1")), "");
+}
+
+TEST(DestinationPolicy, BadEntriesAreErrorsNamingThem) {
+  for (std::string bad : {"10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/x", "http://a.example",
+                          "a.example/8", "a b", "*", "", "..", "1.2.3"}) {
+    auto p = DestinationPolicy::parse({bad}, "x");
+    ASSERT_FALSE(p.ok()) << bad;
+    EXPECT_NE(p.error().message.find(fmt::format("'{}'", trim(bad))), std::string::npos)
+        << p.error().message;
+  }
+}
+
+TEST(DestinationPolicy, UrlHost) {
+  EXPECT_EQ(url_host("https://Hooks.Example.com./a?b"), "hooks.example.com");
+  EXPECT_EQ(url_host("http://user:pw@[::1]:8080/x"), "::1");
+  EXPECT_EQ(url_host("smtp://127.0.0.1:25"), "127.0.0.1");
+  EXPECT_EQ(url_host("not a url"), "");
+}
+
+HttpClientOptions guarded(std::vector<std::string> allow) {
+  auto o = plain_http();
+  auto p = DestinationPolicy::parse(allow, "test.allow");
+  EXPECT_TRUE(p.ok());
+  o.destinations = std::move(*p);
+  return o;
+}
+
+TEST(HttpClient, DestinationPolicyIsCheckedOnTheAddressConnectedTo) {
+  LoopbackServer server;
+  // By address and by a name that resolves to loopback: refused, and nothing reached it.
+  for (std::string url : {server.url("/ok"), "http://localhost:" + server.url("/ok").substr(17)}) {
+    HttpClient client(guarded({}));
+    auto r = client.send({"GET", url, {}, {}});
+    ASSERT_FALSE(r.ok()) << url;
+    EXPECT_EQ(r.error().code, static_cast<int>(HttpErrorCode::kRefused)) << r.error().message;
+    EXPECT_NE(r.error().message.find("is loopback"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("test.allow"), std::string::npos) << r.error().message;
+    EXPECT_EQ(server.last_request(), "") << url;
+  }
+  // Allowed by network, then by host name.
+  for (auto allow : {std::vector<std::string>{"127.0.0.0/8"}, {"localhost"}}) {
+    HttpClient client(guarded(allow));
+    auto url = "http://localhost:" + server.url("/ok").substr(17);
+    auto r = client.send({"GET", url, {}, {}});
+    ASSERT_TRUE(r.ok()) << allow[0] << ": " << r.error().message;
+    EXPECT_EQ(r->body, "hello");
+  }
+  // A host name allowance is not an address allowance.
+  HttpClient by_name(guarded({"localhost"}));
+  auto r = by_name.send({"GET", server.url("/ok"), {}, {}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, static_cast<int>(HttpErrorCode::kRefused));
+  // A followed redirect is judged by the URL it leads to: the name allowed no longer applies.
+  auto follow = guarded({"localhost"});
+  follow.follow_redirects = true;
+  HttpClient following(follow);
+  auto moved = following.send(
+      {"GET", "http://localhost:" + server.url("/redirect-to-address").substr(17), {}, {}});
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.error().code, static_cast<int>(HttpErrorCode::kRefused)) << moved.error().message;
+  EXPECT_NE(server.last_request().find("GET /redirect-to-address"), std::string::npos);
+  // Without a policy, anything goes (uplink, rule updates).
+  HttpClient open(plain_http());
+  EXPECT_TRUE(open.send({"GET", server.url("/ok"), {}, {}}).ok());
+}
+
+TEST(HttpClient, DestinationPolicyCoversMail) {
+  HttpClientOptions o = guarded({});
+  o.protocols = "smtp";
+  LoopbackSmtp server;
+  {
+    HttpClient client(o);
+    auto r = client.send_mail({server.url(), "<a@example.jp>", {"<b@example.jp>"}, "x\r\n"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, static_cast<int>(HttpErrorCode::kRefused)) << r.error().message;
+    EXPECT_NE(r.error().message.find("SMTP smtp://127.0.0.1"), std::string::npos)
+        << r.error().message;
+  }
+  auto allowed = DestinationPolicy::parse({"127.0.0.1"}, "x");
+  ASSERT_TRUE(allowed.ok());
+  o.destinations = *allowed;
+  {
+    HttpClient client(o);
+    auto r = client.send_mail({server.url(), "<a@example.jp>", {"<b@example.jp>"}, "x\r\n"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  EXPECT_NE(server.dialogue().find("RCPT TO:<b@example.jp>"), std::string::npos);
 }
 
 TEST(HttpClient, ErrorsDoNotEchoSecrets) {

@@ -106,12 +106,30 @@ json::object to_json(const ThreatIndicator& t) {
           {"removed_at", jtime(t.removed_at)}};
 }
 
+namespace {
+
+/// What the API shows of a channel's target: an e-mail address or a LINE recipient as it is;
+/// of a webhook, Slack or Teams URL (whose path is the credential: whoever knows it can post)
+/// only the scheme and host.
+std::string shown_target(const Channel& c) {
+  if (c.kind == "email" || c.kind == "line") return c.target;
+  auto scheme = c.target.find("://");
+  if (scheme == std::string::npos) return "…";
+  auto host_end = c.target.find_first_of("/?#", scheme + 3);
+  std::string host = c.target.substr(
+      scheme + 3, host_end == std::string::npos ? std::string::npos : host_end - scheme - 3);
+  if (auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
+  return c.target.substr(0, scheme + 3) + host + "/…";
+}
+
+}  // namespace
+
 json::object to_json(const Channel& c) {
   return {{"id", c.id},
           {"customer_id", c.customer_id.empty() ? json::value(nullptr) : jstr(c.customer_id)},
           {"name", c.name},
           {"kind", c.kind},
-          {"target", c.target},
+          {"target", shown_target(c)},
           {"min_severity", c.min_severity},
           {"enabled", c.enabled}};
 }

@@ -45,6 +45,21 @@ bool known_kind(std::string_view k) {
   return k == "email" || k == "webhook" || k == "slack" || k == "teams" || k == "line";
 }
 
+// Webhook, Slack and Teams channels post to a URL the server connects to: the provider sets
+// them up (provider_admin). Customers manage their own e-mail and LINE channels.
+Status may_manage_kind(Store& store, const Principal& p, std::string_view kind,
+                       std::string_view action, std::string_view id, std::string_view customer_id) {
+  if (p.is_system || p.role == Role::kProviderAdmin || kind == "email" || kind == "line") {
+    return {};
+  }
+  (void)store.audit(p, action, "channel", id, customer_id, {},
+                    fmt::format("{{\"kind\":\"{}\"}}", kind), "denied");
+  return core::make_error_code(403,
+                               "a {} channel is set up by the provider (provider_admin); role {} "
+                               "may manage only e-mail and LINE channels",
+                               kind, role_name(p.role));
+}
+
 }  // namespace
 
 Result<Channel> create_channel(Store& store, const Principal& p, Channel c) {
@@ -63,6 +78,9 @@ Result<Channel> create_channel(Store& store, const Principal& p, Channel c) {
                                  "channel kind '{}' is unknown (email, webhook, slack, "
                                  "teams, line)",
                                  c.kind);
+  }
+  if (auto a = may_manage_kind(store, p, c.kind, "channel.create", "-", c.customer_id); !a.ok()) {
+    return a.error();
   }
   if (c.target.empty()) return core::make_error_code(400, "a channel needs a target");
   if (c.kind == "email") {
@@ -84,6 +102,11 @@ Result<Channel> create_channel(Store& store, const Principal& p, Channel c) {
   auto secret = store.secrets().seal(c.secret);
   if (!secret.ok()) return secret.error();
   auto st = store.transact(true, [&](SqlTx& tx) -> Status {
+    if (!c.customer_id.empty()) {
+      auto cus = tx.q("SELECT id FROM customers WHERE id = $1", {sp(c.customer_id)});
+      if (!cus.ok()) return cus.error();
+      if (cus->empty()) return core::make_error_code(404, "customer '{}' not found", c.customer_id);
+    }
     auto r = tx.q(
         "INSERT INTO channels (id, customer_id, name, kind, target, secret, min_severity, "
         "enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -134,14 +157,15 @@ Result<std::vector<Channel>> list_channels(Store& store, const Principal& p,
 }
 
 Status delete_channel(Store& store, const Principal& p, std::string_view id) {
-  std::string customer;
+  std::string customer, kind;
   bool found = false;
   auto st = store.transact(false, [&](SqlTx& tx) -> Status {
-    auto r = tx.q("SELECT COALESCE(customer_id, '') FROM channels WHERE id = $1", {sp(id)});
+    auto r = tx.q("SELECT COALESCE(customer_id, ''), kind FROM channels WHERE id = $1", {sp(id)});
     if (!r.ok()) return r.error();
     if (!r->empty()) {
       found = true;
       customer = r->str(0, 0);
+      kind = r->str(0, 1);
     }
     return {};
   });
@@ -156,6 +180,7 @@ Status delete_channel(Store& store, const Principal& p, std::string_view id) {
     return a;
   }
   if (!found) return core::make_error_code(404, "channel '{}' not found", id);
+  if (auto a = may_manage_kind(store, p, kind, "channel.delete", id, customer); !a.ok()) return a;
   return store.transact(true, [&](SqlTx& tx) -> Status {
     auto r = tx.q("DELETE FROM channels WHERE id = $1", {sp(id)});
     if (!r.ok()) return r.error();
@@ -252,18 +277,20 @@ Result<std::vector<std::pair<std::string, int64_t>>> outbox_counts(Store& store)
   return out;
 }
 
-Result<std::vector<OutboxMessage>> claim_outbox(Store& store, int64_t now, int64_t n) {
+Result<std::vector<OutboxMessage>> claim_outbox(Store& store, int64_t now, int64_t n,
+                                                const OutboxFilter& accept, int64_t scan) {
   std::vector<OutboxMessage> out;
   auto st = store.transact(true, [&](SqlTx& tx) -> Status {
+    out.clear();
     // A message stuck in 'sending' (its instance died mid-delivery) is due again after 5 min.
     std::string sql = fmt::format(
         "SELECT {} FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = "
         "'sending' AND next_attempt_at <= $2) ORDER BY next_attempt_at, id LIMIT {}",
-        kOutboxColumns, n);
+        kOutboxColumns, accept ? std::max(n, scan) : n);
     if (tx.dialect() == Dialect::kPostgres) sql += " FOR UPDATE SKIP LOCKED";
     auto r = tx.q(sql, {sp(now), sp(now - 300 * 1000000LL)});
     if (!r.ok()) return r.error();
-    for (size_t i = 0; i < r->size(); ++i) {
+    for (size_t i = 0; i < r->size() && static_cast<int64_t>(out.size()) < n; ++i) {
       auto m = outbox_from(*r, i, store.secrets());
       if (!m.ok()) {
         // Never deliverable (its key is gone or the row was altered): failed, not retried, and
@@ -274,6 +301,7 @@ Result<std::vector<OutboxMessage>> claim_outbox(Store& store, int64_t now, int64
         if (!f.ok()) return f.error();
         continue;
       }
+      if (accept && !accept(*m, out)) continue;
       auto u = tx.q(
           "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2 "
           "WHERE id = $1",

@@ -43,18 +43,55 @@ std::string rfc5322_date(int64_t unix_s) {
 // A receiver's answer is read only to judge it: at most this much is kept.
 constexpr std::size_t kMaxReply = 1 << 20;
 
-core::Status post(const OutboundHttp& r, int64_t timeout_s) {
+// Where notifications may connect: public addresses and what the provider allows (the
+// configured SMTP relay, usually on a private address, among them for mail).
+core::Result<core::DestinationPolicy> destinations(const NotifyOptions& o,
+                                                   std::string_view relay_url = {}) {
+  auto p = core::DestinationPolicy::parse(o.allow_destinations, "notify.allow_destinations");
+  if (!p.ok()) return core::make_error("notify.allow_destinations: {}", p.error().message);
+  if (!relay_url.empty()) {
+    if (auto h = core::url_host(relay_url); !h.empty()) {
+      if (auto a = p->allow(h); !a.ok()) return a.error();
+    }
+  }
+  return p;
+}
+
+// A short reason for a receiver's status; its body is never kept (it is the receiver's text,
+// shown to whoever reads the outbox, and may echo anything).
+std::string_view status_reason(long status) {
+  if (status >= 300 && status < 400) return "a redirect, which is not followed";
+  if (status == 401 || status == 403) return "the receiver refused the credentials";
+  if (status == 404 || status == 410) return "no such receiver";
+  if (status == 429) return "the receiver is rate-limiting";
+  if (status >= 400 && status < 500) return "the receiver refused the request";
+  if (status >= 500) return "the receiver failed";
+  return "not a success";
+}
+
+core::Status post(const OutboundHttp& r, const NotifyOptions& options) {
+  auto policy = destinations(options);
+  if (!policy.ok()) return policy.error();
   core::HttpClientOptions o;
   o.protocols = "http,https";
   o.connect_timeout_s = 0;
-  o.timeout_s = static_cast<long>(timeout_s);
+  o.timeout_s = static_cast<long>(options.timeout_s);
   o.max_response_bytes = kMaxReply;
+  o.follow_redirects = false;
+  o.destinations = std::move(*policy);
   core::HttpClient client(std::move(o));
+  // Errors name the receiver's host, not its URL: a webhook URL's path is often its secret.
+  std::string host = core::url_host(r.url);
   auto answer = client.send({"POST", r.url, r.headers, r.body});
-  if (!answer.ok()) return core::make_error("{}", answer.error().message);
+  if (!answer.ok()) {
+    std::string why = answer.error().message;
+    std::string prefix = "POST " + core::redact_url(r.url) + ": ";
+    if (why.starts_with(prefix)) why.erase(0, prefix.size());
+    return core::make_error("POST to {}: {}", host, why);
+  }
   if (answer->status < 200 || answer->status >= 300) {
-    return core::make_error("POST {}: HTTP {}: {}", core::redact_url(r.url), answer->status,
-                            answer->body.substr(0, 200));
+    return core::make_error("HTTP {} from {}: {}", answer->status, host,
+                            status_reason(answer->status));
   }
   return {};
 }
@@ -80,7 +117,11 @@ OutboundHttp webhook_request(const OutboxMessage& m, int64_t unix_s) {
 OutboundHttp slack_request(const OutboxMessage& m) {
   OutboundHttp r;
   r.url = m.target;
-  r.body = to_text(json::object{{"text", m.subject + "\n" + m.body}});
+  // The whole text escaped: device text never forms a mention, a link or a control sequence;
+  // no unfurled previews either.
+  r.body = to_text(json::object{{"text", slack_text(m.subject + "\n" + m.body)},
+                                {"unfurl_links", false},
+                                {"unfurl_media", false}});
   r.headers = {"Content-Type: application/json"};
   return r;
 }
@@ -92,12 +133,14 @@ OutboundHttp teams_request(const OutboxMessage& m) {
       {"$schema", "http://adaptivecards.io/schemas/adaptive-card.json"},
       {"type", "AdaptiveCard"},
       {"version", "1.4"},
-      {"body", json::array{json::object{{"type", "TextBlock"},
-                                        {"text", m.subject},
-                                        {"weight", "Bolder"},
-                                        {"size", "Medium"},
-                                        {"wrap", true}},
-                           json::object{{"type", "TextBlock"}, {"text", m.body}, {"wrap", true}}}}};
+      {"body",
+       json::array{
+           json::object{{"type", "TextBlock"},
+                        {"text", teams_text(m.subject, kMaxSubjectChars)},
+                        {"weight", "Bolder"},
+                        {"size", "Medium"},
+                        {"wrap", true}},
+           json::object{{"type", "TextBlock"}, {"text", teams_text(m.body)}, {"wrap", true}}}}};
   json::object msg{{"type", "message"},
                    {"attachments", json::array{json::object{
                                        {"contentType", "application/vnd.microsoft.card.adaptive"},
@@ -111,17 +154,18 @@ OutboundHttp teams_request(const OutboxMessage& m) {
 OutboundHttp line_request(const OutboxMessage& m, const std::string& push_url) {
   OutboundHttp r;
   r.url = push_url;
-  // LINE limits a text message to 5000 characters; the body is far shorter.
+  // LINE limits a text message to 5000 characters (line_text's cap).
   r.body = to_text(json::object{
       {"to", m.target},
-      {"messages",
-       json::array{json::object{{"type", "text"}, {"text", m.subject + "\n" + m.body}}}}});
+      {"messages", json::array{json::object{{"type", "text"},
+                                            {"text", line_text(m.subject + "\n" + m.body)}}}}});
   r.headers = {"Content-Type: application/json", "Authorization: Bearer " + m.secret};
   return r;
 }
 
 std::string email_message(const OutboxMessage& m, const std::string& from, int64_t unix_s) {
-  std::string b64 = core::base64(m.body);
+  // Plain text only (no HTML part): no control character but the newline, capped.
+  std::string b64 = core::base64(mail_text(m.body));
   std::string body;
   for (size_t i = 0; i < b64.size(); i += 76) body += b64.substr(i, 76) + "\r\n";
   return fmt::format(
@@ -129,7 +173,8 @@ std::string email_message(const OutboxMessage& m, const std::string& from, int64
       "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
       "Content-Transfer-Encoding: base64\r\nX-Mimamori-Idempotency-Key: {}\r\n\r\n{}",
       rfc5322_date(unix_s), header_value(from), header_value(m.target),
-      encode_header_text(m.subject), header_value(m.id), header_value(m.idempotency_key), body);
+      encode_header_text(cap_chars(plain_text(m.subject), kMaxSubjectChars)), header_value(m.id),
+      header_value(m.idempotency_key), body);
 }
 
 Notifier::Notifier(NotifyOptions options) : options_(std::move(options)) {}
@@ -137,10 +182,10 @@ Notifier::~Notifier() = default;
 
 core::Status Notifier::send(const OutboxMessage& m, int64_t now) {
   const int64_t unix_s = now / 1000000;
-  if (m.kind == "webhook") return post(webhook_request(m, unix_s), options_.timeout_s);
-  if (m.kind == "slack") return post(slack_request(m), options_.timeout_s);
-  if (m.kind == "teams") return post(teams_request(m), options_.timeout_s);
-  if (m.kind == "line") return post(line_request(m, options_.line_push_url), options_.timeout_s);
+  if (m.kind == "webhook") return post(webhook_request(m, unix_s), options_);
+  if (m.kind == "slack") return post(slack_request(m), options_);
+  if (m.kind == "teams") return post(teams_request(m), options_);
+  if (m.kind == "line") return post(line_request(m, options_.line_push_url), options_);
   if (m.kind != "email") return core::make_error("unknown channel kind '{}'", m.kind);
   if (options_.smtp_url.empty()) return core::make_error("notify.smtp_url is not configured");
   // Checked again here, not only when the channel was saved: neither a row stored before that
@@ -157,6 +202,9 @@ core::Status Notifier::send(const OutboxMessage& m, int64_t now) {
   o.protocols = "smtp,smtps";
   o.connect_timeout_s = 0;
   o.timeout_s = static_cast<long>(options_.timeout_s);
+  auto policy = destinations(options_, options_.smtp_url);
+  if (!policy.ok()) return policy.error();
+  o.destinations = std::move(*policy);
   core::HttpClient client(std::move(o));
   auto sent = client.send_mail(
       {options_.smtp_url, "<" + options_.smtp_from + ">", {"<" + m.target + ">"}, msg});
@@ -165,27 +213,6 @@ core::Status Notifier::send(const OutboxMessage& m, int64_t now) {
                             sent.error().message);
   }
   return {};
-}
-
-int64_t Notifier::deliver_due(Store& store, int64_t now) {
-  auto due = claim_outbox(store, now, 20);
-  if (!due.ok()) {
-    spdlog::warn("outbox: {}", due.error().message);
-    return 0;
-  }
-  int64_t sent = 0;
-  for (const auto& m : *due) {
-    auto st = send(m, now);
-    if (!st.ok()) spdlog::warn("notification {} ({}): {}", m.id, m.kind, st.error().message);
-    const bool permanent = !st.ok() && st.error().code == kUndeliverable;
-    if (auto f =
-            finish_outbox(store, m.id, st.ok(), st.ok() ? "" : st.error().message, now, permanent);
-        !f.ok()) {
-      spdlog::warn("outbox: {}", f.error().message);
-    }
-    sent += st.ok();
-  }
-  return sent;
 }
 
 }  // namespace mimamori::server

@@ -5,6 +5,8 @@
 // libcurl. The folder-level header of notify/: other folders include this one.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +16,7 @@
 #include "mimamori/server/server.h"
 #include "mimamori/server/store.h"
 #include "notify/address.h"
+#include "notify/format.h"
 #include "store/sql.h"
 
 namespace mimamori::server {
@@ -37,8 +40,17 @@ Result<std::vector<OutboxMessage>> list_outbox(Store& store, const Principal& p,
                                                std::string_view customer_id, int64_t limit);
 /// Number of outbox messages per status (pending, sending, sent, failed), for /metrics.
 Result<std::vector<std::pair<std::string, int64_t>>> outbox_counts(Store& store);
-/// Claims up to `n` due messages (SKIP LOCKED on PostgreSQL) and marks them sending.
-Result<std::vector<OutboxMessage>> claim_outbox(Store& store, int64_t now, int64_t n);
+/// Whether to claim a due message, given those claimed before it in the same call.
+using OutboxFilter =
+    std::function<bool(const OutboxMessage& m, const std::vector<OutboxMessage>& taken)>;
+/// Claims up to `n` due messages (SKIP LOCKED on PostgreSQL) and marks them sending, oldest
+/// first; with `accept`, among the first max(n, scan) due, only those it accepts (the others
+/// stay pending, untouched).
+Result<std::vector<OutboxMessage>> claim_outbox(Store& store, int64_t now, int64_t n,
+                                                const OutboxFilter& accept = {}, int64_t scan = 0);
+/// Gives a claimed message back unsent (its attempt not counted), due at once: for messages
+/// claimed but never begun when delivery stops.
+Status release_outbox(Store& store, std::string_view id, int64_t now);
 /// Records the outcome of one delivery attempt (retry with backoff, or give up; at once when
 /// `permanent`: the message itself can never be sent).
 Status finish_outbox(Store& store, std::string_view id, bool ok, std::string_view error,
@@ -77,8 +89,11 @@ class Notifier {
  public:
   explicit Notifier(NotifyOptions options);
   ~Notifier();
-  /// Claims due messages and tries each once; returns how many were sent.
+  /// Claims due messages and tries each once, one after another on the calling thread (tests
+  /// and tools; the server delivers on a DeliveryPool); returns how many were sent.
   int64_t deliver_due(Store& store, int64_t now);
+  /// Tries one claimed message and records the outcome (sent, retry with backoff, failed).
+  bool deliver(Store& store, const OutboxMessage& m);
   /// Sends one message; an error says why (HTTP status, SMTP reply, connection failure). An
   /// error with code kUndeliverable means the message itself is bad (an e-mail target that is
   /// not an address) and no retry will send it.
@@ -87,6 +102,40 @@ class Notifier {
 
  private:
   NotifyOptions options_;
+};
+
+/// What a per-destination limit counts: "host:port" of the URL a message is posted to
+/// (lower-case, the scheme's port when none is given; the LINE push URL for LINE) or "smtp "
+/// and the relay's for e-mail; empty when the URL has no host.
+std::string delivery_destination(const OutboxMessage& m, const NotifyOptions& options);
+/// "host:port" of an http(s)/smtp(s) URL (user information dropped, IPv6 in brackets); empty
+/// when there is none.
+std::string url_destination(std::string_view url);
+
+/// Delivers the outbox on a bounded pool: `options.workers` threads send, at most
+/// `options.per_destination` messages are in flight to one destination, and each send is bounded
+/// by `options.timeout_s`; a dispatcher thread claims due messages only for destinations with
+/// room, so a destination that hangs holds at most its own share of the workers and never
+/// delays another's messages (nor the caller's own cadence: nothing here blocks the caller).
+class DeliveryPool {
+ public:
+  /// Starts the dispatcher and the workers; the dispatcher looks for due messages every
+  /// `interval_ms`, and sooner after wake() or when a worker frees.
+  DeliveryPool(Store& store, NotifyOptions options, int64_t interval_ms);
+  /// stop().
+  ~DeliveryPool();
+  DeliveryPool(const DeliveryPool&) = delete;
+  DeliveryPool& operator=(const DeliveryPool&) = delete;
+  /// A message may be due now.
+  void wake();
+  /// Stops claiming; messages claimed but not begun go back to pending (release_outbox);
+  /// sends in flight finish (each within timeout_s) and are recorded. Idempotent.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace mimamori::server

@@ -66,10 +66,12 @@ Result<int64_t> escalate(Store& store, int64_t now, int64_t after_s) {
           channel = rot->str(who, 2);
         }
       }
-      std::string subject = fmt::format("[見守り][エスカレーション{}] {}", level + 1, r->str(i, 2));
+      // The title carries device text (a host name): one capped line; channels escape it.
+      const std::string title = field_value(r->str(i, 2));
+      std::string subject = fmt::format("[見守り][エスカレーション{}] {}", level + 1, title);
       std::string body = fmt::format(
-          "未確認の重大インシデントがあります。確認してください。\n{}\nインシデント: {}\n",
-          r->str(i, 2), r->str(i, 0));
+          "未確認の重大インシデントがあります。確認してください。\n{}\nインシデント: {}\n", title,
+          r->str(i, 0));
       auto ins = tx.q(
           "INSERT INTO outbox (id, customer_id, channel_id, kind, target, secret, "
           "idempotency_key, subject, body, status, next_attempt_at, created_at) VALUES ($1, $2, "

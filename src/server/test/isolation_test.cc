@@ -342,6 +342,38 @@ TEST_P(Isolation, DeniedAttemptsAreAuditedUnderTheActorsCustomer) {
   EXPECT_EQ(listed(*admin_).first, 2);  // the provider sees it
 }
 
+TEST_P(Isolation, WebhookUrlsAreNeverShownBack) {
+  // The path of a Slack, Teams or webhook URL is its credential: whoever reads it can post in
+  // the provider's name. The API shows scheme and host only, to every role.
+  const std::string secret_path = "/services/T0001/B0002/s3cr3tT0k3nValue";
+  auto created = admin_->post(
+      "/api/v1/channels",
+      json::serialize(json::object{{"customer_id", a_.customer},
+                                   {"kind", "slack"},
+                                   {"target", "https://hooks.slack.example" + secret_path}}));
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.str("target"), "https://hooks.slack.example/…");
+  EXPECT_EQ(created.body.find("s3cr3t"), std::string::npos) << created.body;
+  ASSERT_EQ(admin_
+                ->post("/api/v1/users",
+                       json::serialize(json::object{{"email", "admin@a.example.jp"},
+                                                    {"role", "customer_admin"},
+                                                    {"customer_id", a_.customer},
+                                                    {"password", "customer password 1"}}))
+                .status,
+            201);
+  Client ca(ts_->base);
+  ASSERT_EQ(ca.login("admin@a.example.jp", "customer password 1").status, 200);
+  for (const Client* c : {admin_.get(), &ca}) {
+    auto listed = c->get("/api/v1/channels?customer_id=" + a_.customer);
+    ASSERT_EQ(listed.status, 200) << listed.body;
+    EXPECT_NE(listed.body.find("https://hooks.slack.example/…"), std::string::npos);
+    EXPECT_EQ(listed.body.find("s3cr3t"), std::string::npos) << listed.body;
+    // E-mail targets are the customer's own contacts and stay readable.
+    EXPECT_NE(listed.body.find("owner@example.jp"), std::string::npos) << listed.body;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Isolation, ::testing::ValuesIn(backends()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 

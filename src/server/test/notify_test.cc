@@ -76,6 +76,9 @@ TEST(NotifyDelivery, OutboxDeliversToSmtpAndWebhookPerCustomerAndRetries) {
     o.deliver_notifications = true;
     o.notify.smtp_url = fmt::format("smtp://127.0.0.1:{}", smtp.port);
     o.notify.smtp_from = "soc@example.jp";
+    // The webhook sinks are on loopback, which only an allowance reaches (the SMTP relay is
+    // the provider's own and always allowed).
+    o.notify.allow_destinations = {"127.0.0.1"};
     o.background_interval_ms = 100;
   });
   ASSERT_TRUE(ts);

@@ -96,7 +96,10 @@ class SecretsAtRest : public ::testing::TestWithParam<std::string> {
   void start(const std::string& data_dir) {
     admin_.reset();
     ts_.reset();
-    ts_ = TestServer::start(url_, [&](ServerOptions& o) { o.data_dir = data_dir; });
+    ts_ = TestServer::start(url_, [&](ServerOptions& o) {
+      o.data_dir = data_dir;
+      o.notify.allow_destinations = {"127.0.0.1"};
+    });
     ASSERT_TRUE(ts_);
     admin_ = std::make_unique<Client>(ts_->admin());
   }
@@ -127,7 +130,7 @@ class SecretsAtRest : public ::testing::TestWithParam<std::string> {
                                                   {"secret", kHookSecret},
                                               }));
     ASSERT_EQ(r.status, 201) << r.body;
-    EXPECT_EQ(r.str("target"), hook_url());
+    EXPECT_EQ(r.str("target"), shown_url());
     channel_ = r.str("id");
   }
 
@@ -171,9 +174,18 @@ class SecretsAtRest : public ::testing::TestWithParam<std::string> {
                                             "[見守り] test", "body", now);
     });
     EXPECT_TRUE(st.ok()) << st.error().message;
-    Notifier n(NotifyOptions{});
-    return n.deliver_due(store(), now);
+    return notifier().deliver_due(store(), now);
   }
+
+  // Delivery driven by the test; the webhook sink is on loopback.
+  static Notifier notifier() {
+    NotifyOptions o;
+    o.allow_destinations = {"127.0.0.1"};
+    return Notifier(o);
+  }
+
+  // The channel's URL as the API shows it back: scheme and host only, opened from its seal.
+  std::string shown_url() const { return fmt::format("http://127.0.0.1:{}/…", hook_.port); }
 
   // Every request the webhook received went to its URL, signed with `secret`.
   void expect_signed_deliveries(size_t count, std::string_view secret) {
@@ -232,7 +244,7 @@ TEST_P(SecretsAtRest, TheDatabaseHoldsNoSecretYetTheServerSignsAndChecksCodes) {
   EXPECT_EQ(login_totp(t_).status, 401) << "a code is still accepted once";
   auto list = admin_->get("/api/v1/channels?customer_id=" + customer_);
   ASSERT_EQ(list.status, 200) << list.body;
-  EXPECT_EQ(list.json().at("items").as_array().at(0).at("target").as_string(), hook_url());
+  EXPECT_EQ(list.json().at("items").as_array().at(0).at("target").as_string(), shown_url());
   EXPECT_EQ(mode_of(key_file()), "0600");
   EXPECT_EQ(fs::file_size(key_file()), SecretBox::kKeyBytes);
   if (GetParam() == "sqlite") {
@@ -393,8 +405,7 @@ TEST_P(SecretsAtRest, PlainTextFromAnOlderVersionIsSealedAtStart) {
   }
   expect_sealed_under(key_id(), 5);
   // The message queued before is delivered with its secret, and the seed still logs in.
-  Notifier n(NotifyOptions{});
-  EXPECT_EQ(n.deliver_due(store(), core::now().micros), 1);
+  EXPECT_EQ(notifier().deliver_due(store(), core::now().micros), 1);
   expect_signed_deliveries(1, kHookSecret);
   EXPECT_EQ(login_totp(core::now().seconds()).status, 200);
   // Once sealed, a restart finds nothing more to seal.

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Loopback sinks for the notification tests: `sinks.py smtp DIR` (aiosmtpd) or
-`sinks.py http DIR` (webhook receiver). Prints the chosen port on the first line, then stores
-every message or request as a numbered file in DIR until killed; the SMTP sink also stores every
-RCPT TO address it is given, accepted or not, in DIR/rcpt/."""
+"""Loopback sinks for the notification tests: `sinks.py smtp DIR` (aiosmtpd),
+`sinks.py http DIR` (webhook receiver) or `sinks.py hang DIR` (a receiver that reads each
+request and never answers). Prints the chosen port on the first line, then stores every message
+or request as a numbered file in DIR until killed; the SMTP sink also stores every RCPT TO
+address it is given, accepted or not, in DIR/rcpt/."""
 import http.server
 import json
 import os
@@ -66,7 +67,7 @@ def serve_smtp(out):
         time.sleep(3600)
 
 
-def serve_http(out):
+def serve_http(out, hang=False):
     lock = threading.Lock()
     count = [0]
 
@@ -79,6 +80,8 @@ def serve_http(out):
             store(out, f"req-{n}.json",
                   json.dumps({"path": self.path, "headers": dict(self.headers),
                               "body": body.decode("utf-8", "replace")}).encode())
+            while hang:  # the connection stays open, unanswered, until the sink is killed
+                time.sleep(3600)
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -95,4 +98,4 @@ def serve_http(out):
 if __name__ == "__main__":
     kind, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    serve_smtp(out) if kind == "smtp" else serve_http(out)
+    serve_smtp(out) if kind == "smtp" else serve_http(out, hang=kind == "hang")

@@ -43,17 +43,19 @@ std::string incident_id_of(std::string_view customer_id, std::string_view catego
   return key_id("inc", fmt::format("{}|{}|{}|{}", customer_id, category, host, bucket));
 }
 
-// The subject and body of the notification of a new incident.
+// The subject and body of the notification of a new incident. Title and host come from the
+// device: each is one line of capped length here; each channel escapes the whole text.
 std::pair<std::string, std::string> opened_message(std::string_view category,
                                                    std::string_view severity,
                                                    std::string_view title, std::string_view host,
                                                    std::string_view incident_id) {
   const auto& cat = Catalogue::get().find(category);
+  const std::string t = field_value(title), h = field_value(host);
   return {
-      fmt::format("[見守り][{}] {}", severity, title),
+      fmt::format("[見守り][{}] {}", severity, t),
       fmt::format("{}\n\n何が起きたか: {}\nどのくらい危険か: {}\n今すぐすること: {}\n\n対象: {}\n"
                   "インシデント: {}\n",
-                  title, cat.what, cat.danger, cat.action, host, incident_id)};
+                  t, cat.what, cat.danger, cat.action, h, incident_id)};
 }
 
 // One rule of a customer's suppression list; empty/zero fields match anything.

@@ -2,19 +2,55 @@
 /// HttpClient: the one libcurl client of the project (uplink, rule updates, notifications).
 /// Requests over the protocols a caller allows, bounded in time and size, with an optional
 /// pin of the server's leaf certificate (SHA-256) instead of trust in a CA, and SMTP upload of
-/// a prepared message. Errors name the method and the address (without user information), never
-/// headers or bodies, which may carry secrets.
+/// a prepared message. A caller may also bound where it connects (DestinationPolicy): the
+/// address curl is about to connect to is judged at that moment, after name resolution, so a
+/// name that resolves to a public address when checked and a private one when used has no gap.
+/// Errors name the method and the address (without user information), never headers or
+/// bodies, which may carry secrets.
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "mimamori/core/ip_address.h"
 #include "mimamori/core/result.h"
 
 namespace mimamori::core {
+
+/// Why `address` is not a public destination ("loopback", "private (RFC 1918)", "link-local
+/// (169.254.0.0/16, cloud metadata)", ...), or empty when it is a public unicast address.
+/// IPv4-mapped, NAT64 (64:ff9b::/96) and 6to4 IPv6 addresses are judged by the IPv4 address
+/// they carry; IPv6 outside global unicast (2000::/3) is never public.
+std::string non_public_kind(const IpAddress& address);
+
+/// Where a client may connect: any public address, plus the networks and host names a
+/// provider allows. A host name allows every address that name resolves to when a URL names
+/// it (the provider trusts that name's DNS); an address or network allows it whatever name led
+/// there.
+struct DestinationPolicy {
+  /// Builds a policy from allowed destinations, each an address ("127.0.0.1", "::1"), a
+  /// network in CIDR form ("10.0.0.0/8", "fd00::/8") or a host name ("relay.example.jp");
+  /// an error names the item that is none of these. `hint` is what a refusal tells to do
+  /// ("notify.allow_destinations").
+  static Result<DestinationPolicy> parse(const std::vector<std::string>& allow, std::string hint);
+  /// Adds one allowed destination (as in parse()).
+  Status allow(std::string_view item);
+  /// Empty when a URL naming `host` may connect to `address`; otherwise why not, in a sentence
+  /// that says how to allow it.
+  std::string check(std::string_view host, const IpAddress& address) const;
+
+  std::vector<std::pair<IpAddress, int>> networks;  ///< address (IPv4 or IPv6) and prefix length
+  std::vector<std::string> hosts;                   ///< lower case, without a trailing dot
+  std::string hint = "the client's allowed destinations";
+};
+
+/// The host of `url` as the policy compares it: lower case, without IPv6 brackets or a
+/// trailing dot; empty when `url` does not parse.
+std::string url_host(std::string_view url);
 
 /// How a client talks: what it may reach, for how long, how much it takes back.
 struct HttpClientOptions {
@@ -37,6 +73,10 @@ struct HttpClientOptions {
   /// so every handshake is verified.
   bool pin_leaf = false;
   std::string pin;
+  /// Where requests and mail may connect, checked on every address curl opens a connection to
+  /// (proxies from the environment are then not used: the check must see the destination).
+  /// Absent: anywhere.
+  std::optional<DestinationPolicy> destinations;
 };
 
 /// One request.
@@ -75,7 +115,7 @@ enum class HttpErrorCode : int {
   kPinMismatch,    ///< the leaf certificate is not the pinned one
   kTooLarge,       ///< the response passed max_response_bytes
   kHttpStatus,     ///< fail_on_http_error and a status of 400 or more
-  kRefused,        ///< the request was not sent (a protocol not allowed, libcurl not started)
+  kRefused,        ///< not sent: a protocol or destination not allowed, libcurl not started
 };
 
 /// A keep-alive client: one connection cache, used by one thread at a time.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mimamori/core/config.h"
 #include "mimamori/core/result.h"
@@ -17,7 +18,12 @@ struct NotifyOptions {
   std::string smtp_url;  ///< e.g. smtp://127.0.0.1:25 or smtps://mail.example.jp; empty: no e-mail
   std::string smtp_from = "mimamori@localhost";
   std::string line_push_url = "https://api.line.me/v2/bot/message/push";
-  int64_t timeout_s = 10;
+  int64_t timeout_s = 10;   ///< each send (connection and transfer), seconds
+  int workers = 4;          ///< threads that send; a hanging destination holds at most its share
+  int per_destination = 2;  ///< messages in flight to one destination (URL host:port, SMTP relay)
+  /// Non-public destinations notifications may reach (addresses, CIDR networks, host names);
+  /// anything else must resolve to a public address. The smtp_url host is always allowed.
+  std::vector<std::string> allow_destinations;
 };
 
 /// Everything mimamori-server reads from its configuration (see README: server.yaml).

@@ -1,0 +1,624 @@
+// The role table of docs/security.md is what the server does: every route of the route table
+// is in it, every route it names exists, and each cell (a role on a route) is checked with a real
+// request on the caller's own customer and on another customer.
+//
+// Cells: `all` (any customer's objects, or not customer-bound), `own` (the caller's own
+// organisation only; another customer's objects answer 404), `self` (the caller's own account or
+// session), `—` (denied: 401 without the right credentials, 403 or 404 for a role).
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "api/api.h"
+#include "test_support.h"
+
+namespace mimamori::server::testing {
+namespace {
+
+namespace json = boost::json;
+
+const std::vector<std::string>& columns() {
+  static const std::vector<std::string> kColumns = {
+      "provider_admin", "analyst",       "technician", "desk",
+      "customer_admin", "customer_user", "device",     "anyone"};
+  return kColumns;
+}
+
+/// One row of the table: the routes it names ("METHOD /path", concrete action segments allowed)
+/// and a cell per column.
+struct Row {
+  std::vector<std::string> routes;
+  std::map<std::string, std::string> cells;
+  int line = 0;
+};
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  return s.substr(i);
+}
+
+/// Reads the table under the heading "## Who may do what" of docs/security.md.
+std::vector<Row> read_table(std::string* error) {
+  const std::string path = std::string(MIMAMORI_SOURCE_DIR) + "/docs/security.md";
+  std::ifstream in(path);
+  if (!in) {
+    *error = path + ": cannot be read";
+    return {};
+  }
+  std::vector<Row> rows;
+  std::vector<std::string> header;
+  bool in_section = false;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.rfind("## ", 0) == 0) {
+      in_section = line == "## Who may do what";
+      continue;
+    }
+    if (!in_section || line.empty() || line[0] != '|') continue;
+    std::vector<std::string> cells;
+    std::stringstream ss(line.substr(1));
+    std::string cell;
+    while (std::getline(ss, cell, '|')) cells.push_back(trim(cell));
+    if (!cells.empty() && cells.back().empty()) cells.pop_back();
+    if (header.empty()) {
+      header = cells;
+      continue;
+    }
+    if (cells.size() > 1 && cells[1].rfind("---", 0) == 0) continue;
+    if (cells.size() != header.size()) {
+      *error =
+          fmt::format("{}:{}: {} cells, the header has {}", path, n, cells.size(), header.size());
+      return {};
+    }
+    Row row;
+    row.line = n;
+    static const std::regex kCode("`([A-Z]+ /[^`]*)`");
+    for (std::sregex_iterator it(cells[1].begin(), cells[1].end(), kCode), end; it != end; ++it) {
+      row.routes.push_back((*it)[1]);
+    }
+    for (size_t i = 2; i < cells.size(); ++i) row.cells[header[i]] = cells[i];
+    rows.push_back(std::move(row));
+  }
+  if (rows.empty()) *error = path + ": no table under '## Who may do what'";
+  return rows;
+}
+
+/// True when the concrete route "METHOD /a/b" is an instance of the route table's pattern.
+bool matches(const Route& r, const std::string& concrete) {
+  auto sp = concrete.find(' ');
+  if (concrete.substr(0, sp) != r.method) return false;
+  std::string path = concrete.substr(sp + 1);
+  std::string_view pat = r.pattern;
+  size_t i = 0, j = 0;
+  while (i < pat.size() && j < path.size()) {
+    if (pat[i] == '{') {
+      i = pat.find('}', i) + 1;
+      if (path[j] == '{') {
+        j = path.find('}', j) + 1;
+      } else {
+        while (j < path.size() && path[j] != '/') ++j;
+      }
+    } else if (pat[i] == path[j]) {
+      ++i, ++j;
+    } else {
+      return false;
+    }
+  }
+  return i == pat.size() && j == path.size();
+}
+
+TEST(RoleTable, NamesEveryRouteAndOnlyRealOnes) {
+  std::string error;
+  auto rows = read_table(&error);
+  ASSERT_TRUE(error.empty()) << error;
+  std::set<std::string> seen;
+  for (const auto& row : rows) {
+    EXPECT_FALSE(row.routes.empty()) << "docs/security.md:" << row.line << " names no route";
+    for (const auto& c : columns()) {
+      auto it = row.cells.find(c);
+      ASSERT_NE(it, row.cells.end()) << "docs/security.md:" << row.line << " has no " << c;
+      static const std::set<std::string> kValues = {"all", "own", "self", "—"};
+      EXPECT_TRUE(kValues.count(it->second))
+          << "docs/security.md:" << row.line << ": '" << it->second << "' for " << c;
+    }
+    for (const auto& r : row.routes) {
+      EXPECT_TRUE(seen.insert(r).second) << r << " is in the table twice";
+      bool found = false;
+      for (const auto& route : Api::routes()) found = found || matches(route, r);
+      EXPECT_TRUE(found) << "docs/security.md:" << row.line << ": " << r << " is no route";
+    }
+  }
+  for (const auto& route : Api::routes()) {
+    bool found = false;
+    for (const auto& r : seen) found = found || matches(route, r);
+    EXPECT_TRUE(found) << route.method << " " << route.pattern
+                       << " is missing from docs/security.md's role table";
+  }
+}
+
+/// A request to make.
+struct Req {
+  std::string method, path, body;
+  std::vector<std::string> headers = {};
+  /// False when the request names no customer's object (the same for every caller).
+  bool bound = true;
+  /// Made in a session of its own, since it ends or changes the caller's session.
+  bool own_session = false;
+};
+
+struct Tenant {
+  std::string customer, site, device, token, user;
+  int64_t seq = 1;
+};
+
+class RoleTableServer : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string why;
+    auto url = fresh_store_url(GetParam(), &why);
+    if (url.empty()) GTEST_SKIP() << why;
+    ts_ = TestServer::start(url, [](ServerOptions& o) {
+      o.login_attempts_per_minute = 100000;
+      o.enroll_attempts_per_minute = 100000;
+      o.deliver_notifications = false;
+    });
+    ASSERT_TRUE(ts_);
+    admin_ = std::make_unique<Client>(ts_->admin());
+    tenants_[0] = tenant("A社");
+    tenants_[1] = tenant("B社");
+    for (std::string role : {"analyst", "technician", "desk", "customer_admin", "customer_user"}) {
+      const bool customer = role.rfind("customer", 0) == 0;
+      auto u = create_user(role + "@roles.example.jp", role, customer ? tenants_[0].customer : "");
+      ASSERT_EQ(u.status, 201) << u.body;
+      if (role == "analyst") analyst_id_ = u.str("id");
+    }
+    ASSERT_EQ(create_user("probe@roles.example.jp", "customer_user", tenants_[0].customer).status,
+              201);
+  }
+
+  Response create_user(const std::string& email, const std::string& role,
+                       const std::string& customer) {
+    json::object o{{"email", email}, {"role", role}, {"password", "role table pass 1"}};
+    if (!customer.empty()) o["customer_id"] = customer;
+    return admin_->post("/api/v1/users", json::serialize(o));
+  }
+
+  Tenant tenant(std::string_view name) {
+    Tenant t;
+    t.customer =
+        admin_->post("/api/v1/customers", json::serialize(json::object{{"name", name}})).str("id");
+    t.site =
+        admin_->post("/api/v1/customers/" + t.customer + "/sites", R"({"name":"本社"})").str("id");
+    auto [device, token] = enroll(t.customer);
+    t.device = device;
+    t.token = token;
+    t.user =
+        create_user(fmt::format("user{}@roles.example.jp", ++counter_), "customer_user", t.customer)
+            .str("id");
+    return t;
+  }
+
+  std::pair<std::string, std::string> enroll(const std::string& customer) {
+    auto code = admin_->post("/api/v1/customers/" + customer + "/enrollment-codes").str("code");
+    Client anon(ts_->base);
+    auto e =
+        anon.call("POST", "/api/v1/enroll",
+                  json::serialize(json::object{
+                      {"code", code}, {"hostname", "gw"}, {"kind", "sensor"}, {"version", "1"}}),
+                  {"Content-Type: application/json"});
+    EXPECT_EQ(e.status, 201) << e.body;
+    return {e.str("device_id"), e.str("device_token")};
+  }
+
+  /// A new incident of tenant `t` (one alert of its own signature).
+  std::string fresh_incident(Tenant& t) {
+    const int n = ++counter_;
+    const std::string sig = fmt::format("ET MALWARE role table probe {}", n);
+    Client anon(ts_->base);
+    EXPECT_EQ(ingest(anon, t.token, t.seq++,
+                     {alert_line(3000000 + n, sig, "192.168.0.2",
+                                 fmt::format("203.0.113.{}", n % 250 + 1))})
+                  .status,
+              200);
+    auto a = admin_->get("/api/v1/alerts?customer_id=" + t.customer + "&limit=1000");
+    const json::value j = a.json();
+    for (const auto& item : j.at("items").as_array()) {
+      if (item.at("signature").as_string() == sig && item.at("incident_id").is_string()) {
+        return std::string(item.at("incident_id").as_string());
+      }
+    }
+    ADD_FAILURE() << "no incident for " << sig;
+    return "none";
+  }
+
+  std::string first_id(const std::string& path) {
+    auto r = admin_->get(path);
+    auto items = r.json().at("items").as_array();
+    EXPECT_FALSE(items.empty()) << path << " " << r.body;
+    return items.empty() ? "none" : std::string(items[0].at("id").as_string());
+  }
+
+  /// The request that exercises `route` on tenant `t`'s objects (fresh ones where the request
+  /// changes or removes them).
+  Req sample(const std::string& route, Tenant& target) {
+    const int k = ++counter_;
+    auto incident_action = [&](const std::string& action, const std::string& body) {
+      return Req{"POST", "/api/v1/incidents/" + fresh_incident(target) + "/" + action, body};
+    };
+    static const std::map<std::string, std::function<Req(RoleTableServer&, Tenant&, int)>>
+        kSamples = {
+            {"GET /api/v1/health",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/health", "", {}, false};
+             }},
+            {"GET /api/v1/openapi.json",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/openapi.json", "", {}, false};
+             }},
+            {"GET /metrics",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/metrics", "", {}, false};
+             }},
+            {"POST /api/v1/enroll",
+             [](RoleTableServer& s, Tenant& t, int) {
+               auto code = s.admin_->post("/api/v1/customers/" + t.customer + "/enrollment-codes")
+                               .str("code");
+               return Req{
+                   "POST",
+                   "/api/v1/enroll",
+                   json::serialize(json::object{
+                       {"code", code}, {"hostname", "gw2"}, {"kind", "agent"}, {"version", "1"}}),
+                   {"Content-Type: application/json"}};
+             }},
+            {"POST /api/v1/login",
+             [](auto&, auto&, int) {
+               return Req{"POST",
+                          "/api/v1/login",
+                          R"({"email":"probe@roles.example.jp","password":"role table pass 1"})",
+                          {"Content-Type: application/json"},
+                          false};
+             }},
+            {"POST /api/v1/ingest",
+             [](auto&, auto&, int n) {
+               const int64_t seq = 100000 + n;
+               return Req{"POST",
+                          "/api/v1/ingest",
+                          dns_line("example.jp") + "\n",
+                          {"Content-Type: application/x-ndjson",
+                           fmt::format("X-Mimamori-Seq-First: {}", seq),
+                           fmt::format("X-Mimamori-Seq-Last: {}", seq)},
+                          false};
+             }},
+            {"POST /api/v1/heartbeat",
+             [](auto&, auto&, int) {
+               return Req{"POST",
+                          "/api/v1/heartbeat",
+                          R"({"version":"1"})",
+                          {"Content-Type: application/json"},
+                          false};
+             }},
+            {"GET /api/v1/device/config",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/device/config", "", {}, false};
+             }},
+            {"POST /api/v1/logout",
+             [](auto&, auto&, int) {
+               return Req{"POST", "/api/v1/logout", "{}", {}, false, true};
+             }},
+            {"GET /api/v1/me",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/me", "", {}, false};
+             }},
+            {"POST /api/v1/me/totp",
+             [](auto&, auto&, int) {
+               return Req{"POST", "/api/v1/me/totp", "{}", {}, false};
+             }},
+            {"POST /api/v1/me/totp/confirm",
+             [](auto&, auto&, int) {
+               return Req{"POST", "/api/v1/me/totp/confirm", R"({"code":"000000"})", {}, false};
+             }},
+            {"POST /api/v1/tokens",
+             [](auto&, auto&, int n) {
+               return Req{"POST",
+                          "/api/v1/tokens",
+                          json::serialize(json::object{{"name", fmt::format("t{}", n)}}),
+                          {},
+                          false};
+             }},
+            {"GET /api/v1/customers",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/customers?customer_id=" + t.customer, ""};
+             }},
+            {"POST /api/v1/customers",
+             [](auto&, auto&, int n) {
+               return Req{"POST",
+                          "/api/v1/customers",
+                          json::serialize(json::object{{"name", fmt::format("新規{}", n)}}),
+                          {},
+                          false};
+             }},
+            {"GET /api/v1/customers/{id}",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/customers/" + t.customer, ""};
+             }},
+            {"GET /api/v1/customers/{id}/sites",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/customers/" + t.customer + "/sites", ""};
+             }},
+            {"POST /api/v1/customers/{id}/sites",
+             [](auto&, Tenant& t, int n) {
+               return Req{"POST", "/api/v1/customers/" + t.customer + "/sites",
+                          json::serialize(json::object{{"name", fmt::format("支店{}", n)}})};
+             }},
+            {"POST /api/v1/customers/{id}/enrollment-codes",
+             [](auto&, Tenant& t, int) {
+               return Req{"POST", "/api/v1/customers/" + t.customer + "/enrollment-codes", "{}"};
+             }},
+            {"GET /api/v1/users",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/users?customer_id=" + t.customer, ""};
+             }},
+            {"POST /api/v1/users",
+             [](auto&, Tenant& t, int n) {
+               return Req{
+                   "POST", "/api/v1/users",
+                   json::serialize(json::object{{"email", fmt::format("new{}@roles.example.jp", n)},
+                                                {"role", "customer_user"},
+                                                {"customer_id", t.customer},
+                                                {"password", "role table pass 1"}})};
+             }},
+            {"GET /api/v1/devices",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/devices?customer_id=" + t.customer, ""};
+             }},
+            {"GET /api/v1/devices/{id}",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/devices/" + t.device, ""};
+             }},
+            {"POST /api/v1/devices/{id}/revoke",
+             [](RoleTableServer& s, Tenant& t, int) {
+               return Req{"POST", "/api/v1/devices/" + s.enroll(t.customer).first + "/revoke",
+                          "{}"};
+             }},
+            {"GET /api/v1/alerts",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/alerts?customer_id=" + t.customer, ""};
+             }},
+            {"GET /api/v1/alerts/{id}",
+             [](RoleTableServer& s, Tenant& t, int) {
+               s.fresh_incident(t);
+               return Req{
+                   "GET",
+                   "/api/v1/alerts/" + s.first_id("/api/v1/alerts?customer_id=" + t.customer), ""};
+             }},
+            {"GET /api/v1/alerts/{id}/events",
+             [](RoleTableServer& s, Tenant& t, int) {
+               s.fresh_incident(t);
+               return Req{"GET",
+                          "/api/v1/alerts/" +
+                              s.first_id("/api/v1/alerts?customer_id=" + t.customer) + "/events",
+                          ""};
+             }},
+            {"GET /api/v1/incidents",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/incidents?customer_id=" + t.customer, ""};
+             }},
+            {"GET /api/v1/incidents/{id}",
+             [](RoleTableServer& s, Tenant& t, int) {
+               return Req{"GET", "/api/v1/incidents/" + s.fresh_incident(t), ""};
+             }},
+            {"GET /api/v1/suppressions",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/suppressions?customer_id=" + t.customer, ""};
+             }},
+            {"POST /api/v1/suppressions",
+             [](auto&, Tenant& t, int n) {
+               return Req{"POST", "/api/v1/suppressions",
+                          json::serialize(json::object{
+                              {"customer_id", t.customer}, {"signature_id", n}, {"reason", "x"}})};
+             }},
+            {"DELETE /api/v1/suppressions/{id}",
+             [](RoleTableServer& s, Tenant& t, int n) {
+               auto id = s.admin_
+                             ->post("/api/v1/suppressions",
+                                    json::serialize(json::object{{"customer_id", t.customer},
+                                                                 {"signature_id", n},
+                                                                 {"reason", "x"}}))
+                             .str("id");
+               return Req{"DELETE", "/api/v1/suppressions/" + id, ""};
+             }},
+            {"GET /api/v1/threats",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/threats", "", {}, false};
+             }},
+            {"POST /api/v1/threats",
+             [](auto&, auto&, int n) {
+               return Req{
+                   "POST",
+                   "/api/v1/threats",
+                   json::serialize(json::object{
+                       {"value", fmt::format("198.51.100.{}", n % 250 + 1)}, {"source", "feed"}}),
+                   {},
+                   false};
+             }},
+            {"DELETE /api/v1/threats/{id}",
+             [](RoleTableServer& s, auto&, int n) {
+               auto id = s.admin_
+                             ->post("/api/v1/threats",
+                                    json::serialize(json::object{
+                                        {"value", fmt::format("192.0.2.{}", n % 250 + 1)},
+                                        {"source", "feed"}}))
+                             .str("id");
+               return Req{"DELETE", "/api/v1/threats/" + id, "", {}, false};
+             }},
+            {"GET /api/v1/channels",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/channels?customer_id=" + t.customer, ""};
+             }},
+            {"POST /api/v1/channels",
+             [](auto&, Tenant& t, int n) {
+               return Req{
+                   "POST", "/api/v1/channels",
+                   json::serialize(json::object{{"customer_id", t.customer},
+                                                {"kind", "email"},
+                                                {"target", fmt::format("owner{}@example.jp", n)}})};
+             }},
+            {"DELETE /api/v1/channels/{id}",
+             [](RoleTableServer& s, Tenant& t, int n) {
+               auto id = s.admin_
+                             ->post("/api/v1/channels",
+                                    json::serialize(json::object{
+                                        {"customer_id", t.customer},
+                                        {"kind", "email"},
+                                        {"target", fmt::format("gone{}@example.jp", n)}}))
+                             .str("id");
+               return Req{"DELETE", "/api/v1/channels/" + id, ""};
+             }},
+            {"GET /api/v1/oncall",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/oncall", "", {}, false};
+             }},
+            {"PUT /api/v1/oncall",
+             [](auto&, auto&, int) {
+               return Req{"PUT", "/api/v1/oncall", R"({"members":[]})", {}, false};
+             }},
+            {"GET /api/v1/notifications",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/notifications?customer_id=" + t.customer, ""};
+             }},
+            {"GET /api/v1/audit",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/audit?customer_id=" + t.customer, ""};
+             }},
+            {"GET /api/v1/explanations",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/explanations", "", {}, false};
+             }},
+        };
+    if (route.rfind("POST /api/v1/incidents/{id}/", 0) == 0) {
+      const std::string action = route.substr(route.rfind('/') + 1);
+      if (action == "acknowledge") return incident_action(action, "{}");
+      if (action == "assign") {
+        return incident_action(action, json::serialize(json::object{{"user_id", analyst_id_}}));
+      }
+      if (action == "comment") return incident_action(action, R"({"text":"確認しました"})");
+      if (action == "status") return incident_action(action, R"({"status":"in_progress"})");
+      if (action == "close") return incident_action(action, R"({"resolution":"誤検知"})");
+      if (action == "confirm") return incident_action(action, R"({"state":"seen"})");
+      if (action == "reopen") {
+        auto id = fresh_incident(target);
+        EXPECT_EQ(
+            admin_->post("/api/v1/incidents/" + id + "/close", R"({"resolution":"x"})").status,
+            200);
+        return Req{"POST", "/api/v1/incidents/" + id + "/reopen", R"({"reason":"再発"})"};
+      }
+    }
+    auto it = kSamples.find(route);
+    if (it == kSamples.end()) {
+      ADD_FAILURE() << route << ": no sample request in role_table_test.cc";
+      return Req{"GET", "/none", ""};
+    }
+    return it->second(*this, target, k);
+  }
+
+  /// The session of `column`, logged in once.
+  const Client& session(const std::string& column) {
+    auto it = sessions_.find(column);
+    if (it == sessions_.end()) it = sessions_.emplace(column, client_for(column)).first;
+    return it->second;
+  }
+
+  /// A client acting as `column`, in a new session.
+  Client client_for(const std::string& column) {
+    if (column == "provider_admin") return ts_->admin();
+    Client c(ts_->base);
+    if (column == "anyone") return c;
+    if (column == "device") {
+      c.set_bearer(tenants_[0].token);
+      return c;
+    }
+    auto r = c.login(column + "@roles.example.jp", "role table pass 1");
+    EXPECT_EQ(r.status, 200) << column << " " << r.body;
+    return c;
+  }
+
+  /// The status of `column` making the sample request of `route` on tenant `t`'s objects, and
+  /// whether the answer shows that tenant (a list filtered to the caller's own shows nothing
+  /// of another's).
+  std::pair<int, bool> attempt(const std::string& column, const std::string& route, Tenant& t,
+                               bool* bound) {
+    Req q = sample(route, t);
+    *bound = q.bound;
+    Client fresh = q.own_session ? client_for(column) : Client(ts_->base);
+    const Client& c = q.own_session ? fresh : session(column);
+    Response r = column == "device" || column == "anyone" || q.method == "GET"
+                     ? c.call(q.method, q.path, q.body, q.headers)
+                     : c.send(q.method, q.path, q.body);
+    EXPECT_LT(r.status, 500) << column << " " << q.method << " " << q.path << ": " << r.body;
+    const bool shows = q.method != "GET" || r.body.find(t.customer) != std::string::npos;
+    return {static_cast<int>(r.status), shows};
+  }
+
+  static bool denied(int status) { return status == 401 || status == 403 || status == 404; }
+
+  std::unique_ptr<TestServer> ts_;
+  std::unique_ptr<Client> admin_;
+  Tenant tenants_[2];
+  int counter_ = 0;
+  std::string analyst_id_;
+  std::map<std::string, Client> sessions_;
+};
+
+TEST_P(RoleTableServer, EveryCellIsWhatTheServerDoes) {
+  std::string error;
+  auto rows = read_table(&error);
+  ASSERT_TRUE(error.empty()) << error;
+  std::string observed;
+  for (const auto& row : rows) {
+    for (const auto& route : row.routes) {
+      std::string line = "| `" + route + "` |";
+      for (const auto& column : columns()) {
+        const std::string& want = row.cells.at(column);
+        bool bound = true;
+        const auto [own, own_shows] = attempt(column, route, tenants_[0], &bound);
+        const auto [other, other_shows] = attempt(column, route, tenants_[1], &bound);
+        (void)own_shows;
+        std::string got = denied(own)                                  ? "—"
+                          : !bound || column.rfind("customer", 0) != 0 ? "all"
+                          : denied(other) || !other_shows              ? "own"
+                                                                       : "all";
+        if (want == "self" && got == "all") got = "self";
+        line += " " + got + " |";
+        EXPECT_EQ(got, want) << route << " as " << column << ": own customer → " << own
+                             << ", another customer → " << other
+                             << " (docs/security.md:" << row.line << ")";
+        // A provider admin may do everything a route offers: its sample must succeed, or the
+        // sample is wrong and the row proves nothing.
+        if (column == "provider_admin" && want == "all") {
+          EXPECT_LT(own, 300) << route << ": the sample request fails for provider_admin";
+        }
+      }
+      observed += line + "\n";
+    }
+  }
+  // On a failure, or with MIMAMORI_ROLE_TABLE_PRINT set, the table as observed, to compare.
+  if (::testing::Test::HasFailure() || std::getenv("MIMAMORI_ROLE_TABLE_PRINT")) {
+    std::cerr << "observed:\n" << observed;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RoleTableServer, ::testing::ValuesIn(backends()),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+}  // namespace
+}  // namespace mimamori::server::testing
