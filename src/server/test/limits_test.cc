@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -375,6 +376,15 @@ TEST(Metrics, TokenConfigIsCheckedAtStartUp) {
     SCOPED_TRACE(yaml);
     EXPECT_THROW(load(yaml), core::ConfigError);
   }
+  // From a file: its first line, without the line end.
+  const std::string file = temp_dir() + "/metrics.token";
+  std::ofstream(file) << "abcdefghijklmnop-2\r\n";
+  EXPECT_EQ(load("server:\n  metrics_token_file: " + file + "\n").metrics_token,
+            "abcdefghijklmnop-2");
+  EXPECT_THROW(load("server:\n  metrics_token_file: " + file + ".missing\n"), core::ConfigError);
+  EXPECT_THROW(
+      load("server:\n  metrics_token: abcdefghijklmnop-1\n  metrics_token_file: " + file + "\n"),
+      core::ConfigError);
 }
 
 // --- TLS cipher suites -----------------------------------------------------------------------
