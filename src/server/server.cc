@@ -4,8 +4,10 @@
 
 #include "mimamori/server/server.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "api/api.h"
@@ -96,12 +98,21 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
   if (!store.ok()) return store.error();
   impl->store = std::move(*store);
   impl->ingest = std::make_unique<IngestQueue>(*impl->store);
+  Impl* raw = impl.get();
   HttpOptions ho;
   ho.address = options.listen;
   ho.port = options.port;
   ho.threads = options.threads;
   ho.max_body = std::max(options.max_body, options.max_json_body);
+  // Each route's own limit, checked before its body is read (the API exists before the first
+  // request: it is made before the server starts).
+  ho.body_limit = [raw](std::string_view method, std::string_view target) {
+    return raw->api->body_limit(method, target);
+  };
+  ho.max_connections = options.max_connections;
+  ho.max_connections_per_ip = options.max_connections_per_ip;
   if (options.tls) {
+    ho.tls_ciphers = options.tls_ciphers;
     ho.cert_file = options.cert_file;
     ho.key_file = options.key_file;
     if (ho.cert_file.empty()) {
@@ -118,7 +129,6 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
     if (!fp.ok()) return fp.error();
     impl->fingerprint = *fp;
   }
-  Impl* raw = impl.get();
   impl->http = std::make_unique<HttpServer>(ho, [raw](HttpRequest&& req, HttpRespond respond) {
     raw->api->handle(std::move(req), std::move(respond));
   });
@@ -181,7 +191,46 @@ ServerOptions load_server_options(const core::Config& c) {
     throw core::ConfigError(fmt::format(
         "{}: keys 'server.tls.cert' and 'server.tls.key' must be given together", c.source()));
   }
+  o.tls_ciphers = c.get<std::string>("server.tls.ciphers", "");
   o.max_body = c.get<uint64_t>("server.max_body", o.max_body);
+  for (auto [key, v] : {std::pair{"server.max_connections", &o.max_connections},
+                        {"server.max_connections_per_ip", &o.max_connections_per_ip}}) {
+    int64_t n = c.get<int64_t>(key, static_cast<int64_t>(*v));
+    if (n <= 0) {
+      throw core::ConfigError(
+          fmt::format("{}: key '{}': must be a positive number, got {}", c.source(), key, n));
+    }
+    *v = static_cast<size_t>(n);
+  }
+  o.metrics_token = c.get<std::string>("server.metrics_token", "");
+  std::string token_file = c.get<std::string>("server.metrics_token_file", "");
+  if (!token_file.empty()) {
+    if (!o.metrics_token.empty()) {
+      throw core::ConfigError(fmt::format(
+          "{}: keys 'server.metrics_token' and 'server.metrics_token_file' exclude each other",
+          c.source()));
+    }
+    std::ifstream in(token_file);
+    if (!in || !std::getline(in, o.metrics_token)) {
+      throw core::ConfigError(fmt::format("{}: key 'server.metrics_token_file': cannot read {}",
+                                          c.source(), token_file));
+    }
+    while (!o.metrics_token.empty() &&
+           (o.metrics_token.back() == '\r' || o.metrics_token.back() == ' ' ||
+            o.metrics_token.back() == '\t')) {
+      o.metrics_token.pop_back();
+    }
+  }
+  if (!o.metrics_token.empty()) {
+    bool printable = std::all_of(o.metrics_token.begin(), o.metrics_token.end(),
+                                 [](char ch) { return ch > 0x20 && ch < 0x7f; });
+    if (o.metrics_token.size() < 16 || !printable) {
+      throw core::ConfigError(fmt::format(
+          "{}: key 'server.metrics_token{}': the token must be at least 16 printable ASCII "
+          "characters without spaces",
+          c.source(), token_file.empty() ? "" : "_file"));
+    }
+  }
   o.static_dir = c.get<std::string>("server.static_dir", "");
   o.background_interval_ms =
       c.get<int64_t>("server.background_interval_ms", o.background_interval_ms);

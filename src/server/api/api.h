@@ -94,9 +94,17 @@ class Api {
   HttpStats* http_stats() { return http_stats_; }
   /// Records a finished call for /metrics.
   void record(const Call& call, int status);
+  /// The body limit of a request, from its route (ingest: max_body; every other route:
+  /// max_json_body; no route: kUnroutedBodyLimit), asked before its body is read.
+  size_t body_limit(std::string_view method, std::string_view target) const;
+  /// Any body to a path that no route takes (static files, 404, 405).
+  static constexpr size_t kUnroutedBodyLimit = 16 * 1024;
 
  private:
   void serve_static(HttpRequest& req, HttpRespond& respond);
+  size_t route_body_limit(const Route& route) const;
+  /// /metrics: the bearer token when one is set, else a loopback peer; answers the refusal.
+  bool metrics_allowed(Call& call, std::string_view bearer);
   Store& store_;
   IngestQueue& ingest_;
   ServerOptions options_;
