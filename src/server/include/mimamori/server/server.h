@@ -38,6 +38,8 @@ struct ServerOptions {
   NotifyOptions notify;
   int64_t login_attempts_per_minute = 20;  ///< per source address
   int64_t enroll_attempts_per_minute = 10;
+  int password_hash_threads = 2;     ///< threads that hash and check passwords
+  int64_t password_hash_queue = 64;  ///< password jobs waiting beyond those before 429
 };
 
 class IngestQueue;
