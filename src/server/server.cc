@@ -163,6 +163,8 @@ void Server::stop() {
   if (impl_->background.joinable()) impl_->background.join();
   // Sends in flight finish (each within notify.timeout_s); claimed ones not begun go back.
   impl_->delivery.reset();
+  // Password checks still queued answer while the store and the HTTP sessions exist.
+  impl_->api->password_pool().stop();
   // The ingest queue first: it commits what is queued and stops the writers, whose
   // acknowledgements hold the requests' HTTP sessions. Those must be released while the HTTP
   // server's io_context still exists (a session released on a writer thread after it was gone
@@ -258,6 +260,18 @@ ServerOptions load_server_options(const core::Config& c) {
       c.get<int64_t>("server.login_attempts_per_minute", o.login_attempts_per_minute);
   o.enroll_attempts_per_minute =
       c.get<int64_t>("server.enroll_attempts_per_minute", o.enroll_attempts_per_minute);
+  o.password_hash_threads = c.get<int>("server.password_hash_threads", o.password_hash_threads);
+  if (o.password_hash_threads < 1 || o.password_hash_threads > 64) {
+    throw core::ConfigError(
+        fmt::format("{}: key 'server.password_hash_threads': must be 1 to 64, got {}", c.source(),
+                    o.password_hash_threads));
+  }
+  o.password_hash_queue = c.get<int64_t>("server.password_hash_queue", o.password_hash_queue);
+  if (o.password_hash_queue < 0 || o.password_hash_queue > 100000) {
+    throw core::ConfigError(
+        fmt::format("{}: key 'server.password_hash_queue': must be 0 to 100000, got {}", c.source(),
+                    o.password_hash_queue));
+  }
   auto& s = o.store;
   s.url = c.get<std::string>("store.url", "sqlite:" + o.data_dir);
   s.connections = c.get<int>("store.connections", s.connections);
@@ -271,11 +285,16 @@ ServerOptions load_server_options(const core::Config& c) {
   s.incident_window_s = c.get<int64_t>("store.incident_window_s", s.incident_window_s);
   s.login_max_failures = c.get<int64_t>("store.login_max_failures", s.login_max_failures);
   s.login_lock_s = c.get<int64_t>("store.login_lock_s", s.login_lock_s);
+  s.login_failure_window_s =
+      c.get<int64_t>("store.login_failure_window_s", s.login_failure_window_s);
   s.sqlite_synchronous = c.get<std::string>("store.sqlite_synchronous", s.sqlite_synchronous);
   for (auto [key, v] : {std::pair{"store.ingest_queue_events", s.ingest_queue_events},
                         {"store.heartbeat_limit_s", s.heartbeat_limit_s},
                         {"store.alert_window_s", s.alert_window_s},
-                        {"store.incident_window_s", s.incident_window_s}}) {
+                        {"store.incident_window_s", s.incident_window_s},
+                        {"store.login_max_failures", s.login_max_failures},
+                        {"store.login_lock_s", s.login_lock_s},
+                        {"store.login_failure_window_s", s.login_failure_window_s}}) {
     if (v <= 0) {
       throw core::ConfigError(
           fmt::format("{}: key '{}': must be a positive number, got {}", c.source(), key, v));

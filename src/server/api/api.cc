@@ -112,6 +112,15 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/audit", Auth::kUser, h_list_audit, "Audit log"},
       {"GET", "/api/v1/explanations", Auth::kUser, h_explanations,
        "Plain-Japanese explanation of every alert category"},
+      {"GET", "/api/v1/tokens", Auth::kUser, h_list_tokens, "List API tokens"},
+      {"DELETE", "/api/v1/tokens/{id}", Auth::kUser, h_revoke_token, "Revoke an API token"},
+      {"POST", "/api/v1/me/password", Auth::kUser, h_change_password, "Change one's password"},
+      {"POST", "/api/v1/users/{id}/sessions/revoke", Auth::kUser, h_revoke_user_sessions,
+       "End every session of a user"},
+      {"POST", "/api/v1/users/{id}/disable", Auth::kUser, h_disable_user, "Disable a user"},
+      {"POST", "/api/v1/users/{id}/enable", Auth::kUser, h_enable_user, "Enable a user again"},
+      {"POST", "/api/v1/users/{id}/password", Auth::kUser, h_reset_password,
+       "Set another user's password (provider_admin)"},
   };
   return kRoutes;
 }
@@ -134,7 +143,9 @@ Api::Api(Store& store, IngestQueue& ingest, const ServerOptions& options, HttpSt
       options_(options),
       http_stats_(http_stats),
       login_limiter_(options.login_attempts_per_minute),
-      enroll_limiter_(options.enroll_attempts_per_minute) {}
+      enroll_limiter_(options.enroll_attempts_per_minute),
+      password_pool_(options.password_hash_threads,
+                     static_cast<size_t>(options.password_hash_queue)) {}
 
 const std::string& Call::param(std::string_view name) const {
   static const std::string kEmpty;

@@ -54,6 +54,8 @@ struct ServerOptions {
   std::string metrics_token;
   /// OpenSSL cipher string for TLS 1.2; empty: ECDHE with AES-GCM or ChaCha20-Poly1305 only.
   std::string tls_ciphers;
+  int password_hash_threads = 2;     ///< threads that hash and check passwords
+  int64_t password_hash_queue = 64;  ///< password jobs waiting beyond those before 429
 };
 
 class IngestQueue;
