@@ -4,8 +4,10 @@
 
 #include "mimamori/server/server.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "api/api.h"
@@ -100,12 +102,21 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
   if (!store.ok()) return store.error();
   impl->store = std::move(*store);
   impl->ingest = std::make_unique<IngestQueue>(*impl->store);
+  Impl* raw = impl.get();
   HttpOptions ho;
   ho.address = options.listen;
   ho.port = options.port;
   ho.threads = options.threads;
   ho.max_body = std::max(options.max_body, options.max_json_body);
+  // Each route's own limit, checked before its body is read (the API exists before the first
+  // request: it is made before the server starts).
+  ho.body_limit = [raw](std::string_view method, std::string_view target) {
+    return raw->api->body_limit(method, target);
+  };
+  ho.max_connections = options.max_connections;
+  ho.max_connections_per_ip = options.max_connections_per_ip;
   if (options.tls) {
+    ho.tls_ciphers = options.tls_ciphers;
     ho.cert_file = options.cert_file;
     ho.key_file = options.key_file;
     if (ho.cert_file.empty()) {
@@ -122,7 +133,6 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
     if (!fp.ok()) return fp.error();
     impl->fingerprint = *fp;
   }
-  Impl* raw = impl.get();
   impl->http = std::make_unique<HttpServer>(ho, [raw](HttpRequest&& req, HttpRespond respond) {
     raw->api->handle(std::move(req), std::move(respond));
   });
@@ -157,6 +167,8 @@ void Server::stop() {
   if (impl_->background.joinable()) impl_->background.join();
   // Sends in flight finish (each within notify.timeout_s); claimed ones not begun go back.
   impl_->delivery.reset();
+  // Password checks still queued answer while the store and the HTTP sessions exist.
+  impl_->api->password_pool().stop();
   // The ingest queue first: it commits what is queued and stops the writers, whose
   // acknowledgements hold the requests' HTTP sessions. Those must be released while the HTTP
   // server's io_context still exists (a session released on a writer thread after it was gone
@@ -185,7 +197,46 @@ ServerOptions load_server_options(const core::Config& c) {
     throw core::ConfigError(fmt::format(
         "{}: keys 'server.tls.cert' and 'server.tls.key' must be given together", c.source()));
   }
+  o.tls_ciphers = c.get<std::string>("server.tls.ciphers", "");
   o.max_body = c.get<uint64_t>("server.max_body", o.max_body);
+  for (auto [key, v] : {std::pair{"server.max_connections", &o.max_connections},
+                        {"server.max_connections_per_ip", &o.max_connections_per_ip}}) {
+    int64_t n = c.get<int64_t>(key, static_cast<int64_t>(*v));
+    if (n <= 0) {
+      throw core::ConfigError(
+          fmt::format("{}: key '{}': must be a positive number, got {}", c.source(), key, n));
+    }
+    *v = static_cast<size_t>(n);
+  }
+  o.metrics_token = c.get<std::string>("server.metrics_token", "");
+  std::string token_file = c.get<std::string>("server.metrics_token_file", "");
+  if (!token_file.empty()) {
+    if (!o.metrics_token.empty()) {
+      throw core::ConfigError(fmt::format(
+          "{}: keys 'server.metrics_token' and 'server.metrics_token_file' exclude each other",
+          c.source()));
+    }
+    std::ifstream in(token_file);
+    if (!in || !std::getline(in, o.metrics_token)) {
+      throw core::ConfigError(fmt::format("{}: key 'server.metrics_token_file': cannot read {}",
+                                          c.source(), token_file));
+    }
+    while (!o.metrics_token.empty() &&
+           (o.metrics_token.back() == '\r' || o.metrics_token.back() == ' ' ||
+            o.metrics_token.back() == '\t')) {
+      o.metrics_token.pop_back();
+    }
+  }
+  if (!o.metrics_token.empty()) {
+    bool printable = std::all_of(o.metrics_token.begin(), o.metrics_token.end(),
+                                 [](char ch) { return ch > 0x20 && ch < 0x7f; });
+    if (o.metrics_token.size() < 16 || !printable) {
+      throw core::ConfigError(fmt::format(
+          "{}: key 'server.metrics_token{}': the token must be at least 16 printable ASCII "
+          "characters without spaces",
+          c.source(), token_file.empty() ? "" : "_file"));
+    }
+  }
   o.static_dir = c.get<std::string>("server.static_dir", "");
   o.background_interval_ms =
       c.get<int64_t>("server.background_interval_ms", o.background_interval_ms);
@@ -213,6 +264,18 @@ ServerOptions load_server_options(const core::Config& c) {
       c.get<int64_t>("server.login_attempts_per_minute", o.login_attempts_per_minute);
   o.enroll_attempts_per_minute =
       c.get<int64_t>("server.enroll_attempts_per_minute", o.enroll_attempts_per_minute);
+  o.password_hash_threads = c.get<int>("server.password_hash_threads", o.password_hash_threads);
+  if (o.password_hash_threads < 1 || o.password_hash_threads > 64) {
+    throw core::ConfigError(
+        fmt::format("{}: key 'server.password_hash_threads': must be 1 to 64, got {}", c.source(),
+                    o.password_hash_threads));
+  }
+  o.password_hash_queue = c.get<int64_t>("server.password_hash_queue", o.password_hash_queue);
+  if (o.password_hash_queue < 0 || o.password_hash_queue > 100000) {
+    throw core::ConfigError(
+        fmt::format("{}: key 'server.password_hash_queue': must be 0 to 100000, got {}", c.source(),
+                    o.password_hash_queue));
+  }
   auto& s = o.store;
   s.url = c.get<std::string>("store.url", "sqlite:" + o.data_dir);
   s.connections = c.get<int>("store.connections", s.connections);
@@ -226,6 +289,8 @@ ServerOptions load_server_options(const core::Config& c) {
   s.incident_window_s = c.get<int64_t>("store.incident_window_s", s.incident_window_s);
   s.login_max_failures = c.get<int64_t>("store.login_max_failures", s.login_max_failures);
   s.login_lock_s = c.get<int64_t>("store.login_lock_s", s.login_lock_s);
+  s.login_failure_window_s =
+      c.get<int64_t>("store.login_failure_window_s", s.login_failure_window_s);
   s.sqlite_synchronous = c.get<std::string>("store.sqlite_synchronous", s.sqlite_synchronous);
   s.secret_key_file = c.get<std::string>(
       "server.secret_key_file", (std::filesystem::path(o.data_dir) / "secret.key").string());
@@ -237,7 +302,10 @@ ServerOptions load_server_options(const core::Config& c) {
   for (auto [key, v] : {std::pair{"store.ingest_queue_events", s.ingest_queue_events},
                         {"store.heartbeat_limit_s", s.heartbeat_limit_s},
                         {"store.alert_window_s", s.alert_window_s},
-                        {"store.incident_window_s", s.incident_window_s}}) {
+                        {"store.incident_window_s", s.incident_window_s},
+                        {"store.login_max_failures", s.login_max_failures},
+                        {"store.login_lock_s", s.login_lock_s},
+                        {"store.login_failure_window_s", s.login_failure_window_s}}) {
     if (v <= 0) {
       throw core::ConfigError(
           fmt::format("{}: key '{}': must be a positive number, got {}", c.source(), key, v));

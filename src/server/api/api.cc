@@ -8,6 +8,7 @@
 
 #include "api/json_body.h"
 #include "mimamori/core/clock.h"
+#include "secrets.h"
 
 namespace mimamori::server {
 namespace {
@@ -38,6 +39,12 @@ bool match_pattern(std::string_view pattern, std::string_view path,
     path = se == std::string_view::npos ? std::string_view{} : path.substr(se);
   }
   return true;
+}
+
+// 127.0.0.0/8 and ::1, also IPv4-mapped, as the HTTP layer writes a peer's address.
+bool loopback_peer(std::string_view ip) {
+  if (ip.starts_with("::ffff:")) ip.remove_prefix(7);
+  return ip.starts_with("127.") || ip == "::1";
 }
 
 std::string_view mime_of(const std::filesystem::path& p) {
@@ -105,6 +112,15 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/audit", Auth::kUser, h_list_audit, "Audit log"},
       {"GET", "/api/v1/explanations", Auth::kUser, h_explanations,
        "Plain-Japanese explanation of every alert category"},
+      {"GET", "/api/v1/tokens", Auth::kUser, h_list_tokens, "List API tokens"},
+      {"DELETE", "/api/v1/tokens/{id}", Auth::kUser, h_revoke_token, "Revoke an API token"},
+      {"POST", "/api/v1/me/password", Auth::kUser, h_change_password, "Change one's password"},
+      {"POST", "/api/v1/users/{id}/sessions/revoke", Auth::kUser, h_revoke_user_sessions,
+       "End every session of a user"},
+      {"POST", "/api/v1/users/{id}/disable", Auth::kUser, h_disable_user, "Disable a user"},
+      {"POST", "/api/v1/users/{id}/enable", Auth::kUser, h_enable_user, "Enable a user again"},
+      {"POST", "/api/v1/users/{id}/password", Auth::kUser, h_reset_password,
+       "Set another user's password (provider_admin)"},
   };
   return kRoutes;
 }
@@ -127,7 +143,9 @@ Api::Api(Store& store, IngestQueue& ingest, const ServerOptions& options, HttpSt
       options_(options),
       http_stats_(http_stats),
       login_limiter_(options.login_attempts_per_minute),
-      enroll_limiter_(options.enroll_attempts_per_minute) {}
+      enroll_limiter_(options.enroll_attempts_per_minute),
+      password_pool_(options.password_hash_threads,
+                     static_cast<size_t>(options.password_hash_queue)) {}
 
 const std::string& Call::param(std::string_view name) const {
   static const std::string kEmpty;
@@ -199,15 +217,17 @@ void Api::handle(HttpRequest&& req, HttpRespond respond) {
     }
     return call->error(404, fmt::format("no route for {} {}", call->req.method, path));
   }
-  if (call->route->auth != Auth::kDevice && call->req.body.size() > options_.max_json_body) {
+  // The HTTP layer refused larger bodies before reading them (body_limit); this is a second line.
+  if (size_t limit = route_body_limit(*call->route); call->req.body.size() > limit) {
     return call->error(413, fmt::format("request body of {} bytes is over the limit of {} bytes",
-                                        call->req.body.size(), options_.max_json_body));
+                                        call->req.body.size(), limit));
   }
   std::string_view authz = call->req.header("authorization");
   std::string_view bearer;
   if (authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
     bearer = authz.substr(7);
   }
+  if (call->route->fn == h_metrics && !metrics_allowed(*call, bearer)) return;
   if (call->route->auth == Auth::kDevice) {
     if (bearer.empty()) return call->error(401, "a device token (Authorization: Bearer) is needed");
     auto p = store_.authenticate_device(bearer);
@@ -244,6 +264,35 @@ void Api::handle(HttpRequest&& req, HttpRespond respond) {
     // Handlers use Result values; this only catches allocation failures and library throws.
     call->error(500, fmt::format("internal error: {}", e.what()));
   }
+}
+
+size_t Api::route_body_limit(const Route& route) const {
+  return route.fn == h_ingest ? options_.max_body : options_.max_json_body;
+}
+
+size_t Api::body_limit(std::string_view method, std::string_view target) const {
+  std::string_view path = target.substr(0, target.find('?'));
+  if (!path.starts_with("/api/") && path != "/metrics") return kUnroutedBodyLimit;
+  std::map<std::string, std::string, std::less<>> params;
+  for (const auto& r : routes()) {
+    if (r.method == method && match_pattern(r.pattern, path, params)) return route_body_limit(r);
+  }
+  return kUnroutedBodyLimit;
+}
+
+bool Api::metrics_allowed(Call& call, std::string_view bearer) {
+  if (!options_.metrics_token.empty()) {
+    // Compared as hashes: equal lengths for the constant-time comparison.
+    if (!bearer.empty() && equal_secret(secret_hash(bearer), secret_hash(options_.metrics_token))) {
+      return true;
+    }
+    call.error(401, bearer.empty() ? "/metrics needs Authorization: Bearer <metrics token>"
+                                   : "wrong metrics token");
+    return false;
+  }
+  if (loopback_peer(call.req.remote_ip)) return true;
+  call.error(403, "/metrics answers loopback peers only while server.metrics_token is not set");
+  return false;
 }
 
 void Api::serve_static(HttpRequest& req, HttpRespond& respond) {

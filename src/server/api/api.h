@@ -3,11 +3,14 @@
 // is checked against), authentication, CSRF, tenant-scoped handlers.
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -77,6 +80,30 @@ class RateLimiter {
   std::unordered_map<std::string, std::pair<int64_t, int64_t>> windows_;  // key → (minute, n)
 };
 
+/// A few threads that run password hashing and checking (Argon2id: tens of milliseconds and
+/// 64 MiB each) so that the HTTP threads never do; a job waits in a bounded queue.
+class PasswordPool {
+ public:
+  PasswordPool(int threads, size_t queue_limit);
+  ~PasswordPool();
+  PasswordPool(const PasswordPool&) = delete;
+  PasswordPool& operator=(const PasswordPool&) = delete;
+  /// Queues `job`; false when the queue is full or the pool stopped (the caller answers 429).
+  bool submit(std::function<void()> job);
+  /// Runs what is queued, then joins the threads; later submits are refused.
+  void stop();
+
+ private:
+  void run();
+  size_t queue_limit_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  size_t idle_ = 0;  // threads waiting for a job: a job for one of them is not queued
+  std::vector<std::thread> threads_;
+};
+
 /// The API.
 class Api {
  public:
@@ -90,19 +117,30 @@ class Api {
   IngestQueue& ingest() { return ingest_; }
   RateLimiter& login_limiter() { return login_limiter_; }
   RateLimiter& enroll_limiter() { return enroll_limiter_; }
+  /// Where password hashing and checking run (never on an HTTP thread).
+  PasswordPool& password_pool() { return password_pool_; }
   ApiMetrics& metrics() { return metrics_; }
   HttpStats* http_stats() { return http_stats_; }
   /// Records a finished call for /metrics.
   void record(const Call& call, int status);
+  /// The body limit of a request, from its route (ingest: max_body; every other route:
+  /// max_json_body; no route: kUnroutedBodyLimit), asked before its body is read.
+  size_t body_limit(std::string_view method, std::string_view target) const;
+  /// Any body to a path that no route takes (static files, 404, 405).
+  static constexpr size_t kUnroutedBodyLimit = 16 * 1024;
 
  private:
   void serve_static(HttpRequest& req, HttpRespond& respond);
+  size_t route_body_limit(const Route& route) const;
+  /// /metrics: the bearer token when one is set, else a loopback peer; answers the refusal.
+  bool metrics_allowed(Call& call, std::string_view bearer);
   Store& store_;
   IngestQueue& ingest_;
   ServerOptions options_;
   HttpStats* http_stats_;
   RateLimiter login_limiter_, enroll_limiter_;
   ApiMetrics metrics_;
+  PasswordPool password_pool_;
 };
 
 // Handlers, one group per file.
@@ -116,6 +154,13 @@ void h_me(Call&);
 void h_totp_begin(Call&);
 void h_totp_confirm(Call&);
 void h_create_token(Call&);
+void h_list_tokens(Call&);
+void h_revoke_token(Call&);
+void h_change_password(Call&);
+void h_revoke_user_sessions(Call&);
+void h_disable_user(Call&);
+void h_enable_user(Call&);
+void h_reset_password(Call&);
 void h_list_customers(Call&);
 void h_create_customer(Call&);
 void h_get_customer(Call&);

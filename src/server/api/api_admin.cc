@@ -132,6 +132,9 @@ void h_metrics(Call& call) {
   if (auto* hs = call.api->http_stats()) {
     line("mimamori_http_connections_total", "Connections accepted.", "counter",
          hs->connections.load());
+    line("mimamori_http_connections_rejected_total",
+         "Connections refused over server.max_connections or server.max_connections_per_ip.",
+         "counter", hs->rejected.load());
     line("mimamori_http_requests_in_flight", "Requests being handled.", "gauge", hs->active.load());
     line("mimamori_http_too_large_total", "Requests over the body limit.", "counter",
          hs->too_large.load());

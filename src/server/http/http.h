@@ -41,19 +41,39 @@ struct HttpResponse {
 using HttpRespond = std::function<void(HttpResponse)>;
 using HttpHandler = std::function<void(HttpRequest&&, HttpRespond)>;
 
+/// The body limit in bytes of one request, chosen from its method and target once its header is
+/// read and before any of its body is: a larger Content-Length gets 413 at once, and a chunked
+/// body is cut with 413 when it passes the limit.
+using HttpBodyLimit = std::function<size_t(std::string_view method, std::string_view target)>;
+
+/// TLS 1.2 cipher suites by default: ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 only
+/// (TLS 1.3 suites are OpenSSL's defaults, all of them AEAD).
+inline constexpr std::string_view kDefaultTlsCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 /// Listening and connection limits.
 struct HttpOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  ///< 0: chosen by the OS
   int threads = 2;
   size_t max_body = 16 << 20;  ///< bytes on the wire; larger bodies get 413
+  HttpBodyLimit body_limit;    ///< per request, at most max_body; empty: max_body for all
   int header_timeout_s = 30, body_timeout_s = 60, idle_timeout_s = 75;
+  /// Open connections at once, overall and per source address; beyond them a plain HTTP
+  /// connection gets 503 with Retry-After, and a TLS one is closed before its handshake.
+  size_t max_connections = 1024, max_connections_per_ip = 64;
   std::string cert_file, key_file;  ///< both empty: plain HTTP
+  /// OpenSSL cipher string for TLS 1.2 (empty: kDefaultTlsCiphers); one that names an unknown
+  /// cipher or selects none fails start().
+  std::string tls_ciphers;
 };
 
 /// Counters for /metrics.
 struct HttpStats {
   std::atomic<int64_t> connections{0}, requests{0}, active{0}, too_large{0}, bad_requests{0};
+  /// Connections refused over max_connections or max_connections_per_ip.
+  std::atomic<int64_t> rejected{0};
 };
 
 /// The HTTP(S) server (Beast): keep-alive, limits, timeouts, graceful stop.

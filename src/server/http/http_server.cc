@@ -2,6 +2,11 @@
 // request (header and body limits, timeouts), hand it to the handler, write the answer when the
 // handler calls back (possibly from the ingest writer's thread), and loop while keep-alive.
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
@@ -16,6 +21,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "http/http.h"
 
@@ -41,7 +47,13 @@ struct HttpServer::Impl {
   std::condition_variable cv;
   // Every session from its accept to its destructor, whatever way it ends (a failed handshake
   // included): the destructor removes its own entry, so no entry outlives its connection.
-  std::map<const SessionBase*, std::weak_ptr<SessionBase>> sessions;
+  struct Entry {
+    std::weak_ptr<SessionBase> session;
+    std::string source;  // its source address (IPv6: its /64), counted in per_ip
+  };
+  std::map<const SessionBase*, Entry> sessions;
+  std::unordered_map<std::string, size_t> per_ip;  // sessions per source address
+  std::atomic<int> rejecting{0};                   // refused connections still being answered
   HttpOptions options;
   HttpHandler handler;
   net::io_context ioc;
@@ -54,9 +66,28 @@ struct HttpServer::Impl {
 
   Impl(HttpOptions o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
   void accept();
+  void reject(tcp::socket sock);
+  // True when one more connection from `source` is within the limits (under `mu`).
+  bool admits(const std::string& source) const {
+    if (sessions.size() >= options.max_connections) return false;
+    auto it = per_ip.find(source);
+    return it == per_ip.end() || it->second < options.max_connections_per_ip;
+  }
+  void add(const std::shared_ptr<SessionBase>& s, const std::string& source) {
+    std::lock_guard lock(mu);
+    sessions.emplace(s.get(), Entry{s, source});
+    ++per_ip[source];
+  }
+  // Drops an entry and its count (under `mu`).
+  std::map<const SessionBase*, Entry>::iterator erase(
+      std::map<const SessionBase*, Entry>::iterator it) {
+    auto ip = per_ip.find(it->second.source);
+    if (ip != per_ip.end() && --ip->second == 0) per_ip.erase(ip);
+    return sessions.erase(it);
+  }
   void forget(const SessionBase* s) {
     std::lock_guard lock(mu);
-    sessions.erase(s);
+    if (auto it = sessions.find(s); it != sessions.end()) erase(it);
     cv.notify_all();
   }
 };
@@ -111,7 +142,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (server_.stopping) return close();
     parser_.emplace();
     parser_->header_limit(16 * 1024);
-    parser_->body_limit(server_.options.max_body);
+    limit_ = server_.options.max_body;
+    parser_->body_limit(limit_);
     busy_ = false;
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(
         first_ ? server_.options.header_timeout_s : server_.options.idle_timeout_s));
@@ -124,6 +156,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void on_header(beast::error_code ec) {
     if (ec) return fail_read(ec);
     busy_ = true;
+    // The route's limit, known now that the header is: a larger announced body is refused
+    // before a byte of it is read (or memory reserved for it), and a chunked one is counted
+    // against it as it arrives.
+    if (server_.options.body_limit) {
+      const auto& h = parser_->get();
+      limit_ = std::min(limit_, server_.options.body_limit(h.method_string(), h.target()));
+    }
+    if (auto length = parser_->content_length(); length && *length > limit_) {
+      return fail_read(http::error::body_limit);
+    }
+    parser_->body_limit(limit_);
     beast::get_lowest_layer(stream_).expires_after(
         std::chrono::seconds(server_.options.body_timeout_s));
     http::async_read(
@@ -136,7 +179,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       server_.stats.too_large.fetch_add(1, std::memory_order_relaxed);
       keep_alive_ = false;
       unread_input_ = true;
-      return write(error_response(413, "request body is over the limit"));
+      return write(error_response(
+          413, "request body is over the limit of " + std::to_string(limit_) + " bytes"));
     }
     if (ec == http::error::header_limit) {
       server_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
@@ -286,7 +330,78 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool keep_alive_ = true, busy_ = false, first_ = true;
   bool unread_input_ = false;  // an error answered a request whose input was not read to its end
   bool in_flight_ = false;     // counted in stats.active until its answer is written
+  size_t limit_ = 0;           // the body limit of the request being read
 };
+
+// A connection over the limits, answered 503 and closed. After the answer it reads and discards
+// what the client sent, for a moment, so that closing with its request unread does not reset the
+// connection before the client has read the answer.
+class Rejection : public std::enable_shared_from_this<Rejection> {
+ public:
+  Rejection(HttpServer::Impl& server, tcp::socket sock)
+      : server_(server), stream_(std::move(sock)) {}
+  ~Rejection() { server_.rejecting.fetch_sub(1, std::memory_order_relaxed); }
+
+  void start() {
+    static constexpr std::string_view kBody =
+        "{\"error\":\"too many connections; try again later\"}";
+    static const std::string kAnswer =
+        "HTTP/1.1 503 Service Unavailable\r\nServer: mimamori-server\r\n"
+        "Content-Type: application/json\r\nContent-Length: " +
+        std::to_string(kBody.size()) +
+        "\r\nRetry-After: 2\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n"
+        "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n\r\n" +
+        std::string(kBody);
+    stream_.expires_after(std::chrono::seconds(1));
+    net::async_write(stream_, net::buffer(kAnswer),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       beast::error_code ec2;
+                       if (ec) {
+                         self->stream_.socket().close(ec2);
+                         return;
+                       }
+                       self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec2);
+                       self->discard();
+                     });
+  }
+
+ private:
+  void discard() {
+    stream_.async_read_some(net::buffer(buf_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (!ec) return self->discard();
+                              beast::error_code ec2;
+                              self->stream_.socket().close(ec2);
+                            });
+  }
+
+  HttpServer::Impl& server_;
+  beast::tcp_stream stream_;
+  std::array<char, 1024> buf_;
+};
+
+// OpenSSL skips the names it does not know: a typing error would quietly drop a suite, or leave
+// only the others. Each name (not the operators !, -, +, @) must select a suite on its own.
+core::Status check_cipher_list(const std::string& ciphers) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()),
+                                                        SSL_CTX_free);
+  if (!ctx) return core::make_error("tls: cannot create an OpenSSL context");
+  size_t start = 0;
+  while (start <= ciphers.size()) {
+    size_t end = ciphers.find_first_of(":, ", start);
+    if (end == std::string::npos) end = ciphers.size();
+    std::string name = ciphers.substr(start, end - start);
+    start = end + 1;
+    if (name.empty() || name.find_first_of("!-+@") == 0) continue;
+    ERR_clear_error();
+    if (SSL_CTX_set_cipher_list(ctx.get(), name.c_str()) != 1) {
+      ERR_clear_error();
+      return core::make_error("tls: cipher string '{}': '{}' names no cipher suite OpenSSL knows",
+                              ciphers, name);
+    }
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -301,29 +416,50 @@ void HttpServer::Impl::accept() {
     auto ep = sock.remote_endpoint(ec2);
     std::string remote = ec2 ? "" : ep.address().to_string();
     sock.set_option(tcp::no_delay(true), ec2);
-    std::shared_ptr<SessionBase> s;
-    if (tls) {
+    // Counted per address, IPv6 per /64 (the least one host is given, and it holds 2^64).
+    std::string source = remote;
+    if (!ec2 && ep.address().is_v6() && !ep.address().to_v6().is_v4_mapped()) {
+      auto bytes = ep.address().to_v6().to_bytes();
+      std::fill(bytes.begin() + 8, bytes.end(), 0);
+      source = net::ip::address_v6(bytes).to_string() + "/64";
+    }
+    // Only this handler adds sessions (one accept at a time), so the count checked here holds
+    // until add() below: others can only leave meanwhile.
+    bool admitted;
+    {
+      std::lock_guard lock(mu);
+      admitted = admits(source);
+    }
+    if (!admitted) {
+      stats.rejected.fetch_add(1, std::memory_order_relaxed);
+      reject(std::move(sock));
+    } else if (tls) {
       auto p = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
           *this, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(sock)), *tls),
           remote, true);
-      s = p;
-      {
-        std::lock_guard lock(mu);
-        sessions.emplace(s.get(), s);
-      }
+      add(p, source);
       p->start();
     } else {
       auto p = std::make_shared<Session<beast::tcp_stream>>(
           *this, beast::tcp_stream(std::move(sock)), remote, false);
-      s = p;
-      {
-        std::lock_guard lock(mu);
-        sessions.emplace(s.get(), s);
-      }
+      add(p, source);
       p->start();
     }
     accept();
   });
+}
+
+void HttpServer::Impl::reject(tcp::socket sock) {
+  // Over TLS a 503 would cost the very handshake the limit is there to spare: the connection
+  // is closed at once. So is any connection while many refused ones are still being answered.
+  constexpr int kMaxRejecting = 256;
+  if (tls || rejecting.fetch_add(1, std::memory_order_relaxed) >= kMaxRejecting) {
+    if (!tls) rejecting.fetch_sub(1, std::memory_order_relaxed);
+    beast::error_code ec;
+    sock.close(ec);
+    return;
+  }
+  std::make_shared<Rejection>(*this, std::move(sock))->start();
 }
 
 HttpServer::HttpServer(HttpOptions options, HttpHandler handler)
@@ -338,6 +474,12 @@ core::Status HttpServer::start() {
     impl_->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                             ssl::context::no_tlsv1_1);
+    const std::string ciphers =
+        o.tls_ciphers.empty() ? std::string(kDefaultTlsCiphers) : o.tls_ciphers;
+    if (auto st = check_cipher_list(ciphers); !st.ok()) return st;
+    if (SSL_CTX_set_cipher_list(impl_->tls->native_handle(), ciphers.c_str()) != 1) {
+      return core::make_error("tls: cipher string '{}' selects no TLS 1.2 cipher suite", ciphers);
+    }
     beast::error_code ec;
     impl_->tls->use_certificate_chain_file(o.cert_file, ec);
     if (ec)
@@ -380,8 +522,8 @@ void HttpServer::stop(int grace_s) {
   std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard lock(impl_->mu);
-    for (auto& [key, w] : impl_->sessions) {
-      if (auto s = w.lock()) live.push_back(s);
+    for (auto& [key, e] : impl_->sessions) {
+      if (auto s = e.session.lock()) live.push_back(s);
     }
   }
   for (auto& s : live) s->close_if_idle();
@@ -389,7 +531,9 @@ void HttpServer::stop(int grace_s) {
   {
     std::unique_lock lock(impl_->mu);
     impl_->cv.wait_for(lock, std::chrono::seconds(grace_s), [&] {
-      std::erase_if(impl_->sessions, [](const auto& e) { return e.second.expired(); });
+      for (auto it = impl_->sessions.begin(); it != impl_->sessions.end();) {
+        it = it->second.session.expired() ? impl_->erase(it) : std::next(it);
+      }
       return impl_->sessions.empty();
     });
   }

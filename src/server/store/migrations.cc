@@ -110,6 +110,22 @@ const std::vector<Migration>& migrations() {
        {
            "ALTER TABLE users ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0",
        }},
+      {5,
+       "accounts: disabled users, login throttling per (account, source address)",
+       {
+           "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
+           // When the owner was last told by mail that logins to the account are throttled
+           // (0: not since the last successful login).
+           "ALTER TABLE users ADD COLUMN login_alert_at BIGINT NOT NULL DEFAULT 0",
+           // Failed logins per (hash of the typed e-mail, source address), known account or
+           // not: after store.login_max_failures each further attempt waits a growing delay.
+           "CREATE TABLE login_throttle (account TEXT NOT NULL, source_ip TEXT NOT NULL, "
+           "failures BIGINT NOT NULL, last_failure_at BIGINT NOT NULL, next_allowed_at BIGINT "
+           "NOT NULL, PRIMARY KEY (account, source_ip))",
+           "CREATE INDEX login_throttle_last ON login_throttle(last_failure_at)",
+           "CREATE INDEX sessions_user ON sessions(user_id)",
+           "CREATE INDEX api_tokens_user ON api_tokens(user_id)",
+       }},
   };
   return kMigrations;
 }

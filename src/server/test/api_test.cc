@@ -65,7 +65,7 @@ TEST_P(Api, HealthNamesTheBackendAndSchema) {
   auto r = admin_->get("/api/v1/health");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.str("backend"), GetParam() == "sqlite" ? "sqlite" : "postgresql");
-  EXPECT_EQ(r.json().at("schema_version").as_int64(), 4);
+  EXPECT_EQ(r.json().at("schema_version").as_int64(), 5);
 }
 
 TEST_P(Api, EnrollmentCodeIsSingleUseAndExpires) {

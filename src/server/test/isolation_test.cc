@@ -72,14 +72,13 @@ class Isolation : public ::testing::TestWithParam<std::string> {
                                                         {"kind", "email"},
                                                         {"target", "owner@example.jp"}}))
                     .str("id");
-    t.user =
-        admin_
-            ->post("/api/v1/users",
-                   json::serialize(json::object{{"email", std::string("u@") + t.customer + ".jp"},
-                                                {"role", "customer_user"},
-                                                {"customer_id", t.customer},
-                                                {"password", "user password 123"}}))
-            .str("id");
+    t.user = admin_
+                 ->post("/api/v1/users",
+                        json::serialize(json::object{{"email", "u." + t.customer + "@example.jp"},
+                                                     {"role", "customer_user"},
+                                                     {"customer_id", t.customer},
+                                                     {"password", "user password 123"}}))
+                 .str("id");
     EXPECT_FALSE(t.user.empty());
     return t;
   }
@@ -268,7 +267,7 @@ TEST_P(Isolation, OnlyProviderRolesChangeAnIncidentsSocStatus) {
   ASSERT_EQ(seen.status, 200) << seen.body;
   EXPECT_EQ(seen.str("status"), "open");
   Client cu(ts_->base);
-  ASSERT_EQ(cu.login("u@" + a_.customer + ".jp", "user password 123").status, 200);
+  ASSERT_EQ(cu.login("u." + a_.customer + "@example.jp", "user password 123").status, 200);
   EXPECT_EQ(cu.post(base + "/confirm", R"({"state":"done","note":"端末を隔離しました"})").status,
             200);
   EXPECT_EQ(cu.post(base + "/status", R"({"status":"resolved"})").status, 403);
@@ -316,7 +315,7 @@ TEST_P(Isolation, DeniedAttemptsAreAuditedUnderTheActorsCustomer) {
                   .status,
               201);
   }
-  const std::string attacker = "u@" + a_.customer + ".jp";
+  const std::string attacker = "u." + a_.customer + "@example.jp";
   Client cu(ts_->base);
   ASSERT_EQ(cu.login(attacker, "user password 123").status, 200);
   auto r = cu.post("/api/v1/incidents/" + b_.incident + "/comment", R"({"text":"x"})");

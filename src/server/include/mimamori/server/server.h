@@ -44,6 +44,18 @@ struct ServerOptions {
   NotifyOptions notify;
   int64_t login_attempts_per_minute = 20;  ///< per source address
   int64_t enroll_attempts_per_minute = 10;
+
+  /// Connections open at once, overall and per source address; beyond them a plain HTTP
+  /// connection gets 503 with Retry-After and a TLS one is closed before its handshake.
+  size_t max_connections = 1024;
+  size_t max_connections_per_ip = 64;
+  /// The `Authorization: Bearer` token /metrics requires; empty: /metrics answers loopback
+  /// peers only (403 to others).
+  std::string metrics_token;
+  /// OpenSSL cipher string for TLS 1.2; empty: ECDHE with AES-GCM or ChaCha20-Poly1305 only.
+  std::string tls_ciphers;
+  int password_hash_threads = 2;     ///< threads that hash and check passwords
+  int64_t password_hash_queue = 64;  ///< password jobs waiting beyond those before 429
 };
 
 class IngestQueue;

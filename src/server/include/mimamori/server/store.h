@@ -42,9 +42,14 @@ struct StoreOptions {
   int64_t heartbeat_limit_s = 300;        ///< silence that opens a 監視停止 incident
   int64_t alert_window_s = 3600;          ///< aggregation window of repeated alerts
   int64_t incident_window_s = 24 * 3600;  ///< correlation window of an incident
-  int64_t login_max_failures = 5;         ///< failed logins before a lock-out
-  int64_t login_lock_s = 900;             ///< length of a lock-out
-  int64_t session_ttl_s = 12 * 3600;      ///< lifetime of a session
+  /// Failed logins per (account, source address) before each further attempt must wait.
+  int64_t login_max_failures = 5;
+  /// Longest wait between attempts of a throttled (account, source address); the wait doubles
+  /// from 2 s with each further failure up to this.
+  int64_t login_lock_s = 900;
+  /// Failures older than this are forgotten (the counter of an (account, address) expires).
+  int64_t login_failure_window_s = 3600;
+  int64_t session_ttl_s = 12 * 3600;  ///< lifetime of a session
   /// SQLite `synchronous`: FULL survives power loss; NORMAL (WAL) survives a crashed process.
   std::string sqlite_synchronous = "FULL";
   /// The key file that seals secret columns (`server.secret_key_file`), made when missing;
@@ -65,6 +70,13 @@ struct KeyRotation {
 struct Session {
   std::string token, csrf_token;
   User user;
+};
+
+/// An API token as listed (never its secret).
+struct ApiTokenInfo {
+  std::string id, user_id, name;
+  int64_t created_at = 0;
+  bool revoked = false;
 };
 
 /// What a heartbeat answers.
@@ -132,17 +144,43 @@ class Store {
   /// Lists users visible to `p`.
   Result<std::vector<User>> list_users(const Principal& p, std::string_view customer_id,
                                        int64_t limit = 1000, int64_t offset = 0);
-  /// Checks a password (and a TOTP code for users who enabled it); rate-limited and locking.
+  /// Checks a password (and a TOTP code for users who enabled it). Failures are counted per
+  /// (typed e-mail, source address), known account or not: past login_max_failures each
+  /// further attempt waits a growing delay, refused meanwhile with 429 (`retry_after_s` set)
+  /// and the same answer for known and unknown e-mails; an unknown e-mail costs the same
+  /// Argon2 work as a known one. When throttling starts for a known account its owner is
+  /// mailed (once until the next successful login). Success clears the counter; a disabled
+  /// user gets the answer of a wrong password. Runs Argon2: never on an HTTP thread.
   Result<Session> login(std::string_view email, std::string_view password, std::string_view totp,
-                        std::string_view source_ip);
+                        std::string_view source_ip, int64_t* retry_after_s = nullptr);
   /// Ends a session.
   Status logout(std::string_view session_token);
-  /// The principal of a session cookie and its CSRF token.
+  /// The principal of a session cookie and its CSRF token; disabled users have none.
   Result<Principal> authenticate_session(std::string_view token, std::string* csrf_token);
   /// Creates an API token for the acting user (shown once).
   Result<std::string> create_api_token(const Principal& p, std::string_view name);
-  /// The principal of an API token.
+  /// The principal of an API token (none for a disabled user).
   Result<Principal> authenticate_api_token(std::string_view token);
+  /// The API tokens of `user_id` (the acting user's own when empty; another's for a
+  /// provider_admin), newest first.
+  Result<std::vector<ApiTokenInfo>> list_api_tokens(const Principal& p, std::string_view user_id);
+  /// Revokes an API token: the acting user's own, or any for a provider_admin; audited. Other
+  /// tokens are 404.
+  Status revoke_api_token(const Principal& p, std::string_view token_id);
+  /// Ends every session of a user (oneself; a provider_admin anyone; a customer_admin the users
+  /// of the own organisation); returns how many ended; audited.
+  Result<int64_t> end_sessions(const Principal& p, std::string_view user_id);
+  /// Disables (or enables again) a user: a provider_admin anyone but oneself, a customer_admin
+  /// the customer users of the own organisation. A disabled user cannot log in, the sessions
+  /// end and the API tokens stop working at once; audited.
+  Status set_user_disabled(const Principal& p, std::string_view user_id, bool disabled);
+  /// Changes the acting user's password after checking the current one; ends the user's other
+  /// sessions (all but `keep_session_token`); audited. Runs Argon2: never on an HTTP thread.
+  Status change_password(const Principal& p, std::string_view current, std::string_view next,
+                         std::string_view keep_session_token);
+  /// A provider_admin sets another user's password; ends all of that user's sessions; audited.
+  /// Runs Argon2: never on an HTTP thread.
+  Status reset_password(const Principal& p, std::string_view user_id, std::string_view password);
   /// Starts TOTP enrolment for a provider user: returns the base32 secret.
   Result<std::string> totp_begin(const Principal& p);
   /// Confirms TOTP enrolment with a current code.
