@@ -414,9 +414,9 @@ std::string SecretBox::key_id_of(std::string_view stored) {
 
 core::Result<std::string> SecretBox::open(std::string_view sealed, std::string_view what) const {
   if (sealed.empty()) return std::string();
-  if (!is_sealed(sealed)) {
-    return core::make_error("{}: not a sealed value (stored in plain text?)", what);
-  }
+  // Plain text stored before sealing (by an older version, or written by hand): as it is; the
+  // next start seals it.
+  if (!is_sealed(sealed)) return std::string(sealed);
   std::string_view rest = sealed.substr(kPrefix.size());
   auto colon = rest.find(':');
   if (colon == std::string_view::npos)

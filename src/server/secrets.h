@@ -92,7 +92,9 @@ class SecretBox {
   /// `plain` sealed under the newest key ("" for "").
   core::Result<std::string> seal(std::string_view plain) const;
   /// The plain text of a sealed value ("" for ""); `what` names the value (table.column of
-  /// which row) in the error when it is not sealed, its key is not held, or it was altered.
+  /// which row) in the error when its key is not held, it was altered or is malformed. A value
+  /// without the sealed prefix is plain text stored before sealing and is returned as it is
+  /// (the store seals such values at start).
   core::Result<std::string> open(std::string_view sealed, std::string_view what) const;
   /// A channel or outbox target: sealed when `kind`'s target is a secret, else as it is.
   core::Result<std::string> seal_target(std::string_view kind, std::string_view target) const;
