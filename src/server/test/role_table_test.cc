@@ -250,7 +250,7 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
 
   /// The request that exercises `route` on tenant `t`'s objects (fresh ones where the request
   /// changes or removes them).
-  Req sample(const std::string& route, Tenant& target) {
+  Req sample(const std::string& route, const std::string& column, Tenant& target) {
     const int k = ++counter_;
     auto incident_action = [&](const std::string& action, const std::string& body) {
       return Req{"POST", "/api/v1/incidents/" + fresh_incident(target) + "/" + action, body};
@@ -505,6 +505,46 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
                return Req{"GET", "/api/v1/explanations", "", {}, false};
              }},
         };
+    // Accounts: the caller's own token and password; another user of the target customer.
+    if (route == "GET /api/v1/tokens") return Req{"GET", "/api/v1/tokens", "", {}, false};
+    if (route == "DELETE /api/v1/tokens/{id}") {
+      const bool person = column != "device" && column != "anyone";
+      const Client& owner = person ? session(column) : *admin_;
+      const std::string name = fmt::format("del{}", k);
+      EXPECT_EQ(owner.post("/api/v1/tokens", json::serialize(json::object{{"name", name}})).status,
+                201);
+      std::string id = "none";
+      const json::value listed = owner.get("/api/v1/tokens").json();
+      for (const auto& x : listed.at("items").as_array()) {
+        if (x.at("name").as_string() == name) id = std::string(x.at("id").as_string());
+      }
+      return Req{"DELETE", "/api/v1/tokens/" + id, "", {}, false};
+    }
+    if (route == "POST /api/v1/me/password") {
+      // The same password again, so that the role's next login still works; the request ends
+      // the role's other sessions, so it runs in a session of its own.
+      const std::string password =
+          column == "provider_admin" ? TestServer::kAdminPassword : "role table pass 1";
+      return Req{
+          "POST",
+          "/api/v1/me/password",
+          json::serialize(json::object{{"current_password", password}, {"new_password", password}}),
+          {},
+          false,
+          true};
+    }
+    if (route.rfind("POST /api/v1/users/{id}/", 0) == 0) {
+      const std::string action = route.substr(std::string("POST /api/v1/users/{id}/").size());
+      auto u = create_user(fmt::format("target{}@roles.example.jp", k), "customer_user",
+                           target.customer);
+      EXPECT_EQ(u.status, 201) << u.body;
+      std::string body = "{}";
+      if (action == "password") body = R"({"password":"a new password 12"})";
+      if (action == "enable") {
+        EXPECT_EQ(admin_->post("/api/v1/users/" + u.str("id") + "/disable").status, 200);
+      }
+      return Req{"POST", "/api/v1/users/" + u.str("id") + "/" + action, body};
+    }
     if (route.rfind("POST /api/v1/incidents/{id}/", 0) == 0) {
       const std::string action = route.substr(route.rfind('/') + 1);
       if (action == "acknowledge") return incident_action(action, "{}");
@@ -557,7 +597,7 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
   /// of another's).
   std::pair<int, bool> attempt(const std::string& column, const std::string& route, Tenant& t,
                                bool* bound) {
-    Req q = sample(route, t);
+    Req q = sample(route, column, t);
     *bound = q.bound;
     Client fresh = q.own_session ? client_for(column) : Client(ts_->base);
     const Client& c = q.own_session ? fresh : session(column);
@@ -565,6 +605,9 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
                      ? c.call(q.method, q.path, q.body, q.headers)
                      : c.send(q.method, q.path, q.body);
     EXPECT_LT(r.status, 500) << column << " " << q.method << " " << q.path << ": " << r.body;
+    // A request that ends the caller's other sessions ends the cached one too.
+    if (q.own_session) sessions_.erase(column);
+    if (q.own_session && column == "provider_admin") *admin_ = ts_->admin();
     const bool shows = q.method != "GET" || r.body.find(t.customer) != std::string::npos;
     return {static_cast<int>(r.status), shows};
   }
