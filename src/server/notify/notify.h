@@ -15,7 +15,7 @@
 #include "mimamori/core/result.h"
 #include "mimamori/server/server.h"
 #include "mimamori/server/store.h"
-#include "notify/address.h"
+#include "mail_address.h"
 #include "notify/format.h"
 #include "store/sql.h"
 

@@ -7,7 +7,7 @@
 #include "mimamori/core/clock.h"
 #include "mimamori/core/eve.h"
 #include "mimamori/server/store.h"
-#include "notify/address.h"
+#include "mail_address.h"
 #include "secrets.h"
 #include "store/sql.h"
 

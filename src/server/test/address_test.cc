@@ -1,7 +1,7 @@
 // E-mail addresses (RFC 5321 mailbox syntax and limits) and RFC 2047 header text: the checks
 // that keep a stored or configured value from adding SMTP commands or mail headers.
 
-#include "notify/address.h"
+#include "mail_address.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // RFC 5321 mailbox syntax (§4.1.2, §4.1.3) and RFC 2047 header text, for the e-mail that
 // notifications send.
 
-#include "notify/address.h"
+#include "mail_address.h"
 
 #include <arpa/inet.h>
 

@@ -1,5 +1,5 @@
 #pragma once
-// E-mail addresses that notifications go to and come from. One check, made when a channel is
+// E-mail addresses (users, notification targets and senders). One check, made when a channel is
 // saved, when the sender address is configured and again just before a message is sent, so a
 // stored or configured value can never smuggle SMTP commands or mail headers (CR/LF).
 
