@@ -11,7 +11,6 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -82,9 +81,13 @@ std::vector<Row> read_table(std::string* error) {
     }
     Row row;
     row.line = n;
-    static const std::regex kCode("`([A-Z]+ /[^`]*)`");
-    for (std::sregex_iterator it(cells[1].begin(), cells[1].end(), kCode), end; it != end; ++it) {
-      row.routes.push_back((*it)[1]);
+    // Each route is a code span "`METHOD /path`".
+    for (size_t at = cells[1].find('`'); at != std::string::npos;) {
+      size_t end = cells[1].find('`', at + 1);
+      if (end == std::string::npos) break;
+      std::string span = cells[1].substr(at + 1, end - at - 1);
+      if (span.find(" /") != std::string::npos) row.routes.push_back(span);
+      at = cells[1].find('`', end + 1);
     }
     for (size_t i = 2; i < cells.size(); ++i) row.cells[header[i]] = cells[i];
     rows.push_back(std::move(row));
