@@ -12,10 +12,10 @@
 #include <utility>
 #include <vector>
 
+#include "mail_address.h"
 #include "mimamori/core/result.h"
 #include "mimamori/server/server.h"
 #include "mimamori/server/store.h"
-#include "mail_address.h"
 #include "notify/format.h"
 #include "store/sql.h"
 

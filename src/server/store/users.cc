@@ -4,10 +4,10 @@
 #include <cctype>
 #include <optional>
 
+#include "mail_address.h"
 #include "mimamori/core/clock.h"
 #include "mimamori/core/eve.h"
 #include "mimamori/server/store.h"
-#include "mail_address.h"
 #include "secrets.h"
 #include "store/sql.h"
 

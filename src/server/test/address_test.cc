@@ -1,12 +1,12 @@
 // E-mail addresses (RFC 5321 mailbox syntax and limits) and RFC 2047 header text: the checks
 // that keep a stored or configured value from adding SMTP commands or mail headers.
 
-#include "mail_address.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "mail_address.h"
 
 namespace mimamori::server::testing {
 namespace {
