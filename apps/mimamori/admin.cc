@@ -131,6 +131,7 @@ void add_admin_commands(CLI::App& app) {
   auto* admin = app.add_subcommand("admin", "set up and administer a mimamori-server store");
   admin->require_subcommand(1);
   add_admin_import_command(*admin);
+  add_admin_backup_commands(*admin);
 
   auto args = std::make_shared<StoreArgs>();
 

@@ -17,4 +17,7 @@ void add_hunt_command(CLI::App& app);
 /// `mimamori admin import-eve`: EVE files into a running server through the device API.
 void add_admin_import_command(CLI::App& admin);
 
+/// `mimamori admin backup|restore`: a consistent copy of the store and its restoration.
+void add_admin_backup_commands(CLI::App& admin);
+
 }  // namespace mimamori::cli
