@@ -255,7 +255,6 @@ Result<BackupManifest> sqlite_backup(const StoreOptions& options, std::string_vi
   if (!fs::exists(file)) {
     return make_error("no database at {}: is the data directory right?", file.string());
   }
-  if (auto st = prepare_folder(req.to); !st.ok()) return st.error();
   BackupManifest m;
   m.backend = "sqlite";
   m.data_file = kSqliteCopy;
@@ -472,7 +471,6 @@ Status run_program(const std::vector<std::string>& argv, std::string_view packag
 }
 
 Result<BackupManifest> pg_backup(const StoreOptions& options, const BackupRequest& req) {
-  if (auto st = prepare_folder(req.to); !st.ok()) return st.error();
   PgConn db;
   if (auto st = db.open(options.url); !st.ok()) return st.error();
   BackupManifest m;
@@ -598,9 +596,21 @@ Result<BackupManifest> read_backup_manifest(const fs::path& dir) {
 
 Result<BackupManifest> backup_store(const StoreOptions& options, const BackupRequest& req) {
   std::string_view url = options.url;
-  if (url.starts_with("sqlite:")) return sqlite_backup(options, url.substr(7), req);
-  if (is_postgres(url)) return pg_backup(options, req);
-  return make_error("store url '{}' is not understood: use sqlite:DIR or postgresql://…", url);
+  const bool pg = is_postgres(url);
+  if (!pg && !url.starts_with("sqlite:")) {
+    return make_error("store url '{}' is not understood: use sqlite:DIR or postgresql://…", url);
+  }
+  if (auto st = prepare_folder(req.to); !st.ok()) return st.error();
+  auto m = pg ? pg_backup(options, req) : sqlite_backup(options, url.substr(7), req);
+  if (!m.ok()) {
+    // No manifest was written: what there is of the copy goes, so the folder can be used again.
+    std::error_code ec;
+    for (const char* f : {kSqliteCopy, kPgCopy, kKeyCopy}) {
+      fs::remove(req.to / f, ec);
+      fs::remove(req.to / (std::string(f) + ".tmp"), ec);
+    }
+  }
+  return m;
 }
 
 Result<BackupManifest> restore_store(const StoreOptions& options, const RestoreRequest& req) {

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -249,6 +250,28 @@ TEST_P(Backups, ACopyTakenWhileIngestingRestoresEveryTableAsOfOneInstant) {
   ASSERT_FALSE(twice.ok());
   EXPECT_NE(twice.error().message.find("not empty"), std::string::npos) << twice.error().message;
   EXPECT_NE(twice.error().message.find("--force"), std::string::npos);
+  // With --force it replaces what is there (the restored server's logins among it).
+  auto forced = restore_store(target, RestoreRequest{dir, true, {}});
+  ASSERT_TRUE(forced.ok()) << forced.error().message;
+  auto rs = open_store(target);
+  ASSERT_TRUE(rs.ok()) << rs.error().message;
+  EXPECT_EQ(dump(**rs, *m).at("sessions"), after.at("sessions"));
+}
+
+TEST_P(Backups, WithoutPgDumpThePostgresBackupSaysWhatToInstall) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "SQLite needs no program";
+  ts_.reset();
+  const std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  ::setenv("PATH", temp_dir().c_str(), 1);
+  const fs::path dir = fs::path(temp_dir()) / "backup";
+  auto m = backup_store(source(), BackupRequest{dir, false, {}});
+  ::setenv("PATH", path.c_str(), 1);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("pg_dump is not installed"), std::string::npos)
+      << m.error().message;
+  EXPECT_NE(m.error().message.find("postgresql-client"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir / "mimamori.pgdump")) << "no partial copy is left";
+  EXPECT_TRUE(backup_store(source(), BackupRequest{dir, false, {}}).ok()) << "the folder is reused";
 }
 
 TEST_P(Backups, AnAlteredCopyIsRefusedByItsHash) {
