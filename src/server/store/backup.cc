@@ -41,7 +41,7 @@ constexpr const char* kManifest = "manifest.json";
 constexpr const char* kKeyCopy = "secret.key";
 constexpr const char* kSqliteCopy = "mimamori.db";
 constexpr const char* kPgCopy = "mimamori.pgdump";
-// Pages per backup step (4 KiB pages: 16 MiB).
+// Pages per restore step (4 KiB pages: 16 MiB).
 constexpr int kStepPages = 4096;
 
 void say(const std::function<void(const std::string&)>& progress, const std::string& line) {
@@ -220,7 +220,7 @@ Status sqlite_census(SqliteDb& db, BackupManifest& m) {
 }
 
 // Copies every page of `src` into `dest` in steps, telling the progress.
-Status sqlite_copy(SqliteDb& src, SqliteDb& dest, const std::string& what,
+Status sqlite_copy(SqliteDb& src, SqliteDb& dest, const std::string& what, int step_pages,
                    const std::function<void(const std::string&)>& progress) {
   sqlite3_backup* b = sqlite3_backup_init(dest.db, "main", src.db, "main");
   if (!b)
@@ -228,11 +228,11 @@ Status sqlite_copy(SqliteDb& src, SqliteDb& dest, const std::string& what,
   int rc = SQLITE_OK;
   int shown = -1;
   while (true) {
-    rc = sqlite3_backup_step(b, kStepPages);
+    rc = sqlite3_backup_step(b, step_pages);
     const int total = sqlite3_backup_pagecount(b);
     const int done = total - sqlite3_backup_remaining(b);
     const int tenth = total > 0 ? done * 10 / total : 10;
-    if (tenth != shown && (total > kStepPages || rc == SQLITE_DONE)) {
+    if (tenth != shown && (total > step_pages || rc == SQLITE_DONE)) {
       say(progress, fmt::format("{}: {} / {} pages", what, done, total));
       shown = tenth;
     }
@@ -270,7 +270,9 @@ Result<BackupManifest> sqlite_backup(const StoreOptions& options, std::string_vi
     m.created_at = core::format_eve_time(core::now(), 0);
     if (auto st = ensure_private_file(copy, true); !st.ok()) return st.error();
     if (auto st = dest.open(copy, SQLITE_OPEN_READWRITE); !st.ok()) return st.error();
-    if (auto st = sqlite_copy(src, dest, file.string(), req.progress); !st.ok()) return st.error();
+    if (auto st = sqlite_copy(src, dest, file.string(), std::max(1, req.step_pages), req.progress);
+        !st.ok())
+      return st.error();
     (void)src.exec("COMMIT");
     // One self-contained file: the copy leaves WAL mode (the server sets it again on open).
     if (auto st = dest.exec("PRAGMA journal_mode=DELETE"); !st.ok()) return st.error();
@@ -388,7 +390,8 @@ Result<BackupManifest> sqlite_restore(const StoreOptions& options, std::string_v
     if (auto st = src.open(req.from / m.data_file, SQLITE_OPEN_READONLY); !st.ok()) {
       return st.error();
     }
-    if (auto st = sqlite_copy(src, dest, (req.from / m.data_file).string(), req.progress);
+    if (auto st =
+            sqlite_copy(src, dest, (req.from / m.data_file).string(), kStepPages, req.progress);
         !st.ok()) {
       return st.error();
     }

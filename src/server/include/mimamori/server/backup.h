@@ -34,6 +34,8 @@ struct BackupRequest {
   bool without_key = false;  ///< leave the key file out (it must then be kept separately)
   /// Progress lines (pages copied / total, steps done); may be empty.
   std::function<void(const std::string&)> progress;
+  /// SQLite pages copied per step (4 KiB each); the writer commits between steps.
+  int step_pages = 4096;
 };
 
 /// How to restore.
