@@ -512,11 +512,11 @@ Result<BackupManifest> pg_restore(const StoreOptions& options, const RestoreRequ
                                   const BackupManifest& m) {
   PgConn db;
   if (auto st = db.open(options.url); !st.ok()) return st.error();
-  // mimamori-server keeps a pool of connections open: any other session on the database is
-  // taken as a running server.
+  // mimamori-server keeps a pool of connections open: any other client session on the database
+  // is taken as a running server (autovacuum and other background workers are not).
   auto others = db.column(
       "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
-      "pg_backend_pid()");
+      "pg_backend_pid() AND backend_type = 'client backend'");
   if (!others.ok()) return others.error();
   if (others->at(0) != "0") {
     return make_error(
