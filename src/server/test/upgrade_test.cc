@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -209,13 +210,20 @@ TEST_P(Upgrade, OlderDatabaseMigratesOnStartAndKeepsEveryRow) {
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(*v, migrations().back().version);
 
-  // Every row the fixture held is still there (tables of later versions may be new).
+  // Every row the fixture held is still there (tables of later versions may be new). Its
+  // devices have been silent since it was made, so the heartbeat watch opens 監視停止
+  // incidents at start: those tables may have grown.
+  const std::set<std::string> grows = {"incidents", "incident_timeline", "outbox", "audit_log"};
   auto counts = row_counts(store);
   for (const auto& [key, value] : m) {
     if (!key.starts_with("rows.")) continue;
     const auto table = key.substr(5);
     ASSERT_TRUE(counts.contains(table)) << table << " is gone";
-    EXPECT_EQ(counts[table], std::stoll(value)) << "rows of " << table;
+    if (grows.contains(table)) {
+      EXPECT_GE(counts[table], std::stoll(value)) << "rows of " << table;
+    } else {
+      EXPECT_EQ(counts[table], std::stoll(value)) << "rows of " << table;
+    }
   }
 
   // The analyst logs in with password and TOTP and reads what the fixture holds.
@@ -224,8 +232,18 @@ TEST_P(Upgrade, OlderDatabaseMigratesOnStartAndKeepsEveryRow) {
   ASSERT_EQ(login.status, 200) << login.body;
   auto incidents = c.get("/api/v1/incidents");
   ASSERT_EQ(incidents.status, 200) << incidents.body;
-  const auto items = incidents.json().at("items").as_array();
-  EXPECT_EQ(static_cast<int64_t>(items.size()), std::stoll(m.at("rows.incidents")));
+  std::set<std::string> listed;
+  const auto incidents_json = incidents.json();
+  for (const auto& i : incidents_json.at("items").as_array()) {
+    listed.insert(std::string(i.at("id").as_string()));
+  }
+  std::istringstream ids(m.at("incidents"));
+  int fixture_incidents = 0;
+  for (std::string id; std::getline(ids, id, ',');) {
+    EXPECT_TRUE(listed.contains(id)) << id << " is not listed: " << incidents.body;
+    ++fixture_incidents;
+  }
+  EXPECT_EQ(fixture_incidents, std::stoll(m.at("rows.incidents")));
   auto detail = c.get("/api/v1/incidents/" + m.at("incident"));
   ASSERT_EQ(detail.status, 200) << detail.body;
   EXPECT_NE(detail.body.find("fixture comment"), std::string::npos) << detail.body;
@@ -400,6 +418,9 @@ TEST_P(MakeFixture, DISABLED_Write) {
     auto incs = admin.get("/api/v1/incidents").json().at("items").as_array();
     ASSERT_FALSE(incs.empty());
     m["incident"] = std::string(incs[0].at("id").as_string());
+    for (const auto& i : incs) {
+      m["incidents"] += (m["incidents"].empty() ? "" : ",") + std::string(i.at("id").as_string());
+    }
     ASSERT_EQ(admin
                   .post("/api/v1/incidents/" + m["incident"] + "/comment",
                         json::serialize(json::object{{"text", "fixture comment: 顧客へ電話済み"}}))
