@@ -137,20 +137,34 @@ Status apply_migrations(SqlTx& tx) {
   if (!st.ok()) return st.error();
   auto cur = tx.q("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
   if (!cur.ok()) return cur.error();
-  int64_t have = cur->i64(0, 0);
+  const int64_t have = cur->i64(0, 0);
+  const int64_t known = migrations().empty() ? 0 : migrations().back().version;
+  // Opening it anyway would run today's queries on tables they do not know, and a later
+  // migration of the same number would be skipped.
+  if (have > known) {
+    return core::make_error(
+        "the database was made by a newer mimamori-server: schema version {}, this one knows up "
+        "to {}; run that version or a newer one on it",
+        have, known);
+  }
+  // Every pending migration runs in the caller's one transaction (DDL included, on both
+  // backends): a failure rolls all of them back with their version rows, and the database
+  // stays exactly as this start found it.
   for (const auto& m : migrations()) {
     if (m.version <= have) continue;
     for (auto sql : m.statements) {
       if (auto r = tx.q(sql); !r.ok()) {
-        return core::make_error("migration {} ({}): {}", m.version, m.description,
-                                r.error().message);
+        return core::make_error(
+            "migration {} ({}) from schema version {} failed at \"{}\": {}; nothing was changed",
+            m.version, m.description, have, sql, r.error().message);
       }
     }
     if (auto r = tx.q("INSERT INTO schema_migrations (version, description, applied_at) VALUES "
                       "($1, $2, $3)",
                       {sp(m.version), sp(m.description), sp(core::now().micros)});
         !r.ok()) {
-      return r.error();
+      return core::make_error("migration {} ({}): recording the version failed: {}", m.version,
+                              m.description, r.error().message);
     }
   }
   return {};

@@ -20,7 +20,8 @@ struct Migration {
 const std::vector<Migration>& migrations();
 
 /// Applies the migrations newer than the stored version inside `tx` (which the backend holds
-/// exclusively: SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock).
+/// exclusively: SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock), all in that one
+/// transaction; refuses a stored version newer than the last one known.
 Status apply_migrations(SqlTx& tx);
 
 }  // namespace mimamori::server
