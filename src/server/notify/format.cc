@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "mimamori/core/text.h"
+
 namespace mimamori::server {
 namespace {
 
@@ -50,31 +52,13 @@ std::vector<char32_t> decode(std::string_view s) {
   return out;
 }
 
-void append(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 std::string encode(const std::vector<char32_t>& cps, size_t max_chars) {
   std::string out;
   const bool cut = cps.size() > max_chars;
   const size_t keep = cut ? (max_chars == 0 ? 0 : max_chars - 1) : cps.size();
   out.reserve(keep + 8);
-  for (size_t i = 0; i < keep; ++i) append(out, cps[i]);
-  if (cut && max_chars > 0) append(out, U'…');
+  for (size_t i = 0; i < keep; ++i) core::append_utf8(out, cps[i]);
+  if (cut && max_chars > 0) core::append_utf8(out, U'…');
   return out;
 }
 

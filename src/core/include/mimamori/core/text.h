@@ -20,6 +20,9 @@ bool istarts_with(std::string_view s, std::string_view prefix);
 /// `s` with ASCII letters lowered.
 std::string to_lower(std::string_view s);
 
+/// Appends code point `cp` (at most U+10FFFF, not a surrogate) to `out` as UTF-8.
+void append_utf8(std::string& out, char32_t cp);
+
 /// `bytes` in standard base64 (RFC 4648, with `=` padding).
 std::string base64(std::string_view bytes);
 
