@@ -482,6 +482,19 @@ Result<std::optional<User>> user_by_id(SqlTx& tx, std::string_view id) {
   return std::optional<User>(user_from(*r, 0));
 }
 
+// The same, in a read transaction of its own.
+Result<std::optional<User>> read_user(Store& store, std::string_view id) {
+  std::optional<User> out;
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
+    auto u = user_by_id(tx, id);
+    if (!u.ok()) return u.error();
+    out = std::move(*u);
+    return {};
+  });
+  if (!st.ok()) return st.error();
+  return out;
+}
+
 }  // namespace
 
 // Who may act on another user's account: oneself when `self_ok`, a provider_admin always, a
@@ -516,18 +529,13 @@ Result<std::vector<ApiTokenInfo>> Store::list_api_tokens(const Principal& p,
     return core::make_error_code(403, "only users have API tokens");
   if (user_id.empty()) user_id = p.user_id;
   std::vector<ApiTokenInfo> out;
-  std::optional<User> target;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
-    auto u = user_by_id(tx, user_id);
-    if (!u.ok()) return u.error();
-    target = *u;
-    return {};
-  });
-  if (!st.ok()) return st.error();
+  auto found = read_user(*this, user_id);
+  if (!found.ok()) return found.error();
+  const std::optional<User>& target = *found;
   if (auto a = may_manage(*this, p, target, user_id, true, false, "api_token.list"); !a.ok()) {
     return a.error();
   }
-  st = transact(false, [&](SqlTx& tx) -> Status {
+  auto st = transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(
         "SELECT id, user_id, name, created_at, revoked FROM api_tokens WHERE user_id = $1 ORDER "
         "BY created_at DESC, id",
@@ -582,19 +590,14 @@ Status Store::revoke_api_token(const Principal& p, std::string_view token_id) {
 }
 
 Result<int64_t> Store::end_sessions(const Principal& p, std::string_view user_id) {
-  std::optional<User> target;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
-    auto u = user_by_id(tx, user_id);
-    if (!u.ok()) return u.error();
-    target = *u;
-    return {};
-  });
-  if (!st.ok()) return st.error();
+  auto found = read_user(*this, user_id);
+  if (!found.ok()) return found.error();
+  const std::optional<User>& target = *found;
   if (auto a = may_manage(*this, p, target, user_id, true, true, "user.sessions.revoke"); !a.ok()) {
     return a.error();
   }
   int64_t ended = 0;
-  st = transact(true, [&](SqlTx& tx) -> Status {
+  auto st = transact(true, [&](SqlTx& tx) -> Status {
     auto r = tx.q("DELETE FROM sessions WHERE user_id = $1", {sp(user_id)});
     if (!r.ok()) return r.error();
     ended = r->affected;
@@ -607,14 +610,9 @@ Result<int64_t> Store::end_sessions(const Principal& p, std::string_view user_id
 
 Status Store::set_user_disabled(const Principal& p, std::string_view user_id, bool disabled) {
   const std::string_view action = disabled ? "user.disable" : "user.enable";
-  std::optional<User> target;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
-    auto u = user_by_id(tx, user_id);
-    if (!u.ok()) return u.error();
-    target = *u;
-    return {};
-  });
-  if (!st.ok()) return st.error();
+  auto found = read_user(*this, user_id);
+  if (!found.ok()) return found.error();
+  const std::optional<User>& target = *found;
   // Not oneself: the last provider_admin could lock the provider out.
   if (auto a = may_manage(*this, p, target, user_id, false, true, action); !a.ok()) return a;
   if (target->id == p.user_id) {
@@ -670,14 +668,9 @@ Status Store::change_password(const Principal& p, std::string_view current, std:
 
 Status Store::reset_password(const Principal& p, std::string_view user_id,
                              std::string_view password) {
-  std::optional<User> target;
-  auto st = transact(false, [&](SqlTx& tx) -> Status {
-    auto u = user_by_id(tx, user_id);
-    if (!u.ok()) return u.error();
-    target = *u;
-    return {};
-  });
-  if (!st.ok()) return st;
+  auto found = read_user(*this, user_id);
+  if (!found.ok()) return found.error();
+  const std::optional<User>& target = *found;
   // provider_admin only (oneself included: changing one's own goes through the current one).
   if (auto a = may_manage(*this, p, target, user_id, false, false, "user.password.reset");
       !a.ok()) {
