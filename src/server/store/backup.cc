@@ -198,11 +198,11 @@ std::string sql_name(std::string_view name) {
   return out + "\"";
 }
 
-// Rows per table and the schema version, read in whatever transaction `db` is in.
-Status sqlite_census(SqliteDb& db, BackupManifest& m) {
-  auto names = db.column(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-      "ORDER BY name");
+// Rows per table (named by `tables_sql`) and the schema version, read in whatever transaction
+// `db` (SqliteDb or PgConn) is in.
+template <typename Db>
+Status census(Db& db, const std::string& tables_sql, BackupManifest& m) {
+  auto names = db.column(tables_sql);
   if (!names.ok()) return names.error();
   m.tables.clear();
   for (const auto& t : *names) {
@@ -217,6 +217,13 @@ Status sqlite_census(SqliteDb& db, BackupManifest& m) {
   }
   std::sort(m.tables.begin(), m.tables.end());
   return {};
+}
+
+Status sqlite_census(SqliteDb& db, BackupManifest& m) {
+  return census(db,
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                "ORDER BY name",
+                m);
 }
 
 // Copies every page of `src` into `dest` in steps, telling the progress.
@@ -431,22 +438,9 @@ struct PgConn {
 };
 
 Status pg_census(PgConn& db, BackupManifest& m) {
-  auto names = db.column(
-      "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename");
-  if (!names.ok()) return names.error();
-  m.tables.clear();
-  for (const auto& t : *names) {
-    auto n = db.column("SELECT COUNT(*) FROM " + sql_name(t));
-    if (!n.ok()) return n.error();
-    m.tables.emplace_back(t, std::stoll(n->at(0)));
-    if (t == "schema_migrations") {
-      auto v = db.column("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-      if (!v.ok()) return v.error();
-      m.schema_version = std::stoll(v->at(0));
-    }
-  }
-  std::sort(m.tables.begin(), m.tables.end());
-  return {};
+  return census(
+      db, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
+      m);
 }
 
 // Runs a program (found on PATH) and waits for it; its output goes to ours.
