@@ -10,7 +10,6 @@
 
 #include <fcntl.h>
 #include <libpq-fe.h>
-#include <openssl/evp.h>
 #include <spawn.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -25,6 +24,7 @@
 #include <memory>
 
 #include "mimamori/core/clock.h"
+#include "mimamori/core/hash.h"
 #include "secrets.h"
 
 extern char** environ;
@@ -46,25 +46,6 @@ constexpr int kStepPages = 4096;
 
 void say(const std::function<void(const std::string&)>& progress, const std::string& line) {
   if (progress) progress(line);
-}
-
-Result<std::string> sha256_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return make_error("cannot read {}: {}", file.string(), std::strerror(errno));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
-  }
-  if (in.bad()) return make_error("reading {} failed", file.string());
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md, &len);
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-  return hex;
 }
 
 // Copies `from` to a new file `to` of mode 0600 (refusing to overwrite unless `replace`).
@@ -256,6 +237,20 @@ Status sqlite_copy(SqliteDb& src, SqliteDb& dest, const std::string& what, int s
   return {};
 }
 
+// The copy's hash, the key file beside it (unless left out) and the manifest: the end of every
+// backup.
+Result<BackupManifest> finish_backup(const StoreOptions& options, const BackupRequest& req,
+                                     const fs::path& copy, BackupManifest& m) {
+  auto hash = core::sha256_file_hex(copy);
+  if (!hash.ok()) return hash.error();
+  m.sha256 = *hash;
+  auto key = copy_key(options, req);
+  if (!key.ok()) return key.error();
+  m.has_key = *key;
+  if (auto st = write_manifest(req.to, m); !st.ok()) return st.error();
+  return m;
+}
+
 Result<BackupManifest> sqlite_backup(const StoreOptions& options, std::string_view dir,
                                      const BackupRequest& req) {
   const fs::path file = fs::path(dir) / "mimamori.db";
@@ -285,14 +280,7 @@ Result<BackupManifest> sqlite_backup(const StoreOptions& options, std::string_vi
     if (auto st = dest.exec("PRAGMA journal_mode=DELETE"); !st.ok()) return st.error();
     if (auto st = sqlite_census(dest, m); !st.ok()) return st.error();
   }
-  auto hash = sha256_file(copy);
-  if (!hash.ok()) return hash.error();
-  m.sha256 = *hash;
-  auto key = copy_key(options, req);
-  if (!key.ok()) return key.error();
-  m.has_key = *key;
-  if (auto st = write_manifest(req.to, m); !st.ok()) return st.error();
-  return m;
+  return finish_backup(options, req, copy, m);
 }
 
 Status compare_tables(const BackupManifest& want, const BackupManifest& got,
@@ -335,8 +323,8 @@ Status check_key_target(const StoreOptions& options, const RestoreRequest& req,
   if (!m.has_key || options.secret_key_file.empty()) return {};
   const fs::path target = options.secret_key_file;
   if (!fs::exists(target)) return {};
-  auto a = sha256_file(target);
-  auto b = sha256_file(req.from / kKeyCopy);
+  auto a = core::sha256_file_hex(target);
+  auto b = core::sha256_file_hex(req.from / kKeyCopy);
   if (!a.ok()) return a.error();
   if (!b.ok()) return b.error();
   if (*a == *b) return {};
@@ -492,14 +480,7 @@ Result<BackupManifest> pg_backup(const StoreOptions& options, const BackupReques
     return st.error();
   }
   (void)db.column("COMMIT");
-  auto hash = sha256_file(copy);
-  if (!hash.ok()) return hash.error();
-  m.sha256 = *hash;
-  auto key = copy_key(options, req);
-  if (!key.ok()) return key.error();
-  m.has_key = *key;
-  if (auto st = write_manifest(req.to, m); !st.ok()) return st.error();
-  return m;
+  return finish_backup(options, req, copy, m);
 }
 
 Result<BackupManifest> pg_restore(const StoreOptions& options, const RestoreRequest& req,
@@ -623,7 +604,7 @@ Result<BackupManifest> restore_store(const StoreOptions& options, const RestoreR
                       pg ? "postgresql" : "sqlite");
   }
   const fs::path copy = req.from / m->data_file;
-  auto hash = sha256_file(copy);
+  auto hash = core::sha256_file_hex(copy);
   if (!hash.ok()) return hash.error();
   if (*hash != m->sha256) {
     return make_error(
