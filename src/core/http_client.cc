@@ -327,19 +327,28 @@ std::string DestinationPolicy::check(std::string_view host, const IpAddress& add
       hint);
 }
 
-std::string url_host(std::string_view url) {
-  std::string out;
+std::optional<UrlParts> url_parts(std::string_view url) {
   CURLU* u = curl_url();
-  if (!u) return out;
-  std::string s(url);
-  char* host = nullptr;
+  if (!u) return std::nullopt;
+  std::optional<UrlParts> out;
+  const std::string s(url);
+  char *scheme = nullptr, *host = nullptr, *port = nullptr;
   if (curl_url_set(u, CURLUPART_URL, s.c_str(), 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-    out = normal_host(host);
-    curl_free(host);
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+    out = UrlParts{to_lower(scheme), host, port};
   }
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
   curl_url_cleanup(u);
   return out;
+}
+
+std::string url_host(std::string_view url) {
+  auto parts = url_parts(url);
+  return parts ? normal_host(parts->host) : std::string();
 }
 
 namespace {}  // namespace

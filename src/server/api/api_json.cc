@@ -2,6 +2,7 @@
 
 #include "api/json_body.h"
 #include "mimamori/core/clock.h"
+#include "mimamori/core/http_client.h"
 
 namespace mimamori::server {
 
@@ -113,13 +114,8 @@ namespace {
 /// only the scheme and host.
 std::string shown_target(const Channel& c) {
   if (c.kind == "email" || c.kind == "line") return c.target;
-  auto scheme = c.target.find("://");
-  if (scheme == std::string::npos) return "…";
-  auto host_end = c.target.find_first_of("/?#", scheme + 3);
-  std::string host = c.target.substr(
-      scheme + 3, host_end == std::string::npos ? std::string::npos : host_end - scheme - 3);
-  if (auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
-  return c.target.substr(0, scheme + 3) + host + "/…";
+  auto parts = core::url_parts(c.target);
+  return parts ? parts->scheme + "://" + parts->host + "/…" : "…";
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 // recorded, a message claimed but not begun goes back to pending.
 
 #include <algorithm>
-#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -13,7 +12,9 @@
 #include <unordered_map>
 
 #include "mimamori/core/clock.h"
+#include "mimamori/core/http_client.h"
 #include "mimamori/core/log.h"
+#include "mimamori/core/text.h"
 #include "notify/notify.h"
 #include "store/sql.h"
 
@@ -24,38 +25,11 @@ namespace {
 // full are passed over, so that a backlog for one receiver does not hide another's messages.
 constexpr int64_t kScanRows = 500;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 }  // namespace
 
 std::string url_destination(std::string_view url) {
-  const size_t colon = url.find("://");
-  if (colon == std::string_view::npos) return {};
-  const std::string scheme = lower(url.substr(0, colon));
-  std::string_view rest = url.substr(colon + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (size_t at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
-  std::string_view host = rest, port;
-  if (rest.starts_with('[')) {
-    const size_t close = rest.find(']');
-    if (close == std::string_view::npos) return {};
-    host = rest.substr(0, close + 1);
-    if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
-  } else if (size_t c = rest.rfind(':'); c != std::string_view::npos) {
-    host = rest.substr(0, c);
-    port = rest.substr(c + 1);
-  }
-  if (host.empty()) return {};
-  std::string p(port);
-  if (p.empty()) {
-    p = scheme == "https" ? "443" : scheme == "http" ? "80" : scheme == "smtps" ? "465" : "25";
-  }
-  return lower(host) + ":" + p;
+  auto parts = core::url_parts(url);
+  return parts ? core::to_lower(parts->host) + ":" + parts->port : std::string();
 }
 
 std::string delivery_destination(const OutboxMessage& m, const NotifyOptions& options) {

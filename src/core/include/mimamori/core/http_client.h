@@ -48,6 +48,15 @@ struct DestinationPolicy {
   std::string hint = "the client's allowed destinations";
 };
 
+/// The parts of a URL that say where it goes, as libcurl's URL parser reads them.
+struct UrlParts {
+  std::string scheme;  ///< lower case
+  std::string host;    ///< as written (IPv6 in brackets)
+  std::string port;    ///< as written, or the scheme's default
+};
+/// The parts of `url`, or nothing when it does not parse (no scheme, bad syntax).
+std::optional<UrlParts> url_parts(std::string_view url);
+
 /// The host of `url` as the policy compares it: lower case, without IPv6 brackets or a
 /// trailing dot; empty when `url` does not parse.
 std::string url_host(std::string_view url);
