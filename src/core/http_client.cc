@@ -337,7 +337,10 @@ std::optional<UrlParts> url_parts(std::string_view url) {
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
       curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
       curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-    out = UrlParts{to_lower(scheme), host, port};
+    out = UrlParts{to_lower(scheme), host, port, false};
+    char* written = nullptr;
+    out->port_written = curl_url_get(u, CURLUPART_PORT, &written, 0) == CURLUE_OK;
+    curl_free(written);
   }
   curl_free(scheme);
   curl_free(host);

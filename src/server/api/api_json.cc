@@ -115,7 +115,9 @@ namespace {
 std::string shown_target(const Channel& c) {
   if (c.kind == "email" || c.kind == "line") return c.target;
   auto parts = core::url_parts(c.target);
-  return parts ? parts->scheme + "://" + parts->host + "/…" : "…";
+  if (!parts) return "…";
+  return parts->scheme + "://" + parts->host + (parts->port_written ? ":" + parts->port : "") +
+         "/…";
 }
 
 }  // namespace

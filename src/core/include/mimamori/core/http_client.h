@@ -50,9 +50,10 @@ struct DestinationPolicy {
 
 /// The parts of a URL that say where it goes, as libcurl's URL parser reads them.
 struct UrlParts {
-  std::string scheme;  ///< lower case
-  std::string host;    ///< as written (IPv6 in brackets)
-  std::string port;    ///< as written, or the scheme's default
+  std::string scheme;         ///< lower case
+  std::string host;           ///< as written (IPv6 in brackets)
+  std::string port;           ///< as written, or the scheme's default
+  bool port_written = false;  ///< the URL names its port
 };
 /// The parts of `url`, or nothing when it does not parse (no scheme, bad syntax).
 std::optional<UrlParts> url_parts(std::string_view url);
