@@ -15,7 +15,8 @@ Checks, in order:
   - SIGKILL of the sensor does not cut the line (--queue-bypass);
   - a stalled detection (the test-only nfq.test.stall-* option) is bypassed by the watchdog
     within the configured time, and blocking resumes afterwards;
-  - a restarted sensor blocks again; the stats record counts verdicts and the fail-open event.
+  - a restarted sensor blocks again, and again after a rule reload (--control); the stats
+    record counts verdicts and the fail-open event.
 
 Needs root, network namespaces and iptables-legacy; without them it prints SKIP and exits 77.
 The namespaces are removed whatever happens.
@@ -464,8 +465,9 @@ def main():
         check(r["result"] == "ok", f"after SIGKILL the line is cut: {r}")
 
         # 3. Restart: blocking resumes. A stalled detection is bypassed by the watchdog.
+        control = os.path.join(tmp, "control.sock")
         run.start_sensor("--set", "nfq.test.stall-content=" + STALL.decode(),
-                         "--set", f"nfq.test.stall-ms={STALL_MS}")
+                         "--set", f"nfq.test.stall-ms={STALL_MS}", "--control", control)
         blocked(run, "restarted")
         r = run.request(SERVER, "/10/stalled", header="X-Test: " + STALL.decode())
         check(r["result"] == "ok", f"stalled detection: the request failed: {r}")
@@ -476,6 +478,12 @@ def main():
         time.sleep(STALL_MS / 1000 + 0.5)
         blocked(run, "recovered")
         ordinary(run, "recovered")
+        # A rule reload while inline: answered, and the new engine blocks as the old did.
+        r = subprocess.run([os.path.join(args.bin, "mimamori-sensor"), "--control", control,
+                            "reload-rules"], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0 and r.stdout.startswith("ok"),
+              f"reload-rules while inline: {r.stdout} {r.stderr}")
+        blocked(run, "reloaded")
         rc = run.stop_sensor()
         check(rc == 0, f"the sensor exited with {rc} on SIGTERM")
 
@@ -485,7 +493,7 @@ def main():
         alerts = [e for e in first + eve if e.get("event_type") == "alert"]
         rule_blocks = [a for a in alerts if a["alert"]["signature_id"] == 9100001 and
                        a["alert"]["action"] == "blocked"]
-        check(len(rule_blocks) >= 3, f"expected 3 blocked alerts of the rule, got {rule_blocks}")
+        check(len(rule_blocks) >= 4, f"expected 4 blocked alerts of the rule, got {rule_blocks}")
         allowed = [a for a in alerts if a["alert"]["signature_id"] == 9100001 and
                    a["alert"]["action"] == "allowed"]
         check(len(allowed) == 1 and allowed[0]["dest_ip"] == ALLOWED,
