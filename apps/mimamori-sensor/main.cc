@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "commands.h"
@@ -14,6 +15,7 @@
 #include "mimamori/core/eve.h"
 #include "mimamori/core/log.h"
 #include "mimamori/net/capture.h"
+#include "mimamori/net/inline_queue.h"
 #include "mimamori/net/output.h"
 #include "mimamori/net/pipeline.h"
 #include "mimamori/net/rules/control_socket.h"
@@ -35,6 +37,10 @@ extern "C" void on_signal(int) {
   if (auto* s = g_source.load()) s->interrupt();
 }
 
+// The inline sensor, for the uplink's heartbeats (its thread reads the counters).
+std::mutex g_inline_mu;
+mimamori::net::InlineSensor* g_inline = nullptr;
+
 std::atomic<mimamori::net::rules::RuleService*> g_rules{nullptr};
 extern "C" void on_sighup(int) {
   if (auto* r = g_rules.load()) r->request_reload();
@@ -43,6 +49,7 @@ extern "C" void on_sighup(int) {
 struct Args {
   std::string read, iface, config, log_dir = ".", checksum = "auto", runmode, bpf;
   std::string credential, spool_dir;
+  std::string queue;  // -q: inline on these NFQUEUE queues
   double pps = 0;
   std::string control, command;  // --control SOCKET; a command for a running sensor
   std::vector<std::string> sets;
@@ -51,6 +58,92 @@ struct Args {
   bool rules_check = false, rules_verbose = false;
   net::rules::RuleFileOptions rules;
 };
+
+// Control socket and SIGHUP for the rule service; SIGINT/SIGTERM stop the sensor.
+struct RuleControl {
+  std::unique_ptr<net::rules::ControlServer> control;
+  RuleControl(net::rules::RuleService& rules, const std::string& socket) {
+    if (rules.loaded()) {
+      g_rules.store(&rules);
+      struct sigaction hup {};
+      hup.sa_handler = on_sighup;
+      hup.sa_flags = SA_RESTART;
+      sigemptyset(&hup.sa_mask);
+      sigaction(SIGHUP, &hup, nullptr);
+      rules.start_reload_thread();
+    }
+    if (!socket.empty())
+      control = std::make_unique<net::rules::ControlServer>(
+          socket, [&rules](std::string_view cmd) { return rules.command(cmd); });
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+  }
+  ~RuleControl() { g_rules.store(nullptr); }
+};
+
+// `-q`: inline on NFQUEUE. Every packet gets a verdict; drop rules and the IPS policy block.
+int run_inline(const Args& a, const core::Config& config, net::PipelineOptions opt,
+               net::EveSink& sink, const std::string& where, sensor::UplinkOutput* uplink_out,
+               FILE* human) {
+  auto queues = net::parse_queue_spec(a.queue);
+  if (!queues) throw core::ConfigError(queues.error().message);
+  opt.ips = true;
+  // The kernel has checked what it forwards; offloading leaves checksums unfilled.
+  if (a.checksum == "auto") opt.checksums = net::ChecksumMode::kNone;
+  opt.in_iface = "nfq";
+  auto iopt = net::InlineOptions::from_config(config, *queues);
+  net::rules::RuleService rules(config, a.rules);
+  auto sensor = net::InlineSensor::open(iopt, [&](int i) {
+    return std::make_unique<net::Pipeline>(opt, rules.make_detectors(i), &sink);
+  });
+  if (!sensor) {
+    spdlog::error("{}", sensor.error().message);
+    return 1;
+  }
+  RuleControl control(rules, a.control);
+  {
+    std::lock_guard l(g_inline_mu);
+    g_inline = sensor->get();
+  }
+  core::Timestamp started = core::now();
+  auto write_stats = [&](const net::PipelineStats& ps, const net::InlineStats& is) {
+    net::CaptureStats cs;
+    cs.packets = is.accepted + is.dropped + is.fail_open_accepted + is.handoff_full;
+    cs.kernel_drops = is.kernel_queue_dropped + is.kernel_user_dropped;
+    core::Fields more;
+    is.append_to(more);
+    net::write_stats_record(sink, ps, cs, started, opt.format, &more);
+    sink.flush();  // inline, what was found reaches the disk each interval
+  };
+  (*sensor)->run(g_stop, config.get<int64_t>("stats.interval", 8) * 1'000'000, write_stats);
+  {
+    std::lock_guard l(g_inline_mu);
+    g_inline = nullptr;
+  }
+  net::PipelineStats total = (*sensor)->pipeline_stats();
+  net::InlineStats is = (*sensor)->stats();
+  sensor->reset();  // unbinds the queues: the firewall's bypass takes over
+  write_stats(total, is);
+  sink.flush();
+  if (uplink_out) {
+    int seen = g_signals.load();
+    uplink_out->finish([seen] { return g_signals.load() > seen; });
+  }
+  spdlog::info("stopped by signal; queues unbound, all output flushed");
+  sensor::print_summary(human, {"queue " + a.queue}, total, where);
+  std::fprintf(
+      human,
+      "inline: %llu accepted, %llu dropped (%llu rejected, %llu flows marked), %llu "
+      "fail-open events\n",
+      static_cast<unsigned long long>(is.accepted), static_cast<unsigned long long>(is.dropped),
+      static_cast<unsigned long long>(is.rejected), static_cast<unsigned long long>(is.flow_marked),
+      static_cast<unsigned long long>(is.fail_open_events));
+  if (uplink_out) std::fprintf(human, "%s\n", uplink_out->summary().c_str());
+  return 0;
+}
 
 int run(const Args& a) {
   core::Config config;
@@ -83,6 +176,10 @@ int run(const Args& a) {
   if (!a.credential.empty()) config.set("uplink.credential=" + a.credential);
   if (!a.spool_dir.empty()) config.set("uplink.spool_dir=" + a.spool_dir);
   auto up = sensor::UplinkSettings::from_config(config);
+  up.heartbeat_extra = [] {
+    std::lock_guard l(g_inline_mu);
+    return g_inline ? g_inline->stats().json_member() : std::string();
+  };
   std::string where;
   std::unique_ptr<net::EveSink> sink =
       sensor::open_eve_sink(config, a.log_dir, !up.credential.empty(), where);
@@ -99,6 +196,8 @@ int run(const Args& a) {
     sink = std::move(*u);
   }
 
+  if (!a.queue.empty()) return run_inline(a, config, opt, *sink, where, uplink_out, human);
+
   // Input.
   core::Result<std::unique_ptr<net::PacketSource>> src =
       a.iface.empty() ? net::PacketSource::open_read(a.read)
@@ -113,28 +212,7 @@ int run(const Args& a) {
   g_source.store(&source);
 
   net::rules::RuleService rules(config, a.rules);
-  struct Unpublish {  // no SIGHUP reaches the service once it is gone
-    ~Unpublish() { g_rules.store(nullptr); }
-  } unpublish;
-  if (rules.loaded()) {
-    g_rules.store(&rules);
-    struct sigaction hup {};
-    hup.sa_handler = on_sighup;
-    hup.sa_flags = SA_RESTART;  // a reload must not interrupt a blocking capture read
-    sigemptyset(&hup.sa_mask);
-    sigaction(SIGHUP, &hup, nullptr);
-    rules.start_reload_thread();
-  }
-  std::unique_ptr<net::rules::ControlServer> control;
-  if (!a.control.empty())
-    control = std::make_unique<net::rules::ControlServer>(
-        a.control, [&rules](std::string_view cmd) { return rules.command(cmd); });
-
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  RuleControl control(rules, a.control);
 
   core::Timestamp started = core::now();
   net::WorkerPool pool(threads, [&](int i) {
@@ -176,6 +254,9 @@ int main(int argc, char** argv) {
       app.add_option("-r,--read", a.read, "pcap/pcapng file, directory of them, or '-' (stdin)");
   auto* i = app.add_option("-i,--interface", a.iface, "capture live on this interface");
   r->excludes(i);
+  auto* q = app.add_option("-q,--queue", a.queue,
+                           "inline (IPS) on these NFQUEUE queues: 0, 0:3 (one worker each)");
+  q->excludes(r)->excludes(i);
   app.add_option("-c,--config", a.config, "YAML configuration file")->check(CLI::ExistingFile);
   app.add_option("-l,--log-dir", a.log_dir, "directory for eve.json (default: .)")
       ->check(CLI::ExistingDirectory);
@@ -253,8 +334,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (a.read.empty() && a.iface.empty()) {
-    std::fprintf(stderr, "mimamori-sensor: give -r FILE|DIR|- or -i IFACE (see --help)\n");
+  if (a.read.empty() && a.iface.empty() && a.queue.empty()) {
+    std::fprintf(stderr,
+                 "mimamori-sensor: give -r FILE|DIR|-, -i IFACE or -q QUEUE (see --help)\n");
     return 2;
   }
   try {

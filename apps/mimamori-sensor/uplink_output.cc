@@ -43,6 +43,7 @@ core::Result<std::unique_ptr<UplinkOutput>> UplinkOutput::start(
   auto spool = uplink::Spool::open(so);
   if (!spool) return std::move(spool).error();
   auto options = uplink::options_from_config(cfg, "0.1.0");
+  options.heartbeat_extra = settings.heartbeat_extra;
   std::unique_ptr<UplinkOutput> out(new UplinkOutput(settings, std::move(file), std::move(*spool)));
   out->uplink_ = std::make_unique<uplink::Uplink>(*cred, *out->spool_, options);
   auto s = out->spool_->stats();

@@ -33,6 +33,8 @@ struct UplinkSettings {
   int commit_interval_ms = 200;  ///< how often appended events become durable and sendable
   int drain_timeout_s = 30;      ///< at exit, wait this long for the server to take the spool
   uint64_t buffer_max_bytes = 32ull << 20;  ///< lines waiting for the committer; beyond: dropped
+  /// More heartbeat members (see uplink::UplinkOptions::heartbeat_extra).
+  std::function<std::string()> heartbeat_extra;
 
   /// Reads `uplink.enabled`, `uplink.credential`, `uplink.spool_dir`, `uplink.spool_max_mb`,
   /// `uplink.event_types`, `uplink.commit_interval_ms`, `uplink.drain_timeout_s`; an empty

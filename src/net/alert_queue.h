@@ -49,6 +49,8 @@ class AlertQueue {
   bool empty() const { return size_ == 0; }
   const Entry* begin() const { return entries_.data(); }
   const Entry* end() const { return entries_.data() + size_; }
+  Entry* begin() { return entries_.data(); }
+  Entry* end() { return entries_.data() + size_; }
   /// Forgets the entries (their storage is kept for the next packet).
   void clear() { size_ = 0; }
 

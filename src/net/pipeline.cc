@@ -67,6 +67,7 @@ class PipelineImpl final : public DetectContext, public AppSink, public StreamRe
     pkt_.number = number;
     auto_checksums();
     if (a != Anomaly::kNone && opt_.log_anomaly) records_.decode_anomaly(pkt_, a);
+    verdict_ = PacketVerdict{};
     if (oc == Decoder::Outcome::kFragment) return true;
     if (pkt_.timestamp.micros - last_tick_.micros >= 1'000'000 || pkt_.timestamp < last_tick_) {
       tick(pkt_.timestamp);
@@ -86,9 +87,12 @@ class PipelineImpl final : public DetectContext, public AppSink, public StreamRe
       pkt_ = inner;
       verdict_drop_ = false;
       if (!handle(a, true)) pass = false;
+      verdict_.drop = !pass;
       return pass;
     }
-    return handle(a, true);
+    bool pass = handle(a, true);
+    verdict_.drop = !pass;
+    return pass;
   }
 
   // Flow, detectors and app-layer for the decoded packet in pkt_.
@@ -101,8 +105,10 @@ class PipelineImpl final : public DetectContext, public AppSink, public StreamRe
     if (pkt_.ip_version != 0 && whole && track) flow = flows_.update(pkt_);
     if (flow && flow->drop && opt_.ips) {
       ++stats_.drops;
+      verdict_.flow = true;
       return false;
     }
+    if (opt_.ips && !opt_.policy.deny.empty() && pkt_.ip_version != 0) deny_list();
     stream_ = false;
     for (auto& d : detectors_) d->on_packet(pkt_, *this);
     write_detections();
@@ -115,6 +121,67 @@ class PipelineImpl final : public DetectContext, public AppSink, public StreamRe
     if (verdict_drop_) ++stats_.drops;
     if (records_.buffered() > (1 << 16)) records_.flush();
     return !verdict_drop_;
+  }
+
+  // A deny-list address: the flow is blocked with an alert of the policy's own gid.
+  void deny_list() {
+    const IpNetwork* n = opt_.policy.denied(pkt_.src_ip, pkt_.dst_ip);
+    if (!n || opt_.policy.allowed(pkt_.src_ip, pkt_.dst_ip)) return;
+    core::Alert a;
+    a.action = "blocked";
+    a.gid = kPolicyGid;
+    a.signature_id = 1;
+    a.rev = 1;
+    std::string net = n->base.to_string() + "/" + std::to_string(n->prefix);
+    a.signature = "MIMAMORI IPS deny list " + net;
+    a.category = "IPS deny list";
+    a.severity = 1;
+    queue_.push_alert(a, "drop", nullptr);
+    req_flow_ = true;
+    req_reject_ = opt_.policy.deny_reject;
+    write_detections();
+  }
+
+  // The policy's word on the drop requests and alerts of one detector loop (IPS mode): an
+  // allow-listed packet always passes; an alert may be turned into a block (a drop category
+  // or gid) or a block into an alert (alert-only). Every blocking alert says `blocked`.
+  void resolve() {
+    bool asked = req_flow_ || req_pkt_, asked_flow = req_flow_;
+    req_flow_ = req_pkt_ = false;
+    bool reject = req_reject_;
+    req_reject_ = false;
+    if (!opt_.ips || (!asked && queue_.empty())) return;
+    const IpsPolicy& pol = opt_.policy;
+    bool allow = !pol.allow.empty() && pol.allowed(pkt_.src_ip, pkt_.dst_ip);
+    bool kept = false, demoted = false, promoted = false;
+    for (AlertQueue::Entry& e : queue_) {
+      if (e.kind != AlertQueue::Kind::kAlert) continue;
+      IpsPolicy::Decision d = allow ? IpsPolicy::Decision::kAlertOnly : pol.decide(e.alert);
+      bool blocked = e.alert.action == "blocked";
+      if (blocked && d == IpsPolicy::Decision::kAlertOnly) {
+        e.alert.action = "allowed";
+        if (e.verdict == "drop") e.verdict = "alert";
+        demoted = true;
+      } else if (!blocked && d == IpsPolicy::Decision::kBlock) {
+        e.alert.action = "blocked";
+        if (!e.verdict.empty()) e.verdict = "drop";
+        promoted = true;
+      } else if (blocked) {
+        kept = true;
+      }
+    }
+    bool flow = false;
+    if (promoted) flow = true;
+    if (asked && !allow && (kept || !demoted)) {
+      verdict_drop_ = true;
+      flow |= asked_flow;
+      verdict_.reject |= reject;
+    }
+    if (promoted) verdict_drop_ = true;
+    if (flow && verdict_drop_) {
+      verdict_.flow = true;
+      if (pkt_.flow) pkt_.flow->drop = true;
+    }
   }
 
   void auto_checksums() {
@@ -363,6 +430,7 @@ class PipelineImpl final : public DetectContext, public AppSink, public StreamRe
   // Writes what the detectors queued, in the order they queued it, for the packet (or stream
   // chunk, or app-layer progress point) they just inspected.
   void write_detections() {
+    resolve();
     if (queue_.empty()) return;
     AlertSite site{&pkt_, app_tx_, closing_, stream_};
     for (const AlertQueue::Entry& e : queue_) {
@@ -382,6 +450,7 @@ class PipelineImpl final : public DetectContext, public AppSink, public StreamRe
   }
 
   void flush() { records_.flush(); }
+  const PacketVerdict& verdict() const { return verdict_; }
 
   void finish() {
     flows_.shutdown();
@@ -419,13 +488,21 @@ class PipelineImpl final : public DetectContext, public AppSink, public StreamRe
     queue_.push_alert(alert, verdict, extra);
   }
 
+  // Drop requests are judged by the policy once the detector loop returns (resolve()).
   void drop() override {
     if (!opt_.ips) return;
-    verdict_drop_ = true;
-    if (pkt_.flow) pkt_.flow->drop = true;
+    req_flow_ = true;
   }
   void drop_packet() override {
-    if (opt_.ips) verdict_drop_ = true;
+    if (opt_.ips) req_pkt_ = true;
+  }
+  void reject(bool whole_flow) override {
+    if (!opt_.ips) return;
+    if (whole_flow)
+      drop();
+    else
+      drop_packet();
+    req_reject_ = true;
   }
   bool ips_mode() const override { return opt_.ips; }
   void tagged_packet() override { queue_.push_tagged_packet(); }
@@ -448,6 +525,8 @@ class PipelineImpl final : public DetectContext, public AppSink, public StreamRe
   core::Timestamp last_tick_;
   bool checksum_decided_ = false;
   bool verdict_drop_ = false;
+  bool req_flow_ = false, req_pkt_ = false, req_reject_ = false;  // asked by the detector loop
+  PacketVerdict verdict_;
   bool stream_ = false;
   bool closing_ = false;
   bool switch_pending_ = false;  // the parser asked for protocol detection afresh
@@ -465,6 +544,7 @@ Pipeline::~Pipeline() = default;
 bool Pipeline::process(const RawPacket& raw, uint64_t number) {
   return impl_->process(raw, number);
 }
+const PacketVerdict& Pipeline::verdict() const { return impl_->verdict(); }
 void Pipeline::tick(core::Timestamp now) { impl_->tick(now); }
 void Pipeline::finish() { impl_->finish(); }
 void Pipeline::flush() { impl_->flush(); }

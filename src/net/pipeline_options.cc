@@ -46,6 +46,7 @@ PipelineOptions PipelineOptions::from_config(const core::Config& c) {
       "app-layer.protocols.http.libhtp.default-config.response-body-decompress-layer-limit",
       o.decompress_layers);
   o.ips = c.get<bool>("ips", o.ips);
+  o.policy = IpsPolicy::from_config(c);
   o.log_flow = c.get<bool>("outputs.eve.flow", o.log_flow);
   o.log_dns = c.get<bool>("outputs.eve.dns", o.log_dns);
   o.log_dns_requests = c.get<bool>("outputs.eve.dns-requests", o.log_dns_requests);

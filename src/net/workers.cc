@@ -257,7 +257,8 @@ uint32_t copy_node(const core::Fields& src, uint32_t i, core::Fields& dst) {
 }  // namespace
 
 void write_stats_record(EveSink& sink, const PipelineStats& stats, const CaptureStats& capture,
-                        core::Timestamp started, const core::EveFormat& format) {
+                        core::Timestamp started, const core::EveFormat& format,
+                        const core::Fields* more) {
   core::Event ev;
   ev.timestamp = core::now();
   ev.event_type = core::event_type::kStats;
@@ -277,6 +278,10 @@ void write_stats_record(EveSink& sink, const PipelineStats& stats, const Capture
         .add("kernel_drops", capture.kernel_drops)
         .add("read_errors", capture.read_errors)
         .end();
+    if (more) {
+      const auto& m = more->nodes();
+      for (uint32_t j = 0; j < m.size();) j = copy_node(*more, j, ev.fields);
+    }
     ev.fields.end();
     i = nodes[i].end;
   }

@@ -352,6 +352,12 @@ core::Status Uplink::heartbeat() {
       "\"acked_through\":{}}}",
       json_str(options_.version), json_str(options_.hostname), uptime, s.depth, s.dropped,
       s.acked_through);
+  if (options_.heartbeat_extra) {
+    if (std::string extra = options_.heartbeat_extra(); !extra.empty()) {
+      body.pop_back();
+      body += "," + extra + "}";
+    }
+  }
   auto resp = client_.request(
       "POST", url("/api/v1/heartbeat"),
       {"Authorization: Bearer " + cred_.device_token, "Content-Type: application/json"}, body);

@@ -319,7 +319,9 @@ static void evaluate(const RuleEngine& engine, RuleDetector::State& st, const Ta
         ctx.alert_verdict(a, verdict, extra);
       }
       // Header-only and app-layer matches drop the flow; payload matches the packet.
-      if (inf.flow_action) {
+      if (m.action == Action::kReject) {
+        ctx.reject(inf.flow_action);
+      } else if (inf.flow_action) {
         ctx.drop();
       } else {
         ctx.drop_packet();

@@ -263,5 +263,19 @@ TEST_F(UplinkTest, HeartbeatReportsSpoolDepthAndDrops) {
   EXPECT_EQ(up.stats().config_version, 3u);
 }
 
+TEST_F(UplinkTest, HeartbeatCarriesExtraMembers) {
+  IngestReceiver receiver(dir_);
+  UplinkOptions o;
+  o.heartbeat_extra = [] { return std::string(R"("ips":{"verdicts":{"drop":4}})"); };
+  Uplink up(cred(receiver), *spool_, o);
+  ASSERT_TRUE(up.heartbeat().ok());
+  core::Fields f;
+  std::string hb = receiver.heartbeats();
+  ASSERT_TRUE(core::parse_json_object(hb.substr(0, hb.find('\n')), f).ok()) << hb;
+  EXPECT_EQ(*f.find("spool_depth")->as_int(), 0);
+  ASSERT_TRUE(f.find("ips.verdicts.drop").has_value()) << hb;
+  EXPECT_EQ(*f.find("ips.verdicts.drop")->as_int(), 4);
+}
+
 }  // namespace
 }  // namespace mimamori::uplink

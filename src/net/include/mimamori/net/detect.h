@@ -147,6 +147,14 @@ class DetectContext {
   virtual void drop() = 0;
   /// In IPS mode, drops this packet only. No-op otherwise.
   virtual void drop_packet() { drop(); }
+  /// In IPS mode, drops as drop() (`whole_flow`) or drop_packet() do, and answers the packet
+  /// as a rule's `reject`: a TCP reset both ways or an ICMP unreachable. No-op otherwise.
+  virtual void reject(bool whole_flow) {
+    if (whole_flow)
+      drop();
+    else
+      drop_packet();
+  }
   /// True when the sensor runs inline (or simulates it): drop verdicts take effect.
   virtual bool ips_mode() const = 0;
   /// Queues the current packet as a tagged one (a rule's `tag` option): an EVE `packet` record

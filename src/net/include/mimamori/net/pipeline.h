@@ -13,6 +13,7 @@
 #include "mimamori/net/capture.h"
 #include "mimamori/net/decode.h"
 #include "mimamori/net/detect.h"
+#include "mimamori/net/ips_policy.h"
 #include "mimamori/net/output.h"
 
 namespace mimamori::core {
@@ -43,6 +44,7 @@ struct PipelineOptions {
   uint32_t response_body_limit = 100 * 1024;
   uint32_t decompress_layers = 2;  ///< content codings undone per HTTP body (0: no limit)
   bool ips = false;                ///< inline or --simulate-ips: drop verdicts take effect
+  IpsPolicy policy;                ///< `ips-policy.*`: which alerts block, allow- and deny-lists
   bool log_dns_requests = true,
        log_dns_responses = true;  ///< `outputs.eve.dns-requests`, `-responses`
   bool http_extended = true;      ///< `outputs.eve.http-extended`: method, status, length, ... too
@@ -89,6 +91,13 @@ struct PipelineStats {
   void append_to(core::Fields& f, int64_t uptime_s) const;
 };
 
+/// What an inline sensor does with the packet last given to Pipeline::process().
+struct PacketVerdict {
+  bool drop = false;    ///< do not forward it
+  bool reject = false;  ///< and answer it: a TCP reset both ways, or an ICMP unreachable
+  bool flow = false;    ///< the whole flow is dropped: later packets may be dropped unseen
+};
+
 class PipelineImpl;
 
 class Pipeline {
@@ -102,6 +111,8 @@ class Pipeline {
 
   /// Runs one packet through the whole path. Returns false when an IPS verdict dropped it.
   bool process(const RawPacket& raw, uint64_t number);
+  /// The verdict of the last process() call (IPS mode; never a drop otherwise).
+  const PacketVerdict& verdict() const;
   /// Retires flows whose timeout passed (called as packet time advances).
   void tick(core::Timestamp now);
   /// End of input: retires every flow, writes pending records, flushes to the sink.

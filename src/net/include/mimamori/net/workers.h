@@ -60,8 +60,10 @@ CaptureResult run_capture(PacketSource& source, WorkerPool& pool, const std::ato
                           const std::function<void(const PipelineStats&)>& on_stats);
 
 /// Writes a `stats` record: the pipeline counters in Suricata's shape, `uptime` counted from
-/// `started`, and the capture counters as `stats.capture`.
+/// `started`, and the capture counters as `stats.capture`; `more` (e.g. the inline counters,
+/// `stats.ips`) joins the `stats` object after them.
 void write_stats_record(EveSink& sink, const PipelineStats& stats, const CaptureStats& capture,
-                        core::Timestamp started, const core::EveFormat& format);
+                        core::Timestamp started, const core::EveFormat& format,
+                        const core::Fields* more = nullptr);
 
 }  // namespace mimamori::net

@@ -90,6 +90,9 @@ struct UplinkOptions {
   std::chrono::milliseconds backoff_min{500};
   std::chrono::milliseconds backoff_max{60'000};
   std::chrono::milliseconds max_linger{200};  ///< wait this long for more events before a batch
+  /// More members for the heartbeat body (`"name":{...}`, comma-separated), e.g. an inline
+  /// sensor's verdict counters; empty or unset: none.
+  std::function<std::string()> heartbeat_extra;
 };
 
 /// Options from the `uplink.*` keys of a device's configuration: `compression` (zstd, gzip,
