@@ -148,7 +148,9 @@ int do_run(const std::string& config_file, const std::vector<std::string>& sets,
   // the network collector reads (and reloads when it changes).
   std::string threat_file =
       cfg.get<std::string>("network.threat_list", (state / "threat-list.txt").string());
-  up.on_config([state, threat_file](const std::string& yaml) {
+  std::string hash_file =
+      cfg.get<std::string>("yara.hash_list", (state / "threat-hashes.txt").string());
+  up.on_config([state, threat_file, hash_file](const std::string& yaml) {
     std::string tmp = (state / "server-config.yaml.tmp").string();
     if (FILE* f = std::fopen(tmp.c_str(), "w")) {
       std::fwrite(yaml.data(), 1, yaml.size(), f);
@@ -166,7 +168,18 @@ int do_run(const std::string& config_file, const std::vector<std::string>& sets,
         std::fclose(f);
         std::rename(ttmp.c_str(), threat_file.c_str());
       }
-      spdlog::info("configuration from the server: {} threat-list entries", list.size());
+      // Known-bad file hashes (`threat_hashes`) become the list the YARA collector checks.
+      auto hashes = server_cfg.get<std::vector<std::string>>("threat_hashes", {});
+      std::string htext = "# known-bad SHA-256 hashes from mimamori-server\n";
+      for (const auto& h : hashes) htext += h + "\n";
+      std::string htmp = hash_file + ".tmp";
+      if (FILE* f = std::fopen(htmp.c_str(), "w")) {
+        std::fwrite(htext.data(), 1, htext.size(), f);
+        std::fclose(f);
+        std::rename(htmp.c_str(), hash_file.c_str());
+      }
+      spdlog::info("configuration from the server: {} threat-list entries, {} file hashes",
+                   list.size(), hashes.size());
     } catch (const core::ConfigError& e) {
       spdlog::warn("configuration from the server not usable: {}", e.what());
     }
