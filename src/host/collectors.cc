@@ -85,7 +85,11 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const core::Config& cfg)
   }
   if (cfg.get<bool>("process.enabled", true)) {
     ProcessRuleHook hook;
-    auto paths = cfg.get<std::vector<std::string>>("process.sigma_rules", {});
+    // Default: what `mimamori-agent rules update --kind sigma` installed, if anything.
+    std::vector<std::string> installed;
+    std::error_code sec;
+    if (fs::is_directory(state / "sigma", sec)) installed.push_back((state / "sigma").string());
+    auto paths = cfg.get<std::vector<std::string>>("process.sigma_rules", installed);
     if (!paths.empty()) {
       auto rules = std::make_shared<sigma::RuleSet>();
       for (const auto& p : paths) rules->load_path(p);
