@@ -9,11 +9,13 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <thread>
 
 #include "mimamori/core/config.h"
 #include "mimamori/core/log.h"
 #include "mimamori/host/collector.h"
+#include "mimamori/host/rules_update.h"
 #include "mimamori/uplink/spool.h"
 #include "mimamori/uplink/uplink.h"
 #include "sinks.h"
@@ -148,7 +150,9 @@ int do_run(const std::string& config_file, const std::vector<std::string>& sets,
   // the network collector reads (and reloads when it changes).
   std::string threat_file =
       cfg.get<std::string>("network.threat_list", (state / "threat-list.txt").string());
-  up.on_config([state, threat_file](const std::string& yaml) {
+  std::string hash_file =
+      cfg.get<std::string>("yara.hash_list", (state / "threat-hashes.txt").string());
+  up.on_config([state, threat_file, hash_file](const std::string& yaml) {
     std::string tmp = (state / "server-config.yaml.tmp").string();
     if (FILE* f = std::fopen(tmp.c_str(), "w")) {
       std::fwrite(yaml.data(), 1, yaml.size(), f);
@@ -166,7 +170,18 @@ int do_run(const std::string& config_file, const std::vector<std::string>& sets,
         std::fclose(f);
         std::rename(ttmp.c_str(), threat_file.c_str());
       }
-      spdlog::info("configuration from the server: {} threat-list entries", list.size());
+      // Known-bad file hashes (`threat_hashes`) become the list the YARA collector checks.
+      auto hashes = server_cfg.get<std::vector<std::string>>("threat_hashes", {});
+      std::string htext = "# known-bad SHA-256 hashes from mimamori-server\n";
+      for (const auto& h : hashes) htext += h + "\n";
+      std::string htmp = hash_file + ".tmp";
+      if (FILE* f = std::fopen(htmp.c_str(), "w")) {
+        std::fwrite(htext.data(), 1, htext.size(), f);
+        std::fclose(f);
+        std::rename(htmp.c_str(), hash_file.c_str());
+      }
+      spdlog::info("configuration from the server: {} threat-list entries, {} file hashes",
+                   list.size(), hashes.size());
     } catch (const core::ConfigError& e) {
       spdlog::warn("configuration from the server not usable: {}", e.what());
     }
@@ -210,6 +225,19 @@ int main(int argc, char** argv) {
   auto* stats_cmd = app.add_subcommand(
       "stats", "print the running agent's counters (events per collector, spool, uplink)");
   stats_cmd->fallthrough();
+  auto* rules_cmd = app.add_subcommand("rules", "detection content (YARA and Sigma rules)");
+  rules_cmd->fallthrough();
+  auto* update = rules_cmd->add_subcommand("update",
+                                           "fetch a YARA or Sigma rule archive (.tar.gz), "
+                                           "test-load it, and install it only if it loads");
+  host::AgentRulesUpdateOptions uo;
+  update->add_option("--url", uo.url, "https://, http:// or file:// of the .tar.gz")->required();
+  update->add_option("--kind", uo.kind, "yara or sigma (default: what the archive holds)");
+  update->add_option("--output", uo.output,
+                     "folder to replace (default: yara.rules_dir, or <state_dir>/sigma)");
+  update->add_option("--sha256", uo.sha256, "expected SHA-256 of the archive (hex)");
+  update->fallthrough();
+  rules_cmd->require_subcommand(1);
   CLI11_PARSE(app, argc, argv);
   core::init_logging("mimamori-agent", level);
   std::signal(SIGTERM, on_signal);
@@ -224,6 +252,22 @@ int main(int argc, char** argv) {
       req.version = kVersion;
       req.fingerprint = fingerprint;
       return uplink::enroll_command(req, credential);
+    }
+    if (*update) {
+      core::Config cfg = config_file.empty() ? core::Config::from_string("{}", "<defaults>")
+                                             : core::Config::load_file(config_file);
+      for (const auto& s : sets) cfg.set(s);
+      auto r = host::update_agent_rules(cfg, uo);
+      if (!r) {
+        spdlog::error("rules update: {}; the installed rules are unchanged", r.error().message);
+        return 1;
+      }
+      std::printf(
+          "rules update: %zu %s rule files installed in %s (%zu left out: they do not load); %zu "
+          "%s\n",
+          r->files, r->kind.c_str(), r->folder.c_str(), r->skipped, r->usable,
+          r->kind == "yara" ? "usable files" : "linux process_creation rules");
+      return 0;
     }
     if (*stats_cmd) {
       core::Config cfg = config_file.empty() ? core::Config::from_string("{}", "<defaults>")

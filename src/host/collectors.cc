@@ -85,7 +85,11 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const core::Config& cfg)
   }
   if (cfg.get<bool>("process.enabled", true)) {
     ProcessRuleHook hook;
-    auto paths = cfg.get<std::vector<std::string>>("process.sigma_rules", {});
+    // Default: what `mimamori-agent rules update --kind sigma` installed, if anything.
+    std::vector<std::string> installed;
+    std::error_code sec;
+    if (fs::is_directory(state / "sigma", sec)) installed.push_back((state / "sigma").string());
+    auto paths = cfg.get<std::vector<std::string>>("process.sigma_rules", installed);
     if (!paths.empty()) {
       auto rules = std::make_shared<sigma::RuleSet>();
       for (const auto& p : paths) rules->load_path(p);
@@ -128,12 +132,24 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const core::Config& cfg)
     out.push_back(std::make_unique<ProcessWatch>(std::move(hook)));
   }
   if (cfg.get<bool>("yara.enabled", true)) {
-    out.push_back(std::make_unique<YaraScan>(
-        cfg.get<std::string>("yara.rules_dir", "/etc/mimamori/yara"),
-        cfg.get<std::vector<std::string>>("yara.paths",
-                                          {"/tmp", "/var/tmp", "/dev/shm", "/root/Downloads"}),
-        cfg.get<bool>("yara.scan_existing", false),
-        cfg.get<uint64_t>("yara.max_file_mb", 64) << 20));
+    YaraScan::Options o;
+    o.rules_dir = cfg.get<std::string>("yara.rules_dir", "/etc/mimamori/yara");
+    o.builtin_rules = cfg.get<bool>("yara.builtin_rules", true);
+    o.hash_list = cfg.get<std::string>("yara.hash_list", (state / "threat-hashes.txt").string());
+    // Downloads, temporary folders and home folders (with their Downloads) by default.
+    for (const auto& p : cfg.get<std::vector<std::string>>(
+             "yara.paths", {"/tmp", "/var/tmp", "/dev/shm", "/root", "/home/*"})) {
+      if (p.find('*') == std::string::npos) {
+        o.paths.push_back(p);
+        continue;
+      }
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(fs::path(p).parent_path(), ec))
+        if (e.is_directory(ec)) o.paths.push_back(e.path().string());
+    }
+    o.scan_existing = cfg.get<bool>("yara.scan_existing", false);
+    o.max_file_bytes = cfg.get<uint64_t>("yara.max_file_mb", 64) << 20;
+    out.push_back(std::make_unique<YaraScan>(std::move(o)));
   }
   if (cfg.get<bool>("network.enabled", true)) {
     out.push_back(std::make_unique<NetWatch>(

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "mimamori/core/hash.h"
+#include "mimamori/host/process_chain.h"
 
 namespace mimamori::host {
 namespace {
@@ -125,7 +126,8 @@ namespace {
 constexpr int kReceiveBuffer = 8 << 20;  // bytes of queued exec events (about 100k events)
 }  // namespace
 
-ProcessWatch::ProcessWatch(ProcessRuleHook rules) : rules_(std::move(rules)) {}
+ProcessWatch::ProcessWatch(ProcessRuleHook rules)
+    : rules_(std::move(rules)), chains_(std::make_unique<ProcessChains>()) {}
 
 ProcessWatch::~ProcessWatch() { stop(); }
 
@@ -270,6 +272,31 @@ void ProcessWatch::report(int pid, EventSink& sink) {
                sid == process_sid::kMiner ? "Crypto Currency Mining Activity Detected"
                                           : "A Network Trojan was detected",
                sid == process_sid::kMiner ? 2 : 1);
+    sink.emit(a);
+  }
+  chain_hits_.clear();
+  chains_->check(*p, chain_hits_);
+  for (const auto& f : chain_hits_) {
+    core::Event a = e;
+    if (f.subject) {
+      const auto& s = *f.subject;
+      a = host_event(core::event_type::kProcess);
+      a.fields.begin_object("process")
+          .add("pid", s.pid)
+          .add("ppid", p->ppid)
+          .add("uid", s.uid)
+          .add("user", s.user)
+          .add("exe", s.exe)
+          .add("cmdline", s.cmdline)
+          .add("sha256", exe_hash(s.exe))
+          .begin_object("parent")
+          .add("exe", p->parent_exe)
+          .add("cmdline", p->parent_cmdline)
+          .end()
+          .end();
+    }
+    add_chain(a, f);
+    make_alert(a, f.sid, f.signature, "Process Chain", f.severity);
     sink.emit(a);
   }
   if (rules_) {

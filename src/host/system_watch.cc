@@ -1,6 +1,7 @@
 #include "mimamori/host/system_watch.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 
 #include "mimamori/core/hash.h"
 #include "mimamori/host/file_watch.h"
+#include "shipped_yara.h"
 
 namespace mimamori::host {
 namespace {
@@ -116,12 +118,7 @@ void yara_compile_error(int level, const char* file, int line, const YR_RULE*, c
 
 // ---- YaraScan ----
 
-YaraScan::YaraScan(std::string rules_dir, std::vector<std::string> paths, bool scan_existing,
-                   uint64_t max_file_bytes)
-    : rules_dir_(std::move(rules_dir)),
-      paths_(std::move(paths)),
-      scan_existing_(scan_existing),
-      max_bytes_(max_file_bytes) {}
+YaraScan::YaraScan(Options options) : o_(std::move(options)) {}
 
 YaraScan::~YaraScan() {
   release_rules();
@@ -139,10 +136,18 @@ void YaraScan::watch_tree(const std::string& root) {
   fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
   for (; !ec && it != end && dirs_.size() < 10000; it.increment(ec)) {
     if (it.depth() >= 4) it.disable_recursion_pending();
-    if (it->is_directory(ec) && !it->is_symlink(ec))
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      // Caches and package trees are written by tools, not downloaded by people: not watched.
+      auto name = it->path().filename().string();
+      if (name == ".cache" || name == ".git" || name == "node_modules" || name == ".npm" ||
+          name == ".cargo" || name == ".rustup" || name == ".local") {
+        it.disable_recursion_pending();
+        continue;
+      }
       add(it->path().string());
-    else if (scan_existing_ && it->is_regular_file(ec))
+    } else if (o_.scan_existing && it->is_regular_file(ec)) {
       queue_.insert(it->path().string());
+    }
   }
 }
 
@@ -155,42 +160,85 @@ core::Status YaraScan::start(EventSink&) {
   if (yr_initialize() != ERROR_SUCCESS) return core::make_error("yara: cannot initialise libyara");
   int errors = 0;
   std::error_code ec;
-  for (const auto& e : fs::recursive_directory_iterator(rules_dir_, ec)) {
-    auto ext = e.path().extension().string();
-    if (ext != ".yar" && ext != ".yara") continue;
-    FILE* f = std::fopen(e.path().c_str(), "r");
-    if (!f) continue;
-    YR_COMPILER* probe = nullptr;
-    int bad = 1;
-    if (yr_compiler_create(&probe) == ERROR_SUCCESS) {
-      yr_compiler_set_callback(probe, yara_compile_error, nullptr);
-      bad = yr_compiler_add_file(probe, f, nullptr, e.path().c_str());
-      yr_compiler_destroy(probe);
+  if (!o_.rules_dir.empty() && fs::exists(o_.rules_dir, ec)) {
+    for (const auto& e : fs::recursive_directory_iterator(o_.rules_dir, ec)) {
+      auto ext = e.path().extension().string();
+      if (ext != ".yar" && ext != ".yara") continue;
+      FILE* f = std::fopen(e.path().c_str(), "r");
+      if (!f) continue;
+      YR_COMPILER* probe = nullptr;
+      int bad = 1;
+      if (yr_compiler_create(&probe) == ERROR_SUCCESS) {
+        yr_compiler_set_callback(probe, yara_compile_error, nullptr);
+        bad = yr_compiler_add_file(probe, f, nullptr, e.path().c_str());
+        yr_compiler_destroy(probe);
+      }
+      std::fclose(f);
+      if (bad == 0) {
+        rule_files_.push_back(e.path().string());
+      } else {
+        spdlog::warn("yara: '{}' skipped: {} errors", e.path().string(), bad);
+        errors += bad;
+      }
     }
-    std::fclose(f);
-    if (bad == 0) {
-      rule_files_.push_back(e.path().string());
-    } else {
-      spdlog::warn("yara: '{}' skipped: {} errors", e.path().string(), bad);
-      errors += bad;
+    if (ec) {
+      yr_finalize();
+      return core::make_error("yara: rules directory '{}': {}", o_.rules_dir, ec.message());
     }
   }
   yr_finalize();
-  if (ec) return core::make_error("yara: rules directory '{}': {}", rules_dir_, ec.message());
-  if (rule_files_.empty()) return core::make_error("yara: no usable rules in '{}'", rules_dir_);
+  if (rule_files_.empty() && !o_.builtin_rules && o_.hash_list.empty())
+    return core::make_error("yara: no usable rules in '{}' and the built-in rules are off",
+                            o_.rules_dir);
+  reload_hashes();
   in_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  for (const auto& p : paths_) watch_tree(p);
-  spdlog::info("yara: {} rule files from '{}', watching {} folders", rule_files_.size(), rules_dir_,
-               dirs_.size());
+  for (const auto& p : o_.paths) watch_tree(p);
+  spdlog::info(
+      "yara: {} built-in rule files, {} from '{}', {} known-bad hashes; watching {} folders",
+      o_.builtin_rules ? shipped_yara_rules().size() : 0, rule_files_.size(), o_.rules_dir,
+      hashes_.size(), dirs_.size());
   return {};
 #else
   return core::make_error("yara: built without libyara");
 #endif
 }
 
+void YaraScan::reload_hashes() {
+  if (o_.hash_list.empty()) return;
+  struct stat st {};
+  int64_t mtime = ::stat(o_.hash_list.c_str(), &st) == 0
+                      ? st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec
+                      : -1;
+  if (mtime == hashes_mtime_) return;
+  hashes_mtime_ = mtime;
+  hashes_.clear();
+  std::ifstream in(o_.hash_list);
+  std::string line;
+  int lineno = 0, bad = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    auto hash = line.substr(0, line.find('#'));
+    while (!hash.empty() && std::isspace(static_cast<unsigned char>(hash.back()))) hash.pop_back();
+    while (!hash.empty() && std::isspace(static_cast<unsigned char>(hash.front())))
+      hash.erase(0, 1);
+    if (hash.empty()) continue;
+    std::transform(hash.begin(), hash.end(), hash.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    if (hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      if (++bad <= 3)
+        spdlog::warn("yara: {}:{}: '{}' is not a SHA-256 hash (64 hex digits); skipped",
+                     o_.hash_list, lineno, hash.substr(0, 80));
+      continue;
+    }
+    hashes_.insert(hash);
+  }
+  if (mtime >= 0) spdlog::info("yara: {} known-bad hashes from '{}'", hashes_.size(), o_.hash_list);
+}
+
 bool YaraScan::load_rules() {
 #ifdef MIMAMORI_HAVE_YARA
   if (rules_) return true;
+  if (rule_files_.empty() && !o_.builtin_rules) return false;
   if (yr_initialize() != ERROR_SUCCESS) {
     spdlog::error("yara: cannot initialise libyara");
     return false;
@@ -203,6 +251,11 @@ bool YaraScan::load_rules() {
   }
   yr_compiler_set_callback(compiler, yara_compile_error, nullptr);
   int errors = 0;
+  if (o_.builtin_rules) {
+    // Their own namespace, so a rule of the same name in the rules folder does not clash.
+    for (const auto& file : shipped_yara_rules())
+      errors += yr_compiler_add_string(compiler, std::string(file.text).c_str(), "mimamori");
+  }
   for (const auto& path : rule_files_) {
     // Checked at start; a file changed since then with errors would poison the whole set.
     FILE* f = std::fopen(path.c_str(), "r");
@@ -226,7 +279,7 @@ bool YaraScan::load_rules() {
   int rc = errors ? ERROR_INVALID_ARGUMENT : yr_compiler_get_rules(compiler, &rules);
   yr_compiler_destroy(compiler);
   if (rc != ERROR_SUCCESS || !rules) {
-    spdlog::error("yara: the rules of '{}' no longer compile; files are not scanned", rules_dir_);
+    spdlog::error("yara: the rules of '{}' no longer compile; files are not scanned", o_.rules_dir);
     yr_finalize();
     return false;
   }
@@ -246,35 +299,117 @@ void YaraScan::release_rules() {
 #endif
 }
 
-void YaraScan::scan(const std::string& path, EventSink& sink) {
 #ifdef MIMAMORI_HAVE_YARA
+namespace {
+
+// Feeds libyara a file in blocks read into one buffer, so a large download costs one block of
+// memory rather than a mapping of the whole file.
+struct BlockReader {
+  int fd = -1;
+  uint64_t size = 0;
+  std::vector<uint8_t> buf;
+  YR_MEMORY_BLOCK block{};
+  YR_MEMORY_BLOCK_ITERATOR it{};
+
+  static const uint8_t* fetch(YR_MEMORY_BLOCK* b) {
+    auto* r = static_cast<BlockReader*>(b->context);
+    std::size_t got = 0;
+    while (got < b->size) {
+      ssize_t n =
+          ::pread(r->fd, r->buf.data() + got, b->size - got, static_cast<off_t>(b->base + got));
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    b->size = got;
+    return got ? r->buf.data() : nullptr;
+  }
+  static YR_MEMORY_BLOCK* at(YR_MEMORY_BLOCK_ITERATOR* it, uint64_t base) {
+    auto* r = static_cast<BlockReader*>(it->context);
+    if (base >= r->size) {
+      it->last_error = ERROR_SUCCESS;
+      return nullptr;
+    }
+    r->block.base = base;
+    r->block.size = std::min<uint64_t>(r->buf.size(), r->size - base);
+    r->block.context = r;
+    r->block.fetch_data = fetch;
+    it->last_error = ERROR_SUCCESS;
+    return &r->block;
+  }
+  static YR_MEMORY_BLOCK* first(YR_MEMORY_BLOCK_ITERATOR* it) { return at(it, 0); }
+  static YR_MEMORY_BLOCK* next(YR_MEMORY_BLOCK_ITERATOR* it) {
+    auto* r = static_cast<BlockReader*>(it->context);
+    return at(it, r->block.base + r->block.size);
+  }
+  static uint64_t file_size(YR_MEMORY_BLOCK_ITERATOR* it) {
+    return static_cast<BlockReader*>(it->context)->size;
+  }
+};
+
+}  // namespace
+#endif
+
+void YaraScan::scan(const std::string& path, EventSink& sink) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
-      static_cast<uint64_t>(st.st_size) > max_bytes_)
+      static_cast<uint64_t>(st.st_size) > o_.max_file_bytes)
     return;
+  std::string sha256;
+  auto add_file = [&](core::Event& e, std::string_view rule, std::string_view tags) {
+    if (sha256.empty()) {
+      auto h = core::sha256_file_hex(path);
+      sha256 = h ? *h : std::string();
+    }
+    e.fields.begin_object("yara")
+        .add("rule", rule)
+        .add("tags", tags)
+        .add("path", path)
+        .add("size", static_cast<uint64_t>(st.st_size))
+        .add("sha256", sha256)
+        .end();
+  };
+  if (!hashes_.empty()) {
+    auto h = core::sha256_file_hex(path);
+    if (h) sha256 = *h;
+    if (h && hashes_.count(*h)) {
+      core::Event e = host_event(core::event_type::kFileinfo);
+      add_file(e, "known_bad_hash", "hash_list");
+      make_alert(e, system_sid::kKnownBadHash, "Known-bad file (hash on the threat list)",
+                 "Malware File", 1);
+      sink.emit(e);
+    }
+  }
+  if (!rules_) return;
+#ifdef MIMAMORI_HAVE_YARA
   ScanContext ctx;
-  int rc = yr_rules_scan_file(static_cast<YR_RULES*>(rules_), path.c_str(), SCAN_FLAGS_FAST_MODE,
-                              yara_callback, &ctx, 10);
+  int rc;
+  if (static_cast<uint64_t>(st.st_size) <= kBlock) {
+    rc = yr_rules_scan_file(static_cast<YR_RULES*>(rules_), path.c_str(), SCAN_FLAGS_FAST_MODE,
+                            yara_callback, &ctx, 10);
+  } else {
+    BlockReader r;
+    r.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (r.fd < 0) return;
+    r.size = static_cast<uint64_t>(st.st_size);
+    r.buf.resize(kBlock);
+    r.it.context = &r;
+    r.it.first = BlockReader::first;
+    r.it.next = BlockReader::next;
+    r.it.file_size = BlockReader::file_size;
+    rc = yr_rules_scan_mem_blocks(static_cast<YR_RULES*>(rules_), &r.it, SCAN_FLAGS_FAST_MODE,
+                                  yara_callback, &ctx, 10);
+    ::close(r.fd);
+  }
   if (rc != ERROR_SUCCESS) {
     spdlog::debug("yara: cannot scan '{}' (error {})", path, rc);
     return;
   }
   for (const auto& [rule, tags] : ctx.hits) {
     core::Event e = host_event(core::event_type::kFileinfo);
-    auto h = core::sha256_file_hex(path);
-    e.fields.begin_object("yara")
-        .add("rule", rule)
-        .add("tags", tags)
-        .add("path", path)
-        .add("size", static_cast<uint64_t>(st.st_size))
-        .add("sha256", h ? *h : std::string())
-        .end();
+    add_file(e, rule, tags);
     make_alert(e, system_sid::kYara, "YARA: " + rule, "Malware File", 1);
     sink.emit(e);
   }
-#else
-  (void)path;
-  (void)sink;
 #endif
 }
 
@@ -299,7 +434,8 @@ void YaraScan::poll(EventSink& sink) {
     if (rules_ && now - last_scan_ >= kIdleRelease) release_rules();
     return;
   }
-  if (!load_rules()) {
+  reload_hashes();
+  if (!load_rules() && hashes_.empty()) {
     queue_.clear();
     return;
   }

@@ -44,7 +44,12 @@ namespace process_sid {
 inline constexpr uint64_t kReverseShell = 9100301;
 inline constexpr uint64_t kDownloadExecute = 9100302;
 inline constexpr uint64_t kMiner = 9100303;
-inline constexpr uint64_t kSigmaBase = 9110000;  ///< Sigma rules: this plus the rule's index
+inline constexpr uint64_t kPipeToShell = 9100304;     ///< downloader piped into a shell
+inline constexpr uint64_t kSocketShell = 9100305;     ///< shell with a socket as stdin/stdout
+inline constexpr uint64_t kTempExec = 9100306;        ///< run from /tmp, /var/tmp, /dev/shm
+inline constexpr uint64_t kFilelessExec = 9100307;    ///< run from a memfd
+inline constexpr uint64_t kDownloadedExec = 9100308;  ///< run moments after a download
+inline constexpr uint64_t kSigmaBase = 9110000;       ///< Sigma rules: this plus the rule's index
 }  // namespace process_sid
 
 /// The built-in command-line detections, compiled once.
@@ -65,6 +70,9 @@ class ProcessDetections {
 using ProcessRuleHook =
     std::function<void(const ProcessInfo&, std::vector<std::pair<std::string, std::string>>&)>;
 
+class ProcessChains;
+struct ChainFinding;
+
 /// The process collector.
 class ProcessWatch : public Collector {
  public:
@@ -82,6 +90,7 @@ class ProcessWatch : public Collector {
 
   ProcessRuleHook rules_;
   ProcessDetections detections_;
+  std::unique_ptr<ProcessChains> chains_;
   EventSink* sink_ = nullptr;
   int nl_fd_ = -1;
   int stop_fd_ = -1;
@@ -93,6 +102,7 @@ class ProcessWatch : public Collector {
   std::map<std::string, std::pair<std::string, std::string>> hash_cache_;  // exe -> (key, hash)
   std::vector<std::pair<uint64_t, std::string>> hits_;
   std::vector<std::pair<std::string, std::string>> rule_hits_;
+  std::vector<ChainFinding> chain_hits_;
 };
 
 }  // namespace mimamori::host

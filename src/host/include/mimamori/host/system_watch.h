@@ -18,38 +18,51 @@ namespace mimamori::host {
 /// Signature ids.
 namespace system_sid {
 inline constexpr uint64_t kYara = 9100401;
+inline constexpr uint64_t kKnownBadHash = 9100402;
 inline constexpr uint64_t kThreatListConnection = 9100501;
 }  // namespace system_sid
 
-/// YARA scanning of files written into watched folders.
+/// YARA scanning of files written into watched folders: the rules built into the agent
+/// (packaging/yara), the rule files of a folder, and a list of known-bad SHA-256 hashes.
 class YaraScan : public Collector {
  public:
-  YaraScan(std::string rules_dir, std::vector<std::string> paths, bool scan_existing,
-           uint64_t max_file_bytes);
+  struct Options {
+    std::string rules_dir;           ///< extra rule files (.yar/.yara); may be missing
+    bool builtin_rules = true;       ///< the rules that ship with the agent
+    std::string hash_list;           ///< SHA-256 hashes, one a line (may be missing)
+    std::vector<std::string> paths;  ///< folders watched (and their subfolders)
+    bool scan_existing = false;      ///< also scan what is there at start
+    uint64_t max_file_bytes = 64 << 20;
+  };
+  explicit YaraScan(Options options);
   ~YaraScan() override;
   std::string_view name() const override { return "yara"; }
   core::Status start(EventSink& sink) override;
   void poll(EventSink& sink) override;
 
+  /// Files larger than this are scanned in blocks of this size (bounded memory; a string that
+  /// spans two blocks is not seen), smaller ones whole.
+  static constexpr std::size_t kBlock = 4 << 20;
+
  private:
   void scan(const std::string& path, EventSink& sink);
   void watch_tree(const std::string& root);
-  bool load_rules();     // compiles rule_files_ into rules_ (initialising libyara) if needed
+  bool load_rules();     // compiles the rules into rules_ (initialising libyara) if needed
   void release_rules();  // frees rules_ and lets libyara go
+  void reload_hashes();  // re-reads the hash list when it changed
 
   /// Compiled rules are released after this long without a file to scan.
   static constexpr std::chrono::seconds kIdleRelease{120};
 
-  std::string rules_dir_;
+  Options o_;
   std::vector<std::string> rule_files_;  // usable rule files (checked at start)
   std::chrono::steady_clock::time_point last_scan_{};
-  std::vector<std::string> paths_;
-  bool scan_existing_;
-  uint64_t max_bytes_;
   void* rules_ = nullptr;  // YR_RULES*
   int in_fd_ = -1;
   std::map<int, std::string> dirs_;
   std::set<std::string> queue_;
+  std::set<std::string> hashes_;
+  int64_t hashes_mtime_ = -1;
 };
 
 /// One parsed line of /proc/net/{tcp,tcp6,udp,udp6}.
