@@ -180,7 +180,7 @@ function Trend({ incidents }: { incidents: Incident[] }) {
         height: 200,
         legend: { show: false },
         cursor: { show: false },
-        scales: { x: { time: false } },
+        scales: { x: { time: false, range: [-0.6, 11.6] } },
         axes: [
           { values: (_u, ticks) => ticks.map((i) => months[i]?.slice(2) ?? '') },
           { values: (_u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : '')) },
