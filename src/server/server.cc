@@ -237,7 +237,9 @@ ServerOptions load_server_options(const core::Config& c) {
           c.source(), token_file.empty() ? "" : "_file"));
     }
   }
+  // Empty: the console built beside the program (build tree or installed share folder).
   o.static_dir = c.get<std::string>("server.static_dir", "");
+  if (o.static_dir.empty()) o.static_dir = default_web_dir();
   o.background_interval_ms =
       c.get<int64_t>("server.background_interval_ms", o.background_interval_ms);
   o.escalation_after_s = c.get<int64_t>("server.escalation_after_s", o.escalation_after_s);

@@ -59,6 +59,11 @@ std::string_view mime_of(const std::filesystem::path& p) {
   return "application/octet-stream";
 }
 
+constexpr const char* kConsolePolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'";
+
 }  // namespace
 
 const std::vector<Route>& Api::routes() {
@@ -298,8 +303,12 @@ bool Api::metrics_allowed(Call& call, std::string_view bearer) {
 void Api::serve_static(HttpRequest& req, HttpRespond& respond) {
   HttpResponse r;
   std::optional<StaticFile> f;
-  if (req.method == "GET" || req.method == "HEAD")
-    f = read_static_file(options_.static_dir, req.path);
+  const bool read = req.method == "GET" || req.method == "HEAD";
+  if (read) f = read_static_file(options_.static_dir, req.path);
+  // The console's own routes (/incidents/inc_1, /portal) are pages of index.html.
+  if (!f && read && is_app_route(options_.static_dir, req.path)) {
+    f = read_static_file(options_.static_dir, "/index.html");
+  }
   if (!f) {
     r.status = 404;
     r.body = "{\"error\":\"not found\"}";
@@ -307,7 +316,14 @@ void Api::serve_static(HttpRequest& req, HttpRespond& respond) {
   }
   r.body = std::move(f->body);
   r.content_type = std::string(mime_of(f->name));
-  r.headers.emplace_back("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+  // Scripts, styles and data only from this origin; no inline script or style element, no
+  // plugins, no framing, forms post only here.
+  r.headers.emplace_back("Content-Security-Policy", kConsolePolicy);
+  // Vite names what it writes under assets/ by a hash of the content: kept for a year. Every
+  // other file (index.html above all) is checked again each time.
+  r.headers.emplace_back("Cache-Control", req.path.starts_with("/assets/")
+                                              ? "public, max-age=31536000, immutable"
+                                              : "no-cache");
   respond(std::move(r));
 }
 

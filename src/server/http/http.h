@@ -113,4 +113,14 @@ struct StaticFile {
 /// regular file strictly inside the folder.
 std::optional<StaticFile> read_static_file(const std::string& root_dir, std::string_view raw_path);
 
+/// True when the raw request path is one of the single-page app's own routes (such as
+/// /incidents/inc_12): every segment is letters, digits, '-' or '_' (no dot, no escape), and
+/// nothing of that name exists in the folder. Such a path is answered with index.html.
+bool is_app_route(const std::string& root_dir, std::string_view raw_path);
+
+/// The web console shipped with the program: `<folder of the executable>/../share/mimamori/web`
+/// (the build tree's share folder and the installed one alike) when it holds an index.html;
+/// else empty.
+std::string default_web_dir();
+
 }  // namespace mimamori::server

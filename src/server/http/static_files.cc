@@ -101,4 +101,34 @@ std::optional<StaticFile> read_static_file(const std::string& root_dir, std::str
   return f;
 }
 
+bool is_app_route(const std::string& root_dir, std::string_view raw_path) {
+  if (root_dir.empty() || raw_path.size() < 2 || raw_path.front() != '/') return false;
+  std::string_view rest = raw_path.substr(1);
+  for (;;) {
+    auto slash = rest.find('/');
+    std::string_view seg = rest.substr(0, slash);
+    if (seg.empty() || seg.size() > 128) return false;
+    for (char c : seg) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_';
+      if (!ok) return false;
+    }
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  // The segments are plain names, so joining them cannot leave the folder.
+  std::error_code ec;
+  return fs::symlink_status(fs::path(root_dir) / raw_path.substr(1), ec).type() ==
+         fs::file_type::not_found;
+}
+
+std::string default_web_dir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  const fs::path dir = exe.parent_path().parent_path() / "share" / "mimamori" / "web";
+  if (!fs::is_regular_file(dir / "index.html", ec)) return {};
+  return dir.string();
+}
+
 }  // namespace mimamori::server

@@ -1,0 +1,30 @@
+// Every screen and its address. Adding a screen is one row here, its messages in i18n/ja.ts and
+// i18n/en.ts, and (if it needs one) a route of the API (docs/console.md).
+import type { ComponentType } from 'preact';
+import type { MessageKey } from './i18n';
+import { Devices } from './screens/Devices';
+import { IncidentScreen } from './screens/Incident';
+import { Overview } from './screens/Overview';
+import { Portal } from './screens/Portal';
+import { Queue } from './screens/Queue';
+
+/** Who may open a screen: provider roles (the SOC), customer roles (the portal), or both. */
+export type Audience = 'provider' | 'customer' | 'any';
+
+export interface ScreenRoute {
+  path: string; // "/incidents/:id": ":name" segments become props
+  screen: ComponentType<Record<string, string>>;
+  audience: Audience;
+  nav?: MessageKey; // shown in the menu under this label
+}
+
+export const routes: ScreenRoute[] = [
+  { path: '/overview', screen: Overview, audience: 'provider', nav: 'nav.overview' },
+  { path: '/incidents', screen: Queue, audience: 'provider', nav: 'nav.incidents' },
+  { path: '/incidents/:id', screen: IncidentScreen as ComponentType<Record<string, string>>, audience: 'any' },
+  { path: '/devices', screen: Devices, audience: 'provider', nav: 'nav.devices' },
+  { path: '/portal', screen: Portal, audience: 'customer', nav: 'nav.portal' },
+];
+
+/** Where "/" leads each audience. */
+export const HOME = { provider: '/overview', customer: '/portal' } as const;
