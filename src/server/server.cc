@@ -137,6 +137,7 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
     raw->api->handle(std::move(req), std::move(respond));
   });
   impl->api = std::make_unique<Api>(*impl->store, *impl->ingest, options, &impl->http->stats());
+  impl->api->set_fingerprint(impl->fingerprint);
   if (auto st = impl->http->start(); !st.ok()) return st.error();
   if (options.deliver_notifications) {
     impl->delivery = std::make_unique<DeliveryPool>(*impl->store, options.notify,
@@ -240,6 +241,14 @@ ServerOptions load_server_options(const core::Config& c) {
   // Empty: the console built beside the program (build tree or installed share folder).
   o.static_dir = c.get<std::string>("server.static_dir", "");
   if (o.static_dir.empty()) o.static_dir = default_web_dir();
+  o.repo_dir = c.get<std::string>("server.repo_dir", "");
+  o.public_url = c.get<std::string>("server.public_url", "");
+  if (!o.public_url.empty() && !public_url_ok(o.public_url)) {
+    throw core::ConfigError(fmt::format(
+        "{}: key 'server.public_url': '{}' is not http(s)://host[:port] (letters, digits, '.', "
+        "'-', ':' and [] only; it is written into shell commands)",
+        c.source(), o.public_url));
+  }
   o.background_interval_ms =
       c.get<int64_t>("server.background_interval_ms", o.background_interval_ms);
   o.escalation_after_s = c.get<int64_t>("server.escalation_after_s", o.escalation_after_s);

@@ -28,6 +28,10 @@ constexpr std::size_t kHeader = 24;
 constexpr uint32_t kTypeEvent = 1;
 constexpr uint32_t kTypeCommit = 2;
 constexpr uint32_t kMaxPayload = 64u << 20;  // anything larger is corruption
+// The layout of segments and state. A version that changes it raises the number; an older one
+// then refuses the folder instead of cutting records it cannot read as damage (a downgrade
+// would otherwise lose every unsent event). A state file without the line is format 1.
+constexpr uint32_t kFormat = 1;
 
 void put32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
 void put64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
@@ -176,7 +180,17 @@ Status Spool::recover_files() {
   if (std::ifstream in(state); in) {
     std::string key;
     while (in >> key) {
-      if (key == "next_seq") {
+      if (key == "format") {
+        uint32_t format = 0;
+        in >> format;
+        if (in && format > kFormat) {
+          return make_error(
+              "spool: '{}' is in spool format {}, written by a newer version of this program; "
+              "this version reads format {} at most. Install the newer version again (its "
+              "unsent events are kept), or move the folder away to start an empty spool",
+              options_.dir.string(), format, kFormat);
+        }
+      } else if (key == "next_seq") {
         in >> next_seq_;
       } else if (key == "acked_through") {
         in >> acked_through_;
@@ -336,8 +350,8 @@ Status Spool::open_active() {
 
 Status Spool::write_state() {
   std::ostringstream out;
-  out << "next_seq " << next_seq_ << "\nacked_through " << acked_through_ << "\ndropped_through "
-      << dropped_through_ << "\ndropped " << dropped_ << "\n";
+  out << "format " << kFormat << "\nnext_seq " << next_seq_ << "\nacked_through " << acked_through_
+      << "\ndropped_through " << dropped_through_ << "\ndropped " << dropped_ << "\n";
   for (const auto& [k, v] : checkpoints_) {
     out << "checkpoint " << (k.empty() ? "-" : core::to_hex(k)) << " "
         << (v.empty() ? "-" : core::to_hex(v)) << "\n";

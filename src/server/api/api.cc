@@ -41,6 +41,11 @@ bool match_pattern(std::string_view pattern, std::string_view path,
   return true;
 }
 
+// Paths the route table answers; every other one is a file of the web console.
+bool routed(std::string_view path) {
+  return path.starts_with("/api/") || path == "/metrics" || path.starts_with("/download/");
+}
+
 // 127.0.0.0/8 and ::1, also IPv4-mapped, as the HTTP layer writes a peer's address.
 bool loopback_peer(std::string_view ip) {
   if (ip.starts_with("::ffff:")) ip.remove_prefix(7);
@@ -115,6 +120,13 @@ const std::vector<Route>& Api::routes() {
       {"PUT", "/api/v1/oncall", Auth::kUser, h_set_oncall, "Replace the on-call rotation"},
       {"GET", "/api/v1/notifications", Auth::kUser, h_list_outbox, "Outbox and delivery status"},
       {"GET", "/api/v1/audit", Auth::kUser, h_list_audit, "Audit log"},
+      {"GET", "/api/v1/device-packages", Auth::kUser, h_device_packages,
+       "Install commands per platform and the repository key's fingerprint"},
+      {"GET", "/download/{file}", Auth::kNone, h_download,
+       "The device repository's public key (mimamori.gpg, mimamori.asc, mimamori.fpr)"},
+      {"GET", "/download/deb/{file}", Auth::kNone, h_download,
+       "The signed apt repository of the device packages"},
+      {"GET", "/download/rpm/{file}", Auth::kNone, h_download, "The agent's .rpm packages"},
       {"GET", "/api/v1/explanations", Auth::kUser, h_explanations,
        "Plain-Japanese explanation of every alert category"},
       {"GET", "/api/v1/tokens", Auth::kUser, h_list_tokens, "List API tokens"},
@@ -202,7 +214,7 @@ void Api::handle(HttpRequest&& req, HttpRespond respond) {
   call->req = std::move(req);
   call->principal.source_ip = call->req.remote_ip;
   const auto& path = call->req.path;
-  if (!path.starts_with("/api/") && path != "/metrics") {
+  if (!routed(path)) {
     return serve_static(call->req, call->respond);
   }
   std::string allowed;
@@ -277,7 +289,7 @@ size_t Api::route_body_limit(const Route& route) const {
 
 size_t Api::body_limit(std::string_view method, std::string_view target) const {
   std::string_view path = target.substr(0, target.find('?'));
-  if (!path.starts_with("/api/") && path != "/metrics") return kUnroutedBodyLimit;
+  if (!routed(path)) return kUnroutedBodyLimit;
   std::map<std::string, std::string, std::less<>> params;
   for (const auto& r : routes()) {
     if (r.method == method && match_pattern(r.pattern, path, params)) return route_body_limit(r);

@@ -120,6 +120,9 @@ class Api {
   /// Where password hashing and checking run (never on an HTTP thread).
   PasswordPool& password_pool() { return password_pool_; }
   ApiMetrics& metrics() { return metrics_; }
+  /// SHA-256 of the server's certificate (empty without TLS), shown in install commands.
+  const std::string& fingerprint() const { return fingerprint_; }
+  void set_fingerprint(std::string fp) { fingerprint_ = std::move(fp); }
   HttpStats* http_stats() { return http_stats_; }
   /// Records a finished call for /metrics.
   void record(const Call& call, int status);
@@ -141,6 +144,7 @@ class Api {
   RateLimiter login_limiter_, enroll_limiter_;
   ApiMetrics metrics_;
   PasswordPool password_pool_;
+  std::string fingerprint_;
 };
 
 // Handlers, one group per file.
@@ -195,6 +199,11 @@ void h_openapi(Call&);
 void h_metrics(Call&);
 void h_health(Call&);
 void h_explanations(Call&);
+void h_download(Call&);
+void h_device_packages(Call&);
+
+/// True for `http(s)://host[:port]` made only of characters safe inside a shell command.
+bool public_url_ok(std::string_view url);
 
 /// The OpenAPI document (compiled in from openapi.json).
 std::string_view openapi_document();

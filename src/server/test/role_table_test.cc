@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -507,6 +508,27 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
              [](auto&, auto&, int) {
                return Req{"GET", "/api/v1/explanations", "", {}, false};
              }},
+            {"GET /api/v1/device-packages",
+             [](RoleTableServer& s, auto&, int) {
+               s.put_repo_file("mimamori.gpg", "key");
+               s.put_repo_file("mimamori.fpr", "0123456789ABCDEF0123456789ABCDEF01234567\n");
+               return Req{"GET", "/api/v1/device-packages", "", {}, false};
+             }},
+            {"GET /download/{file}",
+             [](RoleTableServer& s, auto&, int) {
+               s.put_repo_file("mimamori.asc", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n");
+               return Req{"GET", "/download/mimamori.asc", "", {}, false};
+             }},
+            {"GET /download/deb/{file}",
+             [](RoleTableServer& s, auto&, int) {
+               s.put_repo_file("deb/Release", "Origin: mimamori\n");
+               return Req{"GET", "/download/deb/Release", "", {}, false};
+             }},
+            {"GET /download/rpm/{file}",
+             [](RoleTableServer& s, auto&, int) {
+               s.put_repo_file("rpm/mimamori-agent-0.1.0-1.x86_64.rpm", "rpm");
+               return Req{"GET", "/download/rpm/mimamori-agent-0.1.0-1.x86_64.rpm", "", {}, false};
+             }},
         };
     // Accounts: the caller's own token and password; another user of the target customer.
     if (route == "GET /api/v1/tokens") return Req{"GET", "/api/v1/tokens", "", {}, false};
@@ -572,6 +594,13 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
       return Req{"GET", "/none", ""};
     }
     return it->second(*this, target, k);
+  }
+
+  /// Writes a file of the device repository (<data_dir>/repo) for the /download/ samples.
+  void put_repo_file(const std::string& name, const std::string& text) {
+    std::filesystem::path p = std::filesystem::path(ts_->dir) / "repo" / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << text;
   }
 
   /// The session of `column`, logged in once.

@@ -262,6 +262,58 @@ TEST_F(SpoolTest, DamagedStateFileIsAnErrorNamingIt) {
   EXPECT_NE(s.error().message.find("state"), std::string::npos) << s.error().message;
 }
 
+// A spool written by a newer version (a higher format number in its state) is refused with a
+// message naming the folder and both formats, and nothing in it is cut or deleted: installing
+// the newer version again finds every unsent event. A spool of today's format, or one from
+// before the format line existed, opens and keeps its records.
+TEST_F(SpoolTest, NewerSpoolFormatIsRefusedAndLeftIntact) {
+  {
+    auto s = open();
+    for (int i = 0; i < 5; ++i) s->append("event " + std::to_string(i));
+    ASSERT_TRUE(s->commit().ok());
+  }
+  std::string state;
+  {
+    std::ifstream in(dir_ / "state");
+    state.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_TRUE(state.starts_with("format 1\n")) << state;
+  // The newer version's spool: a higher format and a record type this version does not know.
+  std::string newer = "format 2\n" + state.substr(9);
+  std::ofstream(dir_ / "state", std::ios::trunc) << newer;
+  fs::path seg = newest_segment();
+  {
+    std::ofstream out(seg, std::ios::app | std::ios::binary);
+    out << std::string(40, '\x7f');
+  }
+  auto seg_size = fs::file_size(seg);
+
+  SpoolOptions o;
+  o.dir = dir_;
+  auto refused = Spool::open(o);
+  ASSERT_FALSE(refused.ok());
+  const std::string& m = refused.error().message;
+  EXPECT_NE(m.find(dir_.string()), std::string::npos) << m;
+  EXPECT_NE(m.find("spool format 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("format 1 at most"), std::string::npos) << m;
+  EXPECT_NE(m.find("newer version"), std::string::npos) << m;
+  EXPECT_EQ(fs::file_size(seg), seg_size);  // nothing cut
+  {
+    std::ifstream in(dir_ / "state");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), newer);
+  }
+
+  // The same folder back in format 1 without the format line (as written before it existed).
+  std::ofstream(dir_ / "state", std::ios::trunc) << state.substr(9);
+  ::truncate(seg.c_str(), static_cast<off_t>(seg_size - 40));
+  auto s = open();
+  ASSERT_TRUE(s);
+  auto records = read_all(*s);
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_EQ(records.front().payload, "event 0");
+  EXPECT_EQ(records.back().seq, 5u);
+}
+
 // A child appends and commits as fast as it can and reports each committed sequence number
 // through a pipe; the parent SIGKILLs it mid-stream. Every reported record must survive, intact
 // and in order, and the spool must go on from there.

@@ -34,10 +34,15 @@ struct ServerOptions {
   uint16_t port = 8443;  ///< 0: chosen by the OS (tests)
   int threads = 2;
   bool tls = true;
-  std::string cert_file, key_file;        ///< empty with tls: self-signed, generated on first start
-  size_t max_body = 8 << 20;              ///< ingest body limit, decompressed and on the wire
-  size_t max_json_body = 1 << 20;         ///< any other request body
-  std::string static_dir;                 ///< web console files; empty: none served
+  std::string cert_file, key_file;  ///< empty with tls: self-signed, generated on first start
+  size_t max_body = 8 << 20;        ///< ingest body limit, decompressed and on the wire
+  size_t max_json_body = 1 << 20;   ///< any other request body
+  std::string static_dir;           ///< web console files; empty: none served
+  /// Device packages served under /download/ (made by mimamori-repo); empty: <data_dir>/repo.
+  std::string repo_dir;
+  /// The address devices reach the server at, e.g. https://soc.example.jp:8443, for the install
+  /// commands of /api/v1/device-packages; empty: the scheme and the request's Host header.
+  std::string public_url;
   int64_t background_interval_ms = 5000;  ///< heartbeat watch, escalation, outbox
   int64_t escalation_after_s = 900;
   bool deliver_notifications = true;
