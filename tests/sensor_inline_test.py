@@ -265,6 +265,7 @@ class Net:
             self.sh("ip", "link", "set", "lo", "up", ns=ns)
         tag = str(os.getpid())[-6:]
         a, b, c, d = f"mmc{tag}", f"mmgc{tag}", f"mmgs{tag}", f"mms{tag}"
+        self.gw_out = c  # the gateway's port towards the server
         self.sh("ip", "link", "add", a, "netns", self.cli, "type", "veth", "peer", "name", b,
                 "netns", self.gw)
         self.sh("ip", "link", "add", c, "netns", self.gw, "type", "veth", "peer", "name", d,
@@ -435,6 +436,11 @@ def main():
     if why:
         print(f"SKIP: {why}")
         return SKIP
+    for prog in ("mimamori-sensor", "mimamori", "mimamori-server"):
+        if not shutil.which(prog):
+            print(f"FAIL: {prog} is not in {args.bin}: build the targets mimamori-sensor, "
+                  "mimamori and mimamori-server")
+            return 1
     net = Net()
     tmp = tempfile.mkdtemp(prefix="mimamori-inline-")
     ok = False
