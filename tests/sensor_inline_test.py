@@ -7,7 +7,7 @@ rules that drop a flow the sensor marked (docs in README, "Inline protection").
 Checks, in order:
   - ordinary requests (downloads and an upload) pass byte for byte;
   - a request with a rule's content (a `reject` rule) never reaches the server and the client
-    sees a reset; its alert says `action: blocked`;
+    sees a reset, over IPv4 and IPv6; its alert says `action: blocked`;
   - a deny-list address (ips-policy.deny) is refused with a reset; a UDP flow to it gets an
     ICMP unreachable and its later datagrams are dropped by the kernel (the connmark rule
     counts them, the sensor never sees them);
@@ -53,6 +53,7 @@ STALL = b"MIMAMORI-STALL"
 PORT = 8080
 CLIENT, GW_C, GW_S, SERVER = "10.66.1.2", "10.66.1.1", "10.66.2.1", "10.66.2.2"
 DENIED, ALLOWED = "10.66.2.3", "10.66.2.4"
+CLIENT6, GW_C6, GW_S6, SERVER6 = "fd00:66:1::2", "fd00:66:1::1", "fd00:66:2::1", "fd00:66:2::2"
 WATCHDOG_MS, STALL_MS = 300, 3000
 
 RULES = (
@@ -149,6 +150,11 @@ def serve(log_path):
     class Server(socketserver.ThreadingTCPServer):
         allow_reuse_address = True
         daemon_threads = True
+        address_family = socket.AF_INET6
+
+        def server_bind(self):  # IPv4 and IPv6 on one socket
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            super().server_bind()
 
     def udp_echo():
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -162,7 +168,7 @@ def serve(log_path):
     import threading
 
     threading.Thread(target=udp_echo, daemon=True).start()
-    with Server(("0.0.0.0", PORT), Handler) as s:
+    with Server(("::", PORT), Handler) as s:
         s.serve_forever()
 
 
@@ -170,7 +176,7 @@ CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def socket_in(ns, kind):
+def socket_in(ns, kind, family=socket.AF_INET):
     """A socket of network namespace `ns`, made by this thread (which enters the namespace for
     the moment and goes back): cheaper than a process per request."""
     own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
@@ -179,7 +185,7 @@ def socket_in(ns, kind):
         if _libc.setns(target, CLONE_NEWNET) != 0:
             raise Failure(f"setns {ns}: {os.strerror(ctypes.get_errno())}")
         try:
-            return socket.socket(socket.AF_INET, kind)
+            return socket.socket(family, kind)
         finally:
             if _libc.setns(own, CLONE_NEWNET) != 0:
                 raise Failure(f"setns back: {os.strerror(ctypes.get_errno())}")
@@ -200,7 +206,7 @@ def client(ns, host, path, extra="", upload=0, timeout=5.0):
     req += b"\r\n" + body
     t0 = time.monotonic()
     result = {}
-    s = socket_in(ns, socket.SOCK_STREAM)
+    s = socket_in(ns, socket.SOCK_STREAM, socket.AF_INET6 if ":" in host else socket.AF_INET)
     try:
         s.settimeout(timeout)
         s.connect((host, PORT))
@@ -277,23 +283,30 @@ class Net:
                 "netns", self.gw)
         self.sh("ip", "link", "add", c, "netns", self.gw, "type", "veth", "peer", "name", d,
                 "netns", self.srv)
-        for ns, dev, addrs in ((self.cli, a, [CLIENT]), (self.gw, b, [GW_C]), (self.gw, c, [GW_S]),
-                               (self.srv, d, [SERVER, DENIED, ALLOWED])):
+        for ns, dev, addrs in ((self.cli, a, [CLIENT, CLIENT6]), (self.gw, b, [GW_C, GW_C6]),
+                               (self.gw, c, [GW_S, GW_S6]),
+                               (self.srv, d, [SERVER, DENIED, ALLOWED, SERVER6])):
             for ad in addrs:
-                self.sh("ip", "addr", "add", ad + "/24", "dev", dev, ns=ns)
+                # IPv6 without duplicate address detection: usable at once.
+                extra = ["/64", "nodad"] if ":" in ad else ["/24"]
+                self.sh("ip", "addr", "add", ad + extra[0], "dev", dev, *extra[1:], ns=ns)
             self.sh("ip", "link", "set", dev, "up", ns=ns)
         self.sh("ip", "route", "add", "default", "via", GW_C, ns=self.cli)
         self.sh("ip", "route", "add", "default", "via", GW_S, ns=self.srv)
+        self.sh("ip", "-6", "route", "add", "default", "via", GW_C6, ns=self.cli)
+        self.sh("ip", "-6", "route", "add", "default", "via", GW_S6, ns=self.srv)
         self.sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=self.gw)
-        ipt = ["iptables-legacy", "-A", "FORWARD"]
-        # The documented rule set (README, "Inline protection"): a flow the sensor marked is
-        # dropped in the kernel; the sensor's mark is saved to the connection; everything
-        # else goes to queue 0, accepted by the kernel while no sensor listens.
-        self.sh(*ipt, "-m", "connmark", "--mark", "0x1/0x1", "-j", "DROP", ns=self.gw)
-        self.sh(*ipt, "-m", "mark", "--mark", "0x1/0x1", "-j", "CONNMARK", "--save-mark",
-                "--mask", "0x1", ns=self.gw)
-        self.sh(*ipt, "-m", "mark", "--mark", "0x1/0x1", "-j", "DROP", ns=self.gw)
-        self.sh(*ipt, "-j", "NFQUEUE", "--queue-num", "0", "--queue-bypass", ns=self.gw)
+        self.sh("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", ns=self.gw)
+        for tool in ("iptables-legacy", "ip6tables-legacy"):
+            ipt = [tool, "-A", "FORWARD"]
+            # The documented rule set (README, "Inline protection"): a flow the sensor marked
+            # is dropped in the kernel; the sensor's mark is saved to the connection;
+            # everything else goes to queue 0, accepted by the kernel while no sensor listens.
+            self.sh(*ipt, "-m", "connmark", "--mark", "0x1/0x1", "-j", "DROP", ns=self.gw)
+            self.sh(*ipt, "-m", "mark", "--mark", "0x1/0x1", "-j", "CONNMARK", "--save-mark",
+                    "--mask", "0x1", ns=self.gw)
+            self.sh(*ipt, "-m", "mark", "--mark", "0x1/0x1", "-j", "DROP", ns=self.gw)
+            self.sh(*ipt, "-j", "NFQUEUE", "--queue-num", "0", "--queue-bypass", ns=self.gw)
 
     def down(self):
         for p in self.procs:
@@ -323,8 +336,8 @@ class Net:
 def skip_reason():
     if os.geteuid() != 0:
         return "needs root (network namespaces, iptables, NFQUEUE)"
-    if not shutil.which("iptables-legacy"):
-        return "iptables-legacy is not installed (Debian package iptables)"
+    if not shutil.which("iptables-legacy") or not shutil.which("ip6tables-legacy"):
+        return "iptables-legacy or ip6tables-legacy is not installed (Debian package iptables)"
     probe = f"mmprobe{os.getpid()}"
     r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
     if r.returncode != 0:
@@ -480,6 +493,12 @@ def main():
         run.start_sensor()
         ordinary(run, "first")
         blocked(run, "first")
+        # The same over IPv6: the reset is built and sent as IPv6.
+        r = run.request(SERVER6, "/100000/v6")
+        check(r["result"] == "ok" and r["len"] == 100_000 and
+              r["sha"] == hashlib.sha256(body_for("/100000/v6", 100_000)).hexdigest(),
+              f"IPv6: an ordinary request did not pass byte for byte: {r}")
+        blocked(run, "v6", host=SERVER6)
         # The deny-list address: refused with a reset at the first packet.
         r = run.request(DENIED, "/10/denied")
         check(r["result"] in ("refused", "reset"), f"deny list: not refused: {r}")
