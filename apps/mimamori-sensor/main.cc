@@ -37,9 +37,11 @@ extern "C" void on_signal(int) {
   if (auto* s = g_source.load()) s->interrupt();
 }
 
-// The inline sensor, for the uplink's heartbeats (its thread reads the counters).
+// The inline sensor, for the uplink's heartbeats (its thread reads the counters); once it has
+// stopped, its final counters, so that heartbeats sent while the uplink drains still carry them.
 std::mutex g_inline_mu;
 mimamori::net::InlineSensor* g_inline = nullptr;
+std::string g_inline_final;
 
 std::atomic<mimamori::net::rules::RuleService*> g_rules{nullptr};
 extern "C" void on_sighup(int) {
@@ -119,12 +121,13 @@ int run_inline(const Args& a, const core::Config& config, net::PipelineOptions o
     sink.flush();  // inline, what was found reaches the disk each interval
   };
   (*sensor)->run(g_stop, config.get<int64_t>("stats.interval", 8) * 1'000'000, write_stats);
+  net::PipelineStats total = (*sensor)->pipeline_stats();
+  net::InlineStats is = (*sensor)->stats();
   {
     std::lock_guard l(g_inline_mu);
     g_inline = nullptr;
+    g_inline_final = is.json_member();
   }
-  net::PipelineStats total = (*sensor)->pipeline_stats();
-  net::InlineStats is = (*sensor)->stats();
   sensor->reset();  // unbinds the queues: the firewall's bypass takes over
   write_stats(total, is);
   sink.flush();
@@ -178,7 +181,7 @@ int run(const Args& a) {
   auto up = sensor::UplinkSettings::from_config(config);
   up.heartbeat_extra = [] {
     std::lock_guard l(g_inline_mu);
-    return g_inline ? g_inline->stats().json_member() : std::string();
+    return g_inline ? g_inline->stats().json_member() : g_inline_final;
   };
   std::string where;
   std::unique_ptr<net::EveSink> sink =
