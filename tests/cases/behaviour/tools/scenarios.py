@@ -585,6 +585,7 @@ def check(eve_path, s):
             problems.append("sid %d between %s and %s: %d alerts, expected %d" % (
                 e["sid"], a, b or "any", len(got), e["count"]))
         used.update(got[:e["count"]])
+        e["alerts"] = [alerts[i] for i in got]
     for i, r in enumerate(alerts):
         if i not in used:
             problems.append("unexpected: %s %s -> %s (%s)" % (
