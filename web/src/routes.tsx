@@ -9,6 +9,7 @@ import { Devices } from './screens/Devices';
 import { IncidentScreen } from './screens/Incident';
 import { Overview } from './screens/Overview';
 import { Portal } from './screens/Portal';
+import { PortalSettings } from './screens/PortalSettings';
 import { Queue } from './screens/Queue';
 
 /** Whether `role` of `audience` may open the screen `r`. */
@@ -33,6 +34,7 @@ export const routes: ScreenRoute[] = [
   { path: '/incidents/:id', screen: IncidentScreen as ComponentType<Record<string, string>>, audience: 'any' },
   { path: '/devices', screen: Devices, audience: 'provider', nav: 'nav.devices' },
   { path: '/portal', screen: Portal, audience: 'customer', nav: 'nav.portal' },
+  { path: '/portal/settings', screen: PortalSettings, audience: 'customer', nav: 'nav.settings', roles: ['customer_admin'] },
   { path: '/audit', screen: Audit, audience: 'any', nav: 'nav.audit', roles: ['provider_admin', 'analyst', 'customer_admin'] },
   { path: '/account', screen: Account, audience: 'any', nav: 'nav.account' },
 ];
