@@ -11,6 +11,7 @@ import { Overview } from './screens/Overview';
 import { Portal } from './screens/Portal';
 import { PortalSettings } from './screens/PortalSettings';
 import { Queue } from './screens/Queue';
+import { Suppressions, Threats } from './screens/Rules';
 
 /** Whether `role` of `audience` may open the screen `r`. */
 export function allowed(r: ScreenRoute, audience: 'provider' | 'customer', role: Role): boolean {
@@ -33,6 +34,8 @@ export const routes: ScreenRoute[] = [
   { path: '/incidents', screen: Queue, audience: 'provider', nav: 'nav.incidents' },
   { path: '/incidents/:id', screen: IncidentScreen as ComponentType<Record<string, string>>, audience: 'any' },
   { path: '/devices', screen: Devices, audience: 'provider', nav: 'nav.devices' },
+  { path: '/suppressions', screen: Suppressions, audience: 'provider', nav: 'nav.suppressions' },
+  { path: '/threats', screen: Threats, audience: 'provider', nav: 'nav.threats' },
   { path: '/portal', screen: Portal, audience: 'customer', nav: 'nav.portal' },
   { path: '/portal/settings', screen: PortalSettings, audience: 'customer', nav: 'nav.settings', roles: ['customer_admin'] },
   { path: '/audit', screen: Audit, audience: 'any', nav: 'nav.audit', roles: ['provider_admin', 'analyst', 'customer_admin'] },
