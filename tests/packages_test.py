@@ -105,6 +105,9 @@ def lint(build):
                             "./lib/systemd/system/mimamori-sensor@.service"],
         "mimamori": ["./usr/bin/mimamori"],
     }
+    # The web console, when this build made it (npm present), is in the server's package.
+    if os.path.exists(os.path.join(build, "share/mimamori/web/index.html")):
+        expect["mimamori-server"].append("./usr/share/mimamori/web/index.html")
     for name, deb in names.items():
         listing = sh("dpkg-deb", "-c", deb).stdout
         paths = {line.split()[-1] for line in listing.splitlines()}
@@ -366,7 +369,8 @@ def install(build):
     alog = open(os.path.join(work, "agent.log"), "w")
     try:
         flow(root, path, log, alog, before, os.path.basename(server_deb),
-             os.path.basename(cli_deb), os.path.basename(agent2_deb), higher)
+             os.path.basename(cli_deb), os.path.basename(agent2_deb), higher,
+             os.path.exists(os.path.join(build, "share/mimamori/web/index.html")))
     finally:
         root.close()
         log.close()
@@ -379,7 +383,7 @@ def install(build):
     print(" ".join(f"{k}={v:.1f}s" for k, v in timings.items()))
 
 
-def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher):
+def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher, web_built):
     t0 = time.monotonic()
     # 1. The server and the CLI from their .deb files.
     r = root.run(f"dpkg -i /tmp/pkgs/v1/{cli_deb} /tmp/pkgs/v1/{server_deb} 2>&1")
@@ -404,6 +408,13 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher)
     server, url, fp = start_server(root, log)
     if url != "https://127.0.0.1:8443":
         fail(f"the server on its defaults listens on {url}, not https://127.0.0.1:8443")
+    # The packaged web console is served at / (when the build made it).
+    if os.path.exists(f"{path}/usr/share/mimamori/web/index.html"):
+        page = root.host("curl", "-sk", f"{url}/", check=False).stdout
+        if "<html" not in page.lower():
+            fail(f"the packaged web console is not served at /: {page[:200]}")
+    elif web_built:
+        fail("mimamori-server's package holds no web console although the build made it")
 
     # 3. The device repository, and the one-line install command from the API.
     r = root.run("runuser -u mimamori -- mimamori-repo init && "
