@@ -13,9 +13,10 @@ use them.
 
 Without systemd as PID 1 the programs are started the way their units start them (same command,
 same user). The root runs in a network namespace of its own, so the server's default port is
-free. The root's tarball is cached under BUILD_DIR/packages-test/ (keyed by the packages'
-dependencies), so only the first run downloads from Debian's archive. Exit 77: skipped (not root,
-no mmdebstrap, archive unreachable without a cached root), with the reason printed."""
+free. The root's tarball is cached in MIMAMORI_PACKAGES_CACHE or ~/.cache/mimamori (keyed by the
+packages' versioned dependencies), so only the first run downloads from Debian's archive.
+Exit 77: skipped (not root, no mmdebstrap, archive unreachable without a cached root), with the
+reason printed."""
 import glob
 import hashlib
 import json
@@ -104,6 +105,9 @@ def lint(build):
                             "./lib/systemd/system/mimamori-sensor@.service"],
         "mimamori": ["./usr/bin/mimamori"],
     }
+    # The web console, when this build made it (npm present), is in the server's package.
+    if os.path.exists(os.path.join(build, "share/mimamori/web/index.html")):
+        expect["mimamori-server"].append("./usr/share/mimamori/web/index.html")
     for name, deb in names.items():
         listing = sh("dpkg-deb", "-c", deb).stdout
         paths = {line.split()[-1] for line in listing.splitlines()}
@@ -224,6 +228,23 @@ def archive_reachable():
         return False
 
 
+def root_cache_dir(work):
+    """Where the Debian 12 root's tarball is kept between runs: MIMAMORI_PACKAGES_CACHE, else the
+    user's cache folder (so a fresh build folder does not download it again), else `work`."""
+    for d in (os.environ.get("MIMAMORI_PACKAGES_CACHE"),
+              os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                           os.path.join(os.path.expanduser("~"), ".cache"), "mimamori")):
+        if not d:
+            continue
+        try:
+            os.makedirs(d, exist_ok=True)
+            if os.access(d, os.W_OK):
+                return d
+        except OSError:
+            pass
+    return work
+
+
 def depends_of(debs):
     """Package names the .deb files depend on (first of each alternative)."""
     names = set()
@@ -237,7 +258,8 @@ def depends_of(debs):
 
 
 def start_server(root, log):
-    p = root.start("runuser -u mimamori -- /usr/bin/mimamori-server --config /etc/mimamori/server.yaml",
+    p = root.start("setpriv --reuid=mimamori --regid=mimamori --init-groups "
+                   "/usr/bin/mimamori-server --config /etc/mimamori/server.yaml",
                    log)
     url = fp = None
     for line in p.stdout:
@@ -280,7 +302,7 @@ def wait_for(pred, seconds, what):
 AGENT_CMD = ("/usr/bin/mimamori-agent --config /etc/mimamori/agent.yaml "
              # The collectors that need a whole machine (fanotify, the process connector, the
              # journal) are off in a chroot; the auth collector reads a file of the test's.
-             "--set auth.files=[/var/log/mm-test-auth.log] --set auth.from_start=true "
+             "--set auth.files=/var/log/mm-test-auth.log --set auth.from_start=true "
              "--set auth.journald=false --set fim.enabled=false --set persistence.enabled=false "
              "--set ransomware.enabled=false --set process.enabled=false --set yara.enabled=false "
              "--set network.enabled=false --set inventory.enabled=false "
@@ -298,9 +320,11 @@ def install(build):
             skip(f"{tool} is missing (Debian package {pkg})")
     work = os.path.join(build, "packages-test")
     os.makedirs(work, exist_ok=True)
+    cache = root_cache_dir(work)
     t_all = time.monotonic()
     t0 = time.monotonic()
-    debs = build_packages(build, os.path.join(work, "v1"))
+    # The sensor is not part of this flow (the lint test packs and checks it).
+    debs = build_packages(build, os.path.join(work, "v1"), components="server;agent;cli")
     version = deb_field(pkg_of(debs, "mimamori-agent"), "Version").split("-")[0]
     parts = version.split(".")
     higher = ".".join(parts[:-1] + [str(int(parts[-1]) + 1)])
@@ -313,13 +337,16 @@ def install(build):
     # The root: Debian 12 with what the packages depend on, plus apt-utils and gnupg
     # (mimamori-repo, recommended by mimamori-server), cached by that list.
     deps = depends_of([server_deb, cli_deb, agent_deb]) + ["apt-utils", "gnupg"]
-    key = hashlib.sha256(" ".join(deps).encode()).hexdigest()[:16]
-    tarball = os.path.join(work, f"bookworm-{key}.tar")
+    # Keyed by the versioned dependencies: a build against newer libraries makes a newer root.
+    fields = [deb_field(d, f) for d in (server_deb, cli_deb, agent_deb)
+              for f in ("Depends", "Pre-Depends")]
+    key = hashlib.sha256("\n".join(deps + fields).encode()).hexdigest()[:16]
+    tarball = os.path.join(cache, f"bookworm-{key}.tar")
     t0 = time.monotonic()
     if not os.path.exists(tarball):
         if not archive_reachable():
             skip(f"Debian's archive ({MIRROR}) is unreachable and no cached root exists")
-        for old in glob.glob(os.path.join(work, "bookworm-*.tar")):  # an older root
+        for old in glob.glob(os.path.join(cache, "bookworm-*.tar")):  # an older root
             os.remove(old)
         part = tarball.removesuffix(".tar") + ".part.tar"  # mmdebstrap picks the format by name
         sh("mmdebstrap", "--quiet", "--variant=apt", "--include=" + ",".join(deps), "bookworm",
@@ -342,7 +369,8 @@ def install(build):
     alog = open(os.path.join(work, "agent.log"), "w")
     try:
         flow(root, path, log, alog, before, os.path.basename(server_deb),
-             os.path.basename(cli_deb), os.path.basename(agent2_deb), higher)
+             os.path.basename(cli_deb), os.path.basename(agent2_deb), higher,
+             os.path.exists(os.path.join(build, "share/mimamori/web/index.html")))
     finally:
         root.close()
         log.close()
@@ -355,7 +383,7 @@ def install(build):
     print(" ".join(f"{k}={v:.1f}s" for k, v in timings.items()))
 
 
-def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher):
+def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher, web_built):
     t0 = time.monotonic()
     # 1. The server and the CLI from their .deb files.
     r = root.run(f"dpkg -i /tmp/pkgs/v1/{cli_deb} /tmp/pkgs/v1/{server_deb} 2>&1")
@@ -380,6 +408,13 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher)
     server, url, fp = start_server(root, log)
     if url != "https://127.0.0.1:8443":
         fail(f"the server on its defaults listens on {url}, not https://127.0.0.1:8443")
+    # The packaged web console is served at / (when the build made it).
+    if os.path.exists(f"{path}/usr/share/mimamori/web/index.html"):
+        page = root.host("curl", "-sk", f"{url}/", check=False).stdout
+        if "<html" not in page.lower():
+            fail(f"the packaged web console is not served at /: {page[:200]}")
+    elif web_built:
+        fail("mimamori-server's package holds no web console although the build made it")
 
     # 3. The device repository, and the one-line install command from the API.
     r = root.run("runuser -u mimamori -- mimamori-repo init && "
@@ -467,7 +502,7 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher)
     root.run("dpkg --purge mimamori-agent mimamori-server mimamori 2>&1")
     left = tree(path) - before
     # What Debian policy keeps or what the install command (not a package) wrote.
-    allowed = re.compile(r"^(var/lib/dpkg|var/lib/apt|var/cache|var/log|tmp|etc/apt|"
+    allowed = re.compile(r"^(run/|var/lib/dpkg|var/lib/apt|var/cache|var/log|tmp|etc/apt|"
                          r"usr/share/keyrings/mimamori\.gpg$|etc/(passwd|group|shadow|gshadow)-$|"
                          r"etc/ld\.so\.cache$)")
     extra = sorted(p for p in left if not allowed.match(p))

@@ -64,6 +64,13 @@ std::vector<std::string> package_files(const fs::path& dir, std::string_view pre
   return out;
 }
 
+// The host of a base URL as apt names it in per-host options: no port, no brackets.
+std::string apt_host(std::string_view base) {
+  std::string_view h = base.substr(base.find("://") + 3);
+  if (h.starts_with('[')) return std::string(h.substr(1, h.find(']') - 1));
+  return std::string(h.substr(0, h.find(':')));
+}
+
 }  // namespace
 
 bool public_url_ok(std::string_view url) {
@@ -135,11 +142,12 @@ void h_device_packages(Call& call) {
                                      {"key_sha256", jstr(*key_sha)},
                                      {"apt_source", jstr("deb [signed-by=/usr/share/keyrings/"
                                                          "mimamori.gpg] " +
-                                                         base + "/download/deb ./")}};
+                                                         base + "/download deb/")}};
     // A self-signed certificate cannot be checked by apt or curl: the repository's signature
     // (key pinned by its SHA-256) and the packages' hashes carry the trust instead.
     const bool self_signed = o.tls && o.cert_file.empty();
-    std::string host = base.substr(base.find("://") + 3);
+    // apt reads Acquire::https::<host>::Verify-Peer by the host name alone, without the port.
+    std::string host = apt_host(base);
     std::string apt_opt = self_signed ? "-o Acquire::https::Verify-Peer=false " : "";
     for (std::string_view pkg : {"mimamori-agent", "mimamori-sensor"}) {
       auto files = package_files(repo / "deb", std::string(pkg) + "_", ".deb");
@@ -148,7 +156,7 @@ void h_device_packages(Call& call) {
           "sudo sh -c '/usr/lib/apt/apt-helper " + apt_opt + "download-file " + base +
           "/download/mimamori.gpg /usr/share/keyrings/mimamori.gpg SHA256:" + *key_sha +
           " && echo \"deb [signed-by=/usr/share/keyrings/mimamori.gpg] " + base +
-          "/download/deb ./\" > /etc/apt/sources.list.d/mimamori.list" +
+          "/download deb/\" > /etc/apt/sources.list.d/mimamori.list" +
           (self_signed ? " && echo \"Acquire::https::" + host +
                              "::Verify-Peer \\\"false\\\";\" > /etc/apt/apt.conf.d/60mimamori"
                        : std::string()) +
