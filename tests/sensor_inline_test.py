@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """mimamori-sensor inline (-q) on a real gateway: three network namespaces — client, gateway,
 server — joined by veth pairs; the gateway routes between them and queues every forwarded
-packet to the sensor with iptables-legacy's NFQUEUE target and --queue-bypass, beside the
+packet to the sensor's two workers (-q 0:1) with iptables-legacy's NFQUEUE target,
+--queue-balance and --queue-bypass, beside the
 rules that drop a flow the sensor marked (docs in README, "Inline protection").
 
 Checks, in order:
@@ -53,6 +54,9 @@ STALL = b"MIMAMORI-STALL"
 PORT = 8080
 CLIENT, GW_C, GW_S, SERVER = "10.66.1.2", "10.66.1.1", "10.66.2.1", "10.66.2.2"
 DENIED, ALLOWED = "10.66.2.3", "10.66.2.4"
+# More addresses of the server: the kernel's --queue-balance hashes the addresses (not the
+# ports), so requests to these spread over both queues whatever the kernel's hash seed.
+SPREAD = [f"10.66.2.{10 + i}" for i in range(12)]
 CLIENT6, GW_C6, GW_S6, SERVER6 = "fd00:66:1::2", "fd00:66:1::1", "fd00:66:2::1", "fd00:66:2::2"
 WATCHDOG_MS, STALL_MS = 300, 3000
 
@@ -285,7 +289,7 @@ class Net:
                 "netns", self.srv)
         for ns, dev, addrs in ((self.cli, a, [CLIENT, CLIENT6]), (self.gw, b, [GW_C, GW_C6]),
                                (self.gw, c, [GW_S, GW_S6]),
-                               (self.srv, d, [SERVER, DENIED, ALLOWED, SERVER6])):
+                               (self.srv, d, [SERVER, DENIED, ALLOWED, SERVER6] + SPREAD)):
             for ad in addrs:
                 # IPv6 without duplicate address detection: usable at once.
                 extra = ["/64", "nodad"] if ":" in ad else ["/24"]
@@ -306,7 +310,8 @@ class Net:
             self.sh(*ipt, "-m", "mark", "--mark", "0x1/0x1", "-j", "CONNMARK", "--save-mark",
                     "--mask", "0x1", ns=self.gw)
             self.sh(*ipt, "-m", "mark", "--mark", "0x1/0x1", "-j", "DROP", ns=self.gw)
-            self.sh(*ipt, "-j", "NFQUEUE", "--queue-num", "0", "--queue-bypass", ns=self.gw)
+            # Two workers: the kernel spreads connections over queues 0 and 1.
+            self.sh(*ipt, "-j", "NFQUEUE", "--queue-balance", "0:1", "--queue-bypass", ns=self.gw)
 
     def down(self):
         for p in self.procs:
@@ -376,7 +381,7 @@ class Run:
         self.runs += 1
         out = os.path.join(self.tmp, f"run{self.runs}")
         os.makedirs(out)
-        cmd = [os.path.join(self.args.bin, "mimamori-sensor"), "-q", "0", "-S", self.rules,
+        cmd = [os.path.join(self.args.bin, "mimamori-sensor"), "-q", "0:1", "-S", self.rules,
                "-l", out, "--set", "stats.interval=1",
                "--set", f"ips-policy.deny={DENIED}", "--set", f"ips-policy.allow={ALLOWED}",
                "--set", f"nfq.watchdog={WATCHDOG_MS}",
@@ -388,13 +393,13 @@ class Run:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             q = self.net.sh("cat", "/proc/net/netfilter/nfnetlink_queue", ns=self.net.gw)
-            if any(line.split()[:1] == ["0"] for line in q.splitlines()):
+            if {"0", "1"} <= {line.split()[0] for line in q.splitlines() if line.split()}:
                 return out
             if self.sensor.poll() is not None:
                 raise Failure(f"the sensor exited with {self.sensor.returncode}: "
                               f"{open(os.path.join(out, 'stderr')).read()[-2000:]}")
             time.sleep(0.1)
-        raise Failure("the sensor did not bind queue 0 within 20 s")
+        raise Failure("the sensor did not bind queues 0 and 1 within 20 s")
 
     def stop_sensor(self, sig=signal.SIGTERM):
         self.sensor.send_signal(sig)
@@ -531,6 +536,15 @@ def main():
         # The allow-list address passes the blocked content.
         r = run.request(ALLOWED, "/10/allowed", header="X-Test: " + BLOCK.decode())
         check(r["result"] == "ok", f"allow list: the request did not pass: {r}")
+
+        # Both workers had packets (a queue's last packet id, /proc's eighth column).
+        for i, host in enumerate(SPREAD):
+            r = run.request(host, f"/10/spread-{i}")
+            check(r["result"] == "ok", f"request to {host}: {r}")
+        q = net.sh("cat", "/proc/net/netfilter/nfnetlink_queue", ns=net.gw).split("\n")
+        ids = {line.split()[0]: int(line.split()[7]) for line in q if line.strip()}
+        check(ids.get("0", 0) > 0 and ids.get("1", 0) > 0,
+              f"the kernel did not spread the connections over both queues: {ids}")
 
         # 2. SIGKILL: the kernel's bypass keeps the line up (and nothing is inspected). First
         # a stats interval passes, so its record (and the alerts before it) are on disk.
