@@ -22,7 +22,9 @@ Checks, in order:
     record counts verdicts and the fail-open event, and so do the heartbeats a real
     mimamori-server (in the gateway namespace) stored for the sensor (`ips`);
   - a restart by SIGTERM (as systemctl restart) in the middle of a download: the download
-    completes byte for byte, and the new sensor blocks.
+    completes byte for byte, and the new sensor blocks;
+  - when the sensor reads no packets (a test-only stall) and the queue is full, the kernel
+    accepts the rest (the queue's fail-open flag): a request passes long before the stall ends.
 
 Needs root, network namespaces and iptables-legacy; without them it prints SKIP and exits 77.
 The namespaces are removed whatever happens.
@@ -59,6 +61,7 @@ DENIED, ALLOWED = "10.66.2.3", "10.66.2.4"
 SPREAD = [f"10.66.2.{10 + i}" for i in range(12)]
 CLIENT6, GW_C6, GW_S6, SERVER6 = "fd00:66:1::2", "fd00:66:1::1", "fd00:66:2::1", "fd00:66:2::2"
 WATCHDOG_MS, STALL_MS = 300, 3000
+RECEIVER_STALL_MS = 2000
 
 RULES = (
     'reject tcp any any -> any 8080 (msg:"inline test: blocked content"; flow:to_server; '
@@ -406,8 +409,14 @@ class Run:
         try:
             self.sensor.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            stacks = "(gdb is not installed)"
+            if shutil.which("gdb"):
+                stacks = subprocess.run(["gdb", "-batch", "-p", str(self.sensor.pid), "-ex",
+                                         "thread apply all bt"], capture_output=True,
+                                        text=True).stdout
             self.sensor.kill()
-            raise Failure("the sensor did not stop within 30 s of SIGTERM")
+            raise Failure(f"the sensor did not stop within 30 s of SIGTERM; its threads:\n"
+                          f"{stacks[-12000:]}")
         self.err.close()
         return self.sensor.returncode
 
@@ -612,7 +621,48 @@ def main():
                   for e in restarted),
               "restart: the new sensor has no flow record of the download it carried")
 
-        # 4. What the sensor wrote.
+        # 4. The kernel's own fail-open: detection is fine but the sensor reads no packets (the
+        # test-only receiver stall on the marker), so the queue fills; from nfq.queue-maxlen
+        # packets on, the kernel accepts what comes (NFQA_CFG_F_FAIL_OPEN) instead of dropping.
+        run.start_sensor("--set", "nfq.test.stall-content=" + STALL.decode(),
+                         "--set", f"nfq.test.stall-ms={RECEIVER_STALL_MS}",
+                         "--set", "nfq.test.stall-receiver=true", "--set", "nfq.queue-maxlen=8")
+        slow = {}
+        st = threading.Thread(target=lambda: slow.update(
+            run.request(SERVER, "/10/receiver-stalled", header="X-Test: " + STALL.decode(),
+                        timeout=15)))
+        stall_began = time.monotonic()
+        st.start()
+        time.sleep(0.3)
+        # A dozen connection attempts to the same address (the same queue): their SYNs fill it.
+        burst = []
+        for _ in range(12):
+            b = socket_in(net.cli, socket.SOCK_STREAM)
+            b.setblocking(False)
+            b.connect_ex((SERVER, PORT))
+            burst.append(b)
+        r = run.request(SERVER, "/1000/kernel-fail-open", timeout=5)
+        passed_after = time.monotonic() - stall_began
+        for b in burst:
+            b.close()
+        st.join(20)
+        check(r["result"] == "ok" and r["len"] == 1000,
+              f"kernel fail-open: a request while the queue was full failed: {r}")
+        check(passed_after < RECEIVER_STALL_MS / 1000 - 0.3,
+              f"kernel fail-open: the request ended {passed_after:.1f} s after the stall began, "
+              f"too late to show anything (the stall is {RECEIVER_STALL_MS} ms)")
+        # (The marker's own request passes too: its retransmission finds the queue full.)
+        check(slow.get("result") == "ok", f"kernel fail-open: the marker's request: {slow}")
+        rc = run.stop_sensor()
+        check(rc == 0, f"the sensor exited with {rc} on SIGTERM")
+        urls = [e["http"].get("url") for e in run.eve() if e.get("event_type") == "http"]
+        check("/1000/kernel-fail-open" not in urls,
+              f"kernel fail-open: the sensor saw the request the kernel let through: {urls}")
+        check("/10/receiver-stalled" in urls or any(
+                  e.get("event_type") == "flow" for e in run.eve()),
+              "kernel fail-open: the sensor saw nothing at all: was it bound?")
+
+        # 5. What the sensor wrote.
         eve = run.eve(stalled_run)
         first = run.eve(os.path.join(tmp, "run1"))
         alerts = [e for e in first + eve if e.get("event_type") == "alert"]
