@@ -145,13 +145,15 @@ def serve(log_path):
                 return
             path = head.split(b" ")[1].decode()
             parts = path.split("/")
-            slow = parts[1] == "slow"  # /slow/N/...: N bytes at about 1.3 MB/s
+            # /slow/N/...: N bytes, at about 0.6 MB/s while the file HOLD exists, then at once
+            slow = parts[1] == "slow"
             size = int(parts[2 if slow else 1]) if parts[2 if slow else 1].isdigit() else 10
             body = body_for(path, size)
             self.request.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
-            for at in range(0, len(body), 65536 if slow else len(body) or 1):
-                self.request.sendall(body[at:at + (65536 if slow else len(body))])
-                if slow:
+            step = 32768 if slow else len(body) or 1
+            for at in range(0, len(body), step):
+                self.request.sendall(body[at:at + step])
+                if slow and os.path.exists(log_path + ".hold"):
                     time.sleep(0.05)
 
     class Server(socketserver.ThreadingTCPServer):
@@ -592,7 +594,11 @@ def main():
         # the download completes byte for byte (the kernel's bypass carries it while no sensor
         # is bound, the new sensor takes the connection up where it is), and the new sensor
         # blocks. The new one sends no heartbeats: the server keeps those of the stalled run.
-        path, size = "/slow/4000000/restart", 4_000_000
+        # The server sends slowly until the new sensor is bound (the hold file), so the
+        # download spans the restart however long the start takes.
+        path, size = "/slow/8000000/restart", 8_000_000
+        hold = run.server_log + ".hold"
+        open(hold, "w").close()
         got = {}
         dl = threading.Thread(target=lambda: got.update(client(net.cli, SERVER, path,
                                                                timeout=30)))
@@ -603,6 +609,8 @@ def main():
         stalled_run = run.out
         run.start_sensor()
         bound = time.monotonic()
+        time.sleep(0.5)
+        os.remove(hold)
         dl.join(40)
         ended = time.monotonic()
         check(got.get("result") == "ok" and got["len"] == size and
