@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """mimamori-sensor inline (-q) on a real gateway: three network namespaces — client, gateway,
 server — joined by veth pairs; the gateway routes between them and queues every forwarded
-packet to the sensor with iptables-legacy's NFQUEUE target and --queue-bypass, beside the
+packet to the sensor's two workers (-q 0:1) with iptables-legacy's NFQUEUE target,
+--queue-balance and --queue-bypass, beside the
 rules that drop a flow the sensor marked (docs in README, "Inline protection").
 
 Checks, in order:
@@ -21,7 +22,9 @@ Checks, in order:
     record counts verdicts and the fail-open event, and so do the heartbeats a real
     mimamori-server (in the gateway namespace) stored for the sensor (`ips`);
   - a restart by SIGTERM (as systemctl restart) in the middle of a download: the download
-    completes byte for byte, and the new sensor blocks.
+    completes byte for byte, and the new sensor blocks;
+  - when the sensor reads no packets (a test-only stall) and the queue is full, the kernel
+    accepts the rest (the queue's fail-open flag): a request passes long before the stall ends.
 
 Needs root, network namespaces and iptables-legacy; without them it prints SKIP and exits 77.
 The namespaces are removed whatever happens.
@@ -53,8 +56,12 @@ STALL = b"MIMAMORI-STALL"
 PORT = 8080
 CLIENT, GW_C, GW_S, SERVER = "10.66.1.2", "10.66.1.1", "10.66.2.1", "10.66.2.2"
 DENIED, ALLOWED = "10.66.2.3", "10.66.2.4"
+# More addresses of the server: the kernel's --queue-balance hashes the addresses (not the
+# ports), so requests to these spread over both queues whatever the kernel's hash seed.
+SPREAD = [f"10.66.2.{10 + i}" for i in range(12)]
 CLIENT6, GW_C6, GW_S6, SERVER6 = "fd00:66:1::2", "fd00:66:1::1", "fd00:66:2::1", "fd00:66:2::2"
 WATCHDOG_MS, STALL_MS = 300, 3000
+RECEIVER_STALL_MS = 2000
 
 RULES = (
     'reject tcp any any -> any 8080 (msg:"inline test: blocked content"; flow:to_server; '
@@ -138,13 +145,15 @@ def serve(log_path):
                 return
             path = head.split(b" ")[1].decode()
             parts = path.split("/")
-            slow = parts[1] == "slow"  # /slow/N/...: N bytes at about 1.3 MB/s
+            # /slow/N/...: N bytes, at about 0.6 MB/s while the file HOLD exists, then at once
+            slow = parts[1] == "slow"
             size = int(parts[2 if slow else 1]) if parts[2 if slow else 1].isdigit() else 10
             body = body_for(path, size)
             self.request.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
-            for at in range(0, len(body), 65536 if slow else len(body) or 1):
-                self.request.sendall(body[at:at + (65536 if slow else len(body))])
-                if slow:
+            step = 32768 if slow else len(body) or 1
+            for at in range(0, len(body), step):
+                self.request.sendall(body[at:at + step])
+                if slow and os.path.exists(log_path + ".hold"):
                     time.sleep(0.05)
 
     class Server(socketserver.ThreadingTCPServer):
@@ -285,7 +294,7 @@ class Net:
                 "netns", self.srv)
         for ns, dev, addrs in ((self.cli, a, [CLIENT, CLIENT6]), (self.gw, b, [GW_C, GW_C6]),
                                (self.gw, c, [GW_S, GW_S6]),
-                               (self.srv, d, [SERVER, DENIED, ALLOWED, SERVER6])):
+                               (self.srv, d, [SERVER, DENIED, ALLOWED, SERVER6] + SPREAD)):
             for ad in addrs:
                 # IPv6 without duplicate address detection: usable at once.
                 extra = ["/64", "nodad"] if ":" in ad else ["/24"]
@@ -306,7 +315,8 @@ class Net:
             self.sh(*ipt, "-m", "mark", "--mark", "0x1/0x1", "-j", "CONNMARK", "--save-mark",
                     "--mask", "0x1", ns=self.gw)
             self.sh(*ipt, "-m", "mark", "--mark", "0x1/0x1", "-j", "DROP", ns=self.gw)
-            self.sh(*ipt, "-j", "NFQUEUE", "--queue-num", "0", "--queue-bypass", ns=self.gw)
+            # Two workers: the kernel spreads connections over queues 0 and 1.
+            self.sh(*ipt, "-j", "NFQUEUE", "--queue-balance", "0:1", "--queue-bypass", ns=self.gw)
 
     def down(self):
         for p in self.procs:
@@ -376,7 +386,7 @@ class Run:
         self.runs += 1
         out = os.path.join(self.tmp, f"run{self.runs}")
         os.makedirs(out)
-        cmd = [os.path.join(self.args.bin, "mimamori-sensor"), "-q", "0", "-S", self.rules,
+        cmd = [os.path.join(self.args.bin, "mimamori-sensor"), "-q", "0:1", "-S", self.rules,
                "-l", out, "--set", "stats.interval=1",
                "--set", f"ips-policy.deny={DENIED}", "--set", f"ips-policy.allow={ALLOWED}",
                "--set", f"nfq.watchdog={WATCHDOG_MS}",
@@ -388,21 +398,27 @@ class Run:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             q = self.net.sh("cat", "/proc/net/netfilter/nfnetlink_queue", ns=self.net.gw)
-            if any(line.split()[:1] == ["0"] for line in q.splitlines()):
+            if {"0", "1"} <= {line.split()[0] for line in q.splitlines() if line.split()}:
                 return out
             if self.sensor.poll() is not None:
                 raise Failure(f"the sensor exited with {self.sensor.returncode}: "
                               f"{open(os.path.join(out, 'stderr')).read()[-2000:]}")
             time.sleep(0.1)
-        raise Failure("the sensor did not bind queue 0 within 20 s")
+        raise Failure("the sensor did not bind queues 0 and 1 within 20 s")
 
     def stop_sensor(self, sig=signal.SIGTERM):
         self.sensor.send_signal(sig)
         try:
             self.sensor.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            stacks = "(gdb is not installed)"
+            if shutil.which("gdb"):
+                stacks = subprocess.run(["gdb", "-batch", "-p", str(self.sensor.pid), "-ex",
+                                         "thread apply all bt"], capture_output=True,
+                                        text=True).stdout
             self.sensor.kill()
-            raise Failure("the sensor did not stop within 30 s of SIGTERM")
+            raise Failure(f"the sensor did not stop within 30 s of SIGTERM; its threads:\n"
+                          f"{stacks[-12000:]}")
         self.err.close()
         return self.sensor.returncode
 
@@ -532,6 +548,15 @@ def main():
         r = run.request(ALLOWED, "/10/allowed", header="X-Test: " + BLOCK.decode())
         check(r["result"] == "ok", f"allow list: the request did not pass: {r}")
 
+        # Both workers had packets (a queue's last packet id, /proc's eighth column).
+        for i, host in enumerate(SPREAD):
+            r = run.request(host, f"/10/spread-{i}")
+            check(r["result"] == "ok", f"request to {host}: {r}")
+        q = net.sh("cat", "/proc/net/netfilter/nfnetlink_queue", ns=net.gw).split("\n")
+        ids = {line.split()[0]: int(line.split()[7]) for line in q if line.strip()}
+        check(ids.get("0", 0) > 0 and ids.get("1", 0) > 0,
+              f"the kernel did not spread the connections over both queues: {ids}")
+
         # 2. SIGKILL: the kernel's bypass keeps the line up (and nothing is inspected). First
         # a stats interval passes, so its record (and the alerts before it) are on disk.
         time.sleep(1.5)
@@ -569,7 +594,11 @@ def main():
         # the download completes byte for byte (the kernel's bypass carries it while no sensor
         # is bound, the new sensor takes the connection up where it is), and the new sensor
         # blocks. The new one sends no heartbeats: the server keeps those of the stalled run.
-        path, size = "/slow/4000000/restart", 4_000_000
+        # The server sends slowly until the new sensor is bound (the hold file), so the
+        # download spans the restart however long the start takes.
+        path, size = "/slow/8000000/restart", 8_000_000
+        hold = run.server_log + ".hold"
+        open(hold, "w").close()
         got = {}
         dl = threading.Thread(target=lambda: got.update(client(net.cli, SERVER, path,
                                                                timeout=30)))
@@ -580,6 +609,8 @@ def main():
         stalled_run = run.out
         run.start_sensor()
         bound = time.monotonic()
+        time.sleep(0.5)
+        os.remove(hold)
         dl.join(40)
         ended = time.monotonic()
         check(got.get("result") == "ok" and got["len"] == size and
@@ -598,7 +629,48 @@ def main():
                   for e in restarted),
               "restart: the new sensor has no flow record of the download it carried")
 
-        # 4. What the sensor wrote.
+        # 4. The kernel's own fail-open: detection is fine but the sensor reads no packets (the
+        # test-only receiver stall on the marker), so the queue fills; from nfq.queue-maxlen
+        # packets on, the kernel accepts what comes (NFQA_CFG_F_FAIL_OPEN) instead of dropping.
+        run.start_sensor("--set", "nfq.test.stall-content=" + STALL.decode(),
+                         "--set", f"nfq.test.stall-ms={RECEIVER_STALL_MS}",
+                         "--set", "nfq.test.stall-receiver=true", "--set", "nfq.queue-maxlen=8")
+        slow = {}
+        st = threading.Thread(target=lambda: slow.update(
+            run.request(SERVER, "/10/receiver-stalled", header="X-Test: " + STALL.decode(),
+                        timeout=15)))
+        stall_began = time.monotonic()
+        st.start()
+        time.sleep(0.3)
+        # A dozen connection attempts to the same address (the same queue): their SYNs fill it.
+        burst = []
+        for _ in range(12):
+            b = socket_in(net.cli, socket.SOCK_STREAM)
+            b.setblocking(False)
+            b.connect_ex((SERVER, PORT))
+            burst.append(b)
+        r = run.request(SERVER, "/1000/kernel-fail-open", timeout=5)
+        passed_after = time.monotonic() - stall_began
+        for b in burst:
+            b.close()
+        st.join(20)
+        check(r["result"] == "ok" and r["len"] == 1000,
+              f"kernel fail-open: a request while the queue was full failed: {r}")
+        check(passed_after < RECEIVER_STALL_MS / 1000 - 0.3,
+              f"kernel fail-open: the request ended {passed_after:.1f} s after the stall began, "
+              f"too late to show anything (the stall is {RECEIVER_STALL_MS} ms)")
+        # (The marker's own request passes too: its retransmission finds the queue full.)
+        check(slow.get("result") == "ok", f"kernel fail-open: the marker's request: {slow}")
+        rc = run.stop_sensor()
+        check(rc == 0, f"the sensor exited with {rc} on SIGTERM")
+        urls = [e["http"].get("url") for e in run.eve() if e.get("event_type") == "http"]
+        check("/1000/kernel-fail-open" not in urls,
+              f"kernel fail-open: the sensor saw the request the kernel let through: {urls}")
+        check("/10/receiver-stalled" in urls or any(
+                  e.get("event_type") == "flow" for e in run.eve()),
+              "kernel fail-open: the sensor saw nothing at all: was it bound?")
+
+        # 5. What the sensor wrote.
         eve = run.eve(stalled_run)
         first = run.eve(os.path.join(tmp, "run1"))
         alerts = [e for e in first + eve if e.get("event_type") == "alert"]

@@ -90,6 +90,7 @@ InlineOptions InlineOptions::from_config(const core::Config& c, std::vector<uint
   if (o.handoff < 16) throw core::ConfigError("nfq.handoff: at least 16 packets");
   o.test_stall_content = c.get<std::string>("nfq.test.stall-content", "");
   o.test_stall_ms = c.get<int64_t>("nfq.test.stall-ms", 0);
+  o.test_stall_receiver = c.get<bool>("nfq.test.stall-receiver", false);
   return o;
 }
 
@@ -308,6 +309,11 @@ struct Queue {
     uint32_t id = ntohl(ph->packet_id);
     unsigned char* data = nullptr;
     int len = nfq_get_payload(nfa, &data);
+    if (opt->test_stall_receiver && opt->test_stall_ms > 0 && !opt->test_stall_content.empty() &&
+        len > 0 &&
+        std::string_view(reinterpret_cast<const char*>(data), static_cast<std::size_t>(len))
+                .find(opt->test_stall_content) != std::string_view::npos)
+      std::this_thread::sleep_for(std::chrono::milliseconds(opt->test_stall_ms));
     if (bypass || len <= 0) {
       if (bypass) ++fo_accepted;
       accept(id);
@@ -414,14 +420,18 @@ struct Queue {
         if (n > 0) nfq_handle_packet(h, buf.data(), static_cast<int>(n));
       }
     }
-    std::lock_guard l(verdict_mu);
+    // Detection has ended, so this thread alone uses the handle now: no lock. (Holding
+    // verdict_mu here deadlocked: nfq_destroy_queue reads the socket until the kernel confirms
+    // the unbind and hands packets that arrive meanwhile to on_packet, whose verdict takes
+    // verdict_mu again.)
     nfq_destroy_queue(qh);
     qh = nullptr;
   }
 
   void detect_loop() {
     uint64_t count = 0, since = 0;
-    const bool stall = !opt->test_stall_content.empty() && opt->test_stall_ms > 0;
+    const bool stall =
+        !opt->test_stall_content.empty() && opt->test_stall_ms > 0 && !opt->test_stall_receiver;
     while (true) {
       Slot* s = nullptr;
       {

@@ -47,6 +47,9 @@ struct InlineOptions {
   /// contains this text. For testing the watchdog only; off unless both are set.
   std::string test_stall_content;
   int64_t test_stall_ms = 0;
+  /// nfq.test.stall-receiver: the stall happens where packets are read from the kernel
+  /// instead of in detection, so that the kernel's queue fills (its fail-open). Tests only.
+  bool test_stall_receiver = false;
 
   /// Reads `nfq.*`; throws core::ConfigError on a bad value.
   static InlineOptions from_config(const core::Config& config, std::vector<uint16_t> queues);
