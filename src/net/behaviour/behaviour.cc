@@ -187,7 +187,7 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
   e.enabled = c.get<bool>("behaviour.exposed.enabled", true);
   e.ports = port_list(c, "behaviour.exposed.ports",
                       {21,   22,   23,   139,  445,  1433, 1521,  2049, 3306, 3389, 5432, 5900,
-                       5901, 5985, 5986, 6379, 9100, 9200, 27017, 631,  515,  161,  8291, 10000});
+                       5901, 5985, 5986, 6379, 9100, 9200, 27017, 631,  515,  8291, 10000});
   e.max_entries = positive<uint64_t>(c, "behaviour.exposed.max-entries", e.max_entries);
 
   auto& b = o.beacon;
@@ -244,7 +244,7 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
   auto& f = o.files;
   f.enabled = c.get<bool>("behaviour.files.enabled", true);
   f.fileinfo = c.get<bool>("behaviour.files.fileinfo", true);
-  f.magic = c.get<bool>("behaviour.files.magic", true);
+  f.magic = c.get<bool>("behaviour.files.magic", f.magic);
   f.body_limit = static_cast<uint32_t>(c.byte_size(
       "app-layer.protocols.http.libhtp.default-config.response-body-limit", f.body_limit));
   auto hashes = std::make_shared<HashList>(HashList::builtin());

@@ -449,13 +449,13 @@ def scenario_files(s, out_dir):
 
 def scenario_office(s, hours=3):
     """Several hours of a 20-PC office: SaaS and cloud TLS, Windows and Office updates, printing,
-    file shares on the LAN, a video call, NTP, mDNS/SSDP/LLMNR/NetBIOS broadcasts, a cloud
+    file shares on the LAN, an intranet with Windows sign-in, a video call, NTP, mDNS/SSDP/LLMNR/NetBIOS broadcasts, a cloud
     backup, a VPN, DNS, and an administrator's SSH session to the server."""
     rng, net = s.rng, s.net
     start, end = s.t, s.t + hours * 3600
     pcs = [net.internal() for _ in range(20)]
-    fs, dc, printer, nas, gw = (net.internal(), net.internal(), net.internal(), net.internal(),
-                                net.gateway())
+    fs, dc, printer, nas, intranet, gw = (net.internal(), net.internal(), net.internal(),
+                                          net.internal(), net.internal(), net.gateway())
     saas = {n: net.external() for n in [
         "outlook.office365.com", "teams.microsoft.com", "www.google.com", "drive.google.com",
         "app.slack.com", "zoom.us", "www.dropbox.com", "login.microsoftonline.com",
@@ -495,6 +495,17 @@ def scenario_office(s, hours=3):
                 sess = Session(s.cap, t, pc, s.eport(), printer, 9100).handshake()
                 sess.send(b"\x1b%-12345X@PJL JOB\r\n" + bytes(rng.getrandbits(8) for _ in range(
                     rng.randint(2000, 30000))), 0.1).close(1)
+            elif kind < 0.82:  # the intranet, with Windows sign-in (a 401 challenge each time)
+                sess = Session(s.cap, t, pc, s.eport(), intranet, 80).handshake()
+                sess.send(b"GET /portal/ HTTP/1.1\r\nHost: intranet\r\n\r\n", 0.01)
+                sess.reply(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate\r\n"
+                           b"WWW-Authenticate: NTLM\r\nContent-Length: 0\r\n\r\n", 0.01)
+                sess.send(b"GET /portal/ HTTP/1.1\r\nHost: intranet\r\nAuthorization: "
+                          b"Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnag\r\n\r\n", 0.01)
+                page = b"<html>" + b"x" * rng.randint(500, 5000) + b"</html>"
+                sess.reply(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "
+                           b"%d\r\n\r\n%s" % (len(page), page), 0.05)
+                sess.close(rng.uniform(0.5, 5))
             elif kind < 0.85:  # Windows Update over HTTP
                 _http_download(s_at(s, t), pc, saas["ctldl.windowsupdate.com"],
                                "/msdownload/update/v3/static/trustedr/en/disallowedcertstl.cab",
