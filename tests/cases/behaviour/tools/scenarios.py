@@ -459,9 +459,9 @@ def scenario_intel(s, out_dir):
     with open(lst, "w") as f:
         f.write("# indicators as feeds ship them\n%s\n%s\n%s\nhttp://%s:8080/payload.bin\n"
                 "not an indicator at all!\n" % (bad_ip, net24, domain, url_host))
-    csv = os.path.join(out_dir, "feed.csv")
+    csv = os.path.join(out_dir, "intel-feed.csv")
     with open(csv, "w") as f:
-        f.write("id,dateadded,ioc,threat\n")
+        f.write("id,dateadded,ioc,threat\n1,2026-01-01,%s,botnet_cc\n" % bad_ip)
     s.sensor_args += ["--set", "behaviour.intel.lists=[%s,%s]" % (lst, csv)]
     # A PC connecting to the listed address; another to an address of the listed block.
     pc = net.internal()
