@@ -16,7 +16,7 @@ namespace mimamori::net {
 
 const char* behaviour_name(BehaviourKind k) {
   static const char* const kNames[] = {"scan", "guess",   "exposed", "beacon",
-                                       "dns",  "lateral", "files"};
+                                       "dns",  "lateral", "files",   "intel"};
   return kNames[static_cast<int>(k)];
 }
 
@@ -187,7 +187,7 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
   e.enabled = c.get<bool>("behaviour.exposed.enabled", true);
   e.ports = port_list(c, "behaviour.exposed.ports",
                       {21,   22,   23,   139,  445,  1433, 1521,  2049, 3306, 3389, 5432, 5900,
-                       5901, 5985, 5986, 6379, 9100, 9200, 27017, 631,  515,  161,  8291, 10000});
+                       5901, 5985, 5986, 6379, 9100, 9200, 27017, 631,  515,  8291, 10000});
   e.max_entries = positive<uint64_t>(c, "behaviour.exposed.max-entries", e.max_entries);
 
   auto& b = o.beacon;
@@ -244,7 +244,7 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
   auto& f = o.files;
   f.enabled = c.get<bool>("behaviour.files.enabled", true);
   f.fileinfo = c.get<bool>("behaviour.files.fileinfo", true);
-  f.magic = c.get<bool>("behaviour.files.magic", true);
+  f.magic = c.get<bool>("behaviour.files.magic", f.magic);
   f.body_limit = static_cast<uint32_t>(c.byte_size(
       "app-layer.protocols.http.libhtp.default-config.response-body-limit", f.body_limit));
   auto hashes = std::make_shared<HashList>(HashList::builtin());
@@ -253,6 +253,15 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
       throw core::ConfigError("behaviour.files.hash-lists: " + st.error().message);
   }
   f.hashes = std::move(hashes);
+
+  o.intel.enabled = c.get<bool>("behaviour.intel.enabled", true);
+  auto intel = std::make_shared<IntelList>();
+  for (const auto& path : c.list("behaviour.intel.lists", {})) {
+    if (auto st = intel->add_file(path); !st.ok())
+      throw core::ConfigError("behaviour.intel.lists: " + st.error().message);
+  }
+  intel->finish();
+  o.intel.list = std::move(intel);
   return o;
 }
 
@@ -354,6 +363,8 @@ class BehaviourDetector final : public Detector {
     if (opt_.dns.enabled) dns_ = std::make_unique<DnsDetector>(shared_);
     if (opt_.lateral.enabled) lateral_ = std::make_unique<LateralDetector>(shared_);
     if (opt_.files.enabled) files_ = std::make_unique<FileDetector>(shared_);
+    if (opt_.intel.enabled && opt_.intel.list && !opt_.intel.list->empty())
+      intel_ = std::make_unique<IntelDetector>(shared_);
     smb_ = opt_.lateral.enabled && opt_.lateral.admin_shares;
   }
 
@@ -385,17 +396,22 @@ class BehaviourDetector final : public Detector {
   void on_app(const AppEvent& ev, DetectContext& ctx) override {
     switch (ev.progress) {
       case AppProgress::kDnsQuery:
-        if (dns_) {
+        if (dns_ || intel_) {
           size_t n = ctx.buffer_count(Buffer::kDnsQuery);
-          for (size_t i = 0; i < n; ++i)
-            dns_->on_query(ctx.packet(), ctx.buffer(Buffer::kDnsQuery, i), ctx);
+          for (size_t i = 0; i < n; ++i) {
+            std::string_view q = ctx.buffer(Buffer::kDnsQuery, i);
+            if (dns_) dns_->on_query(ctx.packet(), q, ctx);
+            if (intel_) intel_->on_name(q, IntelDetector::kLookup, ctx);
+          }
         }
         break;
       case AppProgress::kTlsClientHello:
         if (beacon_ && ctx.flow()) beacon_->on_name(*ctx.flow(), ctx.buffer(Buffer::kTlsSni));
+        if (intel_) intel_->on_name(ctx.buffer(Buffer::kTlsSni), IntelDetector::kTls, ctx);
         break;
       case AppProgress::kHttpRequestHeaders:
         if (beacon_ && ctx.flow()) beacon_->on_name(*ctx.flow(), ctx.buffer(Buffer::kHttpHost));
+        if (intel_) intel_->on_name(ctx.buffer(Buffer::kHttpHost), IntelDetector::kHttp, ctx);
         break;
       case AppProgress::kHttpResponseHeaders:
         if (guess_) guess_->on_http_status(ctx.buffer(Buffer::kHttpStatCode), ctx);
@@ -413,6 +429,7 @@ class BehaviourDetector final : public Detector {
     if (scan_) scan_->on_new_flow(p, ctx);
     if (beacon_) beacon_->on_new_flow(p, ctx);
     if (lateral_) lateral_->on_new_flow(p, ctx);
+    if (intel_) intel_->on_new_flow(p, ctx);
     if (f.proto != ip_proto::kTcp) return;
     bool guess = guess_ && guess_->auth_port(f.server_port);
     bool exposed = exposed_ && exposed_->watched(f.server_port);
@@ -436,6 +453,7 @@ class BehaviourDetector final : public Detector {
   std::unique_ptr<DnsDetector> dns_;
   std::unique_ptr<LateralDetector> lateral_;
   std::unique_ptr<FileDetector> files_;
+  std::unique_ptr<IntelDetector> intel_;
 };
 
 }  // namespace

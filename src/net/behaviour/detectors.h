@@ -104,4 +104,19 @@ class FileDetector {
   std::unique_ptr<Impl> impl_;
 };
 
+// Threat intelligence: connections with listed addresses, lookups of and connections to
+// listed domains.
+class IntelDetector {
+ public:
+  enum Where : uint8_t { kLookup, kTls, kHttp };
+  explicit IntelDetector(Shared& s);
+  ~IntelDetector();
+  void on_new_flow(const Packet& p, DetectContext& ctx);
+  void on_name(std::string_view name, Where where, DetectContext& ctx);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace mimamori::net::behaviour

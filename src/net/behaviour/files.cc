@@ -36,11 +36,16 @@ std::string_view file_name(std::string_view uri) {
 struct FileDetector::Impl {
   Shared& s;
   const BehaviourOptions::Files& o;
+  // Fetched once: OpenSSL 3 looks an implicit EVP_sha256() up again at every digest.
+  EVP_MD* sha256_md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_MD* md5_md = EVP_MD_fetch(nullptr, "MD5", nullptr);
   magic_t magic = nullptr;
   bool magic_tried = false;
   core::Event ev;
   explicit Impl(Shared& sh) : s(sh), o(sh.opt.files) {}
   ~Impl() {
+    EVP_MD_free(sha256_md);
+    EVP_MD_free(md5_md);
     if (magic) magic_close(magic);
   }
 
@@ -76,8 +81,8 @@ struct FileDetector::Impl {
     const bool truncated = body.size() >= o.body_limit;
     s.counters.files_hashed.fetch_add(1, std::memory_order_relaxed);
     if (truncated) s.counters.files_truncated.fetch_add(1, std::memory_order_relaxed);
-    std::string sha256 = digest_hex(EVP_sha256(), body);
-    std::string md5 = digest_hex(EVP_md5(), body);
+    std::string sha256 = digest_hex(sha256_md ? sha256_md : EVP_sha256(), body);
+    std::string md5 = digest_hex(md5_md ? md5_md : EVP_md5(), body);
     std::string_view uri = ctx.buffer(Buffer::kHttpUri);
     std::string_view host = ctx.buffer(Buffer::kHttpHost);
     std::string magic_type = type_of(body);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "behaviour/detectors.h"
@@ -263,6 +264,13 @@ void GuessDetector::on_reply(const StreamChunk& c, FlowMarks& m, DetectContext& 
 }
 void GuessDetector::on_http_status(std::string_view status, DetectContext& ctx) {
   if (status != "401" || !ctx.flow()) return;
+  // Basic and Digest only: Windows' integrated sign-in (NTLM, Negotiate) answers every new
+  // connection with a 401 challenge before it succeeds.
+  std::string headers(ctx.buffer(Buffer::kHttpHeader).substr(0, 4096));
+  for (char& c : headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (headers.find("www-authenticate: basic") == std::string::npos &&
+      headers.find("www-authenticate: digest") == std::string::npos)
+    return;
   impl_->failure(ctx.packet(), *ctx.flow(), ctx);
 }
 

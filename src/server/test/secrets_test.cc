@@ -149,6 +149,8 @@ TEST(Catalogue, ClassifiesBySignatureAndExplainsInJapanese) {
                          "A Network Trojan was detected")
                 .name,
             "known_bad_file");
+  EXPECT_EQ(cat.classify("MIMAMORI threat intelligence: lookup of a listed domain", "").name,
+            "threat_intel");
   // "c2" must not match inside another word.
   EXPECT_NE(cat.classify("ET INFO ABC2D thing", "").name, "c2");
   for (const auto& c : cat.categories()) {

@@ -23,14 +23,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from traffic import (Capture, Session, dns_answer, dns_query, smb2, smb2_create,  # noqa: E402
                      smb2_tree_connect, tls_app_data, tls_client_hello, tls_server_hello)
 
-GID_LO, GID_HI = 9200100, 9200799
+GID_LO, GID_HI = 9200100, 9200899
 EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
 SID = {
     "scan_vertical_in": 9200101, "scan_vertical_int": 9200102, "scan_horizontal_int": 9200112,
     "scan_udp_in": 9200121, "scan_icmp_int": 9200132, "guess_shape": 9200201,
     "guess_fail": 9200202, "guess_success": 9200210, "exposed": 9200301, "beacon": 9200401,
     "dns_tunnel": 9200501, "dga": 9200502, "lateral": 9200601, "admin_share": 9200602,
-    "svcctl": 9200603, "bad_file": 9200701,
+    "svcctl": 9200603, "bad_file": 9200701, "intel_ip": 9200801, "intel_lookup": 9200802,
+    "intel_name": 9200803,
 }
 
 
@@ -445,17 +446,63 @@ def scenario_files(s, out_dir):
     s.sensor_args += ["--set", "behaviour.files.hash-lists=" + csv]
 
 
+# --- threat intelligence -------------------------------------------------------------------
+
+def scenario_intel(s, out_dir):
+    rng, net = s.rng, s.net
+    bad_ip, bad_net_host, clean = net.external(), net.external(), net.external()
+    net24 = ".".join(bad_net_host.split(".")[:3]) + ".0/24"
+    domain = rng.choice(["evil-%d.example", "c2-%d.example.net", "drop%d.example.org"]) % (
+        rng.randint(1, 999))
+    url_host = "update-%d.example.com" % rng.randint(1, 999)
+    lst = os.path.join(out_dir, "indicators.txt")
+    with open(lst, "w") as f:
+        f.write("# indicators as feeds ship them\n%s\n%s\n%s\nhttp://%s:8080/payload.bin\n"
+                "not an indicator at all!\n" % (bad_ip, net24, domain, url_host))
+    csv = os.path.join(out_dir, "intel-feed.csv")
+    with open(csv, "w") as f:
+        f.write("id,dateadded,ioc,threat\n1,2026-01-01,%s,botnet_cc\n" % bad_ip)
+    s.sensor_args += ["--set", "behaviour.intel.lists=[%s,%s]" % (lst, csv)]
+    # A PC connecting to the listed address; another to an address of the listed block.
+    pc = net.internal()
+    Session(s.cap, s.t, pc, s.eport(), bad_ip, 443).handshake().send(b"x" * 300, 0.1).close(0.1)
+    s.want("intel_ip", pc, bad_ip)
+    s.t += rng.uniform(5, 100)
+    pc2 = net.internal()
+    s.cap.udp(s.t, pc2, s.eport(), bad_net_host, rng.choice([53, 123, 8443]), b"hello")
+    s.want("intel_ip", pc2, bad_net_host)
+    s.t += rng.uniform(5, 100)
+    # A lookup of a subdomain of the listed domain, then TLS to it; HTTP to the URL's host.
+    resolver, pc3 = net.gateway(), net.internal()
+    name = "%s.%s" % (rng.choice(["api", "x1", "cdn"]), domain)
+    s.cap.udp(s.t, pc3, s.eport(), resolver, 53, dns_query(rng.randint(0, 65535), name))
+    s.want("intel_lookup", pc3, resolver)
+    srv = net.external()
+    sess = Session(s.cap, s.t + 0.05, pc3, s.eport(), srv, 443).handshake()
+    sess.send(tls_client_hello(name, rng), 0.01).reply(tls_server_hello(rng), 0.03).close(0.1)
+    s.want("intel_name", pc3, srv)
+    s.t += rng.uniform(5, 100)
+    srv2 = net.external()
+    sess = Session(s.cap, s.t, pc3, s.eport(), srv2, 8080).handshake()
+    sess.send(b"GET /payload.bin HTTP/1.1\r\nHost: %s:8080\r\n\r\n" % url_host.encode(), 0.01)
+    sess.reply(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 0.05).close(0.1)
+    s.want("intel_name", pc3, srv2)
+    # Unlisted: nothing.
+    Session(s.cap, s.t + 10, pc, s.eport(), clean, 443).handshake().close(0.1)
+    s.cap.udp(s.t + 11, pc, s.eport(), resolver, 53, dns_query(1, "www.example.com"))
+
+
 # --- an ordinary office ----------------------------------------------------------------------
 
 def scenario_office(s, hours=3):
     """Several hours of a 20-PC office: SaaS and cloud TLS, Windows and Office updates, printing,
-    file shares on the LAN, a video call, NTP, mDNS/SSDP/LLMNR/NetBIOS broadcasts, a cloud
+    file shares on the LAN, an intranet with Windows sign-in, a video call, NTP, mDNS/SSDP/LLMNR/NetBIOS broadcasts, a cloud
     backup, a VPN, DNS, and an administrator's SSH session to the server."""
     rng, net = s.rng, s.net
     start, end = s.t, s.t + hours * 3600
     pcs = [net.internal() for _ in range(20)]
-    fs, dc, printer, nas, gw = (net.internal(), net.internal(), net.internal(), net.internal(),
-                                net.gateway())
+    fs, dc, printer, nas, intranet, gw = (net.internal(), net.internal(), net.internal(),
+                                          net.internal(), net.internal(), net.gateway())
     saas = {n: net.external() for n in [
         "outlook.office365.com", "teams.microsoft.com", "www.google.com", "drive.google.com",
         "app.slack.com", "zoom.us", "www.dropbox.com", "login.microsoftonline.com",
@@ -495,6 +542,17 @@ def scenario_office(s, hours=3):
                 sess = Session(s.cap, t, pc, s.eport(), printer, 9100).handshake()
                 sess.send(b"\x1b%-12345X@PJL JOB\r\n" + bytes(rng.getrandbits(8) for _ in range(
                     rng.randint(2000, 30000))), 0.1).close(1)
+            elif kind < 0.82:  # the intranet, with Windows sign-in (a 401 challenge each time)
+                sess = Session(s.cap, t, pc, s.eport(), intranet, 80).handshake()
+                sess.send(b"GET /portal/ HTTP/1.1\r\nHost: intranet\r\n\r\n", 0.01)
+                sess.reply(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate\r\n"
+                           b"WWW-Authenticate: NTLM\r\nContent-Length: 0\r\n\r\n", 0.01)
+                sess.send(b"GET /portal/ HTTP/1.1\r\nHost: intranet\r\nAuthorization: "
+                          b"Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnag\r\n\r\n", 0.01)
+                page = b"<html>" + b"x" * rng.randint(500, 5000) + b"</html>"
+                sess.reply(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "
+                           b"%d\r\n\r\n%s" % (len(page), page), 0.05)
+                sess.close(rng.uniform(0.5, 5))
             elif kind < 0.85:  # Windows Update over HTTP
                 _http_download(s_at(s, t), pc, saas["ctldl.windowsupdate.com"],
                                "/msdownload/update/v3/static/trustedr/en/disallowedcertstl.cab",
@@ -556,7 +614,7 @@ def s_at(s, t):
 SCENARIOS = {
     "scan": scenario_scan, "guess": scenario_guess, "exposed": scenario_exposed,
     "beacon": scenario_beacon, "dns": scenario_dns, "lateral": scenario_lateral,
-    "files": scenario_files, "office": scenario_office,
+    "files": scenario_files, "intel": scenario_intel, "office": scenario_office,
 }
 
 
@@ -619,7 +677,7 @@ def main():
         os.makedirs(d, exist_ok=True)
         s = Scenario(rng, 1.7e9 + rng.randint(0, 10 ** 7))
         fn = SCENARIOS[args.scenario]
-        if args.scenario == "files":
+        if args.scenario in ("files", "intel"):
             fn(s, d)
         elif args.scenario == "office":
             fn(s, args.hours)
@@ -643,9 +701,12 @@ def main():
             ok += 1
             print("variant seed %d (%d packets): %d behaviour alerts, as expected" % (
                 seed, packets, n))
-        if args.scenario == "files" and "not a MD5" not in proc.stderr and \
-                "is not an MD5 or SHA-256 hash" not in proc.stderr:
+        if args.scenario == "files" and "is not an MD5 or SHA-256 hash" not in proc.stderr:
             print("  the bad line of feed.csv was not reported")
+            ok -= 1
+        if args.scenario == "intel" and "indicators.txt:6: 'not an indicator at all!' is not" \
+                not in proc.stderr:
+            print("  the bad line of indicators.txt was not reported")
             ok -= 1
     print("%d of %d variants as expected (seeds %d-%d; --seed %d repeats them)" % (
         ok, args.variants, first, first + args.variants - 1, first))

@@ -26,6 +26,7 @@ CATEGORY = {
     9200301: (2, "exposed_service"), 9200401: (2, "beaconing"), 9200501: (2, "dns_tunnel"),
     9200502: (2, "dns_tunnel"), 9200601: (1, "lateral_movement"), 9200602: (2, "lateral_movement"),
     9200603: (1, "lateral_movement"), 9200701: (1, "known_bad_file"),
+    9200801: (1, "threat_intel"), 9200802: (1, "threat_intel"), 9200803: (1, "threat_intel"),
 }
 
 
@@ -41,9 +42,9 @@ def main():
     # A day's bucket of the server's incident window holds the whole capture.
     t0 = (1_700_000_000 // 86400 + rng.randint(0, 300)) * 86400 + 3600
     s = sc.Scenario(rng, t0)
-    for name in ["scan", "guess", "exposed", "beacon", "dns", "lateral", "files"]:
+    for name in ["scan", "guess", "exposed", "beacon", "dns", "lateral", "files", "intel"]:
         fn = sc.SCENARIOS[name]
-        fn(s, out) if name == "files" else fn(s)
+        fn(s, out) if name in ("files", "intel") else fn(s)
         s.t += 900
     pcap = os.path.join(out, "capture.pcap")
     packets = s.cap.write(pcap)

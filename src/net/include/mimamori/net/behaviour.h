@@ -37,13 +37,14 @@ enum class BehaviourKind : uint8_t {
   kDns,
   kLateral,
   kFiles,
+  kIntel,
   kCount
 };
 inline constexpr uint32_t kBehaviourGidBase = 9200100;  ///< scan; each next kind +100
 inline constexpr uint32_t behaviour_gid(BehaviourKind k) {
   return kBehaviourGidBase + 100 * static_cast<uint32_t>(k);
 }
-/// "scan", "guess", "exposed", "beacon", "dns", "lateral", "files".
+/// "scan", "guess", "exposed", "beacon", "dns", "lateral", "files", "intel".
 const char* behaviour_name(BehaviourKind k);
 
 /// Counters shared by every worker's instance (relaxed atomics, touched on alerts, evictions and
@@ -65,6 +66,28 @@ struct HashList {
   /// field of 32 or 64 hex digits is the hash (the rest of the row is its name). A bad line is
   /// reported (file:line, why) and skipped; an unreadable file is an error.
   core::Status add_file(const std::string& path);
+};
+
+/// Threat-intelligence indicators: addresses and networks, domains (a listed domain covers its
+/// subdomains), each with the name of its list.
+struct IntelList {
+  struct Range {
+    uint32_t lo = 0, hi = 0;
+    std::string name;
+  };
+  std::vector<Range> v4;  ///< sorted by lo, after finish()
+  std::vector<std::pair<IpNetwork, std::string>> v6;
+  std::unordered_map<std::string, std::string> domains;
+  /// Adds a list file: one indicator a line — an IPv4/IPv6 address, a CIDR block, a domain or
+  /// a URL (its host counts) — with '#' comments, or CSV rows (the first field that is one of
+  /// those). A bad line is reported (file:line, why) and skipped.
+  core::Status add_file(const std::string& path);
+  void finish();
+  /// The list naming this address, or null.
+  const std::string* find(const core::IpAddress& a) const;
+  /// The list naming this domain or one of its parents (lowercase, no final dot), or null.
+  const std::string* find_domain(std::string_view name) const;
+  bool empty() const { return v4.empty() && v6.empty() && domains.empty(); }
 };
 
 struct BehaviourOptions {
@@ -125,11 +148,15 @@ struct BehaviourOptions {
   } lateral;
   struct Files {
     bool enabled = true;
-    bool fileinfo = true;              ///< `fileinfo` records for every hashed HTTP body
-    bool magic = true;                 ///< the content's type (libmagic) in `fileinfo.magic`
+    bool fileinfo = true;  ///< `fileinfo` records for every hashed HTTP body
+    bool magic = false;    ///< the content's type (libmagic) in `fileinfo.magic` (costly)
     uint32_t body_limit = 100 * 1024;  ///< the HTTP response body limit (bodies cut there)
     std::shared_ptr<const HashList> hashes;
   } files;
+  struct Intel {
+    bool enabled = true;
+    std::shared_ptr<const IntelList> list;  ///< `behaviour.intel.lists`
+  } intel;
 
   /// Reads `behaviour.*` and HOME_NET; throws core::ConfigError naming the key and the bad item,
   /// and reads the hash-list files (a bad line is logged and skipped).

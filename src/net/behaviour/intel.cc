@@ -1,0 +1,207 @@
+// Threat intelligence from local list files (`behaviour.intel.lists`, in the formats public
+// feeds ship: plain lines or CSV): a flow with a listed address at either end (sid +1, once per
+// flow), a DNS lookup of a listed domain or a subdomain of one (sid +2), a TLS SNI or HTTP Host
+// naming one (sid +3).
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "behaviour/detectors.h"
+#include "mimamori/core/log.h"
+#include "mimamori/core/text.h"
+
+namespace mimamori::net {
+
+namespace {
+
+std::string_view trim_field(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+bool valid_domain(std::string_view d) {
+  if (d.empty() || d.size() > 253 || d.find('.') == std::string_view::npos) return false;
+  if (d.front() == '.' || d.front() == '-') return false;
+  return std::all_of(d.begin(), d.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+  });
+}
+
+// The host of a URL ("http://evil.example/x" -> "evil.example"), else the text itself.
+std::string_view url_host(std::string_view s) {
+  size_t scheme = s.find("://");
+  if (scheme == std::string_view::npos) return s;
+  s.remove_prefix(scheme + 3);
+  s = s.substr(0, s.find_first_of("/?#"));
+  if (size_t at = s.rfind('@'); at != std::string_view::npos) s.remove_prefix(at + 1);
+  if (!s.empty() && s.front() == '[') return s.substr(1, s.find(']') - 1);
+  if (size_t colon = s.rfind(':');
+      colon != std::string_view::npos && s.find(':') == colon)  // host:port, not an IPv6 address
+    s = s.substr(0, colon);
+  return s;
+}
+
+}  // namespace
+
+core::Status IntelList::add_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return core::make_error("{}: cannot read the indicator list", path);
+  std::string list = std::filesystem::path(path).filename().string();
+  std::string line;
+  int n = 0;
+  size_t added = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    std::string_view l = trim_field(line);
+    if (l.empty() || l.front() == '#' || l.front() == ';') continue;
+    std::vector<std::string_view> fields;
+    if (l.find(',') != std::string_view::npos) {
+      size_t start = 0;
+      while (start <= l.size()) {
+        size_t c = l.find(',', start);
+        if (c == std::string_view::npos) c = l.size();
+        fields.push_back(trim_field(l.substr(start, c - start)));
+        start = c + 1;
+      }
+    } else {
+      fields.push_back(l.substr(0, l.find_first_of(" \t")));
+    }
+    bool ok = false;
+    for (std::string_view f : fields) {
+      std::string_view host = url_host(f);
+      if (auto net = IpNetwork::parse(host); net.ok()) {
+        if (net->base.is_v4()) {
+          uint32_t base = net->base.v4_host_order();
+          uint32_t mask = net->prefix == 0 ? 0 : ~0u << (32 - net->prefix);
+          v4.push_back({base & mask, (base & mask) | ~mask, list});
+        } else {
+          v6.emplace_back(*net, list);
+        }
+        ok = true;
+        break;
+      }
+      std::string d = core::to_lower(host);
+      if (!d.empty() && d.back() == '.') d.pop_back();
+      if (valid_domain(d) && !std::all_of(d.begin(), d.end(), [](char c) {
+            return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
+          })) {
+        domains.emplace(std::move(d), list);
+        ok = true;
+        break;
+      }
+    }
+    if (!ok) {
+      // A CSV header row names no indicator: skipped quietly.
+      if (n == 1 && fields.size() > 1) continue;
+      spdlog::warn("{}:{}: '{}' is not an address, CIDR block, domain or URL; skipped", path, n,
+                   std::string(l.substr(0, 60)));
+      continue;
+    }
+    ++added;
+  }
+  spdlog::info("{}: {} indicators", path, added);
+  return {};
+}
+
+void IntelList::finish() {
+  std::sort(v4.begin(), v4.end(), [](const Range& a, const Range& b) { return a.lo < b.lo; });
+  // Merge overlaps so that a binary search finds any covering range.
+  std::vector<Range> merged;
+  for (auto& r : v4) {
+    if (!merged.empty() && r.lo <= merged.back().hi) {
+      merged.back().hi = std::max(merged.back().hi, r.hi);
+    } else {
+      merged.push_back(std::move(r));
+    }
+  }
+  v4 = std::move(merged);
+}
+
+const std::string* IntelList::find(const core::IpAddress& a) const {
+  if (a.is_v4()) {
+    uint32_t v = a.v4_host_order();
+    auto it = std::upper_bound(v4.begin(), v4.end(), v,
+                               [](uint32_t x, const Range& r) { return x < r.lo; });
+    if (it == v4.begin()) return nullptr;
+    --it;
+    return v <= it->hi ? &it->name : nullptr;
+  }
+  for (const auto& [n, name] : v6)
+    if (n.contains(a)) return &name;
+  return nullptr;
+}
+
+const std::string* IntelList::find_domain(std::string_view name) const {
+  if (domains.empty()) return nullptr;
+  std::string key(name);
+  for (;;) {
+    if (auto it = domains.find(key); it != domains.end()) return &it->second;
+    size_t dot = key.find('.');
+    if (dot == std::string::npos) return nullptr;
+    key.erase(0, dot + 1);
+  }
+}
+
+namespace behaviour {
+
+struct IntelDetector::Impl {
+  Shared& s;
+  const IntelList& list;
+  std::string lower;
+  explicit Impl(Shared& sh) : s(sh), list(*sh.opt.intel.list) {}
+
+  void raise(uint32_t sid, std::string what, std::string_view indicator, std::string_view from,
+             DetectContext& ctx) {
+    core::Alert a =
+        make_alert(BehaviourKind::kIntel, sid, 1, std::move(what), "A Network Trojan was detected");
+    a.extra.begin_object("behaviour")
+        .add("detector", "intel")
+        .add("indicator", indicator)
+        .add("list", from)
+        .end();
+    s.count_alert(BehaviourKind::kIntel);
+    ctx.alert(a);
+  }
+
+  void on_new_flow(const Packet& p, DetectContext& ctx) {
+    const std::string* from = list.find(p.dst_ip);
+    const core::IpAddress* hit = &p.dst_ip;
+    if (!from) {
+      from = list.find(p.src_ip);
+      hit = &p.src_ip;
+    }
+    if (!from) return;
+    raise(1, "MIMAMORI threat intelligence: traffic with a listed address", hit->to_string(), *from,
+          ctx);
+  }
+
+  void on_name(std::string_view name, Where where, DetectContext& ctx) {
+    if (name.empty() || name.size() > 253) return;
+    lower.assign(name);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!lower.empty() && lower.back() == '.') lower.pop_back();
+    const std::string* from = list.find_domain(lower);
+    if (!from) return;
+    if (where == kLookup)
+      raise(2, "MIMAMORI threat intelligence: lookup of a listed domain", lower, *from, ctx);
+    else
+      raise(3,
+            fmt::format("MIMAMORI threat intelligence: {} connection to a listed domain",
+                        where == kTls ? "TLS" : "HTTP"),
+            lower, *from, ctx);
+  }
+};
+
+IntelDetector::IntelDetector(Shared& s) : impl_(std::make_unique<Impl>(s)) {}
+IntelDetector::~IntelDetector() = default;
+void IntelDetector::on_new_flow(const Packet& p, DetectContext& ctx) { impl_->on_new_flow(p, ctx); }
+void IntelDetector::on_name(std::string_view name, Where where, DetectContext& ctx) {
+  impl_->on_name(name, where, ctx);
+}
+
+}  // namespace behaviour
+}  // namespace mimamori::net
