@@ -184,7 +184,7 @@ export const en: Record<keyof typeof ja, string> = {
   'portal.contacts': 'Contacts and notifications',
   'portal.notifications': 'Notifications',
   'portal.email': 'E-mail',
-  'portal.minSeverity': 'severity {sev} and above',
+  'portal.minSeverity': '{sev} and above',
   'portal.on': 'on',
   'portal.off': 'off',
   'portal.askAdmin': 'Your organisation\'s administrator can see and change contacts and notifications.',
