@@ -330,4 +330,6 @@ export const en: Record<keyof typeof ja, string> = {
   'notify.oncall.add': 'Add a person',
   'notify.oncall.save': 'Save the rotation',
   'notify.oncall.saved': 'The rotation was saved',
+  'incident.assignTo': 'Assign to',
+  'incident.assign': 'Assign',
 };

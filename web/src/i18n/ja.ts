@@ -328,4 +328,6 @@ export const ja = {
   'notify.oncall.add': '当番を追加',
   'notify.oncall.save': '当番を保存',
   'notify.oncall.saved': '当番を保存しました',
+  'incident.assignTo': '担当者を選んで割り当て',
+  'incident.assign': '割り当てる',
 };
