@@ -7,11 +7,13 @@ import { Account } from './screens/Account';
 import { Audit } from './screens/Audit';
 import { Devices } from './screens/Devices';
 import { IncidentScreen } from './screens/Incident';
+import { Notifications } from './screens/Notifications';
 import { Overview } from './screens/Overview';
 import { Portal } from './screens/Portal';
 import { PortalSettings } from './screens/PortalSettings';
 import { Queue } from './screens/Queue';
 import { Suppressions, Threats } from './screens/Rules';
+import { Users } from './screens/Users';
 
 /** Whether `role` of `audience` may open the screen `r`. */
 export function allowed(r: ScreenRoute, audience: 'provider' | 'customer', role: Role): boolean {
@@ -36,6 +38,8 @@ export const routes: ScreenRoute[] = [
   { path: '/devices', screen: Devices, audience: 'provider', nav: 'nav.devices' },
   { path: '/suppressions', screen: Suppressions, audience: 'provider', nav: 'nav.suppressions' },
   { path: '/threats', screen: Threats, audience: 'provider', nav: 'nav.threats' },
+  { path: '/notifications', screen: Notifications, audience: 'provider', nav: 'nav.notifications' },
+  { path: '/users', screen: Users, audience: 'provider', nav: 'nav.users', roles: ['provider_admin', 'analyst'] },
   { path: '/portal', screen: Portal, audience: 'customer', nav: 'nav.portal' },
   { path: '/portal/settings', screen: PortalSettings, audience: 'customer', nav: 'nav.settings', roles: ['customer_admin'] },
   { path: '/audit', screen: Audit, audience: 'any', nav: 'nav.audit', roles: ['provider_admin', 'analyst', 'customer_admin'] },

@@ -82,7 +82,7 @@ test.describe('in the browser', () => {
   test('in English, no screen shows Japanese words', async ({ page }) => {
     await login(page, srv, 'analyst@example.jp', PASSWORD);
     await english(page);
-    for (const p of ['/overview', '/incidents', '/devices', '/suppressions', '/threats', '/audit', '/account', '/no-such-screen']) {
+    for (const p of ['/overview', '/incidents', '/devices', '/suppressions', '/threats', '/notifications', '/users', '/audit', '/account', '/no-such-screen']) {
       await page.goto(`${srv.url}${p}`);
       await expect(page.locator('html')).toHaveAttribute('lang', 'en');
       await expect(page.locator('h1')).toBeVisible();

@@ -50,14 +50,14 @@ test('a customer admin adds a user, stops and restores their login', async ({ pa
   await expect(page.locator('#u-email-error')).toHaveText('メールアドレスを入力してください');
   await expect(page.locator('#u-password-error')).toHaveText('入力してください');
   await page.getByLabel('名前', { exact: true }).first().fill('経理 花子');
-  await page.getByLabel('メールアドレス').fill('hanako@');
+  await page.getByLabel('メールアドレス', { exact: true }).fill('hanako@');
   await page.getByLabel('最初のパスワード (12文字以上)').fill('short');
   await submit.click();
   await expect(page.locator('#u-email-error')).toContainText('メールアドレスの形式が正しくありません');
   await expect(page.locator('#u-password-error')).toHaveText('新しいパスワードは12文字以上にしてください');
   expect(sent).toEqual([]);
 
-  await page.getByLabel('メールアドレス').fill('hanako@a.example.jp');
+  await page.getByLabel('メールアドレス', { exact: true }).fill('hanako@a.example.jp');
   await page.getByLabel('最初のパスワード (12文字以上)').fill('hanako first password');
   await submit.click();
   await expect(page.getByRole('status')).toContainText('hanako@a.example.jp を追加しました');
@@ -69,7 +69,7 @@ test('a customer admin adds a user, stops and restores their login', async ({ pa
 
   // The same address again: refused by the server, said in Japanese.
   await page.getByLabel('名前', { exact: true }).first().fill('二人目');
-  await page.getByLabel('メールアドレス').fill('hanako@a.example.jp');
+  await page.getByLabel('メールアドレス', { exact: true }).fill('hanako@a.example.jp');
   await page.getByLabel('最初のパスワード (12文字以上)').fill('hanako first password');
   await submit.click();
   await expect(page.locator('#u-email-error')).toHaveText('このメールアドレスはすでに登録されています');

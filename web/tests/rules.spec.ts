@@ -1,7 +1,7 @@
 // Suppression rules and threat indicators: a rule saved from an incident's "suppress similar"
 // (after its preview) is listed and can be removed; indicators are added with form errors in
-// Japanese that save nothing, refused twice, removed, and shown again with "all"; a technician
-// reads both lists but changes neither.
+// Japanese that save nothing, refused twice, removed, and shown again with "all"; the incident is
+// assigned to a technician by name; a technician reads both lists but changes neither.
 import { expect, test } from '@playwright/test';
 import { expectAccessible, login, PASSWORD, screenshots, TestServer } from './fixture';
 
@@ -111,6 +111,23 @@ test('threat indicators: errors in Japanese save nothing; add, refuse twice, rem
   await page.getByLabel('削除済み・期限切れも表示').check();
   await expect(ip).toContainText('に削除');
   await expect(ip.getByRole('button')).toHaveCount(0);
+});
+
+test('the analyst assigns the incident to a technician; page and queue name them', async ({ page }) => {
+  await login(page, srv, 'analyst@example.jp', PASSWORD);
+  await page.goto(`${srv.url}/incidents/${incident}`);
+  await expect(page.getByTestId('assignee')).toContainText('未割り当て');
+  await expect(page.getByRole('button', { name: '割り当てる', exact: true })).toBeDisabled();
+  await page.getByLabel('担当者を選んで割り当て').selectOption({ label: 'tech@example.jp' });
+  await page.getByRole('button', { name: '割り当てる', exact: true }).click();
+  await expect(page.getByTestId('assignee')).toContainText('tech@example.jp');
+  const { api } = await srv.client();
+  const x = await (await api.get(`/api/v1/incidents/${incident}`)).json();
+  const users = (await (await api.get('/api/v1/users')).json()).items as { id: string; email: string }[];
+  await api.dispose();
+  expect(x.assignee).toBe(users.find((u) => u.email === 'tech@example.jp')!.id);
+  await page.goto(`${srv.url}/incidents`);
+  await expect(page.locator(`tr[data-incident="${incident}"]`)).toContainText('tech@example.jp');
 });
 
 test('a technician reads both lists but has no buttons to change them', async ({ page }) => {

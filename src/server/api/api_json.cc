@@ -43,7 +43,8 @@ json::object to_json(const User& u) {
           {"name", u.name},
           {"role", role_name(u.role)},
           {"customer_id", u.customer_id.empty() ? json::value(nullptr) : jstr(u.customer_id)},
-          {"totp_enabled", u.totp_enabled}};
+          {"totp_enabled", u.totp_enabled},
+          {"disabled", u.disabled}};
 }
 
 json::object to_json(const AlertRow& a) {

@@ -159,12 +159,15 @@ Result<std::vector<User>> Store::list_users(const Principal& p, std::string_view
   }
   std::vector<User> out;
   auto st = transact(false, [&](SqlTx& tx) -> Status {
-    auto r = tx.q(fmt::format("SELECT {} FROM users WHERE ($1 = '' OR customer_id = $1) ORDER "
-                              "BY email, id{}",
+    auto r = tx.q(fmt::format("SELECT {}, disabled FROM users WHERE ($1 = '' OR customer_id = $1) "
+                              "ORDER BY email, id{}",
                               kUserColumns, page_sql(limit, offset)),
                   {sp(customer_id)});
     if (!r.ok()) return r.error();
-    for (size_t i = 0; i < r->size(); ++i) out.push_back(user_from(*r, i));
+    for (size_t i = 0; i < r->size(); ++i) {
+      out.push_back(user_from(*r, i));
+      out.back().disabled = r->i64(i, 7) != 0;
+    }
     return {};
   });
   if (!st.ok()) return st.error();
@@ -174,9 +177,13 @@ Result<std::vector<User>> Store::list_users(const Principal& p, std::string_view
 Result<User> Store::get_user(const Principal& p, std::string_view user_id) {
   Result<User> out = core::make_error_code(404, "user '{}' not found", user_id);
   auto st = transact(false, [&](SqlTx& tx) -> Status {
-    auto r = tx.q(fmt::format("SELECT {} FROM users WHERE id = $1", kUserColumns), {sp(user_id)});
+    auto r = tx.q(fmt::format("SELECT {}, disabled FROM users WHERE id = $1", kUserColumns),
+                  {sp(user_id)});
     if (!r.ok()) return r.error();
-    if (!r->empty()) out = user_from(*r, 0);
+    if (!r->empty()) {
+      out = user_from(*r, 0);
+      out->disabled = r->i64(0, 7) != 0;
+    }
     return {};
   });
   if (!st.ok()) return st.error();

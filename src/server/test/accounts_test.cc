@@ -162,6 +162,16 @@ TEST_P(Accounts, ADisabledUserIsOutAtOnce) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(alice.client.get("/api/v1/me").status, 401) << "the session ended";
   EXPECT_EQ(by_token.get("/api/v1/me").status, 401) << "the API token stopped working";
+  auto disabled_of = [&](const Client& c, const std::string& id) {
+    auto list = c.get("/api/v1/users?customer_id=" + a_).json();
+    for (const auto& u : list.at("items").as_array()) {
+      if (u.at("id").as_string() == id) return u.at("disabled").as_bool();
+    }
+    ADD_FAILURE() << id << " not listed";
+    return false;
+  };
+  EXPECT_TRUE(disabled_of(amy.client, alice.id)) << "the list shows the user disabled";
+  EXPECT_FALSE(disabled_of(amy.client, ann.id));
   Client again(ts_->base);
   auto login = again.login(alice.email, kPassword);
   EXPECT_EQ(login.status, 401);
@@ -173,6 +183,8 @@ TEST_P(Accounts, ADisabledUserIsOutAtOnce) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(again.login(alice.email, kPassword).status, 200);
   EXPECT_EQ(by_token.get("/api/v1/me").status, 200);
+  EXPECT_FALSE(disabled_of(*admin_, alice.id)) << "enabled again";
+  EXPECT_FALSE(by_token.get("/api/v1/me").json().at("disabled").as_bool());
   auto a = audited("user.disable", alice.id);
   EXPECT_TRUE(has(a, "ok"));
   EXPECT_TRUE(has(a, "denied"));

@@ -2,7 +2,7 @@
 // the actions, and "suppress similar" with a preview of the past alerts the rule would hide.
 // Customer roles see the same address as a plain-Japanese page (PortalIncident).
 import { useState } from 'preact/hooks';
-import { ApiError, get, getAll, isProvider, post, type Alert, type IncidentDetail } from '../api';
+import { ApiError, get, getAll, isProvider, post, type Alert, type IncidentDetail, type User } from '../api';
 import { t } from '../i18n';
 import { currentUser } from '../session';
 import { jst } from '../time';
@@ -27,6 +27,9 @@ function SocIncident({ x, reload }: { x: IncidentDetail; reload: () => void }) {
   const [text, setText] = useState<Record<Action, string>>({ comment: '', close: '', reopen: '', escalate: '' });
   const [invalid, setInvalid] = useState<Action | null>(null);
   const closed = x.status === 'closed';
+  const staff = useLoad(async () => (await getAll<User>('/api/v1/users')).filter((u) => isProvider(u.role) && !u.disabled), []);
+  const [assignTo, setAssignTo] = useState('');
+  const assigneeName = x.assignee ? (staff.data?.find((u) => u.id === x.assignee)?.email ?? x.assignee) : null;
 
   async function act(action: string, body: unknown = {}) {
     setError(null);
@@ -98,6 +101,9 @@ function SocIncident({ x, reload }: { x: IncidentDetail; reload: () => void }) {
         <span>
           {t('incident.alerts')}: {x.alert_count}
         </span>
+        <span data-testid="assignee">
+          {t('queue.assignee')}: {assigneeName ?? t('queue.assignee.none')}
+        </span>
         {x.resolution && (
           <span>
             {t('incident.resolution')}: {x.resolution}
@@ -126,6 +132,26 @@ function SocIncident({ x, reload }: { x: IncidentDetail; reload: () => void }) {
               {t('queue.assignMe')}
             </button>
           </div>
+          <form
+            class="inline-form button-row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (assignTo) void act('assign', { user_id: assignTo });
+            }}
+          >
+            <label for="f-assign">{t('incident.assignTo')}</label>
+            <select id="f-assign" value={assignTo} onChange={(e) => setAssignTo((e.target as HTMLSelectElement).value)}>
+              <option value="">{t('enroll.choose')}</option>
+              {(staff.data ?? []).map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.email}
+                </option>
+              ))}
+            </select>
+            <button class="btn" type="submit" disabled={!assignTo || assignTo === x.assignee}>
+              {t('incident.assign')}
+            </button>
+          </form>
           {textForm('comment', t('incident.comment'), t('incident.comment.submit'))}
           {!closed && textForm('escalate', t('incident.escalate.reason'), t('incident.escalate'))}
           {!closed && textForm('close', t('incident.close.reason'), t('incident.close'))}

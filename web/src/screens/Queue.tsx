@@ -2,7 +2,7 @@
 // keyboard (j/k or arrows move, x selects, Enter opens, a acknowledges the selection, m assigns
 // the current row to me).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { get, getAll, post, type Customer, type Incident, type Page as ApiPage } from '../api';
+import { get, getAll, isProvider, post, type Customer, type Incident, type Page as ApiPage, type User } from '../api';
 import { SLA_MINUTES } from '../health';
 import { t } from '../i18n';
 import { navigate, useLocation } from '../router';
@@ -38,6 +38,7 @@ export function Queue() {
   };
   const key = JSON.stringify(filters);
   const customers = useLoad(() => getAll<Customer>('/api/v1/customers'), []);
+  const staff = useLoad(async () => (await getAll<User>('/api/v1/users')).filter((u) => isProvider(u.role)), []);
   const list = useLoad(() => {
     const p = new URLSearchParams({ limit: String(PAGE), offset: String(filters.page * PAGE) });
     if (filters.status) p.set('status', filters.status);
@@ -63,6 +64,7 @@ export function Queue() {
   }, [key]);
 
   const names = useMemo(() => new Map((customers.data ?? []).map((c) => [c.id, c.name])), [customers.data]);
+  const people = useMemo(() => new Map((staff.data ?? []).map((u) => [u.id, u.email])), [staff.data]);
   const rows = useMemo(() => {
     let xs = list.data?.items ?? [];
     const age = AGES[filters.age];
@@ -275,7 +277,7 @@ export function Queue() {
                   </td>
                   <td>
                     {x.assignee ? (
-                      x.assignee === me?.id ? t('queue.assignee.me') : x.assignee
+                      x.assignee === me?.id ? t('queue.assignee.me') : (people.get(x.assignee) ?? x.assignee)
                     ) : (
                       <button class="btn btn-small" type="button" tabIndex={-1} onClick={() => assignToMe(x.id)}>
                         {t('queue.assignMe')}

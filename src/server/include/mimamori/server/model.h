@@ -64,6 +64,7 @@ struct User {
   std::string id, email, name, customer_id;
   Role role = Role::kCustomerUser;
   bool totp_enabled = false;
+  bool disabled = false;  // filled by list_users and get_user
   int64_t created_at = 0;
 };
 
