@@ -137,6 +137,7 @@ def lint(build):
         if "Depends" not in sh("dpkg-deb", "-I", deb).stdout:
             fail(f"{name}: no Depends (dpkg-shlibdeps did not run)")
         shutil.rmtree(control)
+    verify_units(debs)
     t1 = time.monotonic()
     r = sh("lintian", "--fail-on", "error,warning", "--suppress-tags", "bad-distribution-in-changes-file",
            *debs, check=False, timeout=900)
@@ -159,6 +160,38 @@ def lint(build):
             if conf != ["/etc/mimamori/agent.yaml"]:
                 fail(f"rpm: config files {conf}")
     print(f"packages={len(debs)} " + " ".join(f"{k}={v:.1f}s" for k, v in timings.items()))
+
+
+def verify_units(debs):
+    """systemd-analyze verify on the packaged units: unknown keys, bad values and missing
+    dependencies are failures; only the programs' absence from this machine's /usr/bin (they
+    are in the packages, not installed here) is expected."""
+    if not shutil.which("systemd-analyze"):
+        print("note: no systemd-analyze (Debian package systemd): the units are not verified")
+        return
+    tmp = tempfile.mkdtemp()
+    try:
+        units = []
+        for deb in debs:
+            sh("dpkg-deb", "-x", deb, tmp)
+        unit_dir = os.path.join(tmp, "lib/systemd/system")
+        for name in sorted(os.listdir(unit_dir)) if os.path.isdir(unit_dir) else []:
+            src = os.path.join(unit_dir, name)
+            # A template is verified as an instance of it.
+            dst = os.path.join(tmp, name.replace("@.", "@eth1."))
+            shutil.copy(src, dst)
+            units.append(dst)
+        if len(units) != 3:
+            fail(f"expected the three packaged units, found {[os.path.basename(u) for u in units]}")
+        r = sh("systemd-analyze", "verify", "--man=no", *units, check=False)
+        expected = re.compile(r"Command /usr/bin/mimamori-[a-z]+ is not executable: "
+                              r"No such file or directory$")
+        bad = [line for line in (r.stdout + r.stderr).splitlines()
+               if line.strip() and not expected.search(line)]
+        if bad:
+            fail("systemd-analyze verify on the packaged units:\n" + "\n".join(bad))
+    finally:
+        shutil.rmtree(tmp)
 
 
 # --- install ----------------------------------------------------------------------------------
