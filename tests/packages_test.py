@@ -480,8 +480,11 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher,
         if "installed but not started" not in r.stdout:
             fail(f"{pkg}'s postinst did not say what to do next:\n{r.stdout}")
         short = pkg.removeprefix("mimamori-")
-        if not os.path.exists(f"{path}/etc/mimamori/{short}.credential"):
+        cred = f"{path}/etc/mimamori/{short}.credential"
+        if not os.path.exists(cred):
             fail(f"{pkg} did not enroll (no /etc/mimamori/{short}.credential):\n{r.stdout}")
+        elif os.stat(cred).st_mode & 0o777 != 0o600:
+            fail(f"/etc/mimamori/{short}.credential is mode {os.stat(cred).st_mode & 0o777:o}, not 0600")
     st = os.stat(f"{path}/var/lib/mimamori-sensor")
     uid = int(root.run("id -u mimamori-sensor").stdout)
     if st.st_uid != uid or st.st_mode & 0o777 != 0o700:
@@ -512,6 +515,9 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher,
 
     # 6. Upgrade from the provider's repository to a higher version (the agent stays stopped,
     # so the server being up for apt sends none of the waiting events).
+    # A local change to the configuration (a conffile) is kept by the upgrade, without a question.
+    with open(f"{path}/etc/mimamori/agent.yaml", "a") as f:
+        f.write("# local change kept across upgrades\n")
     server, _, fp2 = start_server(root, log)
     if fp2 != fp:
         fail("the server's certificate changed across restarts")
@@ -520,6 +526,8 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher,
                  "dpkg-query -W -f='${Version}' mimamori-agent", check=False)
     if r.returncode != 0 or not r.stdout.strip().endswith(f"{higher}-1"):
         fail(f"the upgrade to {higher} failed:\n{r.stdout}")
+    if "# local change kept across upgrades" not in open(f"{path}/etc/mimamori/agent.yaml").read():
+        fail("the upgrade replaced the locally changed /etc/mimamori/agent.yaml")
     for kept in ("var/lib/mimamori-agent/spool/state", "etc/mimamori/agent.credential"):
         if not os.path.exists(f"{path}/{kept}"):
             fail(f"the upgrade lost /{kept}")
