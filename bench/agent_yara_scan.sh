@@ -15,7 +15,7 @@ mkdir -p "$work/downloads"
 "$bin/mimamori-agent" --eve "$work/eve.json" --set agent.state_dir="$work/state" \
   --set auth.enabled=false --set fim.enabled=false --set persistence.enabled=false \
   --set ransomware.enabled=false --set process.enabled=false --set network.enabled=false \
-  --set inventory.enabled=false --set yara.paths="$work/downloads" --set yara.max_file_mb="$mb" \
+  --set inventory.enabled=false --set behaviour.enabled=false --set yara.paths="$work/downloads" --set yara.max_file_mb="$mb" \
   --set agent.poll_interval_ms=200 2>"$work/agent.log" &
 agent=$!
 until grep -q "agent running" "$work/agent.log"; do sleep 0.1; done

@@ -7,16 +7,21 @@ rules that drop a flow the sensor marked (docs in README, "Inline protection").
 Checks, in order:
   - ordinary requests (downloads and an upload) pass byte for byte;
   - a request with a rule's content (a `reject` rule) never reaches the server and the client
-    sees a reset; its alert says `action: blocked`;
+    sees a reset, over IPv4 and IPv6; its alert says `action: blocked`;
   - a deny-list address (ips-policy.deny) is refused with a reset; a UDP flow to it gets an
     ICMP unreachable and its later datagrams are dropped by the kernel (the connmark rule
     counts them, the sensor never sees them);
+  - a TCP connection whose request an app-layer `drop` rule matches is dropped as a flow: the
+    client's retransmissions are dropped by the kernel's connmark rule, not by the sensor;
   - an allow-listed address passes even with the blocked content (the alert says `allowed`);
   - SIGKILL of the sensor does not cut the line (--queue-bypass);
   - a stalled detection (the test-only nfq.test.stall-* option) is bypassed by the watchdog
     within the configured time, and blocking resumes afterwards;
   - a restarted sensor blocks again, and again after a rule reload (--control); the stats
-    record counts verdicts and the fail-open event.
+    record counts verdicts and the fail-open event, and so do the heartbeats a real
+    mimamori-server (in the gateway namespace) stored for the sensor (`ips`);
+  - a restart by SIGTERM (as systemctl restart) in the middle of a download: the download
+    completes byte for byte, and the new sensor blocks.
 
 Needs root, network namespaces and iptables-legacy; without them it prints SKIP and exits 77.
 The namespaces are removed whatever happens.
@@ -25,16 +30,22 @@ Usage: sensor_inline_test.py --bin BUILD/bin
 """
 
 import argparse
+import ctypes
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import server_fixture  # noqa: E402
 
 SKIP = 77
 BLOCK = b"MIMAMORI-BLOCK-ME"
@@ -42,6 +53,7 @@ STALL = b"MIMAMORI-STALL"
 PORT = 8080
 CLIENT, GW_C, GW_S, SERVER = "10.66.1.2", "10.66.1.1", "10.66.2.1", "10.66.2.2"
 DENIED, ALLOWED = "10.66.2.3", "10.66.2.4"
+CLIENT6, GW_C6, GW_S6, SERVER6 = "fd00:66:1::2", "fd00:66:1::1", "fd00:66:2::1", "fd00:66:2::2"
 WATCHDOG_MS, STALL_MS = 300, 3000
 
 RULES = (
@@ -52,6 +64,9 @@ RULES = (
     # Only alerts; the policy's drop-categories makes it block (and the flow is marked).
     'alert udp any any -> any 9999 (msg:"inline test: udp marker"; content:"MIMAMORI-UDP-DROP"; '
     "classtype:trojan-activity; sid:9100003; rev:1;)\n"
+    # An app-layer drop rule: it drops the flow, whose later packets the kernel drops.
+    'drop http any any -> any any (msg:"inline test: flow drop by uri"; flow:to_server; '
+    'http.uri; content:"/flowdrop"; sid:9100004; rev:1;)\n'
 )
 DROP_CATEGORY = "A Network Trojan was detected"
 
@@ -122,15 +137,24 @@ def serve(log_path):
             if not head:
                 return
             path = head.split(b" ")[1].decode()
-            size = int(path.split("/")[1]) if path.split("/")[1].isdigit() else 10
+            parts = path.split("/")
+            slow = parts[1] == "slow"  # /slow/N/...: N bytes at about 1.3 MB/s
+            size = int(parts[2 if slow else 1]) if parts[2 if slow else 1].isdigit() else 10
             body = body_for(path, size)
-            self.request.sendall(
-                b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
-            )
+            self.request.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+            for at in range(0, len(body), 65536 if slow else len(body) or 1):
+                self.request.sendall(body[at:at + (65536 if slow else len(body))])
+                if slow:
+                    time.sleep(0.05)
 
     class Server(socketserver.ThreadingTCPServer):
         allow_reuse_address = True
         daemon_threads = True
+        address_family = socket.AF_INET6
+
+        def server_bind(self):  # IPv4 and IPv6 on one socket
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            super().server_bind()
 
     def udp_echo():
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -144,13 +168,35 @@ def serve(log_path):
     import threading
 
     threading.Thread(target=udp_echo, daemon=True).start()
-    with Server(("0.0.0.0", PORT), Handler) as s:
+    with Server(("::", PORT), Handler) as s:
         s.serve_forever()
 
 
-def client(args):
-    """One request: prints a JSON result (ok with the body's hash, reset, refused, timeout)."""
-    host, path, extra, upload = args.host, args.path, args.header, args.upload
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def socket_in(ns, kind, family=socket.AF_INET):
+    """A socket of network namespace `ns`, made by this thread (which enters the namespace for
+    the moment and goes back): cheaper than a process per request."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(f"/var/run/netns/{ns}", os.O_RDONLY)
+    try:
+        if _libc.setns(target, CLONE_NEWNET) != 0:
+            raise Failure(f"setns {ns}: {os.strerror(ctypes.get_errno())}")
+        try:
+            return socket.socket(family, kind)
+        finally:
+            if _libc.setns(own, CLONE_NEWNET) != 0:
+                raise Failure(f"setns back: {os.strerror(ctypes.get_errno())}")
+    finally:
+        os.close(own)
+        os.close(target)
+
+
+def client(ns, host, path, extra="", upload=0, timeout=5.0):
+    """One HTTP request from namespace `ns`: a dict with the result (ok with the body's hash,
+    reset, refused, timeout) and the seconds it took."""
     body = body_for("upload" + path, upload) if upload else b""
     req = f"GET {path} HTTP/1.0\r\nHost: {host}\r\n".encode()
     if extra:
@@ -160,9 +206,10 @@ def client(args):
     req += b"\r\n" + body
     t0 = time.monotonic()
     result = {}
+    s = socket_in(ns, socket.SOCK_STREAM, socket.AF_INET6 if ":" in host else socket.AF_INET)
     try:
-        s = socket.create_connection((host, PORT), timeout=args.timeout)
-        s.settimeout(args.timeout)
+        s.settimeout(timeout)
+        s.connect((host, PORT))
         s.sendall(req)
         data = b""
         while True:
@@ -170,7 +217,6 @@ def client(args):
             if not chunk:
                 break
             data += chunk
-        s.close()
         head, _, got = data.partition(b"\r\n\r\n")
         result = {"result": "ok", "status": head.split(b"\r\n")[0].decode("latin-1"),
                   "sha": hashlib.sha256(got).hexdigest(), "len": len(got)}
@@ -182,20 +228,22 @@ def client(args):
         result = {"result": "timeout"}
     except OSError as e:
         result = {"result": "error", "why": str(e)}
+    finally:
+        s.close()
     result["seconds"] = round(time.monotonic() - t0, 3)
-    print(json.dumps(result))
+    return result
 
 
-def udp_client(args):
-    """Sends `count` datagrams from one socket (one flow) to host:9999, the second with
-    --header's text; prints which were echoed and whether an ICMP unreachable came back
+def udp_client(ns, host, count, marker=""):
+    """Sends `count` datagrams from one socket (one flow) of namespace `ns` to host:9999, the
+    second with `marker`; returns which were echoed and whether an ICMP unreachable came back
     (ECONNREFUSED on a connected UDP socket)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.connect((args.host, 9999))
+    s = socket_in(ns, socket.SOCK_DGRAM)
+    s.connect((host, 9999))
     s.settimeout(0.5)
     refused, echoed = False, []
-    for i in range(args.count):
-        data = b"datagram %d %s" % (i, args.header.encode() if i == 1 else b"")
+    for i in range(count):
+        data = b"datagram %d %s" % (i, marker.encode() if i == 1 else b"")
         try:
             s.send(data)
             if s.recv(2048) == data:
@@ -204,7 +252,8 @@ def udp_client(args):
             refused = True
         except (socket.timeout, TimeoutError):
             pass
-    print(json.dumps({"refused": refused, "echoed": echoed}))
+    s.close()
+    return {"refused": refused, "echoed": echoed}
 
 
 # --- the orchestration ------------------------------------------------------------------------
@@ -229,27 +278,35 @@ class Net:
             self.sh("ip", "link", "set", "lo", "up", ns=ns)
         tag = str(os.getpid())[-6:]
         a, b, c, d = f"mmc{tag}", f"mmgc{tag}", f"mmgs{tag}", f"mms{tag}"
+        self.gw_out = c  # the gateway's port towards the server
         self.sh("ip", "link", "add", a, "netns", self.cli, "type", "veth", "peer", "name", b,
                 "netns", self.gw)
         self.sh("ip", "link", "add", c, "netns", self.gw, "type", "veth", "peer", "name", d,
                 "netns", self.srv)
-        for ns, dev, addrs in ((self.cli, a, [CLIENT]), (self.gw, b, [GW_C]), (self.gw, c, [GW_S]),
-                               (self.srv, d, [SERVER, DENIED, ALLOWED])):
+        for ns, dev, addrs in ((self.cli, a, [CLIENT, CLIENT6]), (self.gw, b, [GW_C, GW_C6]),
+                               (self.gw, c, [GW_S, GW_S6]),
+                               (self.srv, d, [SERVER, DENIED, ALLOWED, SERVER6])):
             for ad in addrs:
-                self.sh("ip", "addr", "add", ad + "/24", "dev", dev, ns=ns)
+                # IPv6 without duplicate address detection: usable at once.
+                extra = ["/64", "nodad"] if ":" in ad else ["/24"]
+                self.sh("ip", "addr", "add", ad + extra[0], "dev", dev, *extra[1:], ns=ns)
             self.sh("ip", "link", "set", dev, "up", ns=ns)
         self.sh("ip", "route", "add", "default", "via", GW_C, ns=self.cli)
         self.sh("ip", "route", "add", "default", "via", GW_S, ns=self.srv)
+        self.sh("ip", "-6", "route", "add", "default", "via", GW_C6, ns=self.cli)
+        self.sh("ip", "-6", "route", "add", "default", "via", GW_S6, ns=self.srv)
         self.sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=self.gw)
-        ipt = ["iptables-legacy", "-A", "FORWARD"]
-        # The documented rule set (README, "Inline protection"): a flow the sensor marked is
-        # dropped in the kernel; the sensor's mark is saved to the connection; everything
-        # else goes to queue 0, accepted by the kernel while no sensor listens.
-        self.sh(*ipt, "-m", "connmark", "--mark", "0x1/0x1", "-j", "DROP", ns=self.gw)
-        self.sh(*ipt, "-m", "mark", "--mark", "0x1/0x1", "-j", "CONNMARK", "--save-mark",
-                "--mask", "0x1", ns=self.gw)
-        self.sh(*ipt, "-m", "mark", "--mark", "0x1/0x1", "-j", "DROP", ns=self.gw)
-        self.sh(*ipt, "-j", "NFQUEUE", "--queue-num", "0", "--queue-bypass", ns=self.gw)
+        self.sh("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", ns=self.gw)
+        for tool in ("iptables-legacy", "ip6tables-legacy"):
+            ipt = [tool, "-A", "FORWARD"]
+            # The documented rule set (README, "Inline protection"): a flow the sensor marked
+            # is dropped in the kernel; the sensor's mark is saved to the connection;
+            # everything else goes to queue 0, accepted by the kernel while no sensor listens.
+            self.sh(*ipt, "-m", "connmark", "--mark", "0x1/0x1", "-j", "DROP", ns=self.gw)
+            self.sh(*ipt, "-m", "mark", "--mark", "0x1/0x1", "-j", "CONNMARK", "--save-mark",
+                    "--mask", "0x1", ns=self.gw)
+            self.sh(*ipt, "-m", "mark", "--mark", "0x1/0x1", "-j", "DROP", ns=self.gw)
+            self.sh(*ipt, "-j", "NFQUEUE", "--queue-num", "0", "--queue-bypass", ns=self.gw)
 
     def down(self):
         for p in self.procs:
@@ -258,6 +315,10 @@ class Net:
                 p.wait()
         for ns in (self.cli, self.gw, self.srv):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+    @staticmethod
+    def exec_in(ns):
+        return ["ip", "netns", "exec", ns]
 
     def spawn(self, ns, cmd, **kw):
         p = subprocess.Popen(["ip", "netns", "exec", ns] + cmd, **kw)
@@ -275,8 +336,8 @@ class Net:
 def skip_reason():
     if os.geteuid() != 0:
         return "needs root (network namespaces, iptables, NFQUEUE)"
-    if not shutil.which("iptables-legacy"):
-        return "iptables-legacy is not installed (Debian package iptables)"
+    if not shutil.which("iptables-legacy") or not shutil.which("ip6tables-legacy"):
+        return "iptables-legacy or ip6tables-legacy is not installed (Debian package iptables)"
     probe = f"mmprobe{os.getpid()}"
     r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
     if r.returncode != 0:
@@ -305,14 +366,7 @@ class Run:
         self.runs = 0
 
     def request(self, host, path, header="", upload=0, timeout=5.0):
-        cmd = [sys.executable, __file__, "--client", "--host", host, "--path", path,
-               "--timeout", str(timeout)]
-        if header:
-            cmd += ["--header", header]
-        if upload:
-            cmd += ["--upload", str(upload)]
-        out = self.net.sh(*cmd, ns=self.net.cli)
-        return json.loads(out)
+        return client(self.net.cli, host, path, header, upload, timeout)
 
     def server_heads(self):
         with open(self.server_log) as f:
@@ -392,29 +446,25 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin")
     ap.add_argument("--serve")
-    ap.add_argument("--client", action="store_true")
-    ap.add_argument("--udp", action="store_true")
-    ap.add_argument("--host")
-    ap.add_argument("--path")
-    ap.add_argument("--header", default="")
-    ap.add_argument("--upload", type=int, default=0)
-    ap.add_argument("--count", type=int, default=3)
-    ap.add_argument("--timeout", type=float, default=5.0)
     args = ap.parse_args()
     if args.serve:
         return serve(args.serve)
-    if args.client:
-        return client(args)
-    if args.udp:
-        return udp_client(args)
 
+    # The server's and the sensor's programs (mimamori, mimamori-server) from the same build.
+    os.environ["PATH"] = os.path.abspath(args.bin) + os.pathsep + os.environ.get("PATH", "")
     why = skip_reason()
     if why:
         print(f"SKIP: {why}")
         return SKIP
+    for prog in ("mimamori-sensor", "mimamori", "mimamori-server"):
+        if not shutil.which(prog):
+            print(f"FAIL: {prog} is not in {args.bin}: build the targets mimamori-sensor, "
+                  "mimamori and mimamori-server")
+            return 1
     net = Net()
     tmp = tempfile.mkdtemp(prefix="mimamori-inline-")
     ok = False
+    srv = None
     try:
         net.up()
         run = Run(args, net, tmp)
@@ -424,31 +474,60 @@ def main():
             check(time.monotonic() < deadline, "the test server did not come up")
             time.sleep(0.2)
 
+        # A real mimamori-server in the gateway namespace (on its loopback, which the queue
+        # rules do not touch), with the sensor enrolled and heartbeats every second.
+        srv = server_fixture.Server(os.path.join(tmp, "server-data"),
+                                    os.path.join(tmp, "server.log"), wrap=net.exec_in(net.gw))
+        url, fingerprint = srv.start()
+        credential = os.path.join(tmp, "sensor.credential")
+        enrolled = net.sh("mimamori-sensor", "enroll", "--server", url, "--code",
+                          srv.enroll_code(), "--credential", credential, ns=net.gw)
+        check(fingerprint in enrolled, f"enroll did not pin the server's certificate: {enrolled}")
+        device = enrolled.split()[2]  # "enrolled as <device id> with <url>"
+        with open(credential) as f:
+            text = f.read()
+        with open(credential, "w") as f:
+            f.write(re.sub(r"(?m)^heartbeat_interval_s: .*$", "heartbeat_interval_s: 1", text))
+
         # 1. Inline: ordinary traffic passes, the rule's content is reset.
         run.start_sensor()
         ordinary(run, "first")
         blocked(run, "first")
+        # The same over IPv6: the reset is built and sent as IPv6.
+        r = run.request(SERVER6, "/100000/v6")
+        check(r["result"] == "ok" and r["len"] == 100_000 and
+              r["sha"] == hashlib.sha256(body_for("/100000/v6", 100_000)).hexdigest(),
+              f"IPv6: an ordinary request did not pass byte for byte: {r}")
+        blocked(run, "v6", host=SERVER6)
         # The deny-list address: refused with a reset at the first packet.
         r = run.request(DENIED, "/10/denied")
         check(r["result"] in ("refused", "reset"), f"deny list: not refused: {r}")
         check(not any("/denied" in h["head"] for h in run.server_heads()),
               "deny list: the request reached the server")
         # A UDP flow to it: an ICMP unreachable.
-        u = json.loads(net.sh(sys.executable, __file__, "--udp", "--host", DENIED, "--count", "2",
-                              ns=net.cli))
+        u = udp_client(net.cli, DENIED, 2)
         check(u["refused"] and not u["echoed"], f"deny list: no ICMP unreachable for UDP: {u}")
         # A UDP flow whose second datagram has an alert-only rule's content of a category the
         # policy drops: the first is echoed, the flow is marked at the second, and the kernel
         # drops the rest (the connmark rule counts them; the sensor never sees them).
         before = net.connmark_drops()
-        u = json.loads(net.sh(sys.executable, __file__, "--udp", "--host", SERVER, "--count", "4",
-                              "--header", "MIMAMORI-UDP-DROP", ns=net.cli))
+        u = udp_client(net.cli, SERVER, 4, "MIMAMORI-UDP-DROP")
         check(u["echoed"] == [0], f"drop category: expected only the first datagram echoed: {u}")
         check(net.connmark_drops() >= before + 2,
               f"drop category: later datagrams were not dropped by the kernel "
               f"({net.connmark_drops() - before} counted)")
         check(not any("MIMAMORI-UDP-DROP" in h["head"] or h["head"].startswith("UDP datagram 3")
                       for h in run.server_heads()), "drop category: datagrams reached the server")
+        # A TCP request an app-layer drop rule matches: the flow is dropped and marked, so the
+        # client's retransmissions (and its FIN) meet the kernel's connmark rule.
+        before = net.connmark_drops()
+        r = run.request(SERVER, "/10/flowdrop", timeout=1.5)
+        check(r["result"] == "timeout", f"flow drop: the request was not dropped: {r}")
+        check(not any("/flowdrop" in h["head"] for h in run.server_heads()),
+              "flow drop: the request reached the server")
+        check(net.connmark_drops() >= before + 2,
+              f"flow drop: the retransmissions were not dropped by the kernel "
+              f"({net.connmark_drops() - before} counted)")
         # The allow-list address passes the blocked content.
         r = run.request(ALLOWED, "/10/allowed", header="X-Test: " + BLOCK.decode())
         check(r["result"] == "ok", f"allow list: the request did not pass: {r}")
@@ -467,7 +546,8 @@ def main():
         # 3. Restart: blocking resumes. A stalled detection is bypassed by the watchdog.
         control = os.path.join(tmp, "control.sock")
         run.start_sensor("--set", "nfq.test.stall-content=" + STALL.decode(),
-                         "--set", f"nfq.test.stall-ms={STALL_MS}", "--control", control)
+                         "--set", f"nfq.test.stall-ms={STALL_MS}", "--control", control,
+                         "--credential", credential, "--spool-dir", os.path.join(tmp, "spool"))
         blocked(run, "restarted")
         r = run.request(SERVER, "/10/stalled", header="X-Test: " + STALL.decode())
         check(r["result"] == "ok", f"stalled detection: the request failed: {r}")
@@ -484,11 +564,42 @@ def main():
         check(r.returncode == 0 and r.stdout.startswith("ok"),
               f"reload-rules while inline: {r.stdout} {r.stderr}")
         blocked(run, "reloaded")
+
+        # A restart as systemd does it (SIGTERM, then a new sensor) in the middle of a download:
+        # the download completes byte for byte (the kernel's bypass carries it while no sensor
+        # is bound, the new sensor takes the connection up where it is), and the new sensor
+        # blocks. The new one sends no heartbeats: the server keeps those of the stalled run.
+        path, size = "/slow/4000000/restart", 4_000_000
+        got = {}
+        dl = threading.Thread(target=lambda: got.update(client(net.cli, SERVER, path,
+                                                               timeout=30)))
+        dl.start()
+        time.sleep(0.3)
         rc = run.stop_sensor()
         check(rc == 0, f"the sensor exited with {rc} on SIGTERM")
+        stalled_run = run.out
+        run.start_sensor()
+        bound = time.monotonic()
+        dl.join(40)
+        ended = time.monotonic()
+        check(got.get("result") == "ok" and got["len"] == size and
+              got["sha"] == hashlib.sha256(body_for(path, size)).hexdigest(),
+              f"restart: the download across it did not complete byte for byte: {got}")
+        check(ended - bound > 0.3,
+              f"restart: the download ended {ended - bound:.1f} s after the new sensor bound "
+              "the queue: too early to show that it carries a connection begun before it")
+        blocked(run, "restarted by SIGTERM")
+        rc = run.stop_sensor()
+        check(rc == 0, f"the sensor exited with {rc} on SIGTERM")
+        restarted = run.eve()
+        # (Taken up in the middle, the flow's first packet seen may be the server's.)
+        check(any(e.get("event_type") == "flow" and PORT in (e.get("dest_port"), e.get("src_port"))
+                  and e["flow"]["bytes_toclient"] + e["flow"]["bytes_toserver"] > 100_000
+                  for e in restarted),
+              "restart: the new sensor has no flow record of the download it carried")
 
         # 4. What the sensor wrote.
-        eve = run.eve()
+        eve = run.eve(stalled_run)
         first = run.eve(os.path.join(tmp, "run1"))
         alerts = [e for e in first + eve if e.get("event_type") == "alert"]
         rule_blocks = [a for a in alerts if a["alert"]["signature_id"] == 9100001 and
@@ -504,6 +615,9 @@ def main():
         udp = [a for a in alerts if a["alert"]["signature_id"] == 9100003]
         check(len(udp) == 1 and udp[0]["alert"]["action"] == "blocked",
               f"expected one blocked alert of the drop category, got {udp}")
+        flowdrop = [a for a in alerts if a["alert"]["signature_id"] == 9100004]
+        check(len(flowdrop) == 1 and flowdrop[0]["alert"]["action"] == "blocked",
+              f"expected one blocked alert of the app-layer drop rule, got {flowdrop}")
         stats = [e for e in eve if e.get("event_type") == "stats"]
         check(stats, "no stats record from the restarted sensor")
         ips = stats[-1]["stats"]["ips"]
@@ -513,8 +627,20 @@ def main():
         check(ips["verdicts"]["accept"] > 100 and ips["latency_us"]["count"] > 0,
               f"the accepts are not counted: {ips}")
         s1 = [e for e in first if e.get("event_type") == "stats"]
-        check(s1 and s1[-1]["stats"]["ips"]["verdicts"]["flow_marked"] >= 3,
-              "the deny-list and drop-category flows were not marked for the kernel path")
+        check(s1 and s1[-1]["stats"]["ips"]["verdicts"]["flow_marked"] >= 4,
+              "the deny-list, drop-category and app-layer drop flows were not marked for the "
+              "kernel path")
+        # The heartbeats of the restarted sensor carried the same counters to the server (the
+        # last one stored is up to a second old: it counts the reset before the stall and the
+        # stall, which the wait after it covers).
+        hb = srv.query(f"SELECT last_heartbeat FROM devices WHERE id = '{device}'")
+        check(hb and hb[0][0], f"the server has no heartbeat from the sensor: {hb}")
+        hips = json.loads(hb[0][0]).get("ips")
+        check(hips and hips["fail_open"]["events"] >= 1 and hips["verdicts"]["reject"] >= 1 and
+              hips["verdicts"]["accept"] > 0 and hips["latency_us"]["count"] > 0 and
+              hips["latency_us"]["p99"] >= hips["latency_us"]["p50"] > 0 and
+              "queue_dropped" in hips["kernel"],
+              f"the last heartbeat lacks the inline counters: {hb[0][0]}")
         ok = True
         print("inline: ordinary traffic byte for byte, rule and deny-list rejects, allow list, "
               "bypass after SIGKILL, watchdog, restart: all as expected")
@@ -529,6 +655,8 @@ def main():
                     print(f"--- {os.path.join(root, name)}")
                     print(open(os.path.join(root, name)).read()[-3000:])
     finally:
+        if srv and srv.proc and srv.proc.poll() is None:
+            srv.kill(signal.SIGTERM)
         net.down()
         if ok:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -28,10 +28,12 @@ def free_port():
 
 
 class Server:
-    """mimamori-server with its data in `data`; log appended to `log_path`."""
+    """mimamori-server with its data in `data`; log appended to `log_path`; `wrap` is put
+    before the server's command (e.g. `ip netns exec NAME` to run it in a network namespace)."""
 
-    def __init__(self, data, log_path="server.log"):
+    def __init__(self, data, log_path="server.log", wrap=()):
         self.data = data
+        self.wrap = list(wrap)
         self.port = free_port()
         self.log = open(log_path, "a")
         self.proc = self.url = self.fingerprint = None
@@ -48,7 +50,7 @@ class Server:
 
     def start(self):
         """Starts the server; returns (url, fingerprint) as it printed them."""
-        p = subprocess.Popen(["mimamori-server", "--set", f"server.data_dir={self.data}",
+        p = subprocess.Popen(self.wrap + ["mimamori-server", "--set", f"server.data_dir={self.data}",
                               "--set", f"server.port={self.port}", "--set", "notify.enabled=false",
                               "--set", "server.background_interval_ms=500"],
                              stdout=subprocess.PIPE, stderr=self.log, text=True)

@@ -14,6 +14,7 @@
 #include "mimamori/core/config.h"
 #include "mimamori/core/eve.h"
 #include "mimamori/core/log.h"
+#include "mimamori/net/behaviour.h"
 #include "mimamori/net/capture.h"
 #include "mimamori/net/inline_queue.h"
 #include "mimamori/net/output.h"
@@ -37,9 +38,11 @@ extern "C" void on_signal(int) {
   if (auto* s = g_source.load()) s->interrupt();
 }
 
-// The inline sensor, for the uplink's heartbeats (its thread reads the counters).
+// The inline sensor, for the uplink's heartbeats (its thread reads the counters); once it has
+// stopped, its final counters, so that heartbeats sent while the uplink drains still carry them.
 std::mutex g_inline_mu;
 mimamori::net::InlineSensor* g_inline = nullptr;
+std::string g_inline_final;
 
 std::atomic<mimamori::net::rules::RuleService*> g_rules{nullptr};
 extern "C" void on_sighup(int) {
@@ -84,6 +87,25 @@ struct RuleControl {
   ~RuleControl() { g_rules.store(nullptr); }
 };
 
+// The behaviour detectors of every worker, after the rule engine, with counters shared by all.
+struct Behaviour {
+  net::BehaviourOptions options;
+  std::shared_ptr<net::BehaviourCounters> counters = std::make_shared<net::BehaviourCounters>();
+  Behaviour(const core::Config& config, const net::PipelineOptions& opt)
+      : options(net::BehaviourOptions::from_config(config)) {
+    options.files.body_limit = opt.response_body_limit;
+  }
+  std::vector<std::unique_ptr<net::Detector>> detectors(const net::rules::RuleService& rules,
+                                                        int worker) const {
+    auto out = rules.make_detectors(worker);
+    if (auto b = net::make_behaviour_detector(options, counters)) out.push_back(std::move(b));
+    return out;
+  }
+  void append_stats(core::Fields& f) const {
+    if (options.enabled) counters->append_to(f);
+  }
+};
+
 // `-q`: inline on NFQUEUE. Every packet gets a verdict; drop rules and the IPS policy block.
 int run_inline(const Args& a, const core::Config& config, net::PipelineOptions opt,
                net::EveSink& sink, const std::string& where, sensor::UplinkOutput* uplink_out,
@@ -96,8 +118,9 @@ int run_inline(const Args& a, const core::Config& config, net::PipelineOptions o
   opt.in_iface = "nfq";
   auto iopt = net::InlineOptions::from_config(config, *queues);
   net::rules::RuleService rules(config, a.rules);
+  Behaviour behaviour(config, opt);
   auto sensor = net::InlineSensor::open(iopt, [&](int i) {
-    return std::make_unique<net::Pipeline>(opt, rules.make_detectors(i), &sink);
+    return std::make_unique<net::Pipeline>(opt, behaviour.detectors(rules, i), &sink);
   });
   if (!sensor) {
     spdlog::error("{}", sensor.error().message);
@@ -115,16 +138,18 @@ int run_inline(const Args& a, const core::Config& config, net::PipelineOptions o
     cs.kernel_drops = is.kernel_queue_dropped + is.kernel_user_dropped;
     core::Fields more;
     is.append_to(more);
+    behaviour.append_stats(more);
     net::write_stats_record(sink, ps, cs, started, opt.format, &more);
     sink.flush();  // inline, what was found reaches the disk each interval
   };
   (*sensor)->run(g_stop, config.get<int64_t>("stats.interval", 8) * 1'000'000, write_stats);
+  net::PipelineStats total = (*sensor)->pipeline_stats();
+  net::InlineStats is = (*sensor)->stats();
   {
     std::lock_guard l(g_inline_mu);
     g_inline = nullptr;
+    g_inline_final = is.json_member();
   }
-  net::PipelineStats total = (*sensor)->pipeline_stats();
-  net::InlineStats is = (*sensor)->stats();
   sensor->reset();  // unbinds the queues: the firewall's bypass takes over
   write_stats(total, is);
   sink.flush();
@@ -178,7 +203,7 @@ int run(const Args& a) {
   auto up = sensor::UplinkSettings::from_config(config);
   up.heartbeat_extra = [] {
     std::lock_guard l(g_inline_mu);
-    return g_inline ? g_inline->stats().json_member() : std::string();
+    return g_inline ? g_inline->stats().json_member() : g_inline_final;
   };
   std::string where;
   std::unique_ptr<net::EveSink> sink =
@@ -212,18 +237,22 @@ int run(const Args& a) {
   g_source.store(&source);
 
   net::rules::RuleService rules(config, a.rules);
+  Behaviour behaviour(config, opt);
   RuleControl control(rules, a.control);
 
   core::Timestamp started = core::now();
   net::WorkerPool pool(threads, [&](int i) {
-    return std::make_unique<net::Pipeline>(opt, rules.make_detectors(i), sink.get());
+    return std::make_unique<net::Pipeline>(opt, behaviour.detectors(rules, i), sink.get());
   });
+  auto write_stats = [&](const net::PipelineStats& s) {
+    core::Fields more;
+    behaviour.append_stats(more);
+    net::write_stats_record(*sink, s, source.stats(), started, opt.format, &more);
+  };
   net::CaptureLoopOptions loop;
   loop.pps = a.pps;
   loop.stats_interval_us = config.get<int64_t>("stats.interval", 8) * 1'000'000;
-  auto result = net::run_capture(source, pool, g_stop, loop, [&](const net::PipelineStats& s) {
-    net::write_stats_record(*sink, s, source.stats(), started, opt.format);
-  });
+  auto result = net::run_capture(source, pool, g_stop, loop, write_stats);
   int rc = 0;
   if (result.error) {
     spdlog::error("{}", result.error->message);
@@ -231,7 +260,7 @@ int run(const Args& a) {
   }
   const net::PipelineStats& total = result.total;
   g_source.store(nullptr);
-  net::write_stats_record(*sink, total, source.stats(), started, opt.format);
+  write_stats(total);
   sink->flush();
   if (uplink_out) {
     int seen = g_signals.load();

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "mimamori/host/auth_log.h"
+#include "mimamori/host/behaviour.h"
 #include "mimamori/host/collector.h"
 #include "mimamori/host/process_watch.h"
 #include "mimamori/host/ransomware.h"
@@ -155,6 +156,40 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const core::Config& cfg)
     out.push_back(std::make_unique<NetWatch>(
         cfg.get<std::string>("network.threat_list", (state / "threat-list.txt").string()),
         std::chrono::seconds(cfg.get<int64_t>("network.interval_s", 10))));
+  }
+  if (cfg.get<bool>("behaviour.enabled", true)) {
+    Behaviour::Options o;
+    auto expand = [&](const std::vector<std::string>& in) {
+      std::vector<std::string> dirs;
+      for (const auto& p : in) {
+        if (p.find('*') == std::string::npos) {
+          dirs.push_back(p);
+          continue;
+        }
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(fs::path(p).parent_path(), ec))
+          if (e.is_directory(ec)) dirs.push_back(e.path().string());
+      }
+      return dirs;
+    };
+    o.suid_paths = expand(cfg.get<std::vector<std::string>>(
+        "behaviour.suid_paths",
+        {"/tmp", "/var/tmp", "/dev/shm", "/root", "/home/*", "/usr/local/bin", "/usr/local/sbin",
+         "/usr/bin", "/usr/sbin", "/bin", "/sbin", "/opt"}));
+    o.suid_depth = cfg.get<int>("behaviour.suid_depth", 2);
+    o.logs = cfg.get<std::vector<std::string>>(
+        "behaviour.logs", {"/var/log/auth.log", "/var/log/secure", "/var/log/syslog",
+                           "/var/log/messages", "/var/log/kern.log", "/var/log/wtmp",
+                           "/var/log/btmp", "/var/log/lastlog", "/var/log/audit/audit.log"});
+    o.homes = expand(cfg.get<std::vector<std::string>>("behaviour.homes", {"/root", "/home/*"}));
+    o.admin_groups =
+        cfg.get<std::vector<std::string>>("behaviour.admin_groups", {"sudo", "wheel", "admin"});
+    std::error_code ec;
+    if (fs::is_regular_file(cfg.source(), ec)) o.self_config = cfg.source();
+    o.self_program = fs::read_symlink("/proc/self/exe", ec).string();
+    o.poll_interval =
+        std::chrono::milliseconds(cfg.get<int64_t>("behaviour.poll_interval_ms", 2000));
+    out.push_back(std::make_unique<Behaviour>(std::move(o)));
   }
   if (cfg.get<bool>("inventory.enabled", true)) {
     out.push_back(std::make_unique<Inventory>(

@@ -21,6 +21,7 @@
 
 #include "mimamori/core/hash.h"
 #include "mimamori/host/process_chain.h"
+#include "mimamori/host/process_memory.h"
 
 namespace mimamori::host {
 namespace {
@@ -66,7 +67,21 @@ const Detection kDetections[] = {
      R"((^|/)(xmrig|xmr-stak|minerd|cpuminer|ethminer|nbminer|t-rex|lolminer|phoenixminer|kinsing)(\s|\n|$))"},
     {process_sid::kMiner, "Crypto miner: mining options on the command line",
      R"(--(donate-level|cpu-priority|randomx|coin)\b|\s-a\s+(cryptonight|rx/0|randomx)\b)"},
+    // insmod takes any file (modprobe only what is installed under /lib/modules): the way a
+    // rootkit is loaded. Loads without it are seen in /proc/modules by the behaviour collector.
+    {process_sid::kModuleLoad, "Kernel module loaded from a file (insmod)",
+     R"(\n(\S*/)?insmod\s+\S)"},
 };
+
+// The module file named on an insmod command line (its first argument that is not an option).
+std::string insmod_file(const std::string& cmdline) {
+  std::istringstream words(cmdline);
+  std::string w;
+  words >> w;  // insmod
+  while (words >> w)
+    if (!w.empty() && w[0] != '-') return w;
+  return {};
+}
 
 }  // namespace
 
@@ -248,6 +263,7 @@ void ProcessWatch::report(int pid, EventSink& sink) {
   auto p = read_process(pid);
   if (!p) return;
   p->sha256 = exe_hash(p->exe);
+  remember_process(*p);
   core::Event e = host_event(core::event_type::kProcess);
   e.fields.begin_object("process")
       .add("pid", p->pid)
@@ -268,6 +284,19 @@ void ProcessWatch::report(int pid, EventSink& sink) {
   detections_.check(*p, hits_);
   for (const auto& [sid, sig] : hits_) {
     core::Event a = e;
+    if (sid == process_sid::kModuleLoad) {
+      std::string file = insmod_file(p->cmdline);
+      std::string path = file;
+      if (!file.empty() && file[0] != '/' && !p->cwd.empty())
+        path = (fs::path(p->cwd) / file).lexically_normal().string();
+      a.fields.begin_object("module").add("file", path);
+      if (!path.empty())
+        if (auto h = core::sha256_file_hex(path)) a.fields.add("sha256", *h);
+      a.fields.end();
+      make_alert(a, sid, sig, "Attempted Administrator Privilege Gain", 2);
+      sink.emit(a);
+      continue;
+    }
     make_alert(a, sid, sig,
                sid == process_sid::kMiner ? "Crypto Currency Mining Activity Detected"
                                           : "A Network Trojan was detected",

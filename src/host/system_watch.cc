@@ -60,21 +60,6 @@ void split_addr(const std::string& field, core::IpAddress& ip, uint16_t& port) {
   port = static_cast<uint16_t>(std::stoul(field.substr(colon + 1), nullptr, 16));
 }
 
-// The process holding socket `inode` (scans /proc/*/fd; only done on a hit).
-int socket_owner(uint64_t inode) {
-  std::string want = "socket:[" + std::to_string(inode) + "]";
-  std::error_code ec;
-  for (const auto& p : fs::directory_iterator("/proc", ec)) {
-    int pid = std::atoi(p.path().filename().c_str());
-    if (pid <= 0) continue;
-    for (const auto& fd : fs::directory_iterator(p.path() / "fd", ec)) {
-      if (fs::read_symlink(fd.path(), ec).string() == want) return pid;
-    }
-    ec.clear();
-  }
-  return 0;
-}
-
 std::string first_line_value(const std::string& file, std::string_view key) {
   std::ifstream in(file);
   std::string line;
@@ -115,6 +100,20 @@ void yara_compile_error(int level, const char* file, int line, const YR_RULE*, c
 #endif
 
 }  // namespace
+
+int socket_owner(uint64_t inode) {
+  std::string want = "socket:[" + std::to_string(inode) + "]";
+  std::error_code ec;
+  for (const auto& p : fs::directory_iterator("/proc", ec)) {
+    int pid = std::atoi(p.path().filename().c_str());
+    if (pid <= 0) continue;
+    for (const auto& fd : fs::directory_iterator(p.path() / "fd", ec)) {
+      if (fs::read_symlink(fd.path(), ec).string() == want) return pid;
+    }
+    ec.clear();
+  }
+  return 0;
+}
 
 // ---- YaraScan ----
 

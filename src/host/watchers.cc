@@ -2,10 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include "mimamori/host/process_memory.h"
+
 namespace mimamori::host {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
 
 std::string_view action_name(FileChange::Kind k) {
   switch (k) {
@@ -41,6 +48,19 @@ void add_change(core::Event& e, std::string_view object, const FileChange& c,
         .end();
   }
   e.fields.end();
+}
+
+bool run_parts_ignores(const std::string& path) {
+  auto slash = path.rfind('/');
+  std::string_view dir = std::string_view(path).substr(0, slash == std::string::npos ? 0 : slash);
+  std::string_view name = std::string_view(path).substr(slash == std::string::npos ? 0 : slash + 1);
+  bool cron_dir = dir.ends_with("/etc/cron.d") || dir.ends_with("/etc/cron.hourly") ||
+                  dir.ends_with("/etc/cron.daily") || dir.ends_with("/etc/cron.weekly") ||
+                  dir.ends_with("/etc/cron.monthly");
+  if (!cron_dir || name.empty()) return false;
+  return !std::all_of(name.begin(), name.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+  });
 }
 
 }  // namespace
@@ -133,10 +153,17 @@ std::vector<std::string> persistence_paths(const std::string& root) {
 Persistence::Persistence(FileWatch::Options options, std::chrono::seconds interval)
     : watch_(std::move(options)), interval_(interval) {}
 
+Persistence::~Persistence() { stop(); }
+
+void Persistence::stop() { writers_.stop(); }
+
 core::Status Persistence::start(EventSink& sink) {
   if (auto st = watch_.start(); !st) return st;
   next_full_ = Clock::now();
   poll(sink);
+  // Who wrote: to tell a package manager's maintainer scripts from anyone else.
+  if (auto st = writers_.start(watch_.directories()); !st)
+    spdlog::debug("persistence: {}", st.error().message);
   spdlog::info("persistence: watching {} autostart files", watch_.size());
   return {};
 }
@@ -164,11 +191,30 @@ void Persistence::poll(EventSink& sink) {
     } else if (p.find("rc.local") != std::string::npos || p.find("init.d") != std::string::npos) {
       sid = persistence_sid::kRcLocal, kind = "rc_local", sig = "Boot script changed";
     }
+    auto who = writers_.writer_of(p);
+    if (who && who->exe.empty()) {
+      // The writer exited before fanotify's event was read: what its exec event recorded.
+      if (auto k = recall_process(who->pid)) {
+        who->exe = k->exe;
+        who->uid = k->uid;
+        who->process = fs::path(k->exe).filename().string();
+      }
+    }
+    // dpkg installs a file under a temporary name and renames it: the writer of the final name
+    // is then unknown, and a package manager at work at that moment is taken as the author.
+    std::string pm =
+        package_manager_at_work(who ? process_lineage(who->pid) : std::vector<KnownProcess>{});
+    if (!pm.empty()) severity = 3;
     core::Event e = host_event(core::event_type::kPersistence);
-    add_change(e, "persistence", c, std::nullopt);
+    add_change(e, "persistence", c, who);
     e.fields.add("persistence_kind", kind);
+    if (!pm.empty()) e.fields.add("package_manager", pm);
+    // cron and run-parts skip names with anything but letters, digits, '_' and '-' in their
+    // folders (dpkg's x.dpkg-new, an editor's x~): such a file starts nothing.
+    bool ignored = kind == "cron" && run_parts_ignores(p);
+    if (ignored) e.fields.add("ignored_by_cron", true);
     sink.emit(e);
-    if (c.kind != FileChange::Kind::kDeleted) {
+    if (c.kind != FileChange::Kind::kDeleted && !ignored) {
       make_alert(e, sid, sig, "Persistence", severity);
       sink.emit(e);
     }

@@ -181,7 +181,8 @@ std::string InlineStats::json_member() const {
   core::Fields f;
   append_to(f);
   std::string s;
-  core::append_json_members(s, f);
+  core::append_json_members(s, f);  // `,"ips":{...}`: the caller puts its own comma
+  if (!s.empty() && s.front() == ',') s.erase(0, 1);
   return s;
 }
 
@@ -266,9 +267,11 @@ struct Queue {
   std::vector<std::unique_ptr<Slot>> owned;
   bool ending = false;
 
-  // The packet detection holds: owner 1 while detection holds it, 2 once the watchdog answered.
-  std::atomic<uint32_t> cur_id{0};
-  std::atomic<int> owner{0};
+  // The packet detection holds, as one word so that the watchdog can never answer for one
+  // packet by the id of another: (id << 32) | 1 while detection holds it, | 2 once the
+  // watchdog answered for it, 0 when detection holds nothing.
+  static constexpr uint64_t kHeld = 1, kAnswered = 2;
+  std::atomic<uint64_t> held{0};
   std::atomic<int64_t> busy_since{0};
   bool bypass = false;  // receiver only: the watchdog (or the stop) put this queue in bypass
   std::atomic<bool> detect_done{false};
@@ -337,20 +340,23 @@ struct Queue {
 
   // Receiver: the watchdog, after every read and every poll timeout.
   void watchdog() {
-    int64_t since = busy_since.load();
-    if (!bypass && since != 0 && now_ns() - since > opt->watchdog_ms * 1'000'000) {
+    if (!bypass) {
+      // `held` is read before `busy_since` (detection writes them in the other order), and
+      // the exchange below succeeds only if detection still holds that very packet: a
+      // finished packet's start time never puts the queue in bypass.
+      uint64_t cur = held.load();
+      int64_t since = busy_since.load();
+      if ((cur & 3) != kHeld || since == 0 || now_ns() - since <= opt->watchdog_ms * 1'000'000)
+        return;
+      if (!held.compare_exchange_strong(cur, (cur & ~uint64_t(3)) | kAnswered)) return;
       bypass = true;
       ++fo_events;
       spdlog::warn(
           "inline queue {}: detection stalled for more than {} ms: accepting every packet "
           "until it answers again",
           number, opt->watchdog_ms);
-      int expected = 1;
-      uint32_t id = cur_id.load();
-      if (owner.compare_exchange_strong(expected, 2)) {
-        ++fo_accepted;
-        accept(id);
-      }
+      ++fo_accepted;
+      accept(static_cast<uint32_t>(cur >> 32));
       std::deque<Slot*> waiting;
       {
         std::lock_guard l(mu);
@@ -362,7 +368,7 @@ struct Queue {
       }
       std::lock_guard l(mu);
       for (Slot* s : waiting) free.push_back(s);
-    } else if (bypass && since == 0) {
+    } else if (busy_since.load() == 0) {
       bypass = false;
       spdlog::info("inline queue {}: detection answers again: inspecting packets", number);
     }
@@ -434,8 +440,8 @@ struct Queue {
         s = work.front();
         work.pop_front();
       }
-      cur_id.store(s->id);
-      owner.store(1);
+      const uint64_t mine = (uint64_t(s->id) << 32) | kHeld;
+      held.store(mine);
       busy_since.store(now_ns());
       if (stall && s->data.find(opt->test_stall_content) != std::string::npos)
         std::this_thread::sleep_for(std::chrono::milliseconds(opt->test_stall_ms));
@@ -447,11 +453,11 @@ struct Queue {
       pipeline->process(raw, ++count);
       PacketVerdict v = pipeline->verdict();
       busy_since.store(0);
-      int expected = 1;
-      if (owner.compare_exchange_strong(expected, 0)) {
+      uint64_t expected = mine;
+      if (held.compare_exchange_strong(expected, 0)) {
         answer(*s, v);
       } else {
-        owner.store(0);  // the watchdog answered for it meanwhile
+        held.store(0);  // the watchdog answered for it meanwhile
       }
       {
         std::lock_guard l(mu);

@@ -17,6 +17,7 @@
 #include "mimamori/core/http_client.h"
 #include "mimamori/core/log.h"
 #include "notify/notify.h"
+#include "retention/retention.h"
 #include "secrets.h"
 #include "triage/triage.h"
 
@@ -42,6 +43,32 @@ core::Status check_notify_options(const NotifyOptions& n) {
   return {};
 }
 
+// store.retention.*: days per kind, per event type and per customer (see RetentionOptions).
+void load_retention_options(const core::Config& c, RetentionOptions& r) {
+  r.enabled = c.get<bool>("store.retention.enabled", r.enabled);
+  r.raw_days = c.get<int64_t>("store.retention.raw_days", r.raw_days);
+  r.alert_days = c.get<int64_t>("store.retention.alert_days", r.alert_days);
+  r.aggregate_days = c.get<int64_t>("store.retention.aggregate_days", r.aggregate_days);
+  r.aggregate_top = c.get<int64_t>("store.retention.aggregate_top", r.aggregate_top);
+  r.interval_s = c.get<int64_t>("store.retention.interval_s", r.interval_s);
+  r.batch_ms = c.get<int64_t>("store.retention.batch_ms", r.batch_ms);
+  r.pause_ms = c.get<int64_t>("store.retention.pause_ms", r.pause_ms);
+  for (const auto& t : c.keys("store.retention.types")) {
+    r.type_days[t] = c.require<int64_t>("store.retention.types." + t);
+  }
+  for (const auto& id : c.keys("store.retention.customers")) {
+    const std::string base = "store.retention.customers." + id;
+    auto& rule = r.customers[id];
+    rule.days = c.get<int64_t>(base + ".days", -1);
+    for (const auto& t : c.keys(base + ".types")) {
+      rule.type_days[t] = c.require<int64_t>(base + ".types." + t);
+    }
+  }
+  if (auto st = check_retention_options(r); !st.ok()) {
+    throw core::ConfigError(fmt::format("{}: {}", c.source(), st.error().message));
+  }
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -53,6 +80,8 @@ struct Server::Impl {
   std::string fingerprint;
   std::thread background;
   std::unique_ptr<DeliveryPool> delivery;  // null when notify.enabled is false
+  std::unique_ptr<Expiry> expiry;
+  std::thread retention;
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
@@ -78,6 +107,32 @@ struct Server::Impl {
                   [&] { return stopping; });
     }
   }
+
+  // Expiry on its own thread: a sweep may take minutes of short batches, and the heartbeat
+  // watch must not wait for it. The first sweep comes one interval after start.
+  void retention_loop() {
+    const auto& r = options.store.retention;
+    std::unique_lock lock(mu);
+    while (true) {
+      cv.wait_for(lock, std::chrono::seconds(r.interval_s), [&] { return stopping; });
+      if (stopping) return;
+      lock.unlock();
+      auto st = expiry->sweep(core::now().micros, [this] {
+        std::lock_guard l(mu);
+        return stopping;
+      });
+      if (!st.ok()) {
+        spdlog::warn("{}", st.error().message);
+      } else if (st->events_deleted + st->aggregates_deleted + st->aggregates_cut > 0) {
+        spdlog::info(
+            "retention: {} raw events and {} hourly aggregates expired, {} below the top cut; "
+            "{} batches, the longest {:.1f} ms",
+            st->events_deleted, st->aggregates_deleted, st->aggregates_cut, st->batches,
+            static_cast<double>(st->longest_batch_us) / 1000.0);
+      }
+      lock.lock();
+    }
+  }
 };
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -94,6 +149,7 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
     return core::make_error("notify.allow_destinations: {}", a.error().message);
   }
   if (auto st = check_notify_options(options.notify); !st.ok()) return st.error();
+  if (auto st = check_retention_options(options.store.retention); !st.ok()) return st.error();
   StoreOptions so = options.store;
   if (so.secret_key_file.empty()) {
     so.secret_key_file = (std::filesystem::path(options.data_dir) / "secret.key").string();
@@ -144,6 +200,8 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
                                                     options.background_interval_ms);
   }
   impl->background = std::thread([raw] { raw->background_loop(); });
+  impl->expiry = std::make_unique<Expiry>(*impl->store, options.store.retention);
+  impl->retention = std::thread([raw] { raw->retention_loop(); });
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -166,6 +224,7 @@ void Server::stop() {
   }
   impl_->cv.notify_all();
   if (impl_->background.joinable()) impl_->background.join();
+  if (impl_->retention.joinable()) impl_->retention.join();
   // Sends in flight finish (each within notify.timeout_s); claimed ones not begun go back.
   impl_->delivery.reset();
   // Password checks still queued answer while the store and the HTTP sessions exist.
@@ -310,6 +369,7 @@ ServerOptions load_server_options(const core::Config& c) {
         "{}: key 'server.secret_key_file': must name the key file that seals stored secrets",
         c.source()));
   }
+  load_retention_options(c, s.retention);
   for (auto [key, v] : {std::pair{"store.ingest_queue_events", s.ingest_queue_events},
                         {"store.heartbeat_limit_s", s.heartbeat_limit_s},
                         {"store.alert_window_s", s.alert_window_s},

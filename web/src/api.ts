@@ -60,6 +60,7 @@ export interface User {
   role: Role;
   customer_id: string | null;
   totp_enabled: boolean;
+  disabled?: boolean; // in lists of users
 }
 
 export interface Customer {

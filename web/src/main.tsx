@@ -5,7 +5,7 @@ import { useEffect } from 'preact/hooks';
 import './styles.css';
 import { isProvider } from './api';
 import { lang, onLangChange, setLang, t } from './i18n';
-import { HOME, routes } from './routes';
+import { allowed, HOME, routes } from './routes';
 import { match, navigate, useLocation } from './router';
 import { Login } from './screens/Login';
 import { NotFound } from './screens/NotFound';
@@ -45,7 +45,7 @@ function App() {
   for (const r of routes) {
     const params = match(r.path, loc.pathname);
     if (!params) continue;
-    if (r.audience === 'any' || r.audience === audience) {
+    if (allowed(r, audience, user.role)) {
       const Screen = r.screen;
       body = <Screen key={loc.pathname} {...params} />;
     }
@@ -63,7 +63,7 @@ function App() {
         <nav aria-label={t('nav.label')}>
           <ul>
             {routes
-              .filter((r) => r.nav && (r.audience === 'any' || r.audience === audience))
+              .filter((r) => r.nav && allowed(r, audience, user.role))
               .map((r) => (
                 <li key={r.path}>
                   <a href={r.path} aria-current={loc.pathname === r.path ? 'page' : undefined}>

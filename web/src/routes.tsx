@@ -1,12 +1,22 @@
 // Every screen and its address. Adding a screen is one row here, its messages in i18n/ja.ts and
 // i18n/en.ts, and (if it needs one) a route of the API (docs/console.md).
 import type { ComponentType } from 'preact';
+import type { Role } from './api';
 import type { MessageKey } from './i18n';
+import { Account } from './screens/Account';
+import { Audit } from './screens/Audit';
 import { Devices } from './screens/Devices';
 import { IncidentScreen } from './screens/Incident';
 import { Overview } from './screens/Overview';
 import { Portal } from './screens/Portal';
+import { PortalSettings } from './screens/PortalSettings';
 import { Queue } from './screens/Queue';
+import { Suppressions, Threats } from './screens/Rules';
+
+/** Whether `role` of `audience` may open the screen `r`. */
+export function allowed(r: ScreenRoute, audience: 'provider' | 'customer', role: Role): boolean {
+  return (r.audience === 'any' || r.audience === audience) && (!r.roles || r.roles.includes(role));
+}
 
 /** Who may open a screen: provider roles (the SOC), customer roles (the portal), or both. */
 export type Audience = 'provider' | 'customer' | 'any';
@@ -16,6 +26,7 @@ export interface ScreenRoute {
   screen: ComponentType<Record<string, string>>;
   audience: Audience;
   nav?: MessageKey; // shown in the menu under this label
+  roles?: Role[]; // only these roles (of the audience) may open it; every role when absent
 }
 
 export const routes: ScreenRoute[] = [
@@ -23,7 +34,12 @@ export const routes: ScreenRoute[] = [
   { path: '/incidents', screen: Queue, audience: 'provider', nav: 'nav.incidents' },
   { path: '/incidents/:id', screen: IncidentScreen as ComponentType<Record<string, string>>, audience: 'any' },
   { path: '/devices', screen: Devices, audience: 'provider', nav: 'nav.devices' },
+  { path: '/suppressions', screen: Suppressions, audience: 'provider', nav: 'nav.suppressions' },
+  { path: '/threats', screen: Threats, audience: 'provider', nav: 'nav.threats' },
   { path: '/portal', screen: Portal, audience: 'customer', nav: 'nav.portal' },
+  { path: '/portal/settings', screen: PortalSettings, audience: 'customer', nav: 'nav.settings', roles: ['customer_admin'] },
+  { path: '/audit', screen: Audit, audience: 'any', nav: 'nav.audit', roles: ['provider_admin', 'analyst', 'customer_admin'] },
+  { path: '/account', screen: Account, audience: 'any', nav: 'nav.account' },
 ];
 
 /** Where "/" leads each audience. */

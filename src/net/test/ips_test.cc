@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mimamori/core/config.h"
+#include "mimamori/core/eve.h"
 #include "mimamori/net/decode.h"
 #include "mimamori/net/inline_queue.h"
 #include "mimamori/net/ips_policy.h"
@@ -397,6 +398,33 @@ TEST(LatencyHistogram, QuantilesWithinABucket) {
   EXPECT_EQ(LatencyHistogram{}.quantile(0.5), 0u);
   for (uint64_t v : {0ull, 7ull, 8ull, 1000ull, 123456789ull})
     EXPECT_GE(LatencyHistogram::upper(LatencyHistogram::bucket(v)), v);
+}
+
+// The heartbeat's member is exactly one JSON member: in an object it parses, with every
+// counter the documentation names.
+TEST(InlineStats, HeartbeatMemberIsOneJsonMember) {
+  InlineStats st;
+  st.accepted = 7;
+  st.dropped = 3;
+  st.rejected = 2;
+  st.flow_marked = 1;
+  st.fail_open_events = 1;
+  st.kernel_queue_dropped = 5;
+  for (uint64_t us : {10, 20, 900}) st.latency.add(us * 1000);
+  std::string member = st.json_member();
+  ASSERT_EQ(member.rfind("\"ips\":{", 0), 0u) << member;
+  core::Fields f;
+  ASSERT_TRUE(core::parse_json_object("{\"uptime_s\":1," + member + "}", f).ok()) << member;
+  EXPECT_EQ(*f.find("ips.verdicts.accept")->as_int(), 7);
+  EXPECT_EQ(*f.find("ips.verdicts.drop")->as_int(), 3);
+  EXPECT_EQ(*f.find("ips.verdicts.reject")->as_int(), 2);
+  EXPECT_EQ(*f.find("ips.verdicts.flow_marked")->as_int(), 1);
+  EXPECT_EQ(*f.find("ips.fail_open.events")->as_int(), 1);
+  EXPECT_EQ(*f.find("ips.kernel.queue_dropped")->as_int(), 5);
+  EXPECT_TRUE(f.find("ips.fail_open.handoff_full").has_value());
+  EXPECT_TRUE(f.find("ips.kernel.user_dropped").has_value());
+  EXPECT_EQ(*f.find("ips.latency_us.count")->as_int(), 3);
+  EXPECT_TRUE(f.find("ips.latency_us.p99").has_value());
 }
 
 TEST(InlineOptions, QueueSpecs) {

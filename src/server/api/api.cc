@@ -90,6 +90,9 @@ const std::vector<Route>& Api::routes() {
       {"POST", "/api/v1/customers", Auth::kUser, h_create_customer, "Create a customer"},
       {"GET", "/api/v1/customers/{id}", Auth::kUser, h_get_customer, "One customer"},
       {"GET", "/api/v1/customers/{id}/sites", Auth::kUser, h_list_sites, "Sites of a customer"},
+      {"GET", "/api/v1/customers/{id}/aggregates", Auth::kUser, h_customer_aggregates,
+       "Hourly aggregates of a customer (events by type, alerts by category, bytes, top talkers "
+       "and domains)"},
       {"POST", "/api/v1/customers/{id}/sites", Auth::kUser, h_create_site, "Create a site"},
       {"POST", "/api/v1/customers/{id}/enrollment-codes", Auth::kUser, h_create_enrollment_code,
        "Create an enrollment code"},

@@ -168,6 +168,7 @@ void h_reset_password(Call&);
 void h_list_customers(Call&);
 void h_create_customer(Call&);
 void h_get_customer(Call&);
+void h_customer_aggregates(Call&);
 void h_list_sites(Call&);
 void h_create_site(Call&);
 void h_list_users(Call&);

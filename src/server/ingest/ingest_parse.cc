@@ -1,6 +1,7 @@
 // The ingest parser (see ingest.h). Every line is judged on its own: one bad event never costs
 // the batch, and a batch is refused as a whole only when its framing is wrong.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -53,6 +54,38 @@ size_t bad_utf8_at(std::string_view s) {
 }
 
 bool is_host_detection(std::string_view type) { return type == "ransomware"; }
+
+// `value` as it is written in `line` (a view into it), or empty: a name written with escapes
+// is left out of the aggregates rather than copied.
+std::string_view view_in(std::string_view line, std::string_view value) {
+  if (value.empty()) return {};
+  size_t at = line.find(value);
+  return at == std::string_view::npos ? std::string_view{} : line.substr(at, value.size());
+}
+
+// What the hourly aggregates count of one event: bytes and source of a flow, the name of a
+// dns query (EVE v2 `dns.rrname`, v3 `dns.queries`), a TLS SNI or an HTTP host.
+void aggregate_fields(const core::Event& ev, std::string_view type, std::string_view line,
+                      ParsedEvent& p) {
+  if (type == core::event_type::kFlow) {
+    auto out = ev.fields.find("flow.bytes_toserver");
+    auto in = ev.fields.find("flow.bytes_toclient");
+    if (out) p.bytes_toserver = std::max<int64_t>(0, out->as_int().value_or(0));
+    if (in) p.bytes_toclient = std::max<int64_t>(0, in->as_int().value_or(0));
+    if (!ev.src_ip.empty()) p.talker = ev.src_ip.to_string();
+  } else if (type == core::event_type::kDns) {
+    auto kind = ev.fields.find_string("dns.type");
+    if (kind == "query" || kind == "request") {
+      auto name = ev.fields.find_string("dns.rrname");
+      if (name.empty()) name = ev.fields.find_string("dns.queries.0.rrname");
+      p.domain = view_in(line, name);
+    }
+  } else if (type == core::event_type::kTls) {
+    p.domain = view_in(line, ev.fields.find_string("tls.sni"));
+  } else if (type == core::event_type::kHttp) {
+    p.domain = view_in(line, ev.fields.find_string("http.hostname"));
+  }
+}
 
 }  // namespace
 
@@ -140,6 +173,7 @@ core::Status parse_ingest_batch(IngestBatch& b) {
       if (!ev.dest_ip.empty()) p.dest_ip = ev.dest_ip.to_string();
       p.host = ev.fields.find_string("host");
     }
+    aggregate_fields(ev, p.event_type, line, p);
     b.events.push_back(std::move(p));
   }
   return {};

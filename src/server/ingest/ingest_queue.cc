@@ -8,6 +8,7 @@
 #include "mimamori/core/clock.h"
 #include "mimamori/core/eve.h"
 #include "mimamori/core/log.h"
+#include "retention/retention.h"
 #include "store/sql.h"
 #include "triage/triage.h"
 
@@ -96,7 +97,7 @@ void IngestQueue::writer_loop() {
         if (auto s = triage_group(tx, batches, inserted, now, store_.options()); !s.ok()) {
           return s;
         }
-        return {};
+        return add_hourly_aggregates(tx, batches, inserted);
       });
       if (triage_lock.owns_lock()) triage_lock.unlock();
       if (st.ok()) break;

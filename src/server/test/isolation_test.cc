@@ -122,6 +122,7 @@ TEST_P(Isolation, CustomerRolesCannotReachAnotherCustomer) {
     std::vector<Try> tries = {
         {"GET", "/api/v1/customers/" + B, ""},
         {"GET", "/api/v1/customers/" + B + "/sites", ""},
+        {"GET", "/api/v1/customers/" + B + "/aggregates", ""},
         {"POST", "/api/v1/customers/" + B + "/sites", R"({"name":"x"})"},
         {"POST", "/api/v1/customers/" + B + "/enrollment-codes", "{}"},
         {"GET", "/api/v1/users?customer_id=" + B, ""},

@@ -359,6 +359,10 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
              [](auto&, Tenant& t, int) {
                return Req{"GET", "/api/v1/customers/" + t.customer + "/sites", ""};
              }},
+            {"GET /api/v1/customers/{id}/aggregates",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/customers/" + t.customer + "/aggregates", ""};
+             }},
             {"POST /api/v1/customers/{id}/sites",
              [](auto&, Tenant& t, int n) {
                return Req{"POST", "/api/v1/customers/" + t.customer + "/sites",

@@ -113,6 +113,42 @@ TEST(Catalogue, ClassifiesBySignatureAndExplainsInJapanese) {
   EXPECT_EQ(cat.classify("Mimikatz lsass access", "").name, "credential_theft");
   EXPECT_EQ(cat.classify("mass rename to .locked", "ransomware").name, "ransomware");
   EXPECT_EQ(cat.classify("something odd", "Misc activity").name, "other");
+  // The sensor's behaviour detectors, each with its own entry.
+  EXPECT_EQ(cat.classify("MIMAMORI SCAN from the internet: vertical port scan of one host",
+                         "Detection of a Network Scan")
+                .name,
+            "scan");
+  EXPECT_EQ(cat.classify("MIMAMORI SCAN from an internal host: ICMP ping sweep", "").name,
+            "internal_scan");
+  EXPECT_EQ(cat.classify("MIMAMORI password guessing on SSH: many short sessions of one shape",
+                         "Attempted User Privilege Gain")
+                .name,
+            "password_guessing");
+  EXPECT_EQ(cat.classify("MIMAMORI login succeeded after password guessing on FTP (x)", "").name,
+            "login_after_guessing");
+  EXPECT_EQ(cat.classify("MIMAMORI exposed service: RDP of an internal host accepts connections "
+                         "from the internet",
+                         "")
+                .name,
+            "exposed_service");
+  EXPECT_EQ(cat.classify("MIMAMORI beaconing: periodic connections to an external host on HTTPS",
+                         "A Network Trojan was detected")
+                .name,
+            "beaconing");
+  EXPECT_EQ(cat.classify("MIMAMORI DNS tunnel: many long random names under one domain", "").name,
+            "dns_tunnel");
+  EXPECT_EQ(cat.classify("MIMAMORI DGA: many machine-generated domain names looked up by one host",
+                         "")
+                .name,
+            "dns_tunnel");
+  EXPECT_EQ(cat.classify("MIMAMORI lateral movement: administrative share ADMIN$ opened over SMB",
+                         "")
+                .name,
+            "lateral_movement");
+  EXPECT_EQ(cat.classify("MIMAMORI known-bad file downloaded over HTTP: EICAR test file",
+                         "A Network Trojan was detected")
+                .name,
+            "known_bad_file");
   // "c2" must not match inside another word.
   EXPECT_NE(cat.classify("ET INFO ABC2D thing", "").name, "c2");
   for (const auto& c : cat.categories()) {

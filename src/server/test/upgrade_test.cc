@@ -326,12 +326,22 @@ INSTANTIATE_TEST_SUITE_P(Backends, FailedMigration, ::testing::ValuesIn(backends
 
 // --- making the fixtures (test/fixtures/make-fixture runs this; not part of the suite) ------
 
-// Undoes migration 5 (the statements are its inverse), so that the filled database is what
-// version 4 would have held.
-constexpr const char* kRewindTo4 =
-    "DROP INDEX api_tokens_user; DROP INDEX sessions_user; DROP INDEX login_throttle_last; "
-    "DROP TABLE login_throttle; ALTER TABLE users DROP COLUMN login_alert_at; ALTER TABLE users "
-    "DROP COLUMN disabled; DELETE FROM schema_migrations WHERE version = 5;";
+// Undoes the migrations after 4, each by the inverse of its statements, so that the filled
+// database is what an earlier version would have held.
+const std::map<int64_t, std::string>& undo() {
+  static const std::map<int64_t, std::string> kUndo = {
+      {5,
+       "DROP INDEX api_tokens_user; DROP INDEX sessions_user; DROP INDEX login_throttle_last; "
+       "DROP TABLE login_throttle; ALTER TABLE users DROP COLUMN login_alert_at; ALTER TABLE "
+       "users DROP COLUMN disabled; DELETE FROM schema_migrations WHERE version = 5;"},
+      {6,
+       "DROP INDEX hourly_aggregates_hour; DROP TABLE hourly_aggregates; DROP INDEX events_ts; "
+       "DELETE FROM schema_migrations WHERE version = 6;"},
+  };
+  return kUndo;
+}
+// Tables the fixtures of versions 4 and 5 do not all hold: left out of the manifest.
+const std::set<std::string> kLaterTables = {"login_throttle", "hourly_aggregates"};
 
 class MakeFixture : public ::testing::TestWithParam<std::string> {};
 
@@ -339,7 +349,9 @@ TEST_P(MakeFixture, DISABLED_Write) {
   const char* out_env = std::getenv("MIMAMORI_FIXTURE_OUT");
   ASSERT_TRUE(out_env) << "set MIMAMORI_FIXTURE_OUT to the fixtures folder";
   const fs::path out(out_env);
-  ASSERT_EQ(migrations().back().version, 5) << "kRewindTo4 undoes migration 5 only";
+  for (int64_t v = 5; v <= migrations().back().version; ++v) {
+    ASSERT_TRUE(undo().contains(v)) << "undo() has no statements for migration " << v;
+  }
   const std::string backend = GetParam();
   std::string why;
   const auto url = fresh_store_url(backend, &why);
@@ -446,7 +458,7 @@ TEST_P(MakeFixture, DISABLED_Write) {
       ASSERT_TRUE(st.ok()) << st.error().message;
     }
     for (const auto& [table, n] : row_counts(store)) {
-      if (table != "login_throttle") m["rows." + table] = std::to_string(n);
+      if (!kLaterTables.contains(table)) m["rows." + table] = std::to_string(n);
     }
   }
   ASSERT_GT(std::stoll(m["rows.outbox"]), 0);
@@ -458,8 +470,9 @@ TEST_P(MakeFixture, DISABLED_Write) {
 
   if (backend == "sqlite") {
     const auto db = sqlite_file(url);
+    for (int64_t v = migrations().back().version; v > 5; --v) run_sql(url, undo().at(v));
     for (int v : {5, 4}) {
-      if (v == 4) run_sql(url, kRewindTo4);
+      if (v == 4) run_sql(url, undo().at(5));
       auto target = out / fmt::format("sqlite-v{}.sqlite", v);
       fs::remove(target);
       ASSERT_EQ(sqlite_exec(db, "VACUUM INTO '" + target.string() + "'"), "");
@@ -469,8 +482,9 @@ TEST_P(MakeFixture, DISABLED_Write) {
                 "");
     }
   } else {
+    for (int64_t v = migrations().back().version; v > 5; --v) run_sql(url, undo().at(v));
     for (int v : {5, 4}) {
-      if (v == 4) run_sql(url, kRewindTo4);
+      if (v == 4) run_sql(url, undo().at(5));
       ASSERT_TRUE(sh(fmt::format("pg_dump --no-owner --no-privileges {} > {}", shq(url),
                                  shq((out / fmt::format("postgres-v{}.sql", v)).string()))));
     }

@@ -241,7 +241,7 @@ function SuppressSimilar({ a }: { a: Alert }) {
   if (saved)
     return (
       <p class="notice" role="status">
-        {t('suppress.saved')}
+        {t('suppress.saved')} <a href={`/suppressions?customer_id=${encodeURIComponent(a.customer_id)}`}>{t('suppress.list')}</a>
       </p>
     );
   return (

@@ -6,20 +6,12 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { ApiError, get, getAll, post, type Device, type Explanation, type Incident, type IncidentDetail, type User } from '../api';
 import { isOpen, lightOf, severityRank } from '../health';
-import { t } from '../i18n';
+import { t, tv } from '../i18n';
 import { currentUser } from '../session';
 import { jst, jstMonth, parseTime } from '../time';
 import { Card, ErrorBox, Loading, Page, Severity, useLoad, type Light } from '../ui';
 import { DeviceState } from './Devices';
-
-interface Channel {
-  id: string;
-  name: string;
-  kind: string;
-  target: string;
-  min_severity: string;
-  enabled: boolean;
-}
+import type { Channel } from './PortalSettings';
 
 interface PortalData {
   incidents: Incident[];
@@ -234,7 +226,7 @@ function Contacts() {
         <ul>
           {channels.data.items.map((c) => (
             <li key={c.id}>
-              {c.kind === 'line' ? 'LINE' : c.kind === 'email' ? t('portal.email') : c.kind} · {c.name} · {t('portal.minSeverity', { sev: c.min_severity })} ·{' '}
+              {c.kind === 'line' ? 'LINE' : c.kind === 'email' ? t('portal.email') : c.kind} · {c.name} · {t('portal.minSeverity', { sev: tv('sev', c.min_severity) })} ·{' '}
               {c.enabled ? t('portal.on') : t('portal.off')}
             </li>
           ))}
@@ -242,6 +234,11 @@ function Contacts() {
         </ul>
       )}
       {(hidden(users.error) || hidden(channels.error)) && <p class="muted">{t('portal.askAdmin')}</p>}
+      {me?.role === 'customer_admin' && (
+        <p>
+          <a href="/portal/settings">{t('portal.toSettings')}</a>
+        </p>
+      )}
       {channels.error && !hidden(channels.error) && <ErrorBox error={channels.error} />}
     </Card>
   );

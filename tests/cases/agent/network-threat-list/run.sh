@@ -6,7 +6,7 @@ printf '# test threat list\n127.0.0.3\n203.0.113.0/24\nnot-an-address\n' > threa
 mimamori-agent --eve eve.json --run-for 3 --set agent.state_dir=$PWD/state \
   --set auth.enabled=false --set fim.enabled=false --set persistence.enabled=false \
   --set ransomware.enabled=false --set process.enabled=false --set yara.enabled=false \
-  --set inventory.enabled=false --set network.threat_list=$PWD/threats.txt \
+  --set inventory.enabled=false --set behaviour.enabled=false --set network.threat_list=$PWD/threats.txt \
   --set network.interval_s=1 --set agent.poll_interval_ms=200 2>agent.log &
 agent=$!
 python3 - <<'PY' &

@@ -9,7 +9,7 @@ echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOld alice@laptop" > $r/home/alice/.ss
 echo "export PATH=/usr/local/bin:\$PATH" > $r/etc/profile.d/path.sh
 mimamori-agent --eve eve.json --run-for 4 --set agent.state_dir=$PWD/state \
   --set auth.enabled=false --set fim.enabled=false --set ransomware.enabled=false \
-  --set process.enabled=false --set network.enabled=false --set inventory.enabled=false \
+  --set process.enabled=false --set network.enabled=false --set inventory.enabled=false --set behaviour.enabled=false \
   --set yara.enabled=false \
   --set persistence.root=$r --set persistence.interval_s=60 --set agent.poll_interval_ms=200 &
 agent=$!

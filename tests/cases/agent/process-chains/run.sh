@@ -21,7 +21,7 @@ port=$(grep -o 'port [0-9]*' http.log | head -1 | cut -d' ' -f2)
 mimamori-agent --eve eve.json --run-for 14 --set agent.state_dir=$PWD/state \
   --set auth.enabled=false --set fim.enabled=false --set persistence.enabled=false \
   --set ransomware.enabled=false --set yara.enabled=false --set network.enabled=false \
-  --set inventory.enabled=false --set agent.poll_interval_ms=200 2>agent.log &
+  --set inventory.enabled=false --set behaviour.enabled=false --set agent.poll_interval_ms=200 2>agent.log &
 agent=$!
 for _ in $(seq 100); do grep -q "agent running" agent.log && break; sleep 0.1; done
 act() { echo "$1 $2 $(date +%s.%N)" >> acts.txt; }

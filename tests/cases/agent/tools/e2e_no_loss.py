@@ -51,7 +51,7 @@ def start_agent():
          "--set", "fim.enabled=false", "--set", "persistence.enabled=false",
          "--set", "ransomware.enabled=false", "--set", "process.enabled=false",
          "--set", "yara.enabled=false", "--set", "network.enabled=false",
-         "--set", "inventory.enabled=false", "--set", "agent.poll_interval_ms=100",
+         "--set", "inventory.enabled=false", "--set", "behaviour.enabled=false", "--set", "agent.poll_interval_ms=100",
          "--set", "uplink.backoff_max_ms=1000", "--set", "uplink.backoff_min_ms=100"],
         stderr=agent_log)
 

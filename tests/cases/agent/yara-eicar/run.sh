@@ -7,7 +7,7 @@ cp "$(dirname "$0")/eicar.yar" rules/
 mimamori-agent --eve eve.json --run-for 3 --set agent.state_dir=$PWD/state \
   --set auth.enabled=false --set fim.enabled=false --set persistence.enabled=false \
   --set ransomware.enabled=false --set process.enabled=false --set network.enabled=false \
-  --set inventory.enabled=false --set yara.rules_dir=$PWD/rules --set yara.builtin_rules=false \
+  --set inventory.enabled=false --set behaviour.enabled=false --set yara.rules_dir=$PWD/rules --set yara.builtin_rules=false \
   --set yara.paths=$PWD/downloads \
   --set agent.poll_interval_ms=200 2>agent.log &
 agent=$!

@@ -14,7 +14,7 @@ printf 'yara:\n  paths: ["%s/home/*", "%s/tmp"]\n' "$PWD" "$PWD" > agent.yaml
 mimamori-agent -c agent.yaml --eve eve.json --run-for 12 --set agent.state_dir=$PWD/state \
   --set auth.enabled=false --set fim.enabled=false --set persistence.enabled=false \
   --set ransomware.enabled=false --set process.enabled=false --set network.enabled=false \
-  --set inventory.enabled=false --set yara.rules_dir=$PWD/no-such-folder \
+  --set inventory.enabled=false --set behaviour.enabled=false --set yara.rules_dir=$PWD/no-such-folder \
   --set agent.poll_interval_ms=200 2>agent.log &
 agent=$!
 for _ in $(seq 100); do grep -q "agent running" agent.log && break; sleep 0.1; done

@@ -49,6 +49,7 @@ inline constexpr uint64_t kSocketShell = 9100305;     ///< shell with a socket a
 inline constexpr uint64_t kTempExec = 9100306;        ///< run from /tmp, /var/tmp, /dev/shm
 inline constexpr uint64_t kFilelessExec = 9100307;    ///< run from a memfd
 inline constexpr uint64_t kDownloadedExec = 9100308;  ///< run moments after a download
+inline constexpr uint64_t kModuleLoad = 9100309;      ///< insmod of a module file
 inline constexpr uint64_t kSigmaBase = 9110000;       ///< Sigma rules: this plus the rule's index
 }  // namespace process_sid
 

@@ -77,6 +77,10 @@ struct SocketEntry {
 /// Reads the kernel's socket tables under `proc_net` (normally /proc/net).
 std::vector<SocketEntry> read_sockets(const std::string& proc_net = "/proc/net");
 
+/// The process holding socket `inode` (scans /proc/*/fd: only for a socket of interest); 0 when
+/// none is found.
+int socket_owner(uint64_t inode);
+
 /// A set of IPv4/IPv6 networks (addresses or CIDR blocks).
 class AddressList {
  public:

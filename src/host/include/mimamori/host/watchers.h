@@ -43,16 +43,20 @@ class FileIntegrity : public Collector {
 /// The autostart locations under `root` ("/" on a live system; a folder in tests).
 std::vector<std::string> persistence_paths(const std::string& root);
 
-/// Persistence monitoring: every change to an autostart location is an alert.
+/// Persistence monitoring: every change to an autostart location is an alert (low when a
+/// package manager or its maintainer scripts made it).
 class Persistence : public Collector {
  public:
   Persistence(FileWatch::Options options, std::chrono::seconds interval);
+  ~Persistence() override;
   std::string_view name() const override { return "persistence"; }
   core::Status start(EventSink& sink) override;
   void poll(EventSink& sink) override;
+  void stop() override;
 
  private:
   FileWatch watch_;
+  WriterTracker writers_;
   std::chrono::seconds interval_;
   std::chrono::steady_clock::time_point next_full_;
 };

@@ -89,7 +89,7 @@ struct InlineStats {
   void add(const InlineStats& o);
   /// Appends `"ips": {...}` (verdicts, fail_open, kernel, latency_us p50/p99/max).
   void append_to(core::Fields& f) const;
-  /// The same as one JSON member, `"ips":{...}` (for heartbeats).
+  /// The same as one JSON member, `"ips":{...}` without a leading comma (for heartbeats).
   std::string json_member() const;
 };
 

@@ -20,6 +20,11 @@ struct ParsedEvent {
   int64_t signature_id = 0;
   int suricata_severity = 3;
   std::string signature, category, src_ip, dest_ip, host;
+  // For the hourly aggregates (retention/): a flow's source and bytes each way, the name a
+  // dns query, tls or http record is about (a view into raw; empty when absent or escaped).
+  std::string talker;
+  int64_t bytes_toserver = 0, bytes_toclient = 0;
+  std::string_view domain;
 };
 
 /// One rejected line.

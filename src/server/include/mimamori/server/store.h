@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,6 +28,29 @@ class SecretBox;
 class SqlTx;
 class StoreBackend;
 enum class Dialect;
+
+/// How long stored rows are kept (`store.retention.*`, see README: retention). Days; 0 keeps
+/// forever. Raw telemetry is every event type but the alert types; alerts, incidents, the
+/// audit log and everything else are never expired. Per customer: a rule with `days` set
+/// replaces the global `raw_days` and `types` for that customer; its own `types` win over
+/// everything.
+struct RetentionOptions {
+  bool enabled = true;
+  int64_t raw_days = 30;   ///< raw telemetry (flow, dns, http, tls, ssh, fileinfo, …)
+  int64_t alert_days = 0;  ///< the raw records behind alerts (event types alert, ransomware)
+  std::map<std::string, int64_t, std::less<>> type_days;  ///< per event type
+  /// One customer's contract terms.
+  struct CustomerRule {
+    int64_t days = -1;  ///< raw telemetry; -1: the global rules
+    std::map<std::string, int64_t, std::less<>> type_days;
+  };
+  std::map<std::string, CustomerRule, std::less<>> customers;  ///< by customer id
+  int64_t aggregate_days = 396;                                ///< hourly aggregates (13 months)
+  int64_t aggregate_top = 20;  ///< top talkers and top domains kept per customer and hour
+  int64_t interval_s = 600;    ///< between expiry sweeps; the first one interval after start
+  int64_t batch_ms = 50;       ///< longest hold of the writer by one expiry batch (a target)
+  int64_t pause_ms = 50;       ///< pause after each batch, at least as long as the batch took
+};
 
 /// How to open a store.
 struct StoreOptions {
@@ -55,6 +79,7 @@ struct StoreOptions {
   /// The key file that seals secret columns (`server.secret_key_file`), made when missing;
   /// empty: no key, and storing a secret fails.
   std::string secret_key_file;
+  RetentionOptions retention;  ///< expiry of raw telemetry and aggregates
 };
 
 /// What a key rotation did (`mimamori admin rotate-key`).

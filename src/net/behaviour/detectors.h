@@ -1,0 +1,107 @@
+#pragma once
+// Private to behaviour/: the detectors the umbrella Detector (behaviour.cc) runs. Each is a
+// plain class called only for the packets it needs; each keeps its state in capped tables.
+
+#include <memory>
+#include <string>
+
+#include "behaviour/common.h"
+
+namespace mimamori::net::behaviour {
+
+// Vertical and horizontal port scans, UDP and ICMP sweeps; inbound and internal/outbound.
+class ScanDetector {
+ public:
+  explicit ScanDetector(Shared& s);
+  ~ScanDetector();
+  void on_new_flow(const Packet& p, DetectContext& ctx);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Password guessing: short sessions of one shape, protocol-visible failures, and a login that
+// succeeds after them.
+class GuessDetector {
+ public:
+  explicit GuessDetector(Shared& s);
+  ~GuessDetector();
+  bool auth_port(uint16_t port) const;
+  // A packet of a flow to an authentication port (marks.guess_port).
+  void on_packet(const Packet& p, FlowMarks& m, DetectContext& ctx);
+  // Server replies of such a flow (FTP, SMTP, POP, IMAP, Telnet, SMB2).
+  void on_reply(const StreamChunk& c, FlowMarks& m, DetectContext& ctx);
+  // An HTTP response's status (401s are failed logins).
+  void on_http_status(std::string_view status, DetectContext& ctx);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A management or file-sharing service accepting connections from the internet.
+class ExposedDetector {
+ public:
+  explicit ExposedDetector(Shared& s);
+  ~ExposedDetector();
+  bool watched(uint16_t port) const;
+  void on_packet(const Packet& p, FlowMarks& m, DetectContext& ctx);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Periodic connections from an internal host to one external destination.
+class BeaconDetector {
+ public:
+  explicit BeaconDetector(Shared& s);
+  ~BeaconDetector();
+  void on_new_flow(const Packet& p, DetectContext& ctx);
+  // The name the client asked for on this flow (TLS SNI, HTTP Host).
+  void on_name(const Flow& f, std::string_view name);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// DNS tunnels (many long random names under one domain) and DGA-looking domains.
+class DnsDetector {
+ public:
+  explicit DnsDetector(Shared& s);
+  ~DnsDetector();
+  void on_query(const Packet& p, std::string_view name, DetectContext& ctx);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One internal host reaching many internal hosts on admin ports; admin shares and svcctl.
+class LateralDetector {
+ public:
+  explicit LateralDetector(Shared& s);
+  ~LateralDetector();
+  void on_new_flow(const Packet& p, DetectContext& ctx);
+  void on_smb_request(const StreamChunk& c, FlowMarks& m, DetectContext& ctx);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// HTTP response bodies hashed (SHA-256, MD5), `fileinfo` records, known-bad hash alerts.
+class FileDetector {
+ public:
+  explicit FileDetector(Shared& s);
+  ~FileDetector();
+  void on_response_body(const Packet& p, const AppEvent& ev, DetectContext& ctx);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mimamori::net::behaviour

@@ -1,0 +1,408 @@
+// Retention: raw telemetry expires by kind (global days, per event type, per customer) while
+// alerts' raw records, alerts and incidents stay; expiry runs in batches between which ingest
+// commits; hourly aggregates are added at ingest (once per event, however often a batch is
+// replayed), read through the API by their own customer only, cut to the top items once the
+// hour is over and expired after their days. On both backends.
+
+#include "retention/retention.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "mimamori/core/clock.h"
+#include "mimamori/core/config.h"
+#include "store/sql.h"
+#include "test_support.h"
+
+namespace mimamori::server::testing {
+namespace {
+
+namespace json = boost::json;
+
+constexpr int64_t kHour = 3600LL * 1000000;
+constexpr int64_t kDay = 24 * kHour;
+
+std::string at(int64_t micros) { return core::format_eve_time(core::Timestamp{micros}); }
+
+std::string flow_line(int64_t ts, std::string_view src, int64_t out, int64_t in) {
+  return json::serialize(json::object{
+      {"timestamp", at(ts)},
+      {"event_type", "flow"},
+      {"src_ip", src},
+      {"src_port", 50000},
+      {"dest_ip", "203.0.113.80"},
+      {"dest_port", 443},
+      {"proto", "TCP"},
+      {"flow",
+       json::object{{"bytes_toserver", out}, {"bytes_toclient", in}, {"pkts_toserver", 3}}}});
+}
+
+std::string dns_at(int64_t ts, std::string_view name) {
+  return json::serialize(json::object{{"timestamp", at(ts)},
+                                      {"event_type", "dns"},
+                                      {"src_ip", "192.168.1.20"},
+                                      {"dest_ip", "192.168.1.1"},
+                                      {"proto", "UDP"},
+                                      {"dns", json::object{{"type", "query"}, {"rrname", name}}}});
+}
+
+std::string tls_at(int64_t ts, std::string_view sni) {
+  return json::serialize(json::object{{"timestamp", at(ts)},
+                                      {"event_type", "tls"},
+                                      {"src_ip", "192.168.1.20"},
+                                      {"dest_ip", "198.51.100.7"},
+                                      {"proto", "TCP"},
+                                      {"tls", json::object{{"sni", sni}}}});
+}
+
+struct Tenant {
+  std::string customer, device, token;
+  int64_t next_seq = 1;
+};
+
+class RetentionTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string why;
+    url_ = fresh_store_url(GetParam(), &why);
+    if (url_.empty()) GTEST_SKIP() << why;
+    ts_ = TestServer::start(url_);
+    ASSERT_TRUE(ts_);
+    admin_ = std::make_unique<Client>(ts_->admin());
+  }
+
+  Tenant tenant(const std::string& name) {
+    Tenant t;
+    auto c = admin_->post("/api/v1/customers", json::serialize(json::object{{"name", name}}));
+    EXPECT_EQ(c.status, 201) << c.body;
+    t.customer = c.str("id");
+    auto code = admin_->post("/api/v1/customers/" + t.customer + "/enrollment-codes", "{}");
+    EXPECT_EQ(code.status, 201) << code.body;
+    Client anon(ts_->base);
+    auto d = anon.call("POST", "/api/v1/enroll",
+                       json::serialize(json::object{{"code", code.str("code")},
+                                                    {"hostname", "gw-" + name},
+                                                    {"kind", "sensor"},
+                                                    {"version", "0.1.0"}}),
+                       {"Content-Type: application/json"});
+    EXPECT_EQ(d.status, 201) << d.body;
+    t.device = d.str("device_id");
+    t.token = d.str("device_token");
+    return t;
+  }
+
+  void send(Tenant& t, const std::vector<std::string>& lines) {
+    Client anon(ts_->base);
+    auto r = ingest(anon, t.token, t.next_seq, lines);
+    ASSERT_EQ(r.status, 200) << r.body;
+    t.next_seq += static_cast<int64_t>(lines.size());
+  }
+
+  // Stored events of a customer and type with an event time in [from, to).
+  int64_t count(const Tenant& t, std::string_view type, int64_t from, int64_t to) {
+    int64_t n = -1;
+    auto st = store().transact(false, [&](SqlTx& tx) -> Status {
+      auto r = tx.q(
+          "SELECT COUNT(*) FROM events WHERE customer_id = $1 AND event_type = $2 AND ts >= $3 "
+          "AND ts < $4",
+          {sp(t.customer), sp(type), sp(from), sp(to)});
+      if (!r.ok()) return r.error();
+      n = r->i64(0, 0);
+      return {};
+    });
+    EXPECT_TRUE(st.ok()) << st.error().message;
+    return n;
+  }
+
+  int64_t scalar(const std::string& sql, std::initializer_list<SqlParam> params = {}) {
+    int64_t n = -1;
+    auto st = store().transact(false, [&](SqlTx& tx) -> Status {
+      auto r = tx.q(sql, params);
+      if (!r.ok()) return r.error();
+      n = r->i64(0, 0);
+      return {};
+    });
+    EXPECT_TRUE(st.ok()) << st.error().message;
+    return n;
+  }
+
+  Store& store() { return ts_->server->store(); }
+
+  std::string url_;
+  std::unique_ptr<TestServer> ts_;
+  std::unique_ptr<Client> admin_;
+};
+
+TEST_P(RetentionTest, RawTelemetryExpiresByKindCustomerAndTypeAlertsStay) {
+  const int64_t now = core::now().micros;
+  Tenant a = tenant("標準"), b = tenant("長期契約"), c = tenant("フロー短期");
+  // Each tenant: flows, dns, tls and alerts 40, 20 and 5 days old.
+  for (Tenant* t : {&a, &b, &c}) {
+    std::vector<std::string> lines;
+    for (int64_t age : {40, 20, 5}) {
+      const int64_t ts = now - age * kDay;
+      for (int i = 0; i < 3; ++i) {
+        lines.push_back(flow_line(ts + i, "192.168.1.20", 100, 200));
+        lines.push_back(dns_at(ts + i, "www.example.jp"));
+        lines.push_back(tls_at(ts + i, "mail.example.jp"));
+      }
+      lines.push_back(alert_line(2024217, "ET MALWARE Possible Trojan Beacon", "192.168.1.20",
+                                 "198.51.100.9", at(ts)));
+    }
+    send(*t, lines);
+  }
+  const int64_t alerts_before = scalar("SELECT COUNT(*) FROM alerts");
+  const int64_t incidents_before = scalar("SELECT COUNT(*) FROM incidents");
+  ASSERT_GT(alerts_before, 0);
+
+  RetentionOptions o;  // raw 30 days, alerts forever
+  o.type_days["dns"] = 10;
+  o.customers[b.customer].days = 90;              // replaces the global rules for b
+  o.customers[c.customer].type_days["flow"] = 3;  // on top of the global rules for c
+  o.pause_ms = 0;
+  Expiry expiry(store(), o);
+  auto st = expiry.sweep(now);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+
+  auto old = [&](int64_t age) { return std::pair{now - age * kDay, now - age * kDay + kHour}; };
+  struct Want {
+    Tenant* t;
+    const char* type;
+    int64_t age, n;
+  };
+  const std::vector<Want> want = {
+      // a: the global rules.
+      {&a, "flow", 40, 0},
+      {&a, "flow", 20, 3},
+      {&a, "tls", 40, 0},
+      {&a, "tls", 20, 3},
+      {&a, "dns", 20, 0},
+      {&a, "dns", 5, 3},
+      {&a, "alert", 40, 1},
+      // b: 90 days for everything, the global dns rule does not apply.
+      {&b, "flow", 40, 3},
+      {&b, "dns", 40, 3},
+      {&b, "tls", 40, 3},
+      {&b, "alert", 40, 1},
+      // c: its flow rule, then the global ones.
+      {&c, "flow", 5, 0},
+      {&c, "dns", 20, 0},
+      {&c, "dns", 5, 3},
+      {&c, "tls", 40, 0},
+      {&c, "tls", 20, 3},
+      {&c, "alert", 40, 1},
+  };
+  for (const auto& w : want) {
+    auto [from, to] = old(w.age);
+    EXPECT_EQ(count(*w.t, w.type, from, to), w.n)
+        << w.type << " of " << w.t->customer << ", " << w.age << " days old";
+  }
+  // a: flow, tls 40; dns 40, 20 — c: flow 40, 20, 5; dns 40, 20; tls 40. Three each.
+  EXPECT_EQ(st->events_deleted, 3 * (4 + 6));
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM alerts"), alerts_before);
+  EXPECT_GE(scalar("SELECT COUNT(*) FROM incidents"), incidents_before);
+
+  // A second sweep finds nothing more; alert raw records go once alert_days says so.
+  auto again = expiry.sweep(now);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->events_deleted, 0);
+  o.alert_days = 30;
+  Expiry with_alerts(store(), o);
+  auto st2 = with_alerts.sweep(now);
+  ASSERT_TRUE(st2.ok()) << st2.error().message;
+  EXPECT_EQ(count(a, "alert", old(40).first, old(40).second), 0);
+  EXPECT_EQ(count(a, "alert", old(20).first, old(20).second), 1);
+  EXPECT_EQ(count(c, "alert", old(40).first, old(40).second), 0);
+  // b's own days (90) cover its raw telemetry, not its alert records: alert_days applies.
+  EXPECT_EQ(count(b, "alert", old(40).first, old(40).second), 0);
+  EXPECT_EQ(st2->events_deleted, 3);
+}
+
+TEST_P(RetentionTest, ExpiryRunsInBatchesWhileIngestCommits) {
+  const int64_t now = core::now().micros;
+  Tenant a = tenant("大量");
+  // 12,000 old flows, in batches of 2,000.
+  for (int k = 0; k < 6; ++k) {
+    std::vector<std::string> lines;
+    for (int i = 0; i < 2000; ++i) {
+      lines.push_back(flow_line(now - 45 * kDay + k * 2000 + i, "192.168.1.30", 10, 10));
+    }
+    send(a, lines);
+  }
+  RetentionOptions o;
+  o.batch_ms = 20;
+  o.pause_ms = 5;
+  Expiry expiry(store(), o);
+  std::atomic<bool> done{false};
+  Result<ExpiryStats> st = core::make_error("not run");
+  std::thread sweeper([&] {
+    st = expiry.sweep(now);
+    done = true;
+  });
+  // Ingest carries on, batch after batch, while the sweep runs.
+  int during = 0;
+  Tenant b = tenant("同時");
+  while (!done) {
+    send(b, {dns_at(now, "during.example.jp")});
+    if (!done) ++during;
+  }
+  sweeper.join();
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->events_deleted, 12000);
+  EXPECT_GT(st->batches, 3) << "one large delete instead of batches";
+  EXPECT_GT(during, 0) << "no ingest committed while the sweep ran";
+  EXPECT_EQ(count(a, "flow", 0, now), 0);
+  EXPECT_EQ(count(b, "dns", 0, now + kHour), b.next_seq - 1);
+}
+
+TEST_P(RetentionTest, HourlyAggregatesCountOnceAndAreReadByTheirCustomerOnly) {
+  const int64_t now = core::now().micros;
+  const int64_t hour = (now / kHour - 5) * kHour;  // closed, and inside the cut's look-back
+  Tenant a = tenant("集計"), b = tenant("他社");
+  std::vector<std::string> lines = {
+      flow_line(hour + 1, "192.168.1.20", 1000, 5000),
+      flow_line(hour + 2, "192.168.1.21", 300, 100),
+      flow_line(hour + 3, "192.168.1.22", 10, 20),
+      flow_line(hour + 4, "192.168.1.20", 1, 2),
+      dns_at(hour + 5, "www.example.jp"),
+      dns_at(hour + 6, "www.example.jp"),
+      dns_at(hour + 7, "cdn.example.net"),
+      tls_at(hour + 8, "mail.example.jp"),
+      alert_line(2024217, "ET MALWARE Possible Trojan Beacon", "192.168.1.20", "198.51.100.9",
+                 at(hour + 9)),
+  };
+  send(a, lines);
+  // The same batch again (a device retrying): all duplicates (409), stored once, counted once.
+  {
+    Client anon(ts_->base);
+    auto again = ingest(anon, a.token, 1, lines);
+    ASSERT_EQ(again.status, 409) << again.body;
+  }
+  const std::string path = "/api/v1/customers/" + a.customer +
+                           "/aggregates?from=" + at(hour - kHour) + "&to=" + at(hour + 2 * kHour);
+  std::string escaped;
+  for (char ch : path) escaped += ch == '+' ? std::string("%2B") : std::string(1, ch);
+  auto r = admin_->get(escaped);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto hours = r.json().at("hours").as_array();
+  ASSERT_EQ(hours.size(), 1u) << r.body;
+  const auto& h = hours[0].as_object();
+  EXPECT_EQ(h.at("hour").as_string(), at(hour));
+  EXPECT_EQ(h.at("events").at("flow").as_int64(), 4);
+  EXPECT_EQ(h.at("events").at("dns").as_int64(), 3);
+  EXPECT_EQ(h.at("events").at("tls").as_int64(), 1);
+  EXPECT_EQ(h.at("events").at("alert").as_int64(), 1);
+  EXPECT_EQ(h.at("alerts").as_object().size(), 1u) << r.body;
+  EXPECT_EQ(h.at("bytes_out").as_int64(), 1311);
+  EXPECT_EQ(h.at("bytes_in").as_int64(), 5122);
+  const auto& talkers = h.at("top_talkers").as_array();
+  ASSERT_EQ(talkers.size(), 3u);
+  EXPECT_EQ(talkers[0].at("ip").as_string(), "192.168.1.20");
+  EXPECT_EQ(talkers[0].at("bytes").as_int64(), 6003);
+  EXPECT_EQ(talkers[1].at("ip").as_string(), "192.168.1.21");
+  const auto& domains = h.at("top_domains").as_array();
+  ASSERT_EQ(domains.size(), 3u) << r.body;
+  EXPECT_EQ(domains[0].at("name").as_string(), "www.example.jp");
+  EXPECT_EQ(domains[0].at("count").as_int64(), 2);
+
+  // The customer's own user reads them; another customer's user gets 404, and so does an
+  // unknown customer.
+  for (auto [t, email] : {std::pair{&a, "own@agg.example.jp"}, {&b, "other@agg.example.jp"}}) {
+    ASSERT_TRUE(store()
+                    .create_user(Principal::system("test"), email, "利用者",
+                                 "customer password 1234", Role::kCustomerUser, t->customer)
+                    .ok());
+  }
+  Client own(ts_->base), other(ts_->base);
+  ASSERT_EQ(own.login("own@agg.example.jp", "customer password 1234").status, 200);
+  ASSERT_EQ(other.login("other@agg.example.jp", "customer password 1234").status, 200);
+  auto mine = own.get(escaped);
+  EXPECT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(mine.body, r.body);
+  auto theirs = other.get(escaped);
+  EXPECT_EQ(theirs.status, 404) << theirs.body;
+  EXPECT_EQ(theirs.body.find("192.168.1.20"), std::string::npos);
+  EXPECT_EQ(admin_->get("/api/v1/customers/cus_nope/aggregates").status, 404);
+  EXPECT_EQ(admin_->get("/api/v1/customers/" + a.customer + "/aggregates?from=yesterday").status,
+            400);
+  EXPECT_EQ(admin_
+                ->get("/api/v1/customers/" + a.customer +
+                      "/aggregates?from=" + "2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z")
+                .status,
+            400);
+
+  // Once the hour is over, talkers and domains keep their top items only.
+  RetentionOptions o;
+  o.aggregate_top = 2;
+  o.pause_ms = 0;
+  Expiry expiry(store(), o);
+  auto st = expiry.sweep(now);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->aggregates_cut, 2);  // one talker, one domain
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE customer_id = $1 AND metric = "
+                   "'talker_bytes'",
+                   {sp(a.customer)}),
+            2);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE customer_id = $1 AND item = "
+                   "'mail.example.jp'",
+                   {sp(a.customer)}),
+            0);
+
+  // Aggregates older than aggregate_days go; 13 months by default keeps a year-old hour.
+  auto put = store().transact(true, [&](SqlTx& tx) -> Status {
+    for (int64_t age : {400, 370}) {
+      auto q = tx.q(
+          "INSERT INTO hourly_aggregates (customer_id, hour_start, metric, item, value) VALUES "
+          "($1, $2, 'events', 'flow', 7)",
+          {sp(a.customer), sp((now - age * kDay) / kHour * kHour)});
+      if (!q.ok()) return q.error();
+    }
+    return {};
+  });
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  auto st2 = Expiry(store(), RetentionOptions{}).sweep(now);
+  ASSERT_TRUE(st2.ok()) << st2.error().message;
+  EXPECT_EQ(st2->aggregates_deleted, 1);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE hour_start < $1",
+                   {sp(now - 300 * kDay)}),
+            1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RetentionTest, ::testing::ValuesIn(backends()));
+
+TEST(RetentionOptions, ReadFromTheConfigurationAndCheckedWithTheKeyNamed) {
+  auto c = core::Config::from_string(
+      "store:\n"
+      "  retention:\n"
+      "    raw_days: 14\n"
+      "    types: {flow: 7, dns: 60}\n"
+      "    customers:\n"
+      "      cus_a: {days: 365}\n"
+      "      cus_b: {types: {tls: 90}}\n",
+      "server.yaml");
+  auto o = load_server_options(c);
+  const auto& r = o.store.retention;
+  EXPECT_EQ(r.raw_days, 14);
+  EXPECT_EQ(r.type_days.at("flow"), 7);
+  EXPECT_EQ(r.type_days.at("dns"), 60);
+  EXPECT_EQ(r.customers.at("cus_a").days, 365);
+  EXPECT_EQ(r.customers.at("cus_b").days, -1);
+  EXPECT_EQ(r.customers.at("cus_b").type_days.at("tls"), 90);
+  // cus_a: its own days (alert records kept forever, so one rule);
+  // cus_b: flow, dns, tls, raw; the rest: flow, dns, raw.
+  EXPECT_EQ(Expiry::plan(r).size(), 1u + 4u + 3u);
+
+  auto bad = core::Config::from_string("store:\n  retention:\n    types: {dns: -3}\n", "bad.yaml");
+  try {
+    (void)load_server_options(bad);
+    ADD_FAILURE() << "negative days accepted";
+  } catch (const core::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("store.retention.types.dns"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mimamori::server::testing

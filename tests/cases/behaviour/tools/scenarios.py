@@ -1,0 +1,656 @@
+#!/usr/bin/env python3
+"""Generates captures of attacks (and of an ordinary office) with randomised hosts, timing,
+rates and jitter, runs mimamori-sensor on each, and checks the behaviour alerts: each attack
+raises its alerts with the right hosts, exactly as often as expected, and nothing else of the
+behaviour detectors fires.
+
+  scenarios.py --bin BUILD/bin --scenario scan --variants 4 [--keep DIR] [--seed N]
+
+Prints one line per variant and "N of N variants as expected"; exits 1 otherwise."""
+
+import argparse
+import gzip
+import hashlib
+import ipaddress
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from traffic import (Capture, Session, dns_answer, dns_query, smb2, smb2_create,  # noqa: E402
+                     smb2_tree_connect, tls_app_data, tls_client_hello, tls_server_hello)
+
+GID_LO, GID_HI = 9200100, 9200799
+EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
+SID = {
+    "scan_vertical_in": 9200101, "scan_vertical_int": 9200102, "scan_horizontal_int": 9200112,
+    "scan_udp_in": 9200121, "scan_icmp_int": 9200132, "guess_shape": 9200201,
+    "guess_fail": 9200202, "guess_success": 9200210, "exposed": 9200301, "beacon": 9200401,
+    "dns_tunnel": 9200501, "dga": 9200502, "lateral": 9200601, "admin_share": 9200602,
+    "svcctl": 9200603, "bad_file": 9200701,
+}
+
+
+class Net:
+    """Random, distinct addresses: internal (HOME_NET, RFC 1918) and external."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.used = set()
+        self.lan = rng.choice(["192.168.%d" % rng.randint(0, 254), "10.%d.%d" % (
+            rng.randint(0, 254), rng.randint(0, 254)), "172.%d.%d" % (rng.randint(16, 31),
+                                                                       rng.randint(0, 254))])
+
+    def internal(self):
+        while True:
+            a = "%s.%d" % (self.lan, self.rng.randint(2, 250))
+            if a not in self.used:
+                self.used.add(a)
+                return a
+
+    def external(self):
+        while True:
+            a = ipaddress.IPv4Address(self.rng.randint(0x01000000, 0xDEFFFFFF))
+            if a.is_global and not a.is_multicast and str(a) not in self.used:
+                self.used.add(str(a))
+                return str(a)
+
+    def gateway(self):
+        return "%s.1" % self.lan
+
+
+class Scenario:
+    def __init__(self, rng, t0):
+        self.rng = rng
+        self.t = t0
+        self.cap = Capture()
+        self.net = Net(rng)
+        self.expect = []  # {sid, hosts: [a, b|None], count}
+        self.files = []  # {sha256, count}
+        self.sensor_args = []
+        self.port = rng.randint(20000, 40000)
+
+    def eport(self):
+        self.port += 1
+        if self.port > 65000:
+            self.port = 20000
+        return self.port
+
+    def want(self, sid, a, b=None, count=1):
+        self.expect.append({"sid": SID[sid], "hosts": [a, b], "count": count})
+
+
+# --- scans ---------------------------------------------------------------------------------
+
+def scenario_scan(s):
+    rng, net = s.rng, s.net
+    # Vertical, from the internet: one attacker, many ports of one host, a few of them open.
+    a, v = net.external(), net.internal()
+    ports = rng.sample(range(1, 10000), rng.randint(25, 300))
+    open_ports = set(rng.sample(ports, min(3, len(ports))))
+    gap = rng.uniform(0.0005, 45.0 / len(ports))
+    sport = s.eport()
+    for p in ports:
+        sess = Session(s.cap, s.t, a, sport, v, p)
+        sess.handshake(accept=False) if p not in open_ports else _syn_ack_rst(sess)
+        s.t += gap * rng.uniform(0.5, 1.5)
+    s.want("scan_vertical_in", a, v)
+    s.t += 400
+    # Vertical, internal: an infected PC probing a server.
+    a, v = net.internal(), net.internal()
+    for p in rng.sample(range(1, 2000), rng.randint(25, 120)):
+        Session(s.cap, s.t, a, s.eport(), v, p).handshake(accept=False)
+        s.t += rng.uniform(0.001, 0.3)
+    s.want("scan_vertical_int", a, v)
+    s.t += 400
+    # Horizontal, internal: one PC, one port (SMB), many hosts; also lateral movement.
+    a = net.internal()
+    for _ in range(rng.randint(25, 60)):
+        Session(s.cap, s.t, a, s.eport(), net.internal(), 445).handshake(
+            accept=rng.random() < 0.2)
+        s.t += rng.uniform(0.01, 0.8)
+    s.want("scan_horizontal_int", a)
+    s.want("lateral", a)
+    s.t += 400
+    # Horizontal, outbound: a PC scanning the internet for Telnet (a bot).
+    a = net.internal()
+    for _ in range(rng.randint(25, 80)):
+        Session(s.cap, s.t, a, s.eport(), net.external(), 23).handshake(accept=False)
+        s.t += rng.uniform(0.01, 0.5)
+    s.want("scan_horizontal_int", a)
+    s.t += 400
+    # UDP sweep from the internet (SNMP).
+    b = net.external()
+    for _ in range(rng.randint(25, 50)):
+        s.cap.udp(s.t, b, s.eport(), net.internal(), 161, b"\x30\x26\x02\x01\x01\x04\x06public")
+        s.t += rng.uniform(0.01, 1.0)
+    s.want("scan_udp_in", b)
+    s.t += 400
+    # ICMP sweep inside.
+    c = net.internal()
+    ident = rng.randint(1, 65000)
+    for i in range(rng.randint(25, 100)):
+        d = net.internal() if i < 200 else None
+        s.cap.icmp_echo(s.t, c, d, ident, i)
+        if rng.random() < 0.5:
+            s.cap.icmp_echo(s.t + 0.001, d, c, ident, i, reply=True)
+        s.t += rng.uniform(0.005, 0.5)
+    s.want("scan_icmp_int", c)
+
+
+def _syn_ack_rst(sess):
+    from traffic import RST, SYN, ACK
+    sess.cap.tcp(sess.t, sess.c, sess.cp, sess.s, sess.sp, 1000, 0, SYN)
+    sess.cap.tcp(sess.t + 0.001, sess.s, sess.sp, sess.c, sess.cp, 5000, 1001, SYN | ACK)
+    sess.cap.tcp(sess.t + 0.002, sess.c, sess.cp, sess.s, sess.sp, 1001, 0, RST)
+
+
+# --- password guessing ---------------------------------------------------------------------
+
+def _ssh_like(s, client, server, port, size, duration, banner=True):
+    rng = s.rng
+    sess = Session(s.cap, s.t, client, s.eport(), server, port).handshake()
+    if banner and port == 22:
+        sess.reply(b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6\r\n", 0.01)
+        sess.send(b"SSH-2.0-libssh_0.9.6\r\n", 0.01)
+    steps = 4
+    for _ in range(steps):
+        sess.send(bytes(rng.getrandbits(8) for _ in range(max(1, size // steps))),
+                  duration / (2 * steps))
+        sess.reply(bytes(rng.getrandbits(8) for _ in range(max(1, size // steps))),
+                   duration / (2 * steps))
+    sess.close(0.01)
+    return sess.t
+
+
+def scenario_guess(s):
+    rng, net = s.rng, s.net
+    # SSH from the internet: short sessions of about one size; sometimes a login at the end.
+    a, srv = net.external(), net.internal()
+    base = rng.randint(1200, 3000)
+    for _ in range(rng.randint(12, 40)):
+        _ssh_like(s, a, srv, 22, int(base * rng.uniform(0.95, 1.05)), rng.uniform(0.5, 4))
+        s.t += rng.uniform(0.2, 8)
+    s.want("guess_shape", a, srv)
+    s.want("exposed", a, srv)
+    if rng.random() < 0.6:
+        s.t += rng.uniform(1, 20)
+        sess = Session(s.cap, s.t, a, s.eport(), srv, 22).handshake()
+        for _ in range(rng.randint(20, 40)):
+            sess.send(bytes(rng.getrandbits(8) for _ in range(rng.randint(40, 400))),
+                      rng.uniform(3, 12))
+            sess.reply(bytes(rng.getrandbits(8) for _ in range(rng.randint(40, 1400))), 0.05)
+        sess.close(0.1)
+        s.want("guess_success", a, srv)
+    s.t += 800
+    # RDP inside: an infected PC against a server.
+    a, srv = net.internal(), net.internal()
+    base = rng.randint(3000, 6000)
+    for _ in range(rng.randint(12, 30)):
+        _ssh_like(s, a, srv, 3389, int(base * rng.uniform(0.93, 1.07)), rng.uniform(0.5, 3))
+        s.t += rng.uniform(0.5, 10)
+    s.want("guess_shape", a, srv)
+    s.t += 800
+    # FTP: failed logins the protocol shows (530), a few per session; sometimes a success.
+    a, srv = net.internal(), net.internal()
+    success = rng.random() < 0.5
+    sessions = rng.randint(2, 4)
+    for i in range(sessions):
+        sess = Session(s.cap, s.t, a, s.eport(), srv, 21).handshake()
+        sess.reply(b"220 (vsFTPd 3.0.3)\r\n", 0.01)
+        for _ in range(3):
+            user = rng.choice(["admin", "root", "ftp", "user", "test"])
+            sess.send(b"USER %s\r\n" % user.encode(), rng.uniform(0.05, 1))
+            sess.reply(b"331 Please specify the password.\r\n", 0.01)
+            sess.send(b"PASS %d\r\n" % rng.randint(0, 10 ** 8), rng.uniform(0.05, 1))
+            sess.reply(b"530 Login incorrect.\r\n", rng.uniform(0.5, 3))
+        if success and i == sessions - 1:
+            sess.send(b"USER backup\r\nPASS backup123\r\n", 0.5)
+            sess.reply(b"230 Login successful.\r\n", 0.3)
+        sess.close(0.1)
+        s.t = sess.t + rng.uniform(0.5, 5)
+    s.want("guess_fail", a, srv)
+    if success:
+        s.want("guess_success", a, srv)
+    s.t += 800
+    # HTTP Basic: a router's admin page answering 401 again and again.
+    a, srv = net.internal(), net.gateway()
+    sess = Session(s.cap, s.t, a, s.eport(), srv, 80).handshake()
+    for _ in range(rng.randint(6, 15)):
+        sess.send(b"GET /admin/ HTTP/1.1\r\nHost: %s\r\nAuthorization: Basic %s\r\n\r\n" %
+                  (srv.encode(), b"YWRtaW46%06d" % rng.randint(0, 999999)), rng.uniform(0.1, 2))
+        sess.reply(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"router\"\r\n"
+                   b"Content-Length: 0\r\n\r\n", 0.01)
+    sess.close(0.1)
+    s.t = sess.t
+    s.want("guess_fail", a, srv)
+    s.t += 800
+    # SMB2: STATUS_LOGON_FAILURE answers in two sessions.
+    a, srv = net.internal(), net.internal()
+    for _ in range(2):
+        sess = Session(s.cap, s.t, a, s.eport(), srv, 445).handshake()
+        sess.send(smb2(0), 0.01).reply(smb2(0), 0.01)
+        for _ in range(rng.randint(3, 6)):
+            sess.send(smb2(1, body=b"\x19\x00" + b"\x00" * 30), rng.uniform(0.05, 0.5))
+            sess.reply(smb2(1, status=0xC000006D), 0.01)
+        sess.close(0.1)
+        s.t = sess.t + rng.uniform(0.5, 3)
+    s.want("guess_fail", a, srv)
+
+
+# --- exposed services ----------------------------------------------------------------------
+
+def scenario_exposed(s):
+    rng, net = s.rng, s.net
+    rdp, smbh, closed = net.internal(), net.internal(), net.internal()
+    first = None
+    for i in range(rng.randint(2, 8)):
+        c = net.external()
+        first = first or c
+        sess = Session(s.cap, s.t, c, s.eport(), rdp, 3389).handshake()
+        for _ in range(rng.randint(2, 6)):
+            sess.send(bytes(rng.getrandbits(8) for _ in range(rng.randint(100, 3000))),
+                      rng.uniform(1, 30))
+            sess.reply(bytes(rng.getrandbits(8) for _ in range(rng.randint(100, 9000))), 0.05)
+        sess.close(0.1)
+        s.t = sess.t + rng.uniform(5, 600)
+    s.want("exposed", first, rdp)
+    c = net.external()
+    for _ in range(rng.randint(1, 4)):
+        sess = Session(s.cap, s.t, c, s.eport(), smbh, 445).handshake()
+        sess.send(smb2(0), 0.01).reply(smb2(0), 0.01).close(0.1)
+        s.t = sess.t + rng.uniform(1, 100)
+    s.want("exposed", c, smbh)
+    # Refused from the internet; accepted from inside: no alert.
+    Session(s.cap, s.t, net.external(), s.eport(), closed, 5900).handshake(accept=False)
+    sess = Session(s.cap, s.t + 1, net.internal(), s.eport(), rdp, 3389).handshake()
+    sess.send(b"x" * 200, 1).reply(b"y" * 500, 0.1).close(0.1)
+
+
+# --- beaconing -----------------------------------------------------------------------------
+
+def scenario_beacon(s):
+    rng, net = s.rng, s.net
+    start = s.t
+    # The implant: a regular period with jitter, a few missed check-ins.
+    pc, c2 = net.internal(), net.external()
+    period = rng.uniform(30, 600)
+    jitter = rng.uniform(0, 0.12)
+    port = rng.choice([443, 8443, 8080, 80])
+    n = rng.randint(10, 30)
+    missed = set(rng.sample(range(2, n), rng.randint(0, 2)))
+    t = s.t
+    for i in range(n):
+        t += period * (1 + rng.uniform(-jitter, jitter))
+        if i in missed:
+            continue
+        sess = Session(s.cap, t, pc, s.eport(), c2, port).handshake()
+        sess.send(bytes(rng.getrandbits(8) for _ in range(rng.randint(200, 400))), 0.05)
+        sess.reply(bytes(rng.getrandbits(8) for _ in range(rng.randint(100, 300))), 0.1)
+        sess.close(0.05)
+    s.want("beacon", pc, c2)
+    # Windows telemetry at a fixed period, named by SNI: allowed.
+    pc2, ms = net.internal(), net.external()
+    t = start
+    for i in range(rng.randint(10, 20)):
+        t += 300 * (1 + rng.uniform(-0.05, 0.05))
+        sess = Session(s.cap, t, pc2, s.eport(), ms, 443).handshake()
+        sess.send(tls_client_hello("settings-win.data.microsoft.com", rng), 0.01)
+        sess.reply(tls_server_hello(rng), 0.03)
+        sess.send(tls_app_data(rng.randint(300, 900), rng), 0.05)
+        sess.close(0.05)
+    # Irregular visits to a web service: not periodic.
+    pc3, web = net.internal(), net.external()
+    t = start
+    for i in range(rng.randint(15, 40)):
+        t += rng.expovariate(1 / 120)
+        sess = Session(s.cap, t, pc3, s.eport(), web, 443).handshake()
+        sess.send(bytes(rng.getrandbits(8) for _ in range(300)), 0.05).close(0.05)
+    # NTP every 64 s: an ignored port.
+    pc4, ntp = net.internal(), net.external()
+    t = start
+    for i in range(30):
+        t += 64
+        s.cap.udp(t, pc4, 123, ntp, 123, b"\x23" + b"\x00" * 47)
+        s.cap.udp(t + 0.02, ntp, 123, pc4, 123, b"\x24" + b"\x00" * 47)
+
+
+# --- DNS -----------------------------------------------------------------------------------
+
+B32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+def scenario_dns(s):
+    rng, net = s.rng, s.net
+    resolver = net.gateway()
+    pc = net.internal()
+    domain = rng.choice(["cloudsync-%s.com", "update-%s.net", "cdn-%s.org"]) % rng.choice(
+        ["alpha", "mercury", "tokyo", "delta"])
+    qtype = rng.choice([1, 16, 10])
+    t = s.t
+    for i in range(rng.randint(40, 200)):
+        n = rng.randint(30, 60)
+        data = "".join(rng.choice(B32) for _ in range(n))
+        labels = [data[j:j + 30] for j in range(0, n, 30)]
+        name = ".".join(labels + ["%d" % i, domain])
+        s.cap.udp(t, pc, s.eport(), resolver, 53, dns_query(rng.randint(0, 65535), name, qtype))
+        t += rng.uniform(0.05, 1.2)
+    s.want("dns_tunnel", pc, resolver)
+    # DGA: many random .com/.net/.info names.
+    pc2 = net.internal()
+    t = s.t
+    for i in range(rng.randint(25, 50)):
+        label = "".join(rng.choice("bcdfghjklmnpqrstvwxz" if rng.random() < 0.85 else "aeiou")
+                        for _ in range(rng.randint(14, 22)))
+        name = label + rng.choice([".com", ".net", ".info", ".biz"])
+        s.cap.udp(t, pc2, s.eport(), resolver, 53, dns_query(rng.randint(0, 65535), name))
+        t += rng.uniform(0.1, 4)
+    s.want("dga", pc2, resolver)
+    # Ordinary lookups: CDN names with hashes in them, but short and few per domain.
+    pc3 = net.internal()
+    t = s.t
+    for i in range(200):
+        name = rng.choice(["www.google.com", "outlook.office365.com", "teams.microsoft.com",
+                           "e%d.dscb.akamaiedge.net" % rng.randint(1, 9999),
+                           "r%d---sn-%s.googlevideo.com" % (rng.randint(1, 9), "".join(
+                               rng.choice(B32) for _ in range(8))),
+                           "www.yahoo.co.jp", "api.line.me", "login.microsoftonline.com"])
+        ident = rng.randint(0, 65535)
+        s.cap.udp(t, pc3, s.eport(), resolver, 53, dns_query(ident, name))
+        s.cap.udp(t + 0.01, resolver, 53, pc3, s.port, dns_answer(ident, name, "93.184.216.34"))
+        t += rng.uniform(0.5, 5)
+
+
+# --- lateral movement ----------------------------------------------------------------------
+
+def scenario_lateral(s):
+    rng, net = s.rng, s.net
+    pc = net.internal()
+    hosts = [net.internal() for _ in range(rng.randint(6, 15))]
+    admin = svc = 0
+    for h in hosts:
+        port = rng.choice([445, 445, 445, 135, 5985, 3389])
+        sess = Session(s.cap, s.t, pc, s.eport(), h, port).handshake()
+        if port == 445:
+            sess.send(smb2(0), 0.01).reply(smb2(0), 0.01)
+            sess.send(smb2(1), 0.01).reply(smb2(1), 0.01)
+            share = rng.choice(["ADMIN$", "C$", "IPC$"])
+            sess.send(smb2_tree_connect("\\\\%s\\%s" % (h, share)), 0.02).reply(smb2(3), 0.01)
+            if share != "IPC$":
+                admin += 1
+                s.want("admin_share", pc, h)
+            if rng.random() < 0.5:
+                sess.send(smb2_tree_connect("\\\\%s\\IPC$" % h), 0.02).reply(smb2(3), 0.01)
+                sess.send(smb2_create("svcctl"), 0.02).reply(smb2(5), 0.01)
+                svc += 1
+                s.want("svcctl", pc, h)
+        else:
+            sess.send(bytes(rng.getrandbits(8) for _ in range(rng.randint(100, 2000))), 0.05)
+            sess.reply(bytes(rng.getrandbits(8) for _ in range(rng.randint(100, 2000))), 0.05)
+        sess.close(0.05)
+        s.t = sess.t + rng.uniform(0.5, 20)
+    s.want("lateral", pc)
+
+
+# --- files ---------------------------------------------------------------------------------
+
+def _http_download(s, client, server, path, body, mode, host):
+    sess = Session(s.cap, s.t, client, s.eport(), server, 80).handshake()
+    sess.send(b"GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: Mozilla/5.0\r\n\r\n" %
+              (path.encode(), host.encode()), 0.01)
+    if mode == "gzip":
+        z = gzip.compress(body)
+        head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(z)
+        sess.reply(head + z, 0.05)
+    elif mode == "chunked":
+        mid = len(body) // 2
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:mid], body[mid:]) if c)
+        sess.reply(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n",
+                   0.05)
+    else:
+        sess.reply(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body), 0.05)
+    sess.close(0.05)
+    s.t = sess.t + s.rng.uniform(1, 30)
+
+
+def scenario_files(s, out_dir):
+    rng, net = s.rng, s.net
+    pc, srv = net.internal(), net.external()
+    name = "/%s/%s" % (rng.choice(["dl", "files", "tmp"]), rng.choice(["eicar.com", "eicar.txt",
+                                                                       "invoice.exe"]))
+    _http_download(s, pc, srv, name, EICAR, rng.choice(["plain", "gzip", "chunked"]),
+                   "files.example.net")
+    s.want("bad_file", pc, srv)
+    s.files.append({"sha256": hashlib.sha256(EICAR).hexdigest(), "count": 1})
+    # A file on the provider's list (CSV as abuse.ch ships), and one that is not.
+    bad = bytes(rng.getrandbits(8) for _ in range(rng.randint(2000, 60000)))
+    good = bytes(rng.getrandbits(8) for _ in range(rng.randint(2000, 60000)))
+    pc2, srv2 = net.internal(), net.external()
+    _http_download(s, pc2, srv2, "/update.bin", bad, rng.choice(["plain", "chunked"]),
+                   "cdn.example.org")
+    _http_download(s, pc2, srv2, "/readme.pdf", good, "plain", "cdn.example.org")
+    s.want("bad_file", pc2, srv2)
+    s.files.append({"sha256": hashlib.sha256(bad).hexdigest(), "count": 1})
+    s.files.append({"sha256": hashlib.sha256(good).hexdigest(), "count": 1})
+    csv = os.path.join(out_dir, "feed.csv")
+    with open(csv, "w") as f:
+        f.write("# first_seen,sha256_hash,md5_hash,file_name\n")
+        f.write('"2026-01-01 00:00:00","%s","%s","update.bin"\n' % (
+            hashlib.sha256(bad).hexdigest(), hashlib.md5(bad).hexdigest()))
+        f.write("not,a,hash,line\n")
+    s.sensor_args += ["--set", "behaviour.files.hash-lists=" + csv]
+
+
+# --- an ordinary office ----------------------------------------------------------------------
+
+def scenario_office(s, hours=3):
+    """Several hours of a 20-PC office: SaaS and cloud TLS, Windows and Office updates, printing,
+    file shares on the LAN, a video call, NTP, mDNS/SSDP/LLMNR/NetBIOS broadcasts, a cloud
+    backup, a VPN, DNS, and an administrator's SSH session to the server."""
+    rng, net = s.rng, s.net
+    start, end = s.t, s.t + hours * 3600
+    pcs = [net.internal() for _ in range(20)]
+    fs, dc, printer, nas, gw = (net.internal(), net.internal(), net.internal(), net.internal(),
+                                net.gateway())
+    saas = {n: net.external() for n in [
+        "outlook.office365.com", "teams.microsoft.com", "www.google.com", "drive.google.com",
+        "app.slack.com", "zoom.us", "www.dropbox.com", "login.microsoftonline.com",
+        "www.yahoo.co.jp", "api.line.me", "s3.ap-northeast-1.amazonaws.com",
+        "ctldl.windowsupdate.com", "officecdn.microsoft.com", "www.freee.co.jp"]}
+    names = list(saas)
+
+    def dns(t, pc, name):
+        ident = rng.randint(0, 65535)
+        p = s.eport()
+        s.cap.udp(t, pc, p, gw, 53, dns_query(ident, name))
+        s.cap.udp(t + 0.005, gw, 53, pc, p, dns_answer(ident, name, saas.get(name, "1.1.1.1")))
+
+    def tls(t, pc, name, up, down):
+        dns(t, pc, name)
+        sess = Session(s.cap, t + 0.01, pc, s.eport(), saas[name], 443).handshake()
+        sess.send(tls_client_hello(name, rng), 0.01).reply(tls_server_hello(rng), 0.03)
+        sess.send(tls_app_data(up, rng), 0.05).reply(tls_app_data(down, rng), 0.05)
+        sess.close(rng.uniform(0.1, 30))
+
+    for pc in pcs:
+        t = start + rng.uniform(0, 600)
+        while t < end:
+            kind = rng.random()
+            if kind < 0.55:
+                tls(t, pc, rng.choice(names), rng.randint(200, 3000), rng.randint(500, 40000))
+            elif kind < 0.75:  # the file server and the domain controller
+                srv = fs if rng.random() < 0.7 else dc
+                sess = Session(s.cap, t, pc, s.eport(), srv, 445).handshake()
+                sess.send(smb2(0), 0.01).reply(smb2(0), 0.01)
+                sess.send(smb2(1), 0.01).reply(smb2(1, status=0), 0.01)
+                sess.send(smb2_tree_connect("\\\\fs\\share"), 0.02).reply(smb2(3), 0.01)
+                sess.send(bytes(rng.getrandbits(8) for _ in range(rng.randint(100, 5000))), 1)
+                sess.reply(bytes(rng.getrandbits(8) for _ in range(rng.randint(100, 20000))), 0.1)
+                sess.close(rng.uniform(1, 60))
+            elif kind < 0.8:  # printing
+                sess = Session(s.cap, t, pc, s.eport(), printer, 9100).handshake()
+                sess.send(b"\x1b%-12345X@PJL JOB\r\n" + bytes(rng.getrandbits(8) for _ in range(
+                    rng.randint(2000, 30000))), 0.1).close(1)
+            elif kind < 0.85:  # Windows Update over HTTP
+                _http_download(s_at(s, t), pc, saas["ctldl.windowsupdate.com"],
+                               "/msdownload/update/v3/static/trustedr/en/disallowedcertstl.cab",
+                               bytes(rng.getrandbits(8) for _ in range(rng.randint(1000, 20000))),
+                               "plain", "ctldl.windowsupdate.com")
+            elif kind < 0.95:  # broadcasts and multicast
+                s.cap.udp(t, pc, 5353, "224.0.0.251", 5353, dns_query(0, "_ipp._tcp.local", 12))
+                s.cap.udp(t + 0.1, pc, s.eport(), "239.255.255.250", 1900,
+                          b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n\r\n")
+                s.cap.udp(t + 0.2, pc, s.eport(), "224.0.0.252", 5355,
+                          dns_query(rng.randint(0, 65535), "wpad"))
+                s.cap.udp(t + 0.3, pc, 137, "%s.255" % net.lan, 137, b"\x00" * 50)
+            else:  # DNS alone
+                dns(t, pc, rng.choice(names))
+            t += rng.expovariate(1 / 90)
+        # NTP every 1024 s
+        t = start + rng.uniform(0, 1024)
+        while t < end:
+            s.cap.udp(t, pc, 123, "133.243.238.164", 123, b"\x23" + b"\x00" * 47)
+            t += 1024
+    # A video call: an hour of UDP media both ways.
+    pc = rng.choice(pcs)
+    media = net.external()
+    t = start + 1800
+    p = s.eport()
+    while t < start + 5400:
+        s.cap.udp(t, pc, p, media, 3478, bytes(rng.getrandbits(8) for _ in range(200)))
+        s.cap.udp(t + 0.01, media, 3478, pc, p, bytes(rng.getrandbits(8) for _ in range(300)))
+        t += 0.2
+    # A VPN (IPsec NAT-T) with keep-alives every 20 s.
+    t, vpn, p = start, net.external(), 4500
+    while t < end:
+        s.cap.udp(t, gw, p, vpn, 4500, b"\xff")
+        t += 20
+    # The nightly backup: one long upload to cloud storage.
+    sess = Session(s.cap, start + 600, nas, s.eport(),
+                   saas["s3.ap-northeast-1.amazonaws.com"], 443).handshake()
+    sess.send(tls_client_hello("s3.ap-northeast-1.amazonaws.com", rng), 0.01)
+    sess.reply(tls_server_hello(rng), 0.03)
+    for _ in range(200):
+        sess.send(tls_app_data(60000, rng), 0.5)
+    sess.close(1)
+    # The administrator's SSH session to the file server.
+    admin = pcs[0]
+    sess = Session(s.cap, start + 3000, admin, s.eport(), fs, 22).handshake()
+    sess.reply(b"SSH-2.0-OpenSSH_9.2p1\r\n", 0.01).send(b"SSH-2.0-OpenSSH_9.2p1\r\n", 0.01)
+    for _ in range(60):
+        sess.send(bytes(rng.getrandbits(8) for _ in range(rng.randint(36, 200))),
+                  rng.uniform(1, 30))
+        sess.reply(bytes(rng.getrandbits(8) for _ in range(rng.randint(36, 2000))), 0.05)
+    sess.close(1)
+
+
+def s_at(s, t):
+    s.t = t
+    return s
+
+
+SCENARIOS = {
+    "scan": scenario_scan, "guess": scenario_guess, "exposed": scenario_exposed,
+    "beacon": scenario_beacon, "dns": scenario_dns, "lateral": scenario_lateral,
+    "files": scenario_files, "office": scenario_office,
+}
+
+
+def check(eve_path, s):
+    problems = []
+    alerts = []
+    fileinfo = []
+    with open(eve_path) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["event_type"] == "alert" and GID_LO <= r["alert"].get("gid", 0) <= GID_HI:
+                alerts.append(r)
+            elif r["event_type"] == "fileinfo":
+                fileinfo.append(r)
+    used = set()
+    for e in s.expect:
+        a, b = e["hosts"]
+        got = []
+        for i, r in enumerate(alerts):
+            if r["alert"]["signature_id"] != e["sid"] or i in used:
+                continue
+            ends = {r["src_ip"], r["dest_ip"]}
+            if a in ends and (b is None or b in ends):
+                got.append(i)
+        if len(got) != e["count"]:
+            problems.append("sid %d between %s and %s: %d alerts, expected %d" % (
+                e["sid"], a, b or "any", len(got), e["count"]))
+        used.update(got[:e["count"]])
+        e["alerts"] = [alerts[i] for i in got]
+    for i, r in enumerate(alerts):
+        if i not in used:
+            problems.append("unexpected: %s %s -> %s (%s)" % (
+                r["alert"]["signature"], r["src_ip"], r["dest_ip"],
+                json.dumps(r["alert"].get("behaviour"))))
+    for fe in s.files:
+        n = sum(1 for r in fileinfo if r["fileinfo"].get("sha256") == fe["sha256"])
+        if n != fe["count"]:
+            problems.append("fileinfo with sha256 %s: %d records, expected %d" % (
+                fe["sha256"], n, fe["count"]))
+    return problems, len(alerts)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
+    ap.add_argument("--variants", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=None, help="first variant's seed (default: random)")
+    ap.add_argument("--hours", type=float, default=3, help="office: hours of traffic")
+    ap.add_argument("--keep", help="keep captures and EVE output in this folder")
+    ap.add_argument("sensor_args", nargs="*", help="more mimamori-sensor arguments (after --)")
+    args = ap.parse_args()
+    first = args.seed if args.seed is not None else random.SystemRandom().randint(1, 10 ** 6)
+    root = args.keep or tempfile.mkdtemp(prefix="behaviour-")
+    ok = 0
+    for v in range(args.variants):
+        seed = first + v
+        rng = random.Random(seed)
+        d = os.path.join(root, "%s-%d" % (args.scenario, seed))
+        os.makedirs(d, exist_ok=True)
+        s = Scenario(rng, 1.7e9 + rng.randint(0, 10 ** 7))
+        fn = SCENARIOS[args.scenario]
+        if args.scenario == "files":
+            fn(s, d)
+        elif args.scenario == "office":
+            fn(s, args.hours)
+        else:
+            fn(s)
+        pcap = os.path.join(d, "capture.pcap")
+        packets = s.cap.write(pcap)
+        cmd = [os.path.join(args.bin, "mimamori-sensor"), "-r", pcap, "-l", d, "-k", "none",
+               "--set", "outputs.eve.flow=false"] + s.sensor_args + args.sensor_args
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print("variant seed %d: mimamori-sensor failed (%d): %s" % (
+                seed, proc.returncode, proc.stderr[-2000:]))
+            continue
+        problems, n = check(os.path.join(d, "eve.json"), s)
+        if problems:
+            print("variant seed %d (%d packets): %d problem(s)" % (seed, packets, len(problems)))
+            for p in problems:
+                print("  " + p)
+        else:
+            ok += 1
+            print("variant seed %d (%d packets): %d behaviour alerts, as expected" % (
+                seed, packets, n))
+        if args.scenario == "files" and "not a MD5" not in proc.stderr and \
+                "is not an MD5 or SHA-256 hash" not in proc.stderr:
+            print("  the bad line of feed.csv was not reported")
+            ok -= 1
+    print("%d of %d variants as expected (seeds %d-%d; --seed %d repeats them)" % (
+        ok, args.variants, first, first + args.variants - 1, first))
+    return 0 if ok == args.variants else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
