@@ -5,9 +5,9 @@ use them.
   packages_test.py lint BUILD_DIR      build the four .deb (and the agent's .rpm), run lintian,
                                         check contents, conffiles and maintainer scripts
   packages_test.py install BUILD_DIR   (root) in a throwaway Debian 12 root made by mmdebstrap:
-      install mimamori-server, mimamori and mimamori-agent; the server starts on its defaults; the
-      agent is installed from the server's own signed repository with the one-line command of
-      /api/v1/device-packages and enrolls; events arrive; the agent is upgraded from that
+      install mimamori-server and mimamori; the server starts on its defaults; the agent and the
+      sensor are installed from the server's own signed repository with the one-line commands of
+      /api/v1/device-packages and enroll; the agent's events arrive; the agent is upgraded from that
       repository to a higher version while events wait in its spool, and every event arrives
       exactly once; remove keeps the state, purge leaves nothing but what Debian policy keeps.
 
@@ -137,6 +137,7 @@ def lint(build):
         if "Depends" not in sh("dpkg-deb", "-I", deb).stdout:
             fail(f"{name}: no Depends (dpkg-shlibdeps did not run)")
         shutil.rmtree(control)
+    verify_units(debs)
     t1 = time.monotonic()
     r = sh("lintian", "--fail-on", "error,warning", "--suppress-tags", "bad-distribution-in-changes-file",
            *debs, check=False, timeout=900)
@@ -159,6 +160,38 @@ def lint(build):
             if conf != ["/etc/mimamori/agent.yaml"]:
                 fail(f"rpm: config files {conf}")
     print(f"packages={len(debs)} " + " ".join(f"{k}={v:.1f}s" for k, v in timings.items()))
+
+
+def verify_units(debs):
+    """systemd-analyze verify on the packaged units: unknown keys, bad values and missing
+    dependencies are failures; only the programs' absence from this machine's /usr/bin (they
+    are in the packages, not installed here) is expected."""
+    if not shutil.which("systemd-analyze"):
+        print("note: no systemd-analyze (Debian package systemd): the units are not verified")
+        return
+    tmp = tempfile.mkdtemp()
+    try:
+        units = []
+        for deb in debs:
+            sh("dpkg-deb", "-x", deb, tmp)
+        unit_dir = os.path.join(tmp, "lib/systemd/system")
+        for name in sorted(os.listdir(unit_dir)) if os.path.isdir(unit_dir) else []:
+            src = os.path.join(unit_dir, name)
+            # A template is verified as an instance of it.
+            dst = os.path.join(tmp, name.replace("@.", "@eth1."))
+            shutil.copy(src, dst)
+            units.append(dst)
+        if len(units) != 3:
+            fail(f"expected the three packaged units, found {[os.path.basename(u) for u in units]}")
+        r = sh("systemd-analyze", "verify", "--man=no", *units, check=False)
+        expected = re.compile(r"Command /usr/bin/mimamori-[a-z]+ is not executable: "
+                              r"No such file or directory$")
+        bad = [line for line in (r.stdout + r.stderr).splitlines()
+               if line.strip() and not expected.search(line)]
+        if bad:
+            fail("systemd-analyze verify on the packaged units:\n" + "\n".join(bad))
+    finally:
+        shutil.rmtree(tmp)
 
 
 # --- install ----------------------------------------------------------------------------------
@@ -323,22 +356,21 @@ def install(build):
     cache = root_cache_dir(work)
     t_all = time.monotonic()
     t0 = time.monotonic()
-    # The sensor is not part of this flow (the lint test packs and checks it).
-    debs = build_packages(build, os.path.join(work, "v1"), components="server;agent;cli")
+    debs = build_packages(build, os.path.join(work, "v1"))
     version = deb_field(pkg_of(debs, "mimamori-agent"), "Version").split("-")[0]
     parts = version.split(".")
     higher = ".".join(parts[:-1] + [str(int(parts[-1]) + 1)])
     newer = build_packages(build, os.path.join(work, "v2"), version=higher, components="agent")
     timings["cpack"] = time.monotonic() - t0
-    server_deb, cli_deb, agent_deb = (pkg_of(debs, n) for n in
-                                      ("mimamori-server", "mimamori", "mimamori-agent"))
+    server_deb, cli_deb, agent_deb, sensor_deb = (
+        pkg_of(debs, n) for n in ("mimamori-server", "mimamori", "mimamori-agent", "mimamori-sensor"))
     agent2_deb = newer[0]
 
     # The root: Debian 12 with what the packages depend on, plus apt-utils and gnupg
     # (mimamori-repo, recommended by mimamori-server), cached by that list.
-    deps = depends_of([server_deb, cli_deb, agent_deb]) + ["apt-utils", "gnupg"]
+    deps = depends_of([server_deb, cli_deb, agent_deb, sensor_deb]) + ["apt-utils", "gnupg"]
     # Keyed by the versioned dependencies: a build against newer libraries makes a newer root.
-    fields = [deb_field(d, f) for d in (server_deb, cli_deb, agent_deb)
+    fields = [deb_field(d, f) for d in (server_deb, cli_deb, agent_deb, sensor_deb)
               for f in ("Depends", "Pre-Depends")]
     key = hashlib.sha256("\n".join(deps + fields).encode()).hexdigest()[:16]
     tarball = os.path.join(cache, f"bookworm-{key}.tar")
@@ -403,8 +435,9 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher,
              input="package test password 1\n")
     customer = root.run("runuser -u mimamori -- mimamori admin customer add "
                         "-c /etc/mimamori/server.yaml --name 'Yamada Seisakusho'").stdout.strip()
-    code = root.run("runuser -u mimamori -- mimamori admin enroll-code -c /etc/mimamori/server.yaml "
-                    f"--customer {customer}").stdout.strip()
+    code, sensor_code = (
+        root.run("runuser -u mimamori -- mimamori admin enroll-code -c /etc/mimamori/server.yaml "
+                 f"--customer {customer}").stdout.strip() for _ in range(2))
     server, url, fp = start_server(root, log)
     if url != "https://127.0.0.1:8443":
         fail(f"the server on its defaults listens on {url}, not https://127.0.0.1:8443")
@@ -418,7 +451,8 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher,
 
     # 3. The device repository, and the one-line install command from the API.
     r = root.run("runuser -u mimamori -- mimamori-repo init && "
-                 "runuser -u mimamori -- mimamori-repo add /tmp/pkgs/v1/mimamori-agent_*.deb")
+                 "runuser -u mimamori -- mimamori-repo add /tmp/pkgs/v1/mimamori-agent_*.deb "
+                 "/tmp/pkgs/v1/mimamori-sensor_*.deb")
     key_fpr = re.search(r"fingerprint: ([0-9A-F]{40})", r.stdout)
     if not key_fpr:
         fail(f"mimamori-repo init printed no fingerprint:\n{r.stdout}")
@@ -431,18 +465,31 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher,
     info = json.loads(root.host("curl", "-sk", "-b", cookies, f"{url}/api/v1/device-packages").stdout)
     if key_fpr and (info.get("repository") or {}).get("fingerprint") != key_fpr.group(1):
         fail(f"/api/v1/device-packages does not show the key's fingerprint: {info}")
-    debian = [p for p in info.get("platforms", []) if p["platform"] == "debian"]
-    if not debian:
-        fail(f"no Debian install command: {info}")
+    commands = {p["package"]: p["command"] for p in info.get("platforms", [])
+                if p["platform"] == "debian"}
+    if set(commands) != {"mimamori-agent", "mimamori-sensor"}:
+        fail(f"no Debian install command for the agent and the sensor: {info}")
         return
-    command = debian[0]["command"].replace("sudo ", "").replace("{code}", code)
-    r = root.run(command + " 2>&1", check=False)
-    if r.returncode != 0:
-        fail(f"the install command failed ({r.returncode}):\n{command}\n{r.stdout}")
-        return
-    if "enrolled" not in r.stdout.lower() and not os.path.exists(
-            f"{path}/etc/mimamori/agent.credential"):
-        fail(f"the agent did not enroll:\n{r.stdout}")
+    # The agent, then the sensor, each with its own line and code, as a technician would.
+    for pkg, c in (("mimamori-agent", code), ("mimamori-sensor", sensor_code)):
+        command = commands[pkg].replace("sudo ", "").replace("{code}", c)
+        r = root.run(command + " 2>&1", check=False)
+        if r.returncode != 0:
+            fail(f"the {pkg} install command failed ({r.returncode}):\n{command}\n{r.stdout}")
+            return
+        if "installed but not started" not in r.stdout:
+            fail(f"{pkg}'s postinst did not say what to do next:\n{r.stdout}")
+        short = pkg.removeprefix("mimamori-")
+        cred = f"{path}/etc/mimamori/{short}.credential"
+        if not os.path.exists(cred):
+            fail(f"{pkg} did not enroll (no /etc/mimamori/{short}.credential):\n{r.stdout}")
+        elif os.stat(cred).st_mode & 0o777 != 0o600:
+            fail(f"/etc/mimamori/{short}.credential is mode {os.stat(cred).st_mode & 0o777:o}, not 0600")
+    st = os.stat(f"{path}/var/lib/mimamori-sensor")
+    uid = int(root.run("id -u mimamori-sensor").stdout)
+    if st.st_uid != uid or st.st_mode & 0o777 != 0o700:
+        fail(f"/var/lib/mimamori-sensor is not the sensor user's, mode 0700: uid {st.st_uid} "
+             f"mode {st.st_mode & 0o777:o}")
     timings["install_enroll"] = time.monotonic() - t0
 
     # 4. Events arrive.
@@ -468,6 +515,9 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher,
 
     # 6. Upgrade from the provider's repository to a higher version (the agent stays stopped,
     # so the server being up for apt sends none of the waiting events).
+    # A local change to the configuration (a conffile) is kept by the upgrade, without a question.
+    with open(f"{path}/etc/mimamori/agent.yaml", "a") as f:
+        f.write("# local change kept across upgrades\n")
     server, _, fp2 = start_server(root, log)
     if fp2 != fp:
         fail("the server's certificate changed across restarts")
@@ -476,6 +526,8 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher,
                  "dpkg-query -W -f='${Version}' mimamori-agent", check=False)
     if r.returncode != 0 or not r.stdout.strip().endswith(f"{higher}-1"):
         fail(f"the upgrade to {higher} failed:\n{r.stdout}")
+    if "# local change kept across upgrades" not in open(f"{path}/etc/mimamori/agent.yaml").read():
+        fail("the upgrade replaced the locally changed /etc/mimamori/agent.yaml")
     for kept in ("var/lib/mimamori-agent/spool/state", "etc/mimamori/agent.credential"):
         if not os.path.exists(f"{path}/{kept}"):
             fail(f"the upgrade lost /{kept}")
@@ -494,22 +546,28 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher,
     timings["events_upgrade"] = time.monotonic() - t0
 
     # 7. Remove keeps the state; purge removes it and everything the packages made.
-    r = root.run("dpkg --remove mimamori-agent mimamori-server mimamori 2>&1")
+    everything = "mimamori-agent mimamori-sensor mimamori-server mimamori"
+    root.run(f"dpkg --remove {everything} 2>&1")
     for kept in ("var/lib/mimamori/mimamori.db", "var/lib/mimamori-agent/spool/state",
-                 "etc/mimamori/agent.credential", "etc/mimamori/server.yaml"):
+                 "etc/mimamori/agent.credential", "etc/mimamori/server.yaml",
+                 "etc/mimamori/sensor.credential", "etc/mimamori/sensor.yaml",
+                 "var/lib/mimamori-sensor", "var/log/mimamori-sensor"):
         if not os.path.exists(f"{path}/{kept}"):
             fail(f"remove (not purge) deleted /{kept}")
-    root.run("dpkg --purge mimamori-agent mimamori-server mimamori 2>&1")
+    root.run(f"dpkg --purge {everything} 2>&1")
     left = tree(path) - before
     # What Debian policy keeps or what the install command (not a package) wrote.
-    allowed = re.compile(r"^(run/|var/lib/dpkg|var/lib/apt|var/cache|var/log|tmp|etc/apt|"
-                         r"usr/share/keyrings/mimamori\.gpg$|etc/(passwd|group|shadow|gshadow)-$|"
-                         r"etc/ld\.so\.cache$)")
+    allowed = re.compile(r"^(run/|tmp|var/lib/dpkg|var/lib/apt|var/cache/(apt|debconf|ldconfig)|"
+                         r"var/log/(apt|dpkg\.log$|alternatives\.log$|mm-test-auth\.log$)|"
+                         r"etc/apt|usr/share/keyrings/mimamori\.gpg$|"
+                         r"etc/(passwd|group|shadow|gshadow)-$|etc/ld\.so\.cache$)")
     extra = sorted(p for p in left if not allowed.match(p))
     if extra:
         fail(f"purge left behind: {extra[:20]}")
-    if "mimamori:" not in open(f"{path}/etc/passwd").read():
-        fail("purge removed the system user (policy keeps it: files elsewhere may be its)")
+    passwd = open(f"{path}/etc/passwd").read()
+    for user in ("mimamori", "mimamori-sensor"):
+        if f"\n{user}:" not in passwd:
+            fail(f"purge removed the system user {user} (policy keeps it: files elsewhere may be its)")
 
 
 def main():

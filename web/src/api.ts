@@ -69,6 +69,15 @@ export interface Customer {
   created_at: string;
 }
 
+/** GET /api/v1/device-packages: the install line per platform ({code} stands for the code). */
+export interface DevicePackages {
+  base_url: string;
+  server_fingerprint: string;
+  repository: { fingerprint: string; key_url: string; key_sha256: string; apt_source: string } | null;
+  platforms: { platform: 'debian' | 'rhel'; package: string; files: string[]; command: string }[];
+  hint?: string;
+}
+
 export interface Device {
   id: string;
   customer_id: string;

@@ -1,7 +1,10 @@
 // Devices: enroll from the console (a code and the install commands), then a real
 // `mimamori-agent enroll` with that code; form errors in Japanese with nothing saved; revoke.
+// With packages in the server's device repository, the lines install from it and enroll.
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bin, expectAccessible, login, PASSWORD, screenshots, TestServer } from './fixture';
 
@@ -62,4 +65,45 @@ test('enroll a device from the console, then a real agent enrolls with the code;
   const { api } = await srv.client();
   expect((await (await api.get(`/api/v1/devices/${device}`)).json()).status).toBe('revoked');
   await api.dispose();
+});
+
+test('with packages in the device repository, the lines install from it and enroll with the code', async ({ page }) => {
+  // The repository as mimamori-repo leaves it (server.repo_dir: <data_dir>/repo); the real
+  // repository, apt and rpm are exercised by the packages/install test.
+  const repo = path.join(srv.data, 'repo');
+  mkdirSync(path.join(repo, 'deb'), { recursive: true });
+  mkdirSync(path.join(repo, 'rpm'), { recursive: true });
+  const fpr = '0123456789ABCDEF0123456789ABCDEF01234567';
+  const key = 'public key of the device repository';
+  writeFileSync(path.join(repo, 'mimamori.fpr'), `${fpr}\n`);
+  writeFileSync(path.join(repo, 'mimamori.gpg'), key);
+  writeFileSync(path.join(repo, 'deb', 'mimamori-agent_0.1.0-1_amd64.deb'), 'deb');
+  writeFileSync(path.join(repo, 'deb', 'mimamori-sensor_0.1.0-1_amd64.deb'), 'deb');
+  writeFileSync(path.join(repo, 'rpm', 'mimamori-agent-0.1.0-1.x86_64.rpm'), 'rpm');
+  const keySha = createHash('sha256').update(key).digest('hex');
+
+  await login(page, srv, 'analyst@example.jp', PASSWORD);
+  await page.goto(`${srv.url}/devices`);
+  await page.getByLabel('顧客', { exact: true }).first().selectOption(customer);
+  await page.getByRole('button', { name: '登録コードを作る' }).click();
+  const code = (await page.getByTestId('enroll-code').textContent())!.trim();
+  await expect(page.getByTestId('repo-fingerprint')).toHaveText(fpr);
+  await expect(page.getByText('Debian・Ubuntu にエージェントを入れて登録するには、次を実行:')).toBeVisible();
+
+  const deb = (await page.getByTestId('cmd-debian-mimamori-agent').textContent())!;
+  expect(deb).toContain(`${srv.url}/download/mimamori.gpg /usr/share/keyrings/mimamori.gpg SHA256:${keySha}`);
+  expect(deb).toContain(`${srv.url}/download deb/`);
+  expect(deb).toContain('apt-get install -y mimamori-agent');
+  expect(deb).toContain(`mimamori-agent enroll --server ${srv.url} --code ${code} --fingerprint ${srv.fingerprint}`);
+  expect(deb).not.toContain('{code}');
+  const sensor = (await page.getByTestId('cmd-debian-mimamori-sensor').textContent())!;
+  expect(sensor).toContain('apt-get install -y mimamori-sensor');
+  expect(sensor).toContain(`mimamori-sensor enroll --server ${srv.url} --code ${code}`);
+  const rpm = (await page.getByTestId('cmd-rhel-mimamori-agent').textContent())!;
+  expect(rpm).toContain(`${srv.url}/download/rpm/mimamori-agent-0.1.0-1.x86_64.rpm`);
+  expect(rpm).toContain(`${createHash('sha256').update('rpm').digest('hex')}  /tmp/mimamori-agent-0.1.0-1.x86_64.rpm`);
+  expect(rpm).toContain(`--code ${code}`);
+  // The enroll-only lines are for a server without packages.
+  await expect(page.getByTestId('cmd-agent')).toHaveCount(0);
+  await expectAccessible(page, 'devices-packages');
 });

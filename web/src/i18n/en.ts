@@ -158,6 +158,13 @@ export const en: Record<keyof typeof ja, string> = {
   'enroll.expires': 'valid until {at}',
   'enroll.sensor': 'On the sensor machine, run:',
   'enroll.agent': 'On the PC or server for the agent, run:',
+  'enroll.install': 'To install and enroll the {what} on {platform}, run:',
+  'pkg.mimamori-agent': 'agent',
+  'pkg.mimamori-sensor': 'sensor',
+  'platform.debian': 'Debian or Ubuntu',
+  'platform.rhel': 'RHEL, AlmaLinux or Rocky Linux',
+  'enroll.repoKey': 'Fingerprint of the package repository key',
+  'enroll.noRepo': 'The programs are not in this server\'s package repository yet (mimamori-repo); install them first, then enroll as above.',
 
   'portal.title': 'Security status',
   'portal.safe': 'Safe',

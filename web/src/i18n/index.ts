@@ -37,7 +37,7 @@ export function t(key: MessageKey, vars?: Record<string, string | number>): stri
 
 /** A message chosen by a value the server sends (severity, status, role); the value itself when
  * the catalogue has no entry for it. */
-export function tv(prefix: 'sev' | 'status' | 'role' | 'kind', value: string): string {
+export function tv(prefix: 'sev' | 'status' | 'role' | 'kind' | 'pkg' | 'platform', value: string): string {
   const key = `${prefix}.${value}` as MessageKey;
   return key in ja ? t(key) : value;
 }

@@ -156,6 +156,13 @@ export const ja = {
   'enroll.expires': '{at} まで有効',
   'enroll.sensor': 'センサーを入れる機器で実行:',
   'enroll.agent': 'エージェントを入れるパソコン・サーバーで実行:',
+  'enroll.install': '{platform} に{what}を入れて登録するには、次を実行:',
+  'pkg.mimamori-agent': 'エージェント',
+  'pkg.mimamori-sensor': 'センサー',
+  'platform.debian': 'Debian・Ubuntu',
+  'platform.rhel': 'RHEL・AlmaLinux・Rocky Linux',
+  'enroll.repoKey': 'パッケージリポジトリの鍵のフィンガープリント',
+  'enroll.noRepo': 'このサーバーのパッケージリポジトリ (mimamori-repo) にまだプログラムがありません。先にプログラムを入れてから、上のとおり登録してください。',
 
   'portal.title': 'セキュリティの状態',
   'portal.safe': '安全',

@@ -1,7 +1,7 @@
 // Devices: the list (kind, version, last heartbeat, what the server has acknowledged, watched or
 // silent), enrolment (a code and the one-line install commands) and revocation.
 import { useState } from 'preact/hooks';
-import { get, getAll, post, type Customer, type Device, type Page as ApiPage } from '../api';
+import { get, getAll, post, type Customer, type Device, type DevicePackages, type Page as ApiPage } from '../api';
 import { isSilent } from '../health';
 import { t, tv } from '../i18n';
 import { navigate, useLocation } from '../router';
@@ -141,6 +141,8 @@ function Enroll({ customers, initial }: { customers: Customer[]; initial: string
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>(null);
   const [code, setCode] = useState<Code | null>(null);
+  // The server's device repository: install-and-enroll lines per platform once it has packages.
+  const packages = useLoad(() => get<DevicePackages>('/api/v1/device-packages'), []);
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -185,10 +187,29 @@ function Enroll({ customers, initial }: { customers: Customer[]; initial: string
           <p>
             {t('enroll.code')}: <code data-testid="enroll-code">{code.code}</code> ({t('enroll.expires', { at: jst(code.expires_at) })})
           </p>
-          <p>{t('enroll.sensor')}</p>
-          <pre class="cmd" tabIndex={0} data-testid="cmd-sensor">{`sudo mimamori-sensor enroll --server ${origin} --code ${code.code} --credential /etc/mimamori/sensor.credential`}</pre>
-          <p>{t('enroll.agent')}</p>
-          <pre class="cmd" tabIndex={0} data-testid="cmd-agent">{`sudo mimamori-agent enroll --server ${origin} --code ${code.code} --credential /etc/mimamori/agent.credential`}</pre>
+          {packages.data?.repository && packages.data.platforms.length > 0 ? (
+            <>
+              {packages.data.platforms.map((p) => (
+                <div key={`${p.platform}-${p.package}`}>
+                  <p>{t('enroll.install', { what: tv('pkg', p.package), platform: tv('platform', p.platform) })}</p>
+                  <pre class="cmd" tabIndex={0} data-testid={`cmd-${p.platform}-${p.package}`}>
+                    {p.command.replaceAll('{code}', code.code)}
+                  </pre>
+                </div>
+              ))}
+              <p>
+                {t('enroll.repoKey')}: <code data-testid="repo-fingerprint">{packages.data.repository.fingerprint}</code>
+              </p>
+            </>
+          ) : (
+            <>
+              <p>{t('enroll.sensor')}</p>
+              <pre class="cmd" tabIndex={0} data-testid="cmd-sensor">{`sudo mimamori-sensor enroll --server ${origin} --code ${code.code} --credential /etc/mimamori/sensor.credential`}</pre>
+              <p>{t('enroll.agent')}</p>
+              <pre class="cmd" tabIndex={0} data-testid="cmd-agent">{`sudo mimamori-agent enroll --server ${origin} --code ${code.code} --credential /etc/mimamori/agent.credential`}</pre>
+              <p class="muted">{t('enroll.noRepo')}</p>
+            </>
+          )}
         </div>
       )}
     </Card>
