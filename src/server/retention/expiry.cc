@@ -163,24 +163,29 @@ ExpiryStats Expiry::totals() const {
 Result<SqlRows> Expiry::batch(const std::string& sql, std::span<const SqlParam> params,
                               ExpiryStats& st) {
   SqlRows rows;
-  const auto t0 = std::chrono::steady_clock::now();
+  // From the moment the write transaction is ours (not while waiting for another writer)
+  // through its commit.
+  std::chrono::steady_clock::time_point held;
   auto s = store_.transact(true, [&](SqlTx& tx) -> Status {
+    held = std::chrono::steady_clock::now();
     auto r = tx.query(sql, params);
     if (!r.ok()) return r.error();
     rows = std::move(*r);
+    last_statement_us_ = elapsed_us(held);
     return {};
   });
-  const int64_t us = elapsed_us(t0);
+  const int64_t us = elapsed_us(held);
   if (!s.ok()) return s.error();
   ++st.batches;
+  if (us > options_.batch_ms * 1000) ++st.batches_over;
   st.busy_us += us;
   st.longest_batch_us = std::max(st.longest_batch_us, us);
   return rows;
 }
 
-void Expiry::pause(int64_t batch_us, const std::function<bool()>& stop) {
+void Expiry::pause(int64_t batch_us, int64_t floor_ms, const std::function<bool()>& stop) {
   // At least as long as the batch: ingest gets the writer at least half of the time.
-  int64_t ms = std::max(options_.pause_ms, batch_us / 1000);
+  int64_t ms = std::max(floor_ms, batch_us / 1000 + 1);
   while (ms > 0 && !(stop && stop())) {
     int64_t step = std::min<int64_t>(ms, 20);
     std::this_thread::sleep_for(std::chrono::milliseconds(step));
@@ -209,21 +214,23 @@ Status Expiry::expire_events(int64_t now, const std::function<bool()>& stop, Exp
       const int64_t limit = batch_rows_;
       std::vector<SqlParam> params = {sp(lo), sp(cutoff), sp(limit)};
       params.insert(params.end(), rule.params.begin(), rule.params.end());
-      const auto t0 = std::chrono::steady_clock::now();
+      const int64_t held_before = st.busy_us;
       auto r = batch(sql, params, st);
       if (!r.ok()) return r.error();
-      const int64_t us = elapsed_us(t0);
+      const int64_t us = st.busy_us - held_before;
       if (r->empty()) break;
       st.events_deleted += static_cast<int64_t>(r->size());
       for (size_t k = 0; k < r->size(); ++k) lo = std::max(lo, r->i64(k, 0));
-      // Keep each batch under batch_ms: halve past it, grow while well under.
-      if (us > options_.batch_ms * 1000) {
+      // Keep each batch under batch_ms: halve past it, grow while well under. The deletes'
+      // own time decides, not the commit's sync, which fewer rows would not shorten.
+      const int64_t stmt_us = last_statement_us_;
+      if (stmt_us > options_.batch_ms * 1000) {
         batch_rows_ = std::max(kMinBatch, batch_rows_ / 2);
-      } else if (us < options_.batch_ms * 400 && r->size() == static_cast<size_t>(limit)) {
+      } else if (stmt_us < options_.batch_ms * 400 && r->size() == static_cast<size_t>(limit)) {
         batch_rows_ = std::min(kMaxBatch, batch_rows_ * 3 / 2);
       }
       if (r->size() < static_cast<size_t>(limit)) break;  // nothing more before the cutoff
-      pause(us, stop);
+      pause(us, options_.pause_ms, stop);
     }
   }
   return {};
@@ -241,12 +248,12 @@ Status Expiry::expire_aggregates(int64_t now, const std::function<bool()>& stop,
   while (!(stop && stop())) {
     const int64_t limit = batch_rows_;
     const std::vector<SqlParam> params = {sp(cutoff), sp(limit)};
-    const auto t0 = std::chrono::steady_clock::now();
+    const int64_t held_before = st.busy_us;
     auto r = batch(sql, params, st);
     if (!r.ok()) return r.error();
     st.aggregates_deleted += static_cast<int64_t>(r->size());
     if (r->size() < static_cast<size_t>(limit)) break;
-    pause(elapsed_us(t0), stop);
+    pause(st.busy_us - held_before, options_.pause_ms, stop);
   }
   return {};
 }
@@ -284,11 +291,12 @@ Status Expiry::cut_closed_hours(int64_t now, const std::function<bool()>& stop, 
           "BY value DESC, item) AS rn FROM hourly_aggregates WHERE hour_start = $1 AND metric "
           "IN " +
           metrics + " AND customer_id IN (" + in + ")) ranked WHERE rn > $2) RETURNING 1";
-      const auto t0 = std::chrono::steady_clock::now();
+      const int64_t held_before = st.busy_us;
       auto r = batch(sql, params, st);
       if (!r.ok()) return r.error();
       st.aggregates_cut += static_cast<int64_t>(r->size());
-      pause(elapsed_us(t0), stop);
+      // An hour's cut is small: a pause as long as it took, not pause_ms.
+      pause(st.busy_us - held_before, 0, stop);
     }
     if (!(stop && stop())) cut_through_ = h + kHour;
   }
@@ -309,6 +317,7 @@ Result<ExpiryStats> Expiry::sweep(int64_t now, const std::function<bool()>& stop
     totals_.aggregates_deleted += st.aggregates_deleted;
     totals_.aggregates_cut += st.aggregates_cut;
     totals_.batches += st.batches;
+    totals_.batches_over += st.batches_over;
     totals_.busy_us += st.busy_us;
     totals_.longest_batch_us = std::max(totals_.longest_batch_us, st.longest_batch_us);
   }

@@ -56,8 +56,9 @@ struct ExpiryStats {
   int64_t aggregates_deleted = 0;  ///< hourly rows past aggregate_days
   int64_t aggregates_cut = 0;      ///< talker and domain rows below the top of their hour
   int64_t batches = 0;             ///< write transactions
-  int64_t longest_batch_us = 0;    ///< the longest hold of the writer
-  int64_t busy_us = 0;             ///< time inside write transactions
+  int64_t batches_over = 0;        ///< of them, held the writer longer than batch_ms
+  int64_t longest_batch_us = 0;    ///< the longest hold of the writer (through its commit)
+  int64_t busy_us = 0;             ///< time holding the writer
 };
 
 /// Expiry over a store: remembers between sweeps how far each rule has walked, so that rows a
@@ -85,7 +86,8 @@ class Expiry {
  private:
   /// Runs one batch statement in its own write transaction and counts it in `st`.
   Result<SqlRows> batch(const std::string& sql, std::span<const SqlParam> params, ExpiryStats& st);
-  void pause(int64_t batch_us, const std::function<bool()>& stop);
+  /// Sleeps at least as long as the batch held the writer, and at least `floor_ms`.
+  void pause(int64_t batch_us, int64_t floor_ms, const std::function<bool()>& stop);
   Status expire_events(int64_t now, const std::function<bool()>& stop, ExpiryStats& st);
   Status expire_aggregates(int64_t now, const std::function<bool()>& stop, ExpiryStats& st);
   Status cut_closed_hours(int64_t now, const std::function<bool()>& stop, ExpiryStats& st);
@@ -97,6 +99,7 @@ class Expiry {
   int64_t walked_since_ = 0;             ///< when the walks last started over
   int64_t cut_through_ = 0;              ///< hours before this have had their top cut
   int64_t batch_rows_ = 1000;            ///< adapted to keep each batch under batch_ms
+  int64_t last_statement_us_ = 0;        ///< the last batch's statement, without its commit
   mutable std::mutex totals_mu_;
   ExpiryStats totals_;
 };
