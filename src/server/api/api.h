@@ -201,6 +201,15 @@ void h_health(Call&);
 void h_explanations(Call&);
 void h_download(Call&);
 void h_device_packages(Call&);
+void h_check_plan(Call&);
+void h_list_plans(Call&);
+void h_create_plan(Call&);
+void h_get_plan(Call&);
+void h_update_plan(Call&);
+void h_list_contracts(Call&);
+void h_create_contract(Call&);
+void h_get_contract(Call&);
+void h_subsidy(Call&);
 
 /// True for `http(s)://host[:port]` made only of characters safe inside a shell command.
 bool public_url_ok(std::string_view url);
