@@ -170,6 +170,7 @@ void Server::stop() {
   impl_->delivery.reset();
   // Password checks still queued answer while the store and the HTTP sessions exist.
   impl_->api->password_pool().stop();
+  impl_->api->report_pool().stop();
   // The ingest queue first: it commits what is queued and stops the writers, whose
   // acknowledgements hold the requests' HTTP sessions. Those must be released while the HTTP
   // server's io_context still exists (a session released on a writer thread after it was gone

@@ -148,6 +148,8 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/contracts", Auth::kUser, h_list_contracts, "Contracts"},
       {"POST", "/api/v1/contracts", Auth::kUser, h_create_contract, "Create a contract"},
       {"GET", "/api/v1/contracts/{id}", Auth::kUser, h_get_contract, "One contract"},
+      {"GET", "/api/v1/customers/{id}/reports/{month}", Auth::kUser, h_monthly_report,
+       "The monthly report of a customer as a Japanese PDF (month: YYYY-MM)"},
       {"POST", "/api/v1/subsidy", Auth::kUser, h_subsidy,
        "IT導入補助金 estimate for a service's fees (the year's rules)"},
   };
