@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   mimamori::cli::add_admin_commands(app);
   mimamori::cli::add_hunt_command(app);
   mimamori::cli::add_business_commands(app);
+  mimamori::cli::add_stats_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -150,6 +150,8 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/contracts/{id}", Auth::kUser, h_get_contract, "One contract"},
       {"GET", "/api/v1/customers/{id}/reports/{month}", Auth::kUser, h_monthly_report,
        "The monthly report of a customer as a Japanese PDF (month: YYYY-MM)"},
+      {"GET", "/api/v1/stats/ipa", Auth::kUser, h_ipa_statistics,
+       "Alert statistics for IPA, aggregated and anonymised (provider_admin)"},
       {"POST", "/api/v1/subsidy", Auth::kUser, h_subsidy,
        "IT導入補助金 estimate for a service's fees (the year's rules)"},
   };

@@ -214,6 +214,7 @@ void h_create_contract(Call&);
 void h_get_contract(Call&);
 void h_subsidy(Call&);
 void h_monthly_report(Call&);
+void h_ipa_statistics(Call&);
 
 /// True for `http(s)://host[:port]` made only of characters safe inside a shell command.
 bool public_url_ok(std::string_view url);

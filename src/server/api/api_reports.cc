@@ -2,6 +2,7 @@
 // the report pool, never on an HTTP thread.
 
 #include "api/json_body.h"
+#include "mimamori/server/ipa_stats.h"
 #include "reports/reports.h"
 
 namespace mimamori::server {
@@ -32,6 +33,28 @@ void h_monthly_report(Call& call) {
     keep->json(429, "{\"error\":\"the server is busy writing reports; try again shortly\"}",
                {{"Retry-After", "2"}});
   }
+}
+
+void h_ipa_statistics(Call& call) {
+  IpaQuery q;
+  q.from = call.req.query_param("from");
+  q.to = call.req.query_param("to");
+  std::string period = call.req.query_param("period");
+  if (!period.empty()) q.period = period;
+  std::string format = call.req.query_param("format");
+  if (format.empty()) format = "json";
+  if (format != "json" && format != "csv") {
+    return call.error(400, fmt::format("format '{}' is neither json nor csv", format));
+  }
+  auto s = ipa_statistics(*call.store, call.principal, q);
+  if (!s.ok()) return call.error(s.error());
+  if (format == "json") return call.json(200, ipa_json(*s));
+  HttpResponse r;
+  r.body = ipa_csv(*s);
+  r.content_type = "text/csv; charset=utf-8";
+  r.headers.emplace_back("Cache-Control", "no-store");
+  call.api->record(call, 200);
+  call.respond(std::move(r));
 }
 
 }  // namespace mimamori::server

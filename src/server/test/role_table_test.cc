@@ -569,6 +569,10 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
              [](auto&, Tenant& t, int) {
                return Req{"GET", "/api/v1/customers/" + t.customer + "/reports/2026-11", ""};
              }},
+            {"GET /api/v1/stats/ipa",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/stats/ipa?from=2026-11-01&to=2026-11-30", "", {}, false};
+             }},
             {"POST /api/v1/contracts",
              [](RoleTableServer& s, Tenant& t, int) {
                return Req{"POST", "/api/v1/contracts", s.contract_body(t)};
