@@ -22,7 +22,9 @@ using namespace mimamori::server;
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 1000;
-  const std::string dir = argc > 2 ? argv[2] : "/tmp/mimamori-report-bench";
+  const std::string dir =
+      argc > 2 ? argv[2]
+               : (std::filesystem::temp_directory_path() / "mimamori-report-bench").string();
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   StoreOptions so;
