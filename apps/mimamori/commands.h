@@ -14,6 +14,12 @@ void add_admin_commands(CLI::App& app);
 /// `mimamori hunt PATH... --rules DIR`: Sigma detections over Windows event logs.
 void add_hunt_command(CLI::App& app);
 
+/// `mimamori plan check FILE` and `mimamori subsidy --year …`: price rules and the subsidy.
+void add_business_commands(CLI::App& app);
+
+/// `mimamori stats ipa --from --to`: alert statistics for IPA from the server's store.
+void add_stats_commands(CLI::App& app);
+
 /// `mimamori admin import-eve`: EVE files into a running server through the device API.
 void add_admin_import_command(CLI::App& admin);
 

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   mimamori::cli::add_eve_commands(app);
   mimamori::cli::add_admin_commands(app);
   mimamori::cli::add_hunt_command(app);
+  mimamori::cli::add_business_commands(app);
+  mimamori::cli::add_stats_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -229,6 +229,7 @@ void Server::stop() {
   impl_->delivery.reset();
   // Password checks still queued answer while the store and the HTTP sessions exist.
   impl_->api->password_pool().stop();
+  impl_->api->report_pool().stop();
   // The ingest queue first: it commits what is queued and stops the writers, whose
   // acknowledgements hold the requests' HTTP sessions. Those must be released while the HTTP
   // server's io_context still exists (a session released on a writer thread after it was gone
@@ -308,6 +309,23 @@ ServerOptions load_server_options(const core::Config& c) {
         "'-', ':' and [] only; it is written into shell commands)",
         c.source(), o.public_url));
   }
+  // How plan prices meet the caps of 要件 7 (docs/business.md).
+  o.price_policy.caps_include_tax =
+      c.get<bool>("contracts.caps_include_tax", o.price_policy.caps_include_tax);
+  o.price_policy.tax_rate_percent =
+      c.get<int>("contracts.tax_rate_percent", o.price_policy.tax_rate_percent);
+  if (o.price_policy.tax_rate_percent < 0 || o.price_policy.tax_rate_percent > 100) {
+    throw core::ConfigError(
+        fmt::format("{}: key 'contracts.tax_rate_percent': must be 0..100, got {}", c.source(),
+                    o.price_policy.tax_rate_percent));
+  }
+  const std::string initial = c.get<std::string>("contracts.initial_fee", "separate");
+  if (initial != "separate" && initial != "spread") {
+    throw core::ConfigError(
+        fmt::format("{}: key 'contracts.initial_fee': '{}' is neither 'separate' nor 'spread'",
+                    c.source(), initial));
+  }
+  o.price_policy.spread_initial_fee = initial == "spread";
   o.background_interval_ms =
       c.get<int64_t>("server.background_interval_ms", o.background_interval_ms);
   o.escalation_after_s = c.get<int64_t>("server.escalation_after_s", o.escalation_after_s);

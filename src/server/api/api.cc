@@ -141,6 +141,22 @@ const std::vector<Route>& Api::routes() {
       {"POST", "/api/v1/users/{id}/enable", Auth::kUser, h_enable_user, "Enable a user again"},
       {"POST", "/api/v1/users/{id}/password", Auth::kUser, h_reset_password,
        "Set another user's password (provider_admin)"},
+      {"POST", "/api/v1/plans/check", Auth::kUser, h_check_plan,
+       "Check a plan against the price rules (要件 7) without saving it"},
+      {"GET", "/api/v1/plans", Auth::kUser, h_list_plans, "The provider's plans"},
+      {"POST", "/api/v1/plans", Auth::kUser, h_create_plan,
+       "Create a plan (a registered one must pass the compliance check)"},
+      {"GET", "/api/v1/plans/{id}", Auth::kUser, h_get_plan, "One plan with its compliance"},
+      {"PUT", "/api/v1/plans/{id}", Auth::kUser, h_update_plan, "Replace a plan"},
+      {"GET", "/api/v1/contracts", Auth::kUser, h_list_contracts, "Contracts"},
+      {"POST", "/api/v1/contracts", Auth::kUser, h_create_contract, "Create a contract"},
+      {"GET", "/api/v1/contracts/{id}", Auth::kUser, h_get_contract, "One contract"},
+      {"GET", "/api/v1/customers/{id}/reports/{month}", Auth::kUser, h_monthly_report,
+       "The monthly report of a customer as a Japanese PDF (month: YYYY-MM)"},
+      {"GET", "/api/v1/stats/ipa", Auth::kUser, h_ipa_statistics,
+       "Alert statistics for IPA, aggregated and anonymised (provider_admin)"},
+      {"POST", "/api/v1/subsidy", Auth::kUser, h_subsidy,
+       "IT導入補助金 estimate for a service's fees (the year's rules)"},
   };
   return kRoutes;
 }

@@ -119,6 +119,8 @@ class Api {
   RateLimiter& enroll_limiter() { return enroll_limiter_; }
   /// Where password hashing and checking run (never on an HTTP thread).
   PasswordPool& password_pool() { return password_pool_; }
+  /// Where reports are rendered (a PasswordPool is a plain bounded job pool).
+  PasswordPool& report_pool() { return report_pool_; }
   ApiMetrics& metrics() { return metrics_; }
   /// SHA-256 of the server's certificate (empty without TLS), shown in install commands.
   const std::string& fingerprint() const { return fingerprint_; }
@@ -144,6 +146,7 @@ class Api {
   RateLimiter login_limiter_, enroll_limiter_;
   ApiMetrics metrics_;
   PasswordPool password_pool_;
+  PasswordPool report_pool_{1, 16};
   std::string fingerprint_;
 };
 
@@ -202,6 +205,17 @@ void h_health(Call&);
 void h_explanations(Call&);
 void h_download(Call&);
 void h_device_packages(Call&);
+void h_check_plan(Call&);
+void h_list_plans(Call&);
+void h_create_plan(Call&);
+void h_get_plan(Call&);
+void h_update_plan(Call&);
+void h_list_contracts(Call&);
+void h_create_contract(Call&);
+void h_get_contract(Call&);
+void h_subsidy(Call&);
+void h_monthly_report(Call&);
+void h_ipa_statistics(Call&);
 
 /// True for `http(s)://host[:port]` made only of characters safe inside a shell command.
 bool public_url_ok(std::string_view url);

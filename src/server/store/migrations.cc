@@ -141,6 +141,20 @@ const std::vector<Migration>& migrations() {
            "(customer_id, hour_start, metric, item))",
            "CREATE INDEX hourly_aggregates_hour ON hourly_aggregates(hour_start)",
        }},
+      {7,
+       "plans and contracts: the provider's plans (checked against 要件 7) and the customers' "
+       "contracts binding a plan, devices and an insurance policy",
+       {
+           // A plan's members live in body (its JSON form); name and status are for listings.
+           "CREATE TABLE plans (id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, "
+           "body TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+           "CREATE TABLE contracts (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL REFERENCES "
+           "customers(id), plan_id TEXT NOT NULL REFERENCES plans(id), devices BIGINT NOT NULL, "
+           "device_ids TEXT NOT NULL, start_date TEXT NOT NULL, end_date TEXT NOT NULL, "
+           "insurance_policy TEXT NOT NULL, insurance_until TEXT NOT NULL, status TEXT NOT NULL, "
+           "renewals BIGINT NOT NULL, created_at BIGINT NOT NULL)",
+           "CREATE INDEX contracts_customer ON contracts(customer_id, created_at)",
+       }},
   };
   return kMigrations;
 }

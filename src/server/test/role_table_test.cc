@@ -23,6 +23,12 @@ namespace {
 
 namespace json = boost::json;
 
+/// A compliant 1類 plan, saved as registered.
+constexpr const char* kSamplePlan =
+    R"({"name":"ライト","type":"network","monthly_fee":9800,"desk_hours":"平日","dispatch":"24時間以内",)"
+    R"("insurance_coverage":1000000,"status":"registered","terms":{"initial_fee":"無料",)"
+    R"("term":"1年","cancellation_penalty":"なし","right_to_cancel":"いつでも"}})";
+
 const std::vector<std::string>& columns() {
   static const std::vector<std::string> kColumns = {
       "provider_admin", "analyst",       "technician", "desk",
@@ -528,6 +534,53 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
                s.put_repo_file("deb/Release", "Origin: mimamori\n");
                return Req{"GET", "/download/deb/Release", "", {}, false};
              }},
+            {"GET /api/v1/plans",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/plans", "", {}, false};
+             }},
+            {"GET /api/v1/plans/{id}",
+             [](RoleTableServer& s, auto&, int) {
+               return Req{"GET", "/api/v1/plans/" + s.plan_id(), "", {}, false};
+             }},
+            {"POST /api/v1/plans/check",
+             [](auto&, auto&, int) {
+               return Req{"POST", "/api/v1/plans/check", kSamplePlan, {}, false};
+             }},
+            {"POST /api/v1/subsidy",
+             [](auto&, auto&, int) {
+               return Req{
+                   "POST", "/api/v1/subsidy", R"({"year":2025,"monthly_fee":9800})", {}, false};
+             }},
+            {"POST /api/v1/plans",
+             [](auto&, auto&, int) {
+               return Req{"POST", "/api/v1/plans", kSamplePlan, {}, false};
+             }},
+            {"PUT /api/v1/plans/{id}",
+             [](RoleTableServer& s, auto&, int) {
+               auto id = s.admin_->post("/api/v1/plans", kSamplePlan).str("id");
+               return Req{"PUT", "/api/v1/plans/" + id, kSamplePlan, {}, false};
+             }},
+            {"GET /api/v1/contracts",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/contracts?customer_id=" + t.customer, ""};
+             }},
+            {"GET /api/v1/contracts/{id}",
+             [](RoleTableServer& s, Tenant& t, int) {
+               auto id = s.admin_->post("/api/v1/contracts", s.contract_body(t)).str("id");
+               return Req{"GET", "/api/v1/contracts/" + id, ""};
+             }},
+            {"GET /api/v1/customers/{id}/reports/{month}",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/customers/" + t.customer + "/reports/2026-11", ""};
+             }},
+            {"GET /api/v1/stats/ipa",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/stats/ipa?from=2026-11-01&to=2026-11-30", "", {}, false};
+             }},
+            {"POST /api/v1/contracts",
+             [](RoleTableServer& s, Tenant& t, int) {
+               return Req{"POST", "/api/v1/contracts", s.contract_body(t)};
+             }},
             {"GET /download/rpm/{file}",
              [](RoleTableServer& s, auto&, int) {
                s.put_repo_file("rpm/mimamori-agent-0.1.0-1.x86_64.rpm", "rpm");
@@ -600,6 +653,26 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
     return it->second(*this, target, k);
   }
 
+  /// A registered plan (made once).
+  const std::string& plan_id() {
+    if (plan_id_.empty()) {
+      auto r = admin_->post("/api/v1/plans", kSamplePlan);
+      EXPECT_EQ(r.status, 201) << r.body;
+      plan_id_ = r.str("id");
+    }
+    return plan_id_;
+  }
+
+  /// A contract of tenant `t` on the registered plan.
+  std::string contract_body(Tenant& t) {
+    return json::serialize(json::object{{"customer_id", t.customer},
+                                        {"plan_id", plan_id()},
+                                        {"devices", 1},
+                                        {"start_date", "2026-04-01"},
+                                        {"insurance_policy", "CY-0001"},
+                                        {"insurance_until", "2027-03-31"}});
+  }
+
   /// Writes a file of the device repository (<data_dir>/repo) for the /download/ samples.
   void put_repo_file(const std::string& name, const std::string& text) {
     std::filesystem::path p = std::filesystem::path(ts_->dir) / "repo" / name;
@@ -654,7 +727,7 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Client> admin_;
   Tenant tenants_[2];
   int counter_ = 0;
-  std::string analyst_id_;
+  std::string analyst_id_, plan_id_;
   std::map<std::string, Client> sessions_;
 };
 

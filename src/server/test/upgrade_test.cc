@@ -339,11 +339,15 @@ const std::map<int64_t, std::string>& undo() {
       {6,
        "DROP INDEX hourly_aggregates_hour; DROP TABLE hourly_aggregates; DROP INDEX events_ts; "
        "DELETE FROM schema_migrations WHERE version = 6;"},
+      {7,
+       "DROP INDEX contracts_customer; DROP TABLE contracts; DROP TABLE plans; "
+       "DELETE FROM schema_migrations WHERE version = 7;"},
   };
   return kUndo;
 }
 // Tables the fixtures of versions 4 and 5 do not all hold: left out of the manifest.
-const std::set<std::string> kLaterTables = {"login_throttle", "hourly_aggregates"};
+const std::set<std::string> kLaterTables = {"login_throttle", "hourly_aggregates", "plans",
+                                            "contracts"};
 
 class MakeFixture : public ::testing::TestWithParam<std::string> {};
 

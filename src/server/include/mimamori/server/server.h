@@ -9,6 +9,7 @@
 
 #include "mimamori/core/config.h"
 #include "mimamori/core/result.h"
+#include "mimamori/server/plan.h"
 #include "mimamori/server/store.h"
 
 namespace mimamori::server {
@@ -59,6 +60,8 @@ struct ServerOptions {
   std::string metrics_token;
   /// OpenSSL cipher string for TLS 1.2; empty: ECDHE with AES-GCM or ChaCha20-Poly1305 only.
   std::string tls_ciphers;
+  /// How plan prices are compared with the caps of 要件 7 (`contracts.*`).
+  PricePolicy price_policy;
   int password_hash_threads = 2;     ///< threads that hash and check passwords
   int64_t password_hash_queue = 64;  ///< password jobs waiting beyond those before 429
 };

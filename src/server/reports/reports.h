@@ -1,0 +1,71 @@
+#pragma once
+// Reports: the monthly customer report (a Japanese PDF on the pdf layer) from the store's
+// incidents, alerts and devices of one JST month. Gathering is a function over the store
+// (tenant-scoped through Store::allow), rendering a pure function of the gathered data, so
+// a benchmark or a test can render without a server. The folder-level header of reports/.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mimamori/server/store.h"
+
+namespace mimamori::server {
+
+/// A calendar month in JST.
+struct ReportMonth {
+  int year = 0, month = 0;
+  /// First and last instant (exclusive), UTC micros.
+  int64_t start() const;
+  int64_t end() const;
+  /// `2026-11`.
+  std::string key() const;
+};
+
+/// Parses `YYYY-MM` (months 1..12, years 2000..2999); 400 naming the value otherwise.
+Result<ReportMonth> parse_report_month(std::string_view text);
+/// The month before the JST month of `micros` (what the report of the 1st covers).
+ReportMonth previous_month(int64_t micros);
+
+/// Everything one month's report shows.
+struct MonthlyReportData {
+  std::string customer_id, customer_name;
+  ReportMonth month;
+  int64_t generated_at = 0;
+  struct CategoryCount {
+    std::string category, title;
+    int64_t alerts = 0, detections = 0;  ///< aggregated rows, raw detections behind them
+  };
+  std::vector<CategoryCount> categories;  ///< most detections first
+  struct Notable {
+    std::string signature, category_title, severity;
+    int64_t detections = 0;
+  };
+  std::vector<Notable> notable;  ///< high and critical signatures, most first (at most 10)
+  struct IncidentLine {
+    std::string title, category, severity, status, resolution;
+    int64_t created_at = 0, closed_at = 0;
+  };
+  std::vector<IncidentLine> incidents;  ///< active during the month, oldest first
+  struct DeviceLine {
+    std::string id, hostname, kind, status;
+    int64_t last_seen = 0;
+    double watched_hours = 0;    ///< hours of the month it was enrolled and not silent
+    int64_t silent_periods = 0;  ///< 監視停止 incidents of the month
+    double silent_hours = 0;
+  };
+  std::vector<DeviceLine> devices;
+  int64_t suppressed_detections = 0;  ///< known-harmless detections stored without incidents
+  std::string plan_name;              ///< of the active contract, when there is one
+};
+
+/// Reads one customer's month from the store (provider roles any customer; customer roles
+/// their own, others 404).
+Result<MonthlyReportData> gather_monthly_report(Store& store, const Principal& p,
+                                                std::string_view customer_id,
+                                                const ReportMonth& month);
+/// The report as PDF bytes (A4, Japanese).
+std::string render_monthly_report(const MonthlyReportData& data);
+
+}  // namespace mimamori::server
