@@ -292,9 +292,28 @@ void Behaviour::loop() {
   alignas(fanotify_event_metadata) char buf[16384];
   uint64_t overflows = 0;
   while (true) {
+    int timeout = -1;
+    auto now = Clock::now();
+    for (const auto& [path, p] : pending_suid_) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(p.due - now).count();
+      int t = static_cast<int>(std::max<int64_t>(ms, 0));
+      timeout = timeout < 0 ? t : std::min(timeout, t);
+    }
     pollfd p[2] = {{fan_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-    if (::poll(p, 2, -1) < 0 && errno != EINTR) return;
+    if (::poll(p, 2, timeout) < 0 && errno != EINTR) return;
     if (p[1].revents) return;
+    now = Clock::now();
+    for (auto it = pending_suid_.begin(); it != pending_suid_.end();) {
+      if (it->second.due > now) {
+        ++it;
+        continue;
+      }
+      PendingSuid ps = it->second;
+      std::string path = it->first;
+      it = pending_suid_.erase(it);
+      on_suid(path, ps.mask, ps.pid);
+    }
+    if (!(p[0].revents & POLLIN)) continue;
     ssize_t n = ::read(fan_fd_, buf, sizeof buf);
     if (n <= 0) continue;
     auto* m = reinterpret_cast<fanotify_event_metadata*>(buf);
@@ -367,7 +386,27 @@ void Behaviour::on_event(const std::string& dir, const std::string& name, uint64
     on_log(r, path, mask, pid);
   else if (r != Role::kNone)
     on_watched_file(r, path, mask, pid);
-  if (suid_dirs_.count(dir)) on_suid(dir, path, mask, pid);
+  if (suid_dirs_.count(dir)) queue_suid(path, mask, pid);
+}
+
+void Behaviour::queue_suid(const std::string& path, uint64_t mask, int pid) {
+  struct stat st {};
+  bool suid = !(mask & kGone) && ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+              (st.st_mode & (S_ISUID | S_ISGID));
+  if (!suid) {
+    if (suid_.count(path) || pending_suid_.count(path)) on_suid(path, mask, pid);
+    pending_suid_.erase(path);
+    return;
+  }
+  // `cp x f && chmod u+s f`: the copy's close may be read after the chmod happened. Wait a
+  // moment for a mode change to the same file, whose actor is the one to name.
+  auto [it, fresh] = pending_suid_.try_emplace(path);
+  auto& p = it->second;
+  if (fresh) p.due = Clock::now() + std::chrono::milliseconds(100);
+  if (fresh || (mask & FAN_ATTRIB) || !(p.mask & FAN_ATTRIB)) {
+    p.pid = pid;
+    p.mask = mask;
+  }
 }
 
 void Behaviour::on_watched_file(Role role, const std::string& path, uint64_t mask, int pid) {
@@ -501,8 +540,7 @@ void Behaviour::on_log(Role role, const std::string& path, uint64_t mask, int pi
   emit(a);
 }
 
-void Behaviour::on_suid(const std::string& dir, const std::string& path, uint64_t mask, int pid) {
-  (void)dir;
+void Behaviour::on_suid(const std::string& path, uint64_t mask, int pid) {
   if (mask & kGone) {
     suid_.erase(path);
     return;
@@ -543,7 +581,7 @@ void Behaviour::emit(const Act& act) {
   std::vector<KnownProcess> lineage = act.lineage;
   // A short-lived actor (chmod, rm) may be gone before its exec event was recorded: the
   // process collector runs on its own thread, so give it a moment.
-  for (int i = 0; lineage.empty() && i < 6; ++i) {
+  for (int i = 0; (lineage.empty() || lineage.front().exe.empty()) && i < 6; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     lineage = process_lineage(act.pid);
   }

@@ -75,7 +75,8 @@ class Behaviour : public Collector {
   Role role_of(const std::string& dir, const std::string& name, const std::string& path) const;
   void on_watched_file(Role role, const std::string& path, uint64_t mask, int pid);
   void on_log(Role role, const std::string& path, uint64_t mask, int pid);
-  void on_suid(const std::string& dir, const std::string& path, uint64_t mask, int pid);
+  void queue_suid(const std::string& path, uint64_t mask, int pid);
+  void on_suid(const std::string& path, uint64_t mask, int pid);
   void emit(const Act& act);
   void poll_listeners(EventSink& sink, bool first);
   void poll_modules(EventSink& sink, bool first);
@@ -93,6 +94,12 @@ class Behaviour : public Collector {
   std::map<std::string, FileState> files_;                     // sudoers, group, the agent's files
   std::map<std::string, std::pair<uint64_t, uint32_t>> suid_;  // path -> inode, mode
   std::map<std::string, uint64_t> sizes_;                      // logs and histories
+  struct PendingSuid {
+    int pid = 0;
+    uint64_t mask = 0;
+    std::chrono::steady_clock::time_point due;
+  };
+  std::map<std::string, PendingSuid> pending_suid_;  // SUID files judged after a moment
   uint64_t marks_over_ = 0;
   // poll() only.
   std::chrono::steady_clock::time_point next_poll_{};
