@@ -585,7 +585,8 @@ void Behaviour::emit(const Act& act) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     lineage = process_lineage(act.pid);
   }
-  std::string pm = package_manager_at_work(lineage);
+  // An actor that could not be named is not excused by a package manager running elsewhere.
+  std::string pm = lineage.empty() ? std::string() : package_manager_at_work(lineage);
   int severity = pm.empty() ? act.severity : std::max(act.severity, 3);
   core::Event e = host_event("behaviour");
   e.fields.begin_object("process").add("pid", act.pid);
@@ -652,7 +653,7 @@ void Behaviour::poll_listeners(EventSink& sink, bool first) {
     if (first || listeners_.count(key)) continue;
     int pid = socket_owner(s.inode);
     auto lineage = process_lineage(pid);
-    std::string pm = package_manager_at_work(lineage);
+    std::string pm = lineage.empty() ? std::string() : package_manager_at_work(lineage);
     core::Event e = host_event("behaviour");
     e.fields.begin_object("process").add("pid", pid);
     std::string exe;
