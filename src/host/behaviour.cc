@@ -187,6 +187,7 @@ void Behaviour::mark_dir(const std::string& dir, int depth, bool suid) {
       return;
     }
     dirs_.emplace(key, d);
+    dir_keys_[d] = key;
   }
   if (!suid) return;
   // Existing SUID/SGID files are the baseline; subfolders to the configured depth.
@@ -374,6 +375,17 @@ void Behaviour::on_event(const std::string& dir, const std::string& name, uint64
   if (pid == ::getpid()) return;
   std::string path = dir + "/" + name;
   if (mask & FAN_ONDIR) {
+    if (mask & kGone) {
+      // Forget a folder that went (the kernel drops its mark), so that the bound on marks
+      // counts folders that exist; /tmp sees thousands come and go on a build machine.
+      auto k = dir_keys_.find(path);
+      if (k != dir_keys_.end()) {
+        dirs_.erase(k->second);
+        dir_keys_.erase(k);
+        suid_dirs_.erase(path);
+      }
+      return;
+    }
     // A new folder under a SUID-watched one: watch it too, within the depth.
     auto s = suid_dirs_.find(dir);
     if ((mask & kArrived) && s != suid_dirs_.end() && s->second < o_.suid_depth &&

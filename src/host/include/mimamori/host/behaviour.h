@@ -87,8 +87,9 @@ class Behaviour : public Collector {
   int stop_fd_ = -1;
   std::thread thread_;
   // Fanotify thread only.
-  std::map<std::string, std::string> dirs_;  // directory file handle -> path
-  std::map<std::string, int> suid_dirs_;     // path -> depth below its root
+  std::map<std::string, std::string> dirs_;      // directory file handle -> path
+  std::map<std::string, std::string> dir_keys_;  // path -> directory file handle
+  std::map<std::string, int> suid_dirs_;         // path -> depth below its root
   std::set<std::string> homes_;
   std::set<std::string> logs_;
   std::map<std::string, FileState> files_;                     // sudoers, group, the agent's files
