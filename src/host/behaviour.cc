@@ -164,13 +164,13 @@ Behaviour::Behaviour(Options options) : o_(std::move(options)) {}
 
 Behaviour::~Behaviour() { stop(); }
 
-void Behaviour::mark_dir(const std::string& dir, int depth, bool suid) {
+void Behaviour::mark_dir(const std::string& dir, int depth, bool suid, bool fresh) {
   std::error_code ec;
   std::string d = fs::weakly_canonical(dir, ec).string();
   if (ec || !fs::is_directory(d, ec)) return;
   if (suid) {
-    auto [it, fresh] = suid_dirs_.emplace(d, depth);
-    if (!fresh && it->second <= depth) return;
+    auto [it, added] = suid_dirs_.emplace(d, depth);
+    if (!added && it->second <= depth) return;
     it->second = std::min(it->second, depth);
   }
   std::string key = dir_key(d);
@@ -195,11 +195,17 @@ void Behaviour::mark_dir(const std::string& dir, int depth, bool suid) {
        fs::directory_iterator(d, fs::directory_options::skip_permission_denied, ec)) {
     struct stat st {};
     if (::lstat(e.path().c_str(), &st) != 0) continue;
-    if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)))
-      suid_[e.path().string()] = {static_cast<uint64_t>(st.st_ino), st.st_mode};
-    else if (S_ISDIR(st.st_mode) && depth < o_.suid_depth &&
-             !skipped_subdir(e.path().filename().string()))
-      mark_dir(e.path().string(), depth + 1, true);
+    if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) {
+      // In a new folder, a SUID file made before the mark was placed (`mkdir d && cp … d/x &&
+      // chmod u+s d/x` is quicker than the event of the mkdir): new, by an unknown process.
+      if (fresh)
+        queue_suid(e.path().string(), FAN_CREATE, 0);
+      else
+        suid_[e.path().string()] = {static_cast<uint64_t>(st.st_ino), st.st_mode};
+    } else if (S_ISDIR(st.st_mode) && depth < o_.suid_depth &&
+               !skipped_subdir(e.path().filename().string())) {
+      mark_dir(e.path().string(), depth + 1, true, fresh);
+    }
   }
 }
 
@@ -390,7 +396,7 @@ void Behaviour::on_event(const std::string& dir, const std::string& name, uint64
     auto s = suid_dirs_.find(dir);
     if ((mask & kArrived) && s != suid_dirs_.end() && s->second < o_.suid_depth &&
         !skipped_subdir(name))
-      mark_dir(path, s->second + 1, true);
+      mark_dir(path, s->second + 1, true, true);
     return;
   }
   Role r = role_of(dir, name, path);
@@ -593,7 +599,7 @@ void Behaviour::emit(const Act& act) {
   std::vector<KnownProcess> lineage = act.lineage;
   // A short-lived actor (chmod, rm) may be gone before its exec event was recorded: the
   // process collector runs on its own thread, so give it a moment.
-  for (int i = 0; (lineage.empty() || lineage.front().exe.empty()) && i < 6; ++i) {
+  for (int i = 0; act.pid > 0 && (lineage.empty() || lineage.front().exe.empty()) && i < 6; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     lineage = process_lineage(act.pid);
   }

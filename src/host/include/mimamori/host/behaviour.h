@@ -69,7 +69,8 @@ class Behaviour : public Collector {
   struct Act;
 
   void loop();
-  void mark_dir(const std::string& dir, int depth, bool suid);
+  /// `fresh`: a folder made after the start, whose SUID files are new, not the baseline.
+  void mark_dir(const std::string& dir, int depth, bool suid, bool fresh = false);
   void mark_file(const std::string& path);
   void on_event(const std::string& dir, const std::string& name, uint64_t mask, int pid);
   Role role_of(const std::string& dir, const std::string& name, const std::string& path) const;
