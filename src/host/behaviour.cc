@@ -323,8 +323,17 @@ void Behaviour::loop() {
     if (!(p[0].revents & POLLIN)) continue;
     ssize_t n = ::read(fan_fd_, buf, sizeof buf);
     if (n <= 0) continue;
-    auto* m = reinterpret_cast<fanotify_event_metadata*>(buf);
-    for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+    // Events with file handles have lengths that are not multiples of 8: each header is
+    // copied out rather than read in place (misaligned).
+    std::size_t off = 0;
+    const auto total = static_cast<std::size_t>(n);
+    while (off + sizeof(fanotify_event_metadata) <= total) {
+      fanotify_event_metadata md;
+      std::memcpy(&md, buf + off, sizeof md);
+      if (md.event_len < sizeof md || off + md.event_len > total) break;
+      const fanotify_event_metadata* m = &md;
+      const char* base = buf + off;
+      off += md.event_len;
       if (m->mask & FAN_Q_OVERFLOW) {
         ++overflows;
         if ((overflows & (overflows - 1)) == 0)
@@ -332,8 +341,8 @@ void Behaviour::loop() {
         continue;
       }
       if (m->fd >= 0) ::close(m->fd);
-      const char* p0 = reinterpret_cast<const char*>(m) + m->metadata_len;
-      const char* end = reinterpret_cast<const char*>(m) + m->event_len;
+      const char* p0 = base + m->metadata_len;
+      const char* end = base + m->event_len;
       while (p0 + sizeof(fanotify_event_info_header) <= end) {
         fanotify_event_info_header hdr;
         std::memcpy(&hdr, p0, sizeof hdr);
