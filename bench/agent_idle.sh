@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Idle footprint of mimamori-agent: RSS and CPU over a measured idle period, with every
 # collector on (auth, file integrity of /etc and the system binaries, persistence, ransomware
-# on a folder of 500 documents, processes with the SigmaHQ linux rules, YARA, threat list,
-# inventory), after the first file-integrity pass has finished. Baseline in the same run:
-# `tail -F` following the same log (the least a log follower can cost).
+# on a folder of 500 documents, processes with the SigmaHQ linux rules, YARA with the built-in
+# rules plus one from a rules folder, threat list, behaviour — sudoers, SUID files, logs and the
+# agent's own files by fanotify, listeners and modules polled every 2 s —, inventory), after the
+# first file-integrity pass has finished. Baseline in the same run: `tail -F` following the same
+# log (the least a log follower can cost).
 # Usage: bench/agent_idle.sh [SECONDS=600]    Writes bench/out/agent_idle.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."

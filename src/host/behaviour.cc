@@ -164,13 +164,13 @@ Behaviour::Behaviour(Options options) : o_(std::move(options)) {}
 
 Behaviour::~Behaviour() { stop(); }
 
-void Behaviour::mark_dir(const std::string& dir, int depth, bool suid) {
+void Behaviour::mark_dir(const std::string& dir, int depth, bool suid, bool fresh) {
   std::error_code ec;
   std::string d = fs::weakly_canonical(dir, ec).string();
   if (ec || !fs::is_directory(d, ec)) return;
   if (suid) {
-    auto [it, fresh] = suid_dirs_.emplace(d, depth);
-    if (!fresh && it->second <= depth) return;
+    auto [it, added] = suid_dirs_.emplace(d, depth);
+    if (!added && it->second <= depth) return;
     it->second = std::min(it->second, depth);
   }
   std::string key = dir_key(d);
@@ -187,6 +187,7 @@ void Behaviour::mark_dir(const std::string& dir, int depth, bool suid) {
       return;
     }
     dirs_.emplace(key, d);
+    dir_keys_[d] = key;
   }
   if (!suid) return;
   // Existing SUID/SGID files are the baseline; subfolders to the configured depth.
@@ -194,11 +195,17 @@ void Behaviour::mark_dir(const std::string& dir, int depth, bool suid) {
        fs::directory_iterator(d, fs::directory_options::skip_permission_denied, ec)) {
     struct stat st {};
     if (::lstat(e.path().c_str(), &st) != 0) continue;
-    if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)))
-      suid_[e.path().string()] = {static_cast<uint64_t>(st.st_ino), st.st_mode};
-    else if (S_ISDIR(st.st_mode) && depth < o_.suid_depth &&
-             !skipped_subdir(e.path().filename().string()))
-      mark_dir(e.path().string(), depth + 1, true);
+    if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) {
+      // In a new folder, a SUID file made before the mark was placed (`mkdir d && cp … d/x &&
+      // chmod u+s d/x` is quicker than the event of the mkdir): new, by an unknown process.
+      if (fresh)
+        queue_suid(e.path().string(), FAN_CREATE, 0);
+      else
+        suid_[e.path().string()] = {static_cast<uint64_t>(st.st_ino), st.st_mode};
+    } else if (S_ISDIR(st.st_mode) && depth < o_.suid_depth &&
+               !skipped_subdir(e.path().filename().string())) {
+      mark_dir(e.path().string(), depth + 1, true, fresh);
+    }
   }
 }
 
@@ -292,13 +299,41 @@ void Behaviour::loop() {
   alignas(fanotify_event_metadata) char buf[16384];
   uint64_t overflows = 0;
   while (true) {
+    int timeout = -1;
+    auto now = Clock::now();
+    for (const auto& [path, p] : pending_suid_) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(p.due - now).count();
+      int t = static_cast<int>(std::max<int64_t>(ms, 0));
+      timeout = timeout < 0 ? t : std::min(timeout, t);
+    }
     pollfd p[2] = {{fan_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-    if (::poll(p, 2, -1) < 0 && errno != EINTR) return;
+    if (::poll(p, 2, timeout) < 0 && errno != EINTR) return;
     if (p[1].revents) return;
+    now = Clock::now();
+    for (auto it = pending_suid_.begin(); it != pending_suid_.end();) {
+      if (it->second.due > now) {
+        ++it;
+        continue;
+      }
+      PendingSuid ps = it->second;
+      std::string path = it->first;
+      it = pending_suid_.erase(it);
+      on_suid(path, ps.mask, ps.pid);
+    }
+    if (!(p[0].revents & POLLIN)) continue;
     ssize_t n = ::read(fan_fd_, buf, sizeof buf);
     if (n <= 0) continue;
-    auto* m = reinterpret_cast<fanotify_event_metadata*>(buf);
-    for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+    // Events with file handles have lengths that are not multiples of 8: each header is
+    // copied out rather than read in place (misaligned).
+    std::size_t off = 0;
+    const auto total = static_cast<std::size_t>(n);
+    while (off + sizeof(fanotify_event_metadata) <= total) {
+      fanotify_event_metadata md;
+      std::memcpy(&md, buf + off, sizeof md);
+      if (md.event_len < sizeof md || off + md.event_len > total) break;
+      const fanotify_event_metadata* m = &md;
+      const char* base = buf + off;
+      off += md.event_len;
       if (m->mask & FAN_Q_OVERFLOW) {
         ++overflows;
         if ((overflows & (overflows - 1)) == 0)
@@ -306,8 +341,8 @@ void Behaviour::loop() {
         continue;
       }
       if (m->fd >= 0) ::close(m->fd);
-      const char* p0 = reinterpret_cast<const char*>(m) + m->metadata_len;
-      const char* end = reinterpret_cast<const char*>(m) + m->event_len;
+      const char* p0 = base + m->metadata_len;
+      const char* end = base + m->event_len;
       while (p0 + sizeof(fanotify_event_info_header) <= end) {
         fanotify_event_info_header hdr;
         std::memcpy(&hdr, p0, sizeof hdr);
@@ -355,11 +390,22 @@ void Behaviour::on_event(const std::string& dir, const std::string& name, uint64
   if (pid == ::getpid()) return;
   std::string path = dir + "/" + name;
   if (mask & FAN_ONDIR) {
+    if (mask & kGone) {
+      // Forget a folder that went (the kernel drops its mark), so that the bound on marks
+      // counts folders that exist; /tmp sees thousands come and go on a build machine.
+      auto k = dir_keys_.find(path);
+      if (k != dir_keys_.end()) {
+        dirs_.erase(k->second);
+        dir_keys_.erase(k);
+        suid_dirs_.erase(path);
+      }
+      return;
+    }
     // A new folder under a SUID-watched one: watch it too, within the depth.
     auto s = suid_dirs_.find(dir);
     if ((mask & kArrived) && s != suid_dirs_.end() && s->second < o_.suid_depth &&
         !skipped_subdir(name))
-      mark_dir(path, s->second + 1, true);
+      mark_dir(path, s->second + 1, true, true);
     return;
   }
   Role r = role_of(dir, name, path);
@@ -367,7 +413,27 @@ void Behaviour::on_event(const std::string& dir, const std::string& name, uint64
     on_log(r, path, mask, pid);
   else if (r != Role::kNone)
     on_watched_file(r, path, mask, pid);
-  if (suid_dirs_.count(dir)) on_suid(dir, path, mask, pid);
+  if (suid_dirs_.count(dir)) queue_suid(path, mask, pid);
+}
+
+void Behaviour::queue_suid(const std::string& path, uint64_t mask, int pid) {
+  struct stat st {};
+  bool suid = !(mask & kGone) && ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+              (st.st_mode & (S_ISUID | S_ISGID));
+  if (!suid) {
+    if (suid_.count(path) || pending_suid_.count(path)) on_suid(path, mask, pid);
+    pending_suid_.erase(path);
+    return;
+  }
+  // `cp x f && chmod u+s f`: the copy's close may be read after the chmod happened. Wait a
+  // moment for a mode change to the same file, whose actor is the one to name.
+  auto [it, fresh] = pending_suid_.try_emplace(path);
+  auto& p = it->second;
+  if (fresh) p.due = Clock::now() + std::chrono::milliseconds(100);
+  if (fresh || (mask & FAN_ATTRIB) || !(p.mask & FAN_ATTRIB)) {
+    p.pid = pid;
+    p.mask = mask;
+  }
 }
 
 void Behaviour::on_watched_file(Role role, const std::string& path, uint64_t mask, int pid) {
@@ -501,8 +567,7 @@ void Behaviour::on_log(Role role, const std::string& path, uint64_t mask, int pi
   emit(a);
 }
 
-void Behaviour::on_suid(const std::string& dir, const std::string& path, uint64_t mask, int pid) {
-  (void)dir;
+void Behaviour::on_suid(const std::string& path, uint64_t mask, int pid) {
   if (mask & kGone) {
     suid_.erase(path);
     return;
@@ -543,11 +608,12 @@ void Behaviour::emit(const Act& act) {
   std::vector<KnownProcess> lineage = act.lineage;
   // A short-lived actor (chmod, rm) may be gone before its exec event was recorded: the
   // process collector runs on its own thread, so give it a moment.
-  for (int i = 0; lineage.empty() && i < 6; ++i) {
+  for (int i = 0; act.pid > 0 && (lineage.empty() || lineage.front().exe.empty()) && i < 6; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     lineage = process_lineage(act.pid);
   }
-  std::string pm = package_manager_at_work(lineage);
+  // An actor that could not be named is not excused by a package manager running elsewhere.
+  std::string pm = lineage.empty() ? std::string() : package_manager_at_work(lineage);
   int severity = pm.empty() ? act.severity : std::max(act.severity, 3);
   core::Event e = host_event("behaviour");
   e.fields.begin_object("process").add("pid", act.pid);
@@ -614,7 +680,7 @@ void Behaviour::poll_listeners(EventSink& sink, bool first) {
     if (first || listeners_.count(key)) continue;
     int pid = socket_owner(s.inode);
     auto lineage = process_lineage(pid);
-    std::string pm = package_manager_at_work(lineage);
+    std::string pm = lineage.empty() ? std::string() : package_manager_at_work(lineage);
     core::Event e = host_event("behaviour");
     e.fields.begin_object("process").add("pid", pid);
     std::string exe;

@@ -72,7 +72,9 @@ std::optional<KnownProcess> live(int pid) {
   std::error_code ec;
   p.exe = std::filesystem::read_symlink(base + "/exe", ec).string();
   p.cmdline = process_cmdline(pid);
-  if (passwd* pw = ::getpwuid(p.uid)) p.user = pw->pw_name;
+  passwd pw{}, *found = nullptr;
+  char buf[1024];
+  if (::getpwuid_r(p.uid, &pw, buf, sizeof buf, &found) == 0 && found) p.user = pw.pw_name;
   return p;
 }
 

@@ -89,17 +89,17 @@ std::optional<ProcessInfo> read_process(int pid) {
   ProcessInfo p;
   p.pid = pid;
   std::string base = "/proc/" + std::to_string(pid);
+  // The program first: a process that exits while being read is best known by it.
+  p.exe = link_of(base + "/exe");
+  p.cmdline = process_cmdline(pid);
   std::istringstream st(read_small_file(base + "/status"));
-  if (!st) return std::nullopt;
   std::string line;
   while (std::getline(st, line)) {
     if (line.rfind("PPid:", 0) == 0) p.ppid = std::atoi(line.c_str() + 5);
     if (line.rfind("Uid:", 0) == 0)
       p.uid = static_cast<uint32_t>(std::strtoul(line.c_str() + 4, nullptr, 10));
   }
-  p.exe = link_of(base + "/exe");
   p.cwd = link_of(base + "/cwd");
-  p.cmdline = process_cmdline(pid);
   if (p.cmdline.empty() && p.exe.empty()) return std::nullopt;  // kernel thread or gone
   if (passwd* pw = ::getpwuid(p.uid)) p.user = pw->pw_name;
   if (p.ppid > 0) {

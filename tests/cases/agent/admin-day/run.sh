@@ -6,7 +6,7 @@
 # run (dpkg's database backup, logrotate with every log due — renaming and creating
 # auth.log, syslog with copytruncate, wtmp, btmp —, the package's own job), a user's password
 # is changed, and software is built from source (configure-like checks, make, make check, make
-# install into /usr/local as root, a build in /tmp). Then tools/own_alerts.py counts the alerts
+# install into /usr/local as root, a build in /tmp), and a container is started with runc. Then tools/own_alerts.py counts the alerts
 # this session caused, by severity; other programs on a shared machine are left out by their
 # process (see its header).
 set -u
@@ -117,7 +117,21 @@ printf '#include <stdio.h>\nvoid greet(void){puts("hello");}\n' > /home/alice/sr
 chmod +x /home/alice/src/hello/configure
 chown -R alice: /home/alice/src
 
-mimamori-agent --eve eve.json --run-for 40 --set agent.state_dir=$PWD/state \
+# A container image as a runtime unpacks one: busybox in a root file system, a runc bundle.
+mkdir -p ctr/rootfs/bin
+cp "$(command -v busybox)" ctr/rootfs/bin/busybox
+for a in sh echo sleep; do ln -s busybox ctr/rootfs/bin/$a; done
+(cd ctr && runc spec)
+python3 - ctr/config.json <<'JSON'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["sh", "-c", "echo hello from the container; sleep 1"]
+c["root"]["readonly"] = True
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+JSON
+
+mimamori-agent --eve eve.json --run-for 45 --set agent.state_dir=$PWD/state \
   --set yara.paths=/home --set agent.poll_interval_ms=200 2>agent.log &
 agent=$!
 for _ in $(seq 300); do grep -q "agent running" agent.log && break; sleep 0.1; done
@@ -141,6 +155,7 @@ cp /home/alice/src/hello/*.c /home/alice/src/hello/Makefile /home/alice/src/hell
 make -C /tmp/mimamori-case-build-$$ check >>build.out
 rm -rf /tmp/mimamori-case-build-$$
 /usr/local/bin/hello >>build.out
+runc run --bundle ctr mimamori-case-$$ >ctr.out
 sleep 3
 wait $agent
 cat agent.log >&2
@@ -148,4 +163,5 @@ ls /var/log >&2
 test -x /etc/cron.daily/mimamori-case-tool && echo "package installed: $(dpkg-query -W -f='${Version}' mimamori-case-tool)"
 test -f /var/log/auth.log.1 && echo "auth.log rotated"
 test -f /var/backups/dpkg.status.0 && echo "dpkg database backed up"
+grep -q "hello from the container" ctr.out && echo "container ran"
 python3 "$tools/own_alerts.py" eve.json $$

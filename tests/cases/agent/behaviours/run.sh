@@ -100,13 +100,18 @@ python3 "$tools/within.py" eve.json acts.txt
 cat insmod.err >&2
 # The alerts naming files inside this case's folder, with the folder shown as `.`.
 python3 - "$PWD" <<'PY'
-import json, sys
+import hashlib, json, sys
 here = sys.argv[1]
 for line in open("eve.json"):
     r = json.loads(line)
     if r.get("event_type") != "alert":
         continue
     sid = r["alert"]["signature_id"]
+    if sid == 9100608 and r["process"].get("user") == "alice":
+        f = r["file"]
+        same = f["path"] == r["process"]["exe"] and \
+            f.get("sha256") == hashlib.sha256(open(f["path"], "rb").read()).hexdigest()
+        print(f"listener file is the listening program with its hash: {same}")
     path = r.get("file", {}).get("path") or r.get("module", {}).get("file", "")
     if path.startswith(here + "/"):
         print(f"{sid} file: .{path[len(here):]}")

@@ -69,13 +69,15 @@ class Behaviour : public Collector {
   struct Act;
 
   void loop();
-  void mark_dir(const std::string& dir, int depth, bool suid);
+  /// `fresh`: a folder made after the start, whose SUID files are new, not the baseline.
+  void mark_dir(const std::string& dir, int depth, bool suid, bool fresh = false);
   void mark_file(const std::string& path);
   void on_event(const std::string& dir, const std::string& name, uint64_t mask, int pid);
   Role role_of(const std::string& dir, const std::string& name, const std::string& path) const;
   void on_watched_file(Role role, const std::string& path, uint64_t mask, int pid);
   void on_log(Role role, const std::string& path, uint64_t mask, int pid);
-  void on_suid(const std::string& dir, const std::string& path, uint64_t mask, int pid);
+  void queue_suid(const std::string& path, uint64_t mask, int pid);
+  void on_suid(const std::string& path, uint64_t mask, int pid);
   void emit(const Act& act);
   void poll_listeners(EventSink& sink, bool first);
   void poll_modules(EventSink& sink, bool first);
@@ -86,13 +88,20 @@ class Behaviour : public Collector {
   int stop_fd_ = -1;
   std::thread thread_;
   // Fanotify thread only.
-  std::map<std::string, std::string> dirs_;  // directory file handle -> path
-  std::map<std::string, int> suid_dirs_;     // path -> depth below its root
+  std::map<std::string, std::string> dirs_;      // directory file handle -> path
+  std::map<std::string, std::string> dir_keys_;  // path -> directory file handle
+  std::map<std::string, int> suid_dirs_;         // path -> depth below its root
   std::set<std::string> homes_;
   std::set<std::string> logs_;
   std::map<std::string, FileState> files_;                     // sudoers, group, the agent's files
   std::map<std::string, std::pair<uint64_t, uint32_t>> suid_;  // path -> inode, mode
   std::map<std::string, uint64_t> sizes_;                      // logs and histories
+  struct PendingSuid {
+    int pid = 0;
+    uint64_t mask = 0;
+    std::chrono::steady_clock::time_point due;
+  };
+  std::map<std::string, PendingSuid> pending_suid_;  // SUID files judged after a moment
   uint64_t marks_over_ = 0;
   // poll() only.
   std::chrono::steady_clock::time_point next_poll_{};
