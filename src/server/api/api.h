@@ -201,6 +201,13 @@ void h_health(Call&);
 void h_explanations(Call&);
 void h_download(Call&);
 void h_device_packages(Call&);
+void h_list_tickets(Call&);
+void h_create_ticket(Call&);
+void h_get_ticket(Call&);
+void h_ticket_action(Call&);
+void h_get_ticket_attachment(Call&);
+void h_list_inbox(Call&);
+void h_assign_inbox(Call&);
 
 /// True for `http(s)://host[:port]` made only of characters safe inside a shell command.
 bool public_url_ok(std::string_view url);
