@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api/api.h"
+#include "desk/desk.h"
 #include "http/http.h"
 #include "ingest/ingest_queue.h"
 #include "mimamori/core/clock.h"
@@ -82,6 +83,7 @@ struct Server::Impl {
   std::unique_ptr<DeliveryPool> delivery;  // null when notify.enabled is false
   std::unique_ptr<Expiry> expiry;
   std::thread retention;
+  std::unique_ptr<MailListener> desk_mail;  // null when desk.mail_enabled is false
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
@@ -99,6 +101,11 @@ struct Server::Impl {
       }
       if (auto n = escalate(*store, now, options.escalation_after_s); !n.ok()) {
         spdlog::warn("escalation: {}", n.error().message);
+      } else if (*n > 0 && delivery) {
+        delivery->wake();
+      }
+      if (auto n = check_desk_sla(*store, options.desk, now); !n.ok()) {
+        spdlog::warn("desk SLA check: {}", n.error().message);
       } else if (*n > 0 && delivery) {
         delivery->wake();
       }
@@ -150,6 +157,7 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
   }
   if (auto st = check_notify_options(options.notify); !st.ok()) return st.error();
   if (auto st = check_retention_options(options.store.retention); !st.ok()) return st.error();
+  if (auto st = check_desk_options(options.desk); !st.ok()) return st.error();
   StoreOptions so = options.store;
   if (so.secret_key_file.empty()) {
     so.secret_key_file = (std::filesystem::path(options.data_dir) / "secret.key").string();
@@ -199,6 +207,10 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
     impl->delivery = std::make_unique<DeliveryPool>(*impl->store, options.notify,
                                                     options.background_interval_ms);
   }
+  if (options.desk.mail_enabled) {
+    impl->desk_mail = std::make_unique<MailListener>(*impl->store, options.desk);
+    if (auto st = impl->desk_mail->start(); !st.ok()) return st.error();
+  }
   impl->background = std::thread([raw] { raw->background_loop(); });
   impl->expiry = std::make_unique<Expiry>(*impl->store, options.store.retention);
   impl->retention = std::thread([raw] { raw->retention_loop(); });
@@ -206,6 +218,7 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
 }
 
 uint16_t Server::port() const { return impl_->http->port(); }
+uint16_t Server::desk_mail_port() const { return impl_->desk_mail ? impl_->desk_mail->port() : 0; }
 const std::string& Server::fingerprint() const { return impl_->fingerprint; }
 Store& Server::store() { return *impl_->store; }
 IngestQueue& Server::ingest() { return *impl_->ingest; }
@@ -225,6 +238,8 @@ void Server::stop() {
   impl_->cv.notify_all();
   if (impl_->background.joinable()) impl_->background.join();
   if (impl_->retention.joinable()) impl_->retention.join();
+  // A mail being taken is stored (or refused) before the listener ends.
+  impl_->desk_mail.reset();
   // Sends in flight finish (each within notify.timeout_s); claimed ones not begun go back.
   impl_->delivery.reset();
   // Password checks still queued answer while the store and the HTTP sessions exist.
@@ -363,6 +378,25 @@ ServerOptions load_server_options(const core::Config& c) {
     throw core::ConfigError(
         fmt::format("{}: key 'server.password_hash_queue': must be 0 to 100000, got {}", c.source(),
                     o.password_hash_queue));
+  }
+  auto& d = o.desk;
+  d.hours = c.get<std::string>("desk.hours", d.hours);
+  if (c.has("desk.closures")) d.closures = c.list("desk.closures", {});
+  d.mail_enabled = c.get<bool>("desk.mail_enabled", d.mail_enabled);
+  d.mail_listen = c.get<std::string>("desk.mail_listen", d.mail_listen);
+  const int mail_port = c.get<int>("desk.mail_port", d.mail_port);
+  if (mail_port < 0 || mail_port > 65535) {
+    throw core::ConfigError(
+        fmt::format("{}: key 'desk.mail_port': {} is not a TCP port", c.source(), mail_port));
+  }
+  d.mail_port = static_cast<uint16_t>(mail_port);
+  d.address = c.get<std::string>("desk.address", d.address);
+  d.max_mail_bytes = c.get<int64_t>("desk.max_mail_bytes", d.max_mail_bytes);
+  d.max_attachment_bytes = c.get<int64_t>("desk.max_attachment_bytes", d.max_attachment_bytes);
+  d.max_attachments = c.get<int64_t>("desk.max_attachments", d.max_attachments);
+  d.session_timeout_s = c.get<int64_t>("desk.session_timeout_s", d.session_timeout_s);
+  if (auto st = check_desk_options(d); !st.ok()) {
+    throw core::ConfigError(fmt::format("{}: {}", c.source(), st.error().message));
   }
   auto& s = o.store;
   s.url = c.get<std::string>("store.url", "sqlite:" + o.data_dir);

@@ -157,6 +157,20 @@ const std::vector<Route>& Api::routes() {
        "Alert statistics for IPA, aggregated and anonymised (provider_admin)"},
       {"POST", "/api/v1/subsidy", Auth::kUser, h_subsidy,
        "IT導入補助金 estimate for a service's fees (the year's rules)"},
+      {"GET", "/api/v1/desk/tickets", Auth::kUser, h_list_tickets,
+       "Desk tickets with their SLA clocks"},
+      {"POST", "/api/v1/desk/tickets", Auth::kUser, h_create_ticket, "Open a desk ticket"},
+      {"GET", "/api/v1/desk/tickets/{id}", Auth::kUser, h_get_ticket,
+       "A ticket with its messages (internal notes for provider roles only)"},
+      {"POST", "/api/v1/desk/tickets/{id}/{action}", Auth::kUser, h_ticket_action,
+       "reply, reopen (the desk and customer roles); note, assign, priority, category, wait, "
+       "resolve, close (the desk)"},
+      {"GET", "/api/v1/desk/tickets/{id}/attachments/{file}", Auth::kUser, h_get_ticket_attachment,
+       "An attachment of a ticket, as a download"},
+      {"GET", "/api/v1/desk/inbox", Auth::kUser, h_list_inbox,
+       "Mail from senders who are no known contact (the triage inbox)"},
+      {"POST", "/api/v1/desk/inbox/{id}/assign", Auth::kUser, h_assign_inbox,
+       "Make a ticket of a customer from an inbox mail"},
   };
   return kRoutes;
 }
@@ -303,7 +317,10 @@ void Api::handle(HttpRequest&& req, HttpRespond respond) {
 }
 
 size_t Api::route_body_limit(const Route& route) const {
-  return route.fn == h_ingest ? options_.max_body : options_.max_json_body;
+  // Desk tickets and replies may carry attachments (base64): they take server.max_body too.
+  const bool large =
+      route.fn == h_ingest || route.fn == h_create_ticket || route.fn == h_ticket_action;
+  return large ? options_.max_body : options_.max_json_body;
 }
 
 size_t Api::body_limit(std::string_view method, std::string_view target) const {

@@ -216,6 +216,13 @@ void h_get_contract(Call&);
 void h_subsidy(Call&);
 void h_monthly_report(Call&);
 void h_ipa_statistics(Call&);
+void h_list_tickets(Call&);
+void h_create_ticket(Call&);
+void h_get_ticket(Call&);
+void h_ticket_action(Call&);
+void h_get_ticket_attachment(Call&);
+void h_list_inbox(Call&);
+void h_assign_inbox(Call&);
 
 /// True for `http(s)://host[:port]` made only of characters safe inside a shell command.
 bool public_url_ok(std::string_view url);

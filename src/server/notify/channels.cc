@@ -13,7 +13,8 @@ namespace {
 constexpr std::string_view kOutboxColumns =
     "id, COALESCE(customer_id, ''), channel_id, kind, target, COALESCE(secret, ''), "
     "idempotency_key, subject, body, status, COALESCE(last_error, ''), attempts, "
-    "next_attempt_at, created_at, sent_at";
+    "next_attempt_at, created_at, sent_at, COALESCE(mail_reply_to, ''), "
+    "COALESCE(mail_references, '')";
 constexpr int64_t kMaxAttempts = 8;
 
 // A message of the outbox; its target and secret opened (the error names the row).
@@ -38,6 +39,8 @@ Result<OutboxMessage> outbox_from(const SqlRows& r, size_t i, const SecretBox& b
   m.next_attempt_at = r.i64(i, 12);
   m.created_at = r.i64(i, 13);
   m.sent_at = r.i64(i, 14);
+  m.mail_reply_to = r.str(i, 15);
+  m.mail_references = r.str(i, 16);
   return m;
 }
 

@@ -168,13 +168,24 @@ std::string email_message(const OutboxMessage& m, const std::string& from, int64
   std::string b64 = core::base64(mail_text(m.body));
   std::string body;
   for (size_t i = 0; i < b64.size(); i += 76) body += b64.substr(i, 76) + "\r\n";
+  // A reply of the desk: threaded under the mails before it, answers go to the desk's address.
+  std::string thread;
+  if (!m.mail_reply_to.empty() && check_mailbox(m.mail_reply_to).ok()) {
+    thread += fmt::format("Reply-To: {}\r\n", header_value(m.mail_reply_to));
+  }
+  if (!m.mail_references.empty()) {
+    std::string refs = header_value(m.mail_references);
+    auto last = refs.rfind(' ');
+    thread += fmt::format("In-Reply-To: {}\r\nReferences: {}\r\n",
+                          last == std::string::npos ? refs : refs.substr(last + 1), refs);
+  }
   return fmt::format(
-      "Date: {}\r\nFrom: {}\r\nTo: {}\r\nSubject: {}\r\nMessage-ID: <{}@mimamori>\r\n"
+      "Date: {}\r\nFrom: {}\r\nTo: {}\r\nSubject: {}\r\nMessage-ID: <{}@mimamori>\r\n{}"
       "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
       "Content-Transfer-Encoding: base64\r\nX-Mimamori-Idempotency-Key: {}\r\n\r\n{}",
       rfc5322_date(unix_s), header_value(from), header_value(m.target),
       encode_header_text(cap_chars(plain_text(m.subject), kMaxSubjectChars)), header_value(m.id),
-      header_value(m.idempotency_key), body);
+      thread, header_value(m.idempotency_key), body);
 }
 
 Notifier::Notifier(NotifyOptions options) : options_(std::move(options)) {}

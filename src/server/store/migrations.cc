@@ -155,6 +155,51 @@ const std::vector<Migration>& migrations() {
            "renewals BIGINT NOT NULL, created_at BIGINT NOT NULL)",
            "CREATE INDEX contracts_customer ON contracts(customer_id, created_at)",
        }},
+      {8,
+       "desk: tickets, their messages and attachments, SLA pauses, the triage inbox; threaded "
+       "e-mail in the outbox",
+       {
+           // One ticket of the desk (相談窓口). security: on the 24-hour clock. waiting_since:
+           // when the desk began waiting on the customer (0: not waiting); the finished waits
+           // are desk_pauses. sla_notified: the SLA notices already queued (first.warning …).
+           "CREATE TABLE desk_tickets (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL "
+           "REFERENCES customers(id), subject TEXT NOT NULL, category TEXT NOT NULL, priority "
+           "TEXT NOT NULL, status TEXT NOT NULL, security INTEGER NOT NULL DEFAULT 0, assignee "
+           "TEXT, requester_email TEXT NOT NULL, requester_name TEXT NOT NULL, source TEXT NOT "
+           "NULL, created_by TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT "
+           "NULL, first_response_at BIGINT NOT NULL DEFAULT 0, resolved_at BIGINT NOT NULL "
+           "DEFAULT 0, closed_at BIGINT NOT NULL DEFAULT 0, waiting_since BIGINT NOT NULL "
+           "DEFAULT 0, sla_notified TEXT NOT NULL DEFAULT '')",
+           "CREATE INDEX desk_tickets_customer ON desk_tickets(customer_id, status)",
+           "CREATE INDEX desk_tickets_status ON desk_tickets(status, created_at)",
+           // Replies (public) and internal notes; mail_message_id: the Message-ID of the mail
+           // that brought or carried it, for threading.
+           "CREATE TABLE desk_messages (id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, "
+           "customer_id TEXT NOT NULL, at BIGINT NOT NULL, author TEXT NOT NULL, author_kind "
+           "TEXT NOT NULL, visibility TEXT NOT NULL, body TEXT NOT NULL, via TEXT NOT NULL, "
+           "mail_message_id TEXT)",
+           "CREATE INDEX desk_messages_ticket ON desk_messages(ticket_id, at)",
+           "CREATE INDEX desk_messages_mail ON desk_messages(mail_message_id)",
+           // Attachments, base64 in data (the same column type on both backends), by SHA-256.
+           "CREATE TABLE desk_attachments (id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, "
+           "message_id TEXT NOT NULL, customer_id TEXT NOT NULL, filename TEXT NOT NULL, "
+           "content_type TEXT NOT NULL, sniffed_type TEXT NOT NULL, size BIGINT NOT NULL, sha256 "
+           "TEXT NOT NULL, data TEXT NOT NULL, created_at BIGINT NOT NULL)",
+           "CREATE INDEX desk_attachments_ticket ON desk_attachments(ticket_id)",
+           "CREATE TABLE desk_pauses (ticket_id TEXT NOT NULL, customer_id TEXT NOT NULL, "
+           "from_us BIGINT NOT NULL, to_us BIGINT NOT NULL, PRIMARY KEY (ticket_id, from_us))",
+           // Mail from senders who are no known contact of a customer (provider roles only),
+           // kept whole (raw, base64) so that assigning it to a customer loses nothing.
+           "CREATE TABLE desk_inbox (id TEXT PRIMARY KEY, received_at BIGINT NOT NULL, "
+           "from_address TEXT NOT NULL, from_name TEXT NOT NULL, subject TEXT NOT NULL, body "
+           "TEXT NOT NULL, mail_message_id TEXT, attachments BIGINT NOT NULL DEFAULT 0, status "
+           "TEXT NOT NULL, ticket_id TEXT, raw TEXT NOT NULL)",
+           "CREATE INDEX desk_inbox_status ON desk_inbox(status, received_at)",
+           // A mail of the outbox that answers another: its Reply-To and References (the last
+           // one is also In-Reply-To).
+           "ALTER TABLE outbox ADD COLUMN mail_reply_to TEXT",
+           "ALTER TABLE outbox ADD COLUMN mail_references TEXT",
+       }},
   };
   return kMigrations;
 }

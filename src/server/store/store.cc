@@ -141,12 +141,16 @@ Status Store::allow(const Principal& p, std::string_view customer_id, bool write
     ok = false;
   } else if (is_provider_role(p.role)) {
     // Provider roles see every customer; who may change what is decided per action.
+    // The desk role handles desk tickets (desk.*) like the provider's admins and analysts.
     ok = !write || p.role == Role::kProviderAdmin || p.role == Role::kAnalyst ||
-         action == "incident.comment";
+         action == "incident.comment" || (p.role == Role::kDesk && action.starts_with("desk."));
   } else {
+    // Every customer user may open a desk ticket, answer and reopen their organisation's.
+    const bool customer_desk_action =
+        action == "desk.open" || action == "desk.reply" || action == "desk.reopen";
     ok = !customer_id.empty() && customer_id == p.customer_id &&
          (!write || p.role == Role::kCustomerAdmin || action == "incident.comment" ||
-          action == "incident.confirm");
+          action == "incident.confirm" || customer_desk_action);
   }
   if (ok) return {};
   // A customer role's denial is the actor's business: it goes under the actor's customer (the

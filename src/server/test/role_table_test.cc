@@ -16,6 +16,8 @@
 #include <sstream>
 
 #include "api/api.h"
+#include "desk/desk.h"
+#include "mimamori/core/text.h"
 #include "test_support.h"
 
 namespace mimamori::server::testing {
@@ -249,6 +251,20 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
     }
     ADD_FAILURE() << "no incident for " << sig;
     return "none";
+  }
+
+  /// A new desk ticket of tenant `t` (with one attachment), opened by the provider admin.
+  std::string fresh_ticket(Tenant& t) {
+    auto r = admin_->post(
+        "/api/v1/desk/tickets",
+        json::serialize(json::object{
+            {"customer_id", t.customer},
+            {"subject", fmt::format("相談 {}", ++counter_)},
+            {"body", "料金について"},
+            {"attachments", json::array{json::object{{"filename", "a.txt"},
+                                                     {"data_base64", core::base64("a")}}}}}));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.str("id");
   }
 
   std::string first_id(const std::string& path) {
@@ -518,6 +534,27 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
              [](auto&, auto&, int) {
                return Req{"GET", "/api/v1/explanations", "", {}, false};
              }},
+            {"GET /api/v1/desk/tickets",
+             [](RoleTableServer& s, Tenant& t, int) {
+               s.fresh_ticket(t);
+               return Req{"GET", "/api/v1/desk/tickets?customer_id=" + t.customer, ""};
+             }},
+            {"POST /api/v1/desk/tickets",
+             [](auto&, Tenant& t, int n) {
+               return Req{"POST", "/api/v1/desk/tickets",
+                          json::serialize(json::object{{"customer_id", t.customer},
+                                                       {"subject", fmt::format("質問{}", n)},
+                                                       {"body", "申込方法を教えてください"},
+                                                       {"category", "申込方法"}})};
+             }},
+            {"GET /api/v1/desk/tickets/{id}",
+             [](RoleTableServer& s, Tenant& t, int) {
+               return Req{"GET", "/api/v1/desk/tickets/" + s.fresh_ticket(t), ""};
+             }},
+            {"GET /api/v1/desk/inbox",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/desk/inbox", "", {}, false};
+             }},
             {"GET /api/v1/device-packages",
              [](RoleTableServer& s, auto&, int) {
                s.put_repo_file("mimamori.gpg", "key");
@@ -644,6 +681,41 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
             200);
         return Req{"POST", "/api/v1/incidents/" + id + "/reopen", R"({"reason":"再発"})"};
       }
+    }
+    if (route.rfind("POST /api/v1/desk/tickets/{id}/", 0) == 0) {
+      const std::string action = route.substr(route.rfind('/') + 1);
+      const std::string id = fresh_ticket(target);
+      const std::string path = "/api/v1/desk/tickets/" + id + "/" + action;
+      if (action == "reply" || action == "note") return Req{"POST", path, R"({"text":"回答"})"};
+      if (action == "assign") {
+        return Req{"POST", path, json::serialize(json::object{{"user_id", analyst_id_}})};
+      }
+      if (action == "priority") return Req{"POST", path, R"({"priority":"high"})"};
+      if (action == "category") return Req{"POST", path, R"({"category":"申込方法"})"};
+      if (action == "reopen") {
+        EXPECT_EQ(admin_->post("/api/v1/desk/tickets/" + id + "/resolve").status, 200);
+        return Req{"POST", path, R"({"reason":"未解決"})"};
+      }
+      return Req{"POST", path, "{}"};  // wait, resolve, close
+    }
+    if (route == "GET /api/v1/desk/tickets/{id}/attachments/{file}") {
+      const std::string id = fresh_ticket(target);
+      const json::value t = admin_->get("/api/v1/desk/tickets/" + id).json();
+      const auto& files = t.at("messages").as_array()[0].at("attachments").as_array();
+      return Req{"GET",
+                 fmt::format("/api/v1/desk/tickets/{}/attachments/{}", id,
+                             std::string(files[0].at("id").as_string())),
+                 ""};
+    }
+    if (route == "POST /api/v1/desk/inbox/{id}/assign") {
+      // A mail from a sender nobody knows, taken as the listener takes it.
+      auto m = accept_mail(ts_->server->store(), DeskOptions{},
+                           fmt::format("From: stranger{}@example.net\r\nSubject: hello\r\n\r\n"
+                                       "body\r\n",
+                                       k));
+      EXPECT_TRUE(m.ok() && m->kind == "triage");
+      return Req{"POST", "/api/v1/desk/inbox/" + (m.ok() ? m->id : std::string("none")) + "/assign",
+                 json::serialize(json::object{{"customer_id", target.customer}})};
     }
     auto it = kSamples.find(route);
     if (it == kSamples.end()) {

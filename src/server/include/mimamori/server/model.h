@@ -130,6 +130,9 @@ struct Channel {
 struct OutboxMessage {
   std::string id, customer_id, channel_id, kind, target, secret, idempotency_key, subject, body,
       status, last_error;
+  /// E-mail that answers another (desk replies): Reply-To, and the References (message ids in
+  /// angle brackets, space-separated; the last one is also In-Reply-To).
+  std::string mail_reply_to, mail_references;
   int64_t attempts = 0, next_attempt_at = 0, created_at = 0, sent_at = 0;
 };
 

@@ -27,6 +27,22 @@ struct NotifyOptions {
   std::vector<std::string> allow_destinations;
 };
 
+/// The desk (相談窓口): its business calendar, the inbound mail listener and the limits of mail.
+struct DeskOptions {
+  std::string hours = "09:00-18:00";  ///< opening hours on business days, JST
+  /// The provider's own closures: `YYYY-MM-DD`, `YYYY-MM-DD..YYYY-MM-DD`, `MM-DD..MM-DD`.
+  std::vector<std::string> closures = {"12-29..01-03"};
+  bool mail_enabled = false;  ///< the inbound LMTP/SMTP listener
+  std::string mail_listen = "127.0.0.1";
+  uint16_t mail_port = 2424;  ///< 0: chosen by the OS (tests)
+  /// The desk's own address: Reply-To of its replies (mail to it comes back to the listener).
+  std::string address = "desk@localhost";
+  int64_t max_mail_bytes = 25 << 20;        ///< a whole mail, as received
+  int64_t max_attachment_bytes = 10 << 20;  ///< one attachment, decoded
+  int64_t max_attachments = 10;             ///< per mail or message
+  int64_t session_timeout_s = 60;           ///< one listener session, at most
+};
+
 /// Everything mimamori-server reads from its configuration (see README: server.yaml).
 struct ServerOptions {
   StoreOptions store;
@@ -48,6 +64,7 @@ struct ServerOptions {
   int64_t escalation_after_s = 900;
   bool deliver_notifications = true;
   NotifyOptions notify;
+  DeskOptions desk;
   int64_t login_attempts_per_minute = 20;  ///< per source address
   int64_t enroll_attempts_per_minute = 10;
 
@@ -79,6 +96,8 @@ class Server {
   ~Server();
   /// The bound port.
   uint16_t port() const;
+  /// The port of the desk's inbound mail listener (0 when desk.mail_enabled is false).
+  uint16_t desk_mail_port() const;
   /// SHA-256 of the leaf certificate (DER), 64 lowercase hex digits; empty without TLS.
   const std::string& fingerprint() const;
   /// `https://127.0.0.1:PORT` (or http).
