@@ -7,7 +7,7 @@
 # auth.log, syslog with copytruncate, wtmp, btmp —, the package's own job), a user's password
 # is changed, and software is built from source (configure-like checks, make, make check, make
 # install into /usr/local as root, a build in /tmp), and a container is started with runc. Then tools/own_alerts.py counts the alerts
-# this session caused, by severity; other programs on a shared machine are left out by their
+# this case caused, by severity; other programs on a shared machine are left out by their
 # process (see its header).
 set -u
 if [[ $(id -u) -ne 0 ]]; then
