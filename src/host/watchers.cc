@@ -50,6 +50,8 @@ void add_change(core::Event& e, std::string_view object, const FileChange& c,
   e.fields.end();
 }
 
+}  // namespace
+
 bool run_parts_ignores(const std::string& path) {
   auto slash = path.rfind('/');
   std::string_view dir = std::string_view(path).substr(0, slash == std::string::npos ? 0 : slash);
@@ -62,8 +64,6 @@ bool run_parts_ignores(const std::string& path) {
     return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
   });
 }
-
-}  // namespace
 
 FileIntegrity::FileIntegrity(FileWatch::Options options, std::chrono::seconds interval)
     : watch_(std::move(options)), interval_(interval) {}

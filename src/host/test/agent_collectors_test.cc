@@ -12,6 +12,7 @@
 #include "mimamori/host/auth_log.h"
 #include "mimamori/host/ransomware.h"
 #include "mimamori/host/system_watch.h"
+#include "mimamori/host/watchers.h"
 
 namespace mimamori::host {
 namespace {
@@ -236,6 +237,24 @@ TEST(ProcNet, ParsesKernelSocketTables) {
   EXPECT_EQ(s[1].remote.to_string(), "203.203.113.7");
   EXPECT_EQ(s[1].remote_port, 443);
   EXPECT_EQ(s[1].inode, 67890u);
+}
+
+}  // namespace
+}  // namespace mimamori::host
+
+namespace mimamori::host {
+namespace {
+
+TEST(CronNames, RunPartsSkipsTemporaryAndBackupNamesInCronFoldersOnly) {
+  EXPECT_TRUE(run_parts_ignores("/etc/cron.d/tool.dpkg-new"));
+  EXPECT_TRUE(run_parts_ignores("/etc/cron.daily/tool~"));
+  EXPECT_TRUE(run_parts_ignores("/srv/root/etc/cron.hourly/.hidden"));
+  EXPECT_FALSE(run_parts_ignores("/etc/cron.d/mimamori-case-tool"));
+  EXPECT_FALSE(run_parts_ignores("/etc/cron.weekly/run_me-2"));
+  // Outside cron's folders a dotted name is an ordinary file (crontabs, units, profiles).
+  EXPECT_FALSE(run_parts_ignores("/etc/crontab"));
+  EXPECT_FALSE(run_parts_ignores("/etc/systemd/system/x.service"));
+  EXPECT_FALSE(run_parts_ignores("/var/spool/cron/crontabs/alice.tmp"));
 }
 
 }  // namespace

@@ -45,6 +45,10 @@ std::vector<std::string> persistence_paths(const std::string& root);
 
 /// Persistence monitoring: every change to an autostart location is an alert (low when a
 /// package manager or its maintainer scripts made it).
+/// Whether cron and run-parts skip this file: in a cron folder (cron.d, cron.hourly … monthly), a
+/// name with anything but letters, digits, '_' and '-' (dpkg's x.dpkg-new, an editor's x~).
+bool run_parts_ignores(const std::string& path);
+
 class Persistence : public Collector {
  public:
   Persistence(FileWatch::Options options, std::chrono::seconds interval);
