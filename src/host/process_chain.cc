@@ -118,6 +118,7 @@ void add_chain(core::Event& e, const ChainFinding& f) {
         .add("remote", f.socket_remote)
         .end();
   if (f.pipe_inode) e.fields.add("pipe_inode", f.pipe_inode);
+  if (f.source_exited) e.fields.add("source_exited", true);
   e.fields.end();
 }
 
@@ -240,10 +241,21 @@ void ProcessChains::check(const ProcessInfo& p, std::vector<ChainFinding>& out) 
         if (m && is_downloader(m->exe, m->cmdline)) writer = m;
       }
     }
+    // A quick download (a small script from a near server) can be over before its exec event is
+    // read, and its stdout with it: then a downloader of the same parent that ran in the last
+    // seconds, whose stdout went unread, stands for the writer — said so in the alert.
+    bool exited = false;
+    if (!writer) {
+      const auto now = Clock::now();
+      for (auto it = recent_.rbegin(); it != recent_.rend() && !writer; ++it)
+        if (it->stdout_unread && it->ppid == p.ppid && now - it->at <= kExitedWriter)
+          writer = it->who, exited = true;
+    }
     if (writer && first_report(in_pipe)) {
       auto f = finding(process_sid::kPipeToShell, kPipeSig, 1, "pipe_to_shell");
       f.source = writer;
       f.pipe_inode = in_pipe;
+      f.source_exited = exited;
       out.push_back(std::move(f));
     }
   }
@@ -256,7 +268,39 @@ void ProcessChains::check(const ProcessInfo& p, std::vector<ChainFinding>& out) 
     r.who = from_info(p);
     r.cwd = p.cwd;
     r.stdout_pipe = out_pipe;
+    r.ppid = p.ppid;
+    r.stdout_unread = outl.empty();
     recent_.push_back(r);
+    if (r.stdout_unread) {
+      // Gone before its stdout was read: a sibling shell reading a pipe now, not reported yet,
+      // was fed by it (the shell's own exec may have been read first and found no writer).
+      for (int c : children_of(p.ppid)) {
+        if (c == p.pid) continue;
+        const uint64_t pipe = link_inode(fd_link(c, 0), "pipe");
+        auto m = pipe ? member(c) : std::nullopt;
+        if (!m || !is_shell_or_interpreter(m->exe) || reported_pipes_.count(pipe)) continue;
+        ProcessInfo reader;
+        reader.pid = m->pid;
+        reader.ppid = p.ppid;
+        reader.parent_exe = p.parent_exe;
+        reader.parent_cmdline = p.parent_cmdline;
+        ChainMember parent = parent_of(p);
+        if (m->exe == parent.exe && m->cmdline == parent.cmdline) continue;  // a fork, not yet run
+        first_report(pipe);
+        ChainFinding f;
+        f.sid = process_sid::kPipeToShell;
+        f.signature = kPipeSig;
+        f.severity = 1;
+        f.kind = "pipe_to_shell";
+        f.parent = parent;
+        f.siblings = siblings_of(reader);
+        f.source = from_info(p);
+        f.pipe_inode = pipe;
+        f.source_exited = true;
+        f.subject = *m;
+        out.push_back(std::move(f));
+      }
+    }
     if (out_pipe) {
       ChainMember parent = parent_of(p);
       for (int c : children_of(p.ppid)) {

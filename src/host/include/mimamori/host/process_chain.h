@@ -44,6 +44,9 @@ struct ChainFinding {
   int64_t file_age_s = -1;                  ///< seconds since the file was last written
   std::string socket_proto, socket_remote;  ///< socket_shell: the peer ("203.0.113.9:4444")
   uint64_t pipe_inode = 0;                  ///< pipe_to_shell: the pipe joining the two
+  /// pipe_to_shell: the downloader had exited before its output could be read, so the pipe is
+  /// not proven to be its own; it is the shell's sibling that ran moments before.
+  bool source_exited = false;
 };
 
 /// Adds the `chain` object of `f` to an event (the alert about the process).
@@ -66,6 +69,8 @@ class ProcessChains {
 
   /// How long a downloader is remembered (for a pipe reader or a file run later).
   static constexpr std::chrono::seconds kMemory{300};
+  /// How long before a shell a downloader that exited unread may stand for its pipe's writer.
+  static constexpr std::chrono::seconds kExitedWriter{5};
 
  private:
   struct Recent {
@@ -74,6 +79,8 @@ class ProcessChains {
     ChainMember who;
     std::string cwd;
     uint64_t stdout_pipe = 0;
+    int ppid = 0;
+    bool stdout_unread = false;  // gone before its stdout could be read
   };
   std::string fd_link(int pid, int fd) const;
   std::vector<int> children_of(int ppid) const;
