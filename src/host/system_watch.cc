@@ -353,6 +353,12 @@ void YaraScan::scan(const std::string& path, EventSink& sink) {
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
       static_cast<uint64_t>(st.st_size) > o_.max_file_bytes)
     return;
+  const std::tuple<uint64_t, int64_t, int64_t> version{
+      static_cast<uint64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+  if (auto seen = alerted_.find(path); seen != alerted_.end() && seen->second == version)
+    return;  // already alerted on as it is now
+  bool hit = false;
   std::string sha256;
   auto add_file = [&](core::Event& e, std::string_view rule, std::string_view tags) {
     if (sha256.empty()) {
@@ -376,9 +382,13 @@ void YaraScan::scan(const std::string& path, EventSink& sink) {
       make_alert(e, system_sid::kKnownBadHash, "Known-bad file (hash on the threat list)",
                  "Malware File", 1);
       sink.emit(e);
+      hit = true;
     }
   }
-  if (!rules_) return;
+  if (!rules_) {
+    if (hit) alerted_[path] = version;
+    return;
+  }
 #ifdef MIMAMORI_HAVE_YARA
   ScanContext ctx;
   int rc;
@@ -408,8 +418,12 @@ void YaraScan::scan(const std::string& path, EventSink& sink) {
     add_file(e, rule, tags);
     make_alert(e, system_sid::kYara, "YARA: " + rule, "Malware File", 1);
     sink.emit(e);
+    hit = true;
   }
 #endif
+  if (!hit) return;
+  if (alerted_.size() >= 4096) alerted_.clear();
+  alerted_[path] = version;
 }
 
 void YaraScan::poll(EventSink& sink) {

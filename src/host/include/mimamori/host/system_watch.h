@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "mimamori/core/ip_address.h"
@@ -62,6 +63,10 @@ class YaraScan : public Collector {
   std::map<int, std::string> dirs_;
   std::set<std::string> queue_;
   std::set<std::string> hashes_;
+  // What each alerted file was when it was alerted on (inode, size, mtime in ns): a file whose
+  // two writes (cp, then an append) are both seen after the second is alerted on once. A file
+  // that raised nothing is scanned again at its next write, whatever its times say.
+  std::map<std::string, std::tuple<uint64_t, int64_t, int64_t>> alerted_;
   int64_t hashes_mtime_ = -1;
 };
 
