@@ -607,8 +607,10 @@ void Behaviour::on_suid(const std::string& path, uint64_t mask, int pid) {
 void Behaviour::emit(const Act& act) {
   std::vector<KnownProcess> lineage = act.lineage;
   // A short-lived actor (chmod, rm) may be gone before its exec event was recorded: the
-  // process collector runs on its own thread, so give it a moment.
-  for (int i = 0; act.pid > 0 && (lineage.empty() || lineage.front().exe.empty()) && i < 6; ++i) {
+  // process collector runs on its own thread, which a busy machine may not run for a while, so
+  // give it up to 2 s (only an act whose actor is already gone waits; the alert is still well
+  // inside the 5 s an act's alert may take).
+  for (int i = 0; act.pid > 0 && (lineage.empty() || lineage.front().exe.empty()) && i < 40; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     lineage = process_lineage(act.pid);
   }
