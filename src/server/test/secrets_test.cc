@@ -137,14 +137,14 @@ TEST(Catalogue, ClassifiesBySignatureAndExplainsInJapanese) {
             "beaconing");
   EXPECT_EQ(cat.classify("MIMAMORI DNS tunnel: many long random names under one domain", "").name,
             "dns_tunnel");
-  EXPECT_EQ(cat.classify("MIMAMORI DGA: many machine-generated domain names looked up by one host",
-                         "")
-                .name,
-            "dns_tunnel");
-  EXPECT_EQ(cat.classify("MIMAMORI lateral movement: administrative share ADMIN$ opened over SMB",
-                         "")
-                .name,
-            "lateral_movement");
+  EXPECT_EQ(
+      cat.classify("MIMAMORI DGA: many machine-generated domain names looked up by one host", "")
+          .name,
+      "dns_tunnel");
+  EXPECT_EQ(
+      cat.classify("MIMAMORI lateral movement: administrative share ADMIN$ opened over SMB", "")
+          .name,
+      "lateral_movement");
   EXPECT_EQ(cat.classify("MIMAMORI known-bad file downloaded over HTTP: EICAR test file",
                          "A Network Trojan was detected")
                 .name,
