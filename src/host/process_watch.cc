@@ -5,7 +5,9 @@
 #include <linux/connector.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -138,7 +140,8 @@ void ProcessDetections::check(const ProcessInfo& p,
 }
 
 namespace {
-constexpr int kReceiveBuffer = 8 << 20;  // bytes of queued exec events (about 100k events)
+constexpr int kReceiveBuffer = 8 << 20;     // bytes of queued exec events (about 100k events)
+constexpr std::size_t kMaxQueued = 100000;  // programs read but not yet judged
 }  // namespace
 
 ProcessWatch::ProcessWatch(ProcessRuleHook rules)
@@ -195,8 +198,16 @@ core::Status ProcessWatch::start(EventSink& sink) {
     return {};
   }
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
+  worker_ = std::thread([this] { work(); });
   thread_ = std::thread([this] { loop(); });
-  spdlog::info("process: exec events from the netlink process connector");
+  // A program that lives a millisecond (chmod, rm) can be read from /proc only if the reader
+  // runs the moment its exec is announced, even on a machine whose cores are all busy: the
+  // reader does little (a few small /proc files per program), so it may run ahead of everything.
+  sched_param prio{};
+  prio.sched_priority = 1;
+  int rc = ::pthread_setschedparam(thread_.native_handle(), SCHED_FIFO, &prio);
+  spdlog::info("process: exec events from the netlink process connector{}",
+               rc == 0 ? "" : fmt::format(" (at normal priority: {})", std::strerror(rc)));
   return {};
 }
 
@@ -206,6 +217,14 @@ void ProcessWatch::stop() {
     (void)!::write(stop_fd_, &one, sizeof one);
     thread_.join();
   }
+  if (worker_.joinable()) {
+    {
+      std::lock_guard lock(queue_mu_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_one();
+    worker_.join();
+  }
   if (nl_fd_ >= 0) ::close(nl_fd_);
   if (stop_fd_ >= 0) ::close(stop_fd_);
   nl_fd_ = stop_fd_ = -1;
@@ -213,34 +232,76 @@ void ProcessWatch::stop() {
 
 void ProcessWatch::loop() {
   alignas(nlmsghdr) char buf[8192];
+  std::vector<ProcessInfo> started;
   while (true) {
     pollfd p[2] = {{stop_fd_, POLLIN, 0}, {nl_fd_, POLLIN, 0}};
     if (::poll(p, 2, -1) < 0 && errno != EINTR) return;
     if (p[0].revents) return;
-    ssize_t n = ::recv(nl_fd_, buf, sizeof buf, 0);
-    if (n < 0 && errno == ENOBUFS) {
-      // The kernel dropped events while we were behind; say so (each power of two, so a
-      // storm does not flood the log), then go on with the ones that follow.
-      ++overruns_;
-      if ((overruns_ & (overruns_ - 1)) == 0)
-        spdlog::warn(
-            "process: exec events were lost: the machine started programs faster than they "
-            "could be read ({} overruns so far)",
-            overruns_);
-      continue;
-    }
-    if (n <= 0) continue;
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n));
-         h = NLMSG_NEXT(h, n)) {
-      auto* msg = static_cast<cn_msg*>(NLMSG_DATA(h));
-      // The event sits at offset 20 of the message: copy it out rather than read it misaligned.
-      proc_event ev{};
-      std::memcpy(&ev, msg->data, std::min<std::size_t>(msg->len, sizeof ev));
-      if (ev.what == proc_event::PROC_EVENT_EXEC) {
-        std::lock_guard lock(mu_);
-        report(ev.event_data.exec.process_tgid, *sink_);
+    // Every queued exec is read from /proc at once; the slow work (hashing, rules, the event
+    // log) is the worker's, so a program that lives a millisecond is not read after it.
+    started.clear();
+    for (int batch = 0; batch < 512; ++batch) {
+      ssize_t n = ::recv(nl_fd_, buf, sizeof buf, batch == 0 ? 0 : MSG_DONTWAIT);
+      if (n < 0 && errno == ENOBUFS) {
+        // The kernel dropped events while we were behind; say so (each power of two, so a
+        // storm does not flood the log), then go on with the ones that follow.
+        ++overruns_;
+        if ((overruns_ & (overruns_ - 1)) == 0)
+          spdlog::warn(
+              "process: exec events were lost: the machine started programs faster than they "
+              "could be read ({} overruns so far)",
+              overruns_);
+        continue;
+      }
+      if (n <= 0) break;
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n));
+           h = NLMSG_NEXT(h, n)) {
+        auto* msg = static_cast<cn_msg*>(NLMSG_DATA(h));
+        // The event sits at offset 20 of the message: copy it out rather than read it
+        // misaligned.
+        proc_event ev{};
+        std::memcpy(&ev, msg->data, std::min<std::size_t>(msg->len, sizeof ev));
+        if (ev.what != proc_event::PROC_EVENT_EXEC) continue;
+        int pid = ev.event_data.exec.process_tgid;
+        if (pid == ::getpid()) continue;
+        if (auto info = read_process(pid)) {
+          remember_process(*info);
+          started.push_back(std::move(*info));
+        }
       }
     }
+    if (started.empty()) continue;
+    {
+      std::lock_guard lock(queue_mu_);
+      for (auto& info : started) {
+        if (queue_.size() >= kMaxQueued) {
+          // Remembered (a file collector can still name it), but not written as an event.
+          ++queue_drops_;
+          if ((queue_drops_ & (queue_drops_ - 1)) == 0)
+            spdlog::warn(
+                "process: {} started programs were not written as events: they came faster than "
+                "they could be hashed and checked",
+                queue_drops_);
+          continue;
+        }
+        queue_.push_back(std::move(info));
+      }
+    }
+    queue_cv_.notify_one();
+  }
+}
+
+void ProcessWatch::work() {
+  while (true) {
+    std::deque<ProcessInfo> batch;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing left
+      batch.swap(queue_);
+    }
+    std::lock_guard lock(mu_);
+    for (auto& info : batch) report(std::move(info), *sink_);
   }
 }
 
@@ -262,8 +323,13 @@ void ProcessWatch::report(int pid, EventSink& sink) {
   if (pid == ::getpid()) return;
   auto p = read_process(pid);
   if (!p) return;
-  p->sha256 = exe_hash(p->exe);
   remember_process(*p);
+  report(std::move(*p), sink);
+}
+
+void ProcessWatch::report(ProcessInfo info, EventSink& sink) {
+  auto* p = &info;
+  p->sha256 = exe_hash(p->exe);
   core::Event e = host_event(core::event_type::kProcess);
   e.fields.begin_object("process")
       .add("pid", p->pid)

@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -86,7 +88,9 @@ class ProcessWatch : public Collector {
 
  private:
   void loop();
+  void work();
   void report(int pid, EventSink& sink);
+  void report(ProcessInfo p, EventSink& sink);
   std::string exe_hash(const std::string& exe);
 
   ProcessRuleHook rules_;
@@ -95,7 +99,13 @@ class ProcessWatch : public Collector {
   EventSink* sink_ = nullptr;
   int nl_fd_ = -1;
   int stop_fd_ = -1;
-  std::thread thread_;
+  std::thread thread_;  // reads exec events and /proc at once, at real-time priority if allowed
+  std::thread worker_;  // hashes, judges and writes what the reader read
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<ProcessInfo> queue_;
+  bool stopping_ = false;
+  uint64_t queue_drops_ = 0;
   std::mutex mu_;
   std::set<int> known_pids_;  // /proc polling fallback
   bool polling_ = false;
