@@ -664,6 +664,14 @@ TEST_P(Api, ApiTokensAndTotpForProviderUsers) {
   auto begin = admin_->post("/api/v1/me/totp");
   ASSERT_EQ(begin.status, 200);
   std::string secret = begin.str("secret");
+  // The label is percent-encoded: the e-mail's '@' as %40, and nothing but the secret and the
+  // issuer as parameters.
+  std::string url = begin.str("otpauth_url");
+  std::string email = TestServer::kAdminEmail;
+  EXPECT_EQ(url.substr(0, url.find('?')),
+            "otpauth://totp/Mimamori:" + email.replace(email.find('@'), 1, "%40"))
+      << url;
+  EXPECT_EQ(url.substr(url.find('?')), "?secret=" + secret + "&issuer=Mimamori") << url;
   EXPECT_EQ(admin_->post("/api/v1/me/totp/confirm", R"({"code":"000000"})").status, 400);
   auto code = totp_code(secret, core::now().seconds());
   EXPECT_EQ(
