@@ -4,7 +4,10 @@
 #include "run.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <filesystem>
 
 #include "commands.h"
 #include "mimamori/core/eve.h"
@@ -15,6 +18,7 @@
 namespace mimamori::sensor {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload_lists{false};
 std::atomic<int> g_signals{0};
 std::mutex g_inline_mu;
 net::InlineSensor* g_inline = nullptr;
@@ -32,20 +36,22 @@ extern "C" void on_signal(int) {
 std::atomic<net::rules::RuleService*> g_rules{nullptr};
 extern "C" void on_sighup(int) {
   if (auto* r = g_rules.load()) r->request_reload();
+  g_reload_lists.store(true);
 }
 
 }  // namespace
 
 RuleControl::RuleControl(net::rules::RuleService& rules, const std::string& socket) {
+  // SIGHUP reloads the rules (when some are loaded) and the behaviour lists.
   if (rules.loaded()) {
     g_rules.store(&rules);
-    struct sigaction hup {};
-    hup.sa_handler = on_sighup;
-    hup.sa_flags = SA_RESTART;
-    sigemptyset(&hup.sa_mask);
-    sigaction(SIGHUP, &hup, nullptr);
     rules.start_reload_thread();
   }
+  struct sigaction hup {};
+  hup.sa_handler = on_sighup;
+  hup.sa_flags = SA_RESTART;
+  sigemptyset(&hup.sa_mask);
+  sigaction(SIGHUP, &hup, nullptr);
   if (!socket.empty())
     control = std::make_unique<net::rules::ControlServer>(
         socket, [&rules](std::string_view cmd) { return rules.command(cmd); });
@@ -61,6 +67,27 @@ RuleControl::~RuleControl() { g_rules.store(nullptr); }
 Behaviour::Behaviour(const core::Config& config, const net::PipelineOptions& opt)
     : options(net::BehaviourOptions::from_config(config)) {
   options.files.body_limit = opt.response_body_limit;
+  if (!options.enabled) return;
+  int64_t every = config.get<int64_t>("behaviour.intel.reload-interval", 30);
+  if (every < 0)
+    throw core::ConfigError("behaviour.intel.reload-interval: expected seconds >= 0, got " +
+                            std::to_string(every));
+  reloader = std::thread([this, every] {
+    auto next = std::chrono::steady_clock::now() + std::chrono::seconds(every);
+    while (!stopping.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      bool asked = g_reload_lists.exchange(false);
+      bool due = every > 0 && std::chrono::steady_clock::now() >= next;
+      if (!asked && !due) continue;
+      options.lists->reload(asked);
+      next = std::chrono::steady_clock::now() + std::chrono::seconds(every);
+    }
+  });
+}
+
+Behaviour::~Behaviour() {
+  stopping.store(true);
+  if (reloader.joinable()) reloader.join();
 }
 
 std::vector<std::unique_ptr<net::Detector>> Behaviour::detectors(
@@ -72,6 +99,46 @@ std::vector<std::unique_ptr<net::Detector>> Behaviour::detectors(
 
 void Behaviour::append_stats(core::Fields& f) const {
   if (options.enabled) counters->append_to(f);
+}
+
+namespace {
+
+// Writes `text` to `path` through a temporary file (readers see the old or the new list).
+bool write_atomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (f) ok = std::fclose(f) == 0 && ok;
+  if (ok && std::rename(tmp.c_str(), path.c_str()) == 0) return true;
+  spdlog::warn("server indicators: cannot write '{}': {}", path, std::strerror(errno));
+  return false;
+}
+
+}  // namespace
+
+void write_server_lists(const std::string& yaml, const std::string& intel_path,
+                        const std::string& hash_path) {
+  try {
+    auto cfg = core::Config::from_string(yaml, "server configuration");
+    std::string intel = "# threat indicators from mimamori-server\n";
+    std::string hashes = "# known-bad file hashes from mimamori-server\n";
+    size_t n = 0, h = 0;
+    for (const char* key : {"threat_list", "threat_domains", "threat_tls"})
+      for (const auto& v : cfg.get<std::vector<std::string>>(key, {})) {
+        intel += v + "\n";
+        ++n;
+      }
+    for (const auto& v : cfg.get<std::vector<std::string>>("threat_hashes", {})) {
+      hashes += v + " mimamori-server\n";
+      ++h;
+    }
+    if (!write_atomically(intel_path, intel) || !write_atomically(hash_path, hashes)) return;
+    spdlog::info("server indicators: {} indicators and {} file hashes written beside the spool", n,
+                 h);
+    g_reload_lists.store(true);
+  } catch (const core::ConfigError& e) {
+    spdlog::warn("configuration from the server not usable: {}", e.what());
+  }
 }
 
 int run(const Args& a) {
@@ -105,6 +172,20 @@ int run(const Args& a) {
   if (!a.credential.empty()) config.set("uplink.credential=" + a.credential);
   if (!a.spool_dir.empty()) config.set("uplink.spool_dir=" + a.spool_dir);
   auto up = UplinkSettings::from_config(config);
+  if (!up.credential.empty() && config.get<bool>("behaviour.intel.server", true)) {
+    // The server's threat indicators and file hashes: pulled with the device configuration,
+    // kept beside the spool, read by the behaviour detectors as one more list each.
+    auto state = std::filesystem::path(up.spool_dir).parent_path();
+    std::string intel = config.get<std::string>("behaviour.intel.server-list",
+                                                (state / "server-indicators.txt").string());
+    std::string hashes = config.get<std::string>("behaviour.files.server-list",
+                                                 (state / "server-hashes.txt").string());
+    config.set("behaviour.intel.server-list=" + intel);
+    config.set("behaviour.files.server-list=" + hashes);
+    up.on_config = [intel, hashes](const std::string& yaml) {
+      write_server_lists(yaml, intel, hashes);
+    };
+  }
   up.heartbeat_extra = [] {
     std::lock_guard l(g_inline_mu);
     return g_inline ? g_inline->stats().json_member() : g_inline_final;

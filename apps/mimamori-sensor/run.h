@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mimamori/core/config.h"
@@ -50,11 +51,25 @@ struct RuleControl {
   ~RuleControl();
 };
 
-/// The behaviour detectors of every worker, after the rule engine, with counters shared by all.
+/// Set by SIGHUP and by a new server configuration: reload the behaviour lists now.
+extern std::atomic<bool> g_reload_lists;
+
+/// Writes the threat indicators of the server's device configuration as the lists the behaviour
+/// detectors read: addresses, domains and TLS fingerprints to `intel_path`, file hashes to
+/// `hash_path` (each replaced atomically), and asks for a reload.
+void write_server_lists(const std::string& yaml, const std::string& intel_path,
+                        const std::string& hash_path);
+
+/// The behaviour detectors of every worker, after the rule engine, with counters shared by all;
+/// their lists are reloaded when a file changes (`behaviour.intel.reload-interval` seconds,
+/// default 30; 0: only on SIGHUP or a new server configuration).
 struct Behaviour {
   net::BehaviourOptions options;
   std::shared_ptr<net::BehaviourCounters> counters = std::make_shared<net::BehaviourCounters>();
+  std::thread reloader;
+  std::atomic<bool> stopping{false};
   Behaviour(const core::Config& config, const net::PipelineOptions& opt);
+  ~Behaviour();
   std::vector<std::unique_ptr<net::Detector>> detectors(const net::rules::RuleService& rules,
                                                         int worker) const;
   void append_stats(core::Fields& f) const;
