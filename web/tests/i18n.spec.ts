@@ -83,7 +83,7 @@ test.describe('in the browser', () => {
   test('in English, no screen shows Japanese words', async ({ page }) => {
     await login(page, srv, 'analyst@example.jp', PASSWORD);
     await english(page);
-    for (const p of ['/overview', '/incidents', '/devices', '/suppressions', '/threats', '/notifications', '/users', '/audit', '/account', '/no-such-screen']) {
+    for (const p of ['/overview', '/incidents', '/desk', '/devices', '/suppressions', '/threats', '/notifications', '/users', '/audit', '/account', '/no-such-screen']) {
       await page.goto(`${srv.url}${p}`);
       await expect(page.locator('html')).toHaveAttribute('lang', 'en');
       await expect(page.locator('h1')).toBeVisible();
@@ -92,7 +92,7 @@ test.describe('in the browser', () => {
     }
     await page.getByRole('button', { name: 'Log out' }).click();
     await login(page, srv, 'owner@example.jp', PASSWORD);
-    for (const p of ['/portal', '/portal/settings', '/account']) {
+    for (const p of ['/portal', '/portal/desk', '/portal/settings', '/account']) {
       await page.goto(`${srv.url}${p}`);
       await expect(page.locator('h1')).toBeVisible();
       const words = await consoleWords(page);
