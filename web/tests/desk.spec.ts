@@ -50,6 +50,10 @@ test('a customer asks in the portal and sees the desk’s answer, never its inte
   const mine = customer.locator('.ticket-list li').first();
   await expect(mine).toContainText(HOSTILE);
   await noScriptRan(customer);
+  // On a phone, nothing is wider than the screen.
+  await customer.setViewportSize({ width: 390, height: 844 });
+  expect(await customer.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await customer.setViewportSize({ width: 1280, height: 720 });
   await expectAccessible(customer, 'portal-desk');
   await screenshots(customer, 'portal-desk');
 
