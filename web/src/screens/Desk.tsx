@@ -405,7 +405,11 @@ export function DeskTicketScreen({ id }: { id: string }) {
           <div class="filters">
             <div class="filter">
               <label for="d-assign">{t('desk.assignee')}</label>
-              <select id="d-assign" value={x.assignee ?? ''} onChange={(e) => void act('assign', { user_id: (e.target as HTMLSelectElement).value }, 'desk.changed')}>
+              <select id="d-assign" value={x.assignee ?? ''} onChange={(e) => {
+                  const v = (e.target as HTMLSelectElement).value;
+                  if (v) void act('assign', { user_id: v }, 'desk.changed');
+                }}
+              >
                 <option value="">—</option>
                 {(staff.data ?? []).map((u) => (
                   <option key={u.id} value={u.id}>
