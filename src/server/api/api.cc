@@ -171,6 +171,15 @@ const std::vector<Route>& Api::routes() {
        "Mail from senders who are no known contact (the triage inbox)"},
       {"POST", "/api/v1/desk/inbox/{id}/assign", Auth::kUser, h_assign_inbox,
        "Make a ticket of a customer from an inbox mail"},
+      {"GET", "/api/v1/desk/faq", Auth::kUser, h_list_faq,
+       "Canned answers (FAQ), searched by q (customer roles: the public ones)"},
+      {"POST", "/api/v1/desk/faq", Auth::kUser, h_create_faq,
+       "Create a canned answer (provider_admin, desk)"},
+      {"GET", "/api/v1/desk/faq/{id}", Auth::kUser, h_get_faq, "One canned answer"},
+      {"PUT", "/api/v1/desk/faq/{id}", Auth::kUser, h_update_faq,
+       "Replace a canned answer (provider_admin, desk)"},
+      {"DELETE", "/api/v1/desk/faq/{id}", Auth::kUser, h_delete_faq,
+       "Delete a canned answer (provider_admin, desk)"},
   };
   return kRoutes;
 }

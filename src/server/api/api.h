@@ -223,6 +223,11 @@ void h_ticket_action(Call&);
 void h_get_ticket_attachment(Call&);
 void h_list_inbox(Call&);
 void h_assign_inbox(Call&);
+void h_list_faq(Call&);
+void h_get_faq(Call&);
+void h_create_faq(Call&);
+void h_update_faq(Call&);
+void h_delete_faq(Call&);
 
 /// True for `http(s)://host[:port]` made only of characters safe inside a shell command.
 bool public_url_ok(std::string_view url);
