@@ -15,8 +15,8 @@
 namespace mimamori::net {
 
 const char* behaviour_name(BehaviourKind k) {
-  static const char* const kNames[] = {"scan", "guess",   "exposed", "beacon",
-                                       "dns",  "lateral", "files",   "intel"};
+  static const char* const kNames[] = {"scan",    "guess", "exposed", "beacon",   "dns",
+                                       "lateral", "files", "intel",   "cleartext"};
   return kNames[static_cast<int>(k)];
 }
 
@@ -255,6 +255,7 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
   if (auto server = c.get<std::string>("behaviour.files.server-list", ""); !server.empty())
     hash_src.push_back({server, true});
   o.intel.enabled = c.get<bool>("behaviour.intel.enabled", true);
+  o.cleartext.enabled = c.get<bool>("behaviour.cleartext.enabled", true);
   for (const auto& path : c.list("behaviour.intel.lists", {})) intel_src.push_back({path});
   // The server's threat indicators, written there by the uplink when it pulls them.
   if (auto server = c.get<std::string>("behaviour.intel.server-list", ""); !server.empty())
@@ -364,6 +365,7 @@ class BehaviourDetector final : public Detector {
     if (opt_.files.enabled) files_ = std::make_unique<FileDetector>(shared_);
     if (opt_.intel.enabled && opt_.lists && opt_.lists->has_intel_sources())
       intel_ = std::make_unique<IntelDetector>(shared_);
+    if (opt_.cleartext.enabled) cleartext_ = std::make_unique<CleartextDetector>(shared_);
     smb_ = opt_.lateral.enabled && opt_.lateral.admin_shares;
   }
 
@@ -387,8 +389,9 @@ class BehaviourDetector final : public Detector {
     if (!m) return;
     if (c.direction == Direction::kToClient) {
       if (m->guess_port && guess_ && c.offset < 65536) guess_->on_reply(c, *m, ctx);
-    } else if (m->smb && lateral_) {
-      lateral_->on_smb_request(c, *m, ctx);
+    } else {
+      if (m->smb && lateral_) lateral_->on_smb_request(c, *m, ctx);
+      if (m->cleartext_port && !m->cleartext_done && cleartext_) cleartext_->on_request(c, *m, ctx);
     }
   }
 
@@ -414,6 +417,17 @@ class BehaviourDetector final : public Detector {
       case AppProgress::kHttpRequestHeaders:
         if (beacon_ && ctx.flow()) beacon_->on_name(*ctx.flow(), ctx.buffer(Buffer::kHttpHost));
         if (intel_) intel_->on_name(ctx.buffer(Buffer::kHttpHost), IntelDetector::kHttp, ctx);
+        if (cleartext_ && ctx.flow()) {
+          Flow& f = *ctx.flow();
+          auto* m = static_cast<FlowMarks*>(f.state(flow_slot()));
+          if ((!m || !m->cleartext_done) && cleartext_->on_http_request(ctx)) {
+            if (!m) {
+              f.set_state(flow_slot(), std::make_unique<FlowMarks>());
+              m = static_cast<FlowMarks*>(f.state(flow_slot()));
+            }
+            m->cleartext_done = true;  // one alert per connection
+          }
+        }
         break;
       case AppProgress::kHttpResponseHeaders:
         if (guess_) guess_->on_http_status(ctx.buffer(Buffer::kHttpStatCode), ctx);
@@ -436,11 +450,13 @@ class BehaviourDetector final : public Detector {
     bool guess = guess_ && guess_->auth_port(f.server_port);
     bool exposed = exposed_ && exposed_->watched(f.server_port);
     bool smb = smb_ && (f.server_port == 445 || f.server_port == 139);
-    if (!guess && !exposed && !smb) return;
+    bool cleartext = cleartext_ && CleartextDetector::login_port(f.server_port);
+    if (!guess && !exposed && !smb && !cleartext) return;
     auto m = std::make_unique<FlowMarks>();
     m->guess_port = guess;
     m->exposed_done = !exposed;
     m->smb = smb;
+    m->cleartext_port = cleartext;
     f.set_state(flow_slot(), std::move(m));
   }
 
@@ -456,6 +472,7 @@ class BehaviourDetector final : public Detector {
   std::unique_ptr<LateralDetector> lateral_;
   std::unique_ptr<FileDetector> files_;
   std::unique_ptr<IntelDetector> intel_;
+  std::unique_ptr<CleartextDetector> cleartext_;
 };
 
 }  // namespace

@@ -121,4 +121,21 @@ class IntelDetector {
   std::unique_ptr<Impl> impl_;
 };
 
+// Passwords sent in cleartext: FTP/POP3 USER+PASS, IMAP LOGIN, SMTP AUTH before STARTTLS, HTTP
+// Basic.
+class CleartextDetector {
+ public:
+  explicit CleartextDetector(Shared& s);
+  ~CleartextDetector();
+  static bool login_port(uint16_t port);
+  // Client bytes of a connection to a login port (marks.cleartext_port).
+  void on_request(const StreamChunk& c, FlowMarks& m, DetectContext& ctx);
+  // A plain-HTTP request's headers; true when it raised (the caller marks the flow done).
+  bool on_http_request(DetectContext& ctx);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace mimamori::net::behaviour

@@ -9,6 +9,7 @@ behaviour detectors fires.
 Prints one line per variant and "N of N variants as expected"; exits 1 otherwise."""
 
 import argparse
+import base64
 import gzip
 import hashlib
 import ipaddress
@@ -24,7 +25,7 @@ from traffic import (Capture, Session, dns_answer, dns_query, smb2, smb2_create,
                      smb2_tree_connect, tls_app_data, tls_client_hello,
                      tls_client_hello_fingerprints, tls_server_hello)
 
-GID_LO, GID_HI = 9200100, 9200899
+GID_LO, GID_HI = 9200100, 9200999
 EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
 SID = {
     "scan_vertical_in": 9200101, "scan_vertical_int": 9200102, "scan_horizontal_int": 9200112,
@@ -32,7 +33,8 @@ SID = {
     "guess_fail": 9200202, "guess_success": 9200210, "exposed": 9200301, "beacon": 9200401,
     "dns_tunnel": 9200501, "dga": 9200502, "lateral": 9200601, "admin_share": 9200602,
     "svcctl": 9200603, "bad_file": 9200701, "intel_ip": 9200801, "intel_lookup": 9200802,
-    "intel_name": 9200803, "intel_tls": 9200804,
+    "intel_name": 9200803, "intel_tls": 9200804, "cleartext_out": 9200901,
+    "cleartext_in": 9200902,
 }
 
 
@@ -215,6 +217,7 @@ def scenario_guess(s):
         sess.close(0.1)
         s.t = sess.t + rng.uniform(0.5, 5)
     s.want("guess_fail", a, srv)
+    s.want("cleartext_in", a, srv)  # the FTP passwords cross the LAN in the clear: once
     if success:
         s.want("guess_success", a, srv)
     s.t += 800
@@ -229,6 +232,7 @@ def scenario_guess(s):
     sess.close(0.1)
     s.t = sess.t
     s.want("guess_fail", a, srv)
+    s.want("cleartext_in", a, srv)  # HTTP Basic on plain HTTP: once
     s.t += 800
     # SMB2: STATUS_LOGON_FAILURE answers in two sessions.
     a, srv = net.internal(), net.internal()
@@ -508,6 +512,68 @@ def scenario_intel(s, out_dir):
     s.cap.udp(s.t + 11, pc, s.eport(), resolver, 53, dns_query(1, "www.example.com"))
 
 
+# --- cleartext passwords -------------------------------------------------------------------
+
+def scenario_cleartext(s):
+    """Logins whose password crosses the wire in the clear, each a different protocol and shape
+    (lines split across segments, CRLF or LF): to the internet (medium) and inside (low); and
+    the same protocols done safely (STARTTLS first, anonymous web, no PASS), which raise
+    nothing."""
+    rng, net = s.rng, s.net
+    user = rng.choice(["tanaka", "suzuki.k", "office-admin", "keiri01"])
+    pw = "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(10))
+    eol = rng.choice([b"\r\n", b"\n"])
+
+    def login(client, server, port, lines, split=False):
+        sess = Session(s.cap, s.t, client, s.eport(), server, port).handshake()
+        sess.reply(b"220 ready" + eol, 0.02)
+        for line in lines:
+            data = line + eol
+            if split and len(data) > 4:
+                cut = rng.randint(1, len(data) - 1)
+                sess.send(data[:cut], 0.01).send(data[cut:], 0.005)
+            else:
+                sess.send(data, 0.01)
+            sess.reply(b"331 ok" + eol, 0.02)
+        sess.close(0.05)
+        s.t += rng.uniform(2, 30)
+
+    pc = net.internal()
+    u, p = user.encode(), pw.encode()
+    kind = rng.choice(["ftp", "pop3", "imap", "smtp_plain", "smtp_login", "http"])
+    out_srv = net.external()
+    if kind == "ftp":
+        login(pc, out_srv, 21, [b"USER " + u, b"PASS " + p], split=True)
+    elif kind == "pop3":
+        login(pc, out_srv, 110, [b"USER " + u, b"PASS " + p], split=True)
+    elif kind == "imap":
+        login(pc, out_srv, 143, [b"a1 LOGIN " + u + b" " + p])
+    elif kind == "smtp_plain":
+        login(pc, out_srv, 587, [b"EHLO pc", b"AUTH PLAIN " + base64.b64encode(b"\0" + u + b"\0" + p)])
+    elif kind == "smtp_login":
+        login(pc, out_srv, 25, [b"EHLO pc", b"AUTH LOGIN", base64.b64encode(u), base64.b64encode(p)])
+    else:
+        sess = Session(s.cap, s.t, pc, s.eport(), out_srv, 80).handshake()
+        sess.send(b"GET /admin/ HTTP/1.1\r\nHost: shop.example.jp\r\nAuthorization: Basic %s\r\n\r\n"
+                  % base64.b64encode(u + b":" + p), 0.01)
+        sess.reply(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0.05).close(0.1)
+        s.t += rng.uniform(2, 30)
+    s.want("cleartext_out", pc, out_srv)
+    s.cleartext = (kind, user, pw)
+    # Inside: a scanner-to-NAS FTP login (low).
+    nas = net.internal()
+    scanner = net.internal() if rng.random() < 0.5 else pc
+    login(scanner, nas, 21, [b"USER scan", b"PASS " + p])
+    s.want("cleartext_in", scanner, nas)
+    # Done safely: STARTTLS before AUTH, FTP over TLS, USER without PASS, HTTP without a login.
+    login(pc, net.external(), 587, [b"EHLO pc", b"STARTTLS", b"AUTH PLAIN " + base64.b64encode(b"\0x\0y")])
+    login(pc, net.external(), 21, [b"AUTH TLS", b"USER " + u, b"PASS " + p])
+    login(pc, net.external(), 110, [b"USER " + u, b"QUIT"])
+    sess = Session(s.cap, s.t, pc, s.eport(), net.external(), 80).handshake()
+    sess.send(b"GET / HTTP/1.1\r\nHost: www.example.jp\r\nAuthorization: Bearer abc\r\n\r\n", 0.01)
+    sess.reply(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0.05).close(0.1)
+
+
 # --- an ordinary office ----------------------------------------------------------------------
 
 def scenario_office(s, hours=3):
@@ -631,6 +697,7 @@ SCENARIOS = {
     "scan": scenario_scan, "guess": scenario_guess, "exposed": scenario_exposed,
     "beacon": scenario_beacon, "dns": scenario_dns, "lateral": scenario_lateral,
     "files": scenario_files, "intel": scenario_intel, "office": scenario_office,
+    "cleartext": scenario_cleartext,
 }
 
 
@@ -709,6 +776,15 @@ def main():
                 seed, proc.returncode, proc.stderr[-2000:]))
             continue
         problems, n = check(os.path.join(d, "eve.json"), s)
+        if getattr(s, "cleartext", None):
+            kind, user, pw = s.cleartext
+            text = open(os.path.join(d, "eve.json")).read()
+            alerts = [json.loads(line) for line in text.splitlines()
+                      if '"event_type":"alert"' in line.replace(" ", "")]
+            if not any(a["alert"].get("behaviour", {}).get("user") == user for a in alerts):
+                problems.append("no cleartext alert names the user %s (%s)" % (user, kind))
+            if any(pw in json.dumps(a) for a in alerts):
+                problems.append("an alert holds the password")
         if problems:
             print("variant seed %d (%d packets): %d problem(s)" % (seed, packets, len(problems)))
             for p in problems:

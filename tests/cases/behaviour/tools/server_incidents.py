@@ -29,7 +29,8 @@ CATEGORY = {
     9200502: (2, "dns_tunnel"), 9200601: (1, "lateral_movement"), 9200602: (2, "lateral_movement"),
     9200603: (1, "lateral_movement"), 9200701: (1, "known_bad_file"),
     9200801: (1, "threat_intel"), 9200802: (1, "threat_intel"), 9200803: (1, "threat_intel"),
-    9200804: (1, "threat_intel"),
+    9200804: (1, "threat_intel"), 9200901: (2, "cleartext_password"),
+    9200902: (3, "cleartext_password_lan"),
 }
 
 
@@ -92,7 +93,8 @@ def main():
     # A day's bucket of the server's incident window holds the whole capture.
     t0 = (1_700_000_000 // 86400 + rng.randint(0, 300)) * 86400 + 3600
     s = sc.Scenario(rng, t0)
-    for name in ["scan", "guess", "exposed", "beacon", "dns", "lateral", "files", "intel"]:
+    for name in ["scan", "guess", "exposed", "beacon", "dns", "lateral", "files", "intel",
+                 "cleartext"]:
         fn = sc.SCENARIOS[name]
         fn(s, out) if name in ("files", "intel") else fn(s)
         s.t += 900

@@ -39,13 +39,14 @@ enum class BehaviourKind : uint8_t {
   kLateral,
   kFiles,
   kIntel,
+  kCleartext,
   kCount
 };
 inline constexpr uint32_t kBehaviourGidBase = 9200100;  ///< scan; each next kind +100
 inline constexpr uint32_t behaviour_gid(BehaviourKind k) {
   return kBehaviourGidBase + 100 * static_cast<uint32_t>(k);
 }
-/// "scan", "guess", "exposed", "beacon", "dns", "lateral", "files", "intel".
+/// "scan", "guess", "exposed", "beacon", "dns", "lateral", "files", "intel", "cleartext".
 const char* behaviour_name(BehaviourKind k);
 
 /// Counters shared by every worker's instance (relaxed atomics, touched on alerts, evictions and
@@ -195,6 +196,9 @@ struct BehaviourOptions {
   struct Intel {
     bool enabled = true;
   } intel;
+  struct Cleartext {
+    bool enabled = true;
+  } cleartext;
   /// `behaviour.intel.lists` (and `behaviour.intel.server-list`, written from the server's
   /// threat indicators) and `behaviour.files.hash-lists`, reloadable while running.
   std::shared_ptr<LiveLists> lists;
