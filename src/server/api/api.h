@@ -223,6 +223,15 @@ void h_ticket_action(Call&);
 void h_get_ticket_attachment(Call&);
 void h_list_inbox(Call&);
 void h_assign_inbox(Call&);
+void h_get_policy(Call&);
+void h_put_policy(Call&);
+void h_list_claims(Call&);
+void h_create_claim(Call&);
+void h_get_claim(Call&);
+void h_add_claim_line(Call&);
+void h_claim_status(Call&);
+void h_claim_package(Call&);
+void h_claim_package_pdf(Call&);
 
 /// True for `http(s)://host[:port]` made only of characters safe inside a shell command.
 bool public_url_ok(std::string_view url);
