@@ -173,7 +173,9 @@ void h_list_claims(Call& call) {
   for (const auto& c : *r) {
     auto pol = claim_policy(*call.store, call.principal, c);
     if (!pol.ok()) return call.error(pol.error());
-    items.push_back(claim_json(c, compute_claim(*pol, c.lines)));
+    json::object o = claim_json(c, compute_claim(*pol, c.lines));
+    o["policy"] = policy_json(*pol);
+    items.push_back(std::move(o));
   }
   call.json(200, to_text(json::object{{"items", std::move(items)}}));
 }

@@ -248,6 +248,13 @@ class InsuranceApi : public ::testing::TestWithParam<std::string> {
                             json::serialize(policy_body()));
       EXPECT_EQ(p.status, 200) << p.body;
     }
+    // The customer's e-mail channel: the incident's notice goes into the outbox.
+    auto ch = admin_->post("/api/v1/channels",
+                           json::serialize(json::object{{"customer_id", c.id},
+                                                        {"kind", "email"},
+                                                        {"target", "owner@example.jp"},
+                                                        {"min_severity", "high"}}));
+    EXPECT_EQ(ch.status, 201) << ch.body;
     // One ransomware beacon: a critical incident.
     Client dev(ts_->base);
     EXPECT_EQ(ingest(dev, c.token, 1,
@@ -450,6 +457,8 @@ TEST_P(InsuranceApi, ClaimAmountsStatusTimelinePackageAndPdf) {
   ASSERT_FALSE(stages.empty());
   EXPECT_EQ(stages.front(), "detection");
   EXPECT_NE(std::find(stages.begin(), stages.end(), "remote"), stages.end());  // the desk
+  EXPECT_NE(std::find(stages.begin(), stages.end(), "notification"), stages.end());
+  EXPECT_NE(pk.body.find("メールで通知"), std::string::npos) << pk.body;
   EXPECT_NE(std::find(stages.begin(), stages.end(), "claim"), stages.end());
   EXPECT_NE(pk.body.find("相談窓口で受付: 画面に身代金の要求が出ています"), std::string::npos);
   // Every stored event behind the incident's alerts, with the SHA-256 of the stored line.

@@ -174,7 +174,7 @@ function SocIncident({ x, reload }: { x: IncidentDetail; reload: () => void }) {
           <AlertRow key={a.id} a={a} />
         ))}
       </Card>
-      <ClaimsCard incidentId={x.id} />
+      <ClaimsCard incidentId={x.id} onChange={reload} />
     </Page>
   );
 }

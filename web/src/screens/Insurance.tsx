@@ -313,7 +313,9 @@ export function PolicyScreen({ id }: { id: string }) {
 
 // --- console: the claim of an incident ------------------------------------------------------
 
-export function ClaimsCard({ incidentId }: { incidentId: string }) {
+/** The claims of an incident; `onChange` runs after each change (the incident's timeline shows
+ * the claim's status). */
+export function ClaimsCard({ incidentId, onChange }: { incidentId: string; onChange?: () => void }) {
   const me = currentUser();
   const canChange = me?.role === 'provider_admin' || me?.role === 'analyst';
   const base = `/api/v1/incidents/${encodeURIComponent(incidentId)}/claims`;
@@ -324,6 +326,7 @@ export function ClaimsCard({ incidentId }: { incidentId: string }) {
     try {
       await post(base, {});
       d.reload();
+      onChange?.();
     } catch (e) {
       setError(e);
     }
@@ -333,7 +336,18 @@ export function ClaimsCard({ incidentId }: { incidentId: string }) {
       <ErrorBox error={error ?? d.error} />
       {!d.data && !d.error && <Loading />}
       {d.data && d.data.items.length === 0 && <p class="muted">{t('ins.claims.none')}</p>}
-      {d.data?.items.map((c) => <ClaimView key={c.id} c={c} base={`${base}/${encodeURIComponent(c.id)}`} canChange={canChange} reload={d.reload} />)}
+      {d.data?.items.map((c) => (
+        <ClaimView
+          key={c.id}
+          c={c}
+          base={`${base}/${encodeURIComponent(c.id)}`}
+          canChange={canChange}
+          reload={() => {
+            d.reload();
+            onChange?.();
+          }}
+        />
+      ))}
       {canChange && (
         <button class="btn" type="button" onClick={() => void create()}>
           {t('ins.claims.create')}
