@@ -3,7 +3,7 @@
 // PDF package); in the portal, the customer's policy summary and what they still pay.
 import { useState } from 'preact/hooks';
 import { ApiError, api, get, getAll, post, type Customer } from '../api';
-import { t } from '../i18n';
+import { t, type MessageKey } from '../i18n';
 import { currentUser } from '../session';
 import { jst } from '../time';
 import { Card, ErrorBox, Field, Loading, Page, useLoad } from '../ui';
@@ -68,8 +68,16 @@ export function yen(n: number): string {
   return t('ins.yen', { n: n.toLocaleString('ja-JP') });
 }
 
-function itemName(k: string): string {
-  return t(`ins.item.${k}` as 'ins.item.initial_response');
+const ITEM_KEYS: Record<CoverageKey, MessageKey> = {
+  initial_response: 'ins.item.initial_response',
+  forensics: 'ins.item.forensics',
+  recovery: 'ins.item.recovery',
+  liability: 'ins.item.liability',
+  notification: 'ins.item.notification',
+};
+
+function itemName(k: CoverageKey): string {
+  return t(ITEM_KEYS[k]);
 }
 
 // --- console: contracts and their policies --------------------------------------------------
@@ -98,7 +106,7 @@ export function InsuranceScreen() {
               <tr key={c.id} data-contract={c.id}>
                 <td>{d.data!.names.get(c.customer_id) ?? c.customer_id}</td>
                 <td>
-                  {c.id} ({c.start_date}〜)
+                  {c.id} ({c.start_date} –)
                 </td>
                 <td>{c.insurance_policy}</td>
                 <td>{c.insurance_until}</td>
@@ -399,7 +407,7 @@ function ClaimView({ c, base, canChange, reload }: { c: Claim; base: string; can
         {t('ins.claim', { id: c.id })} — <span data-testid="claim-status">{c.status_name}</span>
       </h3>
       <p class="muted small">
-        {c.policy.insurer} {c.policy.policy_number} ({c.policy.start_date}〜{c.policy.end_date}) · {jst(c.created_at)}
+        {c.policy.insurer} {c.policy.policy_number} ({c.policy.start_date} – {c.policy.end_date}) · {jst(c.created_at)}
         {c.note && ` · ${c.note}`}
       </p>
       <ErrorBox error={error} />
