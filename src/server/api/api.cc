@@ -116,6 +116,8 @@ const std::vector<Route>& Api::routes() {
        "One claim: cost lines, covered and customer-borne amounts"},
       {"POST", "/api/v1/incidents/{id}/claims/{claim}/lines", Auth::kUser, h_add_claim_line,
        "Add a cost line to a draft claim"},
+      {"DELETE", "/api/v1/incidents/{id}/claims/{claim}/lines/{line}", Auth::kUser,
+       h_remove_claim_line, "Remove a cost line from a draft claim"},
       {"POST", "/api/v1/incidents/{id}/claims/{claim}/status", Auth::kUser, h_claim_status,
        "Move a claim: draft → submitted → paid | denied"},
       {"GET", "/api/v1/incidents/{id}/claims/{claim}/package", Auth::kUser, h_claim_package,

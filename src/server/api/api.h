@@ -229,6 +229,7 @@ void h_list_claims(Call&);
 void h_create_claim(Call&);
 void h_get_claim(Call&);
 void h_add_claim_line(Call&);
+void h_remove_claim_line(Call&);
 void h_claim_status(Call&);
 void h_claim_package(Call&);
 void h_claim_package_pdf(Call&);

@@ -224,6 +224,13 @@ void h_add_claim_line(Call& call) {
   claim_answer(call, 201, *r);
 }
 
+void h_remove_claim_line(Call& call) {
+  auto r = remove_cost_line(*call.store, call.principal, call.param("id"), call.param("claim"),
+                            call.param("line"));
+  if (!r.ok()) return call.error(r.error());
+  claim_answer(call, 200, *r);
+}
+
 void h_claim_status(Call& call) {
   auto o = read_json_object(call);
   if (!o) return;

@@ -1,6 +1,7 @@
 // Claims raised from an incident: their cost lines and their status, each change audited and
 // the status on the incident's timeline.
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "insurance/insurance.h"
@@ -311,6 +312,45 @@ Result<Claim> add_cost_line(Store& store, const Principal& p, std::string_view i
                                                        {"incurred_on", line.incurred_on},
                                                        {"description", line.description}}),
                           "ok");
+  });
+  if (!st.ok()) return st.error();
+  return *out;
+}
+
+Result<Claim> remove_cost_line(Store& store, const Principal& p, std::string_view incident_id,
+                               std::string_view claim_id, std::string_view line_id) {
+  auto customer = incident_customer(store, p, incident_id, true, "insurance.claim.line.remove");
+  if (!customer.ok()) return customer.error();
+  const int64_t now = core::now().micros;
+  std::optional<Claim> out;
+  auto st = store.transact(true, [&](SqlTx& tx) -> Status {
+    auto c = read_claim(tx, incident_id, claim_id, *customer);
+    if (!c.ok()) return c.error();
+    if (c->status != "draft") {
+      return core::make_error_code(
+          409, "claim '{}' is {}: cost lines are removed from a draft only", claim_id, c->status);
+    }
+    auto it = std::find_if(c->lines.begin(), c->lines.end(),
+                           [&](const CostLine& l) { return l.id == line_id; });
+    if (it == c->lines.end()) {
+      return core::make_error_code(404, "cost line '{}' of claim '{}' not found", line_id,
+                                   claim_id);
+    }
+    const std::string before = json::serialize(json::object{{"item", it->item},
+                                                            {"amount", it->amount},
+                                                            {"incurred_on", it->incurred_on},
+                                                            {"description", it->description}});
+    auto r = tx.q(
+        "DELETE FROM insurance_claim_lines WHERE id = $1 AND claim_id = $2 AND customer_id = $3",
+        {sp(line_id), sp(claim_id), sp(*customer)});
+    if (!r.ok()) return r.error();
+    r = tx.q("UPDATE insurance_claims SET updated_at = $2 WHERE id = $1", {sp(claim_id), sp(now)});
+    if (!r.ok()) return r.error();
+    c->lines.erase(it);
+    c->updated_at = now;
+    out = std::move(*c);
+    return store.audit_in(tx, p, "insurance.claim.line.remove", "insurance_claim", claim_id,
+                          *customer, before, {}, "ok");
   });
   if (!st.ok()) return st.error();
   return *out;

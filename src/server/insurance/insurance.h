@@ -116,6 +116,10 @@ Result<Claim> get_claim(Store& store, const Principal& p, std::string_view incid
 /// Adds a cost line to a draft claim (409 once submitted); audited.
 Result<Claim> add_cost_line(Store& store, const Principal& p, std::string_view incident_id,
                             std::string_view claim_id, CostLine line);
+/// Removes a cost line entered by mistake from a draft claim (409 once submitted); audited with
+/// the line as it was.
+Result<Claim> remove_cost_line(Store& store, const Principal& p, std::string_view incident_id,
+                               std::string_view claim_id, std::string_view line_id);
 /// Moves a claim to `status` (draft → submitted → paid | denied; anything else 409); audited and
 /// put on the incident's timeline with `note`.
 Result<Claim> change_claim_status(Store& store, const Principal& p, std::string_view incident_id,

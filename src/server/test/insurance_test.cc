@@ -403,6 +403,16 @@ TEST_P(InsuranceApi, ClaimAmountsStatusTimelinePackageAndPdf) {
     EXPECT_EQ(r.status, 400) << body;
     EXPECT_NE(r.str("error").find(needle), std::string::npos) << r.body;
   }
+  // A line entered by mistake is removed from the draft; the others stay.
+  auto oops = admin_->post(
+      claim + "/lines",
+      R"({"description":"二重入力","item":"recovery","amount":99999,"incurred_on":"2026-12-01"})");
+  ASSERT_EQ(oops.status, 201) << oops.body;
+  const json::value oj = oops.json();
+  const std::string oops_id(oj.at("lines").as_array().back().at("id").as_string());
+  auto removed = admin_->send("DELETE", claim + "/lines/" + oops_id, "");
+  EXPECT_EQ(removed.status, 200) << removed.body;
+  EXPECT_EQ(admin_->send("DELETE", claim + "/lines/" + oops_id, "").status, 404);
   auto g = admin_->get(claim);
   ASSERT_EQ(g.status, 200);
   json::value j = g.json();
@@ -428,6 +438,9 @@ TEST_P(InsuranceApi, ClaimAmountsStatusTimelinePackageAndPdf) {
       claim + "/lines",
       R"({"description":"x","item":"recovery","amount":1,"incurred_on":"2026-12-01"})");
   EXPECT_EQ(late.status, 409) << late.body;
+  const json::value sj = sub.json();
+  const std::string first_line(sj.at("lines").as_array()[0].at("id").as_string());
+  EXPECT_EQ(admin_->send("DELETE", claim + "/lines/" + first_line, "").status, 409);
   EXPECT_EQ(st("submitted").status, 409);
   EXPECT_EQ(st("denied").status, 400);  // a denial needs the insurer's reason
   ASSERT_EQ(st("paid", "2026-12-20 入金確認").status, 200);

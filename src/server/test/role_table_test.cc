@@ -653,6 +653,14 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
       if (route == "POST /api/v1/incidents/{id}/claims/{claim}/lines") {
         return Req{"POST", claim + "/lines", kSampleLine};
       }
+      if (route == "DELETE /api/v1/incidents/{id}/claims/{claim}/lines/{line}") {
+        auto l = admin_->post(claim + "/lines", kSampleLine);
+        EXPECT_EQ(l.status, 201) << l.body;
+        const json::value j = l.json();
+        return Req{
+            "DELETE",
+            claim + "/lines/" + std::string(j.at("lines").as_array()[0].at("id").as_string()), ""};
+      }
       if (route == "POST /api/v1/incidents/{id}/claims/{claim}/status") {
         EXPECT_EQ(admin_->post(claim + "/lines", kSampleLine).status, 201);
         return Req{"POST", claim + "/status", R"({"status":"submitted"})"};
