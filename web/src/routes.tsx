@@ -8,6 +8,7 @@ import { Audit } from './screens/Audit';
 import { DeskList, DeskTicketScreen, FaqEditor, PortalDesk } from './screens/Desk';
 import { Devices } from './screens/Devices';
 import { IncidentScreen } from './screens/Incident';
+import { InsuranceScreen, PolicyScreen } from './screens/Insurance';
 import { Notifications } from './screens/Notifications';
 import { Overview } from './screens/Overview';
 import { Portal } from './screens/Portal';
@@ -44,6 +45,8 @@ export const routes: ScreenRoute[] = [
   { path: '/threats', screen: Threats, audience: 'provider', nav: 'nav.threats' },
   { path: '/notifications', screen: Notifications, audience: 'provider', nav: 'nav.notifications' },
   { path: '/users', screen: Users, audience: 'provider', nav: 'nav.users', roles: ['provider_admin', 'analyst'] },
+  { path: '/insurance', screen: InsuranceScreen, audience: 'provider', nav: 'nav.insurance' },
+  { path: '/contracts/:id/policy', screen: PolicyScreen as ComponentType<Record<string, string>>, audience: 'provider' },
   { path: '/portal', screen: Portal, audience: 'customer', nav: 'nav.portal' },
   { path: '/portal/desk', screen: PortalDesk, audience: 'customer', nav: 'nav.pdesk' },
   { path: '/portal/settings', screen: PortalSettings, audience: 'customer', nav: 'nav.settings', roles: ['customer_admin'] },

@@ -228,6 +228,16 @@ void h_get_faq(Call&);
 void h_create_faq(Call&);
 void h_update_faq(Call&);
 void h_delete_faq(Call&);
+void h_get_policy(Call&);
+void h_put_policy(Call&);
+void h_list_claims(Call&);
+void h_create_claim(Call&);
+void h_get_claim(Call&);
+void h_add_claim_line(Call&);
+void h_remove_claim_line(Call&);
+void h_claim_status(Call&);
+void h_claim_package(Call&);
+void h_claim_package_pdf(Call&);
 
 /// True for `http(s)://host[:port]` made only of characters safe inside a shell command.
 bool public_url_ok(std::string_view url);

@@ -211,6 +211,33 @@ const std::vector<Migration>& migrations() {
            "BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
            "CREATE INDEX desk_faq_updated ON desk_faq(updated_at)",
        }},
+      {10,
+       "insurance: the policy of a contract, claims raised from incidents and their cost lines",
+       {
+           // One policy per contract; items: the coverage items as JSON text ([{item, limit,
+           // deductible}], yen); customer_text: what the customer still pays, in plain words.
+           "CREATE TABLE insurance_policies (id TEXT PRIMARY KEY, contract_id TEXT NOT NULL "
+           "UNIQUE REFERENCES contracts(id), customer_id TEXT NOT NULL REFERENCES customers(id), "
+           "insurer TEXT NOT NULL, policy_number TEXT NOT NULL, start_date TEXT NOT NULL, "
+           "end_date TEXT NOT NULL, items TEXT NOT NULL, customer_text TEXT NOT NULL, created_at "
+           "BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+           "CREATE INDEX insurance_policies_customer ON insurance_policies(customer_id)",
+           // A claim of an incident: draft, submitted, paid, denied; ticket_ids: linked desk
+           // tickets as a JSON array.
+           "CREATE TABLE insurance_claims (id TEXT PRIMARY KEY, incident_id TEXT NOT NULL, "
+           "customer_id TEXT NOT NULL REFERENCES customers(id), contract_id TEXT NOT NULL, "
+           "policy_id TEXT NOT NULL, status TEXT NOT NULL, note TEXT NOT NULL, ticket_ids TEXT "
+           "NOT NULL, created_by TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT "
+           "NULL, submitted_at BIGINT NOT NULL DEFAULT 0, decided_at BIGINT NOT NULL DEFAULT 0)",
+           "CREATE INDEX insurance_claims_incident ON insurance_claims(incident_id, created_at)",
+           // Cost lines in whole yen; incurred_on: the JST day the cost arose (YYYY-MM-DD).
+           "CREATE TABLE insurance_claim_lines (id TEXT PRIMARY KEY, claim_id TEXT NOT NULL, "
+           "customer_id TEXT NOT NULL, description TEXT NOT NULL, item TEXT NOT NULL, "
+           "incurred_on TEXT NOT NULL, amount BIGINT NOT NULL, created_by TEXT NOT NULL, "
+           "created_at BIGINT NOT NULL)",
+           "CREATE INDEX insurance_claim_lines_claim ON insurance_claim_lines(claim_id, "
+           "created_at)",
+       }},
   };
   return kMigrations;
 }

@@ -35,6 +35,14 @@ constexpr const char* kSamplePlan =
 constexpr const char* kSampleFaq =
     R"({"question":"申込方法は？","answer":"申込書をお送りください。","category":"申込方法",)"
     R"("public":true,"tags":["申込"]})";
+/// A policy of the 簡易サイバー保険 and one cost line of a claim.
+constexpr const char* kSamplePolicy =
+    R"({"insurer":"みまもり損保","policy_number":"CY-0001","start_date":"2026-04-01",)"
+    R"("end_date":"2027-03-31","items":[{"item":"initial_response","limit":300000,)"
+    R"("deductible":50000}],"customer_text":"免責金額はお客様のご負担です。"})";
+constexpr const char* kSampleLine =
+    R"({"description":"駆け付け","item":"initial_response","amount":80000,)"
+    R"("incurred_on":"2026-11-27"})";
 
 const std::vector<std::string>& columns() {
   static const std::vector<std::string> kColumns = {
@@ -650,6 +658,46 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
                return Req{"GET", "/download/rpm/mimamori-agent-0.1.0-1.x86_64.rpm", "", {}, false};
              }},
         };
+    // Insurance: a contract with a policy, claims of a fresh incident (drafts where changed).
+    if (route == "GET /api/v1/contracts/{id}/policy") {
+      return Req{"GET", "/api/v1/contracts/" + policy_contract(target) + "/policy", ""};
+    }
+    if (route == "PUT /api/v1/contracts/{id}/policy") {
+      auto id = admin_->post("/api/v1/contracts", contract_body(target)).str("id");
+      return Req{"PUT", "/api/v1/contracts/" + id + "/policy", kSamplePolicy};
+    }
+    if (route.find("/claims") != std::string::npos) {
+      policy_contract(target);
+      const std::string incident = fresh_incident(target);
+      const std::string base = "/api/v1/incidents/" + incident + "/claims";
+      if (route == "POST /api/v1/incidents/{id}/claims") return Req{"POST", base, "{}"};
+      auto c = admin_->post(base, "{}");
+      EXPECT_EQ(c.status, 201) << c.body;
+      const std::string claim = base + "/" + c.str("id");
+      if (route == "GET /api/v1/incidents/{id}/claims") return Req{"GET", base, ""};
+      if (route == "POST /api/v1/incidents/{id}/claims/{claim}/lines") {
+        return Req{"POST", claim + "/lines", kSampleLine};
+      }
+      if (route == "DELETE /api/v1/incidents/{id}/claims/{claim}/lines/{line}") {
+        auto l = admin_->post(claim + "/lines", kSampleLine);
+        EXPECT_EQ(l.status, 201) << l.body;
+        const json::value j = l.json();
+        return Req{
+            "DELETE",
+            claim + "/lines/" + std::string(j.at("lines").as_array()[0].at("id").as_string()), ""};
+      }
+      if (route == "POST /api/v1/incidents/{id}/claims/{claim}/status") {
+        EXPECT_EQ(admin_->post(claim + "/lines", kSampleLine).status, 201);
+        return Req{"POST", claim + "/status", R"({"status":"submitted"})"};
+      }
+      if (route == "GET /api/v1/incidents/{id}/claims/{claim}/package") {
+        return Req{"GET", claim + "/package", ""};
+      }
+      if (route == "GET /api/v1/incidents/{id}/claims/{claim}/package.pdf") {
+        return Req{"GET", claim + "/package.pdf", ""};
+      }
+      return Req{"GET", claim, ""};
+    }
     // Accounts: the caller's own token and password; another user of the target customer.
     if (route == "GET /api/v1/tokens") return Req{"GET", "/api/v1/tokens", "", {}, false};
     if (route == "DELETE /api/v1/tokens/{id}") {
@@ -778,6 +826,17 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
                                         {"insurance_until", "2027-03-31"}});
   }
 
+  /// A contract of tenant `t` with an insurance policy (made once per tenant).
+  std::string policy_contract(Tenant& t) {
+    auto it = policy_contracts_.find(t.customer);
+    if (it != policy_contracts_.end()) return it->second;
+    auto id = admin_->post("/api/v1/contracts", contract_body(t)).str("id");
+    auto r = admin_->send("PUT", "/api/v1/contracts/" + id + "/policy", kSamplePolicy);
+    EXPECT_EQ(r.status, 200) << r.body;
+    policy_contracts_[t.customer] = id;
+    return id;
+  }
+
   /// Writes a file of the device repository (<data_dir>/repo) for the /download/ samples.
   void put_repo_file(const std::string& name, const std::string& text) {
     std::filesystem::path p = std::filesystem::path(ts_->dir) / "repo" / name;
@@ -834,6 +893,7 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
   int counter_ = 0;
   std::string analyst_id_, plan_id_;
   std::map<std::string, Client> sessions_;
+  std::map<std::string, std::string> policy_contracts_;  // customer → contract with a policy
 };
 
 TEST_P(RoleTableServer, EveryCellIsWhatTheServerDoes) {

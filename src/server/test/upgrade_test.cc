@@ -355,13 +355,19 @@ const std::map<int64_t, std::string>& undo() {
       {9,
        "DROP INDEX desk_faq_updated; DROP TABLE desk_faq; "
        "DELETE FROM schema_migrations WHERE version = 9;"},
+      {10,
+       "DROP INDEX insurance_claim_lines_claim; DROP TABLE insurance_claim_lines; "
+       "DROP INDEX insurance_claims_incident; DROP TABLE insurance_claims; "
+       "DROP INDEX insurance_policies_customer; DROP TABLE insurance_policies; "
+       "DELETE FROM schema_migrations WHERE version = 10;"},
   };
   return kUndo;
 }
 // Tables the fixtures of versions 4 and 5 do not all hold: left out of the manifest.
 const std::set<std::string> kLaterTables = {
-    "login_throttle", "hourly_aggregates", "plans",       "contracts",  "desk_tickets",
-    "desk_messages",  "desk_attachments",  "desk_pauses", "desk_inbox", "desk_faq"};
+    "login_throttle",   "hourly_aggregates",    "plans",       "contracts",  "desk_tickets",
+    "desk_messages",    "desk_attachments",     "desk_pauses", "desk_inbox", "desk_faq",
+    "insurance_policies", "insurance_claims", "insurance_claim_lines"};
 
 class MakeFixture : public ::testing::TestWithParam<std::string> {};
 

@@ -7,6 +7,7 @@ import { t } from '../i18n';
 import { currentUser } from '../session';
 import { jst } from '../time';
 import { Card, ErrorBox, Field, Loading, Page, Severity, Status, useLoad } from '../ui';
+import { ClaimsCard } from './Insurance';
 import { NotFound } from './NotFound';
 import { PortalIncident } from './Portal';
 
@@ -173,6 +174,7 @@ function SocIncident({ x, reload }: { x: IncidentDetail; reload: () => void }) {
           <AlertRow key={a.id} a={a} />
         ))}
       </Card>
+      <ClaimsCard incidentId={x.id} onChange={reload} />
     </Page>
   );
 }

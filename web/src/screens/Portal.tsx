@@ -11,6 +11,7 @@ import { currentUser } from '../session';
 import { jst, jstMonth, parseTime } from '../time';
 import { Card, ErrorBox, Loading, Page, Severity, useLoad, type Light } from '../ui';
 import { DeviceState } from './Devices';
+import { PortalInsurance } from './Insurance';
 import type { Channel } from './PortalSettings';
 
 interface PortalData {
@@ -76,6 +77,7 @@ export function Portal() {
       <Card title={t('portal.trend')}>
         <Trend incidents={incidents} />
       </Card>
+      <PortalInsurance />
       <Contacts />
     </Page>
   );
