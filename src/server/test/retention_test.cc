@@ -100,13 +100,16 @@ class RetentionTest : public ::testing::TestWithParam<std::string> {
     t.next_seq += static_cast<int64_t>(lines.size());
   }
 
-  // Stored events of a customer and type with an event time in [from, to).
+  // Stored events of a customer and type in blocks whose oldest event time is in [from, to)
+  // (the test's events of one age are within a second of each other), and rows of the
+  // uncompressed table of earlier versions with a time in it.
   int64_t count(const Tenant& t, std::string_view type, int64_t from, int64_t to) {
     int64_t n = -1;
     auto st = store().transact(false, [&](SqlTx& tx) -> Status {
       auto r = tx.q(
-          "SELECT COUNT(*) FROM events WHERE customer_id = $1 AND event_type = $2 AND ts >= $3 "
-          "AND ts < $4",
+          "SELECT (SELECT COALESCE(SUM(events), 0) FROM event_blocks WHERE customer_id = $1 AND "
+          "event_type = $2 AND ts_min >= $3 AND ts_min < $4) + (SELECT COUNT(*) FROM events "
+          "WHERE customer_id = $1 AND event_type = $2 AND ts >= $3 AND ts < $4)",
           {sp(t.customer), sp(type), sp(from), sp(to)});
       if (!r.ok()) return r.error();
       n = r->i64(0, 0);

@@ -89,6 +89,8 @@ class SqliteTx final : public SqlTx {
       const auto& v = params[i].value;
       if (!v) {
         sqlite3_bind_null(s, idx);
+      } else if (params[i].blob) {
+        sqlite3_bind_blob(s, idx, v->data(), static_cast<int>(v->size()), SQLITE_STATIC);
       } else if (params[i].integer) {
         sqlite3_bind_int64(s, idx, std::stoll(*v));
       } else {
@@ -127,36 +129,7 @@ class SqliteTx final : public SqlTx {
   // One writer: nothing to contend with.
   Status insert_events(std::span<const EventRow> rows, std::vector<bool>& inserted,
                        bool /*contended*/) override {
-    auto st = c_.prepare(
-        "INSERT INTO events (device_id, seq, customer_id, ts, event_type, raw, received_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING");
-    if (!st.ok()) return st.error();
-    sqlite3_stmt* s = *st;
-    inserted.assign(rows.size(), false);
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const auto& r = rows[i];
-      sqlite3_reset(s);
-      sqlite3_bind_text(s, 1, r.device_id.data(), static_cast<int>(r.device_id.size()),
-                        SQLITE_STATIC);
-      sqlite3_bind_int64(s, 2, r.seq);
-      sqlite3_bind_text(s, 3, r.customer_id.data(), static_cast<int>(r.customer_id.size()),
-                        SQLITE_STATIC);
-      sqlite3_bind_int64(s, 4, r.ts);
-      sqlite3_bind_text(s, 5, r.event_type.data(), static_cast<int>(r.event_type.size()),
-                        SQLITE_STATIC);
-      sqlite3_bind_text(s, 6, r.raw.data(), static_cast<int>(r.raw.size()), SQLITE_STATIC);
-      sqlite3_bind_int64(s, 7, r.received_at);
-      int rc = sqlite3_step(s);
-      if (rc != SQLITE_DONE) {
-        auto err = core::make_error_code(500, "sqlite: inserting event {} of {} failed: {}", r.seq,
-                                         r.device_id, sqlite3_errmsg(c_.db));
-        sqlite3_reset(s);
-        return err;
-      }
-      inserted[i] = sqlite3_changes(c_.db) == 1;
-    }
-    sqlite3_reset(s);
-    return {};
+    return insert_event_blocks(*this, rows, inserted);
   }
 
   Dialect dialect() const override { return Dialect::kSqlite; }
