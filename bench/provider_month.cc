@@ -428,7 +428,25 @@ int main(int argc, char** argv) {
       static_cast<double>(swept.longest_batch_us) / 1000.0);
 
   // Storage at the end of the month: 30 days of raw events, the alerts' records, aggregates.
-  const auto ev = table_size(store, "events");
+  // Raw events: compressed blocks, and rows of the uncompressed table of earlier versions.
+  auto ev = table_size(store, "events");
+  const auto blocks = table_size(store, "event_blocks");
+  int64_t block_events = 0, block_raw = 0;
+  (void)store.transact(false, [&](server::SqlTx& tx) -> core::Status {
+    auto r = tx.q("SELECT COALESCE(SUM(events), 0), COALESCE(SUM(raw_bytes), 0) FROM event_blocks");
+    if (!r.ok()) return r.error();
+    block_events = r->i64(0, 0);
+    block_raw = r->i64(0, 1);
+    return {};
+  });
+  std::printf(
+      "event blocks: %lld holding %lld events (%.0f events a block), records %.1f MB "
+      "before compression, table and indexes %.1f MB\n",
+      static_cast<long long>(blocks.rows), static_cast<long long>(block_events),
+      static_cast<double>(block_events) / static_cast<double>(std::max<int64_t>(1, blocks.rows)),
+      block_raw / 1e6, blocks.bytes / 1e6);
+  ev.rows += block_events;
+  ev.bytes += blocks.bytes;
   const auto agg = table_size(store, "hourly_aggregates");
   const auto alerts = table_size(store, "alerts");
   const int64_t db = database_bytes(store);

@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 
+from server_fixture import stored_events
+
 SKIP = 77
 MIRROR = "http://deb.debian.org/debian"
 # The suites a Debian 12 machine uses: the packages' dependencies are as new as the build
@@ -310,9 +312,9 @@ def start_server(root, log):
 def auth_messages(root_path):
     db = sqlite3.connect(f"file:{root_path}/var/lib/mimamori/mimamori.db?mode=ro", uri=True,
                          timeout=10)
-    rows = db.execute("SELECT raw FROM events WHERE event_type = 'auth'").fetchall()
+    rows = [raw for _, _, t, raw in stored_events(db) if t == "auth"]
     db.close()
-    return [json.loads(r[0])["auth"]["message"] for r in rows]
+    return [json.loads(r)["auth"]["message"] for r in rows]
 
 
 def write_lines(path, first, n):

@@ -77,6 +77,50 @@ class Server:
         db.close()
         return rows
 
+    def events(self):
+        """Every stored event of the server's SQLite store: (device, seq, type, raw)."""
+        db = sqlite3.connect(f"file:{self.data}/mimamori.db?mode=ro", uri=True, timeout=10)
+        rows = stored_events(db)
+        db.close()
+        return rows
+
+
+def _varint(b, at):
+    v, shift = 0, 0
+    while True:
+        c = b[at]
+        at += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, at
+
+
+def stored_events(db):
+    """(device, seq, type, raw) of every event in an open SQLite store, in key order: rows of
+    the uncompressed events table and the zstd blocks of event_blocks (store/event_blocks.cc:
+    count; seq offsets; zigzag time offsets; lengths; the records)."""
+    out = list(db.execute("SELECT device_id, seq, event_type, raw FROM events"))
+    for device, first, etype, data in db.execute(
+            "SELECT device_id, first_seq, event_type, data FROM event_blocks"):
+        plain = subprocess.run(["zstd", "-dcq"], input=bytes(data), capture_output=True,
+                               check=True).stdout
+        n, at = _varint(plain, 0)
+        seqs, lens = [], []
+        for _ in range(n):
+            v, at = _varint(plain, at)
+            seqs.append(first + v)
+        for _ in range(n):
+            _, at = _varint(plain, at)
+        for _ in range(n):
+            v, at = _varint(plain, at)
+            lens.append(v)
+        for seq, ln in zip(seqs, lens):
+            out.append((device, seq, etype, plain[at:at + ln].decode("utf-8")))
+            at += ln
+    out.sort(key=lambda r: (r[0], r[1]))
+    return out
+
 
 def enroll(program, url, code, credential, fingerprint, failures):
     """`program enroll` with `code`; appends to `failures` unless the server's `fingerprint` was

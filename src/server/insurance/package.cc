@@ -7,6 +7,7 @@
 #include "insurance/insurance.h"
 #include "insurance/internal.h"
 #include "mimamori/core/clock.h"
+#include "mimamori/core/eve.h"
 #include "mimamori/core/hash.h"
 
 namespace mimamori::server {
@@ -128,21 +129,33 @@ Result<ClaimPackage> gather_claim_package(Store& store, const Principal& p,
       e.kind = "dispatch";
       tl.push_back(std::move(e));
     }
-    // Evidence: the raw events behind the incident's alerts, hashed as stored.
+    // Evidence: the raw events behind the incident's alerts, hashed as stored (read from the
+    // compressed blocks or the older uncompressed rows: the same bytes either way).
     auto ev = tx.q(
-        "SELECT e.device_id, e.seq, e.event_type, e.ts, e.raw FROM alerts a JOIN alert_events "
-        "ae ON ae.alert_id = a.id JOIN events e ON e.device_id = ae.device_id AND e.seq = ae.seq "
-        "WHERE a.incident_id = $1 AND a.customer_id = $2 AND e.customer_id = $2 ORDER BY e.ts, "
-        "e.device_id, e.seq LIMIT 500",
+        "SELECT DISTINCT ae.device_id, ae.seq FROM alerts a JOIN alert_events ae ON ae.alert_id "
+        "= a.id WHERE a.incident_id = $1 AND a.customer_id = $2 AND ae.customer_id = $2 ORDER BY "
+        "ae.device_id, ae.seq LIMIT 500",
         {sp(incident_id), sp(cus)});
     if (!ev.ok()) return ev.error();
+    std::vector<EventKey> keys;
+    for (size_t i = 0; i < ev->size(); ++i) keys.push_back({ev->str(i, 0), ev->i64(i, 1)});
+    auto raw = read_events(tx, keys);
+    if (!raw.ok()) return raw.error();
     std::vector<Evidence> events;
-    for (size_t i = 0; i < ev->size(); ++i) {
-      const std::string raw = ev->str(i, 4);
-      events.push_back({"event",
-                        fmt::format("{} #{} {}", ev->str(i, 0), ev->i64(i, 1), ev->str(i, 2)),
-                        core::sha256_hex(raw), ev->i64(i, 3), static_cast<int64_t>(raw.size())});
+    for (const auto& [key, line] : *raw) {
+      core::Fields f;
+      std::string type;
+      int64_t at = 0;
+      if (core::parse_json_object(line, f).ok()) {
+        if (auto t = f.find("event_type")) type = std::string(t->str);
+        if (auto ts = f.find("timestamp"))
+          if (auto parsed = core::parse_time(ts->str); parsed.ok()) at = parsed->micros;
+      }
+      events.push_back({"event", fmt::format("{} #{} {}", key.device_id, key.seq, type),
+                        core::sha256_hex(line), at, static_cast<int64_t>(line.size())});
     }
+    std::stable_sort(events.begin(), events.end(),
+                     [](const Evidence& a, const Evidence& b) { return a.at < b.at; });
     pkg.evidence.insert(pkg.evidence.begin(), events.begin(), events.end());
     return {};
   });

@@ -201,36 +201,69 @@ Status Expiry::expire_events(int64_t now, const std::function<bool()>& stop, Exp
     walked_since_ = now;
   }
   const bool sqlite = store_.dialect() == Dialect::kSqlite;
+  // Events are stored in blocks (event_blocks); the rows of the uncompressed table of earlier
+  // versions expire by the same rules until none is left.
+  bool legacy = false;
+  if (auto s = store_.transact(false,
+                               [&](SqlTx& tx) -> Status {
+                                 auto r = tx.q("SELECT 1 FROM events LIMIT 1");
+                                 if (!r.ok()) return r.error();
+                                 legacy = !r->empty();
+                                 return {};
+                               });
+      !s.ok()) {
+    return s;
+  }
   for (size_t i = 0; i < rules_.size(); ++i) {
     const Rule& rule = rules_[i];
     const int64_t cutoff = now - rule.days * kDay;
-    const std::string sql =
-        std::string("DELETE FROM events WHERE ") +
-        (sqlite ? "rowid IN (SELECT rowid" : "(device_id, seq) IN (SELECT device_id, seq") +
-        " FROM events WHERE ts >= $1 AND ts < $2 AND " + rule.where +
-        " ORDER BY ts LIMIT $3) RETURNING ts";
-    int64_t& lo = walked_to_.try_emplace(i, INT64_MIN).first->second;
-    while (!(stop && stop())) {
-      const int64_t limit = batch_rows_;
-      std::vector<SqlParam> params = {sp(lo), sp(cutoff), sp(limit)};
-      params.insert(params.end(), rule.params.begin(), rule.params.end());
-      const int64_t held_before = st.busy_us;
-      auto r = batch(sql, params, st);
-      if (!r.ok()) return r.error();
-      const int64_t us = st.busy_us - held_before;
-      if (r->empty()) break;
-      st.events_deleted += static_cast<int64_t>(r->size());
-      for (size_t k = 0; k < r->size(); ++k) lo = std::max(lo, r->i64(k, 0));
-      // Keep each batch under batch_ms: halve past it, grow while well under. The deletes'
-      // own time decides, not the commit's sync, which fewer rows would not shorten.
-      const int64_t stmt_us = last_statement_us_;
-      if (stmt_us > options_.batch_ms * 1000) {
-        batch_rows_ = std::max(kMinBatch, batch_rows_ / 2);
-      } else if (stmt_us < options_.batch_ms * 400 && r->size() == static_cast<size_t>(limit)) {
-        batch_rows_ = std::min(kMaxBatch, batch_rows_ * 3 / 2);
+    for (int table = 0; table < (legacy ? 2 : 1); ++table) {
+      const bool blocks = table == 0;
+      // A block goes when its newest event is due, so no event goes before its time.
+      const std::string sql =
+          blocks ? std::string("DELETE FROM event_blocks WHERE ") +
+                       (sqlite ? "rowid IN (SELECT rowid"
+                               : "(device_id, first_seq) IN (SELECT device_id, first_seq") +
+                       " FROM event_blocks WHERE ts_max >= $1 AND ts_max < $2 AND " + rule.where +
+                       " ORDER BY ts_max LIMIT $3) RETURNING ts_max, events"
+                 : std::string("DELETE FROM events WHERE ") +
+                       (sqlite ? "rowid IN (SELECT rowid"
+                               : "(device_id, seq) IN (SELECT device_id, seq") +
+                       " FROM events WHERE ts >= $1 AND ts < $2 AND " + rule.where +
+                       " ORDER BY ts LIMIT $3) RETURNING ts, 1";
+      int64_t& lo =
+          walked_to_.try_emplace(i * 2 + static_cast<size_t>(table), INT64_MIN).first->second;
+      while (!(stop && stop())) {
+        // batch_rows_ counts events; a block holds events_per_block_ of them on average.
+        const int64_t limit =
+            blocks ? std::max<int64_t>(1, batch_rows_ / std::max<int64_t>(1, events_per_block_))
+                   : batch_rows_;
+        std::vector<SqlParam> params = {sp(lo), sp(cutoff), sp(limit)};
+        params.insert(params.end(), rule.params.begin(), rule.params.end());
+        const int64_t held_before = st.busy_us;
+        auto r = batch(sql, params, st);
+        if (!r.ok()) return r.error();
+        const int64_t us = st.busy_us - held_before;
+        if (r->empty()) break;
+        int64_t events = 0;
+        for (size_t k = 0; k < r->size(); ++k) {
+          lo = std::max(lo, r->i64(k, 0));
+          events += r->i64(k, 1);
+        }
+        st.events_deleted += events;
+        if (blocks)
+          events_per_block_ = std::max<int64_t>(1, events / static_cast<int64_t>(r->size()));
+        // Keep each batch under batch_ms: halve past it, grow while well under. The deletes'
+        // own time decides, not the commit's sync, which fewer rows would not shorten.
+        const int64_t stmt_us = last_statement_us_;
+        if (stmt_us > options_.batch_ms * 1000) {
+          batch_rows_ = std::max(kMinBatch, batch_rows_ / 2);
+        } else if (stmt_us < options_.batch_ms * 400 && r->size() == static_cast<size_t>(limit)) {
+          batch_rows_ = std::min(kMaxBatch, batch_rows_ * 3 / 2);
+        }
+        if (r->size() < static_cast<size_t>(limit)) break;  // nothing more before the cutoff
+        pause(us, options_.pause_ms, stop);
       }
-      if (r->size() < static_cast<size_t>(limit)) break;  // nothing more before the cutoff
-      pause(us, options_.pause_ms, stop);
     }
   }
   return {};

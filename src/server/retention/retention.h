@@ -95,10 +95,11 @@ class Expiry {
   Store& store_;
   RetentionOptions options_;
   std::vector<Rule> rules_;
-  std::map<size_t, int64_t> walked_to_;  ///< rule index → event time reached
+  std::map<size_t, int64_t> walked_to_;  ///< rule index × 2 + table → time reached
   int64_t walked_since_ = 0;             ///< when the walks last started over
   int64_t cut_through_ = 0;              ///< hours before this have had their top cut
-  int64_t batch_rows_ = 1000;            ///< adapted to keep each batch under batch_ms
+  int64_t batch_rows_ = 1000;            ///< events a batch; adapted to keep it under batch_ms
+  int64_t events_per_block_ = 256;       ///< of the last blocks deleted: batch_rows_ in blocks
   int64_t last_statement_us_ = 0;        ///< the last batch's statement, without its commit
   mutable std::mutex totals_mu_;
   ExpiryStats totals_;

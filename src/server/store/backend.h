@@ -41,6 +41,10 @@ class StoreBackend {
 /// SQLite in `dir`/mimamori.db: WAL, a pool of connections, a checkpoint thread.
 Result<std::unique_ptr<StoreBackend>> open_sqlite_backend(const StoreOptions& options,
                                                           std::string_view dir);
+/// Times a SQLite connection of this process found the database locked and retried (every
+/// SQLite store of the process): writers of one store queue on a mutex instead, so ingest
+/// beside the retention sweep and API writes adds none.
+int64_t sqlite_busy_retries();
 /// PostgreSQL through libpq at `url`.
 Result<std::unique_ptr<StoreBackend>> open_postgres_backend(const StoreOptions& options,
                                                             std::string_view url);

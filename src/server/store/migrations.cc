@@ -238,6 +238,22 @@ const std::vector<Migration>& migrations() {
            "CREATE INDEX insurance_claim_lines_claim ON insurance_claim_lines(claim_id, "
            "created_at)",
        }},
+      {11,
+       "compact raw events: zstd-compressed blocks with the filtered fields as columns",
+       {
+           // A block: one device's events of one type and UTC day from one commit group
+           // (store/event_blocks.cc); data is the records compressed together. first_seq is
+           // within 65,536 of every sequence number in the block, which bounds the look-up of
+           // a key. events: how many; raw_bytes: their size before compression. New events go
+           // here; rows of the events table stay readable and expire by the same rules.
+           "CREATE TABLE event_blocks (device_id TEXT NOT NULL, first_seq BIGINT NOT NULL, "
+           "last_seq BIGINT NOT NULL, customer_id TEXT NOT NULL, event_type TEXT NOT NULL, "
+           "ts_min BIGINT NOT NULL, ts_max BIGINT NOT NULL, received_at BIGINT NOT NULL, events "
+           "BIGINT NOT NULL, raw_bytes BIGINT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY "
+           "(device_id, first_seq))",
+           // Expiry walks blocks by their newest event: a block goes when all of it is due.
+           "CREATE INDEX event_blocks_ts ON event_blocks(ts_max)",
+       }},
   };
   return kMigrations;
 }

@@ -3,6 +3,7 @@
 // parameters (SQLite sees them as `?1..?n`), values passed and read as text. Backends differ
 // only in connection handling and in the bulk insert of events.
 
+#include <compare>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -26,6 +27,7 @@ enum class Dialect { kSqlite, kPostgres };
 struct SqlParam {
   std::optional<std::string> value;
   bool integer = false;
+  bool blob = false;  ///< bytes for a BYTEA column (SQLite binds a blob; see sp_blob)
 
   SqlParam() = default;
   SqlParam(std::string s) : value(std::move(s)) {}  // NOLINT: implicit on purpose
@@ -41,6 +43,11 @@ inline SqlParam sp(int64_t v) {
 }
 /// A NULL when `s` is empty, else the text.
 inline SqlParam sp_or_null(std::string_view s) { return s.empty() ? SqlParam{} : sp(s); }
+
+/// Bytes for a BYTEA column: a blob on SQLite, PostgreSQL's hex text form (`\\x…`) there.
+SqlParam sp_blob(Dialect d, std::string_view bytes);
+/// The bytes of a BYTEA cell as read back (PostgreSQL answers its hex text form).
+std::string blob_of(Dialect d, std::string_view cell);
 
 /// Rows of a query, every value as text (nullopt for NULL), plus the count of changed rows.
 struct SqlRows {
@@ -66,6 +73,26 @@ struct EventRow {
   std::string_view raw;
   int64_t received_at = 0;
 };
+
+class SqlTx;
+
+/// A stored event's key.
+struct EventKey {
+  std::string device_id;
+  int64_t seq = 0;
+  auto operator<=>(const EventKey&) const = default;
+};
+
+/// Stores events as compressed blocks (table event_blocks, see store/event_blocks.cc),
+/// ignoring (device, seq) already stored in either form; sets `inserted[i]` for new rows.
+/// Both backends' insert_events call it.
+Status insert_event_blocks(SqlTx& tx, std::span<const EventRow> rows, std::vector<bool>& inserted);
+/// The stored raw records of `keys` (missing keys are left out), from blocks or from the
+/// rows of the uncompressed table of earlier versions; in the order of `keys`.
+Result<std::vector<std::pair<EventKey, std::string>>> read_events(SqlTx& tx,
+                                                                  std::span<const EventKey> keys);
+/// Every stored sequence number of a device (both forms), ascending.
+Result<std::vector<int64_t>> stored_event_seqs(SqlTx& tx, std::string_view device_id);
 
 /// One statement of a pipeline: SQL and its parameters.
 struct SqlStatement {

@@ -77,7 +77,10 @@ Result<int64_t> Store::schema_version() {
 Result<int64_t> Store::count_events(std::string_view device_id) {
   int64_t n = 0;
   auto st = transact(false, [&](SqlTx& tx) -> Status {
-    auto r = tx.q("SELECT COUNT(*) FROM events WHERE device_id = $1", {sp(device_id)});
+    auto r = tx.q(
+        "SELECT (SELECT COUNT(*) FROM events WHERE device_id = $1) + (SELECT "
+        "COALESCE(SUM(events), 0) FROM event_blocks WHERE device_id = $1)",
+        {sp(device_id)});
     if (!r.ok()) return r.error();
     n = r->i64(0, 0);
     return {};
@@ -89,9 +92,9 @@ Result<int64_t> Store::count_events(std::string_view device_id) {
 Result<std::vector<int64_t>> Store::stored_seqs(std::string_view device_id) {
   std::vector<int64_t> out;
   auto st = transact(false, [&](SqlTx& tx) -> Status {
-    auto r = tx.q("SELECT seq FROM events WHERE device_id = $1 ORDER BY seq", {sp(device_id)});
+    auto r = stored_event_seqs(tx, device_id);
     if (!r.ok()) return r.error();
-    for (size_t i = 0; i < r->size(); ++i) out.push_back(r->i64(i, 0));
+    out = std::move(*r);
     return {};
   });
   if (!st.ok()) return st.error();

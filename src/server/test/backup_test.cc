@@ -213,13 +213,16 @@ TEST_P(Backups, ACopyTakenWhileIngestingRestoresEveryTableAsOfOneInstant) {
     const Tables got = dump(**rs, *m);
     // The events are the prefix the device had sent when the snapshot was taken, and the
     // acknowledged sequence and the alert links are of the same instant.
-    const int64_t k = count(**rs, "SELECT COALESCE(MAX(seq), 0) FROM events");
+    const int64_t k = count(**rs, "SELECT COALESCE(MAX(last_seq), 0) FROM event_blocks");
     EXPECT_GE(k, acked_before);
     EXPECT_LE(k, acked_after + 50);
-    EXPECT_EQ(count(**rs, "SELECT COUNT(*) FROM events"), k) << "no gap in the copy";
+    EXPECT_EQ(count(**rs, "SELECT COALESCE(SUM(events), 0) FROM event_blocks"), k)
+        << "no gap in the copy";
     EXPECT_EQ(count(**rs, "SELECT acked_through FROM devices"), k);
     EXPECT_EQ(count(**rs, "SELECT COUNT(*) FROM alert_events"),
-              count(**rs, "SELECT COUNT(*) FROM events WHERE event_type = 'alert'"));
+              count(**rs,
+                    "SELECT COALESCE(SUM(events), 0) FROM event_blocks WHERE event_type = "
+                    "'alert'"));
     EXPECT_EQ(count(**rs, "SELECT COUNT(*) FROM alert_events"), k / 50);
     // The hourly aggregates are added in the events' own commits: the copy's sums are those of
     // its events, not of the source's later ones.
@@ -238,7 +241,7 @@ TEST_P(Backups, ACopyTakenWhileIngestingRestoresEveryTableAsOfOneInstant) {
                              [&](const auto& p) { return p.first == t; })
                     ->second)
           << t;
-      if (t == "events" || t == "alert_events") {
+      if (t == "event_blocks" || t == "alert_events") {
         // Exactly the source's rows up to the snapshot.
         size_t in_source = 0;
         for (const auto& row : r) {

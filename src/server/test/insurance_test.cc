@@ -479,10 +479,17 @@ TEST_P(InsuranceApi, ClaimAmountsStatusTimelinePackageAndPdf) {
   ASSERT_TRUE(ts_->server->store()
                   .transact(false,
                             [&](SqlTx& tx) -> Status {
-                              auto r =
-                                  tx.q("SELECT raw FROM events WHERE customer_id = $1", {sp(c.id)});
+                              auto r = tx.q(
+                                  "SELECT DISTINCT device_id, seq FROM alert_events WHERE "
+                                  "customer_id = $1",
+                                  {sp(c.id)});
                               if (!r.ok()) return r.error();
-                              for (size_t i = 0; i < r->size(); ++i) raws.push_back(r->str(i, 0));
+                              std::vector<EventKey> keys;
+                              for (size_t i = 0; i < r->size(); ++i)
+                                keys.push_back({r->str(i, 0), r->i64(i, 1)});
+                              auto stored = read_events(tx, keys);
+                              if (!stored.ok()) return stored.error();
+                              for (auto& [_, line] : *stored) raws.push_back(line);
                               return {};
                             })
                   .ok());

@@ -276,6 +276,22 @@ TEST_P(Upgrade, OlderDatabaseMigratesOnStartAndKeepsEveryRow) {
   auto after = store.count_events(m.at("device"));
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(*after, *before + 1);
+  // The events of the earlier version stay in their uncompressed rows: a replay of the last
+  // of them is recognised there and stored nowhere again, and the alerts' records are read
+  // from them.
+  r = ingest(c, m.at("token"), std::stoll(m.at("next_seq")) - 1, {dns_line("replayed.example.jp")});
+  ASSERT_EQ(r.status, 409) << r.body;
+  auto replayed = store.count_events(m.at("device"));
+  ASSERT_TRUE(replayed.ok());
+  EXPECT_EQ(*replayed, *after);
+  size_t records = 0;
+  const auto alert_list = alerts.json();
+  for (const auto& al : alert_list.at("items").as_array()) {
+    auto ev = c.get("/api/v1/alerts/" + std::string(al.at("id").as_string()) + "/events");
+    ASSERT_EQ(ev.status, 200) << ev.body;
+    records += ev.json().at("items").as_array().size();
+  }
+  EXPECT_GT(records, 0u) << "no alert's records read from the earlier rows";
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -360,6 +376,9 @@ const std::map<int64_t, std::string>& undo() {
        "DROP INDEX insurance_claims_incident; DROP TABLE insurance_claims; "
        "DROP INDEX insurance_policies_customer; DROP TABLE insurance_policies; "
        "DELETE FROM schema_migrations WHERE version = 10;"},
+      {11,
+       "DROP INDEX event_blocks_ts; DROP TABLE event_blocks; "
+       "DELETE FROM schema_migrations WHERE version = 11;"},
   };
   return kUndo;
 }
@@ -367,7 +386,7 @@ const std::map<int64_t, std::string>& undo() {
 const std::set<std::string> kLaterTables = {
     "login_throttle",   "hourly_aggregates",    "plans",       "contracts",  "desk_tickets",
     "desk_messages",    "desk_attachments",     "desk_pauses", "desk_inbox", "desk_faq",
-    "insurance_policies", "insurance_claims", "insurance_claim_lines"};
+    "insurance_policies", "insurance_claims", "insurance_claim_lines", "event_blocks"};
 
 class MakeFixture : public ::testing::TestWithParam<std::string> {};
 

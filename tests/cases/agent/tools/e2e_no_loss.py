@@ -96,7 +96,7 @@ w.join()
 
 
 def stored():
-    return (srv.query("SELECT seq, event_type, raw FROM events"),
+    return ([(seq, t, raw) for _, seq, t, raw in srv.events()],
             srv.query("SELECT last_heartbeat, acked_through FROM devices"))
 
 

@@ -118,8 +118,7 @@ def main():
     import time
     deadline = time.time() + 60
     while time.time() < deadline:
-        stored = srv.query("SELECT COUNT(*) FROM events WHERE device_id = '%s' AND "
-                           "event_type = 'alert'" % device)[0][0]
+        stored = sum(1 for d, _, t, _ in srv.events() if d == device and t == "alert")
         if stored >= n:
             break
         time.sleep(0.5)

@@ -1,0 +1,363 @@
+// Raw events stored compactly: the events of one commit group are cut into blocks per device,
+// event type and UTC day (at most kBlockEvents events and a sequence span under kSeqSpan), and
+// each block is one row of event_blocks (migration 9) whose columns are what queries filter
+// on — device, sequence range, customer, event type, time range — and whose data is the
+// block's records, zstd-compressed together. A record comes back byte for byte as the device
+// sent it.
+//
+// The block's data before compression, all integers unsigned LEB128:
+//   count n; n × (seq − first_seq); n × zigzag(ts − ts_min); n × record length; the records.
+// Headers first and records after: zstd then sees the records' common structure side by side.
+//
+// Idempotency on (device, seq): before a group's blocks go in, the blocks (and the rows of the
+// uncompressed table of earlier versions) that may hold its sequence numbers are read, and
+// keys already stored are left out, as are repeats within the group. The look-up is bounded
+// because a block's first_seq is within kSeqSpan of all its sequence numbers. On PostgreSQL,
+// where several writers commit at once, each group first takes a transaction-scoped advisory
+// lock per device (in one order), so that two writers never both find a key absent.
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "store/sql.h"
+
+namespace mimamori::server {
+namespace {
+
+constexpr int64_t kDay = 86400LL * 1000000;
+constexpr size_t kBlockEvents = 1024;
+constexpr int64_t kSeqSpan = 1 << 16;
+constexpr int kLevel = 6;
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+bool get_varint(std::string_view in, size_t& at, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (at >= in.size()) return false;
+    const auto b = static_cast<uint8_t>(in[at++]);
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+uint64_t zigzag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+// FNV-1a: the same lock key for a device in every process.
+int64_t device_lock_key(std::string_view device) {
+  uint64_t h = 1469598103934665603ULL;
+  for (char c : device) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 1099511628211ULL;
+  }
+  return static_cast<int64_t>(h);
+}
+
+struct DecodedEvent {
+  int64_t seq = 0, ts = 0;
+  std::string_view raw;
+};
+
+struct DecodedBlock {
+  std::string data;  // decompressed
+  std::vector<DecodedEvent> events;
+};
+
+Result<DecodedBlock> decode_block(std::string_view compressed, int64_t first_seq, int64_t ts_min) {
+  DecodedBlock b;
+  const unsigned long long size = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ULL << 31)) {
+    return core::make_error("event block at seq {}: not a zstd frame", first_seq);
+  }
+  b.data.resize(size);
+  const size_t got =
+      ZSTD_decompress(b.data.data(), b.data.size(), compressed.data(), compressed.size());
+  if (ZSTD_isError(got) || got != size) {
+    return core::make_error("event block at seq {}: {}", first_seq,
+                            ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+  }
+  std::string_view in = b.data;
+  size_t at = 0;
+  uint64_t n = 0;
+  if (!get_varint(in, at, n) || n > kBlockEvents * 16) {
+    return core::make_error("event block at seq {}: bad count", first_seq);
+  }
+  b.events.resize(n);
+  std::vector<uint64_t> lens(n);
+  bool ok = true;
+  for (auto& e : b.events) {
+    uint64_t v = 0;
+    ok = ok && get_varint(in, at, v);
+    e.seq = first_seq + static_cast<int64_t>(v);
+  }
+  for (auto& e : b.events) {
+    uint64_t v = 0;
+    ok = ok && get_varint(in, at, v);
+    e.ts = ts_min + unzigzag(v);
+  }
+  for (auto& l : lens) ok = ok && get_varint(in, at, l);
+  for (size_t i = 0; ok && i < n; ++i) {
+    if (lens[i] > in.size() - at) {
+      ok = false;
+      break;
+    }
+    b.events[i].raw = in.substr(at, lens[i]);
+    at += lens[i];
+  }
+  if (!ok || at != in.size()) {
+    return core::make_error("event block at seq {}: damaged contents", first_seq);
+  }
+  return b;
+}
+
+std::string encode_block(std::span<const EventRow* const> events, int64_t first_seq,
+                         int64_t ts_min) {
+  std::string plain;
+  size_t bytes = 16;
+  for (const auto* e : events) bytes += e->raw.size() + 8;
+  plain.reserve(bytes);
+  put_varint(plain, events.size());
+  for (const auto* e : events) put_varint(plain, static_cast<uint64_t>(e->seq - first_seq));
+  for (const auto* e : events) put_varint(plain, zigzag(e->ts - ts_min));
+  for (const auto* e : events) put_varint(plain, e->raw.size());
+  for (const auto* e : events) plain.append(e->raw);
+  thread_local ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  std::string out(ZSTD_compressBound(plain.size()), '\0');
+  const size_t n =
+      ZSTD_compressCCtx(cctx, out.data(), out.size(), plain.data(), plain.size(), kLevel);
+  out.resize(ZSTD_isError(n) ? 0 : n);
+  return out;
+}
+
+// The blocks that may hold sequence numbers in [lo, hi] of a device, and the rows of the
+// uncompressed table in that range.
+constexpr std::string_view kStoredSql =
+    "SELECT first_seq, ts_min, data FROM event_blocks WHERE device_id = $1 AND first_seq > $2 "
+    "AND first_seq <= $3 AND last_seq >= $4";
+constexpr std::string_view kStoredLegacySql =
+    "SELECT seq, raw FROM events WHERE device_id = $1 AND seq >= $2 AND seq <= $3";
+
+std::vector<SqlParam> range_params(std::string_view device, int64_t lo, int64_t hi) {
+  return {sp(device), sp(lo - kSeqSpan), sp(hi), sp(lo)};
+}
+
+}  // namespace
+
+SqlParam sp_blob(Dialect d, std::string_view bytes) {
+  if (d == Dialect::kSqlite) {
+    SqlParam p{std::string(bytes)};
+    p.blob = true;
+    return p;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(2 + bytes.size() * 2);
+  s += "\\x";
+  for (char c : bytes) {
+    const auto b = static_cast<uint8_t>(c);
+    s += kHex[b >> 4];
+    s += kHex[b & 15];
+  }
+  return SqlParam{std::move(s)};
+}
+
+std::string blob_of(Dialect d, std::string_view cell) {
+  if (d == Dialect::kSqlite || !cell.starts_with("\\x")) return std::string(cell);
+  auto nib = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return 0;
+  };
+  std::string out;
+  out.reserve((cell.size() - 2) / 2);
+  for (size_t i = 2; i + 1 < cell.size(); i += 2) {
+    out += static_cast<char>(nib(cell[i]) << 4 | nib(cell[i + 1]));
+  }
+  return out;
+}
+
+Status insert_event_blocks(SqlTx& tx, std::span<const EventRow> rows, std::vector<bool>& inserted) {
+  inserted.assign(rows.size(), false);
+  if (rows.empty()) return {};
+  const Dialect dialect = tx.dialect();
+  // Rows by key; the first row of a key (in group order) is the one that may be new.
+  std::vector<uint32_t> order(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) order[i] = static_cast<uint32_t>(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    if (int c = rows[a].device_id.compare(rows[b].device_id); c != 0) return c < 0;
+    if (rows[a].seq != rows[b].seq) return rows[a].seq < rows[b].seq;
+    return a < b;
+  });
+  std::vector<uint32_t> unique;
+  unique.reserve(order.size());
+  for (uint32_t i : order) {
+    if (!unique.empty() && rows[unique.back()].seq == rows[i].seq &&
+        rows[unique.back()].device_id == rows[i].device_id) {
+      continue;
+    }
+    unique.push_back(i);
+  }
+  // Devices: [begin, end) of `unique`, their sequence range.
+  struct Dev {
+    size_t begin, end;
+  };
+  std::vector<Dev> devs;
+  for (size_t k = 0; k < unique.size();) {
+    size_t e = k + 1;
+    while (e < unique.size() && rows[unique[e]].device_id == rows[unique[k]].device_id) ++e;
+    devs.push_back({k, e});
+    k = e;
+  }
+  std::vector<SqlStatement> look;
+  look.reserve(devs.size() * 3);
+  if (dialect == Dialect::kPostgres) {
+    std::vector<int64_t> keys;
+    for (const auto& d : devs) keys.push_back(device_lock_key(rows[unique[d.begin]].device_id));
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    for (int64_t k : keys) look.push_back({"SELECT pg_advisory_xact_lock($1)", {sp(k)}});
+  }
+  const size_t first_check = look.size();
+  for (const auto& d : devs) {
+    const auto device = rows[unique[d.begin]].device_id;
+    const int64_t lo = rows[unique[d.begin]].seq, hi = rows[unique[d.end - 1]].seq;
+    look.push_back({kStoredSql, range_params(device, lo, hi)});
+    look.push_back({kStoredLegacySql, {sp(device), sp(lo), sp(hi)}});
+  }
+  auto found = tx.pipeline(look);
+  if (!found.ok()) return found.error();
+  std::vector<bool> fresh(rows.size(), false);
+  for (size_t di = 0; di < devs.size(); ++di) {
+    const auto& d = devs[di];
+    const SqlRows& blocks = (*found)[first_check + 2 * di];
+    const SqlRows& legacy = (*found)[first_check + 2 * di + 1];
+    std::vector<int64_t> have;
+    for (size_t r = 0; r < legacy.size(); ++r) have.push_back(legacy.i64(r, 0));
+    for (size_t r = 0; r < blocks.size(); ++r) {
+      auto b = decode_block(blob_of(dialect, blocks.str(r, 2)), blocks.i64(r, 0), blocks.i64(r, 1));
+      if (!b.ok()) return b.error();
+      for (const auto& e : b->events) have.push_back(e.seq);
+    }
+    std::sort(have.begin(), have.end());
+    for (size_t k = d.begin; k < d.end; ++k) {
+      const uint32_t i = unique[k];
+      fresh[i] = !std::binary_search(have.begin(), have.end(), rows[i].seq);
+    }
+  }
+  // Blocks: per device (in key order), event type and UTC day, cut at kBlockEvents events or
+  // a sequence span of kSeqSpan.
+  std::vector<SqlStatement> inserts;
+  std::vector<std::vector<SqlParam>> keep;
+  for (const auto& d : devs) {
+    std::map<std::pair<std::string_view, int64_t>, std::vector<const EventRow*>> parts;
+    for (size_t k = d.begin; k < d.end; ++k) {
+      const uint32_t i = unique[k];
+      if (!fresh[i]) continue;
+      const auto& r = rows[i];
+      const int64_t day = r.ts >= 0 ? r.ts / kDay : (r.ts - kDay + 1) / kDay;
+      parts[{r.event_type, day}].push_back(&r);
+    }
+    for (auto& [_, evs] : parts) {
+      for (size_t at = 0; at < evs.size();) {
+        size_t end = at + 1;
+        while (end < evs.size() && end - at < kBlockEvents &&
+               evs[end]->seq - evs[at]->seq < kSeqSpan) {
+          ++end;
+        }
+        std::span<const EventRow* const> block(evs.data() + at, end - at);
+        int64_t ts_min = block.front()->ts, ts_max = ts_min, bytes = 0;
+        for (const auto* e : block) {
+          ts_min = std::min(ts_min, e->ts);
+          ts_max = std::max(ts_max, e->ts);
+          bytes += static_cast<int64_t>(e->raw.size());
+        }
+        const int64_t first = block.front()->seq;
+        std::string data = encode_block(block, first, ts_min);
+        if (data.empty()) return core::make_error("zstd: compressing an event block failed");
+        inserts.push_back(
+            {"INSERT INTO event_blocks (device_id, first_seq, last_seq, customer_id, event_type, "
+             "ts_min, ts_max, received_at, events, raw_bytes, data) VALUES ($1, $2, $3, $4, $5, "
+             "$6, $7, $8, $9, $10, $11)",
+             {sp(block.front()->device_id), sp(first), sp(block.back()->seq),
+              sp(block.front()->customer_id), sp(block.front()->event_type), sp(ts_min), sp(ts_max),
+              sp(block.front()->received_at), sp(static_cast<int64_t>(block.size())), sp(bytes),
+              sp_blob(dialect, data)}});
+        at = end;
+      }
+    }
+  }
+  if (!inserts.empty()) {
+    auto r = tx.pipeline(inserts);
+    if (!r.ok()) return r.error();
+  }
+  inserted = std::move(fresh);
+  return {};
+}
+
+Result<std::vector<std::pair<EventKey, std::string>>> read_events(SqlTx& tx,
+                                                                  std::span<const EventKey> keys) {
+  const Dialect dialect = tx.dialect();
+  std::map<EventKey, std::string> got;
+  // Blocks already decoded, by (device, first_seq): each is decompressed once.
+  std::set<EventKey> decoded;
+  for (const auto& k : keys) {
+    if (got.contains(k)) continue;
+    auto found = tx.pipeline(
+        std::vector<SqlStatement>{{kStoredSql, range_params(k.device_id, k.seq, k.seq)},
+                                  {kStoredLegacySql, {sp(k.device_id), sp(k.seq), sp(k.seq)}}});
+    if (!found.ok()) return found.error();
+    const SqlRows& b = (*found)[0];
+    const SqlRows& legacy = (*found)[1];
+    if (!legacy.empty()) {
+      got[k] = legacy.str(0, 1);
+      continue;
+    }
+    for (size_t r = 0; r < b.size(); ++r) {
+      const EventKey bk{k.device_id, b.i64(r, 0)};
+      if (!decoded.insert(bk).second) continue;
+      auto d = decode_block(blob_of(dialect, b.str(r, 2)), bk.seq, b.i64(r, 1));
+      if (!d.ok()) return d.error();
+      for (const auto& e : d->events) {
+        got.try_emplace(EventKey{k.device_id, e.seq}, std::string(e.raw));
+      }
+    }
+  }
+  std::vector<std::pair<EventKey, std::string>> out;
+  for (const auto& k : keys) {
+    if (auto it = got.find(k); it != got.end()) out.emplace_back(k, it->second);
+  }
+  return out;
+}
+
+Result<std::vector<int64_t>> stored_event_seqs(SqlTx& tx, std::string_view device_id) {
+  std::vector<int64_t> out;
+  auto legacy = tx.q("SELECT seq FROM events WHERE device_id = $1", {sp(device_id)});
+  if (!legacy.ok()) return legacy.error();
+  for (size_t i = 0; i < legacy->size(); ++i) out.push_back(legacy->i64(i, 0));
+  auto b = tx.q("SELECT first_seq, ts_min, data FROM event_blocks WHERE device_id = $1",
+                {sp(device_id)});
+  if (!b.ok()) return b.error();
+  for (size_t r = 0; r < b->size(); ++r) {
+    auto d = decode_block(blob_of(tx.dialect(), b->str(r, 2)), b->i64(r, 0), b->i64(r, 1));
+    if (!d.ok()) return d.error();
+    for (const auto& e : d->events) out.push_back(e.seq);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace mimamori::server
