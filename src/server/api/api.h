@@ -216,6 +216,8 @@ void h_get_contract(Call&);
 void h_subsidy(Call&);
 void h_monthly_report(Call&);
 void h_ipa_statistics(Call&);
+void h_self_check(Call&);
+void h_service_catalogue(Call&);
 void h_list_tickets(Call&);
 void h_create_ticket(Call&);
 void h_get_ticket(Call&);

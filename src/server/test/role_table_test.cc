@@ -588,6 +588,14 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
                return Req{
                    "POST", "/api/v1/subsidy", R"({"year":2025,"monthly_fee":9800})", {}, false};
              }},
+            {"GET /api/v1/admin/self-check",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/admin/self-check", "", {}, false};
+             }},
+            {"GET /api/v1/catalogue",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/catalogue?format=csv", "", {}, false};
+             }},
             {"POST /api/v1/plans",
              [](auto&, auto&, int) {
                return Req{"POST", "/api/v1/plans", kSamplePlan, {}, false};
