@@ -5,10 +5,12 @@ import type { Role } from './api';
 import type { MessageKey } from './i18n';
 import { Account } from './screens/Account';
 import { Audit } from './screens/Audit';
+import { Contracts, Reports, SelfCheck, Statistics } from './screens/Business';
 import { Devices } from './screens/Devices';
 import { IncidentScreen } from './screens/Incident';
 import { Notifications } from './screens/Notifications';
 import { Overview } from './screens/Overview';
+import { Plans } from './screens/Plans';
 import { Portal } from './screens/Portal';
 import { PortalSettings } from './screens/PortalSettings';
 import { Queue } from './screens/Queue';
@@ -40,6 +42,11 @@ export const routes: ScreenRoute[] = [
   { path: '/threats', screen: Threats, audience: 'provider', nav: 'nav.threats' },
   { path: '/notifications', screen: Notifications, audience: 'provider', nav: 'nav.notifications' },
   { path: '/users', screen: Users, audience: 'provider', nav: 'nav.users', roles: ['provider_admin', 'analyst'] },
+  { path: '/plans', screen: Plans, audience: 'provider', nav: 'nav.plans' },
+  { path: '/contracts', screen: Contracts, audience: 'provider', nav: 'nav.contracts' },
+  { path: '/reports', screen: Reports, audience: 'provider', nav: 'nav.reports' },
+  { path: '/statistics', screen: Statistics, audience: 'provider', nav: 'nav.stats', roles: ['provider_admin'] },
+  { path: '/self-check', screen: SelfCheck, audience: 'provider', nav: 'nav.selfcheck', roles: ['provider_admin'] },
   { path: '/portal', screen: Portal, audience: 'customer', nav: 'nav.portal' },
   { path: '/portal/settings', screen: PortalSettings, audience: 'customer', nav: 'nav.settings', roles: ['customer_admin'] },
   { path: '/audit', screen: Audit, audience: 'any', nav: 'nav.audit', roles: ['provider_admin', 'analyst', 'customer_admin'] },
