@@ -618,6 +618,20 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
              [](auto&, Tenant& t, int) {
                return Req{"GET", "/api/v1/customers/" + t.customer + "/reports/2026-11", ""};
              }},
+            {"POST /api/v1/customers/{id}/reports/{month}/send",
+             [](auto&, Tenant& t, int) {
+               return Req{"POST", "/api/v1/customers/" + t.customer + "/reports/2026-11/send",
+                          "{}"};
+             }},
+            {"GET /api/v1/customers/{id}/report-mail",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/customers/" + t.customer + "/report-mail", ""};
+             }},
+            {"PUT /api/v1/customers/{id}/report-mail",
+             [](auto&, Tenant& t, int) {
+               return Req{"PUT", "/api/v1/customers/" + t.customer + "/report-mail",
+                          R"({"enabled":true})"};
+             }},
             {"GET /api/v1/stats/ipa",
              [](auto&, auto&, int) {
                return Req{"GET", "/api/v1/stats/ipa?from=2026-11-01&to=2026-11-30", "", {}, false};

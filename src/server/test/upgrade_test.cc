@@ -352,13 +352,18 @@ const std::map<int64_t, std::string>& undo() {
        "DROP INDEX desk_tickets_status; DROP INDEX desk_tickets_customer; DROP TABLE desk_tickets; "
        "ALTER TABLE outbox DROP COLUMN mail_references; ALTER TABLE outbox DROP COLUMN "
        "mail_reply_to; DELETE FROM schema_migrations WHERE version = 8;"},
+      {9,
+       "DROP TABLE report_mailings; ALTER TABLE customers DROP COLUMN report_mail; ALTER TABLE "
+       "outbox DROP COLUMN attachment; ALTER TABLE outbox DROP COLUMN attachment_type; ALTER "
+       "TABLE outbox DROP COLUMN attachment_name; DELETE FROM schema_migrations WHERE version = "
+       "9;"},
   };
   return kUndo;
 }
 // Tables the fixtures of versions 4 and 5 do not all hold: left out of the manifest.
 const std::set<std::string> kLaterTables = {
-    "login_throttle", "hourly_aggregates", "plans",       "contracts", "desk_tickets",
-    "desk_messages",  "desk_attachments",  "desk_pauses", "desk_inbox"};
+    "login_throttle", "hourly_aggregates", "plans",       "contracts",  "desk_tickets",
+    "desk_messages",  "desk_attachments",  "desk_pauses", "desk_inbox", "report_mailings"};
 
 class MakeFixture : public ::testing::TestWithParam<std::string> {};
 
