@@ -89,7 +89,7 @@ test('a contract shows its price and the subsidy estimate; the list filters', as
   await screenshots(page, 'contracts');
 });
 
-test('the monthly report downloads as a PDF of the chosen customer', async ({ page }) => {
+test('the monthly report downloads as a PDF; its mail can be turned off and sent now', async ({ page }) => {
   await login(page, srv, ADMIN.email, ADMIN.password);
   await page.getByRole('navigation').getByRole('link', { name: '月次レポート' }).click();
   await page.getByLabel('顧客').selectOption(a);
@@ -102,6 +102,16 @@ test('the monthly report downloads as a PDF of the chosen customer', async ({ pa
   const text = execFileSync('pdftotext', ['-enc', 'UTF-8', file!, '-'], { encoding: 'utf8' });
   expect(text).toContain('丸の内商店');
   expect(text).toContain('2026年11月');
+  // The mail setting of this customer, and "send now" (no e-mail contact yet: said so).
+  const mail = page.getByLabel('毎月1日に前月のレポートをメールで送る');
+  await expect(mail).toBeChecked();
+  await mail.uncheck();
+  await expect(mail).not.toBeChecked();
+  const admin = await srv.client();
+  expect(await (await admin.api.get(`/api/v1/customers/${a}/report-mail`)).json()).toEqual({ customer_id: a, enabled: false });
+  await admin.api.dispose();
+  await page.getByRole('button', { name: 'この月のレポートを今すぐ送る' }).click();
+  await expect(page.locator('#r-sent')).toHaveText('メールの宛先 (通知チャネル) がありません');
   await expectAccessible(page, 'reports');
 });
 

@@ -407,7 +407,6 @@ export const en: Record<keyof typeof ja, string> = {
   'reports.month': 'Month',
   'reports.download': 'Download the PDF',
   'reports.choose': 'Choose a customer and a month',
-  'reports.mailNote': 'Reports are not mailed yet: download and send them.',
   'stats.title': 'Statistics for IPA',
   'stats.query': 'Period',
   'stats.from': 'From',
@@ -435,4 +434,8 @@ export const en: Record<keyof typeof ja, string> = {
   'selfcheck.unmet': 'Not met',
   'selfcheck.not_configured': 'Not configured (this version cannot record it)',
   'selfcheck.todo': 'To do:',
+  'reports.mailOn': 'Mail the previous month\'s report on the 1st',
+  'reports.sendNow': 'Send this month\'s report now',
+  'reports.sent': 'Sending to {n} contact(s)',
+  'reports.noContact': 'No e-mail contact (notification channel)',
 };

@@ -405,7 +405,6 @@ export const ja = {
   'reports.month': '対象月',
   'reports.download': 'PDF をダウンロード',
   'reports.choose': '顧客と月を選んでください',
-  'reports.mailNote': 'レポートのメール送付はまだありません。ダウンロードしてお送りください。',
   'stats.title': 'IPA への統計',
   'stats.query': '期間',
   'stats.from': '開始日',
@@ -433,4 +432,8 @@ export const ja = {
   'selfcheck.unmet': '満たしていない',
   'selfcheck.not_configured': '未設定 (この版では記録できません)',
   'selfcheck.todo': 'すること:',
+  'reports.mailOn': '毎月1日に前月のレポートをメールで送る',
+  'reports.sendNow': 'この月のレポートを今すぐ送る',
+  'reports.sent': '{n} 件の宛先に送ります',
+  'reports.noContact': 'メールの宛先 (通知チャネル) がありません',
 };

@@ -2,7 +2,7 @@
 // estimate), monthly reports (pick a customer and a month, download the PDF), IPA statistics (the
 // table and its CSV) and the registration self-check.
 import { useState } from 'preact/hooks';
-import { get, getAll, post, type Customer } from '../api';
+import { api, get, getAll, post, type Customer } from '../api';
 import { lang, t } from '../i18n';
 import { DataTable } from '../table';
 import { Card, ErrorBox, Loading, Page, useLoad } from '../ui';
@@ -178,11 +178,65 @@ export function Reports() {
             <span class="muted">{t('reports.choose')}</span>
           )}
         </div>
-        <p class="muted">{t('reports.mailNote')}</p>
+        {chosen && <MailSetting key={chosen} customer={chosen} month={month} />}
       </Card>
     </Page>
   );
 }
+
+function MailSetting({ customer, month }: { customer: string; month: string }) {
+  const setting = useLoad(() => get<{ enabled: boolean }>(`/api/v1/customers/${encodeURIComponent(customer)}/report-mail`), [customer]);
+  const [error, setError] = useState<unknown>(null);
+  const [sent, setSent] = useState<number | null>(null);
+
+  async function toggle(enabled: boolean) {
+    setError(null);
+    try {
+      await api('PUT', `/api/v1/customers/${encodeURIComponent(customer)}/report-mail`, { enabled });
+      setting.reload();
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  async function sendNow() {
+    setError(null);
+    setSent(null);
+    try {
+      const r = await post<{ messages: number }>(`/api/v1/customers/${encodeURIComponent(customer)}/reports/${month}/send`);
+      setSent(r.messages);
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  return (
+    <div class="filters">
+      <div class="filter">
+        <label for="r-mail">
+          <input
+            id="r-mail"
+            type="checkbox"
+            checked={setting.data?.enabled ?? false}
+            disabled={!setting.data}
+            onChange={(e) => void toggle((e.target as HTMLInputElement).checked)}
+          />{' '}
+          {t('reports.mailOn')}
+        </label>
+      </div>
+      <button type="button" class="btn" disabled={!/^\d{4}-\d{2}$/.test(month)} onClick={() => void sendNow()}>
+        {t('reports.sendNow')}
+      </button>
+      {sent !== null && (
+        <p role="status" id="r-sent">
+          {sent > 0 ? t('reports.sent', { n: sent }) : t('reports.noContact')}
+        </p>
+      )}
+      <ErrorBox error={error ?? setting.error} />
+    </div>
+  );
+}
+
 
 interface IpaCell {
   period: string;
