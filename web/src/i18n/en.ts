@@ -438,4 +438,6 @@ export const en: Record<keyof typeof ja, string> = {
   'reports.sendNow': 'Send this month\'s report now',
   'reports.sent': 'Sending to {n} contact(s)',
   'reports.noContact': 'No e-mail contact (notification channel)',
+  'plans.class1': 'Class 1',
+  'plans.class2': 'Class 2',
 };

@@ -436,4 +436,6 @@ export const ja = {
   'reports.sendNow': 'この月のレポートを今すぐ送る',
   'reports.sent': '{n} 件の宛先に送ります',
   'reports.noContact': 'メールの宛先 (通知チャネル) がありません',
+  'plans.class1': '1類',
+  'plans.class2': '2類',
 };

@@ -1,4 +1,4 @@
-// The provider's business screens: contracts per customer (plan, period, price, the IT導入補助金
+// The provider's business screens: contracts per customer (plan, period, price, the IT subsidy
 // estimate), monthly reports (pick a customer and a month, download the PDF), IPA statistics (the
 // table and its CSV) and the registration self-check.
 import { useState } from 'preact/hooks';
@@ -336,6 +336,8 @@ interface CheckItem {
   action?: { ja: string; en: string };
 }
 
+const STATUS = { met: 'selfcheck.met', unmet: 'selfcheck.unmet', not_configured: 'selfcheck.not_configured' } as const;
+
 export function SelfCheck() {
   const r = useLoad(() => get<{ generated_at: string; summary: Record<string, number>; items: CheckItem[] }>('/api/v1/admin/self-check'), []);
   const ja = lang() === 'ja';
@@ -360,7 +362,7 @@ export function SelfCheck() {
             <Card key={i.key} title={`${i.number}. ${ja ? i.title_ja : i.title_en}`}>
               <p data-check={i.key} data-status={i.status} class={i.status === 'met' ? 'check-met' : i.status === 'unmet' ? 'check-unmet' : 'check-nc'}>
                 {i.status === 'met' ? '✔ ' : i.status === 'unmet' ? '✘ ' : '— '}
-                {t(`selfcheck.${i.status}`)}
+                {t(STATUS[i.status])}
               </p>
               <ul class="evidence">
                 {i.evidence.map((e, n) => (

@@ -1,9 +1,9 @@
 // Plans: the list (price, type, status, the compliance check beside each) and the editor, which
-// checks a plan against the rules of 要件 7 before it is saved and shows every broken rule with
-// the plan's value and the limit.
+// checks a plan against the price rules before it is saved and shows every broken rule with
+// the plan's value and the limit (requirement 7, price).
 import { useState } from 'preact/hooks';
 import { ApiError, api, get, post } from '../api';
-import { lang, t } from '../i18n';
+import { lang, t, type MessageKey } from '../i18n';
 import { DataTable } from '../table';
 import { Card, ErrorBox, Field, Loading, Page, useLoad } from '../ui';
 
@@ -134,7 +134,7 @@ export function Plans() {
             columns={[
               { key: 'name', label: t('plans.name'), value: (p) => p.name },
               { key: 'type', label: t('plans.type'), value: (p) => t(`plans.type.${p.type}`) },
-              { key: 'class', label: t('plans.class'), value: (p) => `${p.class}類` },
+              { key: 'class', label: t('plans.class'), value: (p) => (p.class === 2 ? t('plans.class2') : t('plans.class1')) },
               { key: 'monthly', label: t('plans.monthly'), value: (p) => p.monthly_fee, render: (p) => yen(p.monthly_fee) },
               { key: 'perdev', label: t('plans.perDevice'), value: (p) => p.per_device_fee, render: (p) => yen(p.per_device_fee) },
               { key: 'term', label: t('plans.term'), value: (p) => p.min_term_months },
@@ -169,6 +169,28 @@ type NumKey = 'monthly_fee' | 'per_device_fee' | 'initial_fee' | 'min_devices' |
 type TextKey = 'name' | 'desk_hours' | 'dispatch' | 'consulting';
 type TermKey = keyof Plan['terms'];
 
+const LABELS: Record<NumKey | TextKey, MessageKey> = {
+  name: 'plans.f.name',
+  monthly_fee: 'plans.f.monthly_fee',
+  per_device_fee: 'plans.f.per_device_fee',
+  initial_fee: 'plans.f.initial_fee',
+  min_devices: 'plans.f.min_devices',
+  max_devices: 'plans.f.max_devices',
+  min_term_months: 'plans.f.min_term_months',
+  desk_hours: 'plans.f.desk_hours',
+  dispatch: 'plans.f.dispatch',
+  dispatch_arrival_hours: 'plans.f.dispatch_arrival_hours',
+  insurance_coverage: 'plans.f.insurance_coverage',
+  consulting: 'plans.f.consulting',
+};
+
+const TERM_LABELS: Record<TermKey, MessageKey> = {
+  initial_fee: 'plans.t.initial_fee',
+  term: 'plans.t.term',
+  cancellation_penalty: 'plans.t.cancellation_penalty',
+  right_to_cancel: 'plans.t.right_to_cancel',
+};
+
 function PlanEditor({ initial, onDone }: { initial: Plan; onDone: () => void }) {
   const [p, setP] = useState<Plan>(initial);
   const [report, setReport] = useState<Compliance | null>(initial.compliance ?? null);
@@ -176,17 +198,17 @@ function PlanEditor({ initial, onDone }: { initial: Plan; onDone: () => void }) 
   const [saved, setSaved] = useState(false);
 
   const num = (k: NumKey) => (
-    <Field id={`plan-${k}`} label={t(`plans.f.${k}`)}>
+    <Field id={`plan-${k}`} label={t(LABELS[k])}>
       <input id={`plan-${k}`} type="number" value={p[k]} onInput={(e) => setP({ ...p, [k]: Number((e.target as HTMLInputElement).value) })} />
     </Field>
   );
   const text = (k: TextKey) => (
-    <Field id={`plan-${k}`} label={t(`plans.f.${k}`)}>
+    <Field id={`plan-${k}`} label={t(LABELS[k])}>
       <input id={`plan-${k}`} value={p[k]} onInput={(e) => setP({ ...p, [k]: (e.target as HTMLInputElement).value })} />
     </Field>
   );
   const term = (k: TermKey) => (
-    <Field id={`plan-terms-${k}`} label={t(`plans.t.${k}`)}>
+    <Field id={`plan-terms-${k}`} label={t(TERM_LABELS[k])}>
       <input id={`plan-terms-${k}`} value={p.terms[k]} onInput={(e) => setP({ ...p, terms: { ...p.terms, [k]: (e.target as HTMLInputElement).value } })} />
     </Field>
   );
@@ -231,8 +253,8 @@ function PlanEditor({ initial, onDone }: { initial: Plan; onDone: () => void }) 
         </Field>
         <Field id="plan-class" label={t('plans.class')}>
           <select id="plan-class" value={String(p.class)} onChange={(e) => setP({ ...p, class: Number((e.target as HTMLSelectElement).value) })}>
-            <option value="1">1類</option>
-            <option value="2">2類</option>
+            <option value="1">{t('plans.class1')}</option>
+            <option value="2">{t('plans.class2')}</option>
           </select>
         </Field>
         {num('monthly_fee')}
