@@ -5,6 +5,8 @@ export class ApiError extends Error {
   constructor(
     public status: number,
     message: string,
+    /** The answer's JSON (a 422 of a plan names its broken rules there). */
+    public body: unknown = null,
   ) {
     super(message);
   }
@@ -37,7 +39,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (!res.ok) {
     const msg =
       data && typeof data === 'object' && 'error' in data ? String((data as { error: unknown }).error) : res.statusText;
-    throw new ApiError(res.status, msg);
+    throw new ApiError(res.status, msg, data);
   }
   return data as T;
 }

@@ -6,11 +6,13 @@ import type { MessageKey } from './i18n';
 import { Account } from './screens/Account';
 import { Audit } from './screens/Audit';
 import { DeskList, DeskTicketScreen, FaqEditor, PortalDesk } from './screens/Desk';
+import { Contracts, Reports, SelfCheck, Statistics } from './screens/Business';
 import { Devices } from './screens/Devices';
 import { IncidentScreen } from './screens/Incident';
 import { InsuranceScreen, PolicyScreen } from './screens/Insurance';
 import { Notifications } from './screens/Notifications';
 import { Overview } from './screens/Overview';
+import { Plans } from './screens/Plans';
 import { Portal } from './screens/Portal';
 import { PortalSettings } from './screens/PortalSettings';
 import { Queue } from './screens/Queue';
@@ -47,6 +49,11 @@ export const routes: ScreenRoute[] = [
   { path: '/users', screen: Users, audience: 'provider', nav: 'nav.users', roles: ['provider_admin', 'analyst'] },
   { path: '/insurance', screen: InsuranceScreen, audience: 'provider', nav: 'nav.insurance' },
   { path: '/contracts/:id/policy', screen: PolicyScreen as ComponentType<Record<string, string>>, audience: 'provider' },
+  { path: '/plans', screen: Plans, audience: 'provider', nav: 'nav.plans' },
+  { path: '/contracts', screen: Contracts, audience: 'provider', nav: 'nav.contracts' },
+  { path: '/reports', screen: Reports, audience: 'provider', nav: 'nav.reports' },
+  { path: '/statistics', screen: Statistics, audience: 'provider', nav: 'nav.stats', roles: ['provider_admin'] },
+  { path: '/self-check', screen: SelfCheck, audience: 'provider', nav: 'nav.selfcheck', roles: ['provider_admin'] },
   { path: '/portal', screen: Portal, audience: 'customer', nav: 'nav.portal' },
   { path: '/portal/desk', screen: PortalDesk, audience: 'customer', nav: 'nav.pdesk' },
   { path: '/portal/settings', screen: PortalSettings, audience: 'customer', nav: 'nav.settings', roles: ['customer_admin'] },

@@ -2,6 +2,7 @@
 // the report pool, never on an HTTP thread.
 
 #include "api/json_body.h"
+#include "mimamori/core/clock.h"
 #include "mimamori/server/ipa_stats.h"
 #include "reports/reports.h"
 
@@ -33,6 +34,50 @@ void h_monthly_report(Call& call) {
     keep->json(429, "{\"error\":\"the server is busy writing reports; try again shortly\"}",
                {{"Retry-After", "2"}});
   }
+}
+
+void h_send_report(Call& call) {
+  auto month = parse_report_month(call.param("month"));
+  if (!month.ok()) return call.error(month.error());
+  auto keep = std::make_shared<Call>(std::move(call));
+  bool queued = keep->api->report_pool().submit([keep, m = *month] {
+    try {
+      auto n = send_monthly_report(*keep->store, keep->principal, keep->param("id"), m,
+                                   core::now().micros);
+      if (!n.ok()) return keep->error(n.error());
+      keep->json(202,
+                 to_text(json::object{
+                     {"customer_id", keep->param("id")}, {"month", m.key()}, {"messages", *n}}));
+    } catch (const std::exception& e) {
+      keep->error(500, fmt::format("internal error: {}", e.what()));
+    }
+  });
+  if (!queued) {
+    keep->json(429, "{\"error\":\"the server is busy writing reports; try again shortly\"}",
+               {{"Retry-After", "2"}});
+  }
+}
+
+void h_get_report_mail(Call& call) {
+  auto on = report_mail_enabled(*call.store, call.principal, call.param("id"));
+  if (!on.ok()) return call.error(on.error());
+  call.json(200, to_text(json::object{{"customer_id", call.param("id")}, {"enabled", *on}}));
+}
+
+void h_set_report_mail(Call& call) {
+  auto o = read_json_object(call);
+  if (!o) return;
+  for (const auto& [k, v] : *o) {
+    if (k != "enabled") {
+      return call.error(400, fmt::format("member '{}' is unknown", std::string_view(k)));
+    }
+  }
+  auto* e = o->if_contains("enabled");
+  if (!e || !e->is_bool()) return call.error(400, "member 'enabled' must be true or false");
+  auto st = set_report_mail(*call.store, call.principal, call.param("id"), e->as_bool());
+  if (!st.ok()) return call.error(st.error());
+  call.json(200,
+            to_text(json::object{{"customer_id", call.param("id")}, {"enabled", e->as_bool()}}));
 }
 
 void h_ipa_statistics(Call& call) {

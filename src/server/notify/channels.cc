@@ -14,7 +14,8 @@ constexpr std::string_view kOutboxColumns =
     "id, COALESCE(customer_id, ''), channel_id, kind, target, COALESCE(secret, ''), "
     "idempotency_key, subject, body, status, COALESCE(last_error, ''), attempts, "
     "next_attempt_at, created_at, sent_at, COALESCE(mail_reply_to, ''), "
-    "COALESCE(mail_references, '')";
+    "COALESCE(mail_references, ''), COALESCE(attachment_name, ''), COALESCE(attachment_type, "
+    "''), COALESCE(attachment, '')";
 constexpr int64_t kMaxAttempts = 8;
 
 // A message of the outbox; its target and secret opened (the error names the row).
@@ -41,6 +42,9 @@ Result<OutboxMessage> outbox_from(const SqlRows& r, size_t i, const SecretBox& b
   m.sent_at = r.i64(i, 14);
   m.mail_reply_to = r.str(i, 15);
   m.mail_references = r.str(i, 16);
+  m.attachment_name = r.str(i, 17);
+  m.attachment_type = r.str(i, 18);
+  m.attachment_base64 = r.str(i, 19);
   return m;
 }
 

@@ -6,6 +6,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <cctype>
 #include <cstring>
 #include <ctime>
 
@@ -179,13 +180,41 @@ std::string email_message(const OutboxMessage& m, const std::string& from, int64
     thread += fmt::format("In-Reply-To: {}\r\nReferences: {}\r\n",
                           last == std::string::npos ? refs : refs.substr(last + 1), refs);
   }
-  return fmt::format(
+  const std::string head = fmt::format(
       "Date: {}\r\nFrom: {}\r\nTo: {}\r\nSubject: {}\r\nMessage-ID: <{}@mimamori>\r\n{}"
-      "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
-      "Content-Transfer-Encoding: base64\r\nX-Mimamori-Idempotency-Key: {}\r\n\r\n{}",
+      "MIME-Version: 1.0\r\nX-Mimamori-Idempotency-Key: {}\r\n",
       rfc5322_date(unix_s), header_value(from), header_value(m.target),
       encode_header_text(cap_chars(plain_text(m.subject), kMaxSubjectChars)), header_value(m.id),
-      thread, header_value(m.idempotency_key), body);
+      thread, header_value(m.idempotency_key));
+  if (m.attachment_name.empty()) {
+    return head +
+           "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: "
+           "base64\r\n\r\n" +
+           body;
+  }
+  // multipart/mixed: the text, then the one attachment (a file name of ours: ASCII letters,
+  // digits, '-', '_' and '.' only; anything else becomes '_'). The boundary cannot occur in
+  // base64.
+  std::string name = m.attachment_name;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  }
+  std::string type =
+      header_value(m.attachment_type.empty() ? "application/octet-stream" : m.attachment_type);
+  std::string data;
+  for (size_t i = 0; i < m.attachment_base64.size(); i += 76) {
+    data += m.attachment_base64.substr(i, 76) + "\r\n";
+  }
+  const std::string boundary = fmt::format("=_mimamori_{}", header_value(m.id));
+  return head +
+         fmt::format(
+             "Content-Type: multipart/mixed; boundary=\"{0}\"\r\n\r\n"
+             "This is a MIME message.\r\n--{0}\r\n"
+             "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n"
+             "\r\n{1}--{0}\r\nContent-Type: {2}; name=\"{3}\"\r\n"
+             "Content-Disposition: attachment; filename=\"{3}\"\r\n"
+             "Content-Transfer-Encoding: base64\r\n\r\n{4}--{0}--\r\n",
+             boundary, body, type, name, data);
 }
 
 Notifier::Notifier(NotifyOptions options) : options_(std::move(options)) {}

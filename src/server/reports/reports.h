@@ -68,4 +68,24 @@ Result<MonthlyReportData> gather_monthly_report(Store& store, const Principal& p
 /// The report as PDF bytes (A4, Japanese).
 std::string render_monthly_report(const MonthlyReportData& data);
 
+/// The monthly report mail: on the 1st (JST) the previous month's report of every customer
+/// whose report mail is on goes, as a PDF attachment, to each of the customer's enabled e-mail
+/// channels (its report contacts) through the outbox. Once per customer-month: a row of
+/// report_mailings, written with the messages in one transaction, marks it done (a second
+/// instance or a restart finds it and sends nothing). Examines at most `max_customers`
+/// customers not yet done (the rest follow on later calls); returns how many were mailed.
+/// With `any_day`, runs on any day of the month (tests, `send now` of a month).
+Result<int64_t> mail_monthly_reports(Store& store, int64_t now, int64_t max_customers,
+                                     bool any_day = false);
+/// Queues one customer's report of `month` now, again if it was sent before (provider_admin,
+/// or that customer's admin); returns the number of messages queued (0: no e-mail contact).
+Result<int64_t> send_monthly_report(Store& store, const Principal& p, std::string_view customer_id,
+                                    const ReportMonth& month, int64_t now);
+/// Whether a customer's monthly report is mailed (provider roles any customer; customer roles
+/// their own, others 404).
+Result<bool> report_mail_enabled(Store& store, const Principal& p, std::string_view customer_id);
+/// Turns it on or off (provider_admin, or that customer's admin); audited.
+Status set_report_mail(Store& store, const Principal& p, std::string_view customer_id,
+                       bool enabled);
+
 }  // namespace mimamori::server

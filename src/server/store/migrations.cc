@@ -254,6 +254,21 @@ const std::vector<Migration>& migrations() {
            // Expiry walks blocks by their newest event: a block goes when all of it is due.
            "CREATE INDEX event_blocks_ts ON event_blocks(ts_max)",
        }},
+      {12,
+       "monthly report mail: an outbox message may carry one attachment (base64); customers "
+       "may turn the report mail off; the customer-months already mailed",
+       {
+           "ALTER TABLE outbox ADD COLUMN attachment_name TEXT",
+           "ALTER TABLE outbox ADD COLUMN attachment_type TEXT",
+           "ALTER TABLE outbox ADD COLUMN attachment TEXT",
+           "ALTER TABLE customers ADD COLUMN report_mail INTEGER NOT NULL DEFAULT 1",
+           // One row per customer and JST month whose report was queued (messages: how many
+           // contacts); its primary key makes the mailing once-only across restarts and
+           // instances.
+           "CREATE TABLE report_mailings (customer_id TEXT NOT NULL REFERENCES customers(id), "
+           "month TEXT NOT NULL, messages BIGINT NOT NULL, created_at BIGINT NOT NULL, PRIMARY "
+           "KEY (customer_id, month))",
+       }},
   };
   return kMigrations;
 }

@@ -622,6 +622,14 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
                return Req{
                    "POST", "/api/v1/subsidy", R"({"year":2025,"monthly_fee":9800})", {}, false};
              }},
+            {"GET /api/v1/admin/self-check",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/admin/self-check", "", {}, false};
+             }},
+            {"GET /api/v1/catalogue",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/catalogue?format=csv", "", {}, false};
+             }},
             {"POST /api/v1/plans",
              [](auto&, auto&, int) {
                return Req{"POST", "/api/v1/plans", kSamplePlan, {}, false};
@@ -643,6 +651,20 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
             {"GET /api/v1/customers/{id}/reports/{month}",
              [](auto&, Tenant& t, int) {
                return Req{"GET", "/api/v1/customers/" + t.customer + "/reports/2026-11", ""};
+             }},
+            {"POST /api/v1/customers/{id}/reports/{month}/send",
+             [](auto&, Tenant& t, int) {
+               return Req{"POST", "/api/v1/customers/" + t.customer + "/reports/2026-11/send",
+                          "{}"};
+             }},
+            {"GET /api/v1/customers/{id}/report-mail",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/customers/" + t.customer + "/report-mail", ""};
+             }},
+            {"PUT /api/v1/customers/{id}/report-mail",
+             [](auto&, Tenant& t, int) {
+               return Req{"PUT", "/api/v1/customers/" + t.customer + "/report-mail",
+                          R"({"enabled":true})"};
              }},
             {"GET /api/v1/stats/ipa",
              [](auto&, auto&, int) {

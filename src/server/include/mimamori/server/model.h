@@ -133,6 +133,9 @@ struct OutboxMessage {
   /// E-mail that answers another (desk replies): Reply-To, and the References (message ids in
   /// angle brackets, space-separated; the last one is also In-Reply-To).
   std::string mail_reply_to, mail_references;
+  /// One attachment of an e-mail (the monthly report): file name, MIME type, bytes in base64;
+  /// empty name: none.
+  std::string attachment_name, attachment_type, attachment_base64;
   int64_t attempts = 0, next_attempt_at = 0, created_at = 0, sent_at = 0;
 };
 

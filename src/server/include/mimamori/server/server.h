@@ -62,6 +62,9 @@ struct ServerOptions {
   std::string public_url;
   int64_t background_interval_ms = 5000;  ///< heartbeat watch, escalation, outbox
   int64_t escalation_after_s = 900;
+  /// Mail the previous month's report to each customer's e-mail contacts on the 1st (JST)
+  /// (`reports.mail`); customers may turn it off for themselves.
+  bool mail_monthly_reports = true;
   bool deliver_notifications = true;
   NotifyOptions notify;
   DeskOptions desk;
