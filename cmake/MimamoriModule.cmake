@@ -80,9 +80,10 @@ function(mimamori_unit_tests module)
   if(WIN32)
     # Under wine, every test runs twice: in the C locale and in Japanese (ja_JP.UTF-8 gives the
     # program code page 932 and a Japanese user locale, as on a Japanese Windows).
-    gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST TEST_SUFFIX ".C"
+    # Listing the tests starts wine (seconds when no wine server runs yet).
+    gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 120 TEST_SUFFIX ".C"
                          PROPERTIES LABELS ${label} ENVIRONMENT LC_ALL=C ${T_PROPERTIES})
-    gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST TEST_SUFFIX ".ja_JP"
+    gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 120 TEST_SUFFIX ".ja_JP"
                          PROPERTIES LABELS ${label} ENVIRONMENT LC_ALL=ja_JP.UTF-8 ${T_PROPERTIES})
     return()
   endif()

@@ -95,15 +95,16 @@ endif()
 find_program(MIMAMORI_WINE64 wine64 PATHS /usr/lib/wine NO_CMAKE_FIND_ROOT_PATH)
 if(MIMAMORI_WINE64)
   set(MIMAMORI_WINEPREFIX ${PROJECT_BINARY_DIR}/wine-prefix)
+  get_filename_component(wine_dir ${MIMAMORI_WINE64} DIRECTORY)
+  set(MIMAMORI_WINESERVER ${wine_dir}/wineserver)
   configure_file(${PROJECT_SOURCE_DIR}/cmake/wine-run.sh.in ${PROJECT_BINARY_DIR}/wine-run.sh
                  FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
                                   WORLD_READ WORLD_EXECUTE @ONLY)
   set(CMAKE_CROSSCOMPILING_EMULATOR ${PROJECT_BINARY_DIR}/wine-run.sh)
-  get_filename_component(wine_dir ${MIMAMORI_WINE64} DIRECTORY)
   add_custom_command(OUTPUT ${MIMAMORI_WINEPREFIX}/.made
     COMMAND ${CMAKE_COMMAND} -E env WINEPREFIX=${MIMAMORI_WINEPREFIX} WINEARCH=win64
             WINEDEBUG=-all WINEDLLOVERRIDES=mscoree,mshtml= ${MIMAMORI_WINE64} wineboot --init
-    COMMAND ${CMAKE_COMMAND} -E env WINEPREFIX=${MIMAMORI_WINEPREFIX} ${wine_dir}/wineserver -w
+    COMMAND ${CMAKE_COMMAND} -E env WINEPREFIX=${MIMAMORI_WINEPREFIX} ${MIMAMORI_WINESERVER} -w
     COMMAND ${CMAKE_COMMAND} -E touch ${MIMAMORI_WINEPREFIX}/.made
     COMMENT "Making the wine prefix for the tests (once per build tree)")
   add_custom_target(wine_prefix ALL DEPENDS ${MIMAMORI_WINEPREFIX}/.made)

@@ -8,10 +8,12 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <array>
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#include "mimamori/core/hash.h"
 #include "mimamori/match/pattern_set.h"
 
 namespace mimamori::match {
@@ -150,11 +152,12 @@ core::Status PatternSet::scan(std::string_view data, Scratch& /*scratch*/,
   return {};
 }
 
-// The serialised form is the pattern list itself (PCRE2 compiles it in milliseconds): 'P', then
-// per pattern its id, kind, caseless and single_match bytes, length and expression.
+// The serialised form is the pattern list itself (PCRE2 compiles it in milliseconds): 'P', the
+// SHA-256 of the rest (a damaged file is refused, as Vectorscan's CRC does), then per pattern
+// its id, kind, caseless and single_match bytes, length and expression.
 core::Result<std::string> PatternSet::serialize() const {
   const auto& db = *static_cast<const Database*>(db_);
-  std::string out = "P";
+  std::string out;
   auto put32 = [&out](uint32_t v) {
     for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
   };
@@ -166,15 +169,18 @@ core::Result<std::string> PatternSet::serialize() const {
     put32(static_cast<uint32_t>(c.pattern.expression.size()));
     out += c.pattern.expression;
   }
-  return out;
+  auto digest = core::sha256(out);
+  return "P" + std::string(reinterpret_cast<const char*>(digest.data()), digest.size()) + out;
 }
 
 core::Result<PatternSet> PatternSet::deserialize(std::string_view bytes, std::size_t size) {
   auto damaged = [] {
     return core::make_error("pattern set: cached database is damaged or from another version");
   };
-  if (bytes.empty() || bytes[0] != 'P') return damaged();
-  std::size_t at = 1;
+  if (bytes.size() < 33 || bytes[0] != 'P') return damaged();
+  const auto digest = core::sha256(bytes.substr(33));
+  if (std::memcmp(digest.data(), bytes.data() + 1, digest.size()) != 0) return damaged();
+  std::size_t at = 33;
   auto get32 = [&](uint32_t& v) {
     if (bytes.size() - at < 4) return false;
     v = 0;

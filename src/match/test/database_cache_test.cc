@@ -117,7 +117,7 @@ TEST_F(DatabaseCacheTest, DamagedFilesAreRefusedAndRebuilt) {
   ASSERT_TRUE(writer.compile(patterns()).ok());
   fs::path file = writer.file_for(patterns());
   const std::string good = read(file);
-  ASSERT_GT(good.size(), 200u);
+  ASSERT_GT(good.size(), 100u);  // the cuts and the flip below fall after the header
 
   std::string flipped = good;
   flipped[good.size() / 2] = static_cast<char>(flipped[good.size() / 2] ^ 0x5a);
