@@ -1,6 +1,7 @@
 #include "mimamori/core/log.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/details/os.h>
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <algorithm>
