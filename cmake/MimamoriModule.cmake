@@ -36,24 +36,30 @@ function(mimamori_module name)
 endfunction()
 
 # mimamori_unit_tests(MODULE SOURCES ... [TARGET name] [LIBS ...] [PRIVATE_HEADERS]
-#                     [LABELS label] [PROPERTIES ...] [DEPENDS targets...])
+#                     [LABELS label] [PROPERTIES ...] [DEPENDS targets...] [MODULE_LIB target])
 # The one way to register unit tests: one GoogleTest binary (default MODULE_test) linked to
 # mimamori::MODULE, every test registered with CTest by name and labelled with the module
 # (or with LABELS' one label instead).
 # PRIVATE_HEADERS lets the tests include the module's private headers (parsers, tables);
 # PROPERTIES are passed to each discovered test (fixtures, environment); DEPENDS names
-# programs the tests start.
+# programs the tests start. MODULE_LIB links another build of the module instead (match's
+# portable backend on Linux).
 function(mimamori_unit_tests module)
   if(NOT MIMAMORI_TESTS)
     return()
   endif()
-  cmake_parse_arguments(T "PRIVATE_HEADERS" "TARGET;LABELS" "SOURCES;LIBS;PROPERTIES;DEPENDS" ${ARGN})
+  cmake_parse_arguments(T "PRIVATE_HEADERS" "TARGET;LABELS;MODULE_LIB" "SOURCES;LIBS;PROPERTIES;DEPENDS"
+                        ${ARGN})
   set(target ${module}_test)
   if(T_TARGET)
     set(target ${T_TARGET})
   endif()
+  set(module_lib mimamori::${module})
+  if(T_MODULE_LIB)
+    set(module_lib ${T_MODULE_LIB})
+  endif()
   add_executable(${target} ${T_SOURCES})
-  target_link_libraries(${target} PRIVATE mimamori::${module} GTest::gtest GTest::gmock GTest::gtest_main ${T_LIBS})
+  target_link_libraries(${target} PRIVATE ${module_lib} GTest::gtest GTest::gmock GTest::gtest_main ${T_LIBS})
   if(T_PRIVATE_HEADERS)
     target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
   endif()
@@ -70,6 +76,16 @@ function(mimamori_unit_tests module)
   set(label ${module})
   if(T_LABELS)
     list(GET T_LABELS 0 label)
+  endif()
+  if(WIN32)
+    # Under wine, every test runs twice: in the C locale and in Japanese (ja_JP.UTF-8 gives the
+    # program code page 932 and a Japanese user locale, as on a Japanese Windows).
+    # Listing the tests starts wine (seconds when no wine server runs yet).
+    gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 120 TEST_SUFFIX ".C"
+                         PROPERTIES LABELS ${label} ENVIRONMENT LC_ALL=C ${T_PROPERTIES})
+    gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 120 TEST_SUFFIX ".ja_JP"
+                         PROPERTIES LABELS ${label} ENVIRONMENT LC_ALL=ja_JP.UTF-8 ${T_PROPERTIES})
+    return()
   endif()
   gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS ${label} ${T_PROPERTIES})
 endfunction()

@@ -1,6 +1,10 @@
 #include "mimamori/core/text.h"
 
+#include <cstdint>
+
+#ifndef _WIN32
 #include <openssl/evp.h>
+#endif
 
 namespace mimamori::core {
 namespace {
@@ -51,6 +55,50 @@ void append_utf8(std::string& out, char32_t cp) {
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
 }
+
+#ifdef _WIN32
+// No OpenSSL on Windows: the two EVP block functions base64 needs, with the same results.
+namespace {
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int EVP_EncodeBlock(unsigned char* out, const unsigned char* in, int n) {
+  int o = 0;
+  for (int i = 0; i < n; i += 3) {
+    uint32_t v = static_cast<uint32_t>(in[i]) << 16;
+    if (i + 1 < n) v |= static_cast<uint32_t>(in[i + 1]) << 8;
+    if (i + 2 < n) v |= in[i + 2];
+    out[o++] = kB64[(v >> 18) & 63];
+    out[o++] = kB64[(v >> 12) & 63];
+    out[o++] = i + 1 < n ? kB64[(v >> 6) & 63] : '=';
+    out[o++] = i + 2 < n ? kB64[v & 63] : '=';
+  }
+  out[o] = 0;
+  return o;
+}
+
+// Decodes whole quads ('=' counts as zero bits), like OpenSSL's: the caller has checked the
+// alphabet and removes the padding's bytes.
+int EVP_DecodeBlock(unsigned char* out, const unsigned char* in, int n) {
+  auto value = [](unsigned char c) -> uint32_t {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return 0;
+  };
+  int o = 0;
+  for (int i = 0; i + 3 < n; i += 4) {
+    uint32_t v =
+        value(in[i]) << 18 | value(in[i + 1]) << 12 | value(in[i + 2]) << 6 | value(in[i + 3]);
+    out[o++] = static_cast<unsigned char>(v >> 16);
+    out[o++] = static_cast<unsigned char>(v >> 8);
+    out[o++] = static_cast<unsigned char>(v);
+  }
+  return o;
+}
+}  // namespace
+#endif
 
 std::string base64(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');

@@ -2,11 +2,15 @@
 // expansion. Every offset read from the file is bounds-checked against the chunk (or fragment),
 // so that a damaged record ends in a reported problem, never in a read outside the map.
 
-#include <fcntl.h>
 #include <fmt/format.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #include <array>
 #include <cerrno>
@@ -419,7 +423,45 @@ core::Status EvtxChunkDecoder::decode_fragment(std::string_view data, EvtxRecord
 
 // ---------------------------------------------------------------------------------------------
 
-core::Result<EvtxFile> EvtxFile::open(const std::string& path) {
+namespace {
+
+#ifdef _WIN32
+// The file mapped read-only: CreateFileMapping on Windows (the path is UTF-8, opened as UTF-16;
+// others may go on writing the log, as the event log service does).
+core::Status map_file(const std::string& path, const uint8_t*& data, uint64_t& size) {
+  int n = MultiByteToWideChar(CP_UTF8, 0, path.data(), static_cast<int>(path.size()), nullptr, 0);
+  std::wstring wide(static_cast<std::size_t>(n), L'\0');
+  MultiByteToWideChar(CP_UTF8, 0, path.data(), static_cast<int>(path.size()), wide.data(), n);
+  HANDLE file = CreateFileW(wide.c_str(), GENERIC_READ,
+                            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                            OPEN_EXISTING, FILE_FLAG_SEQUENTIAL_SCAN, nullptr);
+  if (file == INVALID_HANDLE_VALUE)
+    return core::make_error("{}: cannot open: Windows error {}", path, GetLastError());
+  LARGE_INTEGER bytes{};
+  if (GetFileType(file) != FILE_TYPE_DISK || !GetFileSizeEx(file, &bytes)) {
+    CloseHandle(file);
+    return core::make_error("{}: not a regular file", path);
+  }
+  size = static_cast<uint64_t>(bytes.QuadPart);
+  data = nullptr;
+  if (size > 0) {
+    HANDLE mapping = CreateFileMappingW(file, nullptr, PAGE_READONLY, 0, 0, nullptr);
+    void* p = mapping ? MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0) : nullptr;
+    DWORD err = GetLastError();
+    if (mapping) CloseHandle(mapping);  // the view keeps the mapping
+    if (!p) {
+      CloseHandle(file);
+      return core::make_error("{}: cannot map: Windows error {}", path, err);
+    }
+    data = static_cast<const uint8_t*>(p);
+  }
+  CloseHandle(file);
+  return {};
+}
+
+void unmap_file(const uint8_t* data, uint64_t /*size*/) { UnmapViewOfFile(data); }
+#else
+core::Status map_file(const std::string& path, const uint8_t*& data, uint64_t& size) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return core::make_error("{}: cannot open: {}", path, std::strerror(errno));
   struct stat st {};
@@ -427,19 +469,30 @@ core::Result<EvtxFile> EvtxFile::open(const std::string& path) {
     ::close(fd);
     return core::make_error("{}: not a regular file", path);
   }
-  EvtxFile f;
-  f.path_ = path;
-  f.size_ = static_cast<uint64_t>(st.st_size);
-  if (f.size_ > 0) {
-    void* p = ::mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  size = static_cast<uint64_t>(st.st_size);
+  data = nullptr;
+  if (size > 0) {
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
       ::close(fd);
       return core::make_error("{}: cannot map: {}", path, std::strerror(errno));
     }
-    ::madvise(p, f.size_, MADV_SEQUENTIAL);
-    f.data_ = static_cast<const uint8_t*>(p);
+    ::madvise(p, size, MADV_SEQUENTIAL);
+    data = static_cast<const uint8_t*>(p);
   }
   ::close(fd);
+  return {};
+}
+
+void unmap_file(const uint8_t* data, uint64_t size) { ::munmap(const_cast<uint8_t*>(data), size); }
+#endif
+
+}  // namespace
+
+core::Result<EvtxFile> EvtxFile::open(const std::string& path) {
+  EvtxFile f;
+  f.path_ = path;
+  if (auto st = map_file(path, f.data_, f.size_); !st.ok()) return st.error();
   f.declared_chunks_ = f.chunk_slots();
   if (f.size_ >= kHeaderSize && std::memcmp(f.data_, "ElfFile", 8) == 0 &&
       load_le<uint32_t>(f.data_ + 124) == evtx_crc32(f.data_, 120))
@@ -458,7 +511,7 @@ EvtxFile::EvtxFile(EvtxFile&& o) noexcept
 
 EvtxFile& EvtxFile::operator=(EvtxFile&& o) noexcept {
   if (this != &o) {
-    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+    if (data_) unmap_file(data_, size_);
     path_ = std::move(o.path_);
     data_ = o.data_;
     size_ = o.size_;
@@ -470,7 +523,7 @@ EvtxFile& EvtxFile::operator=(EvtxFile&& o) noexcept {
 }
 
 EvtxFile::~EvtxFile() {
-  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_) unmap_file(data_, size_);
 }
 
 uint32_t EvtxFile::chunk_slots() const {

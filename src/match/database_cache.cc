@@ -18,6 +18,36 @@ namespace mimamori::match {
 
 namespace fs = std::filesystem;
 
+// The few file calls of the cache, by path: POSIX, or the C runtime's wide-character ones on
+// Windows (paths are UTF-16 there), where a rename over an existing file must ask for it.
+#ifdef _WIN32
+}  // namespace mimamori::match
+#include <io.h>
+#include <windows.h>
+namespace mimamori::match {
+namespace {
+constexpr int O_CLOEXEC = _O_NOINHERIT;
+constexpr int O_NONBLOCK = 0;  // no FIFOs to block on; the type is still checked
+int open_path(const fs::path& p, int flags, int mode = 0) {
+  return ::_wopen(p.c_str(), flags | _O_BINARY, mode);
+}
+int rename_path(const fs::path& from, const fs::path& to) {
+  if (MoveFileExW(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING)) return 0;
+  errno = EACCES;
+  return -1;
+}
+int unlink_path(const fs::path& p) { return ::_wunlink(p.c_str()); }
+}  // namespace
+#else
+namespace {
+int open_path(const fs::path& p, int flags, int mode = 0) { return ::open(p.c_str(), flags, mode); }
+int rename_path(const fs::path& from, const fs::path& to) {
+  return ::rename(from.c_str(), to.c_str());
+}
+int unlink_path(const fs::path& p) { return ::unlink(p.c_str()); }
+}  // namespace
+#endif
+
 namespace {
 
 // A cache file: this header, then the bytes of PatternSet::serialize(). The header names the
@@ -61,7 +91,7 @@ std::string hex_name(const std::array<uint8_t, 32>& digest) {
 // not a regular file or cannot be read. Opened non-blocking, so a FIFO in its place cannot
 // stall the start-up.
 core::Result<std::optional<std::string>> read_regular(const fs::path& file) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  int fd = open_path(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) return std::optional<std::string>();
     return core::make_error("cannot open: {}", std::strerror(errno));
@@ -120,7 +150,7 @@ core::Status write_atomically(const fs::path& file, std::string_view head, std::
   static std::atomic<unsigned> sequence{0};
   fs::path tmp = file;
   tmp += fmt::format(".tmp.{}.{}", ::getpid(), sequence.fetch_add(1));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = open_path(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return core::make_error("cannot create {}: {}", tmp.string(), std::strerror(errno));
   bool ok = true;
   for (std::string_view part : {head, body}) {
@@ -136,9 +166,9 @@ core::Status write_atomically(const fs::path& file, std::string_view head, std::
   }
   int err = ok ? 0 : errno;
   if (::close(fd) != 0 && ok) ok = false, err = errno;
-  if (ok && ::rename(tmp.c_str(), file.c_str()) != 0) ok = false, err = errno;
+  if (ok && rename_path(tmp, file) != 0) ok = false, err = errno;
   if (!ok) {
-    ::unlink(tmp.c_str());
+    unlink_path(tmp);
     return core::make_error("cannot write {}: {}", file.string(),
                             err ? std::strerror(err) : "short write");
   }

@@ -1,6 +1,7 @@
 #include "mimamori/core/log.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/details/os.h>
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <algorithm>
@@ -30,7 +31,9 @@ TEST(EscapeLog, EveryMessageOfTheDefaultLoggerIsOneLine) {
   spdlog::warn("login refused for {}", "eve\n2026-01-01 fake line\x1b[2J");
   spdlog::default_logger()->sinks().pop_back();
   std::string text = out.str();
-  EXPECT_EQ(text, "login refused for eve\\n2026-01-01 fake line\\x1b[2J\n");
+  // spdlog ends lines with the platform's end of line (CR LF on Windows).
+  EXPECT_EQ(text, std::string("login refused for eve\\n2026-01-01 fake line\\x1b[2J") +
+                      spdlog::details::os::default_eol);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1);
 }
 

@@ -81,11 +81,11 @@ TEST(EvtxAgreement, RegressionCasesMatchReferenceDecoding) {
     std::stringstream ss;
     ss << in.rdbuf();
     ++cases;
-    std::string case_name = entry.path().parent_path().filename();
+    std::string case_name = entry.path().parent_path().filename().string();
 
     // Ours, by EventRecordID.
     std::map<std::string, std::map<std::string, std::string>> ours;
-    auto file = EvtxFile::open(entry.path());
+    auto file = EvtxFile::open(entry.path().string());
     ASSERT_TRUE(file.ok()) << file.error().message;
     file->read(
         [&](const EvtxRecord& r) {

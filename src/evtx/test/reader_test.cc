@@ -34,9 +34,9 @@ struct Collected {
 
 Collected read_file(const fs::path& p) {
   Collected c;
-  auto f = EvtxFile::open(p);
+  auto f = EvtxFile::open(p.string());
   if (!f.ok()) {
-    c.problems.push_back(EvtxProblem{p, 0, f.error().message});
+    c.problems.push_back(EvtxProblem{p.string(), 0, f.error().message});
     return c;
   }
   c.stats = f->read(
@@ -125,7 +125,7 @@ TEST(EvtxReader, EveryParserSampleIsReadWithoutCrashing) {
       EXPECT_EQ(pr.file, e.path().string());
       EXPECT_FALSE(pr.what.empty());
     }
-    std::string name = e.path().filename();
+    std::string name = e.path().filename().string();
     if (name == "Application_no_crc32.evtx" || name == "sample_with_a_bad_chunk_magic.evtx" ||
         name == "sample-with-zero-data-size-event.evtx" ||
         name == "security_bad_string_cache.evtx") {

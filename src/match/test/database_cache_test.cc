@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -18,9 +19,12 @@ namespace fs = std::filesystem;
 class DatabaseCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "mimamori_hsdb_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
+    std::random_device random;
+    for (int i = 0; i < 100 && root_.empty(); ++i) {
+      fs::path p = fs::temp_directory_path() / ("mimamori_hsdb_" + std::to_string(random()));
+      if (fs::create_directory(p)) root_ = p;
+    }
+    ASSERT_FALSE(root_.empty());
     dir_ = root_ / "cache";  // not there yet: the cache makes it
   }
   void TearDown() override {
@@ -113,7 +117,7 @@ TEST_F(DatabaseCacheTest, DamagedFilesAreRefusedAndRebuilt) {
   ASSERT_TRUE(writer.compile(patterns()).ok());
   fs::path file = writer.file_for(patterns());
   const std::string good = read(file);
-  ASSERT_GT(good.size(), 200u);
+  ASSERT_GT(good.size(), 100u);  // the cuts and the flip below fall after the header
 
   std::string flipped = good;
   flipped[good.size() / 2] = static_cast<char>(flipped[good.size() / 2] ^ 0x5a);
@@ -153,11 +157,15 @@ TEST_F(DatabaseCacheTest, OnlyRegularFilesAreRead) {
   EXPECT_TRUE(fs::is_directory(file));  // not replaced: rename cannot, and says so
 
   fs::remove(file);
+#ifdef _WIN32
+  GTEST_SKIP() << "no FIFOs on Windows";
+#else
   ASSERT_EQ(::mkfifo(file.c_str(), 0600), 0);  // would block a plain open for reading
   DatabaseCache again(dir_, "test cache");
   ASSERT_TRUE(again.compile(patterns()).ok());
   EXPECT_EQ(again.refused(), 1u);
   EXPECT_TRUE(fs::is_regular_file(file));  // the FIFO was replaced by the database
+#endif
 }
 
 TEST_F(DatabaseCacheTest, WithoutAFolderEveryCompileIsAMiss) {
