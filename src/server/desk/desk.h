@@ -110,6 +110,16 @@ core::Status check_desk_options(const DeskOptions& options);
 /// ticket, clock and state); returns how many notices were queued.
 Result<int64_t> check_desk_sla(Store& store, const DeskOptions& options, int64_t now);
 
+/// What libmagic says the bytes are (application/octet-stream when it cannot tell); used for
+/// desk attachments and dispatch evidence alike.
+std::string sniff_file_type(std::string_view data);
+/// Queues a notice to the provider's own channels whose minimum severity it reaches, once per
+/// `key` and channel (outbox idempotency key `desk:<key>:<channel>`), inside `tx`; the desk's
+/// SLA warnings and the dispatch's late-arrival warnings go this way.
+Status queue_provider_notice(SqlTx& tx, std::string_view customer_id, std::string_view key,
+                             std::string_view severity, std::string_view subject,
+                             std::string_view body, int64_t now);
+
 // --- mail -------------------------------------------------------------------------------
 
 /// A mail as the desk reads it (GMime): text in UTF-8 whatever its charset and encoding.
