@@ -6,6 +6,7 @@ import type { MessageKey } from './i18n';
 import { Account } from './screens/Account';
 import { Audit } from './screens/Audit';
 import { Devices } from './screens/Devices';
+import { Dispatches } from './screens/Dispatches';
 import { IncidentScreen } from './screens/Incident';
 import { Notifications } from './screens/Notifications';
 import { Overview } from './screens/Overview';
@@ -40,6 +41,7 @@ export const routes: ScreenRoute[] = [
   { path: '/threats', screen: Threats, audience: 'provider', nav: 'nav.threats' },
   { path: '/notifications', screen: Notifications, audience: 'provider', nav: 'nav.notifications' },
   { path: '/users', screen: Users, audience: 'provider', nav: 'nav.users', roles: ['provider_admin', 'analyst'] },
+  { path: '/dispatches', screen: Dispatches, audience: 'any', nav: 'nav.dispatches' },
   { path: '/portal', screen: Portal, audience: 'customer', nav: 'nav.portal' },
   { path: '/portal/settings', screen: PortalSettings, audience: 'customer', nav: 'nav.settings', roles: ['customer_admin'] },
   { path: '/audit', screen: Audit, audience: 'any', nav: 'nav.audit', roles: ['provider_admin', 'analyst', 'customer_admin'] },

@@ -7,6 +7,7 @@ import { t } from '../i18n';
 import { currentUser } from '../session';
 import { jst } from '../time';
 import { Card, ErrorBox, Field, Loading, Page, Severity, Status, useLoad } from '../ui';
+import { DispatchPanel } from './Dispatches';
 import { NotFound } from './NotFound';
 import { PortalIncident } from './Portal';
 
@@ -158,6 +159,7 @@ function SocIncident({ x, reload }: { x: IncidentDetail; reload: () => void }) {
           {closed && textForm('reopen', t('incident.reopen.reason'), t('incident.reopen'))}
         </Card>
       </div>
+      <DispatchPanel incidentId={x.id} />
       <Card title={t('incident.timeline')}>
         <ol class="timeline">
           {x.timeline.map((e, i) => (
