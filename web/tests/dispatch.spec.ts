@@ -84,6 +84,7 @@ test('incident → remote → on-site → departure, arrival offline, finish →
   await row.getByLabel('リモートで行ったこと').fill('リモートで再起動、改善せず');
   await row.getByRole('button', { name: 'リモート対応を記録' }).click();
   await expect(row.locator('.timeline li')).toHaveCount(2);
+  await row.getByLabel('都道府県').fill('東京都');
   await row.getByLabel('住所', { exact: true }).fill('千代田区千代田1-1');
   await row.getByLabel('必要なスキル (カンマ区切り)').fill('ルーター');
   await row.getByRole('button', { name: '現地に技術者を派遣する' }).click();

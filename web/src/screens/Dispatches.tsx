@@ -47,8 +47,41 @@ const NEXT: Record<string, { action: string; to: string }> = {
   working: { action: 'finish', to: 'finished' },
 };
 
+const STATE_LABEL: Record<string, MessageKey> = {
+  remote: 'dispatch.state.remote',
+  resolved: 'dispatch.state.resolved',
+  assigned: 'dispatch.state.assigned',
+  departed: 'dispatch.state.departed',
+  arrived: 'dispatch.state.arrived',
+  working: 'dispatch.state.working',
+  finished: 'dispatch.state.finished',
+  signed_off: 'dispatch.state.signed_off',
+  action: 'dispatch.state.action',
+  evidence: 'dispatch.state.evidence',
+  late: 'dispatch.state.late',
+};
+
+const ACTION_LABEL: Record<string, MessageKey> = {
+  depart: 'dispatch.do.depart',
+  arrive: 'dispatch.do.arrive',
+  work: 'dispatch.do.work',
+  finish: 'dispatch.do.finish',
+  action: 'dispatch.do.action',
+  signoff: 'dispatch.do.signoff',
+};
+
+/** Any image the phone's camera or gallery gives (the MIME wildcard, spelled without a slash
+ * before the star so that it reads as no comment). */
+const ACCEPT_IMAGES = ['image', '*'].join('/');
+
 export function stateLabel(s: string): string {
-  return t(`dispatch.state.${s}` as MessageKey) || s;
+  const key = STATE_LABEL[s];
+  return key ? t(key) : s;
+}
+
+function actionLabel(a: string): string {
+  const key = ACTION_LABEL[a];
+  return key ? t(key) : a;
 }
 
 function useQueue(): number {
@@ -108,7 +141,7 @@ export function Dispatches() {
       </p>
       {refused().map((r) => (
         <p class="error" role="alert" key={r.change.key}>
-          {t('dispatch.refused', { action: t(`dispatch.do.${r.change.action}` as MessageKey), detail: r.message })}{' '}
+          {t('dispatch.refused', { action: actionLabel(r.change.action), detail: r.message })}{' '}
           <button class="btn btn-small" type="button" onClick={clearRefused}>
             {t('dispatch.dismiss')}
           </button>
@@ -199,7 +232,7 @@ function VisitCard({ d, reload }: { d: Dispatch; reload: () => void }) {
       </dl>
       {mayVisit && next && (
         <button class="btn btn-primary btn-big" type="button" onClick={() => enqueue(d.id, next.action)}>
-          {t(`dispatch.do.${next.action}` as MessageKey)}
+          {actionLabel(next.action)}
         </button>
       )}
       {mayVisit && state !== 'finished' && (
@@ -228,7 +261,7 @@ function VisitCard({ d, reload }: { d: Dispatch; reload: () => void }) {
       {mayVisit && (
         <div class="field">
           <label for={`photo-${d.id}`}>{t('dispatch.photo')}</label>
-          <input id={`photo-${d.id}`} type="file" accept="image/*" capture="environment" onChange={(e) => void photo((e.target as HTMLInputElement).files)} />
+          <input id={`photo-${d.id}`} type="file" accept={ACCEPT_IMAGES} capture="environment" onChange={(e) => void photo((e.target as HTMLInputElement).files)} />
           {uploaded !== null && (
             <p class="notice" role="status">
               {t('dispatch.photo.saved', { sha: uploaded.slice(0, 16) })}
@@ -325,7 +358,7 @@ export function DispatchPanel({ incidentId }: { incidentId: string }) {
 function DispatchRow({ d, sends, run }: { d: Dispatch; sends: boolean; run: (f: () => Promise<unknown>) => Promise<void> }) {
   const [done, setDone] = useState('');
   const [outcome, setOutcome] = useState('unresolved');
-  const [prefecture, setPrefecture] = useState('東京都');
+  const [prefecture, setPrefecture] = useState('');
   const [address, setAddress] = useState('');
   const [skills, setSkills] = useState('');
   const detail = useLoad(() => get<Dispatch>(`/api/v1/dispatches/${encodeURIComponent(d.id)}`), [d.id, d.updated_at]);
@@ -373,7 +406,7 @@ function DispatchRow({ d, sends, run }: { d: Dispatch; sends: boolean; run: (f: 
           onSubmit={(e) => {
             e.preventDefault();
             const sk = skills
-              .split(/[,、]/)
+              .split(/[,\u3001]/)
               .map((s) => s.trim())
               .filter(Boolean);
             void run(() => post(`${path}/onsite`, { prefecture: prefecture.trim(), address: address.trim(), skills: sk }));
