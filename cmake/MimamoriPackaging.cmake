@@ -34,8 +34,8 @@ install(FILES ${pkg}/systemd/mimamori-server.service DESTINATION ${MIMAMORI_SYST
         COMPONENT server)
 install(FILES ${pkg}/systemd/mimamori-agent.service DESTINATION ${MIMAMORI_SYSTEMD_UNIT_DIR}
         COMPONENT agent)
-install(FILES ${pkg}/systemd/mimamori-sensor@.service DESTINATION ${MIMAMORI_SYSTEMD_UNIT_DIR}
-        COMPONENT sensor)
+install(FILES ${pkg}/systemd/mimamori-sensor@.service ${pkg}/systemd/mimamori-sensor-inline.service
+        DESTINATION ${MIMAMORI_SYSTEMD_UNIT_DIR} COMPONENT sensor)
 
 # Shared data. The web console's bundle goes to ${MIMAMORI_WEB_DIR} (top CMakeLists.txt), the
 # packaged server.yaml's server.static_dir; the folder exists (empty) until its build installs it.

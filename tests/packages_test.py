@@ -102,7 +102,8 @@ def lint(build):
         "mimamori-agent": ["./usr/bin/mimamori-agent", "./etc/mimamori/agent.yaml",
                            "./lib/systemd/system/mimamori-agent.service"],
         "mimamori-sensor": ["./usr/bin/mimamori-sensor", "./etc/mimamori/sensor.yaml",
-                            "./lib/systemd/system/mimamori-sensor@.service"],
+                            "./lib/systemd/system/mimamori-sensor@.service",
+                            "./lib/systemd/system/mimamori-sensor-inline.service"],
         "mimamori": ["./usr/bin/mimamori"],
     }
     # The web console, when this build made it (npm present), is in the server's package.
@@ -181,8 +182,8 @@ def verify_units(debs):
             dst = os.path.join(tmp, name.replace("@.", "@eth1."))
             shutil.copy(src, dst)
             units.append(dst)
-        if len(units) != 3:
-            fail(f"expected the three packaged units, found {[os.path.basename(u) for u in units]}")
+        if len(units) != 4:
+            fail(f"expected the four packaged units, found {[os.path.basename(u) for u in units]}")
         r = sh("systemd-analyze", "verify", "--man=no", *units, check=False)
         expected = re.compile(r"Command /usr/bin/mimamori-[a-z]+ is not executable: "
                               r"No such file or directory$")

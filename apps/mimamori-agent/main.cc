@@ -173,7 +173,9 @@ int do_run(const std::string& config_file, const std::vector<std::string>& sets,
       // Known-bad file hashes (`threat_hashes`) become the list the YARA collector checks.
       auto hashes = server_cfg.get<std::vector<std::string>>("threat_hashes", {});
       std::string htext = "# known-bad SHA-256 hashes from mimamori-server\n";
-      for (const auto& h : hashes) htext += h + "\n";
+      // SHA-256 only: the scan hashes files with it (MD5 indicators are for the sensor).
+      for (const auto& h : hashes)
+        if (h.size() == 64) htext += h + "\n";
       std::string htmp = hash_file + ".tmp";
       if (FILE* f = std::fopen(htmp.c_str(), "w")) {
         std::fwrite(htext.data(), 1, htext.size(), f);

@@ -46,6 +46,7 @@ core::Result<std::unique_ptr<UplinkOutput>> UplinkOutput::start(
   options.heartbeat_extra = settings.heartbeat_extra;
   std::unique_ptr<UplinkOutput> out(new UplinkOutput(settings, std::move(file), std::move(*spool)));
   out->uplink_ = std::make_unique<uplink::Uplink>(*cred, *out->spool_, options);
+  if (settings.on_config) out->uplink_->on_config(settings.on_config);
   auto s = out->spool_->stats();
   spdlog::info("uplink to {}: spool '{}' holds {} events not yet acknowledged", cred->server_url,
                settings.spool_dir, s.depth);

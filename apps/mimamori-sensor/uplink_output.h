@@ -35,6 +35,9 @@ struct UplinkSettings {
   uint64_t buffer_max_bytes = 32ull << 20;  ///< lines waiting for the committer; beyond: dropped
   /// More heartbeat members (see uplink::UplinkOptions::heartbeat_extra).
   std::function<std::string()> heartbeat_extra;
+  /// Called (on the uplink's thread) with the device configuration the server serves, when it
+  /// changed: its threat indicators are the sensor's server list.
+  std::function<void(const std::string& yaml)> on_config;
 
   /// Reads `uplink.enabled`, `uplink.credential`, `uplink.spool_dir`, `uplink.spool_max_mb`,
   /// `uplink.event_types`, `uplink.commit_interval_ms`, `uplink.drain_timeout_s`; an empty

@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <utility>
 
@@ -59,6 +61,50 @@ bool normalise_indicator(std::string_view text, std::string& kind, std::string& 
     why = "the indicator is empty";
     return false;
   }
+  // TLS client fingerprints and file hashes: "ja3:<32 hex>", "ja4:<fingerprint>" (or a bare JA4),
+  // "sha256:<64 hex>" (or bare 64 hex digits), "md5:<32 hex>"; kept lowercase.
+  auto lower = [](std::string_view v) {
+    std::string out(v);
+    for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return out;
+  };
+  auto hex_of = [](std::string_view v, size_t n) {
+    return v.size() == n && std::all_of(v.begin(), v.end(), [](char c) {
+             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+           });
+  };
+  auto is_ja4 = [&](std::string_view v) {
+    if (v.size() != 36 || v[10] != '_' || v[23] != '_') return false;
+    if (v[0] != 't' && v[0] != 'q' && v[0] != 'd' && v[0] != 'T' && v[0] != 'Q' && v[0] != 'D')
+      return false;
+    return hex_of(v.substr(11, 12), 12) && hex_of(v.substr(24, 12), 12) &&
+           std::all_of(v.begin() + 1, v.begin() + 10,
+                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
+  };
+  std::string prefix =
+      lower(text.substr(0, text.find(':') == std::string_view::npos ? 0 : text.find(':') + 1));
+  std::string_view rest = text.substr(prefix.size());
+  if (prefix == "ja3:" || prefix == "md5:" || prefix == "sha256:" || prefix == "ja4:") {
+    const bool ok = prefix == "ja4:"      ? is_ja4(rest)
+                    : prefix == "sha256:" ? hex_of(rest, 64)
+                                          : hex_of(rest, 32);
+    if (!ok) {
+      why =
+          fmt::format("'{}': after '{}' expected {}", text, prefix,
+                      prefix == "ja4:" ? "a JA4 fingerprint (t13d1516h2_8daaf6152771_b186095e22b6)"
+                      : prefix == "sha256:" ? "64 hex digits"
+                                            : "32 hex digits");
+      return false;
+    }
+    kind = prefix.substr(0, prefix.size() - 1);
+    value = lower(rest);
+    return true;
+  }
+  if (is_ja4(text) || hex_of(text, 64)) {
+    kind = is_ja4(text) ? "ja4" : "sha256";
+    value = lower(text);
+    return true;
+  }
   std::string_view addr = text;
   int bits = -1;
   if (auto slash = text.find('/'); slash != std::string_view::npos) {
@@ -107,7 +153,10 @@ bool normalise_indicator(std::string_view text, std::string& kind, std::string& 
     value += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   }
   if (value.size() != text.size() || label == 0 || value.back() == '-') {
-    why = fmt::format("'{}' is neither an IP address, a CIDR block nor a domain name", text);
+    why = fmt::format(
+        "'{}' is neither an IP address, a CIDR block, a domain name, a file hash (sha256:, md5:) "
+        "nor a TLS fingerprint (ja3:, ja4:)",
+        text);
     return false;
   }
   kind = "domain";

@@ -5,6 +5,7 @@ import type { Role } from './api';
 import type { MessageKey } from './i18n';
 import { Account } from './screens/Account';
 import { Audit } from './screens/Audit';
+import { DeskList, DeskTicketScreen, FaqEditor, PortalDesk } from './screens/Desk';
 import { Devices } from './screens/Devices';
 import { Dispatches } from './screens/Dispatches';
 import { IncidentScreen } from './screens/Incident';
@@ -36,6 +37,9 @@ export const routes: ScreenRoute[] = [
   { path: '/overview', screen: Overview, audience: 'provider', nav: 'nav.overview' },
   { path: '/incidents', screen: Queue, audience: 'provider', nav: 'nav.incidents' },
   { path: '/incidents/:id', screen: IncidentScreen as ComponentType<Record<string, string>>, audience: 'any' },
+  { path: '/desk', screen: DeskList, audience: 'provider', nav: 'nav.desk' },
+  { path: '/desk/faq', screen: FaqEditor, audience: 'provider', nav: 'nav.faq', roles: ['provider_admin', 'desk'] },
+  { path: '/desk/:id', screen: DeskTicketScreen as ComponentType<Record<string, string>>, audience: 'any' },
   { path: '/devices', screen: Devices, audience: 'provider', nav: 'nav.devices' },
   { path: '/suppressions', screen: Suppressions, audience: 'provider', nav: 'nav.suppressions' },
   { path: '/threats', screen: Threats, audience: 'provider', nav: 'nav.threats' },
@@ -43,6 +47,7 @@ export const routes: ScreenRoute[] = [
   { path: '/users', screen: Users, audience: 'provider', nav: 'nav.users', roles: ['provider_admin', 'analyst'] },
   { path: '/dispatches', screen: Dispatches, audience: 'any', nav: 'nav.dispatches' },
   { path: '/portal', screen: Portal, audience: 'customer', nav: 'nav.portal' },
+  { path: '/portal/desk', screen: PortalDesk, audience: 'customer', nav: 'nav.pdesk' },
   { path: '/portal/settings', screen: PortalSettings, audience: 'customer', nav: 'nav.settings', roles: ['customer_admin'] },
   { path: '/audit', screen: Audit, audience: 'any', nav: 'nav.audit', roles: ['provider_admin', 'analyst', 'customer_admin'] },
   { path: '/account', screen: Account, audience: 'any', nav: 'nav.account' },

@@ -41,8 +41,8 @@ test('every key is used, and no screen carries a Japanese string of its own', ()
   const all = sources().map((f) => [f, code(f)] as const);
   const text = all.map(([, c]) => c).join('\n');
   // Keys chosen at run time: tv(prefix, value) (pkg and platform name the device repository's
-  // install lines) and the portal's `${status}.lead`.
-  const dynamic = [/^(sev|status|role|kind|pkg|platform)\./, /^portal\.(safe|caution|danger)\.lead$/];
+  // install lines), the portal's `${status}.lead` and the desk's values (screens/Desk.tsx).
+  const dynamic = [/^(sev|status|role|kind|pkg|platform)\./, /^portal\.(safe|caution|danger)\.lead$/, /^desk\.(status|priority|slaState|cat)\./];
   const unused = Object.keys(ja).filter((k) => !dynamic.some((d) => d.test(k)) && !text.includes(`'${k}'`));
   expect(unused).toEqual([]);
   for (const [file, c] of all) {
@@ -83,7 +83,7 @@ test.describe('in the browser', () => {
   test('in English, no screen shows Japanese words', async ({ page }) => {
     await login(page, srv, 'analyst@example.jp', PASSWORD);
     await english(page);
-    for (const p of ['/overview', '/incidents', '/devices', '/suppressions', '/threats', '/notifications', '/users', '/audit', '/account', '/no-such-screen']) {
+    for (const p of ['/overview', '/incidents', '/desk', '/devices', '/suppressions', '/threats', '/notifications', '/users', '/audit', '/account', '/no-such-screen']) {
       await page.goto(`${srv.url}${p}`);
       await expect(page.locator('html')).toHaveAttribute('lang', 'en');
       await expect(page.locator('h1')).toBeVisible();
@@ -92,7 +92,7 @@ test.describe('in the browser', () => {
     }
     await page.getByRole('button', { name: 'Log out' }).click();
     await login(page, srv, 'owner@example.jp', PASSWORD);
-    for (const p of ['/portal', '/portal/settings', '/account']) {
+    for (const p of ['/portal', '/portal/desk', '/portal/settings', '/account']) {
       await page.goto(`${srv.url}${p}`);
       await expect(page.locator('h1')).toBeVisible();
       const words = await consoleWords(page);

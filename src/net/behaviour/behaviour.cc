@@ -60,6 +60,9 @@ HashList HashList::builtin() {
 }
 
 core::Status HashList::add_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return core::make_error("{}: is a folder, not a hash list file", path);
   std::ifstream in(path);
   if (!in) return core::make_error("{}: cannot read the hash list", path);
   std::string name_default = std::filesystem::path(path).filename().string();
@@ -247,21 +250,17 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
   f.magic = c.get<bool>("behaviour.files.magic", f.magic);
   f.body_limit = static_cast<uint32_t>(c.byte_size(
       "app-layer.protocols.http.libhtp.default-config.response-body-limit", f.body_limit));
-  auto hashes = std::make_shared<HashList>(HashList::builtin());
-  for (const auto& path : c.list("behaviour.files.hash-lists", {})) {
-    if (auto st = hashes->add_file(path); !st.ok())
-      throw core::ConfigError("behaviour.files.hash-lists: " + st.error().message);
-  }
-  f.hashes = std::move(hashes);
-
+  std::vector<LiveLists::Source> hash_src, intel_src;
+  for (const auto& path : c.list("behaviour.files.hash-lists", {})) hash_src.push_back({path});
+  if (auto server = c.get<std::string>("behaviour.files.server-list", ""); !server.empty())
+    hash_src.push_back({server, true});
   o.intel.enabled = c.get<bool>("behaviour.intel.enabled", true);
-  auto intel = std::make_shared<IntelList>();
-  for (const auto& path : c.list("behaviour.intel.lists", {})) {
-    if (auto st = intel->add_file(path); !st.ok())
-      throw core::ConfigError("behaviour.intel.lists: " + st.error().message);
-  }
-  intel->finish();
-  o.intel.list = std::move(intel);
+  for (const auto& path : c.list("behaviour.intel.lists", {})) intel_src.push_back({path});
+  // The server's threat indicators, written there by the uplink when it pulls them.
+  if (auto server = c.get<std::string>("behaviour.intel.server-list", ""); !server.empty())
+    intel_src.push_back({server, true});
+  o.lists = std::make_shared<LiveLists>(std::move(intel_src), std::move(hash_src));
+  if (auto st = o.lists->load(); !st.ok()) throw core::ConfigError(st.error().message);
   return o;
 }
 
@@ -363,7 +362,7 @@ class BehaviourDetector final : public Detector {
     if (opt_.dns.enabled) dns_ = std::make_unique<DnsDetector>(shared_);
     if (opt_.lateral.enabled) lateral_ = std::make_unique<LateralDetector>(shared_);
     if (opt_.files.enabled) files_ = std::make_unique<FileDetector>(shared_);
-    if (opt_.intel.enabled && opt_.intel.list && !opt_.intel.list->empty())
+    if (opt_.intel.enabled && opt_.lists && opt_.lists->has_intel_sources())
       intel_ = std::make_unique<IntelDetector>(shared_);
     smb_ = opt_.lateral.enabled && opt_.lateral.admin_shares;
   }
@@ -407,7 +406,10 @@ class BehaviourDetector final : public Detector {
         break;
       case AppProgress::kTlsClientHello:
         if (beacon_ && ctx.flow()) beacon_->on_name(*ctx.flow(), ctx.buffer(Buffer::kTlsSni));
-        if (intel_) intel_->on_name(ctx.buffer(Buffer::kTlsSni), IntelDetector::kTls, ctx);
+        if (intel_) {
+          intel_->on_name(ctx.buffer(Buffer::kTlsSni), IntelDetector::kTls, ctx);
+          intel_->on_fingerprint(ctx.buffer(Buffer::kJa3Hash), ctx.buffer(Buffer::kJa4Hash), ctx);
+        }
         break;
       case AppProgress::kHttpRequestHeaders:
         if (beacon_ && ctx.flow()) beacon_->on_name(*ctx.flow(), ctx.buffer(Buffer::kHttpHost));

@@ -105,7 +105,7 @@ class FileDetector {
 };
 
 // Threat intelligence: connections with listed addresses, lookups of and connections to
-// listed domains.
+// listed domains, TLS clients with listed fingerprints.
 class IntelDetector {
  public:
   enum Where : uint8_t { kLookup, kTls, kHttp };
@@ -113,6 +113,8 @@ class IntelDetector {
   ~IntelDetector();
   void on_new_flow(const Packet& p, DetectContext& ctx);
   void on_name(std::string_view name, Where where, DetectContext& ctx);
+  // A TLS client hello's JA3 hash and JA4 fingerprint (either may be empty).
+  void on_fingerprint(std::string_view ja3, std::string_view ja4, DetectContext& ctx);
 
  private:
   struct Impl;

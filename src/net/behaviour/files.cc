@@ -42,6 +42,8 @@ struct FileDetector::Impl {
   magic_t magic = nullptr;
   bool magic_tried = false;
   core::Event ev;
+  std::shared_ptr<const HashList> held;  // this worker's snapshot of the live hash lists
+  uint64_t held_version = ~0ull;
   explicit Impl(Shared& sh) : s(sh), o(sh.opt.files) {}
   ~Impl() {
     EVP_MD_free(sha256_md);
@@ -109,7 +111,11 @@ struct FileDetector::Impl {
           .end();
       ctx.emit(ev);
     }
-    const auto& list = *o.hashes;
+    if (uint64_t v = s.opt.lists->version(); v != held_version) {
+      held_version = v;
+      held = s.opt.lists->hashes();
+    }
+    const auto& list = *held;
     std::string_view name;
     std::string_view matched;
     if (auto it = list.sha256.find(sha256); it != list.sha256.end()) {

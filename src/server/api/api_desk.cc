@@ -246,4 +246,96 @@ void h_assign_inbox(Call& call) {
   call.json(201, to_text(ticket_json(*t, desk_calendar(call.api->options().desk))));
 }
 
+// --- FAQ -----------------------------------------------------------------------------------
+
+namespace {
+
+json::object faq_json(const FaqEntry& e) {
+  json::array tags;
+  for (const auto& t : e.tags) tags.push_back(jstr(t));
+  return {{"id", e.id},
+          {"question", jstr(e.question)},
+          {"answer", jstr(e.answer)},
+          {"category", jstr(e.category)},
+          {"public", e.is_public},
+          {"tags", std::move(tags)},
+          {"created_by", jstr(e.created_by)},
+          {"updated_by", jstr(e.updated_by)},
+          {"created_at", jtime(e.created_at)},
+          {"updated_at", jtime(e.updated_at)}};
+}
+
+// An entry from a JSON body: question, answer, category, public, tags.
+bool read_faq(const json::object& o, FaqEntry& e, std::string* err) {
+  e.question = get_string(o, "question", err);
+  e.answer = get_string(o, "answer", err);
+  if (auto c = get_string(o, "category", err); !c.empty()) e.category = c;
+  if (auto* v = o.if_contains("public"); v && !v->is_null()) {
+    if (!v->is_bool()) {
+      *err = "member 'public' must be true or false";
+      return false;
+    }
+    e.is_public = v->as_bool();
+  }
+  if (auto* v = o.if_contains("tags"); v && !v->is_null()) {
+    if (!v->is_array()) {
+      *err = "member 'tags' must be an array of text";
+      return false;
+    }
+    for (const auto& t : v->as_array()) {
+      if (!t.is_string()) {
+        *err = "member 'tags' must be an array of text";
+        return false;
+      }
+      e.tags.emplace_back(t.as_string());
+    }
+  }
+  return err->empty();
+}
+
+}  // namespace
+
+void h_list_faq(Call& call) {
+  auto r = search_faq(*call.store, call.principal, call.req.query_param("q"),
+                      call.req.query_param("category"), query_int(call.req, "limit", 100));
+  if (!r.ok()) return call.error(r.error());
+  json::array a;
+  for (const auto& e : *r) a.push_back(faq_json(e));
+  call.json(200, to_text(json::object{{"items", std::move(a)}}));
+}
+
+void h_get_faq(Call& call) {
+  auto r = get_faq(*call.store, call.principal, call.param("id"));
+  if (!r.ok()) return call.error(r.error());
+  call.json(200, to_text(faq_json(*r)));
+}
+
+void h_create_faq(Call& call) {
+  auto o = read_json_object(call);
+  if (!o) return;
+  std::string err;
+  FaqEntry e;
+  if (!read_faq(*o, e, &err)) return call.error(400, err);
+  auto r = create_faq(*call.store, call.principal, std::move(e));
+  if (!r.ok()) return call.error(r.error());
+  call.json(201, to_text(faq_json(*r)));
+}
+
+void h_update_faq(Call& call) {
+  auto o = read_json_object(call);
+  if (!o) return;
+  std::string err;
+  FaqEntry e;
+  if (!read_faq(*o, e, &err)) return call.error(400, err);
+  auto r = update_faq(*call.store, call.principal, call.param("id"), std::move(e));
+  if (!r.ok()) return call.error(r.error());
+  call.json(200, to_text(faq_json(*r)));
+}
+
+void h_delete_faq(Call& call) {
+  auto st = delete_faq(*call.store, call.principal, call.param("id"));
+  if (!st.ok()) return call.error(st.error());
+  call.json(200, to_text(json::object{{"deleted", true}}));
+}
+
 }  // namespace mimamori::server

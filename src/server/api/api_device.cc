@@ -126,17 +126,27 @@ void h_device_config(Call& call) {
   // quotes or spaces), so they are written as plain YAML strings.
   auto threats = call.store->live_threats(core::now().micros);
   if (!threats.ok()) return call.error(threats.error());
-  std::string addresses, domains;
+  // TLS client fingerprints go to `threat_tls` ("ja3:<hash>", "ja4:<fingerprint>", as the
+  // sensor's lists take them) and file hashes to `threat_hashes` (SHA-256 and MD5 hex, the
+  // agent's and the sensor's known-bad file lists).
+  std::string addresses, domains, tls, hashes;
   for (const auto& t : *threats) {
-    std::string& list = t.kind == "domain" ? domains : addresses;
-    list += fmt::format("  - \"{}\"\n", t.value);
+    if (t.kind == "domain")
+      domains += fmt::format("  - \"{}\"\n", t.value);
+    else if (t.kind == "ja3" || t.kind == "ja4")
+      tls += fmt::format("  - \"{}:{}\"\n", t.kind, t.value);
+    else if (t.kind == "sha256" || t.kind == "md5")
+      hashes += fmt::format("  - \"{}\"\n", t.value);
+    else
+      addresses += fmt::format("  - \"{}\"\n", t.value);
   }
+  auto list = [](const std::string& items) { return items.empty() ? " []\n" : "\n" + items; };
   std::string yaml = fmt::format(
       "# mimamori device configuration (served by mimamori-server)\n"
       "device_id: {}\ncustomer_id: {}\nsite_id: {}\nheartbeat_interval_s: {}\n"
-      "threat_list:{}\n{}threat_domains:{}\n{}",
+      "threat_list:{}threat_domains:{}threat_tls:{}threat_hashes:{}",
       d->id, d->customer_id, d->site_id, call.store->options().heartbeat_interval_s,
-      addresses.empty() ? " []" : "", addresses, domains.empty() ? " []" : "", domains);
+      list(addresses), list(domains), list(tls), list(hashes));
   std::string etag = fmt::format("\"{}\"", core::sha256_hex(yaml).substr(0, 32));
   if (call.req.header("if-none-match") == etag) {
     HttpResponse r;

@@ -1,6 +1,7 @@
 // Login, logout, me, TOTP, API tokens, users.
 
 #include <algorithm>
+#include <cctype>
 
 #include "api/json_body.h"
 #include "mimamori/core/clock.h"
@@ -126,6 +127,19 @@ void h_me(Call& call) {
   call.json(200, to_text(to_json(*u)));
 }
 
+// A key URI's label and parameters are percent-encoded (RFC 3986: all but the unreserved), so a
+// name with spaces, '&', '?', '#' or Japanese in it neither breaks the URI nor adds parameters.
+std::string uri_component(std::string_view v) {
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
 void h_totp_begin(Call& call) {
   if (!is_provider_role(call.principal.role)) {
     return call.error(403, "TOTP is for provider users");
@@ -134,8 +148,8 @@ void h_totp_begin(Call& call) {
   if (!s.ok()) return call.error(s.error());
   json::object r;
   r["secret"] = *s;
-  r["otpauth_url"] =
-      fmt::format("otpauth://totp/Mimamori:{}?secret={}&issuer=Mimamori", call.principal.name, *s);
+  r["otpauth_url"] = fmt::format("otpauth://totp/Mimamori:{}?secret={}&issuer=Mimamori",
+                                 uri_component(call.principal.name), *s);
   call.json(200, to_text(r));
 }
 

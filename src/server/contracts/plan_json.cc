@@ -104,6 +104,7 @@ core::Result<Plan> plan_from_object(const json::object& o, std::string_view wher
                         "insurance_coverage",
                         "consulting",
                         "terms",
+                        "desk_sla",
                         "status",
                         "created_at",
                         "updated_at",
@@ -170,6 +171,47 @@ core::Result<Plan> plan_from_object(const json::object& o, std::string_view wher
     MM_TRY(p.terms.term, tr.str("term"));
     MM_TRY(p.terms.cancellation_penalty, tr.str("cancellation_penalty"));
     MM_TRY(p.terms.right_to_cancel, tr.str("right_to_cancel"));
+  }
+  if (auto* t = o.if_contains("desk_sla"); t && !t->is_null()) {
+    if (!t->is_object()) return bad(where, "desk_sla", "must be an object");
+    Reader sr{t->as_object(), std::string(where), "desk_sla."};
+    if (auto st = sr.only({"first_response_minutes", "resolution_minutes",
+                           "security_first_response_minutes", "security_resolution_minutes"});
+        !st.ok()) {
+      return st.error();
+    }
+    auto& s = p.desk_sla;
+    MM_TRY(s.first_response_minutes, sr.amount("first_response_minutes", 0, 1));
+    MM_TRY(s.resolution_minutes, sr.amount("resolution_minutes", 0, 1));
+    MM_TRY(s.security_first_response_minutes, sr.amount("security_first_response_minutes", 0, 1));
+    MM_TRY(s.security_resolution_minutes, sr.amount("security_resolution_minutes", 0, 1));
+    // A clock of more than a year is a typo (minutes for seconds).
+    for (auto [name, v] : {std::pair{"first_response_minutes", s.first_response_minutes},
+                           {"resolution_minutes", s.resolution_minutes},
+                           {"security_first_response_minutes", s.security_first_response_minutes},
+                           {"security_resolution_minutes", s.security_resolution_minutes}}) {
+      if (v > 366 * 24 * 60) {
+        return bad(where, std::string("desk_sla.") + name,
+                   fmt::format("is over a year ({} minutes), got {}", 366 * 24 * 60, v));
+      }
+    }
+    // Resolution never comes before the first response (a missing one is the default).
+    auto pick = [](int64_t v, int64_t fallback) { return v ? v : fallback; };
+    const int64_t first = pick(s.first_response_minutes, kDefaultFirstResponseMinutes);
+    const int64_t resolution = pick(s.resolution_minutes, kDefaultResolutionMinutes);
+    if (resolution < first) {
+      return bad(where, "desk_sla.resolution_minutes",
+                 fmt::format("({}) is shorter than the first response ({})", resolution, first));
+    }
+    const int64_t sfirst =
+        pick(s.security_first_response_minutes, kDefaultSecurityFirstResponseMinutes);
+    const int64_t sresolution =
+        pick(s.security_resolution_minutes, kDefaultSecurityResolutionMinutes);
+    if (sresolution < sfirst) {
+      return bad(where, "desk_sla.security_resolution_minutes",
+                 fmt::format("({}) is shorter than the security first response ({})", sresolution,
+                             sfirst));
+    }
   }
   MM_TRY(status, r.str("status"));
   if (status.empty()) status = "draft";
@@ -256,6 +298,17 @@ std::string plan_to_json(const Plan& p) {
                                         {"cancellation_penalty", p.terms.cancellation_penalty},
                                         {"right_to_cancel", p.terms.right_to_cancel}}},
                  {"status", p.status}};
+  const auto& s = p.desk_sla;
+  json::object sla;
+  if (s.first_response_minutes) sla["first_response_minutes"] = s.first_response_minutes;
+  if (s.resolution_minutes) sla["resolution_minutes"] = s.resolution_minutes;
+  if (s.security_first_response_minutes) {
+    sla["security_first_response_minutes"] = s.security_first_response_minutes;
+  }
+  if (s.security_resolution_minutes) {
+    sla["security_resolution_minutes"] = s.security_resolution_minutes;
+  }
+  if (!sla.empty()) o["desk_sla"] = std::move(sla);
   return json::serialize(o);
 }
 

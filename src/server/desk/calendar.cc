@@ -285,7 +285,18 @@ core::Result<int64_t> BusinessCalendar::add_business_seconds(int64_t from_us,
       format_date(jst_date(from_us)));
 }
 
-SlaTerms sla_terms_for_plan(std::string_view /*plan_id*/) { return SlaTerms{}; }
+SlaTerms sla_terms_for_plan(const PlanDeskSla& sla) {
+  SlaTerms t;
+  if (sla.first_response_minutes) t.first_response.seconds = sla.first_response_minutes * 60;
+  if (sla.resolution_minutes) t.resolution.seconds = sla.resolution_minutes * 60;
+  if (sla.security_first_response_minutes) {
+    t.security_first_response.seconds = sla.security_first_response_minutes * 60;
+  }
+  if (sla.security_resolution_minutes) {
+    t.security_resolution.seconds = sla.security_resolution_minutes * 60;
+  }
+  return t;
+}
 
 std::string_view sla_state_name(SlaState s) {
   switch (s) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mimamori/core/result.h"
+#include "mimamori/server/plan.h"
 
 namespace mimamori::server {
 
@@ -93,18 +94,18 @@ struct SlaTarget {
 };
 
 /// The desk's SLA terms of one plan: first response and resolution for ordinary questions and
-/// for security incidents (a 24-hour clock), and how long before a breach to warn.
+/// for security incidents (a 24-hour clock), and how long before a breach to warn. The defaults
+/// are those of a customer without a contract (plan.h's kDefault…Minutes).
 struct SlaTerms {
-  SlaTarget first_response{4 * 3600, false};
-  SlaTarget resolution{3 * 9 * 3600, false};
-  SlaTarget security_first_response{3600, true};
-  SlaTarget security_resolution{24 * 3600, true};
+  SlaTarget first_response{kDefaultFirstResponseMinutes * 60, false};
+  SlaTarget resolution{kDefaultResolutionMinutes * 60, false};
+  SlaTarget security_first_response{kDefaultSecurityFirstResponseMinutes * 60, true};
+  SlaTarget security_resolution{kDefaultSecurityResolutionMinutes * 60, true};
   int64_t warn_before_s = 3600;
 };
 
-/// The SLA terms of a plan. Until plans and contracts are stored, every plan gets the default
-/// terms above: this is the one place that will read them from the plan.
-SlaTerms sla_terms_for_plan(std::string_view plan_id);
+/// The SLA terms of a plan's `desk_sla`: each target the plan names, the default for the rest.
+SlaTerms sla_terms_for_plan(const PlanDeskSla& sla);
 
 /// A time the desk waited on the customer (`to_us` 0: still waiting).
 struct SlaPause {

@@ -48,6 +48,8 @@ struct DeskTicket {
   int64_t created_at = 0, updated_at = 0, first_response_at = 0, resolved_at = 0, closed_at = 0,
           waiting_since = 0;
   std::vector<SlaPause> pauses;  ///< finished waits on the customer, oldest first
+  /// The SLA terms of the plan of the customer's active contract (the defaults without one).
+  SlaTerms terms;
 };
 
 /// A new ticket.
@@ -109,6 +111,34 @@ core::Status check_desk_options(const DeskOptions& options);
 /// Queues SLA warnings and breaches of open tickets to the provider's channels (once per
 /// ticket, clock and state); returns how many notices were queued.
 Result<int64_t> check_desk_sla(Store& store, const DeskOptions& options, int64_t now);
+
+// --- canned answers (FAQ) ------------------------------------------------------------------
+
+/// A canned answer of the desk: provider-wide, written by provider_admin and desk; the public
+/// ones are shown to customers in the portal.
+struct FaqEntry {
+  std::string id, question, answer, category = "その他";
+  bool is_public = false;
+  std::vector<std::string> tags;
+  std::string created_by, updated_by;
+  int64_t created_at = 0, updated_at = 0;
+};
+
+/// Text folded for search: full-width ASCII and the ideographic space to ASCII, ASCII lowered.
+std::string faq_fold(std::string_view text);
+/// Entries matching every whitespace-separated term of `q` as a substring (folded) of the
+/// question, answer, category or a tag; entries whose question holds more of the terms first,
+/// then the newest. Customer roles see public entries only. `category` filters when given.
+Result<std::vector<FaqEntry>> search_faq(Store& store, const Principal& p, std::string_view q,
+                                         std::string_view category, int64_t limit);
+/// One entry (a customer role asking for a non-public one gets 404, audited).
+Result<FaqEntry> get_faq(Store& store, const Principal& p, std::string_view id);
+/// Creates an entry (provider_admin, desk); checked (what is wrong, which member); audited.
+Result<FaqEntry> create_faq(Store& store, const Principal& p, FaqEntry e);
+/// Replaces an entry's contents (provider_admin, desk); audited.
+Result<FaqEntry> update_faq(Store& store, const Principal& p, std::string_view id, FaqEntry e);
+/// Deletes an entry (provider_admin, desk); audited.
+Status delete_faq(Store& store, const Principal& p, std::string_view id);
 
 /// What libmagic says the bytes are (application/octet-stream when it cannot tell); used for
 /// desk attachments and dispatch evidence alike.

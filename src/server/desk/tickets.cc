@@ -67,12 +67,38 @@ Status load_pauses(SqlTx& tx, std::vector<DeskTicket>& tickets) {
   return {};
 }
 
+// The SLA terms of each ticket's customer: the plan of its newest active contract, else the
+// defaults (also for a plan whose stored form no longer reads).
+Status load_terms(SqlTx& tx, std::vector<DeskTicket>& tickets) {
+  std::vector<std::pair<std::string, SlaTerms>> known;
+  for (auto& t : tickets) {
+    auto it = std::find_if(known.begin(), known.end(),
+                           [&](const auto& k) { return k.first == t.customer_id; });
+    if (it == known.end()) {
+      SlaTerms terms;
+      auto r = tx.q(
+          "SELECT p.id, p.body FROM contracts c JOIN plans p ON p.id = c.plan_id WHERE "
+          "c.customer_id = $1 AND c.status = 'active' ORDER BY c.created_at DESC, c.id LIMIT 1",
+          {sp(t.customer_id)});
+      if (!r.ok()) return r.error();
+      if (!r->empty()) {
+        auto plan = parse_plan_json(r->str(0, 1), fmt::format("plans row {}", r->str(0, 0)));
+        if (plan.ok()) terms = sla_terms_for_plan(plan->desk_sla);
+      }
+      it = known.insert(known.end(), {t.customer_id, terms});
+    }
+    t.terms = it->second;
+  }
+  return {};
+}
+
 Result<DeskTicket> read_ticket(SqlTx& tx, std::string_view id) {
   auto r = tx.q(fmt::format("SELECT {} FROM desk_tickets WHERE id = $1", kTicketColumns), {sp(id)});
   if (!r.ok()) return r.error();
   if (r->empty()) return core::make_error_code(404, "ticket '{}' not found", id);
   std::vector<DeskTicket> one{ticket_from(*r, 0)};
   if (auto st = load_pauses(tx, one); !st.ok()) return st.error();
+  if (auto st = load_terms(tx, one); !st.ok()) return st.error();
   return std::move(one[0]);
 }
 
@@ -258,7 +284,7 @@ core::Status check_desk_options(const DeskOptions& options) {
 }
 
 TicketSla ticket_sla(const DeskTicket& t, const BusinessCalendar& calendar, int64_t now) {
-  const SlaTerms terms = sla_terms_for_plan("");
+  const SlaTerms& terms = t.terms;
   TicketSla s;
   std::vector<SlaPause> pauses = t.pauses;
   if (t.waiting_since != 0) pauses.push_back({t.waiting_since, 0});
@@ -335,6 +361,9 @@ Result<DeskTicket> create_ticket(Store& store, const Principal& p, const DeskOpt
     auto c = tx.q("SELECT id FROM customers WHERE id = $1", {sp(out.customer_id)});
     if (!c.ok()) return c.error();
     if (c->empty()) return core::make_error_code(404, "customer '{}' not found", out.customer_id);
+    std::vector<DeskTicket> one{out};
+    if (auto s = load_terms(tx, one); !s.ok()) return s;
+    out.terms = one[0].terms;
     auto r = tx.q(
         "INSERT INTO desk_tickets (id, customer_id, subject, category, priority, status, "
         "security, requester_email, requester_name, source, created_by, created_at, updated_at) "
@@ -384,7 +413,8 @@ Result<std::vector<DeskTicket>> list_tickets(Store& store, const Principal& p,
                   {sp(q.customer_id), sp(q.status), sp(q.category), sp(q.assignee)});
     if (!r.ok()) return r.error();
     for (size_t i = 0; i < r->size(); ++i) out.push_back(ticket_from(*r, i));
-    return load_pauses(tx, out);
+    if (auto s = load_pauses(tx, out); !s.ok()) return s;
+    return load_terms(tx, out);
   });
   if (!st.ok()) return st.error();
   return out;
@@ -704,6 +734,7 @@ Result<int64_t> check_desk_sla(Store& store, const DeskOptions& options, int64_t
     std::vector<DeskTicket> tickets;
     for (size_t i = 0; i < r->size(); ++i) tickets.push_back(ticket_from(*r, i));
     if (auto s = load_pauses(tx, tickets); !s.ok()) return s;
+    if (auto s = load_terms(tx, tickets); !s.ok()) return s;
     for (const auto& t : tickets) {
       const TicketSla sla = ticket_sla(t, calendar, now);
       std::string notified = t.sla_notified;

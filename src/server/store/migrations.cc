@@ -201,6 +201,17 @@ const std::vector<Migration>& migrations() {
            "ALTER TABLE outbox ADD COLUMN mail_references TEXT",
        }},
       {9,
+       "desk FAQ: canned answers of the desk, the public ones shown in the customer portal",
+       {
+           // Provider-wide (no customer): question, answer, category, tags (one a line);
+           // is_public: shown to customers.
+           "CREATE TABLE desk_faq (id TEXT PRIMARY KEY, question TEXT NOT NULL, answer TEXT NOT "
+           "NULL, category TEXT NOT NULL, is_public INTEGER NOT NULL DEFAULT 0, tags TEXT NOT "
+           "NULL DEFAULT '', created_by TEXT NOT NULL, updated_by TEXT NOT NULL, created_at "
+           "BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+           "CREATE INDEX desk_faq_updated ON desk_faq(updated_at)",
+       }},
+      {10,
        "dispatch: technician profiles, dispatches with their steps, actions and evidence, and "
        "the idempotency keys of their requests",
        {

@@ -542,22 +542,45 @@ TEST_P(Api, ThreatIndicatorsReachTheDeviceConfigurationUntilRemovedOrExpired) {
   // Expires in a moment.
   auto soon = add("192.0.2.44", core::format_eve_time({core::now().micros + 1500000}));
   ASSERT_EQ(soon.status, 201) << soon.body;
+  // TLS client fingerprints and file hashes, lowercased; a bare 64-digit hex is a SHA-256.
+  auto ja3 = add("JA3:E7D705A3286E19EA42F587B344EE6865");
+  ASSERT_EQ(ja3.status, 201) << ja3.body;
+  EXPECT_EQ(ja3.str("kind"), "ja3");
+  EXPECT_EQ(ja3.str("value"), "e7d705a3286e19ea42f587b344ee6865");
+  auto ja4 = add("t13d1516h2_8daaf6152771_b186095e22b6");
+  ASSERT_EQ(ja4.status, 201) << ja4.body;
+  EXPECT_EQ(ja4.str("kind"), "ja4");
+  const std::string eicar_sha256 =
+      "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f";
+  auto sha = add(eicar_sha256);
+  ASSERT_EQ(sha.status, 201) << sha.body;
+  EXPECT_EQ(sha.str("kind"), "sha256");
+  auto md5 = add("md5:44D88612FEA8A8F36DE82E1278ABB02F");
+  ASSERT_EQ(md5.status, 201) << md5.body;
+  EXPECT_EQ(md5.str("kind"), "md5");
+  EXPECT_EQ(md5.str("value"), "44d88612fea8a8f36de82e1278abb02f");
   // Bad input: each a clear 4xx that stores nothing.
   for (std::string_view bad : {"not a domain", "10.0.0.0/33", "10.0.0.1/x", "localhost", "-a.jp",
-                               "a..jp", "a_b.example.jp"}) {
+                               "a..jp", "a_b.example.jp", "ja3:abc", "sha256:0123",
+                               "md5:zz88612fea8a8f36de82e1278abb02f0", "ja4:t13d1516h2_x"}) {
     auto r = add(bad);
     EXPECT_EQ(r.status, 400) << bad << " " << r.body;
   }
   EXPECT_EQ(add("203.0.113.7").status, 409);
   EXPECT_EQ(add("203.0.113.8", "2020-01-01T00:00:00.000000+0900").status, 400);
   EXPECT_EQ(admin_->post("/api/v1/threats", R"({"value":"203.0.113.9"})").status, 400);
-  EXPECT_EQ(admin_->get("/api/v1/threats").json().at("items").as_array().size(), 5u);
+  EXPECT_EQ(admin_->get("/api/v1/threats").json().at("items").as_array().size(), 9u);
 
   const int64_t v1 = heartbeat();
   EXPECT_GT(v1, v0);
   EXPECT_EQ(pulled("threat_list"), (std::vector<std::string>{"192.0.2.44", "198.51.100.0/24",
                                                              "2001:db8::1", "203.0.113.7"}));
   EXPECT_EQ(pulled("threat_domains"), std::vector<std::string>{"c2.example.net"});
+  EXPECT_EQ(pulled("threat_tls"),
+            (std::vector<std::string>{"ja3:e7d705a3286e19ea42f587b344ee6865",
+                                      "ja4:t13d1516h2_8daaf6152771_b186095e22b6"}));
+  EXPECT_EQ(pulled("threat_hashes"),
+            (std::vector<std::string>{eicar_sha256, "44d88612fea8a8f36de82e1278abb02f"}));
 
   // Removal: gone from the configuration, kept (as removed) in the full listing, audited.
   EXPECT_EQ(admin_->send("DELETE", "/api/v1/threats/" + ip.str("id")).status, 200);
@@ -567,16 +590,16 @@ TEST_P(Api, ThreatIndicatorsReachTheDeviceConfigurationUntilRemovedOrExpired) {
   EXPECT_EQ(pulled("threat_list"), (std::vector<std::string>{"198.51.100.0/24", "2001:db8::1"}));
   const int64_t v2 = heartbeat();
   EXPECT_GE(v2, v1 + 2);  // one removal, one expiry
-  EXPECT_EQ(admin_->get("/api/v1/threats").json().at("items").as_array().size(), 3u);
+  EXPECT_EQ(admin_->get("/api/v1/threats").json().at("items").as_array().size(), 7u);
   auto all = admin_->get("/api/v1/threats?all=1").json().at("items").as_array();
-  ASSERT_EQ(all.size(), 5u);
+  ASSERT_EQ(all.size(), 9u);
   int removed = 0;
   for (const auto& t : all) removed += !t.at("removed_at").is_null();
   EXPECT_EQ(removed, 1);
   // Re-adding a removed indicator is allowed.
   EXPECT_EQ(add("203.0.113.7").status, 201);
   auto audit = admin_->get("/api/v1/audit?action=threat.create").json().at("items").as_array();
-  EXPECT_EQ(audit.size(), 6u);
+  EXPECT_EQ(audit.size(), 10u);  // nine added, one added again
   auto rm = admin_->get("/api/v1/audit?action=threat.remove").json().at("items").as_array();
   ASSERT_EQ(rm.size(), 1u);
   EXPECT_NE(std::string(rm[0].at("before").as_string()).find("203.0.113.7"), std::string::npos);
@@ -664,6 +687,14 @@ TEST_P(Api, ApiTokensAndTotpForProviderUsers) {
   auto begin = admin_->post("/api/v1/me/totp");
   ASSERT_EQ(begin.status, 200);
   std::string secret = begin.str("secret");
+  // The label is percent-encoded: the e-mail's '@' as %40, and nothing but the secret and the
+  // issuer as parameters.
+  std::string url = begin.str("otpauth_url");
+  std::string email = TestServer::kAdminEmail;
+  EXPECT_EQ(url.substr(0, url.find('?')),
+            "otpauth://totp/Mimamori:" + email.replace(email.find('@'), 1, "%40"))
+      << url;
+  EXPECT_EQ(url.substr(url.find('?')), "?secret=" + secret + "&issuer=Mimamori") << url;
   EXPECT_EQ(admin_->post("/api/v1/me/totp/confirm", R"({"code":"000000"})").status, 400);
   auto code = totp_code(secret, core::now().seconds());
   EXPECT_EQ(

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "desk/desk.h"
 #include "mimamori/core/clock.h"
 #include "mimamori/core/hash.h"
@@ -265,6 +267,133 @@ TEST_P(DeskApi, SecurityTicketsRunOnTheTwentyFourHourClockAndBreachesAreToldOnce
     if (subject.find("期限超過") != std::string::npos) ++breaches;
   }
   EXPECT_EQ(breaches, 2);
+}
+
+// 2026-MM-DD HH:MM in JST, as microseconds.
+int64_t jst_us(int y, unsigned m, unsigned d, int h, int min = 0) {
+  const auto days = std::chrono::sys_days(std::chrono::year_month_day(
+      std::chrono::year(y), std::chrono::month(m), std::chrono::day(d)));
+  return (days.time_since_epoch().count() * 86400LL + (h - 9) * 3600LL + min * 60LL) * 1000000LL;
+}
+
+TEST_P(DeskApi, APlansSlaTermsSetTheTargetsOfItsCustomersTickets) {
+  // A plan with shorter terms: 2 business hours to answer, 1 business day (9 h) to resolve; a
+  // security incident answered in 30 minutes and resolved in 8 hours.
+  const std::string plan_body =
+      R"({"name":"プレミアム","type":"network","monthly_fee":9800,"desk_hours":"平日",)"
+      R"("dispatch":"24時間以内","insurance_coverage":1000000,"status":"registered",)"
+      R"("terms":{"initial_fee":"無料","term":"1年","cancellation_penalty":"なし",)"
+      R"("right_to_cancel":"いつでも"},"desk_sla":{"first_response_minutes":120,)"
+      R"("resolution_minutes":540,"security_first_response_minutes":30,)"
+      R"("security_resolution_minutes":480}})";
+  auto plan = admin_->post("/api/v1/plans", plan_body);
+  ASSERT_EQ(plan.status, 201) << plan.body;
+  EXPECT_EQ(plan.json().at("desk_sla").at("resolution_minutes").as_int64(), 540);
+  auto contract = admin_->post("/api/v1/contracts",
+                               json::serialize(json::object{{"customer_id", a_},
+                                                            {"plan_id", plan.str("id")},
+                                                            {"devices", 1},
+                                                            {"start_date", "2026-04-01"},
+                                                            {"insurance_policy", "CY-0001"},
+                                                            {"insurance_until", "2027-03-31"}}));
+  ASSERT_EQ(contract.status, 201) << contract.body;
+
+  Client taro = login("taro@a.example.jp");
+  Client hanako = login("hanako@b.example.jp");
+  auto r = taro.post("/api/v1/desk/tickets",
+                     R"({"subject":"料金","body":"見積もりを","category":"価格"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = r.str("id");
+  EXPECT_EQ(r.json().at("sla").at("first_response").at("target_s").as_int64(), 2 * 3600);
+  EXPECT_EQ(r.json().at("sla").at("resolution").at("target_s").as_int64(), 9 * 3600);
+  r = taro.post(
+      "/api/v1/desk/tickets",
+      R"({"subject":"不審なメール","body":"開いてしまった","category":"セキュリティの相談"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json().at("sla").at("first_response").at("target_s").as_int64(), 30 * 60);
+  EXPECT_EQ(r.json().at("sla").at("resolution").at("target_s").as_int64(), 8 * 3600);
+  // Listed and read, the same terms.
+  EXPECT_EQ(admin_->get("/api/v1/desk/tickets/" + id)
+                .json()
+                .at("sla")
+                .at("first_response")
+                .at("target_s")
+                .as_int64(),
+            2 * 3600);
+  const json::value listed = admin_->get("/api/v1/desk/tickets?customer_id=" + a_).json();
+  for (const auto& t : listed.at("items").as_array()) {
+    EXPECT_LE(t.at("sla").at("first_response").at("target_s").as_int64(), 2 * 3600);
+  }
+  // B has no contract: the defaults.
+  r = hanako.post("/api/v1/desk/tickets", R"({"subject":"料金","body":"見積もりを"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json().at("sla").at("first_response").at("target_s").as_int64(), 4 * 3600);
+  EXPECT_EQ(r.json().at("sla").at("resolution").at("target_s").as_int64(), 27 * 3600);
+
+  // Across Golden Week and the year end, on the desk's calendar: asked Friday 1 May 2026 at
+  // 16:00, the two-hour clock counts 16:00–18:00 and is due then; the nine-hour resolution runs
+  // over 2–6 May (holidays and a weekend) to 7 May 16:00. Asked 28 December 17:00, the answer is
+  // due on 4 January 10:00 (the provider is closed 29 December – 3 January).
+  Store& store = ts_->server->store();
+  Principal system;
+  system.is_system = true;
+  DeskOptions options;
+  const BusinessCalendar calendar = desk_calendar(options);
+  auto open_at = [&](int64_t at) {
+    auto st = store.transact(true, [&](SqlTx& tx) -> Status {
+      auto u = tx.q("UPDATE desk_tickets SET created_at = $2 WHERE id = $1", {sp(id), sp(at)});
+      return u.ok() ? Status{} : Status{u.error()};
+    });
+    ASSERT_TRUE(st.ok()) << st.error().message;
+  };
+  open_at(jst_us(2026, 5, 1, 16));
+  auto t = get_ticket(store, system, id);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  auto sla = ticket_sla(*t, calendar, jst_us(2026, 5, 1, 17));
+  EXPECT_EQ(sla.first_response_reading.due_us, jst_us(2026, 5, 1, 18));
+  EXPECT_EQ(sla.first_response_reading.state, SlaState::kRunning);
+  sla = ticket_sla(*t, calendar, jst_us(2026, 5, 1, 17, 45));
+  EXPECT_EQ(sla.first_response_reading.state, SlaState::kWarning);  // a quarter of it left
+  EXPECT_EQ(sla.resolution_reading.due_us, jst_us(2026, 5, 7, 16));
+  sla = ticket_sla(*t, calendar, jst_us(2026, 5, 6, 12));
+  EXPECT_EQ(sla.first_response_reading.state, SlaState::kBreached);
+  EXPECT_EQ(sla.resolution_reading.elapsed_s, 2 * 3600);  // nothing counted over the holidays
+  open_at(jst_us(2026, 12, 28, 17));
+  t = get_ticket(store, system, id);
+  ASSERT_TRUE(t.ok());
+  sla = ticket_sla(*t, calendar, jst_us(2026, 12, 31, 12));
+  EXPECT_EQ(sla.first_response_reading.due_us, jst_us(2027, 1, 4, 10));
+  EXPECT_EQ(sla.first_response_reading.state, SlaState::kRunning);
+  EXPECT_EQ(sla.first_response_reading.elapsed_s, 3600);
+}
+
+TEST_P(DeskApi, APlansSlaTermsAreChecked) {
+  auto plan = [&](const std::string& sla) {
+    return admin_->post(
+        "/api/v1/plans",
+        R"({"name":"検査","type":"network","monthly_fee":9800,"desk_sla":)" + sla + "}");
+  };
+  auto r = plan(R"({"first_response_minutes":0})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("desk_sla.first_response_minutes"), std::string::npos) << r.body;
+  r = plan(R"({"first_response_minutes":600,"resolution_minutes":120})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("desk_sla.resolution_minutes"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("shorter than the first response"), std::string::npos) << r.body;
+  // Only the first response given: compared with the default resolution (27 hours).
+  r = plan(R"({"first_response_minutes":1800})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = plan(R"({"security_resolution_minutes":20})");  // below the default hour
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("desk_sla.security_resolution_minutes"), std::string::npos) << r.body;
+  r = plan(R"({"first_response_minutes":-5})");
+  EXPECT_EQ(r.status, 400);
+  r = plan(R"({"first_reply":5})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("desk_sla.first_reply"), std::string::npos) << r.body;
+  EXPECT_EQ(admin_->get("/api/v1/plans").json().at("items").as_array().size(), 0u);
+  r = plan(R"({"first_response_minutes":60})");
+  EXPECT_EQ(r.status, 201) << r.body;
 }
 
 TEST_P(DeskApi, NoCustomerReachesAnothersTicketsAndEveryTryIsAudited) {

@@ -163,7 +163,7 @@ TEST(DeskCalendar, CalendarWithNoBusinessDayIsAnError) {
 
 TEST(DeskSla, FirstResponseClockWarnsThenBreachesAcrossTheYearEnd) {
   BusinessCalendar cal(provider_calendar());
-  const SlaTerms terms = sla_terms_for_plan("");
+  const SlaTerms terms;
   SlaClock c{jst(2026, 12, 28, 16), terms.first_response, {}, 0};  // 4 business hours
   auto r = read_sla(cal, c, jst(2026, 12, 28, 17), terms.warn_before_s);
   EXPECT_EQ(r.state, SlaState::kRunning);
@@ -187,7 +187,7 @@ TEST(DeskSla, FirstResponseClockWarnsThenBreachesAcrossTheYearEnd) {
 
 TEST(DeskSla, WaitingOnTheCustomerPausesTheClock) {
   BusinessCalendar cal(provider_calendar());
-  const SlaTerms terms = sla_terms_for_plan("");
+  const SlaTerms terms;
   // Resolution (27 business hours) from Thursday 30 April 2026 09:00; the desk waits on the
   // customer from 1 May 10:00 to 7 May 14:00 (4 business hours of the 7th not counted).
   SlaClock c{jst(2026, 4, 30, 9), terms.resolution, {{jst(2026, 5, 1, 10), 0}}, 0};
@@ -205,7 +205,7 @@ TEST(DeskSla, WaitingOnTheCustomerPausesTheClock) {
 
 TEST(DeskSla, SecurityIncidentClockRunsAroundTheClock) {
   BusinessCalendar cal(provider_calendar());
-  const SlaTerms terms = sla_terms_for_plan("");
+  const SlaTerms terms;
   // Reported on New Year's Eve at 22:00: the 24-hour clock ignores holidays and closures.
   SlaClock c{jst(2026, 12, 31, 22), terms.security_resolution, {}, 0};
   auto r = read_sla(cal, c, jst(2027, 1, 1, 20), terms.warn_before_s);

@@ -31,6 +31,11 @@ constexpr const char* kSamplePlan =
     R"("insurance_coverage":1000000,"status":"registered","terms":{"initial_fee":"無料",)"
     R"("term":"1年","cancellation_penalty":"なし","right_to_cancel":"いつでも"}})";
 
+/// A public canned answer.
+constexpr const char* kSampleFaq =
+    R"({"question":"申込方法は？","answer":"申込書をお送りください。","category":"申込方法",)"
+    R"("public":true,"tags":["申込"]})";
+
 /// The role table's technician: serves Tokyo around the clock.
 constexpr const char* kTechnicianProfile =
     R"({"skills":["PC"],"prefectures":["東京都"],"availability":["all 00:00-24:00"]})";
@@ -584,6 +589,27 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
              [](auto&, auto&, int) {
                return Req{"GET", "/api/v1/desk/inbox", "", {}, false};
              }},
+            {"GET /api/v1/desk/faq",
+             [](RoleTableServer& s, auto&, int) {
+               s.fresh_faq();
+               return Req{"GET", "/api/v1/desk/faq?q=申込", "", {}, false};
+             }},
+            {"POST /api/v1/desk/faq",
+             [](auto&, auto&, int) {
+               return Req{"POST", "/api/v1/desk/faq", kSampleFaq, {}, false};
+             }},
+            {"GET /api/v1/desk/faq/{id}",
+             [](RoleTableServer& s, auto&, int) {
+               return Req{"GET", "/api/v1/desk/faq/" + s.fresh_faq(), "", {}, false};
+             }},
+            {"PUT /api/v1/desk/faq/{id}",
+             [](RoleTableServer& s, auto&, int) {
+               return Req{"PUT", "/api/v1/desk/faq/" + s.fresh_faq(), kSampleFaq, {}, false};
+             }},
+            {"DELETE /api/v1/desk/faq/{id}",
+             [](RoleTableServer& s, auto&, int) {
+               return Req{"DELETE", "/api/v1/desk/faq/" + s.fresh_faq(), "", {}, false};
+             }},
             {"GET /api/v1/technicians",
              [](auto&, auto&, int) {
                return Req{"GET", "/api/v1/technicians", "", {}, false};
@@ -801,6 +827,13 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
       return Req{"GET", "/none", ""};
     }
     return it->second(*this, target, k);
+  }
+
+  /// A new public FAQ entry, made by the provider admin.
+  std::string fresh_faq() {
+    auto r = admin_->post("/api/v1/desk/faq", kSampleFaq);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.str("id");
   }
 
   /// A registered plan (made once).

@@ -21,7 +21,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from traffic import (Capture, Session, dns_answer, dns_query, smb2, smb2_create,  # noqa: E402
-                     smb2_tree_connect, tls_app_data, tls_client_hello, tls_server_hello)
+                     smb2_tree_connect, tls_app_data, tls_client_hello,
+                     tls_client_hello_fingerprints, tls_server_hello)
 
 GID_LO, GID_HI = 9200100, 9200899
 EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
@@ -31,7 +32,7 @@ SID = {
     "guess_fail": 9200202, "guess_success": 9200210, "exposed": 9200301, "beacon": 9200401,
     "dns_tunnel": 9200501, "dga": 9200502, "lateral": 9200601, "admin_share": 9200602,
     "svcctl": 9200603, "bad_file": 9200701, "intel_ip": 9200801, "intel_lookup": 9200802,
-    "intel_name": 9200803,
+    "intel_name": 9200803, "intel_tls": 9200804,
 }
 
 
@@ -459,10 +460,25 @@ def scenario_intel(s, out_dir):
     with open(lst, "w") as f:
         f.write("# indicators as feeds ship them\n%s\n%s\n%s\nhttp://%s:8080/payload.bin\n"
                 "not an indicator at all!\n" % (bad_ip, net24, domain, url_host))
+    # Two malware families' TLS clients, one listed by JA3, the other by JA4 (uppercase and
+    # bare in the feed: matched all the same).
+    suites_a = tuple(rng.sample([0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc030, 0x009e], 3))
+    suites_b = tuple(rng.sample([0xc013, 0xc014, 0x002f, 0x0035, 0x000a], 4))
+    ja3_a, _ = tls_client_hello_fingerprints(suites_a)
+    _, ja4_b = tls_client_hello_fingerprints(suites_b)
     csv = os.path.join(out_dir, "intel-feed.csv")
     with open(csv, "w") as f:
         f.write("id,dateadded,ioc,threat\n1,2026-01-01,%s,botnet_cc\n" % bad_ip)
+        f.write("2,2026-01-02,ja3:%s,loader\n3,2026-01-03,%s,stealer\n" % (ja3_a, ja4_b.upper()))
     s.sensor_args += ["--set", "behaviour.intel.lists=[%s,%s]" % (lst, csv)]
+    pc4 = net.internal()
+    for suites in (suites_a, suites_b):
+        dst = net.external()
+        sess = Session(s.cap, s.t, pc4, s.eport(), dst, 443).handshake()
+        sess.send(tls_client_hello("cdn%d.example.com" % rng.randint(1, 99), rng, suites), 0.01)
+        sess.reply(tls_server_hello(rng), 0.03).close(0.1)
+        s.want("intel_tls", pc4, dst)
+        s.t += rng.uniform(2, 20)
     # A PC connecting to the listed address; another to an address of the listed block.
     pc = net.internal()
     Session(s.cap, s.t, pc, s.eport(), bad_ip, 443).handshake().send(b"x" * 300, 0.1).close(0.1)

@@ -16,6 +16,8 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(here, "..", "..", ".."))
 import scenarios as sc  # noqa: E402
+from traffic import (tls_client_hello, tls_client_hello_fingerprints,  # noqa: E402
+                     tls_server_hello)
 from server_fixture import Server, enroll  # noqa: E402
 
 # sid -> (severity the sensor gives, catalogue category the server files it under)
@@ -27,11 +29,59 @@ CATEGORY = {
     9200502: (2, "dns_tunnel"), 9200601: (1, "lateral_movement"), 9200602: (2, "lateral_movement"),
     9200603: (1, "lateral_movement"), 9200701: (1, "known_bad_file"),
     9200801: (1, "threat_intel"), 9200802: (1, "threat_intel"), 9200803: (1, "threat_intel"),
+    9200804: (1, "threat_intel"),
 }
 
 
 def internal(a):
     return a is not None and ipaddress.ip_address(a).is_private
+
+
+def server_indicators(rng, srv, cred, out, t):
+    """The provider adds a JA3 fingerprint and an address as threat indicators on the server;
+    the sensor pulls them with its device configuration (written beside its spool) and raises
+    the intel alerts on traffic it reads afterwards. Returns the problems."""
+    suites = tuple(rng.sample([0xc02b, 0xc02c, 0xc02f, 0xc030, 0xcca9, 0xcca8, 0x009c], 4))
+    ja3, _ = tls_client_hello_fingerprints(suites)
+    bad_ip = "198.51.100.%d" % rng.randint(2, 250)
+    for value in ("ja3:" + ja3.upper(), bad_ip):
+        subprocess.run(["mimamori", "admin", "threat", "add", value, "--data-dir", srv.data,
+                        "--source", "case"], check=True, capture_output=True)
+    spool = os.path.join(out, "spool2")
+    listed = os.path.join(out, "server-indicators.txt")
+    empty = sc.Scenario(rng, t)
+    empty.cap.udp(t, "192.168.1.2", 5353, "224.0.0.251", 5353, b"\0" * 12)
+    quiet = os.path.join(out, "quiet.pcap")
+    empty.cap.write(quiet)
+    # The first start pulls the configuration while it reads a capture of nothing.
+    for _ in range(3):
+        subprocess.run(["mimamori-sensor", "-r", quiet, "-l", out, "-k", "none", "--credential",
+                        cred, "--spool-dir", spool], capture_output=True, text=True)
+        if os.path.exists(listed) and ja3 in open(listed).read():
+            break
+    else:
+        return ["server indicators: %s never held the server's JA3 indicator" % listed]
+    s = sc.Scenario(rng, t + 60)
+    pc = s.net.internal()
+    sc.Session(s.cap, s.t, pc, s.eport(), bad_ip, 8443).handshake().close(0.1)
+    srv_ip = s.net.external()
+    sess = sc.Session(s.cap, s.t + 5, pc, s.eport(), srv_ip, 443).handshake()
+    sess.send(tls_client_hello("cdn.example.com", rng, suites), 0.01)
+    sess.reply(tls_server_hello(rng), 0.03).close(0.1)
+    s.want("intel_ip", pc, bad_ip)
+    s.want("intel_tls", pc, srv_ip)
+    pcap = os.path.join(out, "listed.pcap")
+    s.cap.write(pcap)
+    logdir = os.path.join(out, "eve-listed")
+    os.makedirs(logdir, exist_ok=True)
+    r = subprocess.run(["mimamori-sensor", "-r", pcap, "-l", logdir, "-k", "none", "--credential",
+                        cred, "--spool-dir", spool], capture_output=True, text=True)
+    if r.returncode != 0:
+        return ["server indicators: mimamori-sensor failed (%d): %s" % (r.returncode,
+                                                                        r.stderr[-1000:])]
+    problems, n = sc.check(os.path.join(logdir, "eve.json"), s)
+    print("server indicators: %d intel alerts from the server's JA3 and address" % n)
+    return ["server indicators: " + p for p in problems]
 
 
 def main():
@@ -90,6 +140,7 @@ def main():
         failures.append("no incident %s on %s" % k)
     for k in sorted(got - expected):
         failures.append("unexpected incident %s on %s" % k)
+    failures += server_indicators(rng, srv, cred, out, t0 + 86400 * 2)
     srv.kill(15)
     print("capture: %d packets, %d behaviour alerts; incidents: %d (expected %d)" % (
         packets, n, len(rows), len(expected)))

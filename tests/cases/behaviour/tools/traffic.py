@@ -3,6 +3,7 @@ sessions (handshake, data both ways with consistent sequence numbers, FIN or RST
 datagrams and ICMP echoes, sorted by time into a pcap file. Checksums are left zero (the cases
 run the sensor with -k none); payloads are real protocol bytes where a detector reads them."""
 
+import hashlib
 import ipaddress
 import struct
 
@@ -136,15 +137,28 @@ def dns_answer(ident, name, addr):
             b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4) + _ip(addr))
 
 
-def tls_client_hello(sni, rng):
+def tls_client_hello(sni, rng, ciphers=(0x1301, 0x1302)):
     name = sni.encode()
     sni_ext = struct.pack("!HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
     ext = sni_ext + struct.pack("!HHH", 0x000a, 4, 2) + b"\x00\x1d"
+    suites = b"".join(struct.pack("!H", c) for c in ciphers)
     body = (b"\x03\x03" + bytes(rng.getrandbits(8) for _ in range(32)) + b"\x00" +
-            struct.pack("!H", 4) + b"\x13\x01\x13\x02" + b"\x01\x00" + struct.pack("!H", len(ext)) +
+            struct.pack("!H", len(suites)) + suites + b"\x01\x00" + struct.pack("!H", len(ext)) +
             ext)
     hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
     return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+
+
+def tls_client_hello_fingerprints(ciphers=(0x1301, 0x1302)):
+    """JA3 hash and JA4 of tls_client_hello(..., ciphers): TLS 1.2 record version 771, the
+    given suites, extensions server_name (0) and supported_groups (10) with x25519 (29), no
+    point formats, no ALPN, no signature algorithms (computed here from the published
+    definitions, not by the sensor)."""
+    ja3 = "771,%s,0-10,29," % "-".join(str(c) for c in ciphers)
+    b = hashlib.sha256(",".join(sorted("%04x" % c for c in ciphers)).encode()).hexdigest()[:12]
+    c = hashlib.sha256(b"000a").hexdigest()[:12]
+    ja4 = "t12d%02d0200_%s_%s" % (len(ciphers), b, c)
+    return hashlib.md5(ja3.encode()).hexdigest(), ja4
 
 
 def tls_server_hello(rng):

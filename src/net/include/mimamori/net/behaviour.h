@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -69,7 +70,7 @@ struct HashList {
 };
 
 /// Threat-intelligence indicators: addresses and networks, domains (a listed domain covers its
-/// subdomains), each with the name of its list.
+/// subdomains), TLS client fingerprints (JA3 hashes, JA4 strings), each with the name of its list.
 struct IntelList {
   struct Range {
     uint32_t lo = 0, hi = 0;
@@ -78,16 +79,55 @@ struct IntelList {
   std::vector<Range> v4;  ///< sorted by lo, after finish()
   std::vector<std::pair<IpNetwork, std::string>> v6;
   std::unordered_map<std::string, std::string> domains;
-  /// Adds a list file: one indicator a line — an IPv4/IPv6 address, a CIDR block, a domain or
-  /// a URL (its host counts) — with '#' comments, or CSV rows (the first field that is one of
-  /// those). A bad line is reported (file:line, why) and skipped.
+  std::unordered_map<std::string, std::string> ja3, ja4;  ///< lowercase
+  /// Adds a list file: one indicator a line — an IPv4/IPv6 address, a CIDR block, a domain, a
+  /// URL (its host counts), `ja3:<md5 hex>`, `ja4:<fingerprint>` or a bare JA4 fingerprint —
+  /// with '#' comments, or CSV rows (the first field that is one of those). A bad line is
+  /// reported (file:line, why) and skipped.
   core::Status add_file(const std::string& path);
   void finish();
   /// The list naming this address, or null.
   const std::string* find(const core::IpAddress& a) const;
   /// The list naming this domain or one of its parents (lowercase, no final dot), or null.
   const std::string* find_domain(std::string_view name) const;
-  bool empty() const { return v4.empty() && v6.empty() && domains.empty(); }
+  /// The list naming this JA3 hash / JA4 fingerprint, or null.
+  const std::string* find_ja3(std::string_view hash) const;
+  const std::string* find_ja4(std::string_view fingerprint) const;
+  bool empty() const {
+    return v4.empty() && v6.empty() && domains.empty() && ja3.empty() && ja4.empty();
+  }
+};
+
+/// The indicator and hash lists as loaded from their files, replaced whole when a file changes:
+/// a worker keeps the lists it holds and takes the newer ones between packets (a version
+/// number to compare, no lock on the packet path), so a reload drops no packet.
+class LiveLists {
+ public:
+  struct Source {
+    std::string path;
+    bool optional = false;  ///< missing is "empty for now" (the server's list before a pull)
+  };
+  LiveLists(std::vector<Source> intel, std::vector<Source> hashes);
+  /// Reads every file; an unreadable file that is not optional is an error.
+  core::Status load();
+  /// Re-reads the files when one changed (size or modification time; appeared or gone), or
+  /// always with `force`. An unreadable file keeps the lists as they were, and says why.
+  /// True when the lists were replaced.
+  bool reload(bool force = false);
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
+  std::shared_ptr<const IntelList> intel() const;
+  std::shared_ptr<const HashList> hashes() const;
+  bool has_intel_sources() const { return !intel_src_.empty(); }
+
+ private:
+  core::Status read(std::shared_ptr<IntelList>& intel, std::shared_ptr<HashList>& hashes) const;
+  std::string stamp() const;
+  std::vector<Source> intel_src_, hash_src_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const IntelList> intel_;
+  std::shared_ptr<const HashList> hashes_;
+  std::string stamp_;
+  std::atomic<uint64_t> version_{0};
 };
 
 struct BehaviourOptions {
@@ -151,12 +191,13 @@ struct BehaviourOptions {
     bool fileinfo = true;  ///< `fileinfo` records for every hashed HTTP body
     bool magic = false;    ///< the content's type (libmagic) in `fileinfo.magic` (costly)
     uint32_t body_limit = 100 * 1024;  ///< the HTTP response body limit (bodies cut there)
-    std::shared_ptr<const HashList> hashes;
   } files;
   struct Intel {
     bool enabled = true;
-    std::shared_ptr<const IntelList> list;  ///< `behaviour.intel.lists`
   } intel;
+  /// `behaviour.intel.lists` (and `behaviour.intel.server-list`, written from the server's
+  /// threat indicators) and `behaviour.files.hash-lists`, reloadable while running.
+  std::shared_ptr<LiveLists> lists;
 
   /// Reads `behaviour.*` and HOME_NET; throws core::ConfigError naming the key and the bad item,
   /// and reads the hash-list files (a bad line is logged and skipped).

@@ -31,6 +31,21 @@ struct PlanTerms {
   std::string right_to_cancel;       ///< the customer's right to cancel (解約の権利)
 };
 
+/// The desk's SLA targets when a plan names none, in minutes (ordinary questions: business time
+/// on the desk's calendar; security incidents: around the clock).
+inline constexpr int64_t kDefaultFirstResponseMinutes = 4 * 60;
+inline constexpr int64_t kDefaultResolutionMinutes = 27 * 60;  // 3 business days of 9 hours
+inline constexpr int64_t kDefaultSecurityFirstResponseMinutes = 60;
+inline constexpr int64_t kDefaultSecurityResolutionMinutes = 24 * 60;
+
+/// The desk's SLA terms of a plan (`desk_sla`), in minutes; 0: the default above.
+struct PlanDeskSla {
+  int64_t first_response_minutes = 0;
+  int64_t resolution_minutes = 0;
+  int64_t security_first_response_minutes = 0;
+  int64_t security_resolution_minutes = 0;
+};
+
 /// A plan as a provider offers it.
 struct Plan {
   std::string id, name;
@@ -49,6 +64,7 @@ struct Plan {
   int64_t insurance_coverage = 0;      ///< 簡易サイバー保険 cover (要件 5)
   std::string consulting;              ///< periodic consulting (2類)
   PlanTerms terms;
+  PlanDeskSla desk_sla;          ///< the desk's SLA targets (要件 1 相談窓口)
   std::string status = "draft";  ///< draft or registered
   int64_t created_at = 0, updated_at = 0;
 };
