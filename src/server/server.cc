@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "desk/desk.h"
+#include "dispatch/dispatch.h"
 #include "http/http.h"
 #include "ingest/ingest_queue.h"
 #include "mimamori/core/clock.h"
@@ -118,6 +119,11 @@ struct Server::Impl {
       } else if (*n > 0 && delivery) {
         delivery->wake();
       }
+      if (auto n = check_dispatch_arrivals(*store, now); !n.ok()) {
+        spdlog::warn("dispatch arrival check: {}", n.error().message);
+      } else if (*n > 0 && delivery) {
+        delivery->wake();
+      }
       lock.lock();
       cv.wait_for(lock, std::chrono::milliseconds(options.background_interval_ms),
                   [&] { return stopping; });
@@ -167,6 +173,7 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
   if (auto st = check_notify_options(options.notify); !st.ok()) return st.error();
   if (auto st = check_retention_options(options.store.retention); !st.ok()) return st.error();
   if (auto st = check_desk_options(options.desk); !st.ok()) return st.error();
+  if (auto st = check_dispatch_options(options.dispatch); !st.ok()) return st.error();
   StoreOptions so = options.store;
   if (so.secret_key_file.empty()) {
     so.secret_key_file = (std::filesystem::path(options.data_dir) / "secret.key").string();
@@ -406,6 +413,13 @@ ServerOptions load_server_options(const core::Config& c) {
   d.max_attachments = c.get<int64_t>("desk.max_attachments", d.max_attachments);
   d.session_timeout_s = c.get<int64_t>("desk.session_timeout_s", d.session_timeout_s);
   if (auto st = check_desk_options(d); !st.ok()) {
+    throw core::ConfigError(fmt::format("{}: {}", c.source(), st.error().message));
+  }
+  auto& dp = o.dispatch;
+  dp.onsite_hours = c.get<int64_t>("dispatch.onsite_hours", dp.onsite_hours);
+  dp.max_evidence_bytes = c.get<int64_t>("dispatch.max_evidence_bytes", dp.max_evidence_bytes);
+  dp.max_evidence_files = c.get<int64_t>("dispatch.max_evidence_files", dp.max_evidence_files);
+  if (auto st = check_dispatch_options(dp); !st.ok()) {
     throw core::ConfigError(fmt::format("{}: {}", c.source(), st.error().message));
   }
   auto& s = o.store;

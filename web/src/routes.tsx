@@ -8,6 +8,7 @@ import { Audit } from './screens/Audit';
 import { DeskList, DeskTicketScreen, FaqEditor, PortalDesk } from './screens/Desk';
 import { Contracts, Reports, SelfCheck, Statistics } from './screens/Business';
 import { Devices } from './screens/Devices';
+import { Dispatches } from './screens/Dispatches';
 import { IncidentScreen } from './screens/Incident';
 import { InsuranceScreen, PolicyScreen } from './screens/Insurance';
 import { Notifications } from './screens/Notifications';
@@ -54,6 +55,7 @@ export const routes: ScreenRoute[] = [
   { path: '/reports', screen: Reports, audience: 'provider', nav: 'nav.reports' },
   { path: '/statistics', screen: Statistics, audience: 'provider', nav: 'nav.stats', roles: ['provider_admin'] },
   { path: '/self-check', screen: SelfCheck, audience: 'provider', nav: 'nav.selfcheck', roles: ['provider_admin'] },
+  { path: '/dispatches', screen: Dispatches, audience: 'any', nav: 'nav.dispatches' },
   { path: '/portal', screen: Portal, audience: 'customer', nav: 'nav.portal' },
   { path: '/portal/desk', screen: PortalDesk, audience: 'customer', nav: 'nav.pdesk' },
   { path: '/portal/settings', screen: PortalSettings, audience: 'customer', nav: 'nav.settings', roles: ['customer_admin'] },

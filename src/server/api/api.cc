@@ -211,6 +211,23 @@ const std::vector<Route>& Api::routes() {
        "Replace a canned answer (provider_admin, desk)"},
       {"DELETE", "/api/v1/desk/faq/{id}", Auth::kUser, h_delete_faq,
        "Delete a canned answer (provider_admin, desk)"},
+      {"GET", "/api/v1/technicians", Auth::kUser, h_list_technicians,
+       "Technician profiles: skills, prefectures, availability (provider roles)"},
+      {"PUT", "/api/v1/technicians/{id}", Auth::kUser, h_save_technician,
+       "Set a technician's profile (provider_admin, analyst)"},
+      {"GET", "/api/v1/dispatches", Auth::kUser, h_list_dispatches,
+       "Dispatches (駆け付け); technician_id=me: the caller's own"},
+      {"POST", "/api/v1/dispatches", Auth::kUser, h_open_dispatch,
+       "Open a dispatch from an incident or a ticket (remote, or on site at once)"},
+      {"GET", "/api/v1/dispatches/{id}", Auth::kUser, h_get_dispatch,
+       "A dispatch with its steps and evidence"},
+      {"POST", "/api/v1/dispatches/{id}/evidence", Auth::kUser, h_add_evidence,
+       "Add a file of evidence (the body is the file)"},
+      {"GET", "/api/v1/dispatches/{id}/evidence/{file}", Auth::kUser, h_get_evidence,
+       "A file of evidence, as a download"},
+      {"POST", "/api/v1/dispatches/{id}/{action}", Auth::kUser, h_dispatch_action,
+       "remote, onsite (the SOC and the desk); depart, arrive, work, finish, action (the "
+       "technician); signoff (the customer or the technician)"},
   };
   return kRoutes;
 }
@@ -358,8 +375,9 @@ void Api::handle(HttpRequest&& req, HttpRespond respond) {
 
 size_t Api::route_body_limit(const Route& route) const {
   // Desk tickets and replies may carry attachments (base64): they take server.max_body too.
-  const bool large =
-      route.fn == h_ingest || route.fn == h_create_ticket || route.fn == h_ticket_action;
+  // Evidence of a dispatch is a file as the body: the same limit.
+  const bool large = route.fn == h_ingest || route.fn == h_create_ticket ||
+                     route.fn == h_ticket_action || route.fn == h_add_evidence;
   return large ? options_.max_body : options_.max_json_body;
 }
 

@@ -243,6 +243,14 @@ void h_remove_claim_line(Call&);
 void h_claim_status(Call&);
 void h_claim_package(Call&);
 void h_claim_package_pdf(Call&);
+void h_list_technicians(Call&);
+void h_save_technician(Call&);
+void h_list_dispatches(Call&);
+void h_open_dispatch(Call&);
+void h_get_dispatch(Call&);
+void h_dispatch_action(Call&);
+void h_add_evidence(Call&);
+void h_get_evidence(Call&);
 
 /// True for `http(s)://host[:port]` made only of characters safe inside a shell command.
 bool public_url_ok(std::string_view url);

@@ -178,19 +178,19 @@ void h_ticket_action(Call& call) {
   call.json(200, to_text(ticket_json(*t, desk_calendar(call.api->options().desk))));
 }
 
-void h_get_ticket_attachment(Call& call) {
-  auto f = get_attachment(*call.store, call.principal, call.param("id"), call.param("file"));
-  if (!f.ok()) return call.error(f.error());
-  // Always a download, never rendered here: no HTML or script from a mail runs in the console.
+void respond_download(Call& call, std::string_view filename, std::string_view sha256,
+                      std::string data) {
+  // Always a download, never rendered here: no HTML or script from a mail (or a file a
+  // technician uploaded) runs in the console.
   HttpResponse r;
   r.status = 200;
   r.content_type = "application/octet-stream";
   std::string ascii;
-  for (unsigned char ch : f->filename) {
+  for (unsigned char ch : filename) {
     ascii += ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\' ? static_cast<char>(ch) : '_';
   }
   std::string encoded;
-  for (unsigned char ch : f->filename) {
+  for (unsigned char ch : filename) {
     if (std::isalnum(ch) || ch == '.' || ch == '-' || ch == '_') {
       encoded += static_cast<char>(ch);
     } else {
@@ -202,11 +202,17 @@ void h_get_ticket_attachment(Call& call) {
       fmt::format("attachment; filename=\"{}\"; filename*=UTF-8''{}", ascii, encoded));
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; sandbox");
-  r.headers.emplace_back("X-Mimamori-SHA256", f->sha256);
+  r.headers.emplace_back("X-Mimamori-SHA256", std::string(sha256));
   r.headers.emplace_back("Cache-Control", "no-store");
-  r.body = std::move(f->data);
+  r.body = std::move(data);
   call.api->record(call, 200);
   call.respond(std::move(r));
+}
+
+void h_get_ticket_attachment(Call& call) {
+  auto f = get_attachment(*call.store, call.principal, call.param("id"), call.param("file"));
+  if (!f.ok()) return call.error(f.error());
+  respond_download(call, f->filename, f->sha256, std::move(f->data));
 }
 
 void h_list_inbox(Call& call) {

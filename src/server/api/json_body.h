@@ -26,6 +26,11 @@ int64_t get_int(const json::object& o, std::string_view key, int64_t fallback, s
 inline std::string to_text(const json::value& v) { return json::serialize(v); }
 /// A JSON string value from possibly non-UTF-8 bytes (kept as is: the store holds UTF-8).
 inline json::value jstr(std::string_view s) { return json::value(json::string(s)); }
+/// Answers with `data` as a download (application/octet-stream, Content-Disposition:
+/// attachment with the file name, nosniff, a sandboxing CSP, X-Mimamori-SHA256): desk
+/// attachments and dispatch evidence are never rendered by the browser.
+void respond_download(Call& call, std::string_view filename, std::string_view sha256,
+                      std::string data);
 /// An integer query parameter (fallback when absent or not a number).
 int64_t query_int(const HttpRequest& req, std::string_view name, int64_t fallback);
 

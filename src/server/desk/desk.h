@@ -140,6 +140,16 @@ Result<FaqEntry> update_faq(Store& store, const Principal& p, std::string_view i
 /// Deletes an entry (provider_admin, desk); audited.
 Status delete_faq(Store& store, const Principal& p, std::string_view id);
 
+/// What libmagic says the bytes are (application/octet-stream when it cannot tell); used for
+/// desk attachments and dispatch evidence alike.
+std::string sniff_file_type(std::string_view data);
+/// Queues a notice to the provider's own channels whose minimum severity it reaches, once per
+/// `key` and channel (outbox idempotency key `desk:<key>:<channel>`), inside `tx`; the desk's
+/// SLA warnings and the dispatch's late-arrival warnings go this way.
+Status queue_provider_notice(SqlTx& tx, std::string_view customer_id, std::string_view key,
+                             std::string_view severity, std::string_view subject,
+                             std::string_view body, int64_t now);
+
 // --- mail -------------------------------------------------------------------------------
 
 /// A mail as the desk reads it (GMime): text in UTF-8 whatever its charset and encoding.

@@ -773,4 +773,12 @@ Result<int64_t> check_desk_sla(Store& store, const DeskOptions& options, int64_t
   return queued;
 }
 
+std::string sniff_file_type(std::string_view data) { return sniff_type(data); }
+
+Status queue_provider_notice(SqlTx& tx, std::string_view customer_id, std::string_view key,
+                             std::string_view severity, std::string_view subject,
+                             std::string_view body, int64_t now) {
+  return enqueue_provider_notice(tx, customer_id, key, severity, subject, body, now);
+}
+
 }  // namespace mimamori::server

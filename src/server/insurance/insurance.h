@@ -133,8 +133,8 @@ Result<InsurancePolicy> claim_policy(Store& store, const Principal& p, const Cla
 using PackageEntry = TimelineEntry;
 
 /// The dispatch (駆け付け) steps of an incident for the package's timeline, kind "dispatch".
-std::vector<TimelineEntry> dispatch_entries(SqlTx& tx, std::string_view customer_id,
-                                            std::string_view incident_id);
+Result<std::vector<TimelineEntry>> dispatch_entries(SqlTx& tx, std::string_view customer_id,
+                                                    std::string_view incident_id);
 
 /// One piece of evidence with its SHA-256.
 struct Evidence {

@@ -125,10 +125,9 @@ Result<ClaimPackage> gather_claim_package(Store& store, const Principal& p,
       }
     }
     // Dispatch: on-site steps, from the dispatch domain.
-    for (auto& e : dispatch_entries(tx, cus, incident_id)) {
-      e.kind = "dispatch";
-      tl.push_back(std::move(e));
-    }
+    auto dispatched = dispatch_entries(tx, cus, incident_id);
+    if (!dispatched.ok()) return dispatched.error();
+    for (auto& e : *dispatched) tl.push_back(std::move(e));
     // Evidence: the raw events behind the incident's alerts, hashed as stored (read from the
     // compressed blocks or the older uncompressed rows: the same bytes either way).
     auto ev = tx.q(

@@ -269,6 +269,49 @@ const std::vector<Migration>& migrations() {
            "month TEXT NOT NULL, messages BIGINT NOT NULL, created_at BIGINT NOT NULL, PRIMARY "
            "KEY (customer_id, month))",
        }},
+      {13,
+       "dispatch: technician profiles, dispatches with their steps, actions and evidence, and "
+       "the idempotency keys of their requests",
+       {
+           // A provider user's profile as a technician: skills, prefectures served, weekly
+           // availability windows in JST, each list newline-separated.
+           "CREATE TABLE technicians (user_id TEXT PRIMARY KEY REFERENCES users(id), skills TEXT "
+           "NOT NULL, prefectures TEXT NOT NULL, availability TEXT NOT NULL, updated_at BIGINT "
+           "NOT NULL)",
+           // One dispatch (駆け付け) of an incident or a desk ticket. promise_source: the plan
+           // whose on-site term gave promised_at, or 'config'. late_warned_at: when the missed
+           // arrival was told (0: not yet), so it is told once.
+           "CREATE TABLE dispatches (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL REFERENCES "
+           "customers(id), incident_id TEXT, ticket_id TEXT, kind TEXT NOT NULL, state TEXT NOT "
+           "NULL, summary TEXT NOT NULL, remote_done TEXT NOT NULL DEFAULT '', remote_outcome "
+           "TEXT NOT NULL DEFAULT '', prefecture TEXT NOT NULL DEFAULT '', address TEXT NOT NULL "
+           "DEFAULT '', skills TEXT NOT NULL DEFAULT '', technician_id TEXT, requested_at BIGINT "
+           "NOT NULL DEFAULT 0, promised_at BIGINT NOT NULL DEFAULT 0, onsite_hours BIGINT NOT "
+           "NULL DEFAULT 0, promise_source TEXT NOT NULL DEFAULT '', signoff_name TEXT NOT NULL "
+           "DEFAULT '', signoff_at BIGINT NOT NULL DEFAULT 0, late_warned_at BIGINT NOT NULL "
+           "DEFAULT 0, created_by TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT "
+           "NOT NULL)",
+           "CREATE INDEX dispatches_customer ON dispatches(customer_id, created_at)",
+           "CREATE INDEX dispatches_incident ON dispatches(incident_id)",
+           "CREATE INDEX dispatches_technician ON dispatches(technician_id, state)",
+           "CREATE INDEX dispatches_state ON dispatches(state, promised_at)",
+           // Its history: each state reached, remote support recorded, each action line.
+           "CREATE TABLE dispatch_steps (id TEXT PRIMARY KEY, dispatch_id TEXT NOT NULL, "
+           "customer_id TEXT NOT NULL, at BIGINT NOT NULL, state TEXT NOT NULL, actor TEXT NOT "
+           "NULL, note TEXT NOT NULL)",
+           "CREATE INDEX dispatch_steps_dispatch ON dispatch_steps(dispatch_id, at)",
+           // Evidence (photos, files), base64 in data like desk attachments, by SHA-256.
+           "CREATE TABLE dispatch_evidence (id TEXT PRIMARY KEY, dispatch_id TEXT NOT NULL, "
+           "customer_id TEXT NOT NULL, filename TEXT NOT NULL, content_type TEXT NOT NULL, "
+           "sniffed_type TEXT NOT NULL, size BIGINT NOT NULL, sha256 TEXT NOT NULL, actor TEXT "
+           "NOT NULL, data TEXT NOT NULL, created_at BIGINT NOT NULL)",
+           "CREATE INDEX dispatch_evidence_dispatch ON dispatch_evidence(dispatch_id)",
+           // A request that changed a dispatch, by the actor's Idempotency-Key: the same key
+           // again answers what the first answered and changes nothing.
+           "CREATE TABLE dispatch_requests (actor TEXT NOT NULL, idempotency_key TEXT NOT NULL, "
+           "dispatch_id TEXT NOT NULL, status BIGINT NOT NULL DEFAULT 0, answer TEXT NOT NULL "
+           "DEFAULT '', created_at BIGINT NOT NULL, PRIMARY KEY (actor, idempotency_key))",
+       }},
   };
   return kMigrations;
 }

@@ -44,6 +44,10 @@ constexpr const char* kSampleLine =
     R"({"description":"駆け付け","item":"initial_response","amount":80000,)"
     R"("incurred_on":"2026-11-27"})";
 
+/// The role table's technician: serves Tokyo around the clock.
+constexpr const char* kTechnicianProfile =
+    R"({"skills":["PC"],"prefectures":["東京都"],"availability":["all 00:00-24:00"]})";
+
 const std::vector<std::string>& columns() {
   static const std::vector<std::string> kColumns = {
       "provider_admin", "analyst",       "technician", "desk",
@@ -206,6 +210,7 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
       auto u = create_user(role + "@roles.example.jp", role, customer ? tenants_[0].customer : "");
       ASSERT_EQ(u.status, 201) << u.body;
       if (role == "analyst") analyst_id_ = u.str("id");
+      if (role == "technician") technician_id_ = u.str("id");
     }
     ASSERT_EQ(create_user("probe@roles.example.jp", "customer_user", tenants_[0].customer).status,
               201);
@@ -278,6 +283,30 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
                                                      {"data_base64", core::base64("a")}}}}}));
     EXPECT_EQ(r.status, 201) << r.body;
     return r.str("id");
+  }
+
+  /// A dispatch of tenant `t` (from a fresh ticket), taken by the provider admin as far as
+  /// `state`: remote, or assigned (to the role table's technician) and on to finished.
+  std::string fresh_dispatch(Tenant& t, const std::string& state) {
+    if (!technician_profile_) {
+      auto r = admin_->send("PUT", "/api/v1/technicians/" + technician_id_, kTechnicianProfile);
+      EXPECT_EQ(r.status, 200) << r.body;
+      technician_profile_ = true;
+    }
+    auto r = admin_->post("/api/v1/dispatches",
+                          json::serialize(json::object{{"ticket_id", fresh_ticket(t)}}));
+    EXPECT_EQ(r.status, 201) << r.body;
+    const std::string id = r.str("id");
+    if (state == "remote") return id;
+    r = admin_->post("/api/v1/dispatches/" + id + "/onsite", R"({"prefecture":"東京都"})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    const std::pair<const char*, const char*> steps[] = {
+        {"assigned", "depart"}, {"departed", "arrive"}, {"arrived", "work"}, {"working", "finish"}};
+    for (const auto& [from, action] : steps) {
+      if (state == from) break;
+      EXPECT_EQ(admin_->post("/api/v1/dispatches/" + id + "/" + action).status, 200) << action;
+    }
+    return id;
   }
 
   std::string first_id(const std::string& path) {
@@ -589,6 +618,28 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
              [](RoleTableServer& s, auto&, int) {
                return Req{"DELETE", "/api/v1/desk/faq/" + s.fresh_faq(), "", {}, false};
              }},
+            {"GET /api/v1/technicians",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/technicians", "", {}, false};
+             }},
+            {"PUT /api/v1/technicians/{id}",
+             [](RoleTableServer& s, auto&, int) {
+               return Req{
+                   "PUT", "/api/v1/technicians/" + s.technician_id_, kTechnicianProfile, {}, false};
+             }},
+            {"GET /api/v1/dispatches",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/dispatches?customer_id=" + t.customer, ""};
+             }},
+            {"POST /api/v1/dispatches",
+             [](RoleTableServer& s, Tenant& t, int) {
+               return Req{"POST", "/api/v1/dispatches",
+                          json::serialize(json::object{{"ticket_id", s.fresh_ticket(t)}})};
+             }},
+            {"GET /api/v1/dispatches/{id}",
+             [](RoleTableServer& s, Tenant& t, int) {
+               return Req{"GET", "/api/v1/dispatches/" + s.fresh_dispatch(t, "remote"), ""};
+             }},
             {"GET /api/v1/device-packages",
              [](RoleTableServer& s, auto&, int) {
                s.put_repo_file("mimamori.gpg", "key");
@@ -803,6 +854,33 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
                              std::string(files[0].at("id").as_string())),
                  ""};
     }
+    if (route.rfind("POST /api/v1/dispatches/{id}/", 0) == 0) {
+      const std::string action = route.substr(route.rfind('/') + 1);
+      static const std::map<std::string, std::pair<std::string, std::string>> kFromAndBody = {
+          {"remote", {"remote", R"({"text":"再起動","outcome":"unresolved"})"}},
+          {"onsite", {"remote", R"({"prefecture":"東京都"})"}},
+          {"depart", {"assigned", "{}"}},
+          {"arrive", {"departed", "{}"}},
+          {"work", {"arrived", "{}"}},
+          {"finish", {"working", "{}"}},
+          {"action", {"working", R"({"text":"LANケーブル交換"})"}},
+          {"signoff", {"finished", R"({"name":"山田"})"}},
+          {"evidence", {"assigned", "photo"}}};
+      auto it = kFromAndBody.find(action);
+      if (it == kFromAndBody.end()) {
+        ADD_FAILURE() << route << ": no sample request in role_table_test.cc";
+        return Req{"GET", "/none", ""};
+      }
+      const std::string id = fresh_dispatch(target, it->second.first);
+      const std::string path = "/api/v1/dispatches/" + id + "/" + action;
+      return Req{"POST", action == "evidence" ? path + "?filename=a.jpg" : path, it->second.second};
+    }
+    if (route == "GET /api/v1/dispatches/{id}/evidence/{file}") {
+      const std::string id = fresh_dispatch(target, "assigned");
+      auto f = admin_->post("/api/v1/dispatches/" + id + "/evidence?filename=a.jpg", "photo");
+      EXPECT_EQ(f.status, 201) << f.body;
+      return Req{"GET", "/api/v1/dispatches/" + id + "/evidence/" + f.str("id"), ""};
+    }
     if (route == "POST /api/v1/desk/inbox/{id}/assign") {
       // A mail from a sender nobody knows, taken as the listener takes it.
       auto m = accept_mail(ts_->server->store(), DeskOptions{},
@@ -913,7 +991,8 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Client> admin_;
   Tenant tenants_[2];
   int counter_ = 0;
-  std::string analyst_id_, plan_id_;
+  std::string analyst_id_, plan_id_, technician_id_;
+  bool technician_profile_ = false;
   std::map<std::string, Client> sessions_;
   std::map<std::string, std::string> policy_contracts_;  // customer → contract with a policy
 };

@@ -384,6 +384,12 @@ const std::map<int64_t, std::string>& undo() {
        "outbox DROP COLUMN attachment; ALTER TABLE outbox DROP COLUMN attachment_type; ALTER "
        "TABLE outbox DROP COLUMN attachment_name; DELETE FROM schema_migrations WHERE version = "
        "12;"},
+      {13,
+       "DROP TABLE dispatch_requests; DROP INDEX dispatch_evidence_dispatch; DROP TABLE "
+       "dispatch_evidence; DROP INDEX dispatch_steps_dispatch; DROP TABLE dispatch_steps; "
+       "DROP INDEX dispatches_state; DROP INDEX dispatches_technician; DROP INDEX "
+       "dispatches_incident; DROP INDEX dispatches_customer; DROP TABLE dispatches; DROP TABLE "
+       "technicians; DELETE FROM schema_migrations WHERE version = 13;"},
   };
   return kUndo;
 }
@@ -402,7 +408,12 @@ const std::set<std::string> kLaterTables = {"login_throttle",
                                             "insurance_claims",
                                             "insurance_claim_lines",
                                             "event_blocks",
-                                            "report_mailings"};
+                                            "report_mailings",
+                                            "technicians",
+                                            "dispatches",
+                                            "dispatch_steps",
+                                            "dispatch_evidence",
+                                            "dispatch_requests"};
 
 class MakeFixture : public ::testing::TestWithParam<std::string> {};
 

@@ -8,6 +8,7 @@ import { currentUser } from '../session';
 import { jst } from '../time';
 import { Card, ErrorBox, Field, Loading, Page, Severity, Status, useLoad } from '../ui';
 import { ClaimsCard } from './Insurance';
+import { DispatchPanel } from './Dispatches';
 import { NotFound } from './NotFound';
 import { PortalIncident } from './Portal';
 
@@ -159,6 +160,7 @@ function SocIncident({ x, reload }: { x: IncidentDetail; reload: () => void }) {
           {closed && textForm('reopen', t('incident.reopen.reason'), t('incident.reopen'))}
         </Card>
       </div>
+      <DispatchPanel incidentId={x.id} />
       <Card title={t('incident.timeline')}>
         <ol class="timeline">
           {x.timeline.map((e, i) => (

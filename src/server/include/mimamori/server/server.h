@@ -43,6 +43,15 @@ struct DeskOptions {
   int64_t session_timeout_s = 60;           ///< one listener session, at most
 };
 
+/// On-site dispatch (駆け付け).
+struct DispatchOptions {
+  /// Promised arrival, in wall-clock hours after the request, when the customer's plan names
+  /// none (dispatch_arrival_hours 0) or the customer has no active contract.
+  int64_t onsite_hours = 24;
+  int64_t max_evidence_bytes = 8 << 20;  ///< one file of evidence
+  int64_t max_evidence_files = 20;       ///< per dispatch
+};
+
 /// Everything mimamori-server reads from its configuration (see README: server.yaml).
 struct ServerOptions {
   StoreOptions store;
@@ -68,6 +77,7 @@ struct ServerOptions {
   bool deliver_notifications = true;
   NotifyOptions notify;
   DeskOptions desk;
+  DispatchOptions dispatch;
   int64_t login_attempts_per_minute = 20;  ///< per source address
   int64_t enroll_attempts_per_minute = 10;
 
