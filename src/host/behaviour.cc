@@ -164,7 +164,8 @@ Behaviour::Behaviour(Options options) : o_(std::move(options)) {}
 
 Behaviour::~Behaviour() { stop(); }
 
-void Behaviour::mark_dir(const std::string& dir, int depth, bool suid, bool fresh) {
+void Behaviour::mark_dir(const std::string& dir, int depth, bool suid, bool fresh,
+                         std::deque<std::pair<std::string, int>>* later) {
   std::error_code ec;
   std::string d = fs::weakly_canonical(dir, ec).string();
   if (ec || !fs::is_directory(d, ec)) return;
@@ -204,7 +205,10 @@ void Behaviour::mark_dir(const std::string& dir, int depth, bool suid, bool fres
         suid_[e.path().string()] = {static_cast<uint64_t>(st.st_ino), st.st_mode};
     } else if (S_ISDIR(st.st_mode) && depth < o_.suid_depth &&
                !skipped_subdir(e.path().filename().string())) {
-      mark_dir(e.path().string(), depth + 1, true, fresh);
+      if (later)
+        later->emplace_back(e.path().string(), depth + 1);
+      else
+        mark_dir(e.path().string(), depth + 1, true, fresh);
     }
   }
 }
@@ -238,7 +242,6 @@ core::Status Behaviour::start(EventSink& sink) {
   mark_dir(parent(o_.sudoers), 0, false);
   mark_dir(o_.sudoers_dir, 0, false);
   mark_dir(parent(o_.group_file), 0, false);
-  for (const auto& p : o_.suid_paths) mark_dir(p, 0, true);
   for (const auto& h : o_.homes) {
     std::string c = fs::weakly_canonical(h, ec).string();
     if (ec || !fs::is_directory(c, ec)) continue;
@@ -276,6 +279,16 @@ core::Status Behaviour::start(EventSink& sink) {
     if (p->empty()) continue;
     know(*p);
     mark_dir(parent(*p), 0, false);
+  }
+  // SUID/SGID folders last and breadth first: when a machine has more folders than the cap
+  // (a /tmp full of build trees), the deepest temporary folders are the ones left out, never
+  // sudoers, the logs, the homes, the agent's own files or the top of a SUID folder.
+  std::deque<std::pair<std::string, int>> pending;
+  for (const auto& p : o_.suid_paths) pending.emplace_back(p, 0);
+  while (!pending.empty()) {
+    auto [dir, depth] = std::move(pending.front());
+    pending.pop_front();
+    mark_dir(dir, depth, true, false, &pending);
   }
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
   thread_ = std::thread([this] { loop(); });

@@ -20,6 +20,9 @@ for d in etc home var/log; do
   mount -t overlay overlay -o lowerdir=/$d,upperdir=$PWD/ov/$d/up,workdir=$PWD/ov/$d/work /$d
 done
 mount -t tmpfs tmpfs /var/tmp
+# More folders than the agent watches (4096): a temporary folder full of build trees must cost
+# the deepest of them, never the logs, sudoers, the agent's files or the top of /var/tmp.
+mkdir -p /var/tmp/build && (cd /var/tmp/build && mkdir $(seq -f 'obj%g' 1 4200))
 # The machine as the intruder finds it: a user, a sudo group, the logs with lines in them.
 getent group sudo >/dev/null || groupadd sudo
 useradd -m -s /bin/bash alice

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -148,6 +149,7 @@ def main():
         return 1
     print("lists reloaded while running (%s): 1 intel and 1 file alert, after the change only"
           % args.trigger)
+    shutil.rmtree(d, True)
     return 0
 
 

@@ -9,6 +9,7 @@ behaviour detectors fires.
 Prints one line per variant and "N of N variants as expected"; exits 1 otherwise."""
 
 import argparse
+import atexit
 import base64
 import gzip
 import hashlib
@@ -16,6 +17,7 @@ import ipaddress
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -308,11 +310,16 @@ def scenario_beacon(s):
         sess.reply(tls_server_hello(rng), 0.03)
         sess.send(tls_app_data(rng.randint(300, 900), rng), 0.05)
         sess.close(0.05)
-    # Irregular visits to a web service: not periodic.
+    # Irregular visits to a web service: not periodic. Gaps of eight sizes, each 1.7 times the
+    # last, twice each in a random order: no period fits more than a few of them (random
+    # exponential gaps would now and then happen to look periodic, and the detector would be
+    # right to say so).
     pc3, web = net.internal(), net.external()
     t = start
-    for i in range(rng.randint(15, 40)):
-        t += rng.expovariate(1 / 120)
+    gaps = [g * rng.uniform(0.97, 1.03) for g in (20, 34, 58, 98, 167, 284, 483, 821)] * 2
+    rng.shuffle(gaps)
+    for gap in gaps:
+        t += gap
         sess = Session(s.cap, t, pc3, s.eport(), web, 443).handshake()
         sess.send(bytes(rng.getrandbits(8) for _ in range(300)), 0.05).close(0.05)
     # NTP every 64 s: an ignored port.
@@ -752,6 +759,8 @@ def main():
     args = ap.parse_args()
     first = args.seed if args.seed is not None else random.SystemRandom().randint(1, 10 ** 6)
     root = args.keep or tempfile.mkdtemp(prefix="behaviour-")
+    if not args.keep:
+        atexit.register(shutil.rmtree, root, True)
     ok = 0
     for v in range(args.variants):
         seed = first + v

@@ -7,6 +7,7 @@
 /// Acts of a package manager (and its maintainer scripts) are reported at low severity.
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -70,7 +71,10 @@ class Behaviour : public Collector {
 
   void loop();
   /// `fresh`: a folder made after the start, whose SUID files are new, not the baseline.
-  void mark_dir(const std::string& dir, int depth, bool suid, bool fresh = false);
+  // Watches `dir`; for SUID folders, also its subfolders to the configured depth: queued on
+  // `later` (breadth first) when given, else at once.
+  void mark_dir(const std::string& dir, int depth, bool suid, bool fresh = false,
+                std::deque<std::pair<std::string, int>>* later = nullptr);
   void mark_file(const std::string& path);
   void on_event(const std::string& dir, const std::string& name, uint64_t mask, int pid);
   Role role_of(const std::string& dir, const std::string& name, const std::string& path) const;
