@@ -5,24 +5,9 @@
 #include "insurance/insurance.h"
 #include "mimamori/core/clock.h"
 #include "mimamori/pdf/document.h"
+#include "reports/reports.h"
 
 namespace mimamori::server {
-namespace {
-
-std::string jst(int64_t micros) {
-  if (micros == 0) return "—";
-  return core::format_local(core::Timestamp{micros}).substr(0, 16);
-}
-
-std::string_view severity_ja(std::string_view s) {
-  if (s == "critical") return "緊急";
-  if (s == "high") return "高";
-  if (s == "medium") return "中";
-  if (s == "low") return "低";
-  return "情報";
-}
-
-}  // namespace
 
 std::string render_claim_package(const ClaimPackage& pkg) {
   const auto& c = pkg.claim;
@@ -34,8 +19,9 @@ std::string render_claim_package(const ClaimPackage& pkg) {
                      .keywords = fmt::format("{} {} {}", c.customer_id, c.incident_id, c.id),
                      .creator = "Mimamori",
                      .footer = fmt::format("{} 様 — 請求 {}", pkg.customer_name, c.id)});
-  doc.title("保険金請求資料（簡易サイバー保険）",
-            fmt::format("{} 様　{}作成", pkg.customer_name, jst(pkg.generated_at).substr(0, 10)));
+  doc.title(
+      "保険金請求資料（簡易サイバー保険）",
+      fmt::format("{} 様　{}作成", pkg.customer_name, jst_minute(pkg.generated_at).substr(0, 10)));
 
   doc.heading("ご契約の保険");
   pdf::Table info{{{"項目", 1.2}, {"内容", 3.8}}, {}};
@@ -43,9 +29,9 @@ std::string render_claim_package(const ClaimPackage& pkg) {
   info.rows.push_back({"証券番号", pol.policy_number});
   info.rows.push_back({"保険期間", fmt::format("{} 〜 {}", pol.start_date, pol.end_date)});
   info.rows.push_back({"請求の状態", std::string(claim_status_ja(c.status))});
-  info.rows.push_back(
-      {"事案", fmt::format("{}（緊急度 {}、{} 発生）", pkg.incident_title,
-                           severity_ja(pkg.incident_severity), jst(pkg.incident_created_at))});
+  info.rows.push_back({"事案", fmt::format("{}（緊急度 {}、{} 発生）", pkg.incident_title,
+                                           severity_ja(pkg.incident_severity),
+                                           jst_minute(pkg.incident_created_at))});
   if (!c.note.empty()) info.rows.push_back({"備考", c.note});
   doc.table(info);
 
@@ -121,7 +107,7 @@ std::string render_claim_package(const ClaimPackage& pkg) {
   } else {
     pdf::Table t{{{"日時", 1.2}, {"段階", 0.8, pdf::Align::kCenter}, {"内容", 4.0}}, {}};
     for (const auto& e : pkg.timeline) {
-      t.rows.push_back({jst(e.at), std::string(stage_ja(e.kind)), e.text});
+      t.rows.push_back({jst_minute(e.at), std::string(stage_ja(e.kind)), e.text});
     }
     doc.table(t);
   }
@@ -135,7 +121,7 @@ std::string render_claim_package(const ClaimPackage& pkg) {
         "ことを確認できます。");
     pdf::Table t{{{"日時", 1.1}, {"証拠", 2.0}, {"SHA-256", 3.2}}, {}};
     for (const auto& e : pkg.evidence) {
-      t.rows.push_back({jst(e.at), e.name, e.sha256});
+      t.rows.push_back({jst_minute(e.at), e.name, e.sha256});
     }
     doc.table(t);
   }

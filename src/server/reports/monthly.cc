@@ -24,19 +24,6 @@ int64_t month_start_utc(int year, int month) {
   return core::days_from_civil(year, static_cast<unsigned>(month), 1) * 24 * kHour - kJstOffset;
 }
 
-std::string jst_day(int64_t micros) {
-  if (micros == 0) return "—";
-  return core::format_local(core::Timestamp{micros}).substr(0, 16);
-}
-
-std::string_view severity_ja(std::string_view s) {
-  if (s == "critical") return "緊急";
-  if (s == "high") return "高";
-  if (s == "medium") return "中";
-  if (s == "low") return "低";
-  return "情報";
-}
-
 std::string_view status_ja(std::string_view s) {
   if (s == "open") return "対応待ち";
   if (s == "acknowledged") return "確認済み";
@@ -55,6 +42,19 @@ std::string count(int64_t n) {
 }
 
 }  // namespace
+
+std::string jst_minute(int64_t micros) {
+  if (micros == 0) return "—";
+  return core::format_local(core::Timestamp{micros}).substr(0, 16);
+}
+
+std::string_view severity_ja(std::string_view s) {
+  if (s == "critical") return "緊急";
+  if (s == "high") return "高";
+  if (s == "medium") return "中";
+  if (s == "low") return "低";
+  return "情報";
+}
 
 int64_t ReportMonth::start() const { return month_start_utc(year, month); }
 int64_t ReportMonth::end() const {
@@ -194,7 +194,7 @@ std::string render_monthly_report(const MonthlyReportData& d) {
        .creator = "Mimamori",
        .footer = fmt::format("{} 様 — {}", d.customer_name, period)});
   doc.title("月次セキュリティレポート", fmt::format("{} 様　{}（{}作成）", d.customer_name, period,
-                                                    jst_day(d.generated_at).substr(0, 10)));
+                                                    jst_minute(d.generated_at).substr(0, 10)));
   if (!d.plan_name.empty()) doc.note(fmt::format("ご契約プラン: {}", d.plan_name));
 
   int64_t detections = 0, open_critical = 0, open_any = 0, silent_devices = 0;
@@ -241,7 +241,7 @@ std::string render_monthly_report(const MonthlyReportData& d) {
                   {"対応結果", 1.8}},
                  {}};
     for (const auto& i : d.incidents) {
-      t.rows.push_back({jst_day(i.created_at), i.title, std::string(severity_ja(i.severity)),
+      t.rows.push_back({jst_minute(i.created_at), i.title, std::string(severity_ja(i.severity)),
                         std::string(status_ja(i.status)),
                         i.resolution.empty() ? "—" : i.resolution});
     }
@@ -304,7 +304,7 @@ std::string render_monthly_report(const MonthlyReportData& d) {
                         dv.silent_periods == 0
                             ? "なし"
                             : fmt::format("{}回（{:.1f}時間）", dv.silent_periods, dv.silent_hours),
-                        jst_day(dv.last_seen)});
+                        jst_minute(dv.last_seen)});
     }
     doc.table(t);
   }

@@ -13,6 +13,11 @@
 
 namespace mimamori::server {
 
+/// A time as the PDFs show it: "2026-11-27 14:05" in JST, or "—" for none.
+std::string jst_minute(int64_t micros);
+/// A severity in the reports' Japanese: 緊急, 高, 中, 低, 情報.
+std::string_view severity_ja(std::string_view severity);
+
 /// A calendar month in JST.
 struct ReportMonth {
   int year = 0, month = 0;
