@@ -12,6 +12,7 @@ namespace {
 
 std::string_view step_words(std::string_view state) {
   if (state == "remote") return "遠隔での対応";
+  if (state == "resolved") return "遠隔での対応で解決";
   if (state == "assigned") return "駆け付けの手配 (技術者を割り当て)";
   if (state == "departed") return "技術者が出発";
   if (state == "arrived") return "技術者が到着";

@@ -94,6 +94,8 @@ Result<ClaimPackage> gather_claim_package(Store& store, const Principal& p,
         {sp(incident_id), sp(cus)});
     if (!it.ok()) return it.error();
     for (size_t i = 0; i < it->size(); ++i) {
+      // Dispatch steps come from the dispatch domain below, in the claim's words: not twice.
+      if (it->str(i, 2) == "dispatch") continue;
       tl.push_back({it->i64(i, 0), it->str(i, 1), stage_of(it->str(i, 2)), it->str(i, 3)});
     }
     // Desk tickets linked to the claim, and their files as evidence.

@@ -457,6 +457,18 @@ TEST_P(InsuranceApi, ClaimAmountsStatusTimelinePackageAndPdf) {
   EXPECT_NE(audit.body.find("insurance.claim.line"), std::string::npos);
   EXPECT_NE(audit.body.find("insurance.policy.set"), std::string::npos);
 
+  // A dispatch of the incident, resolved remotely: its steps are the package's dispatch stage,
+  // each once (the incident's own timeline mirrors them and is not counted again).
+  auto dsp = admin_->post(
+      "/api/v1/dispatches",
+      json::serialize(json::object{{"incident_id", c.incident}, {"summary", "端末の隔離"}}));
+  ASSERT_EQ(dsp.status, 201) << dsp.body;
+  ASSERT_EQ(admin_
+                ->post("/api/v1/dispatches/" + dsp.str("id") + "/remote",
+                       R"({"text":"LANケーブルを抜いていただいた","outcome":"resolved"})")
+                .status,
+            200);
+
   // The package as JSON: stages in order, evidence hashed as stored.
   auto pk = admin_->get(claim + "/package");
   ASSERT_EQ(pk.status, 200) << pk.body;
@@ -473,6 +485,9 @@ TEST_P(InsuranceApi, ClaimAmountsStatusTimelinePackageAndPdf) {
   EXPECT_NE(std::find(stages.begin(), stages.end(), "notification"), stages.end());
   EXPECT_NE(pk.body.find("メールで通知"), std::string::npos) << pk.body;
   EXPECT_NE(std::find(stages.begin(), stages.end(), "claim"), stages.end());
+  EXPECT_EQ(std::count(stages.begin(), stages.end(), "dispatch"), 2) << pk.body;
+  EXPECT_NE(pk.body.find("遠隔での対応: 端末の隔離"), std::string::npos) << pk.body;
+  EXPECT_NE(pk.body.find("遠隔での対応で解決: LANケーブルを抜いていただいた"), std::string::npos);
   EXPECT_NE(pk.body.find("相談窓口で受付: 画面に身代金の要求が出ています"), std::string::npos);
   // Every stored event behind the incident's alerts, with the SHA-256 of the stored line.
   std::vector<std::string> raws;
