@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "store/sql.h"
@@ -134,10 +135,15 @@ std::string encode_block(std::span<const EventRow* const> events, int64_t first_
   for (const auto* e : events) put_varint(plain, zigzag(e->ts - ts_min));
   for (const auto* e : events) put_varint(plain, e->raw.size());
   for (const auto* e : events) plain.append(e->raw);
-  thread_local ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  // One context per writer thread, freed when the thread ends.
+  struct FreeCctx {
+    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+  };
+  thread_local std::unique_ptr<ZSTD_CCtx, FreeCctx> cctx(ZSTD_createCCtx());
+  if (!cctx) return {};
   std::string out(ZSTD_compressBound(plain.size()), '\0');
   const size_t n =
-      ZSTD_compressCCtx(cctx, out.data(), out.size(), plain.data(), plain.size(), kLevel);
+      ZSTD_compressCCtx(cctx.get(), out.data(), out.size(), plain.data(), plain.size(), kLevel);
   out.resize(ZSTD_isError(n) ? 0 : n);
   return out;
 }
