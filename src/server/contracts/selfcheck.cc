@@ -26,7 +26,9 @@ std::string jst_date(int64_t micros) {
   return buf;
 }
 
-Evidence ev(std::string ja, std::string en) { return Evidence{std::move(ja), std::move(en)}; }
+SelfCheckText ev(std::string ja, std::string en) {
+  return SelfCheckText{std::move(ja), std::move(en)};
+}
 
 SelfCheckItem item(int n, std::string key, std::string ja, std::string en) {
   SelfCheckItem i;

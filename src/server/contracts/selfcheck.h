@@ -14,7 +14,7 @@
 namespace mimamori::server {
 
 /// One line of evidence, in Japanese and English.
-struct Evidence {
+struct SelfCheckText {
   std::string ja, en;
 };
 
@@ -25,8 +25,8 @@ struct SelfCheckItem {
   std::string title_ja;  ///< 相談窓口, ...
   std::string title_en;
   std::string status;  ///< met, unmet, not_configured
-  std::vector<Evidence> evidence;
-  Evidence action;  ///< what to do; empty when met
+  std::vector<SelfCheckText> evidence;
+  SelfCheckText action;  ///< what to do; empty when met
 };
 
 struct SelfCheck {

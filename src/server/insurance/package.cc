@@ -3,6 +3,7 @@
 // with SHA-256 hashes, and the coverage arithmetic of the claim.
 
 #include <algorithm>
+#include <tuple>
 
 #include "insurance/insurance.h"
 #include "insurance/internal.h"
@@ -155,8 +156,10 @@ Result<ClaimPackage> gather_claim_package(Store& store, const Principal& p,
       events.push_back({"event", fmt::format("{} #{} {}", key.device_id, key.seq, type),
                         core::sha256_hex(line), at, static_cast<int64_t>(line.size())});
     }
-    std::stable_sort(events.begin(), events.end(),
-                     [](const Evidence& a, const Evidence& b) { return a.at < b.at; });
+    // By time, then by device and number (the name): the same order on every backend.
+    std::sort(events.begin(), events.end(), [](const Evidence& a, const Evidence& b) {
+      return std::tie(a.at, a.name) < std::tie(b.at, b.name);
+    });
     pkg.evidence.insert(pkg.evidence.begin(), events.begin(), events.end());
     return {};
   });
