@@ -1,8 +1,10 @@
 // Beaconing: an internal host opening connections to one external address and port at a
-// regular period. The period is the median interval between connection starts; an interval
-// fits when it is a whole number (1-4) of periods within the jitter, so missed beacons do not
-// hide the rest. Destinations whose name (TLS SNI, HTTP Host) ends in an allowed domain
-// (updates, telemetry, the provider's list) are never reported. Sid +1.
+// regular period. A first guess of the period is the median interval between connection
+// starts; each interval is then read as a whole number k (1-4) of periods, so missed beacons do
+// not hide the rest, and the period is the median of the intervals divided by their k. An
+// interval fits when it is within the jitter of k periods, the jitter growing as sqrt(k): an
+// interval of k periods carries k independent jitters. Destinations whose name (TLS SNI, HTTP Host)
+// ends in an allowed domain (updates, telemetry, the provider's list) are never reported. Sid +1.
 
 #include <fmt/format.h>
 
@@ -44,6 +46,7 @@ struct BeaconDetector::Impl {
   CappedTable<Entry> table;
   std::vector<bool> ignored = std::vector<bool>(65536, false);
   std::vector<int64_t> scratch;
+  std::vector<double> per_period;
   explicit Impl(Shared& sh)
       : s(sh), o(sh.opt.beacon), table(o.max_entries, sh.evicted(BehaviourKind::kBeacon)) {
     for (uint16_t p : o.ignore_ports) ignored[p] = true;
@@ -55,7 +58,8 @@ struct BeaconDetector::Impl {
   }
 
   void on_new_flow(const Packet& p, DetectContext& ctx) {
-    if (p.direction != Direction::kToServer || ignored[p.dst_port] || not_unicast(p.dst_ip)) return;
+    if (p.direction != Direction::kToServer || ignored[p.dst_port] || not_unicast(p.dst_ip, s.home))
+      return;
     if (p.is_tcp() && (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) != tcp_flag::kSyn) return;
     if (!p.is_tcp() && !p.is_udp()) return;
     if (!s.home.contains(p.src_ip) || s.home.contains(p.dst_ip)) return;
@@ -81,14 +85,24 @@ struct BeaconDetector::Impl {
     for (size_t i = 1; i < scratch.size(); ++i) gaps.push_back(scratch[i] - scratch[i - 1]);
     std::vector<int64_t> sorted = gaps;
     std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
-    const double period = static_cast<double>(sorted[sorted.size() / 2]);
+    const double guess = static_cast<double>(sorted[sorted.size() / 2]);
+    if (guess <= 0) return;
+    per_period.clear();
+    for (int64_t g : gaps) {
+      double k = std::round(g / guess);
+      if (k >= 1 && k <= 4) per_period.push_back(g / k);
+    }
+    if (per_period.empty()) return;
+    std::nth_element(per_period.begin(), per_period.begin() + per_period.size() / 2,
+                     per_period.end());
+    const double period = per_period[per_period.size() / 2];
     if (period < o.min_period_s * kSecond || period > o.max_period_s * kSecond) return;
     size_t fit = 0;
     double deviation = 0;
     for (int64_t g : gaps) {
       double k = std::round(g / period);
       if (k < 1 || k > 4) continue;
-      double dev = std::abs(g - k * period) / period;
+      double dev = std::abs(g - k * period) / (period * std::sqrt(k));
       if (dev <= o.jitter) {
         ++fit;
         deviation += dev;

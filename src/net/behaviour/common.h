@@ -56,10 +56,14 @@ class HomeNet {
   std::vector<IpNetwork> nets_;
 };
 
-// Multicast, broadcast and unspecified destinations: never a scan target or a peer.
-inline bool not_unicast(const core::IpAddress& a) {
+// Multicast, broadcast and unspecified destinations: never a scan target or a peer. An IPv4
+// address ending in .0 or .255 is taken for a subnet's broadcast only inside the home network:
+// outside it, where the prefix is not known, such an address is an ordinary host (a /16 holds
+// 254 of them), and a C2 server there must not be overlooked.
+inline bool not_unicast(const core::IpAddress& a, const HomeNet& home) {
   const auto& b = a.bytes();
-  if (a.is_v4()) return b[0] >= 224 || b[0] == 0 || b[3] == 255 || b[3] == 0;
+  if (a.is_v4())
+    return b[0] >= 224 || b[0] == 0 || ((b[3] == 255 || b[3] == 0) && home.contains(a));
   return b[0] == 0xff || a == core::IpAddress{};
 }
 

@@ -55,7 +55,7 @@ struct LateralDetector::Impl {
     if (!p.is_tcp() || p.direction != Direction::kToServer) return;
     if ((p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) != tcp_flag::kSyn) return;
     int idx = port_index[p.dst_port];
-    if (idx < 0 || not_unicast(p.dst_ip)) return;
+    if (idx < 0 || not_unicast(p.dst_ip, s.home)) return;
     if (!s.home.contains(p.src_ip) || !s.home.contains(p.dst_ip) || allowed(p.src_ip)) return;
     const int64_t now = p.timestamp.micros, window = o.window_s * kSecond;
     Entry& e = table.get(key_of(p.src_ip), now, window);

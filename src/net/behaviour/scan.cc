@@ -78,7 +78,7 @@ struct ScanDetector::Impl {
   }
 
   void on_new_flow(const Packet& p, DetectContext& ctx) {
-    if (p.direction != Direction::kToServer || not_unicast(p.dst_ip)) return;
+    if (p.direction != Direction::kToServer || not_unicast(p.dst_ip, s.home)) return;
     const uint64_t src = key_of(p.src_ip);
     if (p.is_tcp()) {
       if ((p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) != tcp_flag::kSyn) return;

@@ -300,6 +300,22 @@ def scenario_beacon(s):
         sess.reply(bytes(rng.getrandbits(8) for _ in range(rng.randint(100, 300))), 0.1)
         sess.close(0.05)
     s.want("beacon", pc, c2)
+    # A second implant whose server's address ends in .255 (or .0): outside the home network
+    # that is an ordinary host, not a broadcast, and must be reported like any other.
+    pc5 = net.internal()
+    while True:
+        c2b = net.external()
+        c2b = c2b[:c2b.rindex(".")] + rng.choice([".255", ".0"])
+        if ipaddress.IPv4Address(c2b).is_global and c2b not in net.used:
+            net.used.add(c2b)
+            break
+    period = rng.uniform(30, 600)
+    t = s.t
+    for i in range(rng.randint(10, 16)):
+        t += period * (1 + rng.uniform(-0.05, 0.05))
+        sess = Session(s.cap, t, pc5, s.eport(), c2b, 443).handshake()
+        sess.send(bytes(rng.getrandbits(8) for _ in range(250)), 0.05).close(0.05)
+    s.want("beacon", pc5, c2b)
     # Windows telemetry at a fixed period, named by SNI: allowed.
     pc2, ms = net.internal(), net.external()
     t = start
