@@ -105,6 +105,8 @@ def main():
     ap.add_argument("--bin", required=True, help="folder of the built programs")
     ap.add_argument("--source", required=True, help="project root")
     ap.add_argument("--keep", action="store_true", help="keep the output folder")
+    ap.add_argument("--timeout-scale", type=float, default=1.0,
+                    help="multiply the case's timeout (sanitizer builds run several times slower)")
     ap.add_argument("case", help="the case folder (holding case.yaml)")
     args = ap.parse_args()
 
@@ -124,8 +126,9 @@ def main():
     for k, v in (spec.get("env") or {}).items():
         env[k] = str(v).format(**subst)
     try:
+        limit = spec.get("timeout", 240) * args.timeout_scale
         proc = subprocess.run(["bash", "-c", command], cwd=out_dir, env=env, capture_output=True,
-                              text=True, errors="replace", timeout=spec.get("timeout", 240))
+                              text=True, errors="replace", timeout=limit)
     except subprocess.TimeoutExpired:
         print(f"FAIL {case_dir}: timed out: {command}")
         return 1
