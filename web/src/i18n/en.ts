@@ -707,6 +707,7 @@ export const en: Record<keyof typeof ja, string> = {
   'ps.monthlyTotal': 'Monthly fee',
   'ps.eligible': 'Eligible cost',
   'ps.eligibleMonths': '({n} months)',
+  'ps.eligibleWithInitial': '({n} months and the initial fee)',
   'ps.rate': 'Rate',
   'ps.bounds': 'Lower and upper bound',
   'ps.boundsValue': '{lower} to {upper}',

@@ -706,6 +706,7 @@ export const ja = {
   'ps.monthlyTotal': '毎月の利用料',
   'ps.eligible': '補助の対象になる費用',
   'ps.eligibleMonths': '（{n}か月分）',
+  'ps.eligibleWithInitial': '（{n}か月分と初期費用）',
   'ps.rate': '補助率',
   'ps.bounds': '補助額の下限と上限',
   'ps.boundsValue': '{lower} 〜 {upper}',

@@ -2,7 +2,7 @@
 // term, cancellation, desk, dispatch, insurance, the devices it binds), the monthly reports with
 // their PDF, and the IT導入補助金 calculator prefilled from the own contract. The server answers
 // a customer only with its own organisation's objects; these pages ask for nothing else.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get, getAll, post, type Device } from '../api';
 import { lang, t, type MessageKey } from '../i18n';
 import { currentUser } from '../session';
@@ -359,6 +359,11 @@ function SubsidyForm({ own }: { own: OwnContract | undefined }) {
     }
   }
 
+  // The own contract's estimate is shown at once; a customer without one types the amounts first.
+  useEffect(() => {
+    if (own?.plan) void calculate();
+  }, []);
+
   const set = (f: SubsidyField) => (e: Event) => setForm({ ...form, [f]: (e.target as HTMLInputElement).value });
 
   return (
@@ -417,7 +422,12 @@ function SubsidyResult({ r }: { r: Estimate }) {
           <dd data-value="monthly_total">{yen(r.monthly_total)}</dd>
           <dt>{t('ps.eligible')}</dt>
           <dd data-value="eligible_cost" data-amount={r.eligible_cost}>
-            {yen(r.eligible_cost)} <span class="muted small">{t('ps.eligibleMonths', { n: r.eligible_months })}</span>
+            {yen(r.eligible_cost)}{' '}
+            <span class="muted small">
+              {r.eligible_cost > r.monthly_total * r.eligible_months
+                ? t('ps.eligibleWithInitial', { n: r.eligible_months })
+                : t('ps.eligibleMonths', { n: r.eligible_months })}
+            </span>
           </dd>
           <dt>{t('ps.rate')}</dt>
           <dd data-value="rate">{r.rate}</dd>
