@@ -15,6 +15,7 @@ import { Notifications } from './screens/Notifications';
 import { Overview } from './screens/Overview';
 import { Plans } from './screens/Plans';
 import { Portal } from './screens/Portal';
+import { PortalContract, PortalReports, PortalSubsidy } from './screens/PortalBusiness';
 import { PortalSettings } from './screens/PortalSettings';
 import { Queue } from './screens/Queue';
 import { Suppressions, Threats } from './screens/Rules';
@@ -58,6 +59,9 @@ export const routes: ScreenRoute[] = [
   { path: '/dispatches', screen: Dispatches, audience: 'any', nav: 'nav.dispatches' },
   { path: '/portal', screen: Portal, audience: 'customer', nav: 'nav.portal' },
   { path: '/portal/desk', screen: PortalDesk, audience: 'customer', nav: 'nav.pdesk' },
+  { path: '/portal/contract', screen: PortalContract, audience: 'customer', nav: 'nav.pcontract' },
+  { path: '/portal/reports', screen: PortalReports, audience: 'customer', nav: 'nav.preports' },
+  { path: '/portal/subsidy', screen: PortalSubsidy, audience: 'customer', nav: 'nav.psubsidy' },
   { path: '/portal/settings', screen: PortalSettings, audience: 'customer', nav: 'nav.settings', roles: ['customer_admin'] },
   { path: '/audit', screen: Audit, audience: 'any', nav: 'nav.audit', roles: ['provider_admin', 'analyst', 'customer_admin'] },
   { path: '/account', screen: Account, audience: 'any', nav: 'nav.account' },

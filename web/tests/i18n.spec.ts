@@ -92,7 +92,7 @@ test.describe('in the browser', () => {
     }
     await page.getByRole('button', { name: 'Log out' }).click();
     await login(page, srv, 'owner@example.jp', PASSWORD);
-    for (const p of ['/portal', '/portal/desk', '/portal/settings', '/account']) {
+    for (const p of ['/portal', '/portal/desk', '/portal/settings', '/portal/contract', '/portal/reports', '/portal/subsidy', '/account']) {
       await page.goto(`${srv.url}${p}`);
       await expect(page.locator('h1')).toBeVisible();
       const words = await consoleWords(page);

@@ -172,6 +172,8 @@ const std::vector<Route>& Api::routes() {
        "The insurance policy of a contract (簡易サイバー保険)"},
       {"PUT", "/api/v1/contracts/{id}/policy", Auth::kUser, h_put_policy,
        "Set the insurance policy of a contract (provider_admin)"},
+      {"GET", "/api/v1/customers/{id}/reports", Auth::kUser, h_list_reports,
+       "The months with a monthly report for a customer, newest first"},
       {"GET", "/api/v1/customers/{id}/reports/{month}", Auth::kUser, h_monthly_report,
        "The monthly report of a customer as a Japanese PDF (month: YYYY-MM)"},
       {"POST", "/api/v1/customers/{id}/reports/{month}/send", Auth::kUser, h_send_report,

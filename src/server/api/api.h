@@ -215,6 +215,7 @@ void h_create_contract(Call&);
 void h_get_contract(Call&);
 void h_subsidy(Call&);
 void h_monthly_report(Call&);
+void h_list_reports(Call&);
 void h_ipa_statistics(Call&);
 void h_self_check(Call&);
 void h_send_report(Call&);

@@ -1,6 +1,8 @@
 // The monthly customer report as a PDF download. Rendering takes tens of milliseconds: it runs on
 // the report pool, never on an HTTP thread.
 
+#include <algorithm>
+
 #include "api/json_body.h"
 #include "mimamori/core/clock.h"
 #include "mimamori/server/ipa_stats.h"
@@ -34,6 +36,28 @@ void h_monthly_report(Call& call) {
     keep->json(429, "{\"error\":\"the server is busy writing reports; try again shortly\"}",
                {{"Retry-After", "2"}});
   }
+}
+
+void h_list_reports(Call& call) {
+  const int64_t limit = std::clamp<int64_t>(query_int(call.req, "limit", 120), 1, 1000);
+  const int64_t offset = std::max<int64_t>(0, query_int(call.req, "offset", 0));
+  auto page = list_monthly_reports(*call.store, call.principal, call.param("id"),
+                                   core::now().micros, limit, offset);
+  if (!page.ok()) return call.error(page.error());
+  json::array items;
+  for (const auto& l : page->items) {
+    items.push_back(json::object{
+        {"month", l.month},
+        {"href", fmt::format("/api/v1/customers/{}/reports/{}", call.param("id"), l.month)},
+        {"mailed_at", jtime(l.mailed_at)},
+        {"messages", l.messages}});
+  }
+  call.json(200, to_text(json::object{{"customer_id", call.param("id")},
+                                      {"first_month", page->first_month},
+                                      {"total", page->total},
+                                      {"limit", limit},
+                                      {"offset", offset},
+                                      {"items", std::move(items)}}));
 }
 
 void h_send_report(Call& call) {

@@ -73,6 +73,27 @@ Result<MonthlyReportData> gather_monthly_report(Store& store, const Principal& p
 /// The report as PDF bytes (A4, Japanese).
 std::string render_monthly_report(const MonthlyReportData& data);
 
+/// One month whose report can be read (the PDF is written when asked for).
+struct ReportListing {
+  std::string month;      ///< YYYY-MM (JST)
+  int64_t mailed_at = 0;  ///< when the report mail of the 1st queued it; 0: not mailed
+  int64_t messages = 0;   ///< how many e-mails it went out in
+};
+
+/// The months with a report for one customer, newest first: every complete JST month from
+/// the month its service began (the earlier of its registration and its first contract's
+/// start) to the month before `now`'s; none in the first month. `total` counts them all,
+/// `items` holds at most `limit` from `offset`. Provider roles any customer; customer roles
+/// their own (others 404, audited).
+struct ReportListingPage {
+  std::vector<ReportListing> items;
+  int64_t total = 0;
+  std::string first_month;  ///< the first month with a report (or that will have one)
+};
+Result<ReportListingPage> list_monthly_reports(Store& store, const Principal& p,
+                                               std::string_view customer_id, int64_t now,
+                                               int64_t limit, int64_t offset);
+
 /// The monthly report mail: on the 1st (JST) the previous month's report of every customer
 /// whose report mail is on goes, as a PDF attachment, to each of the customer's enabled e-mail
 /// channels (its report contacts) through the outbox. Once per customer-month: a row of

@@ -154,6 +154,8 @@ TEST_P(Isolation, CustomerRolesCannotReachAnotherCustomer) {
              json::object{{"customer_id", B}, {"kind", "email"}, {"target", "x@evil.jp"}})},
         {"DELETE", "/api/v1/channels/" + b_.channel, ""},
         {"GET", "/api/v1/notifications?customer_id=" + B, ""},
+        {"GET", "/api/v1/customers/" + B + "/reports", ""},
+        {"GET", "/api/v1/customers/" + B + "/reports/2026-11", ""},
         {"GET", "/api/v1/audit?customer_id=" + B, ""},
         {"GET", "/api/v1/oncall", ""},
         {"PUT", "/api/v1/oncall", R"({"members":[]})"},

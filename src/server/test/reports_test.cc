@@ -2,6 +2,8 @@
 // what the store holds for that customer and month — its incidents, detections by category,
 // notable signatures, devices — and nothing of another customer; pages render (pdftoppm).
 
+#include "reports/reports.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -160,6 +162,83 @@ TEST_P(MonthlyReport, CustomersFetchOnlyTheirOwnAndBadMonthsAreNamed) {
     EXPECT_NE(r.str("error").find("is not YYYY-MM"), std::string::npos) << r.body;
   }
   EXPECT_EQ(admin_->get("/api/v1/customers/cus_missing/reports/2026-11").status, 404);
+}
+
+TEST_P(MonthlyReport, ListsTheCompleteMonthsSinceTheServiceBegan) {
+  auto [a, token_a] = customer_with_device("A社", "gw-a");
+  auto [b, token_b] = customer_with_device("B社", "gw-b");
+  (void)token_a;
+  (void)token_b;
+  // The JST month of now, and the two before it.
+  const int64_t now = core::now().micros;
+  const std::string today = core::format_local(core::Timestamp{now}).substr(0, 7);
+  int y = std::stoi(today.substr(0, 4)), m = std::stoi(today.substr(5, 2));
+  auto back = [&](int n) {
+    int k = y * 12 + (m - 1) - n;
+    return fmt::format("{:04}-{:02}", k / 12, k % 12 + 1);
+  };
+  // A's contract began two months ago: two complete months have a report.
+  auto plan =
+      admin_->post("/api/v1/plans",
+                   R"({"name":"ライト","type":"network","monthly_fee":9800,"desk_hours":"平日",)"
+                   R"("dispatch":"24時間以内","insurance_coverage":1000000,"status":"registered",)"
+                   R"("terms":{"initial_fee":"無料","term":"1年","cancellation_penalty":"なし",)"
+                   R"("right_to_cancel":"いつでも"}})");
+  ASSERT_EQ(plan.status, 201) << plan.body;
+  auto k = admin_->post("/api/v1/contracts",
+                        json::serialize(json::object{{"customer_id", a},
+                                                     {"plan_id", plan.str("id")},
+                                                     {"devices", 1},
+                                                     {"start_date", back(2) + "-01"},
+                                                     {"insurance_policy", "CY-0001"},
+                                                     {"insurance_until", "2099-03-31"}}));
+  ASSERT_EQ(k.status, 201) << k.body;
+  // The mail of the 1st has sent last month's (no contact: marked done with no message).
+  ASSERT_TRUE(mail_monthly_reports(ts_->server->store(), now, 100, true).ok());
+
+  auto r = admin_->get("/api/v1/customers/" + a + "/reports");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = r.json().as_object();
+  EXPECT_EQ(j.at("total").as_int64(), 2);
+  EXPECT_EQ(j.at("first_month").as_string(), back(2));
+  const auto& items = j.at("items").as_array();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].at("month").as_string(), back(1));
+  EXPECT_EQ(items[1].at("month").as_string(), back(2));
+  EXPECT_EQ(items[0].at("href").as_string(), "/api/v1/customers/" + a + "/reports/" + back(1));
+  EXPECT_FALSE(items[0].at("mailed_at").is_null()) << r.body;
+  EXPECT_TRUE(items[1].at("mailed_at").is_null()) << r.body;
+  // Each listed month downloads as a PDF.
+  auto pdf = admin_->get(std::string(items[1].at("href").as_string()));
+  ASSERT_EQ(pdf.status, 200);
+  EXPECT_EQ(pdf.body.substr(0, 5), "%PDF-");
+  // Paging.
+  auto page = admin_->get("/api/v1/customers/" + a + "/reports?limit=1&offset=1");
+  ASSERT_EQ(page.status, 200);
+  ASSERT_EQ(page.json().at("items").as_array().size(), 1u);
+  EXPECT_EQ(page.json().at("items").as_array()[0].at("month").as_string(), back(2));
+
+  // B registered this month with no contract: no complete month yet.
+  auto none = admin_->get("/api/v1/customers/" + b + "/reports");
+  ASSERT_EQ(none.status, 200);
+  EXPECT_EQ(none.json().at("total").as_int64(), 0);
+  EXPECT_TRUE(none.json().at("items").as_array().empty());
+  EXPECT_EQ(none.json().at("first_month").as_string(), today);
+
+  // A's user lists A's, never B's; an unknown customer is 404.
+  auto u = admin_->post("/api/v1/users",
+                        json::serialize(json::object{{"email", "list@a.example.jp"},
+                                                     {"role", "customer_user"},
+                                                     {"customer_id", a},
+                                                     {"password", "customer pass 1234"}}));
+  ASSERT_EQ(u.status, 201) << u.body;
+  Client c(ts_->base);
+  ASSERT_EQ(c.login("list@a.example.jp", "customer pass 1234").status, 200);
+  EXPECT_EQ(c.get("/api/v1/customers/" + a + "/reports").json().at("total").as_int64(), 2);
+  auto other = c.get("/api/v1/customers/" + b + "/reports");
+  EXPECT_EQ(other.status, 404);
+  EXPECT_EQ(other.body.find("B社"), std::string::npos);
+  EXPECT_EQ(admin_->get("/api/v1/customers/cus_missing/reports").status, 404);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MonthlyReport, ::testing::ValuesIn(backends()),

@@ -551,6 +551,10 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
                auto id = s.admin_->post("/api/v1/contracts", s.contract_body(t)).str("id");
                return Req{"GET", "/api/v1/contracts/" + id, ""};
              }},
+            {"GET /api/v1/customers/{id}/reports",
+             [](auto&, Tenant& t, int) {
+               return Req{"GET", "/api/v1/customers/" + t.customer + "/reports", ""};
+             }},
             {"GET /api/v1/customers/{id}/reports/{month}",
              [](auto&, Tenant& t, int) {
                return Req{"GET", "/api/v1/customers/" + t.customer + "/reports/2026-11", ""};
