@@ -357,8 +357,9 @@ TEST(CommunityId, TheSpecsExampleIPv6AndSeeds) {
 }
 
 // A record's community_id that its own 5-tuple gives (seed 0) is stored without its 28 base64
-// characters and put back when read; every other record (a wrong, odd, other-seed, spaced or
-// empty community_id, none, ICMP) is stored as sent. All come back byte for byte, replays
+// characters and its timestamp without the 26 its time gives, both put back when read; every
+// other (a wrong, odd, other-seed, spaced or empty community_id, none, ICMP; a timestamp
+// without a fraction) is stored as sent. All come back byte for byte, replays
 // store nothing twice.
 TEST_P(RetentionTest, CommunityIdsLeftOutWhenRecomputableComeBackByteForByte) {
   const int64_t now = core::now().micros;
@@ -376,10 +377,14 @@ TEST_P(RetentionTest, CommunityIdsLeftOutWhenRecomputableComeBackByteForByte) {
       R"("src_ip":"192.168.1.20","src_port":51000,"dest_ip":"192.168.1.1","dest_port":53,"proto":"UDP")";
   const std::string ticmp =
       R"("src_ip":"192.168.1.20","dest_ip":"192.168.1.1","proto":"ICMP","icmp_type":8,"icmp_code":0)";
-  constexpr int kRounds = 40, kKinds = 11;
+  constexpr int kRounds = 40, kKinds = 13;
   std::vector<std::string> sent;
   for (int64_t i = 0; i < kRounds * kKinds; ++i) {
-    const std::string head = R"({"timestamp":")" + at(now - kHour + i * 1000) + R"(","flow_id":)" +
+    const int64_t t = now - kHour + i * 1000;
+    std::string stamp = at(t);
+    if (i % kKinds == 11) stamp = core::format_eve_time(core::Timestamp{t}, 0);
+    if (i % kKinds == 12) stamp = stamp.substr(0, 19) + stamp.substr(26);  // no fraction
+    const std::string head = R"({"timestamp":")" + stamp + R"(","flow_id":)" +
                              std::to_string(7919 * i + 1) + R"(,"event_type":"flow",)";
     const std::string flow = R"("flow":{"pkts_toserver":)" + std::to_string(i) + "}";
     auto cid = [](const std::string& v) { return R"("community_id":")" + v + R"(")"; };
@@ -414,9 +419,12 @@ TEST_P(RetentionTest, CommunityIdsLeftOutWhenRecomputableComeBackByteForByte) {
       case 9:  // twice: the first is left out, the second stays
         sent.push_back(head + t4 + "," + cid(v4) + "," + flow + R"(,"x":{)" + cid(v4) + "}}");
         break;
-      default:
+      case 10:  // empty
         sent.push_back(head + t4 + "," + flow + "," + cid("1:") + "}");
-        break;  // empty
+        break;
+      default:
+        sent.push_back(head + t4 + "," + flow + "," + cid(v4) + "}");
+        break;
     }
   }
   send(a, sent);
@@ -455,7 +463,8 @@ TEST_P(RetentionTest, CommunityIdsLeftOutWhenRecomputableComeBackByteForByte) {
   for (const auto& [k, line] : got) {
     ASSERT_EQ(line, sent[static_cast<size_t>(k.seq - 1)]) << "seq " << k.seq;
   }
-  // Left out: the matching ones in Suricata's form (kinds 0, 1, 2 and the first of 9).
+  // Left out: the matching ones in Suricata's form (kinds 0, 1, 2, 11, 12 and the first of 9),
+  // and the timestamps but the one without a fraction.
   auto occurrences = [&](const std::string& v) {
     int n = 0;
     for (size_t at = plain.find(v); at != std::string::npos; at = plain.find(v, at + 1)) ++n;
@@ -465,7 +474,10 @@ TEST_P(RetentionTest, CommunityIdsLeftOutWhenRecomputableComeBackByteForByte) {
   EXPECT_EQ(occurrences(v6), kRounds) << "the wrong one";
   EXPECT_EQ(occurrences(seed1), kRounds);
   EXPECT_EQ(occurrences("\"community_id\":\"1:abc=\""), kRounds);
-  EXPECT_EQ(occurrences("\"community_id\":\"1:\""), 5 * kRounds) << "4 left out, 1 empty";
+  EXPECT_EQ(occurrences("\"community_id\":\"1:\""), 7 * kRounds) << "6 left out, 1 empty";
+  EXPECT_EQ(occurrences("\"timestamp\":\"+0900\""), 11 * kRounds);
+  EXPECT_EQ(occurrences("\"timestamp\":\"+0000\""), kRounds);
+  EXPECT_EQ(occurrences("\"timestamp\":\"2"), kRounds) << "no fraction: as sent";
 }
 
 TEST_P(RetentionTest, ExpiryRunsInBatchesWhileIngestCommits) {
