@@ -24,6 +24,7 @@
 #include "mimamori/server/ingest.h"
 #include "mimamori/server/store.h"
 #include "retention/retention.h"
+#include "store/community_id.h"
 #include "store/sql.h"
 #include "triage/triage.h"
 
@@ -79,7 +80,11 @@ struct Traffic {
     e.dest_ip = core::IpAddress::v4(0xCB007100u | static_cast<uint32_t>(rng() % 250));
     e.src_port = static_cast<uint16_t>(49152 + rng() % 16000);
     e.proto = "TCP";
-    const std::string community = fmt::format("1:{:x}{:x}=", rng(), rng() & 0xffff);
+    // Suricata's Community ID of the flow (seed 0), after the destination port is known.
+    auto community = [&e] {
+      return server::community_id_v1(e.src_ip, e.dest_ip, e.proto == "UDP" ? 17 : 6,
+                                     e.src_port.value_or(0), e.dest_port.value_or(0));
+    };
     switch (kind) {
       case 0: {  // flow
         e.event_type = "flow";
@@ -87,7 +92,7 @@ struct Traffic {
         e.app_proto = "tls";
         const int64_t out = 500 + static_cast<int64_t>(rng() % 40000);
         const int64_t in = 2000 + static_cast<int64_t>(rng() % 400000);
-        e.fields.add("community_id", community);
+        e.fields.add("community_id", community());
         e.fields.begin_object("flow")
             .add("pkts_toserver", out / 600 + 3)
             .add("pkts_toclient", in / 1200 + 3)
@@ -116,7 +121,7 @@ struct Traffic {
         e.event_type = "dns";
         e.proto = "UDP";
         e.dest_port = 53;
-        e.fields.add("community_id", community);
+        e.fields.add("community_id", community());
         e.fields.begin_object("dns")
             .add("type", "query")
             .add("id", static_cast<int>(rng() % 65535))
@@ -129,7 +134,7 @@ struct Traffic {
       case 2:  // tls
         e.event_type = "tls";
         e.dest_port = 443;
-        e.fields.add("community_id", community);
+        e.fields.add("community_id", community());
         e.fields.begin_object("tls")
             .add("subject", "CN=" + domain())
             .add("issuerdn", "C=US, O=Let's Encrypt, CN=R3")
@@ -146,7 +151,7 @@ struct Traffic {
       case 3:  // http
         e.event_type = "http";
         e.dest_port = 80;
-        e.fields.add("community_id", community);
+        e.fields.add("community_id", community());
         e.fields.begin_object("http")
             .add("hostname", domain())
             .add("url", fmt::format("/api/v2/check?client={}&v=1.{}.{}", rng() % 10000, rng() % 9,

@@ -8,6 +8,16 @@
 // The block's data before compression, all integers unsigned LEB128:
 //   count n; n × (seq − first_seq); n × zigzag(ts − ts_min); n × record length; the records.
 // Headers first and records after: zstd then sees the records' common structure side by side.
+// Format 1 (since the blocks above, which stay readable) starts with varint 0 (never a count)
+// and the format number 1, then as above with n flags after the lengths, saying what was left
+// out of the record's text because the block can give it back (random text zstd cannot
+// shrink): bit 1, the 28 base64 characters after its `"community_id":"1:`, the Community ID
+// (seed 0) of the record's own 5-tuple; bit 2, the first 26 characters of its `"timestamp":"`
+// (2026-11-26T19:41:05.123456), the event's time (a header) in the offset that follows.
+// Reading puts back the timestamp, then the Community ID. A part is left out only when putting
+// it back gives the record byte for byte (checked as it is stored); anything else (an odd,
+// wrong or other-seed community_id, a timestamp in another form) is stored as it came. Blocks
+// where nothing was left out are written in the first format.
 //
 // Idempotency on (device, seq): before a group's blocks go in, the blocks (and the rows of the
 // uncompressed table of earlier versions) that may hold its sequence numbers are read, and
@@ -21,8 +31,11 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
+#include "mimamori/core/clock.h"
+#include "store/community_id.h"
 #include "store/sql.h"
 
 namespace mimamori::server {
@@ -67,10 +80,104 @@ int64_t device_lock_key(std::string_view device) {
   return static_cast<int64_t>(h);
 }
 
+constexpr std::string_view kCidKey = "\"community_id\":\"1:";
+constexpr size_t kCidChars = 28;  // base64 of SHA-1's 20 bytes
+
+// The record of `stored` (its community_id's 28 characters left out) with them put back, or
+// nullopt when it has no `"community_id":"1:"` or no 5-tuple to compute them from.
+std::optional<std::string> restore_community_id(std::string_view stored) {
+  const size_t at = stored.find(kCidKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  const size_t pos = at + kCidKey.size();
+  if (pos >= stored.size() || stored[pos] != '"') return std::nullopt;
+  const std::string cid = eve_community_id(stored);
+  if (cid.size() != 2 + kCidChars) return std::nullopt;
+  std::string out;
+  out.reserve(stored.size() + kCidChars);
+  out.append(stored.substr(0, pos)).append(cid, 2).append(stored.substr(pos));
+  return out;
+}
+
+// `raw` without its community_id's 28 characters when restore_community_id gives `raw` back
+// exactly; nullopt otherwise (the record is then stored as it is).
+std::optional<std::string> strip_community_id(std::string_view raw) {
+  const size_t at = raw.find(kCidKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  const size_t pos = at + kCidKey.size();
+  if (raw.size() <= pos + kCidChars || raw[pos + kCidChars] != '"') return std::nullopt;
+  std::string stripped;
+  stripped.reserve(raw.size() - kCidChars);
+  stripped.append(raw.substr(0, pos)).append(raw.substr(pos + kCidChars));
+  const auto back = restore_community_id(stripped);
+  if (!back || *back != raw) return std::nullopt;
+  return stripped;
+}
+
+constexpr std::string_view kTsKey = "\"timestamp\":\"";
+constexpr size_t kTsChars = 26;  // 2026-11-26T19:41:05.123456, then the offset +0900
+
+// The record of `stored` (its timestamp's first 26 characters left out) with them put back
+// from the event's time `ts` and the offset that follows, or nullopt.
+std::optional<std::string> restore_timestamp(std::string_view stored, int64_t ts) {
+  const size_t at = stored.find(kTsKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  const size_t pos = at + kTsKey.size();
+  if (stored.size() < pos + 6) return std::nullopt;
+  const auto off = stored.substr(pos, 5);
+  if ((off[0] != '+' && off[0] != '-') || stored[pos + 5] != '"') return std::nullopt;
+  for (int k = 1; k < 5; ++k) {
+    if (off[k] < '0' || off[k] > '9') return std::nullopt;
+  }
+  const int hh = (off[1] - '0') * 10 + (off[2] - '0');
+  const int mm = (off[3] - '0') * 10 + (off[4] - '0');
+  const int minutes = (off[0] == '-' ? -1 : 1) * (hh * 60 + mm);
+  const std::string text = core::format_eve_time(core::Timestamp{ts}, minutes);
+  if (text.size() != kTsChars + 5) return std::nullopt;
+  std::string out;
+  out.reserve(stored.size() + kTsChars);
+  out.append(stored.substr(0, pos)).append(text, 0, kTsChars).append(stored.substr(pos));
+  return out;
+}
+
+// `raw` without its timestamp's first 26 characters when restore_timestamp gives `raw` back
+// exactly from `ts`; nullopt otherwise.
+std::optional<std::string> strip_timestamp(std::string_view raw, int64_t ts) {
+  const size_t at = raw.find(kTsKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  const size_t pos = at + kTsKey.size();
+  if (raw.size() < pos + kTsChars + 6) return std::nullopt;
+  std::string stripped;
+  stripped.reserve(raw.size() - kTsChars);
+  stripped.append(raw.substr(0, pos)).append(raw.substr(pos + kTsChars));
+  const auto back = restore_timestamp(stripped, ts);
+  if (!back || *back != raw) return std::nullopt;
+  return stripped;
+}
+
+// What was left out of a stored record (the flags of format 1).
+constexpr uint64_t kLeftCid = 1, kLeftTs = 2;
+
 struct DecodedEvent {
   int64_t seq = 0, ts = 0;
-  std::string_view raw;
+  std::string_view raw;  // as stored
+  uint64_t left = 0;     // kLeft… bits: what was left out of `raw`
 };
+
+// The record as the device sent it.
+Result<std::string> record_of(const DecodedEvent& e) {
+  std::string r(e.raw);
+  if (e.left & kLeftTs) {
+    auto t = restore_timestamp(r, e.ts);
+    if (!t) return core::make_error("event {}: its timestamp cannot be put back", e.seq);
+    r = std::move(*t);
+  }
+  if (e.left & kLeftCid) {
+    auto c = restore_community_id(r);
+    if (!c) return core::make_error("event {}: its community_id cannot be put back", e.seq);
+    r = std::move(*c);
+  }
+  return r;
+}
 
 struct DecodedBlock {
   std::string data;  // decompressed
@@ -92,10 +199,18 @@ Result<DecodedBlock> decode_block(std::string_view compressed, int64_t first_seq
   }
   std::string_view in = b.data;
   size_t at = 0;
-  uint64_t n = 0;
-  if (!get_varint(in, at, n) || n > kBlockEvents * 16) {
+  uint64_t n = 0, format = 0;
+  if (!get_varint(in, at, n))
     return core::make_error("event block at seq {}: bad count", first_seq);
+  if (n == 0) {
+    if (!get_varint(in, at, format) || format != 1) {
+      return core::make_error("event block at seq {}: unknown format {}", first_seq, format);
+    }
+    if (!get_varint(in, at, n)) {
+      return core::make_error("event block at seq {}: bad count", first_seq);
+    }
   }
+  if (n > kBlockEvents * 16) return core::make_error("event block at seq {}: bad count", first_seq);
   b.events.resize(n);
   std::vector<uint64_t> lens(n);
   bool ok = true;
@@ -110,6 +225,13 @@ Result<DecodedBlock> decode_block(std::string_view compressed, int64_t first_seq
     e.ts = ts_min + unzigzag(v);
   }
   for (auto& l : lens) ok = ok && get_varint(in, at, l);
+  if (format >= 1) {
+    for (auto& e : b.events) {
+      uint64_t v = 0;
+      ok = ok && get_varint(in, at, v) && v <= (kLeftCid | kLeftTs);
+      e.left = v;
+    }
+  }
   for (size_t i = 0; ok && i < n; ++i) {
     if (lens[i] > in.size() - at) {
       ok = false;
@@ -126,15 +248,39 @@ Result<DecodedBlock> decode_block(std::string_view compressed, int64_t first_seq
 
 std::string encode_block(std::span<const EventRow* const> events, int64_t first_seq,
                          int64_t ts_min) {
+  // Community ID first, then the timestamp: reading puts back the timestamp first.
+  std::vector<std::optional<std::string>> stripped(events.size());
+  std::vector<uint64_t> left(events.size(), 0);
+  bool any = false;
+  for (size_t i = 0; i < events.size(); ++i) {
+    stripped[i] = strip_community_id(events[i]->raw);
+    if (stripped[i]) left[i] |= kLeftCid;
+    const std::string_view now = stripped[i] ? std::string_view(*stripped[i]) : events[i]->raw;
+    if (auto t = strip_timestamp(now, events[i]->ts)) {
+      stripped[i] = std::move(*t);
+      left[i] |= kLeftTs;
+    }
+    any = any || left[i] != 0;
+  }
+  auto text = [&](size_t i) -> std::string_view {
+    return stripped[i] ? std::string_view(*stripped[i]) : events[i]->raw;
+  };
   std::string plain;
   size_t bytes = 16;
-  for (const auto* e : events) bytes += e->raw.size() + 8;
+  for (const auto* e : events) bytes += e->raw.size() + 9;
   plain.reserve(bytes);
+  if (any) {
+    put_varint(plain, 0);
+    put_varint(plain, 1);
+  }
   put_varint(plain, events.size());
   for (const auto* e : events) put_varint(plain, static_cast<uint64_t>(e->seq - first_seq));
   for (const auto* e : events) put_varint(plain, zigzag(e->ts - ts_min));
-  for (const auto* e : events) put_varint(plain, e->raw.size());
-  for (const auto* e : events) plain.append(e->raw);
+  for (size_t i = 0; i < events.size(); ++i) put_varint(plain, text(i).size());
+  if (any) {
+    for (uint64_t l : left) put_varint(plain, l);
+  }
+  for (size_t i = 0; i < events.size(); ++i) plain.append(text(i));
   // One context per writer thread, freed when the thread ends.
   struct FreeCctx {
     void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
@@ -318,6 +464,7 @@ Result<std::vector<std::pair<EventKey, std::string>>> read_events(SqlTx& tx,
                                                                   std::span<const EventKey> keys) {
   const Dialect dialect = tx.dialect();
   std::map<EventKey, std::string> got;
+  const std::set<EventKey> wanted(keys.begin(), keys.end());
   // Blocks already decoded, by (device, first_seq): each is decompressed once.
   std::set<EventKey> decoded;
   for (const auto& k : keys) {
@@ -338,7 +485,11 @@ Result<std::vector<std::pair<EventKey, std::string>>> read_events(SqlTx& tx,
       auto d = decode_block(blob_of(dialect, b.str(r, 2)), bk.seq, b.i64(r, 1));
       if (!d.ok()) return d.error();
       for (const auto& e : d->events) {
-        got.try_emplace(EventKey{k.device_id, e.seq}, std::string(e.raw));
+        EventKey ek{k.device_id, e.seq};
+        if (!wanted.contains(ek) || got.contains(ek)) continue;
+        auto rec = record_of(e);
+        if (!rec.ok()) return rec.error();
+        got.emplace(std::move(ek), std::move(*rec));
       }
     }
   }

@@ -7,6 +7,7 @@
 #include "retention/retention.h"
 
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include <atomic>
 #include <set>
@@ -15,6 +16,7 @@
 #include "mimamori/core/clock.h"
 #include "mimamori/core/config.h"
 #include "store/backend.h"
+#include "store/community_id.h"
 #include "store/sql.h"
 #include "test_support.h"
 
@@ -333,6 +335,149 @@ TEST_P(RetentionTest, CompressedEventsComeBackByteForByteThroughTheApi) {
     }
   }
   EXPECT_EQ(seen, want);
+}
+
+// Community IDs as the spec's own example gives them and as an independent implementation
+// (Python's hashlib) gives them for IPv6 and for seed 1.
+TEST(CommunityId, TheSpecsExampleIPv6AndSeeds) {
+  auto a = core::IpAddress::parse("128.232.110.120");
+  auto b = core::IpAddress::parse("66.35.250.204");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(community_id_v1(*a, *b, 6, 34855, 80), "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+  EXPECT_EQ(community_id_v1(*b, *a, 6, 80, 34855), "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+  auto c = core::IpAddress::parse("192.168.1.20");
+  auto d = core::IpAddress::parse("192.168.1.1");
+  ASSERT_TRUE(c.ok() && d.ok());
+  EXPECT_EQ(community_id_v1(*c, *d, 17, 51000, 53, 1), "1:0D6LHv6hEJ+Skrgpa1FGmWYaik4=");
+  EXPECT_EQ(eve_community_id(R"({"src_ip":"2001:db8::1","src_port":53000,"dest_ip":)"
+                             R"("2001:db8::53","dest_port":53,"proto":"UDP"})"),
+            "1:p2WBFbz+SRMmv0mLBp8H+ZCQ/2M=");
+  EXPECT_EQ(eve_community_id(R"({"src_ip":"10.0.0.1","dest_ip":"10.0.0.2","proto":"ICMP"})"), "");
+  EXPECT_EQ(eve_community_id(R"({"src_ip":"10.0.0.1","src_port":1,"dest_ip":"10.0.0.2"})"), "");
+}
+
+// A record's community_id that its own 5-tuple gives (seed 0) is stored without its 28 base64
+// characters and its timestamp without the 26 its time gives, both put back when read; every
+// other (a wrong, odd, other-seed, spaced or empty community_id, none, ICMP; a timestamp
+// without a fraction) is stored as sent. All come back byte for byte, replays
+// store nothing twice.
+TEST_P(RetentionTest, CommunityIdsLeftOutWhenRecomputableComeBackByteForByte) {
+  const int64_t now = core::now().micros;
+  Tenant a = tenant("コミュニティ");
+  const std::string v4 = "1:LQU9qZlK+B5F3KDmev6m5PMibrg=";  // 128.232.110.120:34855 → :80
+  const std::string v6 = "1:p2WBFbz+SRMmv0mLBp8H+ZCQ/2M=";  // 2001:db8::1:53000 → ::53 UDP
+  const std::string seed1 = "1:0D6LHv6hEJ+Skrgpa1FGmWYaik4=";
+  const std::string t4 =
+      R"("src_ip":"128.232.110.120","src_port":34855,"dest_ip":"66.35.250.204","dest_port":80,"proto":"TCP")";
+  const std::string t4r =
+      R"("src_ip":"66.35.250.204","src_port":80,"dest_ip":"128.232.110.120","dest_port":34855,"proto":"TCP")";
+  const std::string t6 =
+      R"("src_ip":"2001:db8::1","src_port":53000,"dest_ip":"2001:db8::53","dest_port":53,"proto":"UDP")";
+  const std::string tdns =
+      R"("src_ip":"192.168.1.20","src_port":51000,"dest_ip":"192.168.1.1","dest_port":53,"proto":"UDP")";
+  const std::string ticmp =
+      R"("src_ip":"192.168.1.20","dest_ip":"192.168.1.1","proto":"ICMP","icmp_type":8,"icmp_code":0)";
+  constexpr int kRounds = 40, kKinds = 13;
+  std::vector<std::string> sent;
+  for (int64_t i = 0; i < kRounds * kKinds; ++i) {
+    const int64_t t = now - kHour + i * 1000;
+    std::string stamp = at(t);
+    if (i % kKinds == 11) stamp = core::format_eve_time(core::Timestamp{t}, 0);
+    if (i % kKinds == 12) stamp = stamp.substr(0, 19) + stamp.substr(26);  // no fraction
+    const std::string head = R"({"timestamp":")" + stamp + R"(","flow_id":)" +
+                             std::to_string(7919 * i + 1) + R"(,"event_type":"flow",)";
+    const std::string flow = R"("flow":{"pkts_toserver":)" + std::to_string(i) + "}";
+    auto cid = [](const std::string& v) { return R"("community_id":")" + v + R"(")"; };
+    switch (i % kKinds) {
+      case 0:
+        sent.push_back(head + t4 + "," + flow + "," + cid(v4) + "}");
+        break;
+      case 1:
+        sent.push_back(head + t4r + "," + cid(v4) + "," + flow + "}");
+        break;
+      case 2:
+        sent.push_back(head + t6 + "," + flow + "," + cid(v6) + "}");
+        break;
+      case 3:
+        sent.push_back(head + t4 + "," + flow + "," + cid(v6) + "}");
+        break;  // wrong
+      case 4:
+        sent.push_back(head + t4 + "," + flow + "," + cid("1:abc=") + "}");
+        break;
+      case 5:
+        sent.push_back(head + t4 + "," + flow + "}");
+        break;  // none
+      case 6:
+        sent.push_back(head + ticmp + "," + flow + "," + cid(v4) + "}");
+        break;
+      case 7:
+        sent.push_back(head + tdns + "," + flow + "," + cid(seed1) + "}");
+        break;
+      case 8:  // spaced as another writer might: left as it is
+        sent.push_back(head + t4 + "," + flow + R"(,"community_id": ")" + v4 + "\"}");
+        break;
+      case 9:  // twice: the first is left out, the second stays
+        sent.push_back(head + t4 + "," + cid(v4) + "," + flow + R"(,"x":{)" + cid(v4) + "}}");
+        break;
+      case 10:  // empty
+        sent.push_back(head + t4 + "," + flow + "," + cid("1:") + "}");
+        break;
+      default:
+        sent.push_back(head + t4 + "," + flow + "," + cid(v4) + "}");
+        break;
+    }
+  }
+  send(a, sent);
+  {
+    Client anon(ts_->base);
+    auto r = ingest(anon, a.token, 1, sent);
+    ASSERT_EQ(r.status, 409) << r.body;
+    EXPECT_EQ(r.json().at("duplicates").as_int64(), static_cast<int64_t>(sent.size())) << r.body;
+  }
+  std::vector<EventKey> keys;
+  for (int64_t s = static_cast<int64_t>(sent.size()); s >= 1; --s) keys.push_back({a.device, s});
+  std::vector<std::pair<EventKey, std::string>> got;
+  std::string plain;  // the blocks' contents as stored
+  ASSERT_TRUE(
+      store()
+          .transact(false,
+                    [&](SqlTx& tx) -> Status {
+                      auto r = read_events(tx, keys);
+                      if (!r.ok()) return r.error();
+                      got = std::move(*r);
+                      auto b = tx.q("SELECT data FROM event_blocks WHERE device_id = $1",
+                                    {sp(a.device)});
+                      if (!b.ok()) return b.error();
+                      for (size_t k = 0; k < b->size(); ++k) {
+                        const auto data = blob_of(tx.dialect(), b->str(k, 0));
+                        std::string out(ZSTD_getFrameContentSize(data.data(), data.size()), '\0');
+                        const size_t n =
+                            ZSTD_decompress(out.data(), out.size(), data.data(), data.size());
+                        if (ZSTD_isError(n)) return core::make_error("zstd");
+                        plain += out;
+                      }
+                      return {};
+                    })
+          .ok());
+  ASSERT_EQ(got.size(), sent.size());
+  for (const auto& [k, line] : got) {
+    ASSERT_EQ(line, sent[static_cast<size_t>(k.seq - 1)]) << "seq " << k.seq;
+  }
+  // Left out: the matching ones in Suricata's form (kinds 0, 1, 2, 11, 12 and the first of 9),
+  // and the timestamps but the one without a fraction.
+  auto occurrences = [&](const std::string& v) {
+    int n = 0;
+    for (size_t at = plain.find(v); at != std::string::npos; at = plain.find(v, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(occurrences(v4), 3 * kRounds) << "ICMP, spaced, the second of two";
+  EXPECT_EQ(occurrences(v6), kRounds) << "the wrong one";
+  EXPECT_EQ(occurrences(seed1), kRounds);
+  EXPECT_EQ(occurrences("\"community_id\":\"1:abc=\""), kRounds);
+  EXPECT_EQ(occurrences("\"community_id\":\"1:\""), 7 * kRounds) << "6 left out, 1 empty";
+  EXPECT_EQ(occurrences("\"timestamp\":\"+0900\""), 11 * kRounds);
+  EXPECT_EQ(occurrences("\"timestamp\":\"+0000\""), kRounds);
+  EXPECT_EQ(occurrences("\"timestamp\":\"2"), kRounds) << "no fraction: as sent";
 }
 
 TEST_P(RetentionTest, ExpiryRunsInBatchesWhileIngestCommits) {
