@@ -45,6 +45,9 @@ struct PgConnection {
   bool broken = false;
   size_t max_prepared = 256;
   std::atomic<int64_t> prepared_count{0};
+  /// The backend's loss count when this connection was made: a connection older than the
+  /// last loss fails as part of that loss, not as a new one.
+  int64_t generation = 0;
 
   ~PgConnection() {
     if (conn) PQfinish(conn);
@@ -344,9 +347,9 @@ class PostgresBackend final : public StoreBackend {
 
   /// A connection went away (or answered as a standby): the database is down from now until
   /// a connection is made again.
-  void note_lost(const std::string& why) {
+  void note_lost(const PgConnection& c, const std::string& why) {
     std::lock_guard lock(state_mu_);
-    if (!state_.up) return;
+    if (!state_.up || c.generation < state_.lost) return;
     state_.up = false;
     state_.since_us = core::now().micros;
     ++state_.lost;
@@ -397,6 +400,7 @@ class PostgresBackend final : public StoreBackend {
       return core::make_error_code(503, "postgresql: the database is unavailable: {}", why);
     }
     c.replace(conn);
+    c.generation = state_.lost;
     backoff_ms_ = 0;
     next_attempt_ = now;
     ++state_.reconnects;
@@ -428,7 +432,7 @@ class PostgresBackend final : public StoreBackend {
       auto r = c.run(write ? "BEGIN" : "BEGIN READ ONLY", {}, false);
       if (r.ok()) break;
       if (!c.broken) return r.error();
-      note_lost(r.error().message);
+      note_lost(c, r.error().message);
       if (attempt > 0) return unavailable(r.error().message);
     }
     PgTx tx(c);
@@ -437,7 +441,7 @@ class PostgresBackend final : public StoreBackend {
       // Gone in the middle: the database rolled the transaction back. The caller decides
       // whether to run it again (ingest does: its batches are idempotent); a 503 says so.
       if (c.broken) {
-        note_lost(st.error().message);
+        note_lost(c, st.error().message);
         return unavailable(st.error().message);
       }
       (void)c.run("ROLLBACK", {}, false);
@@ -445,7 +449,7 @@ class PostgresBackend final : public StoreBackend {
     }
     if (auto r = c.run("COMMIT", {}, false); !r.ok()) {
       if (c.broken) {
-        note_lost(r.error().message);
+        note_lost(c, r.error().message);
         return unavailable("the commit's outcome is unknown: " + r.error().message);
       }
       return r.error();
