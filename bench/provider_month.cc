@@ -6,6 +6,8 @@
 // sweep running beside it, and p50/p99 of the store functions behind the console's main
 // screens with `--query-customers` customers in the store.
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -341,6 +343,14 @@ Percentiles timed(int runs, const std::function<void(int)>& fn) {
 
 }  // namespace
 
+// Peak resident memory of this process so far, MB: the server's store, ingest queue and
+// writers, triage and expiry run here (the traffic generator beside them is small).
+static double peak_rss_mb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"A provider's month: storage, ingest during expiry, console query latency"};
   std::string url;
@@ -431,6 +441,8 @@ int main(int argc, char** argv) {
       static_cast<long long>(swept.events_deleted), static_cast<long long>(swept.batches), sweep_s,
       static_cast<long long>(swept.batches_over),
       static_cast<double>(swept.longest_batch_us) / 1000.0);
+
+  std::printf("memory: peak RSS %.0f MB after the month's ingest and expiry\n", peak_rss_mb());
 
   // Storage at the end of the month: 30 days of raw events, the alerts' records, aggregates.
   // Raw events: compressed blocks, and rows of the uncompressed table of earlier versions.
@@ -652,6 +664,8 @@ int main(int argc, char** argv) {
     std::printf("  %-80s p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", q.name, p.p50, p.p99, p.max);
   }
   std::printf("query errors or empty answers: %lld\n", static_cast<long long>(query_errors));
+  std::printf("memory: peak RSS %.0f MB at the end (queries at %d customers included)\n",
+              peak_rss_mb(), query_customers);
   std::filesystem::remove(so.secret_key_file);
   return 0;
 }

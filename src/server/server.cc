@@ -438,6 +438,8 @@ ServerOptions load_server_options(const core::Config& c) {
   s.login_failure_window_s =
       c.get<int64_t>("store.login_failure_window_s", s.login_failure_window_s);
   s.sqlite_synchronous = c.get<std::string>("store.sqlite_synchronous", s.sqlite_synchronous);
+  s.prepared_statements = c.get<int>("store.prepared_statements", s.prepared_statements);
+  s.reconnect_max_ms = c.get<int64_t>("store.reconnect_max_ms", s.reconnect_max_ms);
   s.secret_key_file = c.get<std::string>(
       "server.secret_key_file", (std::filesystem::path(o.data_dir) / "secret.key").string());
   if (s.secret_key_file.empty()) {

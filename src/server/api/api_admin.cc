@@ -100,14 +100,19 @@ void h_list_audit(Call& call) {
 
 void h_openapi(Call& call) { call.json(200, std::string(openapi_document())); }
 
+// Public: says whether the database answers and since when, never where it is or why not
+// (those are in /metrics and the log).
 void h_health(Call& call) {
   auto v = call.store->schema_version();
-  if (!v.ok()) return call.error(503, v.error().message);
-  json::object o{{"status", "ok"},
+  const DatabaseState db = call.store->database_state();
+  json::object database{{"state", v.ok() ? "up" : "down"}};
+  if (db.since_us != 0) database["since"] = core::format_eve_time(core::Timestamp{db.since_us});
+  json::object o{{"status", v.ok() ? "ok" : "unavailable"},
                  {"backend", call.store->backend_name()},
-                 {"schema_version", *v},
+                 {"database", std::move(database)},
                  {"time", core::format_eve_time(core::now())}};
-  call.json(200, to_text(o));
+  if (v.ok()) o["schema_version"] = *v;
+  call.json(v.ok() ? 200 : 503, to_text(o));
 }
 
 void h_metrics(Call& call) {
@@ -129,6 +134,27 @@ void h_metrics(Call& call) {
        is.commits.load());
   line("mimamori_ingest_queue_events", "Events waiting for commit.", "gauge",
        is.queue_events.load());
+  {
+    const DatabaseState db = call.store->database_state();
+    line("mimamori_database_up", "1 while the database answers, 0 while it is away.", "gauge",
+         db.up ? 1 : 0);
+    line("mimamori_database_state_since_seconds",
+         "When the database last came back or went away (0: never since start).", "gauge",
+         db.since_us / 1000000);
+    line("mimamori_database_lost_total", "Times the database went away.", "counter", db.lost);
+    line("mimamori_database_reconnects_total", "Connections made again after one was lost.",
+         "counter", db.reconnects);
+    line("mimamori_database_unavailable_total",
+         "Operations answered 503 because the database was away.", "counter", db.unavailable);
+    line("mimamori_database_prepared_statements", "Prepared statements held over all connections.",
+         "gauge", db.prepared);
+    if (!db.server.empty()) {
+      out += fmt::format(
+          "# HELP mimamori_database_server The server of the last connection made.\n"
+          "# TYPE mimamori_database_server gauge\nmimamori_database_server{{server=\"{}\"}} 1\n",
+          db.server);
+    }
+  }
   if (auto* hs = call.api->http_stats()) {
     line("mimamori_http_connections_total", "Connections accepted.", "counter",
          hs->connections.load());

@@ -4,6 +4,8 @@
 #include "ingest/ingest_queue.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "mimamori/core/clock.h"
 #include "mimamori/core/eve.h"
@@ -102,6 +104,12 @@ void IngestQueue::writer_loop() {
       if (triage_lock.owns_lock()) triage_lock.unlock();
       if (st.ok()) break;
       spdlog::warn("ingest commit attempt {} failed: {}", attempt + 1, st.error().message);
+      // The database went away (a restart, a fail-over): give it a moment before the next
+      // attempt; the group is idempotent on (device, seq), so a commit whose answer was lost
+      // finds its events stored and counts them as duplicates.
+      if (st.error().code == 503 && attempt < 2) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250 * (attempt + 1)));
+      }
     }
     {
       std::lock_guard lock(queue_mu_);

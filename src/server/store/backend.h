@@ -28,6 +28,8 @@ class StoreBackend {
   Dialect dialect() const { return DoDialect(); }
   /// Applies the migrations newer than the stored schema version.
   Status migrate() { return DoMigrate(); }
+  /// Whether the database answers (see DatabaseState).
+  DatabaseState state() const { return DoState(); }
 
  protected:
   StoreBackend() = default;
@@ -36,6 +38,7 @@ class StoreBackend {
   virtual Status DoTransact(bool write, const std::function<Status(SqlTx&)>& fn) = 0;
   virtual Dialect DoDialect() const = 0;
   virtual Status DoMigrate() = 0;
+  virtual DatabaseState DoState() const { return {}; }
 };
 
 /// SQLite in `dir`/mimamori.db: WAL, a pool of connections, a checkpoint thread.
@@ -45,7 +48,10 @@ Result<std::unique_ptr<StoreBackend>> open_sqlite_backend(const StoreOptions& op
 /// SQLite store of the process): writers of one store queue on a mutex instead, so ingest
 /// beside the retention sweep and API writes adds none.
 int64_t sqlite_busy_retries();
-/// PostgreSQL through libpq at `url`.
+/// Whether `url` names a PostgreSQL database: a libpq URL (`postgresql://…`, `postgres://…`)
+/// or a libpq connection string of `keyword=value` pairs (`host=a,b port=… dbname=…`).
+bool is_postgres_url(std::string_view url);
+/// PostgreSQL through libpq at `url` (either form of is_postgres_url).
 Result<std::unique_ptr<StoreBackend>> open_postgres_backend(const StoreOptions& options,
                                                             std::string_view url);
 

@@ -26,6 +26,7 @@
 #include "mimamori/core/clock.h"
 #include "mimamori/core/hash.h"
 #include "secrets.h"
+#include "store/backend.h"
 
 extern char** environ;
 
@@ -527,9 +528,7 @@ Result<BackupManifest> pg_restore(const StoreOptions& options, const RestoreRequ
   return after;
 }
 
-bool is_postgres(std::string_view url) {
-  return url.starts_with("postgresql://") || url.starts_with("postgres://");
-}
+bool is_postgres(std::string_view url) { return is_postgres_url(url); }
 
 }  // namespace
 

@@ -56,6 +56,8 @@ Status Store::transact(bool write, const std::function<Status(SqlTx&)>& fn) {
 
 Dialect Store::dialect() const { return backend_->dialect(); }
 
+DatabaseState Store::database_state() const { return backend_->state(); }
+
 std::string_view Store::backend_name() const {
   return dialect() == Dialect::kSqlite ? "sqlite" : "postgresql";
 }

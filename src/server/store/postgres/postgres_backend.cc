@@ -1,15 +1,25 @@
-// PostgreSQL backend (libpq): a pool of connections with per-connection prepared statements;
-// several server instances share one database, so schema migration takes an advisory lock
-// and background work is claimed with FOR UPDATE SKIP LOCKED (see the shared SQL).
+// PostgreSQL backend (libpq): a pool of connections with per-connection prepared statements
+// (at most `store.prepared_statements`, least recently used deallocated); several server
+// instances share one database, so schema migration takes an advisory lock and background
+// work is claimed with FOR UPDATE SKIP LOCKED (see the shared SQL). The database may go away
+// (a restart, a fail-over to a promoted standby): a connection found gone is made again with
+// backoff (the URL may list several hosts; target_session_attrs=read-write picks the primary),
+// a transaction that had not begun is begun again, and one that was cut off answers 503 so
+// that its caller can retry it.
 
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
 
+#include "mimamori/core/clock.h"
+#include "mimamori/core/log.h"
 #include "store/backend.h"
 #include "store/migrations.h"
 #include "store/sql.h"
@@ -17,31 +27,85 @@
 namespace mimamori::server {
 namespace {
 
+using SteadyClock = std::chrono::steady_clock;
+
+/// SQLSTATEs that mean the connection is gone or points at the wrong server: class 08
+/// (connection exception), 57P01-57P03 (administrator or crash shutdown, cannot connect now),
+/// 25006 (read-only transaction: a standby, e.g. the old primary after a fail-over).
+bool lost_sqlstate(const char* state) {
+  if (state == nullptr) return false;
+  std::string_view s(state);
+  return s.starts_with("08") || s == "57P01" || s == "57P02" || s == "57P03" || s == "25006";
+}
+
 struct PgConnection {
   PGconn* conn = nullptr;
-  std::unordered_map<std::string, std::string> prepared;  // sql → statement name
+  /// Set when a statement found the connection gone: the transaction is lost, and the next
+  /// use connects again first.
+  bool broken = false;
+  size_t max_prepared = 256;
+  std::atomic<int64_t> prepared_count{0};
+  /// The backend's loss count when this connection was made: a connection older than the
+  /// last loss fails as part of that loss, not as a new one.
+  int64_t generation = 0;
 
   ~PgConnection() {
     if (conn) PQfinish(conn);
+  }
+
+  /// Takes a new connection in place of the old one; the prepared statements went with it.
+  void replace(PGconn* fresh) {
+    if (conn) PQfinish(conn);
+    conn = fresh;
+    broken = false;
+    prepared.clear();
+    lru.clear();
+    prepared_count = 0;
+  }
+
+  /// Deallocates the least recently used statements past `max_prepared`. Called between
+  /// transactions, so that no statement of a running pipeline goes away under it.
+  void trim_prepared() {
+    while (prepared.size() > max_prepared && !lru.empty()) {
+      auto it = prepared.find(lru.back());
+      const std::string sql = "DEALLOCATE " + it->second.name;
+      PGresult* r = PQexec(conn, sql.c_str());
+      const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+      PQclear(r);
+      if (!ok) {
+        broken = PQstatus(conn) != CONNECTION_OK;
+        return;
+      }
+      prepared.erase(it);
+      lru.pop_back();
+    }
+    prepared_count = static_cast<int64_t>(prepared.size());
   }
 
   /// The name of `sql` prepared on this connection (prepared now when new).
   Result<const std::string*> prepared_name(std::string_view sql) {
     std::string text(sql);
     auto it = prepared.find(text);
-    if (it == prepared.end()) {
-      std::string name = fmt::format("s{}", prepared.size());
-      PGresult* p = PQprepare(conn, name.c_str(), text.c_str(), 0, nullptr);
-      bool ok = PQresultStatus(p) == PGRES_COMMAND_OK;
-      std::string err = ok ? "" : PQresultErrorMessage(p);
-      PQclear(p);
-      if (!ok) {
-        return core::make_error_code(500, "postgresql: cannot prepare '{}': {}", sql_head(sql),
-                                     err);
-      }
-      it = prepared.emplace(std::move(text), std::move(name)).first;
+    if (it != prepared.end()) {
+      lru.splice(lru.begin(), lru, it->second.use);
+      return &it->second.name;
     }
-    return &it->second;
+    std::string name = fmt::format("s{}", next_name++);
+    PGresult* p = PQprepare(conn, name.c_str(), text.c_str(), 0, nullptr);
+    if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+      const char* state = PQresultErrorField(p, PG_DIAG_SQLSTATE);
+      const bool lost = PQstatus(conn) != CONNECTION_OK || lost_sqlstate(state);
+      if (lost) broken = true;
+      std::string err = PQresultErrorMessage(p);
+      PQclear(p);
+      return core::make_error_code(lost ? 503 : 500, "postgresql: cannot prepare '{}': {}",
+                                   sql_head(sql), err);
+    }
+    PQclear(p);
+    lru.push_front(text);
+    it = prepared.emplace(std::move(text), Prepared{std::move(name), lru.begin()}).first;
+    prepared_count = static_cast<int64_t>(prepared.size());
+    return &it->second.name;
   }
 
   static std::vector<const char*> values_of(std::span<const SqlParam> params) {
@@ -51,14 +115,17 @@ struct PgConnection {
     return values;
   }
 
-  /// The rows of a finished statement, or its error (SQLSTATE class 23 is a 409). Clears `res`.
-  static Result<SqlRows> take(PGresult* res, std::string_view sql) {
+  /// The rows of a finished statement, or its error: SQLSTATE class 23 is a 409, a lost
+  /// connection a 503 (and marks the connection broken). Clears `res`.
+  Result<SqlRows> take(PGresult* res, std::string_view sql) {
     auto status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-      int code = state && std::string_view(state).starts_with("23") ? 409 : 500;
+      const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+      const bool lost = PQstatus(conn) != CONNECTION_OK || lost_sqlstate(state);
+      if (lost) broken = true;
+      int code = lost ? 503 : state && std::string_view(state).starts_with("23") ? 409 : 500;
       auto err = core::make_error_code(code, "postgresql: '{}' failed: {}", sql_head(sql),
-                                       res ? PQresultErrorMessage(res) : "no result");
+                                       res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
       PQclear(res);
       return err;
     }
@@ -103,6 +170,24 @@ struct PgConnection {
   /// one round trip instead of one per statement. Chunks stay small enough that neither side's
   /// socket buffer fills while the other is not reading (libpq blocks on a full send buffer).
   Result<std::vector<SqlRows>> run_pipeline(std::span<const SqlStatement> statements) {
+    auto out = run_pipeline_chunks(statements);
+    if (!out.ok() && PQstatus(conn) != CONNECTION_OK) {
+      broken = true;
+      return core::Error{out.error().message, 503};
+    }
+    return out;
+  }
+
+ private:
+  struct Prepared {
+    std::string name;
+    std::list<std::string>::iterator use;  ///< its place in `lru`
+  };
+  std::unordered_map<std::string, Prepared> prepared;  // sql → statement
+  std::list<std::string> lru;                          // sql, most recently used first
+  uint64_t next_name = 0;
+
+  Result<std::vector<SqlRows>> run_pipeline_chunks(std::span<const SqlStatement> statements) {
     constexpr size_t kChunk = 256;
     std::vector<SqlRows> out;
     out.reserve(statements.size());
@@ -208,47 +293,187 @@ class PostgresBackend final : public StoreBackend {
   Status init() {
     for (int i = 0; i < std::max(2, options_.connections + 2); ++i) {
       auto c = std::make_unique<PgConnection>();
-      c->conn = PQconnectdb(url_.c_str());
-      if (PQstatus(c->conn) != CONNECTION_OK) {
-        return core::make_error("postgresql: cannot connect: {}", PQerrorMessage(c->conn));
+      c->max_prepared = static_cast<size_t>(std::max(1, options_.prepared_statements));
+      PGconn* conn = connect();
+      if (PQstatus(conn) != CONNECTION_OK) {
+        std::string why = PQerrorMessage(conn);
+        PQfinish(conn);
+        return core::make_error("postgresql: cannot connect: {}", why);
       }
-      PGresult* r = PQexec(c->conn, "SET client_min_messages = warning");
-      PQclear(r);
+      c->replace(conn);
       free_.push_back(c.get());
       all_.push_back(std::move(c));
+    }
+    {
+      std::lock_guard lock(state_mu_);
+      state_.server = server_of(all_.front()->conn);
     }
     return {};
   }
 
  private:
+  /// A new connection: the store URL (either form, several hosts allowed) expanded after
+  /// defaults that it may override: a connect timeout, so that a host that does not answer
+  /// costs seconds and the next host is tried, and TCP keepalives, so that a primary gone
+  /// without closing its connections is noticed.
+  PGconn* connect() const {
+    const char* keys[] = {"connect_timeout",
+                          "keepalives",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "dbname",
+                          nullptr};
+    const char* values[] = {"5", "1", "10", "5", "3", url_.c_str(), nullptr};
+    PGconn* conn = PQconnectdbParams(keys, values, 1);
+    if (PQstatus(conn) == CONNECTION_OK) {
+      PGresult* r = PQexec(conn, "SET client_min_messages = warning");
+      PQclear(r);
+    }
+    return conn;
+  }
+
+  static std::string server_of(PGconn* conn) {
+    const char* host = PQhost(conn);
+    const char* port = PQport(conn);
+    return fmt::format("{}:{}", host ? host : "?", port ? port : "?");
+  }
+
+  static std::string one_line(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    return text;
+  }
+
+  /// A connection went away (or answered as a standby): the database is down from now until
+  /// a connection is made again.
+  void note_lost(const PgConnection& c, const std::string& why) {
+    std::lock_guard lock(state_mu_);
+    if (!state_.up || c.generation < state_.lost) return;
+    state_.up = false;
+    state_.since_us = core::now().micros;
+    ++state_.lost;
+    state_.last_error = one_line(why);
+    down_at_ = SteadyClock::now();
+    spdlog::warn("postgresql: the database at {} went away ({}); connecting again", state_.server,
+                 state_.last_error);
+  }
+
+  /// Connects `c` again, at most one attempt per backoff step over all connections (the
+  /// step doubles from 50 ms up to `reconnect_max_ms` while attempts fail). 503 meanwhile.
+  Status reconnect(PgConnection& c) {
+    {
+      std::lock_guard lock(state_mu_);
+      const auto now = SteadyClock::now();
+      if (now < next_attempt_) {
+        const auto wait =
+            std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now).count();
+        ++state_.unavailable;
+        return core::make_error_code(
+            503, "postgresql: the database is unavailable ({}); next attempt in {} ms",
+            state_.last_error, wait);
+      }
+      // The attempt itself may take up to the connect timeout: the others wait for it.
+      next_attempt_ = now + std::chrono::seconds(5);
+    }
+    PGconn* conn = connect();
+    std::lock_guard lock(state_mu_);
+    const auto now = SteadyClock::now();
+    if (PQstatus(conn) != CONNECTION_OK) {
+      const std::string why = one_line(PQerrorMessage(conn));
+      PQfinish(conn);
+      backoff_ms_ = std::clamp<int64_t>(backoff_ms_ * 2, 50,
+                                        std::max<int64_t>(50, options_.reconnect_max_ms));
+      next_attempt_ = now + std::chrono::milliseconds(backoff_ms_);
+      if (state_.up) {
+        state_.up = false;
+        state_.since_us = core::now().micros;
+        ++state_.lost;
+        down_at_ = now;
+      }
+      if (why != state_.last_error) {
+        spdlog::warn("postgresql: cannot connect ({}); trying again every {} ms at most", why,
+                     options_.reconnect_max_ms);
+      }
+      state_.last_error = why;
+      ++state_.unavailable;
+      return core::make_error_code(503, "postgresql: the database is unavailable: {}", why);
+    }
+    c.replace(conn);
+    c.generation = state_.lost;
+    backoff_ms_ = 0;
+    next_attempt_ = now;
+    ++state_.reconnects;
+    state_.server = server_of(conn);
+    if (!state_.up) {
+      state_.up = true;
+      state_.since_us = core::now().micros;
+      spdlog::warn("postgresql: connected again to {} after {:.1f} s without the database",
+                   state_.server, std::chrono::duration<double>(now - down_at_).count());
+    }
+    return {};
+  }
+
   Status DoTransact(bool write, const std::function<Status(SqlTx&)>& fn) override {
     PgConnection* c = acquire();
-    Status result = [&]() -> Status {
-      if (PQstatus(c->conn) != CONNECTION_OK) {
-        PQreset(c->conn);
-        c->prepared.clear();
-        if (PQstatus(c->conn) != CONNECTION_OK) {
-          return core::make_error_code(503, "postgresql: connection lost: {}",
-                                       PQerrorMessage(c->conn));
-        }
-      }
-      if (auto r = c->run(write ? "BEGIN" : "BEGIN READ ONLY", {}, false); !r.ok()) {
-        return r.error();
-      }
-      PgTx tx(*c);
-      Status st = fn(tx);
-      if (!st.ok()) {
-        (void)c->run("ROLLBACK", {}, false);
-        return st;
-      }
-      if (auto r = c->run("COMMIT", {}, false); !r.ok()) return r.error();
-      return {};
-    }();
+    Status result = run_transaction(*c, write, fn);
     release(c);
     return result;
   }
 
+  Status run_transaction(PgConnection& c, bool write, const std::function<Status(SqlTx&)>& fn) {
+    // A connection found gone before `fn` ran is made again and the transaction begun once
+    // more: nothing of it reached the database, so that is always safe.
+    for (int attempt = 0;; ++attempt) {
+      if (c.broken || PQstatus(c.conn) != CONNECTION_OK) {
+        if (auto st = reconnect(c); !st.ok()) return st;
+      }
+      c.trim_prepared();
+      auto r = c.run(write ? "BEGIN" : "BEGIN READ ONLY", {}, false);
+      if (r.ok()) break;
+      if (!c.broken) return r.error();
+      note_lost(c, r.error().message);
+      if (attempt > 0) return unavailable(r.error().message);
+    }
+    PgTx tx(c);
+    Status st = fn(tx);
+    if (!st.ok()) {
+      // Gone in the middle: the database rolled the transaction back. The caller decides
+      // whether to run it again (ingest does: its batches are idempotent); a 503 says so.
+      if (c.broken) {
+        note_lost(c, st.error().message);
+        return unavailable(st.error().message);
+      }
+      (void)c.run("ROLLBACK", {}, false);
+      return st;
+    }
+    if (auto r = c.run("COMMIT", {}, false); !r.ok()) {
+      if (c.broken) {
+        note_lost(c, r.error().message);
+        return unavailable("the commit's outcome is unknown: " + r.error().message);
+      }
+      return r.error();
+    }
+    return {};
+  }
+
+  core::Error unavailable(const std::string& why) {
+    {
+      std::lock_guard lock(state_mu_);
+      ++state_.unavailable;
+    }
+    return core::Error{fmt::format("postgresql: the database connection was lost: {}", why), 503};
+  }
+
   Dialect DoDialect() const override { return Dialect::kPostgres; }
+
+  DatabaseState DoState() const override {
+    std::lock_guard lock(state_mu_);
+    DatabaseState s = state_;
+    s.prepared = 0;
+    for (const auto& c : all_) s.prepared += c->prepared_count.load();
+    return s;
+  }
 
   Status DoMigrate() override {
     return DoTransact(true, [](SqlTx& tx) -> Status {
@@ -279,6 +504,12 @@ class PostgresBackend final : public StoreBackend {
   std::condition_variable cv_;
   std::vector<PgConnection*> free_;
   std::vector<std::unique_ptr<PgConnection>> all_;
+
+  mutable std::mutex state_mu_;
+  DatabaseState state_;
+  SteadyClock::time_point next_attempt_{};
+  SteadyClock::time_point down_at_{};
+  int64_t backoff_ms_ = 0;
 };
 
 }  // namespace

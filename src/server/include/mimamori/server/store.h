@@ -54,7 +54,9 @@ struct RetentionOptions {
 
 /// How to open a store.
 struct StoreOptions {
-  /// `sqlite:DIR` (the database file is DIR/mimamori.db) or a libpq URL `postgresql://…`.
+  /// `sqlite:DIR` (the database file is DIR/mimamori.db), a libpq URL `postgresql://…` or a
+  /// libpq connection string `host=a,b port=5432,5432 dbname=… target_session_attrs=read-write`
+  /// (several hosts: the first writable one answering; tried again after a fail-over).
   std::string url;
   int connections = 4;                   ///< pool size (readers; SQLite's writer is extra)
   int64_t ingest_queue_events = 200000;  ///< events waiting for commit before 429
@@ -80,6 +82,24 @@ struct StoreOptions {
   /// empty: no key, and storing a secret fails.
   std::string secret_key_file;
   RetentionOptions retention;  ///< expiry of raw telemetry and aggregates
+  /// PostgreSQL: prepared statements kept per connection; past it the least recently used
+  /// one is deallocated.
+  int prepared_statements = 256;
+  /// PostgreSQL: longest pause between attempts to connect again after the database went
+  /// away (the pause doubles from 50 ms up to this); operations meanwhile get a 503.
+  int64_t reconnect_max_ms = 2000;
+};
+
+/// The state of the database connections, for health and metrics.
+struct DatabaseState {
+  bool up = true;           ///< the last use of the database succeeded
+  int64_t since_us = 0;     ///< when `up` last changed (0: never since start)
+  int64_t lost = 0;         ///< times the database went away
+  int64_t reconnects = 0;   ///< connections made again after one was lost
+  int64_t unavailable = 0;  ///< operations answered 503 because the database was away
+  int64_t prepared = 0;     ///< prepared statements held over all connections
+  std::string server;       ///< host:port of the last connection made (PostgreSQL)
+  std::string last_error;   ///< why it last went away
 };
 
 /// What a key rotation did (`mimamori admin rotate-key`).
@@ -148,6 +168,8 @@ class Store {
   std::string_view backend_name() const;
   /// The SQL dialect of the backend.
   Dialect dialect() const;
+  /// Whether the database answers, and how often it went away (SQLite: always up).
+  DatabaseState database_state() const;
   /// Runs `fn` in one transaction, committed when it succeeds: for the domain folders (ingest,
   /// triage, notify) whose work is a function over a transaction (see store/sql.h).
   Status transact(bool write, const std::function<Status(SqlTx&)>& fn);
