@@ -39,6 +39,16 @@ extern "C" void on_sighup(int) {
   g_reload_lists.store(true);
 }
 
+// SIGHUP's default action ends the process: taken from the first moment, so that a reload asked
+// for while the rules are still loading (seconds with a full ruleset) does not stop the sensor.
+void take_sighup() {
+  struct sigaction hup {};
+  hup.sa_handler = on_sighup;
+  hup.sa_flags = SA_RESTART;
+  sigemptyset(&hup.sa_mask);
+  sigaction(SIGHUP, &hup, nullptr);
+}
+
 }  // namespace
 
 RuleControl::RuleControl(net::rules::RuleService& rules, const std::string& socket) {
@@ -47,11 +57,7 @@ RuleControl::RuleControl(net::rules::RuleService& rules, const std::string& sock
     g_rules.store(&rules);
     rules.start_reload_thread();
   }
-  struct sigaction hup {};
-  hup.sa_handler = on_sighup;
-  hup.sa_flags = SA_RESTART;
-  sigemptyset(&hup.sa_mask);
-  sigaction(SIGHUP, &hup, nullptr);
+  take_sighup();
   if (!socket.empty())
     control = std::make_unique<net::rules::ControlServer>(
         socket, [&rules](std::string_view cmd) { return rules.command(cmd); });
@@ -142,6 +148,7 @@ void write_server_lists(const std::string& yaml, const std::string& intel_path,
 }
 
 int run(const Args& a) {
+  take_sighup();
   core::Config config;
   if (!a.config.empty()) config = core::Config::load_file(a.config);
   for (const auto& s : a.sets) config.set(s);

@@ -97,6 +97,9 @@ def main():
 
     proc.stdin.write(head + first)
     proc.stdin.flush()
+    # The lists are read at start: wait for that (seconds on a slow or sanitized build).
+    if not wait_for(lambda: logged("%s: 0 file hashes" % hashes), 60):
+        problems.append("the sensor did not report loading the hash list within 60 s")
     time.sleep(0.5)
     # An unreadable list: the lists in use stay.
     os.rename(hashes, hashes + ".away")
