@@ -8,6 +8,11 @@ import { jst } from '../time';
 import { ErrorBox, Loading, Page, TrafficLight, type Light } from '../ui';
 
 export const POLL_MS = 10_000;
+/** Rows drawn at first and added by "show more": the most urgent customers come first, and a
+ * thousand table rows took seconds to draw on a loaded machine (bench/console-scale). The
+ * search and the filters still look at every customer. */
+export const OVERVIEW_PAGE = 100;
+const collator = new Intl.Collator(undefined, { numeric: true });
 
 interface Row {
   customer: { id: string; name: string };
@@ -49,6 +54,7 @@ export function Overview() {
   const [query, setQuery] = useState('');
   const [light, setLight] = useState<'' | Light>('');
   const [silentOnly, setSilentOnly] = useState(false);
+  const [limit, setLimit] = useState(OVERVIEW_PAGE);
 
   useEffect(() => {
     let live = true;
@@ -78,7 +84,7 @@ export function Overview() {
       .filter((r) => !q || r.customer.name.toLowerCase().includes(q))
       .filter((r) => !light || r.light === light)
       .filter((r) => !silentOnly || r.silent > 0)
-      .sort((a, b) => ORDER[a.light] - ORDER[b.light] || b.open - a.open || a.customer.name.localeCompare(b.customer.name));
+      .sort((a, b) => ORDER[a.light] - ORDER[b.light] || b.open - a.open || collator.compare(a.customer.name, b.customer.name));
   }, [rows, query, light, silentOnly]);
 
   const totals = useMemo(() => {
@@ -152,7 +158,7 @@ export function Overview() {
             </tr>
           </thead>
           <tbody>
-            {shown.map((r) => (
+            {shown.slice(0, limit).map((r) => (
               <tr key={r.customer.id} data-customer={r.customer.id}>
                 <td>
                   <a href={`/incidents?customer_id=${encodeURIComponent(r.customer.id)}`}>{r.customer.name}</a>
@@ -174,6 +180,16 @@ export function Overview() {
             )}
           </tbody>
         </table>
+      )}
+      {shown.length > limit && (
+        <p class="more">
+          <span class="muted small" data-testid="overview-shown">
+            {t('overview.shown', { shown: limit, total: shown.length })}
+          </span>{' '}
+          <button type="button" class="btn" onClick={() => setLimit(limit + OVERVIEW_PAGE)}>
+            {t('overview.more', { n: Math.min(OVERVIEW_PAGE, shown.length - limit), left: shown.length - limit })}
+          </button>
+        </p>
       )}
     </Page>
   );
