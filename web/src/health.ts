@@ -18,6 +18,13 @@ export function lightOf(incidents: Incident[], devices: Device[]): Light {
   return 'green';
 }
 
+/** lightOf's rule on counts: open high or critical incidents, open incidents, silent devices. */
+export function lightOfCounts(openHigh: number, open: number, silent: number): Light {
+  if (openHigh > 0) return 'red';
+  if (open > 0 || silent > 0) return 'amber';
+  return 'green';
+}
+
 export function isSilent(d: Device): boolean {
   return d.status === 'active' && d.monitoring_stopped;
 }

@@ -105,6 +105,8 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/alerts/{id}", Auth::kUser, h_get_alert, "One alert"},
       {"GET", "/api/v1/alerts/{id}/events", Auth::kUser, h_alert_events, "Raw events of an alert"},
       {"GET", "/api/v1/incidents", Auth::kUser, h_list_incidents, "List incidents"},
+      {"GET", "/api/v1/overview", Auth::kUser, h_overview,
+       "Every customer's open incidents and devices (the SOC overview)"},
       {"GET", "/api/v1/incidents/{id}", Auth::kUser, h_get_incident,
        "Incident with timeline, alerts and explanation"},
       // Insurance claims come before the incident actions: "claims" is no action.

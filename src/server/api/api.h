@@ -184,6 +184,7 @@ void h_list_alerts(Call&);
 void h_get_alert(Call&);
 void h_alert_events(Call&);
 void h_list_incidents(Call&);
+void h_overview(Call&);
 void h_get_incident(Call&);
 void h_incident_action(Call&);
 void h_list_suppressions(Call&);

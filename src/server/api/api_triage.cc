@@ -83,6 +83,21 @@ void h_list_incidents(Call& call) {
   call.json(200, list_json(*x, q.limit, q.offset));
 }
 
+void h_overview(Call& call) {
+  auto rows = overview_summary(*call.store, call.principal);
+  if (!rows.ok()) return call.error(rows.error());
+  json::array items;
+  for (const auto& r : *rows) {
+    items.push_back(json::object{{"customer_id", r.customer_id},
+                                 {"name", r.name},
+                                 {"open", r.open},
+                                 {"open_high", r.open_high},
+                                 {"devices", r.devices},
+                                 {"silent", r.silent}});
+  }
+  call.json(200, to_text(json::object{{"items", std::move(items)}}));
+}
+
 void h_get_incident(Call& call) {
   const auto& id = call.param("id");
   auto x = get_incident(*call.store, call.principal, id);

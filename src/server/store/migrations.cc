@@ -312,6 +312,20 @@ const std::vector<Migration>& migrations() {
            "dispatch_id TEXT NOT NULL, status BIGINT NOT NULL DEFAULT 0, answer TEXT NOT NULL "
            "DEFAULT '', created_at BIGINT NOT NULL, PRIMARY KEY (actor, idempotency_key))",
        }},
+      {14,
+       "console listings at a provider's scale: indexes in the order of the incident queue, "
+       "the alert list and an incident's alerts",
+       {
+           // The queue's page (a status, most severe and most recently changed first) and the
+           // listing of every status, read in index order instead of sorting every incident.
+           "CREATE INDEX incidents_queue ON incidents(status, severity_rank DESC, updated_at "
+           "DESC, id)",
+           "CREATE INDEX incidents_order ON incidents(severity_rank DESC, updated_at DESC, id)",
+           // The newest alerts of all customers, without sorting a million rows.
+           "CREATE INDEX alerts_seen ON alerts(last_seen DESC, id)",
+           // An incident's alerts (the incident page), without reading all of its customer's.
+           "CREATE INDEX alerts_incident ON alerts(incident_id, first_seen)",
+       }},
   };
   return kMigrations;
 }

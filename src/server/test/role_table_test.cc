@@ -337,6 +337,10 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
              [](auto&, Tenant& t, int) {
                return Req{"GET", "/api/v1/incidents?customer_id=" + t.customer, ""};
              }},
+            {"GET /api/v1/overview",
+             [](auto&, auto&, int) {
+               return Req{"GET", "/api/v1/overview", "", {}, false};
+             }},
             {"GET /api/v1/incidents/{id}",
              [](RoleTableServer& s, Tenant& t, int) {
                return Req{"GET", "/api/v1/incidents/" + s.fresh_incident(t), ""};

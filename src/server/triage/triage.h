@@ -28,6 +28,16 @@ Result<std::vector<std::string>> alert_events(Store& store, const Principal& p, 
 /// Incidents visible to `p`, most severe and most recent first.
 Result<std::vector<Incident>> list_incidents(Store& store, const Principal& p,
                                              const IncidentQuery& q);
+/// One customer's line of the SOC overview.
+struct CustomerOverview {
+  std::string customer_id, name;
+  int64_t open = 0;       ///< incidents not closed
+  int64_t open_high = 0;  ///< of them, high or critical
+  int64_t devices = 0;    ///< active devices
+  int64_t silent = 0;     ///< of them, monitoring stopped (監視停止)
+};
+/// Every customer's line of the SOC overview, by name; provider roles only (403 otherwise).
+Result<std::vector<CustomerOverview>> overview_summary(Store& store, const Principal& p);
 /// One incident.
 Result<Incident> get_incident(Store& store, const Principal& p, std::string_view id);
 /// The timeline of an incident, oldest first.

@@ -62,6 +62,8 @@ export const en: Record<keyof typeof ja, string> = {
   'overview.customer': 'Customer',
   'overview.state': 'State',
   'overview.devices': 'Devices',
+  'overview.more': 'Show {n} more ({left} left)',
+  'overview.shown': 'Showing {shown} of {total}',
 
   'queue.title': 'Incident queue',
   'queue.status': 'Status',

@@ -60,6 +60,8 @@ export const ja = {
   'overview.customer': '顧客',
   'overview.state': '状態',
   'overview.devices': '機器数',
+  'overview.more': 'さらに{n}件を表示 (残り{left}件)',
+  'overview.shown': '{total}件中{shown}件を表示',
 
   'queue.title': 'インシデント一覧',
   'queue.status': '対応状況',
