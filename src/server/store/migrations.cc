@@ -312,6 +312,12 @@ const std::vector<Migration>& migrations() {
            "dispatch_id TEXT NOT NULL, status BIGINT NOT NULL DEFAULT 0, answer TEXT NOT NULL "
            "DEFAULT '', created_at BIGINT NOT NULL, PRIMARY KEY (actor, idempotency_key))",
        }},
+      {14,
+       "customers: the prefecture where each is served on site (the self-check's dispatch cover)",
+       {
+           // One of the 47 prefectures (東京都 …); '' when not recorded.
+           "ALTER TABLE customers ADD COLUMN prefecture TEXT NOT NULL DEFAULT ''",
+       }},
   };
   return kMigrations;
 }

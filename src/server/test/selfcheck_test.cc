@@ -82,8 +82,8 @@ TEST_P(SelfCheck, MetOnlyOnEvidence) {
     EXPECT_EQ(status(empty[k]), "unmet") << k << ": " << evidence(empty[k]);
     EXPECT_TRUE(empty[k].contains("action")) << k;
   }
-  EXPECT_EQ(status(empty["dispatch"]), "not_configured");
-  EXPECT_EQ(status(empty["sharing"]), "met");  // the export runs
+  EXPECT_EQ(status(empty["dispatch"]), "unmet");  // no contract, no technician
+  EXPECT_EQ(status(empty["sharing"]), "met");     // the export runs
   EXPECT_NE(evidence(empty["desk"]).find("メール受付: 無効"), std::string::npos);
   EXPECT_NE(evidence(empty["continuity"]).find("バックアップの記録: データベースにはありません"),
             std::string::npos);
@@ -111,6 +111,10 @@ TEST_P(SelfCheck, MetOnlyOnEvidence) {
     EXPECT_EQ(status(sold[key]), "met") << key << ": " << evidence(sold[key]);
   }
   EXPECT_NE(evidence(sold["record"]).find("最初の契約開始日: 2026-01-01"), std::string::npos);
+  // The customer's prefecture is not recorded: nobody can say a technician reaches it.
+  EXPECT_EQ(status(sold["dispatch"]), "unmet");
+  EXPECT_NE(evidence(sold["dispatch"]).find("所在の都道府県が未登録の顧客: A社"), std::string::npos)
+      << evidence(sold["dispatch"]);
   // Delivery is off in this server: 24-hour monitoring is not evidenced.
   EXPECT_EQ(status(sold["monitoring"]), "unmet");
   EXPECT_NE(evidence(sold["monitoring"]).find("通知の送信: 無効"), std::string::npos);
@@ -124,6 +128,64 @@ TEST_P(SelfCheck, MetOnlyOnEvidence) {
   EXPECT_EQ(status(after["insurance"]), "unmet");
   EXPECT_NE(evidence(after["insurance"]).find(lapsed.str("id")), std::string::npos);
   EXPECT_EQ(status(after["package"]), "unmet");  // no device bound
+}
+
+// Requirement 3 from the data: a customer under contract in 東京都 and a technician serving it
+// meet it; with the technician disabled the item fails and names the prefecture and customer.
+TEST_P(SelfCheck, DispatchCoverIsJudgedFromTechniciansAndCustomers) {
+  auto p = admin_->post("/api/v1/plans", json::serialize(plan("端末みまもり", "registered")));
+  ASSERT_EQ(p.status, 201) << p.body;
+  EXPECT_EQ(admin_->post("/api/v1/customers", R"({"name":"X社","prefecture":"東京"})").status, 400);
+  auto c = admin_->post("/api/v1/customers", R"({"name":"B社","prefecture":"東京都"})");
+  ASSERT_EQ(c.status, 201) << c.body;
+  EXPECT_EQ(c.str("prefecture"), "東京都");
+  json::object k{{"customer_id", c.str("id")},
+                 {"plan_id", p.str("id")},
+                 {"devices", 1},
+                 {"start_date", "2026-01-01"},
+                 {"insurance_policy", "POL-1"},
+                 {"insurance_until", "2099-12-31"}};
+  ASSERT_EQ(admin_->post("/api/v1/contracts", json::serialize(k)).status, 201);
+  // A second customer under contract in 大阪府, served by the same technician.
+  auto c2 = admin_->post("/api/v1/customers", R"({"name":"C社","prefecture":"大阪府"})");
+  k["customer_id"] = c2.str("id");
+  ASSERT_EQ(admin_->post("/api/v1/contracts", json::serialize(k)).status, 201);
+
+  auto none = check();
+  EXPECT_EQ(status(none["dispatch"]), "unmet");
+  EXPECT_NE(evidence(none["dispatch"]).find("対応できる技術者: 0 人"), std::string::npos);
+  EXPECT_NE(evidence(none["dispatch"]).find("担当技術者のいない都道府県: 大阪府"),
+            std::string::npos)
+      << evidence(none["dispatch"]);
+
+  auto u = admin_->post("/api/v1/users", R"({"email":"tech@sc.example.jp","role":"technician",)"
+                                         R"("password":"self check pass 12"})");
+  ASSERT_EQ(u.status, 201) << u.body;
+  auto t = admin_->send("PUT", "/api/v1/technicians/" + u.str("id"),
+                        R"({"skills":["PC"],"prefectures":["東京都","大阪府"],)"
+                        R"("availability":["mon-fri 09:00-18:00"]})");
+  ASSERT_EQ(t.status, 200) << t.body;
+  auto covered = check();
+  EXPECT_EQ(status(covered["dispatch"]), "met") << evidence(covered["dispatch"]);
+  EXPECT_FALSE(covered["dispatch"].contains("action"));
+  const auto ev = evidence(covered["dispatch"]);
+  EXPECT_NE(ev.find("対応できる技術者: 1 人 (大阪府 1 人、東京都 1 人)"), std::string::npos) << ev;
+  EXPECT_NE(ev.find("有効な契約のある顧客 2 社、うち担当技術者のいる都道府県の顧客 2 社"),
+            std::string::npos)
+      << ev;
+  EXPECT_NE(ev.find("直近90日の対応: 0 件"), std::string::npos) << ev;
+
+  // The only technician leaves: both prefectures are uncovered and named.
+  ASSERT_EQ(admin_->post("/api/v1/users/" + u.str("id") + "/disable").status, 200);
+  auto gone = check();
+  EXPECT_EQ(status(gone["dispatch"]), "unmet");
+  const auto ev2 = evidence(gone["dispatch"]);
+  EXPECT_NE(ev2.find("担当技術者のいない都道府県: 東京都 (顧客 B社 (" + c.str("id") + "))"),
+            std::string::npos)
+      << ev2;
+  EXPECT_NE(ev2.find("担当技術者のいない都道府県: 大阪府"), std::string::npos) << ev2;
+  EXPECT_NE(std::string(gone["dispatch"].at("action").at("ja").as_string()).find("東京都"),
+            std::string::npos);
 }
 
 TEST_P(SelfCheck, OnlyTheProviderAdminAndTheRefusalIsAudited) {

@@ -390,6 +390,9 @@ const std::map<int64_t, std::string>& undo() {
        "DROP INDEX dispatches_state; DROP INDEX dispatches_technician; DROP INDEX "
        "dispatches_incident; DROP INDEX dispatches_customer; DROP TABLE dispatches; DROP TABLE "
        "technicians; DELETE FROM schema_migrations WHERE version = 13;"},
+      {14,
+       "ALTER TABLE customers DROP COLUMN prefecture; DELETE FROM schema_migrations WHERE "
+       "version = 14;"},
   };
   return kUndo;
 }
