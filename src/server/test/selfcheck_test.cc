@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "test_support.h"
 
 namespace mimamori::server::testing {
@@ -39,6 +41,8 @@ class SelfCheck : public ::testing::TestWithParam<std::string> {
     ts_ = TestServer::start(url, [](ServerOptions& o) {
       o.deliver_notifications = false;
       o.enroll_attempts_per_minute = 1000;
+      o.registered_services = {
+          {"防検サイバー", "MS&ADインターリスク総研株式会社", "全国", "端末監視型", "ipa"}};
     });
     ASSERT_TRUE(ts_);
     admin_ = std::make_unique<Client>(ts_->admin());
@@ -221,6 +225,12 @@ TEST_P(SelfCheck, CatalogueListsRegisteredPlansAsJsonAndExcelCsv) {
   EXPECT_EQ(row.at("dispatch_arrival_hours").as_int64(), 24);
   EXPECT_EQ(row.at("monitoring_hours").as_string(), "24時間365日");
   EXPECT_TRUE(row.at("compliant").as_bool());
+  // IPA's registered services beside the plans, as the server read them at start.
+  const auto cat = j.json();
+  const auto& reg = cat.at("registered_services").as_array();
+  ASSERT_EQ(reg.size(), 1u);
+  EXPECT_EQ(reg[0].at("service").as_string(), "防検サイバー");
+  EXPECT_EQ(reg[0].at("source").as_string(), "ipa");
 
   auto csv = admin_->get("/api/v1/catalogue?format=csv");
   ASSERT_EQ(csv.status, 200);
@@ -238,6 +248,51 @@ TEST_P(SelfCheck, CatalogueListsRegisteredPlansAsJsonAndExcelCsv) {
   EXPECT_NE(csv.body.find("\"'=HYPERLINK(\"\"x\"\") 安心 プラン\""), std::string::npos) << csv.body;
   EXPECT_NE(csv.body.find("\"1800\""), std::string::npos);
   EXPECT_EQ(admin_->get("/api/v1/catalogue?format=xml").status, 400);
+}
+
+// IPA's list as shipped (12 services, no problem) and a provider's additions: each bad line is
+// skipped and named by file:line with why; a configured file that cannot be read stops the start.
+TEST(RegisteredServices, ShippedListAndAdditionsWithBadLinesNamed) {
+  const std::string shipped =
+      std::string(MIMAMORI_SOURCE_DIR) + "/src/server/contracts/registered_services.tsv";
+  const std::string extra = temp_dir() + "/extra.tsv";
+  {
+    std::ofstream(extra, std::ios::binary)
+        << "# additions\n自社みまもり\t見守りSOC\t東京都\t端末監視型\nno tabs here\n"
+           "防検サイバー\tMS&ADインターリスク総研株式会社\t全国\t端末監視型\n"
+           "別\t別会社\t全国\t監視型\n\t会社\t全国\t併用型\n";
+  }
+  auto config = core::Config::from_string("{}", "<test>");
+  config.set("catalogue.services_file=" + shipped);
+  auto plain = load_server_options(config);
+  EXPECT_EQ(plain.registered_services.size(), 12u);
+  EXPECT_TRUE(plain.registered_service_problems.empty());
+  ASSERT_FALSE(plain.registered_services.empty());
+  EXPECT_EQ(plain.registered_services[0].service, "商工会議所サイバーセキュリティお助け隊サービス");
+  EXPECT_EQ(plain.registered_services[0].type, "ネットワーク一括監視型");
+
+  config.set("catalogue.extra_services_file=" + extra);
+  auto o = load_server_options(config);
+  ASSERT_EQ(o.registered_services.size(), 13u);
+  EXPECT_EQ(o.registered_services.back().service, "自社みまもり");
+  EXPECT_EQ(o.registered_services.back().source, "provider");
+  ASSERT_EQ(o.registered_service_problems.size(), 4u);
+  EXPECT_EQ(o.registered_service_problems[0],
+            extra +
+                ":3: expected 4 tab-separated fields (service, provider, region, type), "
+                "found 1; line skipped");
+  EXPECT_NE(o.registered_service_problems[1].find(extra + ":4: '防検サイバー'"), std::string::npos);
+  EXPECT_NE(o.registered_service_problems[2].find(extra + ":5: type '監視型'"), std::string::npos);
+  EXPECT_NE(o.registered_service_problems[3].find(extra + ":6: field 'service'"),
+            std::string::npos);
+
+  config.set("catalogue.extra_services_file=" + extra + ".missing");
+  try {
+    (void)load_server_options(config);
+    ADD_FAILURE() << "a missing file was accepted";
+  } catch (const core::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("catalogue.extra_services_file"), std::string::npos);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SelfCheck, ::testing::ValuesIn(backends()),
