@@ -132,6 +132,9 @@ void add_admin_commands(CLI::App& app) {
   admin->require_subcommand(1);
   add_admin_import_command(*admin);
   add_admin_backup_commands(*admin);
+  add_admin_selfcheck_command(*admin);
+  add_admin_catalogue_command(*admin);
+  add_admin_report_mail_command(*admin);
 
   auto args = std::make_shared<StoreArgs>();
 
@@ -159,12 +162,29 @@ void add_admin_commands(CLI::App& app) {
   auto* add = customer->add_subcommand("add", "add a customer (prints its id)");
   auto name = std::make_shared<std::string>();
   add_store_options(add, *args);
+  auto prefecture = std::make_shared<std::string>();
   add->add_option("--name", *name, "the customer's name")->required();
+  add->add_option("--prefecture", *prefecture, "where technicians visit it (東京都 …)");
   add->callback([=] {
     auto store = open_store(*args);
-    auto c = store->create_customer(server::Principal::system("mimamori admin"), *name);
+    auto c =
+        store->create_customer(server::Principal::system("mimamori admin"), *name, *prefecture);
     if (!c.ok()) fail(c.error());
     std::printf("%s\n", c->id.c_str());
+  });
+  auto* pref = customer->add_subcommand(
+      "prefecture", "record the prefecture where a customer is served on site (\"\" clears it)");
+  auto pcust = std::make_shared<std::string>();
+  auto pname = std::make_shared<std::string>();
+  add_store_options(pref, *args);
+  pref->add_option("customer", *pcust, "customer id")->required();
+  pref->add_option("prefecture", *pname, "one of the 47 (東京都, 大阪府 …)")->required();
+  pref->callback([=] {
+    auto store = open_store(*args);
+    auto c =
+        store->set_customer_prefecture(server::Principal::system("mimamori admin"), *pcust, *pname);
+    if (!c.ok()) fail(c.error());
+    std::printf("%s\t%s\t%s\n", c->id.c_str(), c->name.c_str(), c->prefecture.c_str());
   });
 
   auto* code = admin->add_subcommand("enroll-code", "create an enrollment code for a customer");

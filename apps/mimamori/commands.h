@@ -26,4 +26,11 @@ void add_admin_import_command(CLI::App& admin);
 /// `mimamori admin backup|restore`: a consistent copy of the store and its restoration.
 void add_admin_backup_commands(CLI::App& admin);
 
+/// `mimamori admin self-check [--json] [--evidence pack.zip]`: the registration requirements.
+void add_admin_selfcheck_command(CLI::App& admin);
+/// `mimamori admin catalogue [--json]`: the registered plans and IPA's registered services.
+void add_admin_catalogue_command(CLI::App& admin);
+/// `mimamori admin report-mail --month YYYY-MM [--customer ID] [--dry-run]`.
+void add_admin_report_mail_command(CLI::App& admin);
+
 }  // namespace mimamori::cli

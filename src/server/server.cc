@@ -173,6 +173,11 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
   if (auto st = check_notify_options(options.notify); !st.ok()) return st.error();
   if (auto st = check_retention_options(options.store.retention); !st.ok()) return st.error();
   if (auto st = check_desk_options(options.desk); !st.ok()) return st.error();
+  for (const auto& problem : options.registered_service_problems) {
+    spdlog::warn("registered services: {}", problem);
+  }
+  spdlog::info("registered services: {} listed ({} skipped)", options.registered_services.size(),
+               options.registered_service_problems.size());
   if (auto st = check_dispatch_options(options.dispatch); !st.ok()) return st.error();
   StoreOptions so = options.store;
   if (so.secret_key_file.empty()) {
@@ -357,6 +362,31 @@ ServerOptions load_server_options(const core::Config& c) {
                     c.source(), initial));
   }
   o.price_policy.spread_initial_fee = initial == "spread";
+  // IPA's registered services: the shipped list, then the provider's additions. A malformed
+  // line is skipped and reported; a file named in the configuration must be readable.
+  o.services_file = c.get<std::string>("catalogue.services_file", "");
+  o.extra_services_file = c.get<std::string>("catalogue.extra_services_file", "");
+  auto read_list = [&](const std::string& file, std::string_view source, const char* key) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      throw core::ConfigError(fmt::format("{}: key '{}': cannot read '{}'", c.source(), key, file));
+    }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    parse_registered_services(text, file, source, o.registered_services,
+                              o.registered_service_problems);
+  };
+  if (!o.services_file.empty()) {
+    read_list(o.services_file, "ipa", "catalogue.services_file");
+  } else if (const auto shipped = default_registered_services_file(); !shipped.empty()) {
+    read_list(shipped, "ipa", "catalogue.services_file");
+  } else {
+    o.registered_service_problems.push_back(
+        "registered_services.tsv is not installed beside the program: IPA's list is empty (set "
+        "catalogue.services_file)");
+  }
+  if (!o.extra_services_file.empty()) {
+    read_list(o.extra_services_file, "provider", "catalogue.extra_services_file");
+  }
   o.background_interval_ms =
       c.get<int64_t>("server.background_interval_ms", o.background_interval_ms);
   o.escalation_after_s = c.get<int64_t>("server.escalation_after_s", o.escalation_after_s);

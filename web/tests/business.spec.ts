@@ -123,11 +123,23 @@ test('the self-check shows each requirement with its evidence, met only on evide
   await expect(page.locator('[data-check]')).toHaveCount(10);
   await expect(page.locator('[data-check="price"]')).toHaveAttribute('data-status', 'met');
   await expect(page.locator('[data-check="record"]')).toHaveAttribute('data-status', 'met');
-  await expect(page.locator('[data-check="dispatch"]')).toHaveAttribute('data-status', 'not_configured');
+  // Judged from the data: the customer under contract has no prefecture recorded.
+  await expect(page.locator('[data-check="dispatch"]')).toHaveAttribute('data-status', 'unmet');
+  await expect(page.getByText(/所在の都道府県が未登録の顧客: 丸の内商店/)).toBeVisible();
   // The test server has no inbound mail and sends no notifications.
   await expect(page.locator('[data-check="desk"]')).toHaveAttribute('data-status', 'unmet');
   await expect(page.locator('[data-check="monitoring"]')).toHaveAttribute('data-status', 'unmet');
   await expect(page.getByText('メール受付: 無効 (desk.mail_enabled: false)')).toBeVisible();
   await expectAccessible(page, 'self-check');
   await screenshots(page, 'self-check');
+});
+
+test('the catalogue lists IPA\'s registered services beside the plans', async ({ page }) => {
+  await login(page, srv, ADMIN.email, ADMIN.password);
+  await page.goto(srv.url + '/statistics');
+  const table = page.locator('#registered-services');
+  await expect(table.getByRole('cell', { name: '防検サイバー', exact: true })).toBeVisible();
+  await expect(table.getByRole('row', { name: /CSPサイバーガード セントラル警備保障株式会社/ })).toContainText('ネットワーク一括監視型');
+  await expect(table.getByRole('row')).toHaveCount(13); // the header and the 12 shipped services
+  await expectAccessible(page, 'registered services');
 });

@@ -1,8 +1,8 @@
 // The registration self-check and the service catalogue (JSON, or CSV for Excel).
 
 #include "api/json_body.h"
-#include "contracts/selfcheck.h"
 #include "mimamori/core/clock.h"
+#include "mimamori/server/selfcheck.h"
 
 namespace mimamori::server {
 
@@ -21,7 +21,9 @@ void h_service_catalogue(Call& call) {
   }
   auto rows = service_catalogue(*call.store, call.principal, call.api->options());
   if (!rows.ok()) return call.error(rows.error());
-  if (format == "json") return call.json(200, catalogue_json(*rows));
+  if (format == "json") {
+    return call.json(200, catalogue_json(*rows, call.api->options().registered_services));
+  }
   HttpResponse r;
   r.body = catalogue_csv(*rows);
   r.content_type = "text/csv; charset=utf-8";

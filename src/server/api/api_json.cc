@@ -12,7 +12,10 @@ json::value jtime(int64_t micros) {
 }
 
 json::object to_json(const Customer& c) {
-  return {{"id", c.id}, {"name", c.name}, {"created_at", jtime(c.created_at)}};
+  return {{"id", c.id},
+          {"name", c.name},
+          {"created_at", jtime(c.created_at)},
+          {"prefecture", c.prefecture}};
 }
 
 json::object to_json(const Site& s) {

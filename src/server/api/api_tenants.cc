@@ -17,8 +17,9 @@ void h_create_customer(Call& call) {
   if (!o) return;
   std::string err;
   std::string name = get_string(*o, "name", &err);
+  std::string prefecture = get_string(*o, "prefecture", &err);
   if (!err.empty()) return call.error(400, err);
-  auto c = call.store->create_customer(call.principal, name);
+  auto c = call.store->create_customer(call.principal, name, prefecture);
   if (!c.ok()) return call.error(c.error());
   call.json(201, to_text(to_json(*c)));
 }

@@ -1,9 +1,10 @@
 // The registration self-check and the service catalogue. Each requirement reads only what the
 // store and the configuration hold; a requirement is met on evidence, never by default.
 
-#include "contracts/selfcheck.h"
+#include "mimamori/server/selfcheck.h"
 
 #include <boost/json.hpp>
+#include <cstdio>
 #include <ctime>
 #include <map>
 
@@ -46,6 +47,172 @@ Result<int64_t> count(SqlTx& tx, const std::string& sql) {
   return r->empty() ? int64_t{0} : r->i64(0, 0);
 }
 
+// What requirement 3 reads: the active technicians' prefectures, every customer's prefecture
+// and name, and the dispatches of the last 90 days.
+struct DispatchCover {
+  int64_t technicians = 0;                       ///< active: enabled, with a window
+  std::map<std::string, int64_t> by_prefecture;  ///< active technicians serving each
+  std::map<std::string, std::pair<std::string, std::string>> customers;  ///< id → name, pref.
+  int64_t dispatches = 0, onsite = 0, resolved_remotely = 0, arrived = 0, late = 0;
+  int64_t arrival_s = 0, promised_s = 0;  ///< sums over the arrivals with a promise
+};
+
+Status read_dispatch_cover(SqlTx& tx, int64_t now, DispatchCover& c) {
+  auto t = tx.q(
+      "SELECT t.prefectures, t.availability FROM technicians t JOIN users u ON u.id = "
+      "t.user_id WHERE u.disabled = 0 AND u.customer_id IS NULL AND u.role IN ('technician', "
+      "'analyst')");
+  if (!t.ok()) return t.error();
+  for (size_t i = 0; i < t->size(); ++i) {
+    if (t->str(i, 1).find_first_not_of(" \n") == std::string::npos) continue;  // never on duty
+    ++c.technicians;
+    const std::string prefs = t->str(i, 0);
+    size_t at = 0;
+    while (at <= prefs.size()) {
+      size_t nl = prefs.find('\n', at);
+      if (nl == std::string::npos) nl = prefs.size();
+      if (nl > at) ++c.by_prefecture[prefs.substr(at, nl - at)];
+      at = nl + 1;
+    }
+  }
+  auto cu = tx.q("SELECT id, name, prefecture FROM customers");
+  if (!cu.ok()) return cu.error();
+  for (size_t i = 0; i < cu->size(); ++i) {
+    c.customers[cu->str(i, 0)] = {cu->str(i, 1), cu->str(i, 2)};
+  }
+  auto d = tx.q(
+      "SELECT d.state, d.requested_at, d.promised_at, (SELECT MIN(s.at) FROM dispatch_steps s "
+      "WHERE s.dispatch_id = d.id AND s.state = 'arrived') FROM dispatches d WHERE d.created_at "
+      ">= $1",
+      {sp(now - int64_t{90} * 86400 * 1000000)});
+  if (!d.ok()) return d.error();
+  for (size_t i = 0; i < d->size(); ++i) {
+    ++c.dispatches;
+    const std::string state = d->str(i, 0);
+    if (state == "resolved") ++c.resolved_remotely;
+    const int64_t requested = d->i64(i, 1), promised = d->i64(i, 2), arrived = d->i64(i, 3);
+    if (requested > 0) ++c.onsite;
+    if (requested > 0 && promised > 0 && arrived > 0) {
+      ++c.arrived;
+      c.arrival_s += (arrived - requested) / 1000000;
+      c.promised_s += (promised - requested) / 1000000;
+      if (arrived > promised) ++c.late;
+    }
+  }
+  return {};
+}
+
+// Hours with one decimal.
+std::string hours(int64_t seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(seconds) / 3600.0);
+  return buf;
+}
+
+// Requirement 3: every customer with an active contract has at least one active technician
+// serving its prefecture; the evidence counts technicians by prefecture and the last 90 days'
+// dispatches with their mean arrival against the promise.
+SelfCheckItem dispatch_item(const std::vector<Plan>& plans,
+                            const std::vector<const Contract*>& active, const DispatchCover& c) {
+  auto i = item(3, "dispatch", "緊急時の対応支援 (駆け付け)", "On-site support");
+  int64_t with_terms = 0;
+  for (const auto& pl : plans) {
+    if (pl.status == "registered" && !pl.dispatch.empty()) ++with_terms;
+  }
+  std::string per_ja, per_en;
+  for (const auto& [pref, n] : c.by_prefecture) {
+    per_ja += (per_ja.empty() ? "" : "、") + pref + " " + std::to_string(n) + " 人";
+    per_en += (per_en.empty() ? "" : ", ") + pref + " " + std::to_string(n);
+  }
+  i.evidence.push_back(ev("対応できる技術者: " + std::to_string(c.technicians) + " 人" +
+                              (per_ja.empty() ? "" : " (" + per_ja + ")"),
+                          "active technicians: " + std::to_string(c.technicians) +
+                              (per_en.empty() ? "" : " (" + per_en + ")")));
+  // The customers under an active contract, once each, by prefecture.
+  std::map<std::string, std::vector<std::string>> uncovered;  // prefecture → customers
+  std::vector<std::string> unlocated;
+  std::map<std::string, bool> seen;
+  int64_t served = 0;
+  for (const auto* k : active) {
+    if (seen[k->customer_id]) continue;
+    seen[k->customer_id] = true;
+    auto it = c.customers.find(k->customer_id);
+    const std::string name = it == c.customers.end() ? k->customer_id : it->second.first;
+    const std::string pref = it == c.customers.end() ? "" : it->second.second;
+    const std::string who = name + " (" + k->customer_id + ")";
+    if (pref.empty()) {
+      unlocated.push_back(who);
+    } else if (!c.by_prefecture.contains(pref)) {
+      uncovered[pref].push_back(who);
+    } else {
+      ++served;
+    }
+  }
+  i.evidence.push_back(ev("有効な契約のある顧客 " + std::to_string(seen.size()) +
+                              " 社、うち担当技術者のいる都道府県の顧客 " + std::to_string(served) +
+                              " 社",
+                          std::to_string(served) + " of " + std::to_string(seen.size()) +
+                              " customers under contract are in a prefecture a technician serves"));
+  int shown = 0;
+  for (const auto& [pref, who] : uncovered) {
+    std::string list;
+    for (const auto& w : who) list += (list.empty() ? "" : "、") + w;
+    if (++shown <= 10) {
+      i.evidence.push_back(ev("担当技術者のいない都道府県: " + pref + " (顧客 " + list + ")",
+                              "no technician serves " + pref + " (customers " + list + ")"));
+    }
+  }
+  for (size_t k = 0; k < unlocated.size() && k < 10; ++k) {
+    i.evidence.push_back(ev("所在の都道府県が未登録の顧客: " + unlocated[k],
+                            "customer without a prefecture: " + unlocated[k]));
+  }
+  i.evidence.push_back(
+      ev("駆け付けの条件を定めた登録済みプラン: " + std::to_string(with_terms),
+         "registered plans stating dispatch terms: " + std::to_string(with_terms)));
+  i.evidence.push_back(ev("直近90日の対応: " + std::to_string(c.dispatches) + " 件 (訪問 " +
+                              std::to_string(c.onsite) + " 件、リモートで解決 " +
+                              std::to_string(c.resolved_remotely) + " 件)",
+                          "the last 90 days: " + std::to_string(c.dispatches) + " dispatches (" +
+                              std::to_string(c.onsite) + " on site, " +
+                              std::to_string(c.resolved_remotely) + " resolved remotely)"));
+  if (c.arrived > 0) {
+    i.evidence.push_back(ev("到着の記録 " + std::to_string(c.arrived) + " 件: 要請から平均 " +
+                                hours(c.arrival_s / c.arrived) + " 時間 (約束は平均 " +
+                                hours(c.promised_s / c.arrived) + " 時間)、約束に遅れた到着 " +
+                                std::to_string(c.late) + " 件",
+                            std::to_string(c.arrived) + " arrivals recorded: mean " +
+                                hours(c.arrival_s / c.arrived) + " h after the request (promised " +
+                                hours(c.promised_s / c.arrived) + " h), " + std::to_string(c.late) +
+                                " late"));
+  } else {
+    i.evidence.push_back(
+        ev("到着の記録: 直近90日にはありません", "arrivals: none recorded in the last 90 days"));
+  }
+  if (!seen.empty() && uncovered.empty() && unlocated.empty() && c.technicians > 0) {
+    i.status = "met";
+  } else if (seen.empty()) {
+    i.action = ev("有効な契約がありません", "there is no active contract");
+  } else {
+    std::string prefs;
+    for (const auto& [pref, who] : uncovered) prefs += (prefs.empty() ? "" : "、") + pref;
+    std::string ja, en;
+    if (c.technicians == 0 || !prefs.empty()) {
+      ja = (prefs.empty() ? std::string("技術者") : prefs + " を担当する技術者") +
+           "を登録してください (担当都道府県と対応時間)";
+      en = "register a technician" + (prefs.empty() ? std::string() : " serving " + prefs) +
+           " (prefectures and availability)";
+    }
+    if (!unlocated.empty()) {
+      ja += std::string(ja.empty() ? "" : "。") +
+            "顧客の都道府県を記録してください (mimamori admin customer prefecture)";
+      en += std::string(en.empty() ? "" : "; ") +
+            "record each customer's prefecture (mimamori admin customer prefecture)";
+    }
+    i.action = ev(ja, en);
+  }
+  return i;
+}
+
 }  // namespace
 
 Result<SelfCheck> registration_self_check(Store& store, const Principal& p,
@@ -68,6 +235,7 @@ Result<SelfCheck> registration_self_check(Store& store, const Principal& p,
   std::vector<std::string> silent;  // device ids under an active contract that are silent
   int64_t contracted_devices = 0;
   std::map<std::string, int64_t> channel_kinds;
+  DispatchCover cover;
   auto st = store.transact(false, [&](SqlTx& tx) -> Status {
     auto c = count(tx, "SELECT COUNT(*) FROM oncall");
     if (!c.ok()) return c.error();
@@ -100,6 +268,7 @@ Result<SelfCheck> registration_self_check(Store& store, const Principal& p,
     policies = *c;
     if (c = count(tx, "SELECT COUNT(*) FROM insurance_claims"); !c.ok()) return c.error();
     claims = *c;
+    if (auto d = read_dispatch_cover(tx, now, cover); !d.ok()) return d;
     for (const auto& k : *contracts) {
       if (k.status != "active") continue;
       for (const auto& d : k.device_ids) {
@@ -188,21 +357,7 @@ Result<SelfCheck> registration_self_check(Store& store, const Principal& p,
     out.items.push_back(std::move(i));
   }
   {  // 3 緊急時の対応支援
-    auto i = item(3, "dispatch", "緊急時の対応支援 (駆け付け)", "On-site support");
-    int64_t with_terms = 0;
-    for (const auto& pl : *plans) {
-      if (pl.status == "registered" && !pl.dispatch.empty()) ++with_terms;
-    }
-    i.status = "not_configured";
-    i.evidence.push_back(
-        ev("駆け付けの条件を定めた登録済みプラン: " + std::to_string(with_terms),
-           "registered plans stating dispatch terms: " + std::to_string(with_terms)));
-    i.evidence.push_back(ev("技術者の担当地域と出動の記録: この版では未設定",
-                            "technicians' areas and dispatch records: not configured in this "
-                            "version"));
-    i.action = ev("駆け付けの体制 (技術者・担当都道府県) は書類で示してください",
-                  "show the dispatch organisation (technicians, prefectures) in writing");
-    out.items.push_back(std::move(i));
+    out.items.push_back(dispatch_item(*plans, active, cover));
   }
   {  // 4 簡単さ
     auto i = item(4, "ease", "導入・運用の簡単さ", "Ease of use");
@@ -544,14 +699,24 @@ std::string csv_field(const json::value& v) {
 
 }  // namespace
 
-std::string catalogue_json(const std::vector<CatalogueRow>& rows) {
+std::string catalogue_json(const std::vector<CatalogueRow>& rows,
+                           const std::vector<RegisteredService>& services) {
   json::array a;
   for (const auto& r : rows) {
     json::object o;
     for (auto& [k, v] : catalogue_fields(r)) o[k] = std::move(v);
     a.push_back(std::move(o));
   }
-  return json::serialize(json::object{{"items", std::move(a)}});
+  json::array s;
+  for (const auto& r : services) {
+    s.push_back(json::object{{"service", r.service},
+                             {"provider", r.provider},
+                             {"region", r.region},
+                             {"type", r.type},
+                             {"source", r.source}});
+  }
+  return json::serialize(
+      json::object{{"items", std::move(a)}, {"registered_services", std::move(s)}});
 }
 
 std::string catalogue_csv(const std::vector<CatalogueRow>& rows) {

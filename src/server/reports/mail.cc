@@ -71,6 +71,52 @@ int jst_day_of_month(int64_t micros) {
 
 }  // namespace
 
+namespace {
+
+// Mails one customer's report of `month` once: its contacts, the report rendered only when there
+// is someone to send to, and the report_mailings row and the messages committed together
+// (whoever inserts the row sends). `won`: this call marked it.
+Status mail_one(Store& store, const std::string& id, const ReportMonth& month, int64_t now,
+                bool& won, int64_t& contacts_out) {
+  const Principal system = Principal::system("monthly-report");
+  std::vector<Contact> to;
+  if (auto s = store.transact(false,
+                              [&](SqlTx& tx) -> Status {
+                                auto c = contacts(tx, id);
+                                if (!c.ok()) return c.error();
+                                to = std::move(*c);
+                                return {};
+                              });
+      !s.ok()) {
+    return s;
+  }
+  contacts_out = static_cast<int64_t>(to.size());
+  // Rendering only for customers with someone to send to; the others are marked done too.
+  std::optional<MonthlyReportData> data;
+  std::string pdf;
+  if (!to.empty()) {
+    auto d = gather_monthly_report(store, system, id, month);
+    if (!d.ok()) return d.error();
+    d->generated_at = now;
+    pdf = core::base64(render_monthly_report(*d));
+    data = std::move(*d);
+  }
+  won = false;
+  return store.transact(true, [&](SqlTx& tx) -> Status {
+    auto r = tx.q(
+        "INSERT INTO report_mailings (customer_id, month, messages, created_at) VALUES ($1, $2, "
+        "$3, $4) ON CONFLICT (customer_id, month) DO NOTHING RETURNING customer_id",
+        {sp(id), sp(month.key()), sp(static_cast<int64_t>(to.size())), sp(now)});
+    if (!r.ok()) return r.error();
+    if (r->empty()) return {};
+    won = true;
+    if (!data) return {};
+    return queue(tx, *data, pdf, to, "", now);
+  });
+}
+
+}  // namespace
+
 Result<int64_t> mail_monthly_reports(Store& store, int64_t now, int64_t max_customers,
                                      bool any_day) {
   if (!any_day && jst_day_of_month(now) != 1) return int64_t{0};
@@ -86,47 +132,63 @@ Result<int64_t> mail_monthly_reports(Store& store, int64_t now, int64_t max_cust
     return {};
   });
   if (!st.ok()) return st.error();
-  const Principal system = Principal::system("monthly-report");
   int64_t mailed = 0;
   for (const auto& id : due) {
-    std::vector<Contact> to;
-    if (auto s = store.transact(false,
-                                [&](SqlTx& tx) -> Status {
-                                  auto c = contacts(tx, id);
-                                  if (!c.ok()) return c.error();
-                                  to = std::move(*c);
-                                  return {};
-                                });
-        !s.ok()) {
-      return s.error();
-    }
-    // Rendering only for customers with someone to send to; the others are marked done too.
-    std::optional<MonthlyReportData> data;
-    std::string pdf;
-    if (!to.empty()) {
-      auto d = gather_monthly_report(store, system, id, month);
-      if (!d.ok()) return d.error();
-      d->generated_at = now;
-      pdf = core::base64(render_monthly_report(*d));
-      data = std::move(*d);
-    }
     bool won = false;
-    auto w = store.transact(true, [&](SqlTx& tx) -> Status {
-      // The claim and the messages commit together: whoever inserts the row sends.
-      auto r = tx.q(
-          "INSERT INTO report_mailings (customer_id, month, messages, created_at) VALUES ($1, $2, "
-          "$3, $4) ON CONFLICT (customer_id, month) DO NOTHING RETURNING customer_id",
-          {sp(id), sp(month.key()), sp(static_cast<int64_t>(to.size())), sp(now)});
-      if (!r.ok()) return r.error();
-      if (r->empty()) return {};
-      won = true;
-      if (!data) return {};
-      return queue(tx, *data, pdf, to, "", now);
-    });
-    if (!w.ok()) return w.error();
-    if (won && data) ++mailed;
+    int64_t contacts_n = 0;
+    if (auto w = mail_one(store, id, month, now, won, contacts_n); !w.ok()) return w.error();
+    if (won && contacts_n > 0) ++mailed;
   }
   return mailed;
+}
+
+Result<std::vector<ReportMailing>> mail_reports_of_month(Store& store, std::string_view month_text,
+                                                         std::string_view customer_id, bool dry_run,
+                                                         int64_t now) {
+  auto parsed = parse_report_month(month_text);
+  if (!parsed.ok()) return parsed.error();
+  const ReportMonth month = *parsed;
+  // Mailed once: a month still under way would be marked done with half its report.
+  if (month.end() > now) {
+    return core::make_error_code(
+        400, "month '{}' has not ended yet (JST): its report is mailed from the 1st after it",
+        month.key());
+  }
+  std::vector<ReportMailing> out;
+  auto st = store.transact(false, [&](SqlTx& tx) -> Status {
+    auto r = tx.q(
+        "SELECT c.id, c.name, c.report_mail, (SELECT COUNT(*) FROM report_mailings m WHERE "
+        "m.customer_id = c.id AND m.month = $1), (SELECT COUNT(*) FROM channels h WHERE "
+        "h.customer_id = c.id AND h.kind = 'email' AND h.enabled = 1) FROM customers c WHERE ($2 "
+        "= '' OR c.id = $2) ORDER BY c.id",
+        {sp(month.key()), sp(customer_id)});
+    if (!r.ok()) return r.error();
+    for (size_t i = 0; i < r->size(); ++i) {
+      ReportMailing m;
+      m.customer_id = r->str(i, 0);
+      m.customer_name = r->str(i, 1);
+      m.report_mail = r->i64(i, 2) != 0;
+      m.already = r->i64(i, 3) > 0;
+      m.contacts = r->i64(i, 4);
+      out.push_back(std::move(m));
+    }
+    return {};
+  });
+  if (!st.ok()) return st.error();
+  if (!customer_id.empty() && out.empty()) {
+    return core::make_error_code(404, "customer '{}' not found", customer_id);
+  }
+  if (dry_run) return out;
+  for (auto& m : out) {
+    if (!m.report_mail || m.already) continue;
+    bool won = false;
+    if (auto w = mail_one(store, m.customer_id, month, now, won, m.contacts); !w.ok()) {
+      return w.error();
+    }
+    m.queued = won && m.contacts > 0;
+    m.already = !won;  // another mailer got there first
+  }
+  return out;
 }
 
 Result<int64_t> send_monthly_report(Store& store, const Principal& p, std::string_view customer_id,

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mimamori/server/report_mail.h"
 #include "mimamori/server/store.h"
 
 namespace mimamori::server {

@@ -326,6 +326,12 @@ const std::vector<Migration>& migrations() {
            // An incident's alerts (the incident page), without reading all of its customer's.
            "CREATE INDEX alerts_incident ON alerts(incident_id, first_seen)",
        }},
+      {15,
+       "customers: the prefecture where each is served on site (the self-check's dispatch cover)",
+       {
+           // One of the 47 prefectures (東京都 …); '' when not recorded.
+           "ALTER TABLE customers ADD COLUMN prefecture TEXT NOT NULL DEFAULT ''",
+       }},
   };
   return kMigrations;
 }

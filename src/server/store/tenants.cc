@@ -1,5 +1,6 @@
 // Customers, sites, devices: enrollment codes, enrollment, device tokens, heartbeats.
 
+#include "dispatch/dispatch.h"
 #include "mimamori/core/clock.h"
 #include "mimamori/core/eve.h"
 #include "mimamori/server/store.h"
@@ -49,22 +50,29 @@ Status valid_name(std::string_view what, std::string_view name) {
 
 }  // namespace
 
-Result<Customer> Store::create_customer(const Principal& p, std::string_view name) {
+Result<Customer> Store::create_customer(const Principal& p, std::string_view name,
+                                        std::string_view prefecture) {
   if (!p.is_system && p.role != Role::kProviderAdmin) {
     (void)audit(p, "customer.create", "customer", name, {}, {}, {}, "denied");
     return core::make_error_code(403, "only a provider_admin creates customers");
   }
   if (auto st = valid_name("customer", name); !st.ok()) return st.error();
-  Customer c{random_id("cus"), std::string(name), core::now().micros};
+  if (!prefecture.empty() && !is_prefecture(prefecture)) {
+    return core::make_error_code(
+        400, "member 'prefecture': '{}' is not one of the 47 prefectures (e.g. 東京都)",
+        prefecture);
+  }
+  Customer c{random_id("cus"), std::string(name), core::now().micros, std::string(prefecture)};
   auto st = transact(true, [&](SqlTx& tx) -> Status {
     auto prov = tx.q("SELECT id FROM providers");
     if (!prov.ok()) return prov.error();
     if (prov->empty()) {
       return core::make_error_code(409, "the provider is not initialised (mimamori admin init)");
     }
-    auto r =
-        tx.q("INSERT INTO customers (id, provider_id, name, created_at) VALUES ($1, $2, $3, $4)",
-             {sp(c.id), sp(prov->str(0, 0)), sp(c.name), sp(c.created_at)});
+    auto r = tx.q(
+        "INSERT INTO customers (id, provider_id, name, created_at, prefecture) VALUES ($1, "
+        "$2, $3, $4, $5)",
+        {sp(c.id), sp(prov->str(0, 0)), sp(c.name), sp(c.created_at), sp(c.prefecture)});
     if (!r.ok()) return r.error();
     // Every customer starts with one site, so that enrollment works out of the box.
     r = tx.q("INSERT INTO sites (id, customer_id, name, created_at) VALUES ($1, $2, $3, $4)",
@@ -84,13 +92,14 @@ Result<std::vector<Customer>> Store::list_customers(const Principal& p, int64_t 
   std::vector<Customer> out;
   auto st = transact(false, [&](SqlTx& tx) -> Status {
     auto r = tx.q(
-        "SELECT id, name, created_at FROM customers WHERE ($1 = '' OR id = $1) ORDER BY "
+        "SELECT id, name, created_at, prefecture FROM customers WHERE ($1 = '' OR id = $1) "
+        "ORDER BY "
         "name, id" +
             page_sql(limit, offset),
         {sp(scope)});
     if (!r.ok()) return r.error();
     for (size_t i = 0; i < r->size(); ++i) {
-      out.push_back(Customer{r->str(i, 0), r->str(i, 1), r->i64(i, 2)});
+      out.push_back(Customer{r->str(i, 0), r->str(i, 1), r->i64(i, 2), r->str(i, 3)});
     }
     return {};
   });
@@ -101,9 +110,9 @@ Result<std::vector<Customer>> Store::list_customers(const Principal& p, int64_t 
 Result<Customer> Store::get_customer(const Principal& p, std::string_view id) {
   std::optional<Customer> c;
   auto st = transact(false, [&](SqlTx& tx) -> Status {
-    auto r = tx.q("SELECT id, name, created_at FROM customers WHERE id = $1", {sp(id)});
+    auto r = tx.q("SELECT id, name, created_at, prefecture FROM customers WHERE id = $1", {sp(id)});
     if (!r.ok()) return r.error();
-    if (!r->empty()) c = Customer{r->str(0, 0), r->str(0, 1), r->i64(0, 2)};
+    if (!r->empty()) c = Customer{r->str(0, 0), r->str(0, 1), r->i64(0, 2), r->str(0, 3)};
     return {};
   });
   if (!st.ok()) return st.error();
@@ -112,6 +121,37 @@ Result<Customer> Store::get_customer(const Principal& p, std::string_view id) {
     return a.error();
   }
   if (!c) return core::make_error_code(404, "customer '{}' not found", id);
+  return *c;
+}
+
+Result<Customer> Store::set_customer_prefecture(const Principal& p, std::string_view id,
+                                                std::string_view prefecture) {
+  if (!p.is_system && p.role != Role::kProviderAdmin) {
+    (void)audit(p, "customer.prefecture", "customer", id, {}, {}, {}, "denied");
+    return core::make_error_code(403, "only a provider_admin sets a customer's prefecture");
+  }
+  if (!prefecture.empty() && !is_prefecture(prefecture)) {
+    return core::make_error_code(
+        400, "prefecture '{}' is not one of the 47 prefectures (e.g. 東京都)", prefecture);
+  }
+  std::optional<Customer> c;
+  auto st = transact(true, [&](SqlTx& tx) -> Status {
+    auto r = tx.q("SELECT id, name, created_at, prefecture FROM customers WHERE id = $1", {sp(id)});
+    if (!r.ok()) return r.error();
+    if (r->empty()) return core::make_error_code(404, "customer '{}' not found", id);
+    c = Customer{r->str(0, 0), r->str(0, 1), r->i64(0, 2), std::string(prefecture)};
+    const std::string before = r->str(0, 3);
+    if (auto u =
+            tx.q("UPDATE customers SET prefecture = $2 WHERE id = $1", {sp(id), sp(prefecture)});
+        !u.ok()) {
+      return u.error();
+    }
+    std::string b = "{\"prefecture\":", a = b;
+    core::append_json_string(b, before);
+    core::append_json_string(a, prefecture);
+    return audit_in(tx, p, "customer.prefecture", "customer", c->id, c->id, b + "}", a + "}", "ok");
+  });
+  if (!st.ok()) return st.error();
   return *c;
 }
 

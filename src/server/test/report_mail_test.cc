@@ -177,6 +177,65 @@ TEST_P(ReportMail, SendNowAndTheSettingAreTenantScoped) {
             std::string::npos);
 }
 
+// `mimamori admin report-mail`: a month's reports now, as the scheduler would on the 1st; the dry
+// run queues and marks nothing; the real run mails each customer whose mail is on once, shared
+// with the scheduler's own once-only mark; bad months and unknown customers are refused.
+TEST_P(ReportMail, AMonthsReportsNowOnceWithADryRun) {
+  auto a = customer("A社", "owner@a.example.jp");
+  auto b = customer("配信停止社", "owner@b.example.jp");
+  auto c = customer("連絡先なし社", "");
+  ASSERT_EQ(
+      admin_->send("PUT", "/api/v1/customers/" + b + "/report-mail", R"({"enabled":false})").status,
+      200);
+  Store& store = ts_->server->store();
+  auto by_id = [](const std::vector<ReportMailing>& v, const std::string& id) {
+    for (const auto& m : v) {
+      if (m.customer_id == id) return m;
+    }
+    return ReportMailing{};
+  };
+
+  auto dry = mail_reports_of_month(store, "2026-11", "", true, kSecond);
+  ASSERT_TRUE(dry.ok()) << dry.error().message;
+  ASSERT_EQ(dry->size(), 3u);
+  EXPECT_EQ(by_id(*dry, a).contacts, 1);
+  EXPECT_FALSE(by_id(*dry, a).already);
+  EXPECT_FALSE(by_id(*dry, a).queued);
+  EXPECT_FALSE(by_id(*dry, b).report_mail);
+  EXPECT_EQ(by_id(*dry, c).contacts, 0);
+
+  auto one = mail_reports_of_month(store, "2026-11", a, false, kSecond);
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_TRUE((*one)[0].queued);
+  auto all = mail_reports_of_month(store, "2026-11", "", false, kSecond + 1000000);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_TRUE(by_id(*all, a).already);  // once per customer-month
+  EXPECT_FALSE(by_id(*all, a).queued);
+  EXPECT_FALSE(by_id(*all, b).queued);  // turned off
+  EXPECT_FALSE(by_id(*all, c).queued);  // nobody to send to
+  // The scheduler of the 1st finds the month done.
+  auto sched = mail_monthly_reports(store, kFirst, 100);
+  ASSERT_TRUE(sched.ok());
+  EXPECT_EQ(*sched, 0);
+
+  auto mails = wait_mails(1);
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_EQ(smtp_.recipients(), std::vector<std::string>{"owner@a.example.jp"});
+  EXPECT_NE(mails[0].find("mimamori-report-" + a + "-2026-11.pdf"), std::string::npos);
+
+  auto bad = mail_reports_of_month(store, "2026-13", "", true, kSecond);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, 400);
+  EXPECT_NE(bad.error().message.find("'2026-13'"), std::string::npos);
+  auto open = mail_reports_of_month(store, "2026-12", "", false, kSecond);
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.error().message.find("has not ended yet"), std::string::npos);
+  auto unknown = mail_reports_of_month(store, "2026-11", "cus_nobody", true, kSecond);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, 404);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ReportMail, ::testing::ValuesIn(backends()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 

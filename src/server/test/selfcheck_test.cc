@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "test_support.h"
 
 namespace mimamori::server::testing {
@@ -39,6 +41,8 @@ class SelfCheck : public ::testing::TestWithParam<std::string> {
     ts_ = TestServer::start(url, [](ServerOptions& o) {
       o.deliver_notifications = false;
       o.enroll_attempts_per_minute = 1000;
+      o.registered_services = {
+          {"防検サイバー", "MS&ADインターリスク総研株式会社", "全国", "端末監視型", "ipa"}};
     });
     ASSERT_TRUE(ts_);
     admin_ = std::make_unique<Client>(ts_->admin());
@@ -82,8 +86,8 @@ TEST_P(SelfCheck, MetOnlyOnEvidence) {
     EXPECT_EQ(status(empty[k]), "unmet") << k << ": " << evidence(empty[k]);
     EXPECT_TRUE(empty[k].contains("action")) << k;
   }
-  EXPECT_EQ(status(empty["dispatch"]), "not_configured");
-  EXPECT_EQ(status(empty["sharing"]), "met");  // the export runs
+  EXPECT_EQ(status(empty["dispatch"]), "unmet");  // no contract, no technician
+  EXPECT_EQ(status(empty["sharing"]), "met");     // the export runs
   EXPECT_NE(evidence(empty["desk"]).find("メール受付: 無効"), std::string::npos);
   EXPECT_NE(evidence(empty["continuity"]).find("バックアップの記録: データベースにはありません"),
             std::string::npos);
@@ -111,6 +115,10 @@ TEST_P(SelfCheck, MetOnlyOnEvidence) {
     EXPECT_EQ(status(sold[key]), "met") << key << ": " << evidence(sold[key]);
   }
   EXPECT_NE(evidence(sold["record"]).find("最初の契約開始日: 2026-01-01"), std::string::npos);
+  // The customer's prefecture is not recorded: nobody can say a technician reaches it.
+  EXPECT_EQ(status(sold["dispatch"]), "unmet");
+  EXPECT_NE(evidence(sold["dispatch"]).find("所在の都道府県が未登録の顧客: A社"), std::string::npos)
+      << evidence(sold["dispatch"]);
   // Delivery is off in this server: 24-hour monitoring is not evidenced.
   EXPECT_EQ(status(sold["monitoring"]), "unmet");
   EXPECT_NE(evidence(sold["monitoring"]).find("通知の送信: 無効"), std::string::npos);
@@ -124,6 +132,64 @@ TEST_P(SelfCheck, MetOnlyOnEvidence) {
   EXPECT_EQ(status(after["insurance"]), "unmet");
   EXPECT_NE(evidence(after["insurance"]).find(lapsed.str("id")), std::string::npos);
   EXPECT_EQ(status(after["package"]), "unmet");  // no device bound
+}
+
+// Requirement 3 from the data: a customer under contract in 東京都 and a technician serving it
+// meet it; with the technician disabled the item fails and names the prefecture and customer.
+TEST_P(SelfCheck, DispatchCoverIsJudgedFromTechniciansAndCustomers) {
+  auto p = admin_->post("/api/v1/plans", json::serialize(plan("端末みまもり", "registered")));
+  ASSERT_EQ(p.status, 201) << p.body;
+  EXPECT_EQ(admin_->post("/api/v1/customers", R"({"name":"X社","prefecture":"東京"})").status, 400);
+  auto c = admin_->post("/api/v1/customers", R"({"name":"B社","prefecture":"東京都"})");
+  ASSERT_EQ(c.status, 201) << c.body;
+  EXPECT_EQ(c.str("prefecture"), "東京都");
+  json::object k{{"customer_id", c.str("id")},
+                 {"plan_id", p.str("id")},
+                 {"devices", 1},
+                 {"start_date", "2026-01-01"},
+                 {"insurance_policy", "POL-1"},
+                 {"insurance_until", "2099-12-31"}};
+  ASSERT_EQ(admin_->post("/api/v1/contracts", json::serialize(k)).status, 201);
+  // A second customer under contract in 大阪府, served by the same technician.
+  auto c2 = admin_->post("/api/v1/customers", R"({"name":"C社","prefecture":"大阪府"})");
+  k["customer_id"] = c2.str("id");
+  ASSERT_EQ(admin_->post("/api/v1/contracts", json::serialize(k)).status, 201);
+
+  auto none = check();
+  EXPECT_EQ(status(none["dispatch"]), "unmet");
+  EXPECT_NE(evidence(none["dispatch"]).find("対応できる技術者: 0 人"), std::string::npos);
+  EXPECT_NE(evidence(none["dispatch"]).find("担当技術者のいない都道府県: 大阪府"),
+            std::string::npos)
+      << evidence(none["dispatch"]);
+
+  auto u = admin_->post("/api/v1/users", R"({"email":"tech@sc.example.jp","role":"technician",)"
+                                         R"("password":"self check pass 12"})");
+  ASSERT_EQ(u.status, 201) << u.body;
+  auto t = admin_->send("PUT", "/api/v1/technicians/" + u.str("id"),
+                        R"({"skills":["PC"],"prefectures":["東京都","大阪府"],)"
+                        R"("availability":["mon-fri 09:00-18:00"]})");
+  ASSERT_EQ(t.status, 200) << t.body;
+  auto covered = check();
+  EXPECT_EQ(status(covered["dispatch"]), "met") << evidence(covered["dispatch"]);
+  EXPECT_FALSE(covered["dispatch"].contains("action"));
+  const auto ev = evidence(covered["dispatch"]);
+  EXPECT_NE(ev.find("対応できる技術者: 1 人 (大阪府 1 人、東京都 1 人)"), std::string::npos) << ev;
+  EXPECT_NE(ev.find("有効な契約のある顧客 2 社、うち担当技術者のいる都道府県の顧客 2 社"),
+            std::string::npos)
+      << ev;
+  EXPECT_NE(ev.find("直近90日の対応: 0 件"), std::string::npos) << ev;
+
+  // The only technician leaves: both prefectures are uncovered and named.
+  ASSERT_EQ(admin_->post("/api/v1/users/" + u.str("id") + "/disable").status, 200);
+  auto gone = check();
+  EXPECT_EQ(status(gone["dispatch"]), "unmet");
+  const auto ev2 = evidence(gone["dispatch"]);
+  EXPECT_NE(ev2.find("担当技術者のいない都道府県: 東京都 (顧客 B社 (" + c.str("id") + "))"),
+            std::string::npos)
+      << ev2;
+  EXPECT_NE(ev2.find("担当技術者のいない都道府県: 大阪府"), std::string::npos) << ev2;
+  EXPECT_NE(std::string(gone["dispatch"].at("action").at("ja").as_string()).find("東京都"),
+            std::string::npos);
 }
 
 TEST_P(SelfCheck, OnlyTheProviderAdminAndTheRefusalIsAudited) {
@@ -159,6 +225,12 @@ TEST_P(SelfCheck, CatalogueListsRegisteredPlansAsJsonAndExcelCsv) {
   EXPECT_EQ(row.at("dispatch_arrival_hours").as_int64(), 24);
   EXPECT_EQ(row.at("monitoring_hours").as_string(), "24時間365日");
   EXPECT_TRUE(row.at("compliant").as_bool());
+  // IPA's registered services beside the plans, as the server read them at start.
+  const auto cat = j.json();
+  const auto& reg = cat.at("registered_services").as_array();
+  ASSERT_EQ(reg.size(), 1u);
+  EXPECT_EQ(reg[0].at("service").as_string(), "防検サイバー");
+  EXPECT_EQ(reg[0].at("source").as_string(), "ipa");
 
   auto csv = admin_->get("/api/v1/catalogue?format=csv");
   ASSERT_EQ(csv.status, 200);
@@ -176,6 +248,51 @@ TEST_P(SelfCheck, CatalogueListsRegisteredPlansAsJsonAndExcelCsv) {
   EXPECT_NE(csv.body.find("\"'=HYPERLINK(\"\"x\"\") 安心 プラン\""), std::string::npos) << csv.body;
   EXPECT_NE(csv.body.find("\"1800\""), std::string::npos);
   EXPECT_EQ(admin_->get("/api/v1/catalogue?format=xml").status, 400);
+}
+
+// IPA's list as shipped (12 services, no problem) and a provider's additions: each bad line is
+// skipped and named by file:line with why; a configured file that cannot be read stops the start.
+TEST(RegisteredServices, ShippedListAndAdditionsWithBadLinesNamed) {
+  const std::string shipped =
+      std::string(MIMAMORI_SOURCE_DIR) + "/src/server/contracts/registered_services.tsv";
+  const std::string extra = temp_dir() + "/extra.tsv";
+  {
+    std::ofstream(extra, std::ios::binary)
+        << "# additions\n自社みまもり\t見守りSOC\t東京都\t端末監視型\nno tabs here\n"
+           "防検サイバー\tMS&ADインターリスク総研株式会社\t全国\t端末監視型\n"
+           "別\t別会社\t全国\t監視型\n\t会社\t全国\t併用型\n";
+  }
+  auto config = core::Config::from_string("{}", "<test>");
+  config.set("catalogue.services_file=" + shipped);
+  auto plain = load_server_options(config);
+  EXPECT_EQ(plain.registered_services.size(), 12u);
+  EXPECT_TRUE(plain.registered_service_problems.empty());
+  ASSERT_FALSE(plain.registered_services.empty());
+  EXPECT_EQ(plain.registered_services[0].service, "商工会議所サイバーセキュリティお助け隊サービス");
+  EXPECT_EQ(plain.registered_services[0].type, "ネットワーク一括監視型");
+
+  config.set("catalogue.extra_services_file=" + extra);
+  auto o = load_server_options(config);
+  ASSERT_EQ(o.registered_services.size(), 13u);
+  EXPECT_EQ(o.registered_services.back().service, "自社みまもり");
+  EXPECT_EQ(o.registered_services.back().source, "provider");
+  ASSERT_EQ(o.registered_service_problems.size(), 4u);
+  EXPECT_EQ(o.registered_service_problems[0],
+            extra +
+                ":3: expected 4 tab-separated fields (service, provider, region, type), "
+                "found 1; line skipped");
+  EXPECT_NE(o.registered_service_problems[1].find(extra + ":4: '防検サイバー'"), std::string::npos);
+  EXPECT_NE(o.registered_service_problems[2].find(extra + ":5: type '監視型'"), std::string::npos);
+  EXPECT_NE(o.registered_service_problems[3].find(extra + ":6: field 'service'"),
+            std::string::npos);
+
+  config.set("catalogue.extra_services_file=" + extra + ".missing");
+  try {
+    (void)load_server_options(config);
+    ADD_FAILURE() << "a missing file was accepted";
+  } catch (const core::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("catalogue.extra_services_file"), std::string::npos);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SelfCheck, ::testing::ValuesIn(backends()),

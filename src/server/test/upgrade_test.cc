@@ -393,6 +393,9 @@ const std::map<int64_t, std::string>& undo() {
       {14,
        "DROP INDEX alerts_incident; DROP INDEX alerts_seen; DROP INDEX incidents_order; "
        "DROP INDEX incidents_queue; DELETE FROM schema_migrations WHERE version = 14;"},
+      {15,
+       "ALTER TABLE customers DROP COLUMN prefecture; DELETE FROM schema_migrations WHERE "
+       "version = 15;"},
   };
   return kUndo;
 }

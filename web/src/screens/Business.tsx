@@ -259,6 +259,41 @@ function jstDate(offsetDays: number): string {
   return new Date(Date.now() + 9 * 3600_000 + offsetDays * 86400_000).toISOString().slice(0, 10);
 }
 
+interface RegisteredService {
+  service: string;
+  provider: string;
+  region: string;
+  type: string;
+  source: 'ipa' | 'provider';
+}
+
+// IPA's list of registered services (shipped, plus the provider's additions) to compare the
+// provider's plans with.
+function RegisteredServices() {
+  const r = useLoad(() => get<{ registered_services: RegisteredService[] }>('/api/v1/catalogue'), []);
+  if (r.error) return <ErrorBox error={r.error} />;
+  if (!r.data) return <Loading />;
+  return (
+    <>
+      <h3>{t('catalogue.registered')}</h3>
+      <p class="muted">{t('catalogue.registeredLead')}</p>
+      <DataTable
+        id="registered-services"
+        caption={t('catalogue.registered')}
+        rows={r.data.registered_services}
+        rowKey={(s) => `${s.provider}/${s.service}`}
+        columns={[
+          { key: 'service', label: t('catalogue.service'), value: (s) => s.service },
+          { key: 'provider', label: t('catalogue.provider'), value: (s) => s.provider },
+          { key: 'region', label: t('catalogue.region'), value: (s) => s.region },
+          { key: 'type', label: t('catalogue.type'), value: (s) => s.type },
+          { key: 'source', label: t('catalogue.source'), value: (s) => (s.source === 'ipa' ? 'IPA' : t('catalogue.added')) },
+        ]}
+      />
+    </>
+  );
+}
+
 export function Statistics() {
   const [from, setFrom] = useState(jstDate(-90));
   const [to, setTo] = useState(jstDate(0));
@@ -321,6 +356,7 @@ export function Statistics() {
         <a class="btn" href="/api/v1/catalogue" download="mimamori-service-catalogue.json">
           {t('catalogue.json')}
         </a>
+        <RegisteredServices />
       </Card>
     </Page>
   );

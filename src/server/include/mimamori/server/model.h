@@ -43,6 +43,7 @@ struct Principal {
 struct Customer {
   std::string id, name;
   int64_t created_at = 0;
+  std::string prefecture;  ///< where it is served on site (東京都 …); empty: not recorded
 };
 
 /// A site of a customer (an office).

@@ -10,6 +10,7 @@
 #include "mimamori/core/config.h"
 #include "mimamori/core/result.h"
 #include "mimamori/server/plan.h"
+#include "mimamori/server/registered_services.h"
 #include "mimamori/server/store.h"
 
 namespace mimamori::server {
@@ -92,6 +93,13 @@ struct ServerOptions {
   std::string tls_ciphers;
   /// How plan prices are compared with the caps of 要件 7 (`contracts.*`).
   PricePolicy price_policy;
+  /// IPA's registered services shown in the catalogue: the shipped list
+  /// (`catalogue.services_file`, default the one installed beside the program) and then the
+  /// provider's additions (`catalogue.extra_services_file`), read by load_server_options; lines
+  /// skipped as malformed are in `registered_service_problems` ("file:line: why").
+  std::string services_file, extra_services_file;
+  std::vector<RegisteredService> registered_services;
+  std::vector<std::string> registered_service_problems;
   int password_hash_threads = 2;     ///< threads that hash and check passwords
   int64_t password_hash_queue = 64;  ///< password jobs waiting beyond those before 429
 };

@@ -236,7 +236,14 @@ class Store {
   Result<User> get_user(const Principal& p, std::string_view user_id);
 
   // --- customers, sites, devices --------------------------------------------------------
-  Result<Customer> create_customer(const Principal& p, std::string_view name);
+  /// A customer (provider_admin); `prefecture`, when given, one of the 47 (where technicians
+  /// visit it).
+  Result<Customer> create_customer(const Principal& p, std::string_view name,
+                                   std::string_view prefecture = {});
+  /// Records where a customer is served on site (provider_admin): one of the 47 prefectures,
+  /// or empty to clear it; audited (`customer.prefecture`).
+  Result<Customer> set_customer_prefecture(const Principal& p, std::string_view id,
+                                           std::string_view prefecture);
   /// Customers visible to `p`, by name; a page of `limit` (1..1000) from `offset`.
   Result<std::vector<Customer>> list_customers(const Principal& p, int64_t limit = 1000,
                                                int64_t offset = 0);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mimamori/server/server.h"
@@ -40,6 +41,10 @@ Result<SelfCheck> registration_self_check(Store& store, const Principal& p,
 /// {"generated_at", "summary": {met, unmet, not_configured}, "items": [...]}.
 std::string self_check_json(const SelfCheck& s);
 
+/// The self-check as a Japanese A4 PDF (summary table, then each requirement's evidence and
+/// what to do), in `lang` "ja" or "en" for the evidence lines.
+std::string self_check_pdf(const SelfCheck& s, std::string_view lang = "ja");
+
 /// One row of the service catalogue: a registered plan as IPA's service description asks.
 struct CatalogueRow {
   std::string plan_id, service_name, type, type_ja, service_class;
@@ -59,7 +64,10 @@ struct CatalogueRow {
 /// customers).
 Result<std::vector<CatalogueRow>> service_catalogue(Store& store, const Principal& p,
                                                     const ServerOptions& options);
-std::string catalogue_json(const std::vector<CatalogueRow>& rows);
+/// {"items": [...], "registered_services": [...]}: the provider's registered plans and IPA's
+/// list of registered services (ServerOptions::registered_services) to compare them with.
+std::string catalogue_json(const std::vector<CatalogueRow>& rows,
+                           const std::vector<RegisteredService>& services = {});
 /// CSV for Excel: UTF-8 with a byte order mark, CRLF line ends, every field quoted.
 std::string catalogue_csv(const std::vector<CatalogueRow>& rows);
 
