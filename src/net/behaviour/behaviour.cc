@@ -387,6 +387,12 @@ class BehaviourDetector final : public Detector {
     if (!f) return;
     auto* m = static_cast<FlowMarks*>(f->state(flow_slot()));
     if (!m) return;
+    if (m->cleartext_port && f->server_port == 23) {
+      if (!m->cleartext_done && cleartext_) cleartext_->on_telnet(c, *m, ctx);
+      if (c.direction == Direction::kToClient && m->guess_port && guess_ && c.offset < 65536)
+        guess_->on_reply(c, *m, ctx);
+      return;
+    }
     if (c.direction == Direction::kToClient) {
       if (m->guess_port && guess_ && c.offset < 65536) guess_->on_reply(c, *m, ctx);
     } else {

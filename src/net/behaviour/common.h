@@ -146,14 +146,18 @@ struct FlowMarks : FlowState {
   bool session_done = false;   // password guessing: the session's end was judged
   bool exposed_done = false;
   bool success_done = false;
-  bool guess_port = false;        // to an authentication port
-  bool smb = false;               // port 445/139: looked at for admin shares
-  uint32_t smb_scanned = 0;       // to-server bytes searched for admin shares
-  uint8_t smb_seen = 0;           // bits: ADMIN$, C$, svcctl already alerted
-  bool cleartext_port = false;    // to an FTP, POP3, IMAP or SMTP port
-  bool cleartext_done = false;    // a cleartext login was reported, or can no longer be seen
-  std::string cleartext_user;     // FTP/POP3 USER, or SMTP AUTH LOGIN's state
-  std::string cleartext_pending;  // an unfinished client line
+  bool guess_port = false;         // to an authentication port
+  bool smb = false;                // port 445/139: looked at for admin shares
+  uint32_t smb_scanned = 0;        // to-server bytes searched for admin shares
+  uint8_t smb_seen = 0;            // bits: ADMIN$, C$, svcctl already alerted
+  bool cleartext_port = false;     // to an FTP, POP3, IMAP, SMTP or Telnet port
+  bool cleartext_done = false;     // a cleartext login was reported, or can no longer be seen
+  std::string cleartext_user;      // FTP/POP3 USER, or SMTP AUTH LOGIN's state
+  std::string cleartext_pending;   // an unfinished client line; Telnet: the server's last text
+  uint8_t telnet = 0;              // Telnet login: 0 no prompt yet, 1 user typed, 2 awaiting
+                                   // the password prompt, 3 password typed
+  uint8_t telnet_iac[2] = {0, 0};  // option negotiation parse state, per direction
+  uint16_t telnet_typed = 0;       // password characters typed (never kept)
 };
 
 }  // namespace mimamori::net::behaviour

@@ -122,7 +122,7 @@ class IntelDetector {
 };
 
 // Passwords sent in cleartext: FTP/POP3 USER+PASS, IMAP LOGIN, SMTP AUTH before STARTTLS, HTTP
-// Basic.
+// Basic, Telnet logins.
 class CleartextDetector {
  public:
   explicit CleartextDetector(Shared& s);
@@ -130,6 +130,8 @@ class CleartextDetector {
   static bool login_port(uint16_t port);
   // Client bytes of a connection to a login port (marks.cleartext_port).
   void on_request(const StreamChunk& c, FlowMarks& m, DetectContext& ctx);
+  // Either direction of a Telnet connection (port 23).
+  void on_telnet(const StreamChunk& c, FlowMarks& m, DetectContext& ctx);
   // A plain-HTTP request's headers; true when it raised (the caller marks the flow done).
   bool on_http_request(DetectContext& ctx);
 
