@@ -15,8 +15,8 @@
 namespace mimamori::net {
 
 const char* behaviour_name(BehaviourKind k) {
-  static const char* const kNames[] = {"scan",    "guess", "exposed", "beacon",   "dns",
-                                       "lateral", "files", "intel",   "cleartext"};
+  static const char* const kNames[] = {"scan",    "guess", "exposed", "beacon",    "dns",
+                                       "lateral", "files", "intel",   "cleartext", "upload"};
   return kNames[static_cast<int>(k)];
 }
 
@@ -256,6 +256,56 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
     hash_src.push_back({server, true});
   o.intel.enabled = c.get<bool>("behaviour.intel.enabled", true);
   o.cleartext.enabled = c.get<bool>("behaviour.cleartext.enabled", true);
+  auto& u = o.upload;
+  u.enabled = c.get<bool>("behaviour.upload.enabled", true);
+  u.bytes = c.byte_size("behaviour.upload.bytes", u.bytes);
+  if (u.bytes == 0) throw core::ConfigError("behaviour.upload.bytes: must be more than 0");
+  u.window_s = positive<int64_t>(c, "behaviour.upload.window", u.window_s);
+  u.learning_s = c.get<int64_t>("behaviour.upload.learning", u.learning_s);
+  if (u.learning_s < 0)
+    throw core::ConfigError("behaviour.upload.learning: must be 0 or more (seconds)");
+  u.severity = c.get<int>("behaviour.upload.severity", u.severity);
+  if (u.severity < 1 || u.severity > 3)
+    throw core::ConfigError("behaviour.upload.severity: must be 1 (high), 2 (medium) or 3 (low)");
+  // Cloud backup and storage, and the SaaS an office sends files to.
+  u.allow = {"amazonaws.com",
+             "backblazeb2.com",
+             "backblaze.com",
+             "wasabisys.com",
+             "googleapis.com",
+             "google.com",
+             "googleusercontent.com",
+             "dropbox.com",
+             "dropboxapi.com",
+             "box.com",
+             "boxcloud.com",
+             "sharepoint.com",
+             "onedrive.com",
+             "live.com",
+             "office.com",
+             "office365.com",
+             "microsoft.com",
+             "windows.net",
+             "icloud.com",
+             "apple.com",
+             "idrive.com",
+             "idrivee2.com",
+             "carbonite.com",
+             "acronis.com",
+             "synology.com",
+             "quickconnect.to",
+             "myqnapcloud.com",
+             "zoom.us",
+             "slack.com",
+             "teams.microsoft.com",
+             "sakura.ne.jp",
+             "iijgio.com",
+             "nifcloud.com",
+             "storage.googleapis.com",
+             "cloudflarestorage.com",
+             "r2.cloudflarestorage.com"};
+  for (const auto& a : c.list("behaviour.upload.allow", {})) u.allow.push_back(core::to_lower(a));
+  u.max_entries = positive<uint64_t>(c, "behaviour.upload.max-entries", u.max_entries);
   for (const auto& path : c.list("behaviour.intel.lists", {})) intel_src.push_back({path});
   // The server's threat indicators, written there by the uplink when it pulls them.
   if (auto server = c.get<std::string>("behaviour.intel.server-list", ""); !server.empty())
@@ -366,6 +416,7 @@ class BehaviourDetector final : public Detector {
     if (opt_.intel.enabled && opt_.lists && opt_.lists->has_intel_sources())
       intel_ = std::make_unique<IntelDetector>(shared_);
     if (opt_.cleartext.enabled) cleartext_ = std::make_unique<CleartextDetector>(shared_);
+    if (opt_.upload.enabled) upload_ = std::make_unique<UploadDetector>(shared_);
     smb_ = opt_.lateral.enabled && opt_.lateral.admin_shares;
   }
 
@@ -375,9 +426,13 @@ class BehaviourDetector final : public Detector {
     Flow* f = p.flow;
     if (!f || p.origin == PacketOrigin::kFlowEnd) return;
     if (f->pkts[0] + f->pkts[1] == 1) new_flow(p, *f, ctx);
-    if (f->proto != ip_proto::kTcp) return;
     auto* m = static_cast<FlowMarks*>(f->state(flow_slot()));
     if (!m) return;
+    if (m->upload)  // every MiB, and what is left when the connection closes
+      count_upload(
+          *f, *m, p, ctx,
+          p.is_tcp() && (p.tcp_flags & (tcp_flag::kFin | tcp_flag::kRst)) ? 1 : kUploadStep);
+    if (f->proto != ip_proto::kTcp) return;
     if (m->guess_port && guess_) guess_->on_packet(p, *m, ctx);
     if (!m->exposed_done && exposed_) exposed_->on_packet(p, *m, ctx);
   }
@@ -415,6 +470,8 @@ class BehaviourDetector final : public Detector {
         break;
       case AppProgress::kTlsClientHello:
         if (beacon_ && ctx.flow()) beacon_->on_name(*ctx.flow(), ctx.buffer(Buffer::kTlsSni));
+        if (upload_ && ctx.flow())
+          upload_->on_name(*ctx.flow(), ctx.buffer(Buffer::kTlsSni), ctx.packet().timestamp.micros);
         if (intel_) {
           intel_->on_name(ctx.buffer(Buffer::kTlsSni), IntelDetector::kTls, ctx);
           intel_->on_fingerprint(ctx.buffer(Buffer::kJa3Hash), ctx.buffer(Buffer::kJa4Hash), ctx);
@@ -422,6 +479,9 @@ class BehaviourDetector final : public Detector {
         break;
       case AppProgress::kHttpRequestHeaders:
         if (beacon_ && ctx.flow()) beacon_->on_name(*ctx.flow(), ctx.buffer(Buffer::kHttpHost));
+        if (upload_ && ctx.flow())
+          upload_->on_name(*ctx.flow(), ctx.buffer(Buffer::kHttpHost),
+                           ctx.packet().timestamp.micros);
         if (intel_) intel_->on_name(ctx.buffer(Buffer::kHttpHost), IntelDetector::kHttp, ctx);
         if (cleartext_ && ctx.flow()) {
           Flow& f = *ctx.flow();
@@ -452,18 +512,37 @@ class BehaviourDetector final : public Detector {
     if (beacon_) beacon_->on_new_flow(p, ctx);
     if (lateral_) lateral_->on_new_flow(p, ctx);
     if (intel_) intel_->on_new_flow(p, ctx);
-    if (f.proto != ip_proto::kTcp) return;
+    const bool upload = upload_ && upload_->on_new_flow(p, f);
+    if (f.proto != ip_proto::kTcp) {
+      if (upload) {
+        auto m = std::make_unique<FlowMarks>();
+        m->upload = true;
+        m->exposed_done = true;
+        f.set_state(flow_slot(), std::move(m));
+      }
+      return;
+    }
     bool guess = guess_ && guess_->auth_port(f.server_port);
     bool exposed = exposed_ && exposed_->watched(f.server_port);
     bool smb = smb_ && (f.server_port == 445 || f.server_port == 139);
     bool cleartext = cleartext_ && CleartextDetector::login_port(f.server_port);
-    if (!guess && !exposed && !smb && !cleartext) return;
+    if (!guess && !exposed && !smb && !cleartext && !upload) return;
     auto m = std::make_unique<FlowMarks>();
+    m->upload = upload;
     m->guess_port = guess;
     m->exposed_done = !exposed;
     m->smb = smb;
     m->cleartext_port = cleartext;
     f.set_state(flow_slot(), std::move(m));
+  }
+
+  // Adds a flow's to-server bytes to its destination's count once `step` more have passed.
+  static constexpr uint64_t kUploadStep = 1 << 20;
+  void count_upload(Flow& f, FlowMarks& m, const Packet& p, DetectContext& ctx, uint64_t step) {
+    const uint64_t sent = f.bytes[static_cast<int>(Direction::kToServer)];
+    if (sent - m.upload_counted < step) return;
+    upload_->on_bytes(f, sent - m.upload_counted, p.timestamp.micros, ctx);
+    m.upload_counted = sent;
   }
 
   BehaviourOptions opt_;
@@ -479,6 +558,7 @@ class BehaviourDetector final : public Detector {
   std::unique_ptr<FileDetector> files_;
   std::unique_ptr<IntelDetector> intel_;
   std::unique_ptr<CleartextDetector> cleartext_;
+  std::unique_ptr<UploadDetector> upload_;
 };
 
 }  // namespace

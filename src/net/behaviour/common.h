@@ -67,6 +67,17 @@ inline bool not_unicast(const core::IpAddress& a, const HomeNet& home) {
   return b[0] == 0xff || a == core::IpAddress{};
 }
 
+// Whether a (lowercase) name is one of the allowed domains or under one of them.
+inline bool allowed_name(const std::vector<std::string>& allow, std::string_view name) {
+  for (const auto& a : allow) {
+    if (name.size() == a.size() ? name == a
+                                : name.size() > a.size() && name.ends_with(a) &&
+                                      name[name.size() - a.size() - 1] == '.')
+      return true;
+  }
+  return false;
+}
+
 // A table keyed by a 64-bit key, holding at most `cap` entries: entries idle past the ttl are
 // swept (at most once a second of packet time) when it is full, else an arbitrary one goes;
 // each removal for room is counted. V has `int64_t last`.
@@ -158,6 +169,8 @@ struct FlowMarks : FlowState {
                                    // the password prompt, 3 password typed
   uint8_t telnet_iac[2] = {0, 0};  // option negotiation parse state, per direction
   uint16_t telnet_typed = 0;       // password characters typed (never kept)
+  bool upload = false;             // from HOME_NET to the internet: its bytes are counted
+  uint64_t upload_counted = 0;     // to-server bytes of the flow already added to the window
 };
 
 }  // namespace mimamori::net::behaviour

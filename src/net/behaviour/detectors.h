@@ -140,4 +140,23 @@ class CleartextDetector {
   std::unique_ptr<Impl> impl_;
 };
 
+// Large uploads from an internal host to an external destination it had not talked to during
+// the learning period.
+class UploadDetector {
+ public:
+  explicit UploadDetector(Shared& s);
+  ~UploadDetector();
+  // A flow's first packet; true when the flow goes from HOME_NET to the internet (its bytes
+  // are then counted: marks.upload).
+  bool on_new_flow(const Packet& p, Flow& f);
+  // The name the client asked for on this flow (TLS SNI, HTTP Host).
+  void on_name(const Flow& f, std::string_view name, int64_t now);
+  // More to-server bytes of such a flow.
+  void on_bytes(const Flow& f, uint64_t bytes, int64_t now, DetectContext& ctx);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace mimamori::net::behaviour

@@ -27,7 +27,7 @@ from traffic import (Capture, Session, dns_answer, dns_query, smb2, smb2_create,
                      smb2_tree_connect, tls_app_data, tls_client_hello,
                      tls_client_hello_fingerprints, tls_server_hello)
 
-GID_LO, GID_HI = 9200100, 9200999
+GID_LO, GID_HI = 9200100, 9201099
 EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
 SID = {
     "scan_vertical_in": 9200101, "scan_vertical_int": 9200102, "scan_horizontal_int": 9200112,
@@ -36,7 +36,7 @@ SID = {
     "dns_tunnel": 9200501, "dga": 9200502, "lateral": 9200601, "admin_share": 9200602,
     "svcctl": 9200603, "bad_file": 9200701, "intel_ip": 9200801, "intel_lookup": 9200802,
     "intel_name": 9200803, "intel_tls": 9200804, "cleartext_out": 9200901,
-    "cleartext_in": 9200902,
+    "cleartext_in": 9200902, "upload": 9201001,
 }
 
 
@@ -680,6 +680,84 @@ def _telnet_login(s, client, server, user, password):
     s.t += rng.uniform(2, 30)
 
 
+# --- large uploads --------------------------------------------------------------------------
+
+def _upload(s, client, server, size, kind, name=None, port=None):
+    """One upload of about `size` bytes: TLS (with SNI when named), an HTTP PUT, or raw TCP."""
+    rng = s.rng
+    port = port or {"tls": 443, "http": 80, "raw": rng.choice([22, 8443, 9000])}[kind]
+    sess = Session(s.cap, s.t, client, s.eport(), server, port).handshake()
+    if kind == "tls":
+        sess.send(tls_client_hello(name or "", rng) if name else rng.randbytes(300), 0.01)
+        sess.reply(tls_server_hello(rng), 0.03)
+    elif kind == "http":
+        sess.send(b"PUT /upload/%d HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n" % (
+            rng.randint(1, 10 ** 6), (name or server).encode(), size), 0.01)
+    left = size
+    while left > 0:
+        k = min(left, rng.randint(200000, 600000))
+        sess.send(rng.randbytes(k), rng.uniform(0.01, 0.5))
+        left -= k
+    sess.reply(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n" if kind == "http"
+               else rng.randbytes(100), 0.05)
+    sess.close(0.05)
+    s.t = sess.t + rng.uniform(1, 30)
+
+
+def scenario_upload(s):
+    """After a learning period, an internal host sends more than the threshold to an address it
+    never talked to before (in one or several connections, TLS, HTTP or raw): one low alert.
+    Quiet: large uploads to destinations known from the learning period (by address, or by name
+    at a new address), to cloud storage on the allow-list by SNI, below the threshold, spread
+    over more than the window, and into the network from the internet."""
+    rng, net = s.rng, s.net
+    mib = 1 << 20
+    threshold = rng.randint(1 * mib, 3 * mib)
+    window = rng.randint(600, 1800)
+    learning = rng.randint(900, 3600)
+    s.sensor_args += ["--set", "behaviour.upload.bytes=%d" % threshold,
+                      "--set", "behaviour.upload.window=%d" % window,
+                      "--set", "behaviour.upload.learning=%d" % learning]
+    start = s.t
+    # Learning: ordinary visits.
+    pc1, k1 = net.internal(), net.external()
+    nas, k2 = net.internal(), net.external()
+    backup_name = "backup%d.example-cloud.jp" % rng.randint(1, 99)
+    _upload(s, pc1, k1, rng.randint(1000, 50000), rng.choice(["tls", "raw"]))
+    _upload(s, nas, k2, rng.randint(1000, 50000), "tls", backup_name)
+    s.t = start + learning + rng.uniform(10, 600)
+    # The exfiltration: a new destination, over the threshold within the window.
+    pc = net.internal()
+    x = net.external()
+    kind = rng.choice(["tls", "http", "raw"])
+    name = rng.choice([None, "share-%d.example.net" % rng.randint(1, 999)])
+    total = int(threshold * rng.uniform(1.2, 3))
+    parts = rng.randint(1, 4)
+    t0 = s.t
+    for i in range(parts):
+        _upload(s, pc, x, total // parts, kind, name)
+        s.t = min(s.t, t0 + (i + 1) * window / (parts + 1))
+    s.want("upload", pc, x)
+    big = lambda: int(threshold * rng.uniform(1.3, 3))  # noqa: E731
+    # Known destinations: the same address, and the learned name at a new address.
+    _upload(s, pc1, k1, big(), rng.choice(["tls", "raw"]))
+    _upload(s, nas, net.external(), big(), "tls", backup_name)
+    # Cloud storage named by SNI (the built-in allow-list).
+    cloud = rng.choice(["backup-%d.s3.ap-northeast-1.amazonaws.com", "f00%d.backblazeb2.com",
+                        "office%d.blob.core.windows.net", "tenant%d-my.sharepoint.com",
+                        "www.dropbox%d.dropboxapi.com"]) % rng.randint(1, 9)
+    _upload(s, net.internal(), net.external(), big(), "tls", cloud)
+    # Below the threshold; twice 0.6 of it, further apart than the window.
+    _upload(s, net.internal(), net.external(), int(threshold * rng.uniform(0.2, 0.6)),
+            rng.choice(["tls", "http", "raw"]))
+    pc2, y = net.internal(), net.external()
+    _upload(s, pc2, y, int(threshold * 0.6), "raw")
+    s.t += window + rng.uniform(60, 600)
+    _upload(s, pc2, y, int(threshold * 0.6), "raw")
+    # Into the network: a customer's upload to the office's web server.
+    _upload(s, net.external(), net.internal(), big(), "http", "www.example.co.jp")
+
+
 # --- an ordinary office ----------------------------------------------------------------------
 
 def scenario_office(s, hours=3):
@@ -803,7 +881,7 @@ SCENARIOS = {
     "scan": scenario_scan, "guess": scenario_guess, "exposed": scenario_exposed,
     "beacon": scenario_beacon, "dns": scenario_dns, "lateral": scenario_lateral,
     "files": scenario_files, "intel": scenario_intel, "office": scenario_office,
-    "cleartext": scenario_cleartext,
+    "cleartext": scenario_cleartext, "upload": scenario_upload,
 }
 
 

@@ -40,13 +40,15 @@ enum class BehaviourKind : uint8_t {
   kFiles,
   kIntel,
   kCleartext,
+  kUpload,
   kCount
 };
 inline constexpr uint32_t kBehaviourGidBase = 9200100;  ///< scan; each next kind +100
 inline constexpr uint32_t behaviour_gid(BehaviourKind k) {
   return kBehaviourGidBase + 100 * static_cast<uint32_t>(k);
 }
-/// "scan", "guess", "exposed", "beacon", "dns", "lateral", "files", "intel", "cleartext".
+/// "scan", "guess", "exposed", "beacon", "dns", "lateral", "files", "intel", "cleartext",
+/// "upload".
 const char* behaviour_name(BehaviourKind k);
 
 /// Counters shared by every worker's instance (relaxed atomics, touched on alerts, evictions and
@@ -199,6 +201,15 @@ struct BehaviourOptions {
   struct Cleartext {
     bool enabled = true;
   } cleartext;
+  struct Upload {
+    bool enabled = true;
+    uint64_t bytes = 100ull * 1024 * 1024;  ///< more than this to one destination is large
+    int64_t window_s = 3600;                ///< ... within this time
+    int64_t learning_s = 86400;      ///< destinations contacted this long after start are known
+    int severity = 3;                ///< low: an upload is a question to the customer
+    std::vector<std::string> allow;  ///< cloud backup/storage and SaaS domains (and these)
+    size_t max_entries = 65536;
+  } upload;
   /// `behaviour.intel.lists` (and `behaviour.intel.server-list`, written from the server's
   /// threat indicators) and `behaviour.files.hash-lists`, reloadable while running.
   std::shared_ptr<LiveLists> lists;
