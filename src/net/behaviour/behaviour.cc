@@ -228,6 +228,10 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
   d.min_label = positive<unsigned>(c, "behaviour.dns.min-label", d.min_label);
   d.min_entropy = positive<double>(c, "behaviour.dns.min-entropy", d.min_entropy);
   d.dga_domains = positive<unsigned>(c, "behaviour.dns.dga-domains", d.dga_domains);
+  d.answer_names = positive<unsigned>(c, "behaviour.dns.answer-names", d.answer_names);
+  d.txt_ratio = fraction(c, "behaviour.dns.txt-ratio", d.txt_ratio);
+  d.large_ratio = fraction(c, "behaviour.dns.large-ratio", d.large_ratio);
+  d.large_answer = positive<unsigned>(c, "behaviour.dns.large-answer", d.large_answer);
   d.allow = {"sophosxl.net", "mcafee.com",     "trendmicro.com",
              "e5.sk",        "eset.com",       "spamhaus.org",
              "spamcop.net",  "surbl.org",      "barracudacentral.org",
@@ -467,6 +471,10 @@ class BehaviourDetector final : public Detector {
             if (intel_) intel_->on_name(q, IntelDetector::kLookup, ctx);
           }
         }
+        break;
+      case AppProgress::kDnsAnswer:
+        if (dns_ && ctx.buffer_count(Buffer::kDnsQuery) > 0)
+          dns_->on_answer(ctx.packet(), ctx.buffer(Buffer::kDnsQuery, 0), ctx);
         break;
       case AppProgress::kTlsClientHello:
         if (beacon_ && ctx.flow()) beacon_->on_name(*ctx.flow(), ctx.buffer(Buffer::kTlsSni));

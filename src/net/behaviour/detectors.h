@@ -73,6 +73,8 @@ class DnsDetector {
   explicit DnsDetector(Shared& s);
   ~DnsDetector();
   void on_query(const Packet& p, std::string_view name, DetectContext& ctx);
+  // A response (its question name); UDP responses only.
+  void on_answer(const Packet& p, std::string_view name, DetectContext& ctx);
 
  private:
   struct Impl;

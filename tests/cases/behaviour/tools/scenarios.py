@@ -23,8 +23,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from traffic import (Capture, Session, dns_answer, dns_query, smb2, smb2_create,  # noqa: E402
-                     smb2_tree_connect, tls_app_data, tls_client_hello,
+from traffic import (Capture, Session, dns_answer, dns_answer_records,  # noqa: E402
+                     dns_query, smb2, smb2_create, smb2_tree_connect, txt_rdata,
+                     tls_app_data, tls_client_hello,
                      tls_client_hello_fingerprints, tls_server_hello)
 
 GID_LO, GID_HI = 9200100, 9201099
@@ -378,6 +379,56 @@ def scenario_dns(s):
         s.cap.udp(t, pc2, s.eport(), resolver, 53, dns_query(rng.randint(0, 65535), name))
         t += rng.uniform(0.1, 4)
     s.want("dga", pc2, resolver)
+    # A downstream tunnel: short queries (a counter, a short session id), the data coming back
+    # in TXT or NULL answers, often larger than 512 bytes; now and then an A lookup between.
+    pc4 = net.internal()
+    domain2 = rng.choice(["sync-%s.com", "api-%s.net", "static-%s.info"]) % rng.choice(
+        ["kappa", "orion", "sendai", "nagoya"])
+    sid = "".join(rng.choice(B32) for _ in range(rng.randint(2, 6)))
+    qtype = rng.choice([16, 10])
+    t = s.t
+    for i in range(rng.randint(30, 150)):
+        name = "%x.%s.%s" % (i, sid, domain2)
+        ident, port = rng.randint(0, 65535), s.eport()
+        if rng.random() < 0.15:
+            s.cap.udp(t, pc4, port, resolver, 53, dns_query(ident, name))
+            s.cap.udp(t + 0.02, resolver, 53, pc4, port, dns_answer(ident, name, net.external()))
+        else:
+            data = "".join(rng.choice(B32) for _ in range(rng.randint(60, 1200))).encode()
+            rd = txt_rdata(data) if qtype == 16 else data
+            s.cap.udp(t, pc4, port, resolver, 53, dns_query(ident, name, qtype))
+            s.cap.udp(t + 0.02, resolver, 53, pc4, port, dns_answer_records(ident, name, qtype,
+                                                                              [rd]))
+        t += rng.uniform(0.05, 2)
+    s.want("dns_tunnel", pc4, resolver)
+    # Not tunnels: a mail server's SPF/DKIM/DMARC TXT lookups (a few per sender's domain), a
+    # validating resolver's large DNSKEY answers for a few zones, and many distinct CDN names
+    # under one domain answered with A records.
+    mx = net.internal()
+    t = s.t
+    for i in range(rng.randint(20, 60)):
+        dom = "sender%d-%s.co.jp" % (i, rng.choice(["shoji", "kogyo", "shoten", "denki"]))
+        for name in rng.sample([dom, "_dmarc." + dom, "s1._domainkey." + dom], rng.randint(1, 3)):
+            ident, port = rng.randint(0, 65535), s.eport()
+            txt = b"v=spf1 include:_spf.%s ~all" % dom.encode() + b" " * rng.randint(0, 300)
+            s.cap.udp(t, mx, port, resolver, 53, dns_query(ident, name, 16))
+            s.cap.udp(t + 0.02, resolver, 53, mx, port, dns_answer_records(ident, name, 16,
+                                                                            [txt_rdata(txt)]))
+            t += rng.uniform(0.1, 3)
+    for zone in rng.sample(["example.jp", "example.com", "example.org", "example.net"], 3):
+        for _ in range(rng.randint(1, 3)):
+            ident, port = rng.randint(0, 65535), s.eport()
+            s.cap.udp(t, resolver, port, net.external(), 53, dns_query(ident, zone, 48))
+            s.cap.udp(t + 0.02, net.external(), 53, resolver, port, dns_answer_records(
+                ident, zone, 48, [rng.randbytes(rng.randint(260, 600)) for _ in range(2)]))
+            t += rng.uniform(0.5, 5)
+    pc5 = net.internal()
+    for i in range(rng.randint(25, 80)):
+        name = "e%d.a.akamaiedge.net" % rng.randint(1, 99999)
+        ident, port = rng.randint(0, 65535), s.eport()
+        s.cap.udp(t, pc5, port, resolver, 53, dns_query(ident, name))
+        s.cap.udp(t + 0.02, resolver, 53, pc5, port, dns_answer(ident, name, net.external()))
+        t += rng.uniform(0.1, 3)
     # Ordinary lookups: CDN names with hashes in them, but short and few per domain.
     pc3 = net.internal()
     t = s.t

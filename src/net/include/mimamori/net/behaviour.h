@@ -177,6 +177,10 @@ struct BehaviourOptions {
     uint32_t min_label = 24;         ///< the subdomain part counted as long from this length
     double min_entropy = 3.5;        ///< bits per character of that part
     uint32_t dga_domains = 10;       ///< distinct DGA-looking registered domains of one client
+    uint32_t answer_names = 20;      ///< answers: distinct names under one domain before judging
+    double txt_ratio = 0.5;          ///< ... of whose answers this share are TXT/NULL records
+    double large_ratio = 0.5;        ///< ... or this share larger than large_answer
+    uint32_t large_answer = 512;     ///< bytes of a DNS message counted as large
     std::vector<std::string> allow;  ///< registered domains never reported
     size_t max_entries = 65536;
   } dns;
