@@ -252,6 +252,8 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
   f.enabled = c.get<bool>("behaviour.files.enabled", true);
   f.fileinfo = c.get<bool>("behaviour.files.fileinfo", true);
   f.magic = c.get<bool>("behaviour.files.magic", f.magic);
+  f.ftp = c.get<bool>("behaviour.files.ftp", f.ftp);
+  f.stream_depth = c.get<uint64_t>("stream.reassembly.depth", f.stream_depth);
   f.body_limit = static_cast<uint32_t>(c.byte_size(
       "app-layer.protocols.http.libhtp.default-config.response-body-limit", f.body_limit));
   std::vector<LiveLists::Source> hash_src, intel_src;
@@ -422,6 +424,7 @@ class BehaviourDetector final : public Detector {
     if (opt_.cleartext.enabled) cleartext_ = std::make_unique<CleartextDetector>(shared_);
     if (opt_.upload.enabled) upload_ = std::make_unique<UploadDetector>(shared_);
     smb_ = opt_.lateral.enabled && opt_.lateral.admin_shares;
+    ftp_ = files_ && opt_.files.ftp;
   }
 
   std::string_view name() const override { return "behaviour"; }
@@ -437,6 +440,7 @@ class BehaviourDetector final : public Detector {
           *f, *m, p, ctx,
           p.is_tcp() && (p.tcp_flags & (tcp_flag::kFin | tcp_flag::kRst)) ? 1 : kUploadStep);
     if (f->proto != ip_proto::kTcp) return;
+    if (m->ftp_data) files_->on_ftp_packet(p, *m, ctx);
     if (m->guess_port && guess_) guess_->on_packet(p, *m, ctx);
     if (!m->exposed_done && exposed_) exposed_->on_packet(p, *m, ctx);
   }
@@ -446,6 +450,11 @@ class BehaviourDetector final : public Detector {
     if (!f) return;
     auto* m = static_cast<FlowMarks*>(f->state(flow_slot()));
     if (!m) return;
+    if (m->ftp_data) {
+      files_->on_ftp_data(c, *m, ctx);
+      return;
+    }
+    if (m->ftp_control) files_->on_ftp_control(c, *m, ctx);
     if (m->cleartext_port && f->server_port == 23) {
       if (!m->cleartext_done && cleartext_) cleartext_->on_telnet(c, *m, ctx);
       if (c.direction == Direction::kToClient && m->guess_port && guess_ && c.offset < 65536)
@@ -534,8 +543,12 @@ class BehaviourDetector final : public Detector {
     bool exposed = exposed_ && exposed_->watched(f.server_port);
     bool smb = smb_ && (f.server_port == 445 || f.server_port == 139);
     bool cleartext = cleartext_ && CleartextDetector::login_port(f.server_port);
-    if (!guess && !exposed && !smb && !cleartext && !upload) return;
+    bool ftp = ftp_ && f.server_port == 21;
+    auto ftp_data = ftp_ ? files_->ftp_data(f, p.timestamp.micros) : nullptr;
+    if (!guess && !exposed && !smb && !cleartext && !upload && !ftp && !ftp_data) return;
     auto m = std::make_unique<FlowMarks>();
+    m->ftp_control = ftp;
+    m->ftp_data = std::move(ftp_data);
     m->upload = upload;
     m->guess_port = guess;
     m->exposed_done = !exposed;
@@ -557,6 +570,7 @@ class BehaviourDetector final : public Detector {
   std::shared_ptr<BehaviourCounters> counters_;
   Shared shared_;
   bool smb_ = false;
+  bool ftp_ = false;
   std::unique_ptr<ScanDetector> scan_;
   std::unique_ptr<GuessDetector> guess_;
   std::unique_ptr<ExposedDetector> exposed_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -151,6 +152,12 @@ struct Shared {
   std::atomic<uint64_t>* evicted(BehaviourKind k) { return &counters.evicted[static_cast<int>(k)]; }
 };
 
+// A file on an FTP data connection being hashed (files.cc).
+struct FtpData;
+struct FtpDataDeleter {
+  void operator()(FtpData* d) const;
+};
+
 // Per-flow state of the behaviour detector.
 struct FlowMarks : FlowState {
   bool counted_start = false;  // the flow's start was counted (scan, beacon, lateral)
@@ -169,8 +176,12 @@ struct FlowMarks : FlowState {
                                    // the password prompt, 3 password typed
   uint8_t telnet_iac[2] = {0, 0};  // option negotiation parse state, per direction
   uint16_t telnet_typed = 0;       // password characters typed (never kept)
-  bool upload = false;             // from HOME_NET to the internet: its bytes are counted
-  uint64_t upload_counted = 0;     // to-server bytes of the flow already added to the window
+  bool ftp_control = false;        // an FTP control connection: PASV/EPSV/PORT/EPRT, RETR/STOR
+  uint64_t ftp_expect = 0;         // the key of the data connection it announced last
+  std::string ftp_line[2];         // its unfinished lines, per direction
+  std::unique_ptr<FtpData, FtpDataDeleter> ftp_data;  // on an FTP data connection
+  bool upload = false;          // from HOME_NET to the internet: its bytes are counted
+  uint64_t upload_counted = 0;  // to-server bytes of the flow already added to the window
 };
 
 }  // namespace mimamori::net::behaviour

@@ -94,12 +94,22 @@ class LateralDetector {
   std::unique_ptr<Impl> impl_;
 };
 
-// HTTP response bodies hashed (SHA-256, MD5), `fileinfo` records, known-bad hash alerts.
+// HTTP response bodies and files on FTP data connections hashed (SHA-256, MD5), `fileinfo`
+// records, known-bad hash alerts.
 class FileDetector {
  public:
   explicit FileDetector(Shared& s);
   ~FileDetector();
   void on_response_body(const Packet& p, const AppEvent& ev, DetectContext& ctx);
+  // Either direction of an FTP control connection (marks.ftp_control): the data connections it
+  // announces and the files they carry.
+  void on_ftp_control(const StreamChunk& c, FlowMarks& m, DetectContext& ctx);
+  // A new TCP flow: its file's state when an FTP control connection announced it, else null.
+  std::unique_ptr<FtpData, FtpDataDeleter> ftp_data(const Flow& f, int64_t now);
+  // Bytes of an FTP data connection (marks.ftp_data).
+  void on_ftp_data(const StreamChunk& c, FlowMarks& m, DetectContext& ctx);
+  // A packet of an FTP data connection: a FIN or RST ends its file.
+  void on_ftp_packet(const Packet& p, FlowMarks& m, DetectContext& ctx);
 
  private:
   struct Impl;

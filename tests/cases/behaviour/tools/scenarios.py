@@ -35,7 +35,7 @@ SID = {
     "scan_udp_in": 9200121, "scan_icmp_int": 9200132, "guess_shape": 9200201,
     "guess_fail": 9200202, "guess_success": 9200210, "exposed": 9200301, "beacon": 9200401,
     "dns_tunnel": 9200501, "dga": 9200502, "lateral": 9200601, "admin_share": 9200602,
-    "svcctl": 9200603, "bad_file": 9200701, "intel_ip": 9200801, "intel_lookup": 9200802,
+    "svcctl": 9200603, "bad_file": 9200701, "bad_file_ftp": 9200702, "intel_ip": 9200801, "intel_lookup": 9200802,
     "intel_name": 9200803, "intel_tls": 9200804, "cleartext_out": 9200901,
     "cleartext_in": 9200902, "upload": 9201001,
 }
@@ -523,6 +523,69 @@ def scenario_files(s, out_dir):
             hashlib.sha256(bad).hexdigest(), hashlib.md5(bad).hexdigest()))
         f.write("not,a,hash,line\n")
     s.sensor_args += ["--set", "behaviour.files.hash-lists=" + csv]
+    # FTP: a download (RETR) of the EICAR file or of the listed one, and an upload (STOR) of
+    # an unlisted file, each in passive (PASV/EPSV) or active (PORT/EPRT) mode, the data
+    # connection opened before or after the command; a directory listing between them.
+    pc3, ftp = net.internal(), net.external()
+    got, got_name = rng.choice([(EICAR, "eicar.com"), (bad, "update.bin")])
+    got_name = rng.choice(["", "pub/", "/incoming/"]) + got_name
+    put = bytes(rng.getrandbits(8) for _ in range(rng.randint(500, 40000)))
+    put_name = rng.choice(["report.xlsx", "scan 2026-01.pdf", "backup.zip"])
+    sess = Session(s.cap, s.t, pc3, s.eport(), ftp, 21).handshake()
+    sess.reply(b"220 (vsFTPd 3.0.5)\r\n", 0.02)
+    sess.send(b"USER anonymous\r\n", 0.1).reply(b"331 Please specify the password.\r\n", 0.02)
+    sess.send(b"PASS guest@example.jp\r\n", 0.1).reply(b"230 Login successful.\r\n", 0.02)
+    sess.send(b"TYPE I\r\n", 0.05).reply(b"200 Switching to Binary mode.\r\n", 0.02)
+    s.want("cleartext_out", pc3, ftp)
+    for command, name, data in [("LIST", "", b"-rw-r--r-- 1 ftp ftp 68 Jan 1 eicar.com\r\n" * 3),
+                                ("RETR", got_name, got), ("STOR", put_name, put)]:
+        mode = rng.choice(["PASV", "EPSV", "PORT", "EPRT"])
+        port = rng.randint(20000, 60000)
+        if mode == "PASV":
+            a = ftp.replace(".", ",") if rng.random() < 0.5 else "10,0,0,5"  # behind a NAT
+            sess.send(b"PASV\r\n", 0.05)
+            sess.reply(b"227 Entering Passive Mode (%s,%d,%d).\r\n" % (
+                a.encode(), port // 256, port % 256), 0.02)
+        elif mode == "EPSV":
+            sess.send(b"EPSV\r\n", 0.05)
+            sess.reply(b"229 Entering Extended Passive Mode (|||%d|)\r\n" % port, 0.02)
+        elif mode == "PORT":
+            sess.send(b"PORT %s,%d,%d\r\n" % (pc3.replace(".", ",").encode(), port // 256,
+                                                 port % 256), 0.05)
+            sess.reply(b"200 PORT command successful.\r\n", 0.02)
+        else:
+            sess.send(b"EPRT |1|%s|%d|\r\n" % (pc3.encode(), port), 0.05)
+            sess.reply(b"200 EPRT command successful.\r\n", 0.02)
+        line = (command + (" " + name if name else "")).encode() + b"\r\n"
+        early = rng.random() < 0.5  # the data connection opened before the command
+        if not early:
+            sess.send(line, 0.05).reply(b"150 Opening BINARY mode data connection.\r\n", 0.02)
+        if mode in ("PASV", "EPSV"):
+            data_sess = Session(s.cap, sess.t + 0.01, pc3, s.eport(), ftp, port).handshake()
+        else:
+            data_sess = Session(s.cap, sess.t + 0.01, ftp, 20, pc3, port).handshake()
+        if early:
+            sess.t = data_sess.t
+            sess.send(line, 0.01).reply(b"150 Opening BINARY mode data connection.\r\n", 0.02)
+            data_sess.t = sess.t
+        # The file goes to the client (RETR, LIST) or to the server (STOR).
+        to_ftp_client = command != "STOR"
+        from_client_side = (mode in ("PASV", "EPSV")) != to_ftp_client
+        data_sess.send(data, 0.01, to_server=from_client_side)
+        data_sess.close(0.01, client_first=from_client_side)
+        sess.t = data_sess.t
+        sess.reply(b"226 Transfer complete.\r\n", 0.01)
+    sess.send(b"QUIT\r\n", 0.1).reply(b"221 Goodbye.\r\n", 0.01).close(0.05)
+    s.t = sess.t + rng.uniform(1, 30)
+    s.want("bad_file_ftp", pc3, ftp)
+    if got is EICAR:
+        s.files[0]["count"] += 1
+    else:
+        s.files[1]["count"] += 1
+    s.files.append({"sha256": hashlib.sha256(put).hexdigest(), "count": 1,
+                    "filename": put_name})
+    s.files.append({"sha256": hashlib.sha256(got).hexdigest(), "count": 1,
+                    "filename": got_name})
 
 
 # --- threat intelligence -------------------------------------------------------------------
@@ -968,7 +1031,8 @@ def check(eve_path, s):
                 r["alert"]["signature"], r["src_ip"], r["dest_ip"],
                 json.dumps(r["alert"].get("behaviour"))))
     for fe in s.files:
-        n = sum(1 for r in fileinfo if r["fileinfo"].get("sha256") == fe["sha256"])
+        n = sum(1 for r in fileinfo if r["fileinfo"].get("sha256") == fe["sha256"] and
+                r["fileinfo"].get("filename") == fe.get("filename", r["fileinfo"].get("filename")))
         if n != fe["count"]:
             problems.append("fileinfo with sha256 %s: %d records, expected %d" % (
                 fe["sha256"], n, fe["count"]))

@@ -198,6 +198,8 @@ struct BehaviourOptions {
     bool fileinfo = true;  ///< `fileinfo` records for every hashed HTTP body
     bool magic = false;    ///< the content's type (libmagic) in `fileinfo.magic` (costly)
     uint32_t body_limit = 100 * 1024;  ///< the HTTP response body limit (bodies cut there)
+    bool ftp = true;                   ///< files on FTP data connections hashed too
+    uint64_t stream_depth = 1 << 20;   ///< stream.reassembly.depth: FTP files cut there
   } files;
   struct Intel {
     bool enabled = true;
