@@ -434,8 +434,20 @@ class BehaviourDetector final : public Detector {
     if (!f || p.origin == PacketOrigin::kFlowEnd) return;
     if (f->pkts[0] + f->pkts[1] == 1) new_flow(p, *f, ctx);
     auto* m = static_cast<FlowMarks*>(f->state(flow_slot()));
+    // Uploads: a flow is looked at once it has sent kUploadMin (no state for the rest, a SYN
+    // flood's flows among them); then its bytes count every MiB and when it closes.
+    if (upload_ && f->bytes[static_cast<int>(Direction::kToServer)] >= kUploadMin &&
+        (!m || !m->upload_checked)) {
+      if (!m) {
+        f->set_state(flow_slot(), std::make_unique<FlowMarks>());
+        m = static_cast<FlowMarks*>(f->state(flow_slot()));
+        m->exposed_done = true;
+      }
+      m->upload_checked = true;
+      m->upload = upload_->outbound(*f);
+    }
     if (!m) return;
-    if (m->upload)  // every MiB, and what is left when the connection closes
+    if (m->upload)
       count_upload(
           *f, *m, p, ctx,
           p.is_tcp() && (p.tcp_flags & (tcp_flag::kFin | tcp_flag::kRst)) ? 1 : kUploadStep);
@@ -529,27 +541,18 @@ class BehaviourDetector final : public Detector {
     if (beacon_) beacon_->on_new_flow(p, ctx);
     if (lateral_) lateral_->on_new_flow(p, ctx);
     if (intel_) intel_->on_new_flow(p, ctx);
-    const bool upload = upload_ && upload_->on_new_flow(p, f);
-    if (f.proto != ip_proto::kTcp) {
-      if (upload) {
-        auto m = std::make_unique<FlowMarks>();
-        m->upload = true;
-        m->exposed_done = true;
-        f.set_state(flow_slot(), std::move(m));
-      }
-      return;
-    }
+    if (upload_) upload_->on_new_flow(p, f);
+    if (f.proto != ip_proto::kTcp) return;
     bool guess = guess_ && guess_->auth_port(f.server_port);
     bool exposed = exposed_ && exposed_->watched(f.server_port);
     bool smb = smb_ && (f.server_port == 445 || f.server_port == 139);
     bool cleartext = cleartext_ && CleartextDetector::login_port(f.server_port);
     bool ftp = ftp_ && f.server_port == 21;
     auto ftp_data = ftp_ ? files_->ftp_data(f, p.timestamp.micros) : nullptr;
-    if (!guess && !exposed && !smb && !cleartext && !upload && !ftp && !ftp_data) return;
+    if (!guess && !exposed && !smb && !cleartext && !ftp && !ftp_data) return;
     auto m = std::make_unique<FlowMarks>();
     m->ftp_control = ftp;
     m->ftp_data = std::move(ftp_data);
-    m->upload = upload;
     m->guess_port = guess;
     m->exposed_done = !exposed;
     m->smb = smb;
@@ -559,6 +562,7 @@ class BehaviourDetector final : public Detector {
 
   // Adds a flow's to-server bytes to its destination's count once `step` more have passed.
   static constexpr uint64_t kUploadStep = 1 << 20;
+  static constexpr uint64_t kUploadMin = 64 << 10;
   void count_upload(Flow& f, FlowMarks& m, const Packet& p, DetectContext& ctx, uint64_t step) {
     const uint64_t sent = f.bytes[static_cast<int>(Direction::kToServer)];
     if (sent - m.upload_counted < step) return;

@@ -178,8 +178,9 @@ struct FlowMarks : FlowState {
   uint16_t telnet_typed = 0;       // password characters typed (never kept)
   bool ftp_control = false;        // an FTP control connection: PASV/EPSV/PORT/EPRT, RETR/STOR
   uint64_t ftp_expect = 0;         // the key of the data connection it announced last
-  std::string ftp_line[2];         // its unfinished lines, per direction
+  std::unique_ptr<std::string[]> ftp_line;            // its unfinished lines, per direction (2)
   std::unique_ptr<FtpData, FtpDataDeleter> ftp_data;  // on an FTP data connection
+  bool upload_checked = false;                        // looked at for uploads (once it sent 64 KiB)
   bool upload = false;          // from HOME_NET to the internet: its bytes are counted
   uint64_t upload_counted = 0;  // to-server bytes of the flow already added to the window
 };

@@ -158,9 +158,11 @@ class UploadDetector {
  public:
   explicit UploadDetector(Shared& s);
   ~UploadDetector();
-  // A flow's first packet; true when the flow goes from HOME_NET to the internet (its bytes
-  // are then counted: marks.upload).
-  bool on_new_flow(const Packet& p, Flow& f);
+  // A flow's first packet: its destination is remembered (learning) when it goes from
+  // HOME_NET to the internet.
+  void on_new_flow(const Packet& p, Flow& f);
+  // Whether a flow goes from HOME_NET to the internet (its bytes are then counted).
+  bool outbound(const Flow& f) const;
   // The name the client asked for on this flow (TLS SNI, HTTP Host).
   void on_name(const Flow& f, std::string_view name, int64_t now);
   // More to-server bytes of such a flow.

@@ -128,6 +128,7 @@ struct FileDetector::Impl {
     if (!f) return;
     const int64_t now = ctx.packet().timestamp.micros;
     const int d = c.direction == Direction::kToServer ? 0 : 1;
+    if (!m.ftp_line) m.ftp_line = std::make_unique<std::string[]>(2);
     std::string& pending = m.ftp_line[d];
     std::string_view data = c.data;
     while (!data.empty()) {

@@ -1,8 +1,9 @@
 // Large uploads to new external destinations: an internal host sending more than
 // `upload.bytes` within `upload.window` to an external address (or name: TLS SNI, HTTP Host) it
 // had not talked to during the learning period (`upload.learning` from the first packet the
-// sensor saw). A flow's to-server bytes are added to its client-destination pair each time
-// another MiB has passed and when it ends, so a packet costs one comparison. Destinations whose
+// sensor saw). A flow's to-server bytes are added to its client-destination pair once it has
+// sent 64 KiB, then each time another MiB has passed and when it closes: a packet costs a
+// comparison, and a flow that sends little (a SYN flood's) has no state. Destinations whose
 // name ends in an allowed domain (cloud backup and storage, SaaS; the provider's list) are never
 // reported; the severity is low by default (an upload is a question to the customer, not an
 // incident). Sid +1, once per client and destination.
@@ -56,14 +57,13 @@ struct UploadDetector::Impl {
            !not_unicast(f.server_ip, s.home);
   }
 
-  bool on_new_flow(const Packet& p, Flow& f) {
+  void on_new_flow(const Packet& p, Flow& f) {
     const int64_t now = p.timestamp.micros;
     if (learn_end == INT64_MIN) learn_end = now + o.learning_s * kSecond;
-    if (!outbound(f)) return false;
+    if (!outbound(f)) return;
     Dest& d = dests.get(key(f), now, kRemember);
     if (d.first == 0) d.first = now;
     ++d.flows;
-    return true;
   }
 
   void on_name(const Flow& f, std::string_view name, int64_t now) {
@@ -116,7 +116,8 @@ struct UploadDetector::Impl {
 
 UploadDetector::UploadDetector(Shared& s) : impl_(std::make_unique<Impl>(s)) {}
 UploadDetector::~UploadDetector() = default;
-bool UploadDetector::on_new_flow(const Packet& p, Flow& f) { return impl_->on_new_flow(p, f); }
+void UploadDetector::on_new_flow(const Packet& p, Flow& f) { impl_->on_new_flow(p, f); }
+bool UploadDetector::outbound(const Flow& f) const { return impl_->outbound(f); }
 void UploadDetector::on_name(const Flow& f, std::string_view name, int64_t now) {
   impl_->on_name(f, name, now);
 }
