@@ -28,16 +28,6 @@ struct Entry {
   bool done = false;  // alerted, or found allowed
 };
 
-bool allowed_name(const std::vector<std::string>& allow, std::string_view name) {
-  for (const auto& a : allow) {
-    if (name.size() == a.size() ? name == a
-                                : name.size() > a.size() && name.ends_with(a) &&
-                                      name[name.size() - a.size() - 1] == '.')
-      return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 struct BeaconDetector::Impl {

@@ -15,8 +15,8 @@
 namespace mimamori::net {
 
 const char* behaviour_name(BehaviourKind k) {
-  static const char* const kNames[] = {"scan",    "guess", "exposed", "beacon",   "dns",
-                                       "lateral", "files", "intel",   "cleartext"};
+  static const char* const kNames[] = {"scan",    "guess", "exposed", "beacon",    "dns",
+                                       "lateral", "files", "intel",   "cleartext", "upload"};
   return kNames[static_cast<int>(k)];
 }
 
@@ -228,6 +228,10 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
   d.min_label = positive<unsigned>(c, "behaviour.dns.min-label", d.min_label);
   d.min_entropy = positive<double>(c, "behaviour.dns.min-entropy", d.min_entropy);
   d.dga_domains = positive<unsigned>(c, "behaviour.dns.dga-domains", d.dga_domains);
+  d.answer_names = positive<unsigned>(c, "behaviour.dns.answer-names", d.answer_names);
+  d.txt_ratio = fraction(c, "behaviour.dns.txt-ratio", d.txt_ratio);
+  d.large_ratio = fraction(c, "behaviour.dns.large-ratio", d.large_ratio);
+  d.large_answer = positive<unsigned>(c, "behaviour.dns.large-answer", d.large_answer);
   d.allow = {"sophosxl.net", "mcafee.com",     "trendmicro.com",
              "e5.sk",        "eset.com",       "spamhaus.org",
              "spamcop.net",  "surbl.org",      "barracudacentral.org",
@@ -248,6 +252,8 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
   f.enabled = c.get<bool>("behaviour.files.enabled", true);
   f.fileinfo = c.get<bool>("behaviour.files.fileinfo", true);
   f.magic = c.get<bool>("behaviour.files.magic", f.magic);
+  f.ftp = c.get<bool>("behaviour.files.ftp", f.ftp);
+  f.stream_depth = c.get<uint64_t>("stream.reassembly.depth", f.stream_depth);
   f.body_limit = static_cast<uint32_t>(c.byte_size(
       "app-layer.protocols.http.libhtp.default-config.response-body-limit", f.body_limit));
   std::vector<LiveLists::Source> hash_src, intel_src;
@@ -256,6 +262,56 @@ BehaviourOptions BehaviourOptions::from_config(const core::Config& c) {
     hash_src.push_back({server, true});
   o.intel.enabled = c.get<bool>("behaviour.intel.enabled", true);
   o.cleartext.enabled = c.get<bool>("behaviour.cleartext.enabled", true);
+  auto& u = o.upload;
+  u.enabled = c.get<bool>("behaviour.upload.enabled", true);
+  u.bytes = c.byte_size("behaviour.upload.bytes", u.bytes);
+  if (u.bytes == 0) throw core::ConfigError("behaviour.upload.bytes: must be more than 0");
+  u.window_s = positive<int64_t>(c, "behaviour.upload.window", u.window_s);
+  u.learning_s = c.get<int64_t>("behaviour.upload.learning", u.learning_s);
+  if (u.learning_s < 0)
+    throw core::ConfigError("behaviour.upload.learning: must be 0 or more (seconds)");
+  u.severity = c.get<int>("behaviour.upload.severity", u.severity);
+  if (u.severity < 1 || u.severity > 3)
+    throw core::ConfigError("behaviour.upload.severity: must be 1 (high), 2 (medium) or 3 (low)");
+  // Cloud backup and storage, and the SaaS an office sends files to.
+  u.allow = {"amazonaws.com",
+             "backblazeb2.com",
+             "backblaze.com",
+             "wasabisys.com",
+             "googleapis.com",
+             "google.com",
+             "googleusercontent.com",
+             "dropbox.com",
+             "dropboxapi.com",
+             "box.com",
+             "boxcloud.com",
+             "sharepoint.com",
+             "onedrive.com",
+             "live.com",
+             "office.com",
+             "office365.com",
+             "microsoft.com",
+             "windows.net",
+             "icloud.com",
+             "apple.com",
+             "idrive.com",
+             "idrivee2.com",
+             "carbonite.com",
+             "acronis.com",
+             "synology.com",
+             "quickconnect.to",
+             "myqnapcloud.com",
+             "zoom.us",
+             "slack.com",
+             "teams.microsoft.com",
+             "sakura.ne.jp",
+             "iijgio.com",
+             "nifcloud.com",
+             "storage.googleapis.com",
+             "cloudflarestorage.com",
+             "r2.cloudflarestorage.com"};
+  for (const auto& a : c.list("behaviour.upload.allow", {})) u.allow.push_back(core::to_lower(a));
+  u.max_entries = positive<uint64_t>(c, "behaviour.upload.max-entries", u.max_entries);
   for (const auto& path : c.list("behaviour.intel.lists", {})) intel_src.push_back({path});
   // The server's threat indicators, written there by the uplink when it pulls them.
   if (auto server = c.get<std::string>("behaviour.intel.server-list", ""); !server.empty())
@@ -366,7 +422,9 @@ class BehaviourDetector final : public Detector {
     if (opt_.intel.enabled && opt_.lists && opt_.lists->has_intel_sources())
       intel_ = std::make_unique<IntelDetector>(shared_);
     if (opt_.cleartext.enabled) cleartext_ = std::make_unique<CleartextDetector>(shared_);
+    if (opt_.upload.enabled) upload_ = std::make_unique<UploadDetector>(shared_);
     smb_ = opt_.lateral.enabled && opt_.lateral.admin_shares;
+    ftp_ = files_ && opt_.files.ftp;
   }
 
   std::string_view name() const override { return "behaviour"; }
@@ -375,9 +433,26 @@ class BehaviourDetector final : public Detector {
     Flow* f = p.flow;
     if (!f || p.origin == PacketOrigin::kFlowEnd) return;
     if (f->pkts[0] + f->pkts[1] == 1) new_flow(p, *f, ctx);
-    if (f->proto != ip_proto::kTcp) return;
     auto* m = static_cast<FlowMarks*>(f->state(flow_slot()));
+    // Uploads: a flow is looked at once it has sent kUploadMin (no state for the rest, a SYN
+    // flood's flows among them); then its bytes count every MiB and when it closes.
+    if (upload_ && f->bytes[static_cast<int>(Direction::kToServer)] >= kUploadMin &&
+        (!m || !m->upload_checked)) {
+      if (!m) {
+        f->set_state(flow_slot(), std::make_unique<FlowMarks>());
+        m = static_cast<FlowMarks*>(f->state(flow_slot()));
+        m->exposed_done = true;
+      }
+      m->upload_checked = true;
+      m->upload = upload_->outbound(*f);
+    }
     if (!m) return;
+    if (m->upload)
+      count_upload(
+          *f, *m, p, ctx,
+          p.is_tcp() && (p.tcp_flags & (tcp_flag::kFin | tcp_flag::kRst)) ? 1 : kUploadStep);
+    if (f->proto != ip_proto::kTcp) return;
+    if (m->ftp_data) files_->on_ftp_packet(p, *m, ctx);
     if (m->guess_port && guess_) guess_->on_packet(p, *m, ctx);
     if (!m->exposed_done && exposed_) exposed_->on_packet(p, *m, ctx);
   }
@@ -387,6 +462,17 @@ class BehaviourDetector final : public Detector {
     if (!f) return;
     auto* m = static_cast<FlowMarks*>(f->state(flow_slot()));
     if (!m) return;
+    if (m->ftp_data) {
+      files_->on_ftp_data(c, *m, ctx);
+      return;
+    }
+    if (m->ftp_control) files_->on_ftp_control(c, *m, ctx);
+    if (m->cleartext_port && f->server_port == 23) {
+      if (!m->cleartext_done && cleartext_) cleartext_->on_telnet(c, *m, ctx);
+      if (c.direction == Direction::kToClient && m->guess_port && guess_ && c.offset < 65536)
+        guess_->on_reply(c, *m, ctx);
+      return;
+    }
     if (c.direction == Direction::kToClient) {
       if (m->guess_port && guess_ && c.offset < 65536) guess_->on_reply(c, *m, ctx);
     } else {
@@ -407,8 +493,14 @@ class BehaviourDetector final : public Detector {
           }
         }
         break;
+      case AppProgress::kDnsAnswer:
+        if (dns_ && ctx.buffer_count(Buffer::kDnsQuery) > 0)
+          dns_->on_answer(ctx.packet(), ctx.buffer(Buffer::kDnsQuery, 0), ctx);
+        break;
       case AppProgress::kTlsClientHello:
         if (beacon_ && ctx.flow()) beacon_->on_name(*ctx.flow(), ctx.buffer(Buffer::kTlsSni));
+        if (upload_ && ctx.flow())
+          upload_->on_name(*ctx.flow(), ctx.buffer(Buffer::kTlsSni), ctx.packet().timestamp.micros);
         if (intel_) {
           intel_->on_name(ctx.buffer(Buffer::kTlsSni), IntelDetector::kTls, ctx);
           intel_->on_fingerprint(ctx.buffer(Buffer::kJa3Hash), ctx.buffer(Buffer::kJa4Hash), ctx);
@@ -416,6 +508,9 @@ class BehaviourDetector final : public Detector {
         break;
       case AppProgress::kHttpRequestHeaders:
         if (beacon_ && ctx.flow()) beacon_->on_name(*ctx.flow(), ctx.buffer(Buffer::kHttpHost));
+        if (upload_ && ctx.flow())
+          upload_->on_name(*ctx.flow(), ctx.buffer(Buffer::kHttpHost),
+                           ctx.packet().timestamp.micros);
         if (intel_) intel_->on_name(ctx.buffer(Buffer::kHttpHost), IntelDetector::kHttp, ctx);
         if (cleartext_ && ctx.flow()) {
           Flow& f = *ctx.flow();
@@ -446,13 +541,18 @@ class BehaviourDetector final : public Detector {
     if (beacon_) beacon_->on_new_flow(p, ctx);
     if (lateral_) lateral_->on_new_flow(p, ctx);
     if (intel_) intel_->on_new_flow(p, ctx);
+    if (upload_) upload_->on_new_flow(p, f);
     if (f.proto != ip_proto::kTcp) return;
     bool guess = guess_ && guess_->auth_port(f.server_port);
     bool exposed = exposed_ && exposed_->watched(f.server_port);
     bool smb = smb_ && (f.server_port == 445 || f.server_port == 139);
     bool cleartext = cleartext_ && CleartextDetector::login_port(f.server_port);
-    if (!guess && !exposed && !smb && !cleartext) return;
+    bool ftp = ftp_ && f.server_port == 21;
+    auto ftp_data = ftp_ ? files_->ftp_data(f, p.timestamp.micros) : nullptr;
+    if (!guess && !exposed && !smb && !cleartext && !ftp && !ftp_data) return;
     auto m = std::make_unique<FlowMarks>();
+    m->ftp_control = ftp;
+    m->ftp_data = std::move(ftp_data);
     m->guess_port = guess;
     m->exposed_done = !exposed;
     m->smb = smb;
@@ -460,10 +560,21 @@ class BehaviourDetector final : public Detector {
     f.set_state(flow_slot(), std::move(m));
   }
 
+  // Adds a flow's to-server bytes to its destination's count once `step` more have passed.
+  static constexpr uint64_t kUploadStep = 1 << 20;
+  static constexpr uint64_t kUploadMin = 64 << 10;
+  void count_upload(Flow& f, FlowMarks& m, const Packet& p, DetectContext& ctx, uint64_t step) {
+    const uint64_t sent = f.bytes[static_cast<int>(Direction::kToServer)];
+    if (sent - m.upload_counted < step) return;
+    upload_->on_bytes(f, sent - m.upload_counted, p.timestamp.micros, ctx);
+    m.upload_counted = sent;
+  }
+
   BehaviourOptions opt_;
   std::shared_ptr<BehaviourCounters> counters_;
   Shared shared_;
   bool smb_ = false;
+  bool ftp_ = false;
   std::unique_ptr<ScanDetector> scan_;
   std::unique_ptr<GuessDetector> guess_;
   std::unique_ptr<ExposedDetector> exposed_;
@@ -473,6 +584,7 @@ class BehaviourDetector final : public Detector {
   std::unique_ptr<FileDetector> files_;
   std::unique_ptr<IntelDetector> intel_;
   std::unique_ptr<CleartextDetector> cleartext_;
+  std::unique_ptr<UploadDetector> upload_;
 };
 
 }  // namespace

@@ -1,10 +1,12 @@
 // Cleartext credentials: a password sent where anyone on the path can read it — FTP and POP3
 // `USER`/`PASS`, IMAP `LOGIN`, SMTP `AUTH PLAIN`/`AUTH LOGIN` before any STARTTLS, and HTTP
-// Basic authorization on plain HTTP. One alert per client, server and port while the logins go on
-// (again after an hour without one: a password guesser's hundred logins are one finding): sid +1
-// when the server is on the internet (severity 2), sid +2 inside HOME_NET (severity 3: printers
-// and NAS boxes often ask so, a finding, not an incident). The alert names the protocol and the
-// user, never the password.
+// Basic authorization on plain HTTP, and Telnet logins (the server's "login:"/"Username:" prompt,
+// the typed user, its "Password:" prompt, a typed password; option negotiation is skipped and
+// character-at-a-time sessions are followed key by key). One alert per client, server and port
+// while the logins go on (again after an hour without one: a password guesser's hundred logins are
+// one finding): sid +1 when the server is on the internet (severity 2), sid +2 inside HOME_NET
+// (severity 3: printers and NAS boxes often ask so, a finding, not an incident). The alert names
+// the protocol and the user, never the password.
 
 #include <fmt/format.h>
 
@@ -25,7 +27,41 @@ struct Seen {
 constexpr int64_t kQuiet = 3600 * kSecond;  // a client-server pair is reported again after this
 constexpr size_t kMaxPairs = 16384;
 
-constexpr uint32_t kScanLimit = 4096;  // client bytes looked at per connection
+constexpr uint32_t kScanLimit = 4096;           // client bytes looked at per connection
+constexpr uint32_t kTelnetServerLimit = 16384;  // Telnet: server bytes looked at (banner, prompts)
+constexpr size_t kTail = 24;                    // Telnet: server text kept to find a prompt
+
+// Telnet option negotiation (RFC 854/855): IAC (255) starts a command — IAC IAC is a data 255,
+// WILL/WONT/DO/DONT (251-254) take one option byte, SB (250) runs to IAC SE (240). `state`
+// carries across segments. True when `b` is a data byte.
+bool telnet_data(uint8_t& state, uint8_t b) {
+  switch (state) {
+    case 0:
+      if (b != 255) return true;
+      state = 1;
+      return false;
+    case 1:
+      if (b == 255) {
+        state = 0;
+        return true;
+      }
+      state = (b >= 251 && b <= 254) ? 2 : b == 250 ? 3 : 0;
+      return false;
+    case 2:
+      state = 0;
+      return false;
+    case 3:
+      if (b == 255) state = 4;
+      return false;
+    default:  // 4: IAC inside a subnegotiation
+      state = b == 240 ? 0 : 3;
+      return false;
+  }
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
 
 bool starts_caseless(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
@@ -152,6 +188,65 @@ struct CleartextDetector::Impl {
     }
   }
 
+  // A Telnet connection, both directions. The server's text (lowercased, its last kTail
+  // characters in `m.cleartext_pending`) is watched for the prompts; the client's keys after a
+  // user prompt make the user (backspace and DEL honoured), after a password prompt they are
+  // only counted. A password line with at least one character raises.
+  void on_telnet(const StreamChunk& c, FlowMarks& m, DetectContext& ctx) {
+    const bool to_server = c.direction == Direction::kToServer;
+    const uint32_t limit = to_server ? kScanLimit : kTelnetServerLimit;
+    if (c.offset >= limit) {
+      if (to_server || m.telnet == 0) m.cleartext_done = true;
+      if (m.cleartext_done) m.cleartext_pending = std::string();
+      return;
+    }
+    std::string_view data = c.data.substr(0, limit - c.offset);
+    uint8_t& iac = m.telnet_iac[to_server ? 0 : 1];
+    std::string& tail = m.cleartext_pending;
+    std::string& user = m.cleartext_user;
+    for (unsigned char b : data) {
+      if (!telnet_data(iac, b)) continue;
+      if (!to_server) {
+        if (b < 0x20) continue;  // CR, LF, NUL and the terminal's controls
+        if (tail.size() >= kTail) tail.erase(0, tail.size() - kTail + 1);
+        tail += static_cast<char>(std::tolower(b));
+        if (b != ':') continue;
+        if (ends_with(tail, "login:") || ends_with(tail, "username:") ||
+            ends_with(tail, "user name:")) {
+          m.telnet = 1;
+          user.clear();
+        } else if (ends_with(tail, "password:")) {
+          m.telnet = 3;
+          m.telnet_typed = 0;
+        }
+        continue;
+      }
+      if (m.telnet == 1) {
+        if (b == '\r' || b == '\n') {
+          if (!user.empty()) m.telnet = 2;
+        } else if (b == 0x08 || b == 0x7f) {
+          if (!user.empty()) user.pop_back();
+        } else if (b >= 0x20 && user.size() < 128) {
+          user += static_cast<char>(b);
+        }
+      } else if (m.telnet == 3) {
+        if (b == '\r' || b == '\n') {
+          if (m.telnet_typed > 0) {
+            raise(*ctx.flow(), "Telnet", user, ctx);
+            m.cleartext_done = true;
+            tail = std::string();
+            user = std::string();
+            return;
+          }
+        } else if (b == 0x08 || b == 0x7f) {
+          if (m.telnet_typed > 0) --m.telnet_typed;
+        } else if (b >= 0x20 && m.telnet_typed < 0xffff) {
+          ++m.telnet_typed;
+        }
+      }
+    }
+  }
+
   bool on_http_request(DetectContext& ctx) {
     Flow* f = ctx.flow();
     if (!f) return false;
@@ -175,7 +270,10 @@ struct CleartextDetector::Impl {
 CleartextDetector::CleartextDetector(Shared& s) : impl_(std::make_unique<Impl>(s)) {}
 CleartextDetector::~CleartextDetector() = default;
 bool CleartextDetector::login_port(uint16_t port) {
-  return port == 21 || port == 110 || port == 143 || port == 25 || port == 587;
+  return port == 21 || port == 110 || port == 143 || port == 25 || port == 587 || port == 23;
+}
+void CleartextDetector::on_telnet(const StreamChunk& c, FlowMarks& m, DetectContext& ctx) {
+  impl_->on_telnet(c, m, ctx);
 }
 void CleartextDetector::on_request(const StreamChunk& c, FlowMarks& m, DetectContext& ctx) {
   impl_->on_request(c, m, ctx);

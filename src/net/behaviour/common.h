@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -65,6 +66,17 @@ inline bool not_unicast(const core::IpAddress& a, const HomeNet& home) {
   if (a.is_v4())
     return b[0] >= 224 || b[0] == 0 || ((b[3] == 255 || b[3] == 0) && home.contains(a));
   return b[0] == 0xff || a == core::IpAddress{};
+}
+
+// Whether a (lowercase) name is one of the allowed domains or under one of them.
+inline bool allowed_name(const std::vector<std::string>& allow, std::string_view name) {
+  for (const auto& a : allow) {
+    if (name.size() == a.size() ? name == a
+                                : name.size() > a.size() && name.ends_with(a) &&
+                                      name[name.size() - a.size() - 1] == '.')
+      return true;
+  }
+  return false;
 }
 
 // A table keyed by a 64-bit key, holding at most `cap` entries: entries idle past the ttl are
@@ -140,20 +152,37 @@ struct Shared {
   std::atomic<uint64_t>* evicted(BehaviourKind k) { return &counters.evicted[static_cast<int>(k)]; }
 };
 
+// A file on an FTP data connection being hashed (files.cc).
+struct FtpData;
+struct FtpDataDeleter {
+  void operator()(FtpData* d) const;
+};
+
 // Per-flow state of the behaviour detector.
 struct FlowMarks : FlowState {
   bool counted_start = false;  // the flow's start was counted (scan, beacon, lateral)
   bool session_done = false;   // password guessing: the session's end was judged
   bool exposed_done = false;
   bool success_done = false;
-  bool guess_port = false;        // to an authentication port
-  bool smb = false;               // port 445/139: looked at for admin shares
-  uint32_t smb_scanned = 0;       // to-server bytes searched for admin shares
-  uint8_t smb_seen = 0;           // bits: ADMIN$, C$, svcctl already alerted
-  bool cleartext_port = false;    // to an FTP, POP3, IMAP or SMTP port
-  bool cleartext_done = false;    // a cleartext login was reported, or can no longer be seen
-  std::string cleartext_user;     // FTP/POP3 USER, or SMTP AUTH LOGIN's state
-  std::string cleartext_pending;  // an unfinished client line
+  bool guess_port = false;         // to an authentication port
+  bool smb = false;                // port 445/139: looked at for admin shares
+  uint32_t smb_scanned = 0;        // to-server bytes searched for admin shares
+  uint8_t smb_seen = 0;            // bits: ADMIN$, C$, svcctl already alerted
+  bool cleartext_port = false;     // to an FTP, POP3, IMAP, SMTP or Telnet port
+  bool cleartext_done = false;     // a cleartext login was reported, or can no longer be seen
+  std::string cleartext_user;      // FTP/POP3 USER, or SMTP AUTH LOGIN's state
+  std::string cleartext_pending;   // an unfinished client line; Telnet: the server's last text
+  uint8_t telnet = 0;              // Telnet login: 0 no prompt yet, 1 user typed, 2 awaiting
+                                   // the password prompt, 3 password typed
+  uint8_t telnet_iac[2] = {0, 0};  // option negotiation parse state, per direction
+  uint16_t telnet_typed = 0;       // password characters typed (never kept)
+  bool ftp_control = false;        // an FTP control connection: PASV/EPSV/PORT/EPRT, RETR/STOR
+  uint64_t ftp_expect = 0;         // the key of the data connection it announced last
+  std::unique_ptr<std::string[]> ftp_line;            // its unfinished lines, per direction (2)
+  std::unique_ptr<FtpData, FtpDataDeleter> ftp_data;  // on an FTP data connection
+  bool upload_checked = false;                        // looked at for uploads (once it sent 64 KiB)
+  bool upload = false;          // from HOME_NET to the internet: its bytes are counted
+  uint64_t upload_counted = 0;  // to-server bytes of the flow already added to the window
 };
 
 }  // namespace mimamori::net::behaviour

@@ -73,6 +73,8 @@ class DnsDetector {
   explicit DnsDetector(Shared& s);
   ~DnsDetector();
   void on_query(const Packet& p, std::string_view name, DetectContext& ctx);
+  // A response (its question name); UDP responses only.
+  void on_answer(const Packet& p, std::string_view name, DetectContext& ctx);
 
  private:
   struct Impl;
@@ -92,12 +94,22 @@ class LateralDetector {
   std::unique_ptr<Impl> impl_;
 };
 
-// HTTP response bodies hashed (SHA-256, MD5), `fileinfo` records, known-bad hash alerts.
+// HTTP response bodies and files on FTP data connections hashed (SHA-256, MD5), `fileinfo`
+// records, known-bad hash alerts.
 class FileDetector {
  public:
   explicit FileDetector(Shared& s);
   ~FileDetector();
   void on_response_body(const Packet& p, const AppEvent& ev, DetectContext& ctx);
+  // Either direction of an FTP control connection (marks.ftp_control): the data connections it
+  // announces and the files they carry.
+  void on_ftp_control(const StreamChunk& c, FlowMarks& m, DetectContext& ctx);
+  // A new TCP flow: its file's state when an FTP control connection announced it, else null.
+  std::unique_ptr<FtpData, FtpDataDeleter> ftp_data(const Flow& f, int64_t now);
+  // Bytes of an FTP data connection (marks.ftp_data).
+  void on_ftp_data(const StreamChunk& c, FlowMarks& m, DetectContext& ctx);
+  // A packet of an FTP data connection: a FIN or RST ends its file.
+  void on_ftp_packet(const Packet& p, FlowMarks& m, DetectContext& ctx);
 
  private:
   struct Impl;
@@ -122,7 +134,7 @@ class IntelDetector {
 };
 
 // Passwords sent in cleartext: FTP/POP3 USER+PASS, IMAP LOGIN, SMTP AUTH before STARTTLS, HTTP
-// Basic.
+// Basic, Telnet logins.
 class CleartextDetector {
  public:
   explicit CleartextDetector(Shared& s);
@@ -130,8 +142,31 @@ class CleartextDetector {
   static bool login_port(uint16_t port);
   // Client bytes of a connection to a login port (marks.cleartext_port).
   void on_request(const StreamChunk& c, FlowMarks& m, DetectContext& ctx);
+  // Either direction of a Telnet connection (port 23).
+  void on_telnet(const StreamChunk& c, FlowMarks& m, DetectContext& ctx);
   // A plain-HTTP request's headers; true when it raised (the caller marks the flow done).
   bool on_http_request(DetectContext& ctx);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Large uploads from an internal host to an external destination it had not talked to during
+// the learning period.
+class UploadDetector {
+ public:
+  explicit UploadDetector(Shared& s);
+  ~UploadDetector();
+  // A flow's first packet: its destination is remembered (learning) when it goes from
+  // HOME_NET to the internet.
+  void on_new_flow(const Packet& p, Flow& f);
+  // Whether a flow goes from HOME_NET to the internet (its bytes are then counted).
+  bool outbound(const Flow& f) const;
+  // The name the client asked for on this flow (TLS SNI, HTTP Host).
+  void on_name(const Flow& f, std::string_view name, int64_t now);
+  // More to-server bytes of such a flow.
+  void on_bytes(const Flow& f, uint64_t bytes, int64_t now, DetectContext& ctx);
 
  private:
   struct Impl;

@@ -3,6 +3,9 @@
 // client asking for many different long, random-looking names under one registered domain
 // (data encoded in the labels); a DGA (sid +2) is one client asking for many different
 // registered domains that look machine-made (long, high entropy, few vowels or many digits).
+// The answers feed the tunnel judgement too (sid +1): many distinct names under one domain whose
+// answers are mostly TXT/NULL records or larger than `dns.large-answer` — a tunnel carrying its
+// data back in the answers, whose queries may be short.
 
 #include <fmt/format.h>
 #include <libpsl.h>
@@ -82,7 +85,47 @@ struct Entry {
   Distinct names;
   uint64_t queries = 0;
   bool alerted = false;
+  // Answer side: responses under the domain, those with a TXT or NULL answer, those larger
+  // than dns.large-answer, and the distinct names answered.
+  uint32_t answers = 0, txt_null = 0, large = 0;
+  Distinct answered;
 };
+
+// The offset after the (possibly compressed) name at `off`, or 0 when it runs out of `m`.
+size_t skip_name(std::string_view m, size_t off) {
+  for (int labels = 0; off < m.size() && labels < 128; ++labels) {
+    uint8_t len = static_cast<uint8_t>(m[off]);
+    if (len == 0) return off + 1;
+    if ((len & 0xc0) == 0xc0) return off + 2 <= m.size() ? off + 2 : 0;
+    off += 1 + len;
+  }
+  return 0;
+}
+
+uint16_t be16(std::string_view m, size_t off) {
+  return static_cast<uint16_t>(static_cast<uint8_t>(m[off]) << 8 |
+                               static_cast<uint8_t>(m[off + 1]));
+}
+
+// Whether a DNS response message has a TXT (16) or NULL (10) record in its answer section.
+bool has_txt_or_null(std::string_view m) {
+  if (m.size() < 12) return false;
+  const uint16_t qd = be16(m, 4), an = be16(m, 6);
+  size_t off = 12;
+  for (uint16_t i = 0; i < qd && i < 4; ++i) {
+    off = skip_name(m, off);
+    if (!off || off + 4 > m.size()) return false;
+    off += 4;
+  }
+  for (uint16_t i = 0; i < an && i < 64; ++i) {
+    off = skip_name(m, off);
+    if (!off || off + 10 > m.size()) return false;
+    const uint16_t type = be16(m, off);
+    if (type == 16 || type == 10) return true;
+    off += 10 + be16(m, off + 8);
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -110,6 +153,8 @@ struct DnsDetector::Impl {
       e.names.values.clear();
       e.queries = 0;
       e.alerted = false;
+      e.answers = e.txt_null = e.large = 0;
+      e.answered.values.clear();
     }
     return e;
   }
@@ -132,14 +177,61 @@ struct DnsDetector::Impl {
     ctx.alert(a);
   }
 
-  void on_query(const Packet& p, std::string_view name, DetectContext& ctx) {
-    if (name.empty() || name.size() > 253) return;
+  // The registered domain of `name` (lowercased into `lower`), or empty when it has none or is
+  // allowed.
+  std::string_view domain_of(std::string_view name) {
+    if (name.empty() || name.size() > 253) return {};
     lower.assign(name);
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (lower.back() == '.') lower.pop_back();
+    std::string_view domain = registered_domain(lower, scratch);
+    if (domain.empty() || allowed(domain)) return {};
+    return domain;
+  }
+
+  // A response over UDP (the message is the packet's payload): the share of answers that are
+  // TXT/NULL or large, among many distinct names under one domain — a tunnel whose data comes
+  // back in the answers (downstream) while its queries stay short.
+  void on_answer(const Packet& p, std::string_view name, DetectContext& ctx) {
+    if (!p.is_udp() || p.payload.size() < 12) return;
+    std::string_view domain = domain_of(name);
+    if (domain.empty()) return;
+    const std::string_view n = lower;
+    const int64_t now = p.timestamp.micros;
+    Entry& e = window(tunnels, core::fnv1a64(domain, key_of(p.dst_ip)), now);
+    ++e.answers;
+    if (has_txt_or_null(p.payload)) ++e.txt_null;
+    if (p.payload.size() > o.large_answer) ++e.large;
+    const size_t count = e.answered.add(static_cast<uint32_t>(core::fnv1a64(n)), o.answer_names);
+    if (e.alerted || count < o.answer_names) return;
+    const double txt = static_cast<double>(e.txt_null) / e.answers;
+    const double large = static_cast<double>(e.large) / e.answers;
+    if (txt < o.txt_ratio && large < o.large_ratio) return;
+    e.alerted = true;
+    core::Alert a = make_alert(
+        BehaviourKind::kDns, 1, 2,
+        "MIMAMORI DNS tunnel: many names under one domain answered with TXT/NULL or large records",
+        "Potentially Bad Traffic");
+    a.extra.begin_object("behaviour")
+        .add("detector", "dns")
+        .add("domain", domain)
+        .add("names_answered", static_cast<uint64_t>(count))
+        .add("threshold", static_cast<uint64_t>(o.answer_names))
+        .add("answers", static_cast<uint64_t>(e.answers))
+        .add("txt_null_ratio", txt)
+        .add("large_ratio", large)
+        .add("large_answer_bytes", static_cast<uint64_t>(o.large_answer))
+        .add("window_s", o.window_s)
+        .add("example", n)
+        .end();
+    s.count_alert(BehaviourKind::kDns);
+    ctx.alert(a);
+  }
+
+  void on_query(const Packet& p, std::string_view name, DetectContext& ctx) {
+    std::string_view domain = domain_of(name);
+    if (domain.empty()) return;
     std::string_view n = lower;
-    std::string_view domain = registered_domain(n, scratch);
-    if (domain.empty() || allowed(domain)) return;
     const int64_t now = p.timestamp.micros;
     const uint64_t client = key_of(p.src_ip);
     // Tunnel: the part before the registered domain, long and random.
@@ -176,6 +268,9 @@ DnsDetector::DnsDetector(Shared& s) : impl_(std::make_unique<Impl>(s)) {}
 DnsDetector::~DnsDetector() = default;
 void DnsDetector::on_query(const Packet& p, std::string_view name, DetectContext& ctx) {
   impl_->on_query(p, name, ctx);
+}
+void DnsDetector::on_answer(const Packet& p, std::string_view name, DetectContext& ctx) {
+  impl_->on_answer(p, name, ctx);
 }
 
 }  // namespace mimamori::net::behaviour

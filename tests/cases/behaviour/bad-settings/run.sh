@@ -10,3 +10,4 @@ try behaviour.exposed.ports=22,70000
 try behaviour.files.hash-lists=no-such-list.txt
 try "vars.address-groups.HOME_NET=[10.0.0.0/33]"
 try behaviour.beacon.jitter=1.5
+try behaviour.upload.severity=4

@@ -21,7 +21,7 @@ import json
 n = 0
 for line in open('corpus-out/eve.json'):
     r = json.loads(line)
-    if r['event_type'] == 'alert' and 9200100 <= r['alert']['gid'] <= 9200899:
+    if r['event_type'] == 'alert' and (9200100 <= r['alert']['gid'] <= 9200899 or r['alert']['gid'] == 9201000):
         n += 1
         print(r['alert']['signature'], r['src_ip'], r['dest_ip'], file=__import__('sys').stderr)
 print(n)")

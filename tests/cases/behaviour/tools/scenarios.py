@@ -23,20 +23,21 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from traffic import (Capture, Session, dns_answer, dns_query, smb2, smb2_create,  # noqa: E402
-                     smb2_tree_connect, tls_app_data, tls_client_hello,
+from traffic import (Capture, Session, dns_answer, dns_answer_records,  # noqa: E402
+                     dns_query, smb2, smb2_create, smb2_tree_connect, txt_rdata,
+                     tls_app_data, tls_client_hello,
                      tls_client_hello_fingerprints, tls_server_hello)
 
-GID_LO, GID_HI = 9200100, 9200999
+GID_LO, GID_HI = 9200100, 9201099
 EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
 SID = {
     "scan_vertical_in": 9200101, "scan_vertical_int": 9200102, "scan_horizontal_int": 9200112,
     "scan_udp_in": 9200121, "scan_icmp_int": 9200132, "guess_shape": 9200201,
     "guess_fail": 9200202, "guess_success": 9200210, "exposed": 9200301, "beacon": 9200401,
     "dns_tunnel": 9200501, "dga": 9200502, "lateral": 9200601, "admin_share": 9200602,
-    "svcctl": 9200603, "bad_file": 9200701, "intel_ip": 9200801, "intel_lookup": 9200802,
+    "svcctl": 9200603, "bad_file": 9200701, "bad_file_ftp": 9200702, "intel_ip": 9200801, "intel_lookup": 9200802,
     "intel_name": 9200803, "intel_tls": 9200804, "cleartext_out": 9200901,
-    "cleartext_in": 9200902,
+    "cleartext_in": 9200902, "upload": 9201001,
 }
 
 
@@ -378,6 +379,56 @@ def scenario_dns(s):
         s.cap.udp(t, pc2, s.eport(), resolver, 53, dns_query(rng.randint(0, 65535), name))
         t += rng.uniform(0.1, 4)
     s.want("dga", pc2, resolver)
+    # A downstream tunnel: short queries (a counter, a short session id), the data coming back
+    # in TXT or NULL answers, often larger than 512 bytes; now and then an A lookup between.
+    pc4 = net.internal()
+    domain2 = rng.choice(["sync-%s.com", "api-%s.net", "static-%s.info"]) % rng.choice(
+        ["kappa", "orion", "sendai", "nagoya"])
+    sid = "".join(rng.choice(B32) for _ in range(rng.randint(2, 6)))
+    qtype = rng.choice([16, 10])
+    t = s.t
+    for i in range(rng.randint(30, 150)):
+        name = "%x.%s.%s" % (i, sid, domain2)
+        ident, port = rng.randint(0, 65535), s.eport()
+        if rng.random() < 0.15:
+            s.cap.udp(t, pc4, port, resolver, 53, dns_query(ident, name))
+            s.cap.udp(t + 0.02, resolver, 53, pc4, port, dns_answer(ident, name, net.external()))
+        else:
+            data = "".join(rng.choice(B32) for _ in range(rng.randint(60, 1200))).encode()
+            rd = txt_rdata(data) if qtype == 16 else data
+            s.cap.udp(t, pc4, port, resolver, 53, dns_query(ident, name, qtype))
+            s.cap.udp(t + 0.02, resolver, 53, pc4, port, dns_answer_records(ident, name, qtype,
+                                                                              [rd]))
+        t += rng.uniform(0.05, 2)
+    s.want("dns_tunnel", pc4, resolver)
+    # Not tunnels: a mail server's SPF/DKIM/DMARC TXT lookups (a few per sender's domain), a
+    # validating resolver's large DNSKEY answers for a few zones, and many distinct CDN names
+    # under one domain answered with A records.
+    mx = net.internal()
+    t = s.t
+    for i in range(rng.randint(20, 60)):
+        dom = "sender%d-%s.co.jp" % (i, rng.choice(["shoji", "kogyo", "shoten", "denki"]))
+        for name in rng.sample([dom, "_dmarc." + dom, "s1._domainkey." + dom], rng.randint(1, 3)):
+            ident, port = rng.randint(0, 65535), s.eport()
+            txt = b"v=spf1 include:_spf.%s ~all" % dom.encode() + b" " * rng.randint(0, 300)
+            s.cap.udp(t, mx, port, resolver, 53, dns_query(ident, name, 16))
+            s.cap.udp(t + 0.02, resolver, 53, mx, port, dns_answer_records(ident, name, 16,
+                                                                            [txt_rdata(txt)]))
+            t += rng.uniform(0.1, 3)
+    for zone in rng.sample(["example.jp", "example.com", "example.org", "example.net"], 3):
+        for _ in range(rng.randint(1, 3)):
+            ident, port = rng.randint(0, 65535), s.eport()
+            s.cap.udp(t, resolver, port, net.external(), 53, dns_query(ident, zone, 48))
+            s.cap.udp(t + 0.02, net.external(), 53, resolver, port, dns_answer_records(
+                ident, zone, 48, [rng.randbytes(rng.randint(260, 600)) for _ in range(2)]))
+            t += rng.uniform(0.5, 5)
+    pc5 = net.internal()
+    for i in range(rng.randint(25, 80)):
+        name = "e%d.a.akamaiedge.net" % rng.randint(1, 99999)
+        ident, port = rng.randint(0, 65535), s.eport()
+        s.cap.udp(t, pc5, port, resolver, 53, dns_query(ident, name))
+        s.cap.udp(t + 0.02, resolver, 53, pc5, port, dns_answer(ident, name, net.external()))
+        t += rng.uniform(0.1, 3)
     # Ordinary lookups: CDN names with hashes in them, but short and few per domain.
     pc3 = net.internal()
     t = s.t
@@ -472,6 +523,69 @@ def scenario_files(s, out_dir):
             hashlib.sha256(bad).hexdigest(), hashlib.md5(bad).hexdigest()))
         f.write("not,a,hash,line\n")
     s.sensor_args += ["--set", "behaviour.files.hash-lists=" + csv]
+    # FTP: a download (RETR) of the EICAR file or of the listed one, and an upload (STOR) of
+    # an unlisted file, each in passive (PASV/EPSV) or active (PORT/EPRT) mode, the data
+    # connection opened before or after the command; a directory listing between them.
+    pc3, ftp = net.internal(), net.external()
+    got, got_name = rng.choice([(EICAR, "eicar.com"), (bad, "update.bin")])
+    got_name = rng.choice(["", "pub/", "/incoming/"]) + got_name
+    put = bytes(rng.getrandbits(8) for _ in range(rng.randint(500, 40000)))
+    put_name = rng.choice(["report.xlsx", "scan 2026-01.pdf", "backup.zip"])
+    sess = Session(s.cap, s.t, pc3, s.eport(), ftp, 21).handshake()
+    sess.reply(b"220 (vsFTPd 3.0.5)\r\n", 0.02)
+    sess.send(b"USER anonymous\r\n", 0.1).reply(b"331 Please specify the password.\r\n", 0.02)
+    sess.send(b"PASS guest@example.jp\r\n", 0.1).reply(b"230 Login successful.\r\n", 0.02)
+    sess.send(b"TYPE I\r\n", 0.05).reply(b"200 Switching to Binary mode.\r\n", 0.02)
+    s.want("cleartext_out", pc3, ftp)
+    for command, name, data in [("LIST", "", b"-rw-r--r-- 1 ftp ftp 68 Jan 1 eicar.com\r\n" * 3),
+                                ("RETR", got_name, got), ("STOR", put_name, put)]:
+        mode = rng.choice(["PASV", "EPSV", "PORT", "EPRT"])
+        port = rng.randint(20000, 60000)
+        if mode == "PASV":
+            a = ftp.replace(".", ",") if rng.random() < 0.5 else "10,0,0,5"  # behind a NAT
+            sess.send(b"PASV\r\n", 0.05)
+            sess.reply(b"227 Entering Passive Mode (%s,%d,%d).\r\n" % (
+                a.encode(), port // 256, port % 256), 0.02)
+        elif mode == "EPSV":
+            sess.send(b"EPSV\r\n", 0.05)
+            sess.reply(b"229 Entering Extended Passive Mode (|||%d|)\r\n" % port, 0.02)
+        elif mode == "PORT":
+            sess.send(b"PORT %s,%d,%d\r\n" % (pc3.replace(".", ",").encode(), port // 256,
+                                                 port % 256), 0.05)
+            sess.reply(b"200 PORT command successful.\r\n", 0.02)
+        else:
+            sess.send(b"EPRT |1|%s|%d|\r\n" % (pc3.encode(), port), 0.05)
+            sess.reply(b"200 EPRT command successful.\r\n", 0.02)
+        line = (command + (" " + name if name else "")).encode() + b"\r\n"
+        early = rng.random() < 0.5  # the data connection opened before the command
+        if not early:
+            sess.send(line, 0.05).reply(b"150 Opening BINARY mode data connection.\r\n", 0.02)
+        if mode in ("PASV", "EPSV"):
+            data_sess = Session(s.cap, sess.t + 0.01, pc3, s.eport(), ftp, port).handshake()
+        else:
+            data_sess = Session(s.cap, sess.t + 0.01, ftp, 20, pc3, port).handshake()
+        if early:
+            sess.t = data_sess.t
+            sess.send(line, 0.01).reply(b"150 Opening BINARY mode data connection.\r\n", 0.02)
+            data_sess.t = sess.t
+        # The file goes to the client (RETR, LIST) or to the server (STOR).
+        to_ftp_client = command != "STOR"
+        from_client_side = (mode in ("PASV", "EPSV")) != to_ftp_client
+        data_sess.send(data, 0.01, to_server=from_client_side)
+        data_sess.close(0.01, client_first=from_client_side)
+        sess.t = data_sess.t
+        sess.reply(b"226 Transfer complete.\r\n", 0.01)
+    sess.send(b"QUIT\r\n", 0.1).reply(b"221 Goodbye.\r\n", 0.01).close(0.05)
+    s.t = sess.t + rng.uniform(1, 30)
+    s.want("bad_file_ftp", pc3, ftp)
+    if got is EICAR:
+        s.files[0]["count"] += 1
+    else:
+        s.files[1]["count"] += 1
+    s.files.append({"sha256": hashlib.sha256(put).hexdigest(), "count": 1,
+                    "filename": put_name})
+    s.files.append({"sha256": hashlib.sha256(got).hexdigest(), "count": 1,
+                    "filename": got_name})
 
 
 # --- threat intelligence -------------------------------------------------------------------
@@ -588,6 +702,18 @@ def scenario_cleartext(s):
     scanner = net.internal() if rng.random() < 0.5 else pc
     login(scanner, nas, 21, [b"USER scan", b"PASS " + p])
     s.want("cleartext_in", scanner, nas)
+    # Telnet: a user typing a login at a switch or a remote host's prompt, key by key (each
+    # key echoed) or line by line, with option negotiation around and inside.
+    tuser = rng.choice(["admin", "cisco", "operator", "yamada"])
+    tpw = "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(10))
+    tsrv = net.external() if rng.random() < 0.5 else net.internal()
+    tpc = net.internal()
+    _telnet_login(s, tpc, tsrv, tuser, tpw)
+    s.want("cleartext_in" if tsrv.startswith(net.lan) else "cleartext_out", tpc, tsrv)
+    s.telnet = (tuser, tpw)
+    # Telnet without a password: a menu that asks for none, and a login prompt left unanswered.
+    _telnet_login(s, net.internal(), net.internal(), tuser, None)
+    _telnet_login(s, pc, net.external(), "", None)
     # Done safely: STARTTLS before AUTH, FTP over TLS, USER without PASS, HTTP without a login.
     login(pc, net.external(), 587, [b"EHLO pc", b"STARTTLS", b"AUTH PLAIN " + base64.b64encode(b"\0x\0y")])
     login(pc, net.external(), 21, [b"AUTH TLS", b"USER " + u, b"PASS " + p])
@@ -595,6 +721,155 @@ def scenario_cleartext(s):
     sess = Session(s.cap, s.t, pc, s.eport(), net.external(), 80).handshake()
     sess.send(b"GET / HTTP/1.1\r\nHost: www.example.jp\r\nAuthorization: Bearer abc\r\n\r\n", 0.01)
     sess.reply(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0.05).close(0.1)
+
+
+IAC, WILL, WONT, DO, DONT, SB, SE = 255, 251, 252, 253, 254, 250, 240
+
+
+def _telnet_login(s, client, server, user, password):
+    """A Telnet session: option negotiation, a banner and login prompt (sometimes split across
+    segments), the user typed key by key (each echoed, a typo corrected with DEL or BS, an IAC
+    command among the keys) or as one line, then the password prompt and the password (not
+    echoed), ended by CR NUL or CR LF. With `password` None the server asks for none (a menu),
+    or, when `user` is empty, the client leaves at the login prompt."""
+    rng = s.rng
+    sess = Session(s.cap, s.t, client, s.eport(), server, 23).handshake()
+    sess.reply(bytes([IAC, DO, 24, IAC, WILL, 1, IAC, WILL, 3, IAC, DO, 31]), 0.01)
+    sess.send(bytes([IAC, WILL, 24, IAC, DO, 1, IAC, DO, 3, IAC, WILL, 31, IAC, SB, 31, 0, 80, 0,
+                     24, IAC, SE]), 0.01)
+    sess.reply(bytes([IAC, SB, 24, 1, IAC, SE]), 0.01)
+    sess.send(bytes([IAC, SB, 24, 0]) + b"XTERM" + bytes([IAC, SE]), 0.01)
+    enter = rng.choice([b"\r\0", b"\r\n"])
+    keys = rng.random() < 0.7  # character at a time
+    if password is None and user:
+        sess.reply(b"\r\nWelcome. 1) Status 2) Exit\r\nChoice: ", 0.05)
+        for k in b"2" + enter:
+            sess.send(bytes([k]), rng.uniform(0.1, 0.5))
+        sess.close(0.1)
+        s.t += rng.uniform(2, 30)
+        return
+    prompt = rng.choice([b"\r\nDebian GNU/Linux 12\r\nhost%d login: " % rng.randint(1, 99),
+                         b"\r\n\r\nUser Access Verification\r\n\r\nUsername: "])
+    cut = rng.randint(1, len(prompt) - 1)
+    sess.reply(prompt[:cut], 0.05).reply(prompt[cut:], 0.001)
+    if not user:
+        sess.close(rng.uniform(1, 5))
+        s.t += rng.uniform(2, 30)
+        return
+
+    def typed(text, echo):
+        if not keys:
+            sess.send(text.encode() + enter, rng.uniform(0.5, 3))
+            if echo:
+                sess.reply(text.encode() + b"\r\n", 0.01)
+            return
+        typo = rng.randint(0, len(text)) if rng.random() < 0.5 else -1
+        nop = rng.randint(0, len(text)) if rng.random() < 0.5 else -1
+        for i, ch in enumerate(text.encode()):
+            if i == typo:
+                sess.send(b"x", rng.uniform(0.05, 0.4))
+                if echo:
+                    sess.reply(b"x", 0.005)
+                sess.send(rng.choice([b"\x7f", b"\x08"]), rng.uniform(0.05, 0.4))
+                if echo:
+                    sess.reply(b"\x08 \x08", 0.005)
+            if i == nop:
+                sess.send(bytes([IAC, 241]), rng.uniform(0.05, 0.4))
+            sess.send(bytes([ch]), rng.uniform(0.05, 0.4))
+            if echo:
+                sess.reply(bytes([ch]), 0.005)
+        sess.send(enter, rng.uniform(0.05, 0.4))
+        if echo:
+            sess.reply(b"\r\n", 0.005)
+
+    typed(user, True)
+    sess.reply(b"Password: ", 0.05)
+    typed(password, False)
+    if rng.random() < 0.5:
+        sess.reply(b"\r\nLast login: Mon Dec  7 09:12:01 2026 from 10.0.0.5\r\n$ ", 0.5)
+        typed("exit", True)
+    else:
+        sess.reply(b"\r\nLogin incorrect\r\n" + prompt.lstrip(b"\r\n"), 1.5)
+    sess.close(0.1)
+    s.t += rng.uniform(2, 30)
+
+
+# --- large uploads --------------------------------------------------------------------------
+
+def _upload(s, client, server, size, kind, name=None, port=None):
+    """One upload of about `size` bytes: TLS (with SNI when named), an HTTP PUT, or raw TCP."""
+    rng = s.rng
+    port = port or {"tls": 443, "http": 80, "raw": rng.choice([22, 8443, 9000])}[kind]
+    sess = Session(s.cap, s.t, client, s.eport(), server, port).handshake()
+    if kind == "tls":
+        sess.send(tls_client_hello(name or "", rng) if name else rng.randbytes(300), 0.01)
+        sess.reply(tls_server_hello(rng), 0.03)
+    elif kind == "http":
+        sess.send(b"PUT /upload/%d HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n" % (
+            rng.randint(1, 10 ** 6), (name or server).encode(), size), 0.01)
+    left = size
+    while left > 0:
+        k = min(left, rng.randint(200000, 600000))
+        sess.send(rng.randbytes(k), rng.uniform(0.01, 0.5))
+        left -= k
+    sess.reply(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n" if kind == "http"
+               else rng.randbytes(100), 0.05)
+    sess.close(0.05)
+    s.t = sess.t + rng.uniform(1, 30)
+
+
+def scenario_upload(s):
+    """After a learning period, an internal host sends more than the threshold to an address it
+    never talked to before (in one or several connections, TLS, HTTP or raw): one low alert.
+    Quiet: large uploads to destinations known from the learning period (by address, or by name
+    at a new address), to cloud storage on the allow-list by SNI, below the threshold, spread
+    over more than the window, and into the network from the internet."""
+    rng, net = s.rng, s.net
+    mib = 1 << 20
+    threshold = rng.randint(1 * mib, 3 * mib)
+    window = rng.randint(600, 1800)
+    learning = rng.randint(900, 3600)
+    s.sensor_args += ["--set", "behaviour.upload.bytes=%d" % threshold,
+                      "--set", "behaviour.upload.window=%d" % window,
+                      "--set", "behaviour.upload.learning=%d" % learning]
+    start = s.t
+    # Learning: ordinary visits.
+    pc1, k1 = net.internal(), net.external()
+    nas, k2 = net.internal(), net.external()
+    backup_name = "backup%d.example-cloud.jp" % rng.randint(1, 99)
+    _upload(s, pc1, k1, rng.randint(1000, 50000), rng.choice(["tls", "raw"]))
+    _upload(s, nas, k2, rng.randint(1000, 50000), "tls", backup_name)
+    s.t = start + learning + rng.uniform(10, 600)
+    # The exfiltration: a new destination, over the threshold within the window.
+    pc = net.internal()
+    x = net.external()
+    kind = rng.choice(["tls", "http", "raw"])
+    name = rng.choice([None, "share-%d.example.net" % rng.randint(1, 999)])
+    total = int(threshold * rng.uniform(1.2, 3))
+    parts = rng.randint(1, 4)
+    t0 = s.t
+    for i in range(parts):
+        _upload(s, pc, x, total // parts, kind, name)
+        s.t = min(s.t, t0 + (i + 1) * window / (parts + 1))
+    s.want("upload", pc, x)
+    big = lambda: int(threshold * rng.uniform(1.3, 3))  # noqa: E731
+    # Known destinations: the same address, and the learned name at a new address.
+    _upload(s, pc1, k1, big(), rng.choice(["tls", "raw"]))
+    _upload(s, nas, net.external(), big(), "tls", backup_name)
+    # Cloud storage named by SNI (the built-in allow-list).
+    cloud = rng.choice(["backup-%d.s3.ap-northeast-1.amazonaws.com", "f00%d.backblazeb2.com",
+                        "office%d.blob.core.windows.net", "tenant%d-my.sharepoint.com",
+                        "www.dropbox%d.dropboxapi.com"]) % rng.randint(1, 9)
+    _upload(s, net.internal(), net.external(), big(), "tls", cloud)
+    # Below the threshold; twice 0.6 of it, further apart than the window.
+    _upload(s, net.internal(), net.external(), int(threshold * rng.uniform(0.2, 0.6)),
+            rng.choice(["tls", "http", "raw"]))
+    pc2, y = net.internal(), net.external()
+    _upload(s, pc2, y, int(threshold * 0.6), "raw")
+    s.t += window + rng.uniform(60, 600)
+    _upload(s, pc2, y, int(threshold * 0.6), "raw")
+    # Into the network: a customer's upload to the office's web server.
+    _upload(s, net.external(), net.internal(), big(), "http", "www.example.co.jp")
 
 
 # --- an ordinary office ----------------------------------------------------------------------
@@ -720,7 +995,7 @@ SCENARIOS = {
     "scan": scenario_scan, "guess": scenario_guess, "exposed": scenario_exposed,
     "beacon": scenario_beacon, "dns": scenario_dns, "lateral": scenario_lateral,
     "files": scenario_files, "intel": scenario_intel, "office": scenario_office,
-    "cleartext": scenario_cleartext,
+    "cleartext": scenario_cleartext, "upload": scenario_upload,
 }
 
 
@@ -756,7 +1031,8 @@ def check(eve_path, s):
                 r["alert"]["signature"], r["src_ip"], r["dest_ip"],
                 json.dumps(r["alert"].get("behaviour"))))
     for fe in s.files:
-        n = sum(1 for r in fileinfo if r["fileinfo"].get("sha256") == fe["sha256"])
+        n = sum(1 for r in fileinfo if r["fileinfo"].get("sha256") == fe["sha256"] and
+                r["fileinfo"].get("filename") == fe.get("filename", r["fileinfo"].get("filename")))
         if n != fe["count"]:
             problems.append("fileinfo with sha256 %s: %d records, expected %d" % (
                 fe["sha256"], n, fe["count"]))
@@ -810,6 +1086,12 @@ def main():
                 problems.append("no cleartext alert names the user %s (%s)" % (user, kind))
             if any(pw in json.dumps(a) for a in alerts):
                 problems.append("an alert holds the password")
+            tuser, tpw = s.telnet
+            if not any(a["alert"].get("behaviour", {}).get("user") == tuser and
+                       a["alert"]["behaviour"].get("protocol") == "Telnet" for a in alerts):
+                problems.append("no Telnet alert names the user %s" % tuser)
+            if any(tpw in json.dumps(a) for a in alerts):
+                problems.append("an alert holds the Telnet password")
         if problems:
             print("variant seed %d (%d packets): %d problem(s)" % (seed, packets, len(problems)))
             for p in problems:

@@ -28,6 +28,7 @@ CATEGORY = {
     9200301: (2, "exposed_service"), 9200401: (2, "beaconing"), 9200501: (2, "dns_tunnel"),
     9200502: (2, "dns_tunnel"), 9200601: (1, "lateral_movement"), 9200602: (2, "lateral_movement"),
     9200603: (1, "lateral_movement"), 9200701: (1, "known_bad_file"),
+    9200702: (1, "known_bad_file"),
     9200801: (1, "threat_intel"), 9200802: (1, "threat_intel"), 9200803: (1, "threat_intel"),
     9200804: (1, "threat_intel"), 9200901: (2, "cleartext_password"),
     9200902: (3, "cleartext_password_lan"),

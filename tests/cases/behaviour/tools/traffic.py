@@ -137,6 +137,22 @@ def dns_answer(ident, name, addr):
             b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4) + _ip(addr))
 
 
+def dns_answer_records(ident, name, qtype, rdatas):
+    """A response to `name` (type `qtype`) with one answer of that type per rdata (raw bytes)."""
+    q = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\x00"
+    out = struct.pack("!HHHHHH", ident, 0x8180, 1, len(rdatas), 0, 0) + q + struct.pack(
+        "!HH", qtype, 1)
+    for rd in rdatas:
+        out += b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, 60, len(rd)) + rd
+    return out
+
+
+def txt_rdata(text):
+    """TXT rdata: the text in character-strings of up to 255 bytes."""
+    return b"".join(bytes([len(text[i:i + 255])]) + text[i:i + 255]
+                    for i in range(0, len(text), 255))
+
+
 def tls_client_hello(sni, rng, ciphers=(0x1301, 0x1302)):
     name = sni.encode()
     sni_ext = struct.pack("!HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name

@@ -40,13 +40,15 @@ enum class BehaviourKind : uint8_t {
   kFiles,
   kIntel,
   kCleartext,
+  kUpload,
   kCount
 };
 inline constexpr uint32_t kBehaviourGidBase = 9200100;  ///< scan; each next kind +100
 inline constexpr uint32_t behaviour_gid(BehaviourKind k) {
   return kBehaviourGidBase + 100 * static_cast<uint32_t>(k);
 }
-/// "scan", "guess", "exposed", "beacon", "dns", "lateral", "files", "intel", "cleartext".
+/// "scan", "guess", "exposed", "beacon", "dns", "lateral", "files", "intel", "cleartext",
+/// "upload".
 const char* behaviour_name(BehaviourKind k);
 
 /// Counters shared by every worker's instance (relaxed atomics, touched on alerts, evictions and
@@ -175,6 +177,10 @@ struct BehaviourOptions {
     uint32_t min_label = 24;         ///< the subdomain part counted as long from this length
     double min_entropy = 3.5;        ///< bits per character of that part
     uint32_t dga_domains = 10;       ///< distinct DGA-looking registered domains of one client
+    uint32_t answer_names = 20;      ///< answers: distinct names under one domain before judging
+    double txt_ratio = 0.5;          ///< ... of whose answers this share are TXT/NULL records
+    double large_ratio = 0.5;        ///< ... or this share larger than large_answer
+    uint32_t large_answer = 512;     ///< bytes of a DNS message counted as large
     std::vector<std::string> allow;  ///< registered domains never reported
     size_t max_entries = 65536;
   } dns;
@@ -192,6 +198,8 @@ struct BehaviourOptions {
     bool fileinfo = true;  ///< `fileinfo` records for every hashed HTTP body
     bool magic = false;    ///< the content's type (libmagic) in `fileinfo.magic` (costly)
     uint32_t body_limit = 100 * 1024;  ///< the HTTP response body limit (bodies cut there)
+    bool ftp = true;                   ///< files on FTP data connections hashed too
+    uint64_t stream_depth = 1 << 20;   ///< stream.reassembly.depth: FTP files cut there
   } files;
   struct Intel {
     bool enabled = true;
@@ -199,6 +207,15 @@ struct BehaviourOptions {
   struct Cleartext {
     bool enabled = true;
   } cleartext;
+  struct Upload {
+    bool enabled = true;
+    uint64_t bytes = 100ull * 1024 * 1024;  ///< more than this to one destination is large
+    int64_t window_s = 3600;                ///< ... within this time
+    int64_t learning_s = 86400;      ///< destinations contacted this long after start are known
+    int severity = 3;                ///< low: an upload is a question to the customer
+    std::vector<std::string> allow;  ///< cloud backup/storage and SaaS domains (and these)
+    size_t max_entries = 65536;
+  } upload;
   /// `behaviour.intel.lists` (and `behaviour.intel.server-list`, written from the server's
   /// threat indicators) and `behaviour.files.hash-lists`, reloadable while running.
   std::shared_ptr<LiveLists> lists;
