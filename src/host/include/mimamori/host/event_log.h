@@ -25,7 +25,14 @@
 
 #include "mimamori/core/result.h"
 
+namespace mimamori::sigma {
+class RuleSet;
+class Matcher;
+}  // namespace mimamori::sigma
+
 namespace mimamori::host {
+
+class EventSink;
 
 /// One rendered event-log record.
 struct EventLogRecord {
@@ -80,5 +87,40 @@ uint64_t bookmark_record_id(std::string_view bookmark);
 /// malformed.
 core::Status event_xml_fields(std::string_view xml,
                               std::vector<std::pair<std::string, std::string>>& out);
+
+/// Bookmarks as one checkpoint text (what the agent commits with the events read up to them),
+/// and back; text that is not one gives no bookmarks.
+std::string encode_bookmarks(const EventLogBookmarks& marks);
+EventLogBookmarks decode_bookmarks(std::string_view text);
+
+/// Counters of an EventLogAlerts.
+struct EventLogStats {
+  uint64_t records = 0;
+  uint64_t alerts = 0;
+  uint64_t bad_records = 0;  ///< XML that could not be read (logged, skipped)
+};
+
+/// The agent's event-log collector: records from a source, flattened, matched against Sigma
+/// rules; each hit an alert (rule title, level, the record's fields under `winlog`) emitted to
+/// the sink, and the bookmarks checkpointed (`eventlog`) with the alerts of the records read.
+class EventLogAlerts {
+ public:
+  /// The checkpoint's name in the sink.
+  static constexpr std::string_view kCheckpoint = "eventlog";
+
+  EventLogAlerts(EventLogSource& source, const sigma::RuleSet& rules, std::string hostname);
+  ~EventLogAlerts();
+  /// Reads up to `max` ready records (waiting at most `wait`), emits the alerts and the
+  /// checkpoint. Returns the records read.
+  core::Result<std::size_t> poll(EventSink& sink, std::size_t max, std::chrono::milliseconds wait);
+  const EventLogStats& stats() const { return stats_; }
+
+ private:
+  EventLogSource& source_;
+  const sigma::RuleSet& rules_;
+  std::unique_ptr<sigma::Matcher> matcher_;
+  std::string hostname_;
+  EventLogStats stats_;
+};
 
 }  // namespace mimamori::host
