@@ -1,14 +1,16 @@
 // HttpsClient on Windows: WinHTTP (the system's proxy settings and TLS stack), with the server's
 // leaf certificate pinned by its SHA-256 as on Linux. WinHTTP's own chain checks are turned off
 // (the server's certificate is self-signed; trust is the pin). The pin is checked when the TLS
-// handshake is done and before the request (with its bearer token) is sent: a mismatch closes
-// the request in WinHTTP's SENDING_REQUEST callback. It is checked again on the answer.
+// handshake is done: a mismatch closes the request in WinHTTP's SENDING_REQUEST callback
+// (before its headers go out, on Windows), and the body (an enrollment code, events) is written
+// only after the pin was checked again. It is checked once more on the answer.
 
 #include "mimamori/uplink/http.h"
 
 #include <windows.h>
 #include <winhttp.h>
 
+#include <algorithm>
 #include <string>
 
 #include "mimamori/core/hash.h"
@@ -179,15 +181,31 @@ core::Result<HttpResponse> HttpsClient::request(std::string_view method, const s
   WinHttpSetStatusCallback(req, on_status, WINHTTP_CALLBACK_FLAG_SEND_REQUEST, 0);
   std::wstring head;
   for (const auto& h : headers) head += widen(h) + L"\r\n";
+  // The headers first, the body only once the pin is checked: an enrollment code or events
+  // never reach a server that is not the pinned one, whatever WinHTTP does after a close in
+  // the callback (wine goes on sending the headers).
   BOOL ok =
       WinHttpSendRequest(req, head.empty() ? WINHTTP_NO_ADDITIONAL_HEADERS : head.c_str(),
-                         head.empty() ? 0 : static_cast<DWORD>(-1), const_cast<char*>(body.data()),
-                         static_cast<DWORD>(body.size()), static_cast<DWORD>(body.size()),
-                         reinterpret_cast<DWORD_PTR>(&check));
+                         head.empty() ? 0 : static_cast<DWORD>(-1), WINHTTP_NO_REQUEST_DATA, 0,
+                         static_cast<DWORD>(body.size()), reinterpret_cast<DWORD_PTR>(&check));
+  if (ok && !check.mismatch && !d.pin.empty()) {
+    check.seen = leaf_fingerprint(req);
+    if (check.seen != d.pin) {
+      check.mismatch = true;
+      WinHttpCloseHandle(req);
+    }
+  }
   if (check.mismatch)
     return core::Error{"https: the server's certificate (SHA-256 " + check.seen +
-                           ") is not the pinned one (" + d.pin + "); nothing was sent",
+                           ") is not the pinned one (" + d.pin + "); the request was not sent",
                        -1};
+  for (std::size_t at = 0; ok && at < body.size();) {
+    DWORD wrote = 0;
+    DWORD chunk = static_cast<DWORD>(std::min<std::size_t>(body.size() - at, 1u << 20));
+    ok = WinHttpWriteData(req, body.data() + at, chunk, &wrote);
+    at += wrote;
+    if (ok && wrote == 0) ok = FALSE;
+  }
   if (!ok || !WinHttpReceiveResponse(req, nullptr)) {
     DWORD err = GetLastError();
     close_req();
