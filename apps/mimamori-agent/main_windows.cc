@@ -116,6 +116,7 @@ struct RunOptions {
   std::vector<std::string> sets;
   std::vector<std::string> replay;
   bool once = false;
+  double run_for_s = 0;  ///< stop after this long (0: until stopped)
 };
 
 int run_agent(const RunOptions& o) {
@@ -171,8 +172,11 @@ int run_agent(const RunOptions& o) {
   host::EventLogBookmarks marks =
       host::decode_bookmarks((*spool)->checkpoint(host::EventLogAlerts::kCheckpoint));
   core::Result<std::unique_ptr<host::EventLogSource>> source = core::make_error("no source");
-  if (!o.replay.empty()) {
-    source = host::open_replay_source(o.replay, marks);
+  // EVTX files instead of the live logs: --replay, or eventlog.replay (a service's tests).
+  std::vector<std::string> replay = o.replay;
+  if (replay.empty()) replay = cfg.get<std::vector<std::string>>("eventlog.replay", {});
+  if (!replay.empty()) {
+    source = host::open_replay_source(replay, marks);
   } else {
     auto channels = cfg.get<std::vector<std::string>>(
         "eventlog.channels",
@@ -202,15 +206,19 @@ int run_agent(const RunOptions& o) {
   std::atomic<bool> uplink_stop{false};
   std::thread sender;
   if (up) sender = std::thread([&] { up->run(uplink_stop); });
-  spdlog::info("agent running ({})", o.replay.empty() ? "event logs" : "replay");
+  spdlog::info("agent running ({})", replay.empty() ? "event logs" : "replay");
   int rc = 0;
+  auto started = std::chrono::steady_clock::now();
   while (!g_stop.load()) {
+    if (o.run_for_s > 0 &&
+        std::chrono::steady_clock::now() - started >= std::chrono::duration<double>(o.run_for_s))
+      break;
     auto n = alerts.poll(sink, 512, interval);
     if (!n) spdlog::warn("{}", n.error().message);
     sink.flush();
     if (o.once && (*source)->finished() && (!n || *n == 0)) break;
-    if (o.replay.empty() || !n || *n == 0)
-      std::this_thread::sleep_for(o.replay.empty() ? std::chrono::milliseconds(0) : interval);
+    if (replay.empty() || !n || *n == 0)
+      std::this_thread::sleep_for(replay.empty() ? std::chrono::milliseconds(0) : interval);
   }
   // --once: wait (a bounded time) for the server to acknowledge what was spooled.
   if (o.once && up) {
@@ -235,6 +243,140 @@ int run_agent(const RunOptions& o) {
   spdlog::info("stopped: {} records read, {} alerts, {} unreadable; spool depth {}, dropped {}",
                s.records, s.alerts, s.bad_records, ss.depth, ss.dropped);
   return rc;
+}
+
+// The Windows service: the SCM starts `mimamori-agent.exe --service [-c FILE]`; a stop or a
+// shutdown sets g_stop, and the agent commits what it read and stops.
+constexpr const wchar_t* kServiceName = L"MimamoriAgent";
+SERVICE_STATUS_HANDLE g_status_handle = nullptr;
+SERVICE_STATUS g_status{};
+RunOptions g_service_options;
+int g_service_rc = 0;
+
+void report(DWORD state, DWORD exit_code = NO_ERROR) {
+  g_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
+  g_status.dwCurrentState = state;
+  g_status.dwControlsAccepted =
+      state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN : 0;
+  g_status.dwWin32ExitCode = exit_code ? ERROR_SERVICE_SPECIFIC_ERROR : NO_ERROR;
+  g_status.dwServiceSpecificExitCode = exit_code;
+  g_status.dwWaitHint = state == SERVICE_RUNNING ? 0 : 30000;
+  if (g_status_handle) SetServiceStatus(g_status_handle, &g_status);
+}
+
+DWORD WINAPI on_service_control(DWORD control, DWORD, LPVOID, LPVOID) {
+  if (control == SERVICE_CONTROL_STOP || control == SERVICE_CONTROL_SHUTDOWN) {
+    report(SERVICE_STOP_PENDING);
+    g_stop.store(true);
+  }
+  return NO_ERROR;
+}
+
+void WINAPI service_main(DWORD, LPWSTR*) {
+  g_status_handle = RegisterServiceCtrlHandlerExW(kServiceName, on_service_control, nullptr);
+  if (!g_status_handle) return;
+  report(SERVICE_RUNNING);
+  try {
+    g_service_rc = run_agent(g_service_options);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    g_service_rc = 2;
+  }
+  report(SERVICE_STOPPED, static_cast<DWORD>(g_service_rc));
+}
+
+int run_service(const RunOptions& o) {
+  g_service_options = o;
+  SERVICE_TABLE_ENTRYW table[] = {{const_cast<wchar_t*>(kServiceName), service_main},
+                                  {nullptr, nullptr}};
+  if (!StartServiceCtrlDispatcherW(table)) {
+    spdlog::error(
+        "--service: not started by the Service Control Manager (error {}); run "
+        "without --service in a console",
+        GetLastError());
+    return 1;
+  }
+  return g_service_rc;
+}
+
+// `install`: the service, started automatically, restarted on failure (5 s, 3 times, the count
+// reset after a day); `uninstall`: stopped and removed.
+int install_service(const std::string& config_file) {
+  wchar_t exe[MAX_PATH];
+  DWORD n = GetModuleFileNameW(nullptr, exe, MAX_PATH);
+  if (n == 0 || n == MAX_PATH) {
+    spdlog::error("install: cannot find this program's path");
+    return 1;
+  }
+  std::wstring command = L"\"" + std::wstring(exe, n) + L"\" --service";
+  if (!config_file.empty()) {
+    std::error_code ec;
+    command += L" -c \"" + fs::absolute(u8path(config_file), ec).wstring() + L"\"";
+  }
+  SC_HANDLE scm = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CREATE_SERVICE);
+  if (!scm) {
+    spdlog::error(
+        "install: cannot open the Service Control Manager (error {}): run from an "
+        "elevated prompt",
+        GetLastError());
+    return 1;
+  }
+  SC_HANDLE svc =
+      CreateServiceW(scm, kServiceName, L"Mimamori Agent", SERVICE_ALL_ACCESS,
+                     SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL,
+                     command.c_str(), nullptr, nullptr, nullptr, nullptr, nullptr);
+  if (!svc) {
+    DWORD err = GetLastError();
+    CloseServiceHandle(scm);
+    spdlog::error("install: CreateService failed (error {}{})", err,
+                  err == ERROR_SERVICE_EXISTS ? ": already installed" : "");
+    return 1;
+  }
+  SERVICE_DESCRIPTIONW desc{const_cast<wchar_t*>(
+      L"Mimamori endpoint monitoring: event logs matched against Sigma rules, alerts to the "
+      L"provider's server")};
+  ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, &desc);
+  SC_ACTION actions[3] = {
+      {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000}};
+  SERVICE_FAILURE_ACTIONSW failure{};
+  failure.dwResetPeriod = 86400;
+  failure.cActions = 3;
+  failure.lpsaActions = actions;
+  ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure);
+  CloseServiceHandle(svc);
+  CloseServiceHandle(scm);
+  std::printf("installed the service MimamoriAgent (automatic start, restarted on failure)\n");
+  return 0;
+}
+
+int uninstall_service() {
+  SC_HANDLE scm = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
+  if (!scm) {
+    spdlog::error(
+        "uninstall: cannot open the Service Control Manager (error {}): run from an "
+        "elevated prompt",
+        GetLastError());
+    return 1;
+  }
+  SC_HANDLE svc = OpenServiceW(scm, kServiceName, SERVICE_STOP | DELETE | SERVICE_QUERY_STATUS);
+  if (!svc) {
+    DWORD err = GetLastError();
+    CloseServiceHandle(scm);
+    spdlog::error("uninstall: the service is not installed (error {})", err);
+    return 1;
+  }
+  SERVICE_STATUS st{};
+  ControlService(svc, SERVICE_CONTROL_STOP, &st);
+  bool ok = DeleteService(svc);
+  DWORD err = GetLastError();
+  CloseServiceHandle(svc);
+  CloseServiceHandle(scm);
+  if (!ok) {
+    spdlog::error("uninstall: DeleteService failed (error {})", err);
+    return 1;
+  }
+  std::printf("removed the service MimamoriAgent\n");
+  return 0;
 }
 
 }  // namespace
@@ -263,6 +405,13 @@ int main() {
                "stop when the replay is done and the server has acknowledged the alerts; print "
                "the alerts as EVE lines");
   app.add_option("--log-level", level, "trace, debug, info, warn, error");
+  app.add_option("--run-for", ro.run_for_s, "stop after this many seconds (0: until stopped)");
+  bool as_service = false;
+  app.add_flag("--service", as_service, "run as the Windows service (started by the SCM)");
+  auto* install = app.add_subcommand(
+      "install", "install the Windows service (automatic start, restart on failure; elevated)");
+  auto* uninstall = app.add_subcommand("uninstall", "stop and remove the Windows service");
+  install->fallthrough();
   auto* enroll = app.add_subcommand("enroll", "enroll this machine with a mimamori-server");
   std::string server, code, fingerprint, credential;
   enroll->add_option("--server", server, "server address, https://host:port")->required();
@@ -291,6 +440,9 @@ int main() {
       }
       return uplink::enroll_command(req, u8path(credential));
     }
+    if (*install) return install_service(ro.config_file);
+    if (*uninstall) return uninstall_service();
+    if (as_service) return run_service(ro);
     return run_agent(ro);
   } catch (const core::ConfigError& e) {
     spdlog::error("{}", e.what());
