@@ -7,9 +7,14 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "mimamori/evtx/evtx.h"
+#include "mimamori/host/collector.h"
+#include "mimamori/sigma/rules.h"
 
 namespace mimamori::host {
 namespace {
@@ -203,6 +208,101 @@ TEST(ReplaySource, AMissingPathIsAnErrorNamingIt) {
   auto src = open_replay_source({"no/such/logs"}, {});
   ASSERT_FALSE(src.ok());
   EXPECT_NE(src.error().message.find("no/such/logs"), std::string::npos);
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The value of the first `key:` line (list dashes and indentation allowed before it).
+std::string line_value(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto k = line.find(key + ":");
+    if (k == std::string::npos || line.find_first_not_of(" -") < k) continue;
+    std::string v = line.substr(k + key.size() + 1);
+    v.erase(0, v.find_first_not_of(' '));
+    while (!v.empty() && (v.back() == '\r' || v.back() == ' ')) v.pop_back();
+    return v;
+  }
+  return {};
+}
+
+struct CountingSink : EventSink {
+  std::size_t alerts = 0;
+  void emit(const core::Event&) override { ++alerts; }
+  void checkpoint(std::string_view, std::string_view) override {}
+  std::string position(std::string_view) override { return {}; }
+};
+
+// Every Sigma regression case through the agent's path (replayed as a subscription, rendered to
+// XML, flattened, matched by EventLogAlerts): its rule fires as often as through the EVTX
+// reader's fields (the path of `mimamori hunt`).
+TEST(EventLogAlerts, EveryRegressionCaseFiresAsInHunt) {
+  fs::path root = kCorpus / "sigma";
+  if (!fs::exists(kRegression)) GTEST_SKIP() << "no corpus at " << kCorpus;
+  std::map<std::string, fs::path> by_id;
+  for (const char* dir : {"rules", "rules-emerging-threats", "rules-threat-hunting"})
+    for (const auto& p : fs::recursive_directory_iterator(root / dir))
+      if (p.path().extension() == ".yml")
+        if (auto id = line_value(read_text(p.path()), "id"); !id.empty())
+          by_id.emplace(id, p.path());
+  int cases = 0, fired = 0;
+  std::vector<std::string> differ;
+  for (const auto& e : fs::recursive_directory_iterator(kRegression)) {
+    if (e.path().filename() != "info.yml") continue;
+    std::string info = read_text(e.path());
+    auto meta = info.find("rule_metadata:");
+    std::string rule_id = line_value(info.substr(meta == std::string::npos ? 0 : meta), "id");
+    fs::path evtx;
+    for (const auto& f : fs::directory_iterator(e.path().parent_path()))
+      if (f.path().extension() == ".evtx") evtx = f.path();
+    auto rule = by_id.find(rule_id);
+    if (evtx.empty() || rule == by_id.end()) continue;
+    ++cases;
+    sigma::RuleSet rules;
+    rules.load_file(rule->second.string());
+    ASSERT_TRUE(rules.compile().ok());
+    // The reader's path.
+    sigma::Matcher matcher(rules);
+    std::size_t want = 0;
+    std::vector<sigma::FieldView> view;
+    std::vector<uint32_t> hits;
+    auto f = evtx::EvtxFile::open(evtx.string());
+    ASSERT_TRUE(f.ok());
+    f->read(
+        [&](const evtx::EvtxRecord& r) {
+          view.clear();
+          for (const auto& fl : r.fields()) view.push_back({fl.name, fl.value});
+          hits.clear();
+          matcher.match(view, hits);
+          want += hits.size();
+        },
+        [](const evtx::EvtxProblem&) {});
+    // The agent's path.
+    auto src = open_replay_source({evtx.string()}, {});
+    ASSERT_TRUE(src.ok());
+    EventLogAlerts alerts(**src, rules, "test-pc");
+    CountingSink sink;
+    while (true) {
+      auto n = alerts.poll(sink, 256, std::chrono::milliseconds(0));
+      ASSERT_TRUE(n.ok());
+      if (*n == 0) break;
+    }
+    if (sink.alerts > 0) ++fired;
+    if (sink.alerts != want)
+      differ.push_back(e.path().parent_path().filename().string() + ": " +
+                       std::to_string(sink.alerts) + " alerts, hunt's path " +
+                       std::to_string(want));
+  }
+  EXPECT_EQ(cases, 202);
+  EXPECT_EQ(fired, cases);
+  EXPECT_TRUE(differ.empty()) << differ.size()
+                              << " differ, first: " << (differ.empty() ? "" : differ.front());
 }
 
 }  // namespace
