@@ -1,6 +1,7 @@
 # Dependencies of the Windows build (cmake/mingw-w64.cmake). Debian has no mingw packages of
 # them, so:
-# - fmt and spdlog are used header-only, from Debian's own headers (libfmt-dev, libspdlog-dev),
+# - fmt, spdlog and CLI11 are used header-only, from Debian's own headers (libfmt-dev,
+#   libspdlog-dev, libcli11-dev),
 #   seen through a folder of links in the build tree so that no other Linux header is found;
 # - PCRE2 and yaml-cpp are cross-compiled in the build tree from their Debian source packages,
 #   which scripts/setup fetches with `apt-get source` into MIMAMORI_DEBIAN_SOURCES (nothing of
@@ -18,9 +19,9 @@ set(MIMAMORI_DEBIAN_SOURCES /var/cache/mimamori/debian-src
 # Header-only fmt and spdlog.
 set(win_headers ${PROJECT_BINARY_DIR}/debian-headers)
 file(MAKE_DIRECTORY ${win_headers})
-foreach(lib fmt spdlog)
+foreach(lib fmt spdlog CLI)
   if(NOT EXISTS /usr/include/${lib})
-    message(FATAL_ERROR "/usr/include/${lib} is missing: run scripts/setup (lib${lib}-dev)")
+    message(FATAL_ERROR "/usr/include/${lib} is missing: run scripts/setup (the -dev package)")
   endif()
   file(CREATE_LINK /usr/include/${lib} ${win_headers}/${lib} SYMBOLIC)
 endforeach()
@@ -32,6 +33,9 @@ add_library(spdlog_header_only INTERFACE)
 target_link_libraries(spdlog_header_only INTERFACE fmt_header_only Threads::Threads)
 target_compile_definitions(spdlog_header_only INTERFACE SPDLOG_FMT_EXTERNAL=1)
 add_library(spdlog::spdlog ALIAS spdlog_header_only)
+add_library(cli11_header_only INTERFACE)  # CLI11 is header-only (libcli11-dev)
+target_include_directories(cli11_header_only SYSTEM INTERFACE ${win_headers})
+add_library(CLI11::CLI11 ALIAS cli11_header_only)
 
 # mimamori_debian_library(NAME PACKAGE pkg LIB file INCLUDE dir DEFINES ... CMAKE_ARGS ...):
 # unpacks the newest PACKAGE_*.dsc of MIMAMORI_DEBIAN_SOURCES with dpkg-source (Debian's

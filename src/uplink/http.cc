@@ -1,15 +1,21 @@
 #include "mimamori/uplink/http.h"
 
 #include <zlib.h>
+#ifndef _WIN32
 #include <zstd.h>
+#endif
 
 #include <cctype>
 
+#ifndef _WIN32
 #include "mimamori/core/http_client.h"
+#endif
 
 namespace mimamori::uplink {
 
 using core::make_error;
+
+#ifndef _WIN32  // Windows: http_winhttp.cc
 
 // The device speaks only HTTPS, trusting the server by the pin of its leaf certificate.
 struct HttpsClient::Impl {
@@ -60,6 +66,8 @@ core::Result<HttpResponse> HttpsClient::request(std::string_view method, const s
   return resp;
 }
 
+#endif  // _WIN32
+
 core::Result<std::string> normalize_fingerprint(std::string_view text) {
   std::string out;
   for (char c : text) {
@@ -89,11 +97,15 @@ std::string_view encoding_name(Compression method) {
 core::Result<std::string> compress(std::string_view data, Compression method) {
   if (method == Compression::kNone) return std::string(data);
   if (method == Compression::kZstd) {
+#ifdef _WIN32
+    return make_error("zstd: not in the Windows build (use gzip)");
+#else
     std::string out(ZSTD_compressBound(data.size()), '\0');
     size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
     if (ZSTD_isError(n)) return make_error("zstd: {}", ZSTD_getErrorName(n));
     out.resize(n);
     return out;
+#endif
   }
   z_stream z{};
   if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)

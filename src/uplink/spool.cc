@@ -3,9 +3,14 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <zlib.h>
+#ifdef _WIN32
+#include <io.h>
+#include <windows.h>
+#else
 #include <sys/uio.h>
 #include <unistd.h>
-#include <zlib.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -66,19 +71,84 @@ void encode(std::string& out, uint32_t type, uint64_t seq, std::string_view payl
 
 std::string errno_text() { return std::strerror(errno); }
 
+// The few file calls the spool makes, on POSIX and on Windows (the same on-disk format: binary
+// files, paths as the platform's own, no text-mode translation).
+namespace sys {
+#ifdef _WIN32
+int open(const fs::path& p, int flags) {
+  return ::_wopen(p.c_str(), flags | _O_BINARY | _O_NOINHERIT, _S_IREAD | _S_IWRITE);
+}
+long long write(int fd, const char* data, std::size_t size) {
+  return ::_write(fd, data, static_cast<unsigned>(std::min<std::size_t>(size, 1u << 30)));
+}
+long long pread(int fd, char* data, std::size_t size, uint64_t offset) {
+  if (::_lseeki64(fd, static_cast<long long>(offset), SEEK_SET) < 0) return -1;
+  return ::_read(fd, data, static_cast<unsigned>(std::min<std::size_t>(size, 1u << 30)));
+}
+int close(int fd) { return ::_close(fd); }
+int fsync(int fd) { return ::_commit(fd); }
+int ftruncate(int fd, uint64_t size) {
+  return ::_chsize_s(fd, static_cast<long long>(size)) == 0 ? 0 : -1;
+}
+uint64_t file_size(int fd) {
+  struct _stati64 st {};
+  ::_fstati64(fd, &st);
+  return static_cast<uint64_t>(st.st_size);
+}
+int truncate(const fs::path& p, uint64_t size) {
+  int fd = open(p, _O_WRONLY);
+  if (fd < 0) return -1;
+  int rc = ftruncate(fd, size);
+  ::_close(fd);
+  return rc;
+}
+// rename() on Windows refuses an existing target: replace it, as POSIX rename does.
+int rename(const fs::path& from, const fs::path& to) {
+  if (MoveFileExW(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+    return 0;
+  errno = EACCES;
+  return -1;
+}
+#else
+int open(const fs::path& p, int flags) { return ::open(p.c_str(), flags | O_CLOEXEC, 0600); }
+long long write(int fd, const char* data, std::size_t size) { return ::write(fd, data, size); }
+long long pread(int fd, char* data, std::size_t size, uint64_t offset) {
+  return ::pread(fd, data, size, static_cast<off_t>(offset));
+}
+int close(int fd) { return ::close(fd); }
+int fsync(int fd) { return ::fsync(fd); }
+int ftruncate(int fd, uint64_t size) { return ::ftruncate(fd, static_cast<off_t>(size)); }
+uint64_t file_size(int fd) {
+  struct stat st {};
+  ::fstat(fd, &st);
+  return static_cast<uint64_t>(st.st_size);
+}
+int truncate(const fs::path& p, uint64_t size) {
+  return ::truncate(p.c_str(), static_cast<off_t>(size));
+}
+int rename(const fs::path& from, const fs::path& to) { return ::rename(from.c_str(), to.c_str()); }
+#endif
+}  // namespace sys
+
 Status fsync_dir(const fs::path& dir) {
+#ifdef _WIN32
+  // NTFS journals directory entries itself; Windows has no call to flush a directory.
+  (void)dir;
+  return {};
+#else
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return make_error("spool: cannot open directory '{}': {}", dir.string(), errno_text());
   int rc = ::fsync(fd);
-  ::close(fd);
+  sys::close(fd);
   if (rc != 0) return make_error("spool: fsync of '{}' failed: {}", dir.string(), errno_text());
   return {};
+#endif
 }
 
 Status write_all(int fd, const char* data, std::size_t size, const fs::path& path) {
   while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
+    long long n = sys::write(fd, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       return make_error("spool: write to '{}' failed: {}", path.string(), errno_text());
@@ -91,7 +161,7 @@ Status write_all(int fd, const char* data, std::size_t size, const fs::path& pat
 
 Status read_exact(int fd, char* data, std::size_t size, uint64_t offset, const fs::path& path) {
   while (size > 0) {
-    ssize_t n = ::pread(fd, data, size, static_cast<off_t>(offset));
+    long long n = sys::pread(fd, data, size, offset);
     if (n < 0) {
       if (errno == EINTR) continue;
       return make_error("spool: read of '{}' failed: {}", path.string(), errno_text());
@@ -147,7 +217,7 @@ bool decode_commit(std::string_view p, uint64_t& next_seq,
 Spool::Spool(SpoolOptions options) : options_(std::move(options)) {}
 
 Spool::~Spool() {
-  if (active_fd_ >= 0) ::close(active_fd_);
+  if (active_fd_ >= 0) sys::close(active_fd_);
 }
 
 core::Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options) {
@@ -159,7 +229,9 @@ core::Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options) {
   std::error_code ec;
   fs::create_directories(opts.dir, ec);
   if (ec) return make_error("spool: cannot create '{}': {}", opts.dir.string(), ec.message());
-  ::chmod(opts.dir.c_str(), 0700);
+#ifndef _WIN32
+  ::chmod(opts.dir.c_str(), 0700);  // on Windows, the folder's ACL (ProgramData) protects it
+#endif
   std::unique_ptr<Spool> spool(new Spool(std::move(opts)));
   if (auto st = spool->recover(); !st) return std::move(st).error();
   return spool;
@@ -247,11 +319,9 @@ Status Spool::recover_files() {
 }
 
 Status Spool::scan_segment(Segment& seg, bool is_last) {
-  int fd = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = sys::open(seg.path, O_RDONLY);
   if (fd < 0) return make_error("spool: cannot open '{}': {}", seg.path.string(), errno_text());
-  struct stat st {};
-  ::fstat(fd, &st);
-  uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  uint64_t file_size = sys::file_size(fd);
   uint64_t offset = 0, committed = 0;
   uint64_t first = 0, last = 0, events = 0;        // tentative, since the last commit
   uint64_t c_first = 0, c_last = 0, c_events = 0;  // as of the last commit
@@ -308,13 +378,13 @@ Status Spool::scan_segment(Segment& seg, bool is_last) {
       c_events = events;
     }
   }
-  ::close(fd);
+  sys::close(fd);
   if (committed < file_size) {
     uint64_t cut = file_size - committed;
     if (why.empty()) why = "records of a batch that was never committed";
     spdlog::warn("spool: '{}': cutting {} bytes at offset {}: {}{}", seg.path.string(), cut,
                  committed, why, is_last ? "" : " (not the newest segment: disk damage?)");
-    if (::truncate(seg.path.c_str(), static_cast<off_t>(committed)) != 0)
+    if (sys::truncate(seg.path, committed) != 0)
       return make_error("spool: cannot cut '{}' at {}: {}", seg.path.string(), committed,
                         errno_text());
     cut_bytes_ += cut;
@@ -328,7 +398,7 @@ Status Spool::scan_segment(Segment& seg, bool is_last) {
 
 Status Spool::open_active() {
   if (active_fd_ >= 0) {
-    ::close(active_fd_);
+    sys::close(active_fd_);
     active_fd_ = -1;
   }
   bool fresh = segments_.empty() || segments_.back().size >= options_.segment_bytes;
@@ -342,7 +412,7 @@ Status Spool::open_active() {
     segments_.push_back(seg);
   }
   const fs::path& path = segments_.back().path;
-  active_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  active_fd_ = sys::open(path, O_WRONLY | O_CREAT | O_APPEND);
   if (active_fd_ < 0) return make_error("spool: cannot open '{}': {}", path.string(), errno_text());
   if (fresh && options_.fsync == FsyncPolicy::kPerCommit) return fsync_dir(options_.dir);
   return {};
@@ -358,14 +428,14 @@ Status Spool::write_state() {
   }
   std::string text = out.str();
   fs::path tmp = options_.dir / "state.tmp", dst = options_.dir / "state";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = sys::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
   if (fd < 0) return make_error("spool: cannot write '{}': {}", tmp.string(), errno_text());
   Status st = write_all(fd, text.data(), text.size(), tmp);
-  if (st && options_.fsync == FsyncPolicy::kPerCommit && ::fsync(fd) != 0)
+  if (st && options_.fsync == FsyncPolicy::kPerCommit && sys::fsync(fd) != 0)
     st = make_error("spool: fsync of '{}' failed: {}", tmp.string(), errno_text());
-  ::close(fd);
+  sys::close(fd);
   if (!st) return st;
-  if (::rename(tmp.c_str(), dst.c_str()) != 0)
+  if (sys::rename(tmp, dst) != 0)
     return make_error("spool: cannot rename '{}': {}", tmp.string(), errno_text());
   if (options_.fsync == FsyncPolicy::kPerCommit) return fsync_dir(options_.dir);
   return {};
@@ -396,9 +466,15 @@ Status Spool::commit(const std::map<std::string, std::string>& checkpoints) {
   std::string commit_rec;
   encode(commit_rec, kTypeCommit, 0, encode_commit(next_seq_, merged));
   Segment& seg = segments_.back();
-  iovec iov[2] = {{pending_.data(), pending_.size()}, {commit_rec.data(), commit_rec.size()}};
   std::size_t total = pending_.size() + commit_rec.size();
+#ifdef _WIN32
+  pending_ += commit_rec;  // one write; taken back below if it fails
+  long long n = sys::write(active_fd_, pending_.data(), total);
+  pending_.resize(total - commit_rec.size());
+#else
+  iovec iov[2] = {{pending_.data(), pending_.size()}, {commit_rec.data(), commit_rec.size()}};
   ssize_t n = ::writev(active_fd_, iov, 2);
+#endif
   Status st;
   if (n < 0) {
     st = make_error("spool: write to '{}' failed: {}", seg.path.string(), errno_text());
@@ -407,11 +483,16 @@ Status Spool::commit(const std::map<std::string, std::string>& checkpoints) {
     std::string rest = pending_ + commit_rec;
     st = write_all(active_fd_, rest.data() + n, total - static_cast<std::size_t>(n), seg.path);
   }
-  if (st && options_.fsync == FsyncPolicy::kPerCommit && ::fdatasync(active_fd_) != 0)
+  if (st && options_.fsync == FsyncPolicy::kPerCommit &&
+#ifdef _WIN32
+      sys::fsync(active_fd_) != 0)
+#else
+      ::fdatasync(active_fd_) != 0)
+#endif
     st = make_error("spool: fsync of '{}' failed: {}", seg.path.string(), errno_text());
   if (!st) {
     // Keep the batch pending (it is retried at the next commit) and the file at its last commit.
-    if (::ftruncate(active_fd_, static_cast<off_t>(seg.size)) != 0)
+    if (sys::ftruncate(active_fd_, seg.size) != 0)
       spdlog::error("spool: cannot cut '{}' back to {}: {}", seg.path.string(), seg.size,
                     errno_text());
     return st;
@@ -485,7 +566,7 @@ Status Spool::read(uint64_t after_seq, std::size_t max_records, std::size_t max_
     if (!seg.events || seg.last_seq < want) continue;
     uint64_t offset = 0;
     if (cursor_seq_ && cursor_seq_ + 1 == want && cursor_segment_ == i) offset = cursor_offset_;
-    int fd = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = sys::open(seg.path, O_RDONLY);
     if (fd < 0) return make_error("spool: cannot open '{}': {}", seg.path.string(), errno_text());
     char header[kHeader];
     Status st;
@@ -517,7 +598,7 @@ Status Spool::read(uint64_t after_seq, std::size_t max_records, std::size_t max_
       }
       offset += kHeader + len;
     }
-    ::close(fd);
+    sys::close(fd);
     if (!st) return st;
   }
   return {};

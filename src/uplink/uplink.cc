@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -48,18 +52,36 @@ std::string server_reason(const HttpResponse& r) {
 }  // namespace
 
 std::string host_name() {
+#ifdef _WIN32
+  wchar_t buf[256] = {0};
+  DWORD n = 255;
+  if (!GetComputerNameExW(ComputerNameDnsHostname, buf, &n)) return "unknown";
+  int len = WideCharToMultiByte(CP_UTF8, 0, buf, static_cast<int>(n), nullptr, 0, nullptr, nullptr);
+  std::string out(static_cast<std::size_t>(len), '\0');
+  WideCharToMultiByte(CP_UTF8, 0, buf, static_cast<int>(n), out.data(), len, nullptr, nullptr);
+  return out;
+#else
   char buf[256] = {0};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
   return buf;
+#endif
 }
 
 core::Result<Credential> load_credential(const std::filesystem::path& path) {
+#ifdef _WIN32
+  // Windows: the folder's ACL (ProgramData, administrators and SYSTEM) protects it.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return make_error("credential '{}': {} (enroll first)", path.string(),
+                      ec ? ec.message() : std::string("no such file"));
+#else
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
     return make_error("credential '{}': {} (enroll first)", path.string(), std::strerror(errno));
   if (st.st_mode & 077)
     spdlog::warn("credential '{}' is readable by others (mode {:o}); it should be 0600",
                  path.string(), st.st_mode & 0777);
+#endif
   try {
     auto cfg = core::Config::load_file(path);
     Credential c;
@@ -89,6 +111,21 @@ core::Status save_credential(const std::filesystem::path& path, const Credential
   text += "heartbeat_interval_s: " + std::to_string(c.heartbeat_interval_s) + "\n";
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+#ifdef _WIN32
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) return make_error("credential '{}': cannot write", tmp.string());
+  }
+  if (!MoveFileExW(tmp.c_str(), path.c_str(), MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
+    std::filesystem::remove(tmp, ec);
+    return make_error("credential '{}': cannot write (error {})", path.string(), GetLastError());
+  }
+  return {};
+#else
   std::string tmp = path.string() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return make_error("credential '{}': {}", tmp, std::strerror(errno));
@@ -101,6 +138,7 @@ core::Status save_credential(const std::filesystem::path& path, const Credential
     return make_error("credential '{}': cannot write: {}", path.string(), std::strerror(errno));
   }
   return {};
+#endif
 }
 
 core::Result<Credential> enroll(const EnrollRequest& req) {
@@ -193,14 +231,22 @@ int enroll_command(const EnrollRequest& request, const std::filesystem::path& cr
   }
   std::printf("enrolled as %s with %s\npinned server certificate SHA-256 %s\ncredential: %s\n",
               cred->device_id.c_str(), cred->server_url.c_str(), cred->fingerprint.c_str(),
-              credential.c_str());
+              credential.string().c_str());
   return 0;
 }
 
 UplinkOptions options_from_config(const core::Config& cfg, std::string version) {
   UplinkOptions uo;
   uo.version = std::move(version);
+#ifdef _WIN32
+  // The Windows build has no zstd: gzip by default, zstd refused with the reason.
+  std::string comp = cfg.get<std::string>("uplink.compression", "gzip");
+  if (comp == "zstd")
+    throw core::ConfigError(
+        "uplink.compression: zstd is not in the Windows build; use gzip or none");
+#else
   std::string comp = cfg.get<std::string>("uplink.compression", "zstd");
+#endif
   if (comp == "zstd")
     uo.compression = Compression::kZstd;
   else if (comp == "gzip")

@@ -4,9 +4,9 @@
 #include "mimamori/uplink/spool_sink.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
+#include <random>
 
 namespace mimamori::uplink {
 namespace {
@@ -16,8 +16,10 @@ namespace fs = std::filesystem;
 class SpoolSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mimamori-spool-sink-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
+    std::random_device rd;
+    dir_ = fs::temp_directory_path() /
+           ("mimamori-spool-sink-" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(dir_);
     SpoolOptions o;
     o.dir = dir_;
     auto s = Spool::open(o);

@@ -1,0 +1,451 @@
+// mimamori-agent for Windows: the event logs (EvtSubscribe, or EVTX files with --replay) matched
+// against Sigma rules; alerts into the durable spool and from there to the server over WinHTTP.
+// main() only wires modules (docs/windows.md).
+
+#include <windows.h>
+// After windows.h, which they need:
+#include <fcntl.h>
+#include <io.h>
+#include <shellapi.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "mimamori/core/config.h"
+#include "mimamori/core/eve.h"
+#include "mimamori/core/log.h"
+#include "mimamori/host/collector.h"
+#include "mimamori/host/event_log.h"
+#include "mimamori/sigma/rules.h"
+#include "mimamori/uplink/spool.h"
+#include "mimamori/uplink/spool_sink.h"
+#include "mimamori/uplink/uplink.h"
+
+namespace {
+
+using namespace mimamori;
+namespace fs = std::filesystem;
+
+constexpr const char* kVersion = "0.1.0";
+std::atomic<bool> g_stop{false};
+
+std::string narrow(std::wstring_view s) {
+  if (s.empty()) return {};
+  int n = WideCharToMultiByte(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), nullptr, 0, nullptr,
+                              nullptr);
+  std::string out(static_cast<std::size_t>(n), '\0');
+  WideCharToMultiByte(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), out.data(), n, nullptr,
+                      nullptr);
+  return out;
+}
+
+fs::path u8path(std::string_view s) { return fs::path(std::u8string(s.begin(), s.end())); }
+std::string u8(const fs::path& p) {
+  auto s = p.u8string();
+  return std::string(s.begin(), s.end());
+}
+
+// %ProgramData%\Mimamori\agent: the agent's state (spool, bookmarks, credential, rules).
+std::string default_state_dir() {
+  wchar_t buf[MAX_PATH];
+  DWORD n = GetEnvironmentVariableW(L"ProgramData", buf, MAX_PATH);
+  fs::path base =
+      n > 0 && n < MAX_PATH ? fs::path(std::wstring(buf, n)) : fs::path(L"C:\\ProgramData");
+  return u8(base / L"Mimamori" / L"agent");
+}
+
+// The configuration file read as bytes (a path with Japanese characters opens whatever the
+// ANSI code page), then parsed; `--set` applied after.
+core::Config load_config(const std::string& file, const std::vector<std::string>& sets) {
+  core::Config cfg = core::Config::from_string("{}", "<defaults>");
+  if (!file.empty()) {
+    std::ifstream in(u8path(file), std::ios::binary);
+    if (!in) throw core::ConfigError(file + ": cannot open the configuration file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    cfg = core::Config::from_string(ss.str(), file);
+  }
+  for (const auto& s : sets) cfg.set(s);
+  return cfg;
+}
+
+BOOL WINAPI on_console_event(DWORD) {
+  g_stop.store(true);
+  return TRUE;
+}
+
+// Alerts to the spool, and also printed as EVE lines (`--once`).
+class AgentSink : public host::EventSink {
+ public:
+  AgentSink(uplink::Spool& spool, uplink::Uplink* up, bool print)
+      : sink_(spool, up, {.types = std::nullopt, .buffer_max_bytes = 0, .commit_when_idle = true}),
+        print_(print) {}
+  void emit(const core::Event& e) override {
+    sink_.emit(e);
+    if (print_) {
+      line_.clear();
+      core::append_eve(e, line_);
+      line_ += '\n';
+      std::fwrite(line_.data(), 1, line_.size(), stdout);
+    }
+  }
+  void checkpoint(std::string_view source, std::string_view pos) override {
+    sink_.checkpoint(source, pos);
+  }
+  std::string position(std::string_view source) override { return sink_.position(source); }
+  void flush() {
+    sink_.commit();
+    std::fflush(stdout);
+  }
+
+ private:
+  uplink::SpoolSink sink_;
+  bool print_;
+  std::string line_;
+};
+
+struct RunOptions {
+  std::string config_file;
+  std::vector<std::string> sets;
+  std::vector<std::string> replay;
+  bool once = false;
+  double run_for_s = 0;  ///< stop after this long (0: until stopped)
+};
+
+int run_agent(const RunOptions& o) {
+  core::Config cfg = load_config(o.config_file, o.sets);
+  fs::path state = u8path(cfg.get<std::string>("agent.state_dir", default_state_dir()));
+  std::error_code ec;
+  fs::create_directories(state, ec);
+  if (ec) {
+    spdlog::error("cannot create state directory '{}': {}", u8(state), ec.message());
+    return 1;
+  }
+  auto interval = std::chrono::milliseconds(cfg.get<int64_t>("agent.poll_interval_ms", 1000));
+
+  // Sigma rules: eventlog.sigma_rules, else what is installed in <state>\sigma.
+  std::vector<std::string> rule_paths;
+  if (fs::is_directory(state / "sigma", ec)) rule_paths.push_back(u8(state / "sigma"));
+  rule_paths = cfg.get<std::vector<std::string>>("eventlog.sigma_rules", rule_paths);
+  sigma::RuleSet rules;
+  for (const auto& p : rule_paths) rules.load_path(u8(u8path(p)));
+  if (auto st = rules.compile(); !st) {
+    spdlog::error("eventlog.sigma_rules: {}", st.error().message);
+    return 1;
+  }
+  for (const auto& e : rules.errors()) spdlog::debug("sigma: {}: {}", e.file, e.reason);
+  spdlog::info("{} Sigma rules loaded from {} files ({} not loadable)", rules.rules().size(),
+               rules.files_seen(), rules.errors().size());
+  if (rules.rules().empty())
+    spdlog::warn("no Sigma rules: set eventlog.sigma_rules or install rules in '{}'",
+                 u8(state / "sigma"));
+
+  uplink::SpoolOptions so;
+  so.dir = state / "spool";
+  so.max_bytes = cfg.get<uint64_t>("spool.max_mb", 256) << 20;
+  auto spool = uplink::Spool::open(so);
+  if (!spool) {
+    spdlog::error("{}", spool.error().message);
+    return 1;
+  }
+
+  // The uplink when enrolled; without a credential the alerts wait in the spool.
+  std::string cred_path = cfg.get<std::string>("agent.credential", u8(state / "agent.credential"));
+  auto cred = uplink::load_credential(u8path(cred_path));
+  std::unique_ptr<uplink::Uplink> up;
+  if (cred) {
+    up = std::make_unique<uplink::Uplink>(*cred, **spool,
+                                          uplink::options_from_config(cfg, kVersion));
+  } else {
+    spdlog::warn("{}: alerts are kept in the spool until the agent is enrolled",
+                 cred.error().message);
+  }
+  AgentSink sink(**spool, up.get(), o.once);
+
+  host::EventLogBookmarks marks =
+      host::decode_bookmarks((*spool)->checkpoint(host::EventLogAlerts::kCheckpoint));
+  core::Result<std::unique_ptr<host::EventLogSource>> source = core::make_error("no source");
+  // EVTX files instead of the live logs: --replay, or eventlog.replay (a service's tests).
+  std::vector<std::string> replay = o.replay;
+  if (replay.empty()) replay = cfg.get<std::vector<std::string>>("eventlog.replay", {});
+  if (!replay.empty()) {
+    source = host::open_replay_source(replay, marks);
+  } else {
+    auto channels = cfg.get<std::vector<std::string>>(
+        "eventlog.channels",
+        {"Security", "System", "Microsoft-Windows-PowerShell/Operational",
+         "Microsoft-Windows-Windows Defender/Operational", "Microsoft-Windows-Sysmon/Operational"});
+    // A channel that is missing here (no Sysmon) is left out with a warning, not fatal.
+    std::vector<std::string> usable;
+    for (const auto& ch : channels) {
+      auto one = host::open_wevt_source({ch}, marks);
+      if (one)
+        usable.push_back(ch);
+      else
+        spdlog::warn("{}; left out", one.error().message);
+    }
+    if (usable.empty()) {
+      spdlog::error("no event log could be subscribed");
+      return 1;
+    }
+    source = host::open_wevt_source(usable, marks);
+  }
+  if (!source) {
+    spdlog::error("{}", source.error().message);
+    return 1;
+  }
+  host::EventLogAlerts alerts(**source, rules, uplink::host_name());
+
+  std::atomic<bool> uplink_stop{false};
+  std::thread sender;
+  if (up) sender = std::thread([&] { up->run(uplink_stop); });
+  spdlog::info("agent running ({})", replay.empty() ? "event logs" : "replay");
+  int rc = 0;
+  auto started = std::chrono::steady_clock::now();
+  while (!g_stop.load()) {
+    if (o.run_for_s > 0 &&
+        std::chrono::steady_clock::now() - started >= std::chrono::duration<double>(o.run_for_s))
+      break;
+    auto n = alerts.poll(sink, 512, interval);
+    if (!n) spdlog::warn("{}", n.error().message);
+    sink.flush();
+    if (o.once && (*source)->finished() && (!n || *n == 0)) break;
+    if (replay.empty() || !n || *n == 0)
+      std::this_thread::sleep_for(replay.empty() ? std::chrono::milliseconds(0) : interval);
+  }
+  // --once: wait (a bounded time) for the server to acknowledge what was spooled.
+  if (o.once && up) {
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::seconds(cfg.get<int64_t>("agent.once_timeout_s", 30));
+    while ((*spool)->stats().depth > 0 && std::chrono::steady_clock::now() < deadline &&
+           !g_stop.load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if ((*spool)->stats().depth > 0) {
+      spdlog::error("{} alerts not acknowledged by the server in time; they stay in the spool",
+                    (*spool)->stats().depth);
+      rc = 3;
+    }
+  }
+  uplink_stop.store(true);
+  if (up) {
+    up->notify();
+    sender.join();
+  }
+  const auto& s = alerts.stats();
+  auto ss = (*spool)->stats();
+  spdlog::info("stopped: {} records read, {} alerts, {} unreadable; spool depth {}, dropped {}",
+               s.records, s.alerts, s.bad_records, ss.depth, ss.dropped);
+  return rc;
+}
+
+// The Windows service: the SCM starts `mimamori-agent.exe --service [-c FILE]`; a stop or a
+// shutdown sets g_stop, and the agent commits what it read and stops.
+constexpr const wchar_t* kServiceName = L"MimamoriAgent";
+SERVICE_STATUS_HANDLE g_status_handle = nullptr;
+SERVICE_STATUS g_status{};
+RunOptions g_service_options;
+int g_service_rc = 0;
+
+void report(DWORD state, DWORD exit_code = NO_ERROR) {
+  g_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
+  g_status.dwCurrentState = state;
+  g_status.dwControlsAccepted =
+      state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN : 0;
+  g_status.dwWin32ExitCode = exit_code ? ERROR_SERVICE_SPECIFIC_ERROR : NO_ERROR;
+  g_status.dwServiceSpecificExitCode = exit_code;
+  g_status.dwWaitHint = state == SERVICE_RUNNING ? 0 : 30000;
+  if (g_status_handle) SetServiceStatus(g_status_handle, &g_status);
+}
+
+DWORD WINAPI on_service_control(DWORD control, DWORD, LPVOID, LPVOID) {
+  if (control == SERVICE_CONTROL_STOP || control == SERVICE_CONTROL_SHUTDOWN) {
+    report(SERVICE_STOP_PENDING);
+    g_stop.store(true);
+  }
+  return NO_ERROR;
+}
+
+void WINAPI service_main(DWORD, LPWSTR*) {
+  g_status_handle = RegisterServiceCtrlHandlerExW(kServiceName, on_service_control, nullptr);
+  if (!g_status_handle) return;
+  report(SERVICE_RUNNING);
+  try {
+    g_service_rc = run_agent(g_service_options);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    g_service_rc = 2;
+  }
+  report(SERVICE_STOPPED, static_cast<DWORD>(g_service_rc));
+}
+
+int run_service(const RunOptions& o) {
+  g_service_options = o;
+  SERVICE_TABLE_ENTRYW table[] = {{const_cast<wchar_t*>(kServiceName), service_main},
+                                  {nullptr, nullptr}};
+  if (!StartServiceCtrlDispatcherW(table)) {
+    spdlog::error(
+        "--service: not started by the Service Control Manager (error {}); run "
+        "without --service in a console",
+        GetLastError());
+    return 1;
+  }
+  return g_service_rc;
+}
+
+// `install`: the service, started automatically, restarted on failure (5 s, 3 times, the count
+// reset after a day); `uninstall`: stopped and removed.
+int install_service(const std::string& config_file) {
+  wchar_t exe[MAX_PATH];
+  DWORD n = GetModuleFileNameW(nullptr, exe, MAX_PATH);
+  if (n == 0 || n == MAX_PATH) {
+    spdlog::error("install: cannot find this program's path");
+    return 1;
+  }
+  std::wstring command = L"\"" + std::wstring(exe, n) + L"\" --service";
+  if (!config_file.empty()) {
+    std::error_code ec;
+    command += L" -c \"" + fs::absolute(u8path(config_file), ec).wstring() + L"\"";
+  }
+  SC_HANDLE scm = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CREATE_SERVICE);
+  if (!scm) {
+    spdlog::error(
+        "install: cannot open the Service Control Manager (error {}): run from an "
+        "elevated prompt",
+        GetLastError());
+    return 1;
+  }
+  SC_HANDLE svc =
+      CreateServiceW(scm, kServiceName, L"Mimamori Agent", SERVICE_ALL_ACCESS,
+                     SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL,
+                     command.c_str(), nullptr, nullptr, nullptr, nullptr, nullptr);
+  if (!svc) {
+    DWORD err = GetLastError();
+    CloseServiceHandle(scm);
+    spdlog::error("install: CreateService failed (error {}{})", err,
+                  err == ERROR_SERVICE_EXISTS ? ": already installed" : "");
+    return 1;
+  }
+  SERVICE_DESCRIPTIONW desc{const_cast<wchar_t*>(
+      L"Mimamori endpoint monitoring: event logs matched against Sigma rules, alerts to the "
+      L"provider's server")};
+  ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, &desc);
+  SC_ACTION actions[3] = {
+      {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000}};
+  SERVICE_FAILURE_ACTIONSW failure{};
+  failure.dwResetPeriod = 86400;
+  failure.cActions = 3;
+  failure.lpsaActions = actions;
+  ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure);
+  CloseServiceHandle(svc);
+  CloseServiceHandle(scm);
+  std::printf("installed the service MimamoriAgent (automatic start, restarted on failure)\n");
+  return 0;
+}
+
+int uninstall_service() {
+  SC_HANDLE scm = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
+  if (!scm) {
+    spdlog::error(
+        "uninstall: cannot open the Service Control Manager (error {}): run from an "
+        "elevated prompt",
+        GetLastError());
+    return 1;
+  }
+  SC_HANDLE svc = OpenServiceW(scm, kServiceName, SERVICE_STOP | DELETE | SERVICE_QUERY_STATUS);
+  if (!svc) {
+    DWORD err = GetLastError();
+    CloseServiceHandle(scm);
+    spdlog::error("uninstall: the service is not installed (error {})", err);
+    return 1;
+  }
+  SERVICE_STATUS st{};
+  ControlService(svc, SERVICE_CONTROL_STOP, &st);
+  bool ok = DeleteService(svc);
+  DWORD err = GetLastError();
+  CloseServiceHandle(svc);
+  CloseServiceHandle(scm);
+  if (!ok) {
+    spdlog::error("uninstall: DeleteService failed (error {})", err);
+    return 1;
+  }
+  std::printf("removed the service MimamoriAgent\n");
+  return 0;
+}
+
+}  // namespace
+
+int main() {
+  // Arguments as UTF-8 from the UTF-16 command line (argv would be in the ANSI code page).
+  int wargc = 0;
+  wchar_t** wargv = CommandLineToArgvW(GetCommandLineW(), &wargc);
+  std::vector<std::string> args;
+  for (int i = 0; i < wargc; ++i) args.push_back(narrow(wargv[i]));
+  LocalFree(wargv);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  int argc = static_cast<int>(argv.size());
+  _setmode(_fileno(stdout), _O_BINARY);  // EVE lines end in \n, not \r\n
+
+  CLI::App app{"mimamori-agent: endpoint monitoring for the Otasuketai service (Windows)"};
+  app.set_version_flag("-V,--version", std::string("mimamori-agent ") + kVersion);
+  RunOptions ro;
+  std::string level = "info";
+  app.add_option("-c,--config", ro.config_file, "YAML configuration file");
+  app.add_option("--set", ro.sets, "override a configuration key: key=value");
+  app.add_option("--replay", ro.replay,
+                 "read these EVTX files or folders instead of the live event logs");
+  app.add_flag("--once", ro.once,
+               "stop when the replay is done and the server has acknowledged the alerts; print "
+               "the alerts as EVE lines");
+  app.add_option("--log-level", level, "trace, debug, info, warn, error");
+  app.add_option("--run-for", ro.run_for_s, "stop after this many seconds (0: until stopped)");
+  bool as_service = false;
+  app.add_flag("--service", as_service, "run as the Windows service (started by the SCM)");
+  auto* install = app.add_subcommand(
+      "install", "install the Windows service (automatic start, restart on failure; elevated)");
+  auto* uninstall = app.add_subcommand("uninstall", "stop and remove the Windows service");
+  install->fallthrough();
+  auto* enroll = app.add_subcommand("enroll", "enroll this machine with a mimamori-server");
+  std::string server, code, fingerprint, credential;
+  enroll->add_option("--server", server, "server address, https://host:port")->required();
+  enroll->add_option("--code", code, "enrollment code from the server")->required();
+  enroll->add_option("--fingerprint", fingerprint,
+                     "expected SHA-256 fingerprint of the server's certificate");
+  enroll->add_option("--credential", credential,
+                     "where to store the credential (default: in the state folder)");
+  CLI11_PARSE(app, argc, argv.data());
+  core::init_logging("mimamori-agent", level);
+  SetConsoleCtrlHandler(on_console_event, TRUE);
+  try {
+    if (*enroll) {
+      uplink::EnrollRequest req;
+      req.server_url = server;
+      req.code = code;
+      req.kind = "agent";
+      req.version = kVersion;
+      req.fingerprint = fingerprint;
+      if (credential.empty()) {
+        core::Config cfg = load_config(ro.config_file, ro.sets);
+        credential = cfg.get<std::string>(
+            "agent.credential",
+            u8(u8path(cfg.get<std::string>("agent.state_dir", default_state_dir())) /
+               "agent.credential"));
+      }
+      return uplink::enroll_command(req, u8path(credential));
+    }
+    if (*install) return install_service(ro.config_file);
+    if (*uninstall) return uninstall_service();
+    if (as_service) return run_service(ro);
+    return run_agent(ro);
+  } catch (const core::ConfigError& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  }
+}

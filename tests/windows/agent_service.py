@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""mimamori-agent.exe as a Windows service under wine's Service Control Manager: `install`
+(automatic start), `sc start`, the service replays three Sigma regression logs
+(`eventlog.replay`) and spools their alerts (the segment read here in the spool's own format),
+`sc stop` stops it, `uninstall` removes it; then a console run (`--run-for`) resumes after the
+service's bookmarks and spools nothing more.
+
+Usage: agent_service.py OUT_DIR AGENT_EXE WINE_RUN CORPUS (exit 77: no corpus)"""
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import time
+
+out, agent_exe, wine_run, corpus = (os.path.abspath(a) for a in sys.argv[1:5])
+shutil.rmtree(out, ignore_errors=True)
+os.makedirs(out)
+os.chdir(out)
+failures = []
+
+
+def winpath(p):
+    return "Z:" + os.path.abspath(p).replace("/", "\\")
+
+
+def wine(*args, timeout=30):
+    return subprocess.run([wine_run, *args], capture_output=True, text=True, timeout=timeout,
+                          encoding="utf-8", errors="replace")
+
+
+def spooled(state):
+    """Event records committed in the spool's segments (magic, type, length, seq, crc, payload;
+    a commit record makes the records before it count)."""
+    events, committed = [], []
+    seg_dir = os.path.join(state, "spool")
+    for name in sorted(os.listdir(seg_dir)) if os.path.isdir(seg_dir) else []:
+        if not name.startswith("seg-"):
+            continue
+        data = open(os.path.join(seg_dir, name), "rb").read()
+        at = 0
+        while at + 24 <= len(data):
+            magic, kind, length, seq, _crc = struct.unpack_from("<IIIQI", data, at)
+            if magic != 0x50534D4D or at + 24 + length > len(data):
+                break
+            if kind == 1:
+                events.append(data[at + 24:at + 24 + length].decode("utf-8"))
+            elif kind == 2:
+                committed = list(events)
+            at += 24 + length
+    return committed
+
+
+regression = os.path.join(corpus, "sigma", "regression_data", "rules", "windows")
+cases = ["process_creation/proc_creation_win_bitsadmin_download",
+         "builtin/security/win_security_explicit_credential_local_logon",
+         "builtin/security/win_security_susp_scheduled_task_delete_or_disable"]
+os.makedirs("replay")
+os.makedirs("rules")
+for c in cases:
+    d = os.path.join(regression, c)
+    if not os.path.isdir(d):
+        print(f"SKIP: no corpus at {corpus}")
+        sys.exit(77)
+    for f in os.listdir(d):
+        if f.endswith(".evtx"):
+            shutil.copy(os.path.join(d, f), "replay")
+    shutil.copy(os.path.join(corpus, "sigma", "rules", "windows", c + ".yml"), "rules")
+with open("agent.yaml", "w", encoding="utf-8") as f:
+    f.write(f"agent:\n  state_dir: '{winpath('state')}'\n  poll_interval_ms: 100\n"
+            f"eventlog:\n  sigma_rules: ['{winpath('rules')}']\n"
+            f"  replay: ['{winpath('replay')}']\n")
+
+wine(agent_exe, "uninstall")  # a service left by an interrupted run of this test
+try:
+    r = wine(agent_exe, "install", "-c", winpath("agent.yaml"))
+    if r.returncode != 0 or "installed the service MimamoriAgent" not in r.stdout:
+        failures.append(f"install failed: {r.stdout} {r.stderr}")
+    again = wine(agent_exe, "install", "-c", winpath("agent.yaml"))
+    if again.returncode == 0 or "already installed" not in again.stderr:
+        failures.append(f"a second install was not refused: {again.stderr}")
+    wine("sc", "start", "MimamoriAgent")
+    deadline = time.time() + 20
+    while len(spooled("state")) < 3 and time.time() < deadline:
+        time.sleep(0.3)
+    running = wine("sc", "query", "MimamoriAgent").stdout
+    if "RUNNING" not in running:
+        failures.append(f"the service is not running: {running}")
+    records = spooled("state")
+    if len(records) != 3 or not all('"event_type":"alert"' in x for x in records):
+        failures.append(f"the service spooled {len(records)} records, expected 3 alerts")
+    wine("sc", "stop", "MimamoriAgent")
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        q = wine("sc", "query", "MimamoriAgent").stdout
+        if "STOPPED" in q:
+            break
+        time.sleep(0.3)
+    if "STOPPED" not in q:
+        failures.append(f"the service did not stop: {q}")
+finally:
+    u = wine(agent_exe, "uninstall")
+if u.returncode != 0 or "removed the service" not in u.stdout:
+    failures.append(f"uninstall failed: {u.stdout} {u.stderr}")
+if wine("sc", "query", "MimamoriAgent").returncode == 0:
+    failures.append("the service is still known after uninstall")
+
+# Console mode: the same configuration, resumed after the service's bookmarks: nothing new.
+c = wine(agent_exe, "-c", winpath("agent.yaml"), "--run-for", "1")
+if c.returncode != 0 or "3 records read" in c.stderr:
+    failures.append(f"the console run failed or read the logs again: {c.stderr[-600:]}")
+if len(spooled("state")) != 3:
+    failures.append(f"the console run spooled more: {len(spooled('state'))} records")
+print(f"service_spooled={len(records)} after_console={len(spooled('state'))}")
+for f in failures:
+    print("FAIL:", f)
+sys.exit(1 if failures else 0)
