@@ -493,7 +493,8 @@ def main():
         # A real mimamori-server in the gateway namespace (on its loopback, which the queue
         # rules do not touch), with the sensor enrolled and heartbeats every second.
         srv = server_fixture.Server(os.path.join(tmp, "server-data"),
-                                    os.path.join(tmp, "server.log"), wrap=net.exec_in(net.gw))
+                                    os.path.join(tmp, "mimamori-server.log"),
+                                    wrap=net.exec_in(net.gw))
         url, fingerprint = srv.start()
         credential = os.path.join(tmp, "sensor.credential")
         enrolled = net.sh("mimamori-sensor", "enroll", "--server", url, "--code",
