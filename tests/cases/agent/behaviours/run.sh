@@ -48,7 +48,7 @@ inventory: {enabled: false}
 behaviour:
   poll_interval_ms: 1000
 YAML
-bin/mimamori-agent --config agent.yaml --eve eve.json --run-for 24 2>agent.log &
+bin/mimamori-agent --config agent.yaml --eve eve.json --run-for $(( 24 * ${MIMAMORI_TIMEOUT_SCALE:-1} )) 2>agent.log &
 agent=$!
 for _ in $(seq 100); do grep -q "agent running" agent.log && break; sleep 0.1; done
 sleep 1.5  # the first listener poll is the baseline

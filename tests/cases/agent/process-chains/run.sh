@@ -18,7 +18,7 @@ $py -u -m http.server 0 --bind 127.0.0.1 --directory www > http.log 2>&1 &
 web=$!
 for _ in $(seq 50); do grep -q "port" http.log && break; sleep 0.1; done
 port=$(grep -o 'port [0-9]*' http.log | head -1 | cut -d' ' -f2)
-mimamori-agent --eve eve.json --run-for 14 --set agent.state_dir=$PWD/state \
+mimamori-agent --eve eve.json --run-for $(( 14 * ${MIMAMORI_TIMEOUT_SCALE:-1} )) --set agent.state_dir=$PWD/state \
   --set auth.enabled=false --set fim.enabled=false --set persistence.enabled=false \
   --set ransomware.enabled=false --set yara.enabled=false --set network.enabled=false \
   --set inventory.enabled=false --set behaviour.enabled=false --set agent.poll_interval_ms=200 2>agent.log &

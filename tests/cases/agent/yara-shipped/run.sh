@@ -11,7 +11,7 @@ mkdir -p $home/Downloads $PWD/tmp state
 printf '# one known-bad file\n%s\nnot-a-hash\n' \
   "$(head -c 4096 /dev/zero | tr '\0' 'K' | sha256sum | cut -d' ' -f1)" > state/threat-hashes.txt
 printf 'yara:\n  paths: ["%s/home/*", "%s/tmp"]\n' "$PWD" "$PWD" > agent.yaml
-mimamori-agent -c agent.yaml --eve eve.json --run-for 12 --set agent.state_dir=$PWD/state \
+mimamori-agent -c agent.yaml --eve eve.json --run-for $(( 12 * ${MIMAMORI_TIMEOUT_SCALE:-1} )) --set agent.state_dir=$PWD/state \
   --set auth.enabled=false --set fim.enabled=false --set persistence.enabled=false \
   --set ransomware.enabled=false --set process.enabled=false --set network.enabled=false \
   --set inventory.enabled=false --set behaviour.enabled=false --set yara.rules_dir=$PWD/no-such-folder \
