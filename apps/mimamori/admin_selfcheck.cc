@@ -2,8 +2,6 @@
 // them, read from the same store and configuration, with ✔/✘ and the evidence; `--evidence`
 // writes a zip (self-check.json, a PDF summary, README.txt) for the registration body.
 // Exit codes: 0 every requirement met, 1 one or more not, 2 an error (nothing half-written).
-// `mimamori admin catalogue`: the registered plans and IPA's list of registered services.
-// `mimamori admin report-mail`: a month's report mails now, as the scheduler does on the 1st.
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -13,9 +11,9 @@
 #include <ctime>
 #include <filesystem>
 
+#include "admin_server_config.h"
 #include "commands.h"
 #include "mimamori/core/clock.h"
-#include "mimamori/core/config.h"
 #include "mimamori/core/hash.h"
 #include "mimamori/server/report_mail.h"
 #include "mimamori/server/selfcheck.h"
@@ -25,16 +23,12 @@
 namespace mimamori::cli {
 namespace {
 
-struct SelfCheckArgs {
-  std::string config_file, data_dir, store_url, evidence, lang = "ja";
-  std::vector<std::string> sets;
+struct SelfCheckArgs : ServerConfigArgs {
+  std::string evidence, lang = "ja";
   bool json = false;
 };
 
-[[noreturn]] void error_exit(const std::string& message) {
-  std::fprintf(stderr, "mimamori admin self-check: %s\n", message.c_str());
-  throw CLI::RuntimeError(2);
-}
+[[noreturn]] void error_exit(const std::string& message) { admin_error("self-check", message); }
 
 std::string utc_text(int64_t micros, const char* format) {
   std::time_t t = static_cast<std::time_t>(micros / 1000000);
@@ -126,31 +120,17 @@ void add_admin_selfcheck_command(CLI::App& admin) {
   auto* cmd = admin.add_subcommand(
       "self-check",
       "the ten registration requirements with ✔/✘ and evidence; exit 0 all met, 1 not, 2 error");
-  cmd->add_option("-c,--config", a->config_file, "the server's YAML configuration");
-  cmd->add_option("--data-dir", a->data_dir, "the server's data directory (SQLite)");
-  cmd->add_option("--store", a->store_url, "store URL: sqlite:DIR or postgresql://…");
-  cmd->add_option("--set", a->sets, "override a configuration key: key=value")->take_all();
+  add_server_config_options(cmd, *a);
   cmd->add_flag("--json", a->json, "print the JSON of GET /api/v1/admin/self-check");
   cmd->add_option("--evidence", a->evidence,
                   "also write a zip: self-check.json, self-check.pdf, README.txt");
   cmd->add_option("--lang", a->lang, "ja (default) or en")->check(CLI::IsMember({"ja", "en"}));
   cmd->callback([a] {
-    server::ServerOptions options;
-    try {
-      auto config = a->config_file.empty() ? core::Config::from_string("{}", "<defaults>")
-                                           : core::Config::load_file(a->config_file);
-      for (const auto& s : a->sets) config.set(s);
-      if (!a->data_dir.empty()) config.set("server.data_dir=" + a->data_dir);
-      if (!a->store_url.empty()) config.set("store.url=" + a->store_url);
-      options = server::load_server_options(config);
-    } catch (const std::exception& e) {
-      error_exit(e.what());
-    }
-    auto store = server::open_store(options.store);
-    if (!store.ok()) error_exit("cannot open the store: " + store.error().message);
+    const server::ServerOptions options = load_server_config(*a, "self-check");
+    auto store = open_server_store(options, "self-check");
     const int64_t now = core::now().micros;
     auto s = server::registration_self_check(
-        **store, server::Principal::system("mimamori admin self-check"), options, now);
+        *store, server::Principal::system("mimamori admin self-check"), options, now);
     if (!s.ok()) error_exit(s.error().message);
     const std::string json = server::self_check_json(*s);
     const bool en = a->lang == "en";
@@ -185,130 +165,6 @@ void add_admin_selfcheck_command(CLI::App& admin) {
     }
     std::fflush(stdout);
     if (met != static_cast<int>(s->items.size())) throw CLI::RuntimeError(1);
-  });
-}
-
-void add_admin_catalogue_command(CLI::App& admin) {
-  auto a = std::make_shared<SelfCheckArgs>();
-  auto* cmd = admin.add_subcommand(
-      "catalogue", "the registered plans and IPA's list of registered services to compare with");
-  cmd->add_option("-c,--config", a->config_file, "the server's YAML configuration");
-  cmd->add_option("--data-dir", a->data_dir, "the server's data directory (SQLite)");
-  cmd->add_option("--store", a->store_url, "store URL: sqlite:DIR or postgresql://…");
-  cmd->add_option("--set", a->sets, "override a configuration key: key=value")->take_all();
-  cmd->add_flag("--json", a->json, "print the JSON of GET /api/v1/catalogue");
-  cmd->callback([a] {
-    const std::string what = "catalogue";
-    server::ServerOptions options;
-    try {
-      auto config = a->config_file.empty() ? core::Config::from_string("{}", "<defaults>")
-                                           : core::Config::load_file(a->config_file);
-      for (const auto& s : a->sets) config.set(s);
-      if (!a->data_dir.empty()) config.set("server.data_dir=" + a->data_dir);
-      if (!a->store_url.empty()) config.set("store.url=" + a->store_url);
-      options = server::load_server_options(config);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "mimamori admin catalogue: %s\n", e.what());
-      throw CLI::RuntimeError(2);
-    }
-    for (const auto& p : options.registered_service_problems) {
-      std::fprintf(stderr, "mimamori admin catalogue: warning: %s\n", p.c_str());
-    }
-    auto store = server::open_store(options.store);
-    if (!store.ok()) {
-      std::fprintf(stderr, "mimamori admin catalogue: cannot open the store: %s\n",
-                   store.error().message.c_str());
-      throw CLI::RuntimeError(2);
-    }
-    auto rows = server::service_catalogue(
-        **store, server::Principal::system("mimamori admin catalogue"), options);
-    if (!rows.ok()) {
-      std::fprintf(stderr, "mimamori admin catalogue: %s\n", rows.error().message.c_str());
-      throw CLI::RuntimeError(2);
-    }
-    if (a->json) {
-      std::printf("%s\n", server::catalogue_json(*rows, options.registered_services).c_str());
-      return;
-    }
-    std::printf("登録済みプラン (このサービス): %zu\n", rows->size());
-    for (const auto& r : *rows) {
-      std::printf("  %s\t%s\t%s\t月額 %lld 円 + 1台 %lld 円\t%s\n", r.service_name.c_str(),
-                  r.type_ja.c_str(), r.service_class.c_str(), static_cast<long long>(r.monthly_fee),
-                  static_cast<long long>(r.per_device_fee),
-                  r.compliant ? "✔ 価格基準" : "✘ 価格基準");
-    }
-    std::printf("IPA 登録サービス一覧: %zu\n", options.registered_services.size());
-    for (const auto& s : options.registered_services) {
-      std::printf("  %s\t%s\t%s\t%s%s\n", s.service.c_str(), s.provider.c_str(), s.region.c_str(),
-                  s.type.c_str(), s.source == "provider" ? "\t(追加)" : "");
-    }
-  });
-}
-
-void add_admin_report_mail_command(CLI::App& admin) {
-  struct Args : SelfCheckArgs {
-    std::string month, customer;
-    bool dry_run = false;
-  };
-  auto a = std::make_shared<Args>();
-  auto* cmd = admin.add_subcommand(
-      "report-mail",
-      "mail a month's reports now, as the scheduler does on the 1st (once per customer-month)");
-  cmd->add_option("-c,--config", a->config_file, "the server's YAML configuration");
-  cmd->add_option("--data-dir", a->data_dir, "the server's data directory (SQLite)");
-  cmd->add_option("--store", a->store_url, "store URL: sqlite:DIR or postgresql://…");
-  cmd->add_option("--set", a->sets, "override a configuration key: key=value")->take_all();
-  cmd->add_option("--month", a->month, "the month, YYYY-MM (JST; ended)")->required();
-  cmd->add_option("--customer", a->customer, "only this customer (id)");
-  cmd->add_flag("--dry-run", a->dry_run, "list what would be mailed; queue nothing");
-  cmd->callback([a] {
-    server::ServerOptions options;
-    try {
-      auto config = a->config_file.empty() ? core::Config::from_string("{}", "<defaults>")
-                                           : core::Config::load_file(a->config_file);
-      for (const auto& s : a->sets) config.set(s);
-      if (!a->data_dir.empty()) config.set("server.data_dir=" + a->data_dir);
-      if (!a->store_url.empty()) config.set("store.url=" + a->store_url);
-      options = server::load_server_options(config);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "mimamori admin report-mail: %s\n", e.what());
-      throw CLI::RuntimeError(2);
-    }
-    auto store = server::open_store(options.store);
-    if (!store.ok()) {
-      std::fprintf(stderr, "mimamori admin report-mail: cannot open the store: %s\n",
-                   store.error().message.c_str());
-      throw CLI::RuntimeError(2);
-    }
-    auto r = server::mail_reports_of_month(**store, a->month, a->customer, a->dry_run,
-                                           core::now().micros);
-    if (!r.ok()) {
-      std::fprintf(stderr, "mimamori admin report-mail: %s\n", r.error().message.c_str());
-      throw CLI::RuntimeError(2);
-    }
-    int queued = 0;
-    for (const auto& m : *r) {
-      std::string what;
-      if (!m.report_mail) {
-        what = "skipped: report mail turned off";
-      } else if (m.already) {
-        what = "skipped: mailed for " + a->month + " already";
-      } else if (m.contacts == 0) {
-        what = a->dry_run ? "would be marked done: no e-mail contact" : "no e-mail contact";
-      } else if (a->dry_run) {
-        what = "would mail " + std::to_string(m.contacts) + " contact(s)";
-      } else {
-        what = "queued to " + std::to_string(m.contacts) + " contact(s)";
-        ++queued;
-      }
-      std::printf("%s\t%s\t%s\n", m.customer_id.c_str(), m.customer_name.c_str(), what.c_str());
-    }
-    if (a->dry_run) {
-      std::printf("dry run: nothing queued for %s\n", a->month.c_str());
-    } else {
-      std::printf("%d customer report(s) of %s queued; the running server delivers them\n", queued,
-                  a->month.c_str());
-    }
   });
 }
 
