@@ -27,54 +27,17 @@
 #include "mimamori/uplink/spool.h"
 #include "mimamori/uplink/spool_sink.h"
 #include "mimamori/uplink/uplink.h"
+#include "paths_windows.h"
+#include "service_windows.h"
 
 namespace {
 
 using namespace mimamori;
+using namespace mimamori::agent;
 namespace fs = std::filesystem;
 
 constexpr const char* kVersion = "0.1.0";
 std::atomic<bool> g_stop{false};
-
-std::string narrow(std::wstring_view s) {
-  if (s.empty()) return {};
-  int n = WideCharToMultiByte(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), nullptr, 0, nullptr,
-                              nullptr);
-  std::string out(static_cast<std::size_t>(n), '\0');
-  WideCharToMultiByte(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), out.data(), n, nullptr,
-                      nullptr);
-  return out;
-}
-
-fs::path u8path(std::string_view s) { return fs::path(std::u8string(s.begin(), s.end())); }
-std::string u8(const fs::path& p) {
-  auto s = p.u8string();
-  return std::string(s.begin(), s.end());
-}
-
-// %ProgramData%\Mimamori\agent: the agent's state (spool, bookmarks, credential, rules).
-std::string default_state_dir() {
-  wchar_t buf[MAX_PATH];
-  DWORD n = GetEnvironmentVariableW(L"ProgramData", buf, MAX_PATH);
-  fs::path base =
-      n > 0 && n < MAX_PATH ? fs::path(std::wstring(buf, n)) : fs::path(L"C:\\ProgramData");
-  return u8(base / L"Mimamori" / L"agent");
-}
-
-// The configuration file read as bytes (a path with Japanese characters opens whatever the
-// ANSI code page), then parsed; `--set` applied after.
-core::Config load_config(const std::string& file, const std::vector<std::string>& sets) {
-  core::Config cfg = core::Config::from_string("{}", "<defaults>");
-  if (!file.empty()) {
-    std::ifstream in(u8path(file), std::ios::binary);
-    if (!in) throw core::ConfigError(file + ": cannot open the configuration file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    cfg = core::Config::from_string(ss.str(), file);
-  }
-  for (const auto& s : sets) cfg.set(s);
-  return cfg;
-}
 
 BOOL WINAPI on_console_event(DWORD) {
   g_stop.store(true);
@@ -245,140 +208,6 @@ int run_agent(const RunOptions& o) {
   return rc;
 }
 
-// The Windows service: the SCM starts `mimamori-agent.exe --service [-c FILE]`; a stop or a
-// shutdown sets g_stop, and the agent commits what it read and stops.
-constexpr const wchar_t* kServiceName = L"MimamoriAgent";
-SERVICE_STATUS_HANDLE g_status_handle = nullptr;
-SERVICE_STATUS g_status{};
-RunOptions g_service_options;
-int g_service_rc = 0;
-
-void report(DWORD state, DWORD exit_code = NO_ERROR) {
-  g_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
-  g_status.dwCurrentState = state;
-  g_status.dwControlsAccepted =
-      state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN : 0;
-  g_status.dwWin32ExitCode = exit_code ? ERROR_SERVICE_SPECIFIC_ERROR : NO_ERROR;
-  g_status.dwServiceSpecificExitCode = exit_code;
-  g_status.dwWaitHint = state == SERVICE_RUNNING ? 0 : 30000;
-  if (g_status_handle) SetServiceStatus(g_status_handle, &g_status);
-}
-
-DWORD WINAPI on_service_control(DWORD control, DWORD, LPVOID, LPVOID) {
-  if (control == SERVICE_CONTROL_STOP || control == SERVICE_CONTROL_SHUTDOWN) {
-    report(SERVICE_STOP_PENDING);
-    g_stop.store(true);
-  }
-  return NO_ERROR;
-}
-
-void WINAPI service_main(DWORD, LPWSTR*) {
-  g_status_handle = RegisterServiceCtrlHandlerExW(kServiceName, on_service_control, nullptr);
-  if (!g_status_handle) return;
-  report(SERVICE_RUNNING);
-  try {
-    g_service_rc = run_agent(g_service_options);
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    g_service_rc = 2;
-  }
-  report(SERVICE_STOPPED, static_cast<DWORD>(g_service_rc));
-}
-
-int run_service(const RunOptions& o) {
-  g_service_options = o;
-  SERVICE_TABLE_ENTRYW table[] = {{const_cast<wchar_t*>(kServiceName), service_main},
-                                  {nullptr, nullptr}};
-  if (!StartServiceCtrlDispatcherW(table)) {
-    spdlog::error(
-        "--service: not started by the Service Control Manager (error {}); run "
-        "without --service in a console",
-        GetLastError());
-    return 1;
-  }
-  return g_service_rc;
-}
-
-// `install`: the service, started automatically, restarted on failure (5 s, 3 times, the count
-// reset after a day); `uninstall`: stopped and removed.
-int install_service(const std::string& config_file) {
-  wchar_t exe[MAX_PATH];
-  DWORD n = GetModuleFileNameW(nullptr, exe, MAX_PATH);
-  if (n == 0 || n == MAX_PATH) {
-    spdlog::error("install: cannot find this program's path");
-    return 1;
-  }
-  std::wstring command = L"\"" + std::wstring(exe, n) + L"\" --service";
-  if (!config_file.empty()) {
-    std::error_code ec;
-    command += L" -c \"" + fs::absolute(u8path(config_file), ec).wstring() + L"\"";
-  }
-  SC_HANDLE scm = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CREATE_SERVICE);
-  if (!scm) {
-    spdlog::error(
-        "install: cannot open the Service Control Manager (error {}): run from an "
-        "elevated prompt",
-        GetLastError());
-    return 1;
-  }
-  SC_HANDLE svc =
-      CreateServiceW(scm, kServiceName, L"Mimamori Agent", SERVICE_ALL_ACCESS,
-                     SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL,
-                     command.c_str(), nullptr, nullptr, nullptr, nullptr, nullptr);
-  if (!svc) {
-    DWORD err = GetLastError();
-    CloseServiceHandle(scm);
-    spdlog::error("install: CreateService failed (error {}{})", err,
-                  err == ERROR_SERVICE_EXISTS ? ": already installed" : "");
-    return 1;
-  }
-  SERVICE_DESCRIPTIONW desc{const_cast<wchar_t*>(
-      L"Mimamori endpoint monitoring: event logs matched against Sigma rules, alerts to the "
-      L"provider's server")};
-  ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, &desc);
-  SC_ACTION actions[3] = {
-      {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000}};
-  SERVICE_FAILURE_ACTIONSW failure{};
-  failure.dwResetPeriod = 86400;
-  failure.cActions = 3;
-  failure.lpsaActions = actions;
-  ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure);
-  CloseServiceHandle(svc);
-  CloseServiceHandle(scm);
-  std::printf("installed the service MimamoriAgent (automatic start, restarted on failure)\n");
-  return 0;
-}
-
-int uninstall_service() {
-  SC_HANDLE scm = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
-  if (!scm) {
-    spdlog::error(
-        "uninstall: cannot open the Service Control Manager (error {}): run from an "
-        "elevated prompt",
-        GetLastError());
-    return 1;
-  }
-  SC_HANDLE svc = OpenServiceW(scm, kServiceName, SERVICE_STOP | DELETE | SERVICE_QUERY_STATUS);
-  if (!svc) {
-    DWORD err = GetLastError();
-    CloseServiceHandle(scm);
-    spdlog::error("uninstall: the service is not installed (error {})", err);
-    return 1;
-  }
-  SERVICE_STATUS st{};
-  ControlService(svc, SERVICE_CONTROL_STOP, &st);
-  bool ok = DeleteService(svc);
-  DWORD err = GetLastError();
-  CloseServiceHandle(svc);
-  CloseServiceHandle(scm);
-  if (!ok) {
-    spdlog::error("uninstall: DeleteService failed (error {})", err);
-    return 1;
-  }
-  std::printf("removed the service MimamoriAgent\n");
-  return 0;
-}
-
 }  // namespace
 
 int main() {
@@ -440,9 +269,9 @@ int main() {
       }
       return uplink::enroll_command(req, u8path(credential));
     }
-    if (*install) return install_service(ro.config_file);
-    if (*uninstall) return uninstall_service();
-    if (as_service) return run_service(ro);
+    if (*install) return agent::install_service(ro.config_file);
+    if (*uninstall) return agent::uninstall_service();
+    if (as_service) return agent::run_as_service([&ro] { return run_agent(ro); }, g_stop);
     return run_agent(ro);
   } catch (const core::ConfigError& e) {
     spdlog::error("{}", e.what());
