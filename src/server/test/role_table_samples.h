@@ -1,7 +1,30 @@
 #pragma once
-// Request bodies the role table test sends to the routes that create or change things.
+// What the role table test sends: its requests, the tenants they name, and the bodies of the
+// routes that create or change things.
+
+#include <cstdint>
+#include <string>
+#include <vector>
 
 namespace mimamori::server::testing {
+
+namespace role_table {
+/// A request to make.
+struct Req {
+  std::string method, path, body;
+  std::vector<std::string> headers = {};
+  /// False when the request names no customer's object (the same for every caller).
+  bool bound = true;
+  /// Made in a session of its own, since it ends or changes the caller's session.
+  bool own_session = false;
+};
+
+/// A customer of the test with its site, device (and its token) and one user.
+struct Tenant {
+  std::string customer, site, device, token, user;
+  int64_t seq = 1;
+};
+}  // namespace role_table
 
 /// A compliant 1類 plan, saved as registered.
 constexpr const char* kSamplePlan =

@@ -27,20 +27,8 @@ namespace {
 
 namespace json = boost::json;
 
-/// A request to make.
-struct Req {
-  std::string method, path, body;
-  std::vector<std::string> headers = {};
-  /// False when the request names no customer's object (the same for every caller).
-  bool bound = true;
-  /// Made in a session of its own, since it ends or changes the caller's session.
-  bool own_session = false;
-};
-
-struct Tenant {
-  std::string customer, site, device, token, user;
-  int64_t seq = 1;
-};
+using role_table::Req;
+using role_table::Tenant;
 
 class RoleTableServer : public ::testing::TestWithParam<std::string> {
  protected:
