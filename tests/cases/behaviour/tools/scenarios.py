@@ -10,8 +10,6 @@ Prints one line per variant and "N of N variants as expected"; exits 1 otherwise
 
 import argparse
 import atexit
-import base64
-import gzip
 import hashlib
 import ipaddress
 import json
@@ -23,8 +21,10 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cleartext import scenario_cleartext  # noqa: E402
+from office import scenario_office  # noqa: E402
 from traffic import (Capture, Session, dns_answer, dns_answer_records,  # noqa: E402
-                     dns_query, smb2, smb2_create, smb2_tree_connect, txt_rdata,
+                     dns_query, http_download, smb2, smb2_create, smb2_tree_connect, txt_rdata,
                      tls_app_data, tls_client_hello,
                      tls_client_hello_fingerprints, tls_server_hello)
 
@@ -477,32 +477,12 @@ def scenario_lateral(s):
 
 # --- files ---------------------------------------------------------------------------------
 
-def _http_download(s, client, server, path, body, mode, host):
-    sess = Session(s.cap, s.t, client, s.eport(), server, 80).handshake()
-    sess.send(b"GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: Mozilla/5.0\r\n\r\n" %
-              (path.encode(), host.encode()), 0.01)
-    if mode == "gzip":
-        z = gzip.compress(body)
-        head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(z)
-        sess.reply(head + z, 0.05)
-    elif mode == "chunked":
-        mid = len(body) // 2
-        chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:mid], body[mid:]) if c)
-        sess.reply(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n",
-                   0.05)
-    else:
-        sess.reply(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body), 0.05)
-    sess.close(0.05)
-    s.t = sess.t + s.rng.uniform(1, 30)
-
-
 def scenario_files(s, out_dir):
     rng, net = s.rng, s.net
     pc, srv = net.internal(), net.external()
     name = "/%s/%s" % (rng.choice(["dl", "files", "tmp"]), rng.choice(["eicar.com", "eicar.txt",
                                                                        "invoice.exe"]))
-    _http_download(s, pc, srv, name, EICAR, rng.choice(["plain", "gzip", "chunked"]),
+    http_download(s, pc, srv, name, EICAR, rng.choice(["plain", "gzip", "chunked"]),
                    "files.example.net")
     s.want("bad_file", pc, srv)
     s.files.append({"sha256": hashlib.sha256(EICAR).hexdigest(), "count": 1})
@@ -510,9 +490,9 @@ def scenario_files(s, out_dir):
     bad = bytes(rng.getrandbits(8) for _ in range(rng.randint(2000, 60000)))
     good = bytes(rng.getrandbits(8) for _ in range(rng.randint(2000, 60000)))
     pc2, srv2 = net.internal(), net.external()
-    _http_download(s, pc2, srv2, "/update.bin", bad, rng.choice(["plain", "chunked"]),
+    http_download(s, pc2, srv2, "/update.bin", bad, rng.choice(["plain", "chunked"]),
                    "cdn.example.org")
-    _http_download(s, pc2, srv2, "/readme.pdf", good, "plain", "cdn.example.org")
+    http_download(s, pc2, srv2, "/readme.pdf", good, "plain", "cdn.example.org")
     s.want("bad_file", pc2, srv2)
     s.files.append({"sha256": hashlib.sha256(bad).hexdigest(), "count": 1})
     s.files.append({"sha256": hashlib.sha256(good).hexdigest(), "count": 1})
@@ -649,151 +629,6 @@ def scenario_intel(s, out_dir):
     s.cap.udp(s.t + 11, pc, s.eport(), resolver, 53, dns_query(1, "www.example.com"))
 
 
-# --- cleartext passwords -------------------------------------------------------------------
-
-def scenario_cleartext(s):
-    """Logins whose password crosses the wire in the clear, each a different protocol and shape
-    (lines split across segments, CRLF or LF): to the internet (medium) and inside (low); and
-    the same protocols done safely (STARTTLS first, anonymous web, no PASS), which raise
-    nothing."""
-    rng, net = s.rng, s.net
-    user = rng.choice(["tanaka", "suzuki.k", "office-admin", "keiri01"])
-    pw = "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(10))
-    eol = rng.choice([b"\r\n", b"\n"])
-
-    def login(client, server, port, lines, split=False):
-        sess = Session(s.cap, s.t, client, s.eport(), server, port).handshake()
-        sess.reply(b"220 ready" + eol, 0.02)
-        for line in lines:
-            data = line + eol
-            if split and len(data) > 4:
-                cut = rng.randint(1, len(data) - 1)
-                sess.send(data[:cut], 0.01).send(data[cut:], 0.005)
-            else:
-                sess.send(data, 0.01)
-            sess.reply(b"331 ok" + eol, 0.02)
-        sess.close(0.05)
-        s.t += rng.uniform(2, 30)
-
-    pc = net.internal()
-    u, p = user.encode(), pw.encode()
-    kind = rng.choice(["ftp", "pop3", "imap", "smtp_plain", "smtp_login", "http"])
-    out_srv = net.external()
-    if kind == "ftp":
-        login(pc, out_srv, 21, [b"USER " + u, b"PASS " + p], split=True)
-    elif kind == "pop3":
-        login(pc, out_srv, 110, [b"USER " + u, b"PASS " + p], split=True)
-    elif kind == "imap":
-        login(pc, out_srv, 143, [b"a1 LOGIN " + u + b" " + p])
-    elif kind == "smtp_plain":
-        login(pc, out_srv, 587, [b"EHLO pc", b"AUTH PLAIN " + base64.b64encode(b"\0" + u + b"\0" + p)])
-    elif kind == "smtp_login":
-        login(pc, out_srv, 25, [b"EHLO pc", b"AUTH LOGIN", base64.b64encode(u), base64.b64encode(p)])
-    else:
-        sess = Session(s.cap, s.t, pc, s.eport(), out_srv, 80).handshake()
-        sess.send(b"GET /admin/ HTTP/1.1\r\nHost: shop.example.jp\r\nAuthorization: Basic %s\r\n\r\n"
-                  % base64.b64encode(u + b":" + p), 0.01)
-        sess.reply(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0.05).close(0.1)
-        s.t += rng.uniform(2, 30)
-    s.want("cleartext_out", pc, out_srv)
-    s.cleartext = (kind, user, pw)
-    # Inside: a scanner-to-NAS FTP login (low).
-    nas = net.internal()
-    scanner = net.internal() if rng.random() < 0.5 else pc
-    login(scanner, nas, 21, [b"USER scan", b"PASS " + p])
-    s.want("cleartext_in", scanner, nas)
-    # Telnet: a user typing a login at a switch or a remote host's prompt, key by key (each
-    # key echoed) or line by line, with option negotiation around and inside.
-    tuser = rng.choice(["admin", "cisco", "operator", "yamada"])
-    tpw = "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(10))
-    tsrv = net.external() if rng.random() < 0.5 else net.internal()
-    tpc = net.internal()
-    _telnet_login(s, tpc, tsrv, tuser, tpw)
-    s.want("cleartext_in" if tsrv.startswith(net.lan) else "cleartext_out", tpc, tsrv)
-    s.telnet = (tuser, tpw)
-    # Telnet without a password: a menu that asks for none, and a login prompt left unanswered.
-    _telnet_login(s, net.internal(), net.internal(), tuser, None)
-    _telnet_login(s, pc, net.external(), "", None)
-    # Done safely: STARTTLS before AUTH, FTP over TLS, USER without PASS, HTTP without a login.
-    login(pc, net.external(), 587, [b"EHLO pc", b"STARTTLS", b"AUTH PLAIN " + base64.b64encode(b"\0x\0y")])
-    login(pc, net.external(), 21, [b"AUTH TLS", b"USER " + u, b"PASS " + p])
-    login(pc, net.external(), 110, [b"USER " + u, b"QUIT"])
-    sess = Session(s.cap, s.t, pc, s.eport(), net.external(), 80).handshake()
-    sess.send(b"GET / HTTP/1.1\r\nHost: www.example.jp\r\nAuthorization: Bearer abc\r\n\r\n", 0.01)
-    sess.reply(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0.05).close(0.1)
-
-
-IAC, WILL, WONT, DO, DONT, SB, SE = 255, 251, 252, 253, 254, 250, 240
-
-
-def _telnet_login(s, client, server, user, password):
-    """A Telnet session: option negotiation, a banner and login prompt (sometimes split across
-    segments), the user typed key by key (each echoed, a typo corrected with DEL or BS, an IAC
-    command among the keys) or as one line, then the password prompt and the password (not
-    echoed), ended by CR NUL or CR LF. With `password` None the server asks for none (a menu),
-    or, when `user` is empty, the client leaves at the login prompt."""
-    rng = s.rng
-    sess = Session(s.cap, s.t, client, s.eport(), server, 23).handshake()
-    sess.reply(bytes([IAC, DO, 24, IAC, WILL, 1, IAC, WILL, 3, IAC, DO, 31]), 0.01)
-    sess.send(bytes([IAC, WILL, 24, IAC, DO, 1, IAC, DO, 3, IAC, WILL, 31, IAC, SB, 31, 0, 80, 0,
-                     24, IAC, SE]), 0.01)
-    sess.reply(bytes([IAC, SB, 24, 1, IAC, SE]), 0.01)
-    sess.send(bytes([IAC, SB, 24, 0]) + b"XTERM" + bytes([IAC, SE]), 0.01)
-    enter = rng.choice([b"\r\0", b"\r\n"])
-    keys = rng.random() < 0.7  # character at a time
-    if password is None and user:
-        sess.reply(b"\r\nWelcome. 1) Status 2) Exit\r\nChoice: ", 0.05)
-        for k in b"2" + enter:
-            sess.send(bytes([k]), rng.uniform(0.1, 0.5))
-        sess.close(0.1)
-        s.t += rng.uniform(2, 30)
-        return
-    prompt = rng.choice([b"\r\nDebian GNU/Linux 12\r\nhost%d login: " % rng.randint(1, 99),
-                         b"\r\n\r\nUser Access Verification\r\n\r\nUsername: "])
-    cut = rng.randint(1, len(prompt) - 1)
-    sess.reply(prompt[:cut], 0.05).reply(prompt[cut:], 0.001)
-    if not user:
-        sess.close(rng.uniform(1, 5))
-        s.t += rng.uniform(2, 30)
-        return
-
-    def typed(text, echo):
-        if not keys:
-            sess.send(text.encode() + enter, rng.uniform(0.5, 3))
-            if echo:
-                sess.reply(text.encode() + b"\r\n", 0.01)
-            return
-        typo = rng.randint(0, len(text)) if rng.random() < 0.5 else -1
-        nop = rng.randint(0, len(text)) if rng.random() < 0.5 else -1
-        for i, ch in enumerate(text.encode()):
-            if i == typo:
-                sess.send(b"x", rng.uniform(0.05, 0.4))
-                if echo:
-                    sess.reply(b"x", 0.005)
-                sess.send(rng.choice([b"\x7f", b"\x08"]), rng.uniform(0.05, 0.4))
-                if echo:
-                    sess.reply(b"\x08 \x08", 0.005)
-            if i == nop:
-                sess.send(bytes([IAC, 241]), rng.uniform(0.05, 0.4))
-            sess.send(bytes([ch]), rng.uniform(0.05, 0.4))
-            if echo:
-                sess.reply(bytes([ch]), 0.005)
-        sess.send(enter, rng.uniform(0.05, 0.4))
-        if echo:
-            sess.reply(b"\r\n", 0.005)
-
-    typed(user, True)
-    sess.reply(b"Password: ", 0.05)
-    typed(password, False)
-    if rng.random() < 0.5:
-        sess.reply(b"\r\nLast login: Mon Dec  7 09:12:01 2026 from 10.0.0.5\r\n$ ", 0.5)
-        typed("exit", True)
-    else:
-        sess.reply(b"\r\nLogin incorrect\r\n" + prompt.lstrip(b"\r\n"), 1.5)
-    sess.close(0.1)
-    s.t += rng.uniform(2, 30)
-
-
 # --- large uploads --------------------------------------------------------------------------
 
 def _upload(s, client, server, size, kind, name=None, port=None):
@@ -870,125 +705,6 @@ def scenario_upload(s):
     _upload(s, pc2, y, int(threshold * 0.6), "raw")
     # Into the network: a customer's upload to the office's web server.
     _upload(s, net.external(), net.internal(), big(), "http", "www.example.co.jp")
-
-
-# --- an ordinary office ----------------------------------------------------------------------
-
-def scenario_office(s, hours=3):
-    """Several hours of a 20-PC office: SaaS and cloud TLS, Windows and Office updates, printing,
-    file shares on the LAN, an intranet with Windows sign-in, a video call, NTP, mDNS/SSDP/LLMNR/NetBIOS broadcasts, a cloud
-    backup, a VPN, DNS, and an administrator's SSH session to the server."""
-    rng, net = s.rng, s.net
-    start, end = s.t, s.t + hours * 3600
-    pcs = [net.internal() for _ in range(20)]
-    fs, dc, printer, nas, intranet, gw = (net.internal(), net.internal(), net.internal(),
-                                          net.internal(), net.internal(), net.gateway())
-    saas = {n: net.external() for n in [
-        "outlook.office365.com", "teams.microsoft.com", "www.google.com", "drive.google.com",
-        "app.slack.com", "zoom.us", "www.dropbox.com", "login.microsoftonline.com",
-        "www.yahoo.co.jp", "api.line.me", "s3.ap-northeast-1.amazonaws.com",
-        "ctldl.windowsupdate.com", "officecdn.microsoft.com", "www.freee.co.jp"]}
-    names = list(saas)
-
-    def dns(t, pc, name):
-        ident = rng.randint(0, 65535)
-        p = s.eport()
-        s.cap.udp(t, pc, p, gw, 53, dns_query(ident, name))
-        s.cap.udp(t + 0.005, gw, 53, pc, p, dns_answer(ident, name, saas.get(name, "1.1.1.1")))
-
-    def tls(t, pc, name, up, down):
-        dns(t, pc, name)
-        sess = Session(s.cap, t + 0.01, pc, s.eport(), saas[name], 443).handshake()
-        sess.send(tls_client_hello(name, rng), 0.01).reply(tls_server_hello(rng), 0.03)
-        sess.send(tls_app_data(up, rng), 0.05).reply(tls_app_data(down, rng), 0.05)
-        sess.close(rng.uniform(0.1, 30))
-
-    for pc in pcs:
-        t = start + rng.uniform(0, 600)
-        while t < end:
-            kind = rng.random()
-            if kind < 0.55:
-                tls(t, pc, rng.choice(names), rng.randint(200, 3000), rng.randint(500, 40000))
-            elif kind < 0.75:  # the file server and the domain controller
-                srv = fs if rng.random() < 0.7 else dc
-                sess = Session(s.cap, t, pc, s.eport(), srv, 445).handshake()
-                sess.send(smb2(0), 0.01).reply(smb2(0), 0.01)
-                sess.send(smb2(1), 0.01).reply(smb2(1, status=0), 0.01)
-                sess.send(smb2_tree_connect("\\\\fs\\share"), 0.02).reply(smb2(3), 0.01)
-                sess.send(bytes(rng.getrandbits(8) for _ in range(rng.randint(100, 5000))), 1)
-                sess.reply(bytes(rng.getrandbits(8) for _ in range(rng.randint(100, 20000))), 0.1)
-                sess.close(rng.uniform(1, 60))
-            elif kind < 0.8:  # printing
-                sess = Session(s.cap, t, pc, s.eport(), printer, 9100).handshake()
-                sess.send(b"\x1b%-12345X@PJL JOB\r\n" + bytes(rng.getrandbits(8) for _ in range(
-                    rng.randint(2000, 30000))), 0.1).close(1)
-            elif kind < 0.82:  # the intranet, with Windows sign-in (a 401 challenge each time)
-                sess = Session(s.cap, t, pc, s.eport(), intranet, 80).handshake()
-                sess.send(b"GET /portal/ HTTP/1.1\r\nHost: intranet\r\n\r\n", 0.01)
-                sess.reply(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate\r\n"
-                           b"WWW-Authenticate: NTLM\r\nContent-Length: 0\r\n\r\n", 0.01)
-                sess.send(b"GET /portal/ HTTP/1.1\r\nHost: intranet\r\nAuthorization: "
-                          b"Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnag\r\n\r\n", 0.01)
-                page = b"<html>" + b"x" * rng.randint(500, 5000) + b"</html>"
-                sess.reply(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "
-                           b"%d\r\n\r\n%s" % (len(page), page), 0.05)
-                sess.close(rng.uniform(0.5, 5))
-            elif kind < 0.85:  # Windows Update over HTTP
-                _http_download(s_at(s, t), pc, saas["ctldl.windowsupdate.com"],
-                               "/msdownload/update/v3/static/trustedr/en/disallowedcertstl.cab",
-                               bytes(rng.getrandbits(8) for _ in range(rng.randint(1000, 20000))),
-                               "plain", "ctldl.windowsupdate.com")
-            elif kind < 0.95:  # broadcasts and multicast
-                s.cap.udp(t, pc, 5353, "224.0.0.251", 5353, dns_query(0, "_ipp._tcp.local", 12))
-                s.cap.udp(t + 0.1, pc, s.eport(), "239.255.255.250", 1900,
-                          b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n\r\n")
-                s.cap.udp(t + 0.2, pc, s.eport(), "224.0.0.252", 5355,
-                          dns_query(rng.randint(0, 65535), "wpad"))
-                s.cap.udp(t + 0.3, pc, 137, "%s.255" % net.lan, 137, b"\x00" * 50)
-            else:  # DNS alone
-                dns(t, pc, rng.choice(names))
-            t += rng.expovariate(1 / 90)
-        # NTP every 1024 s
-        t = start + rng.uniform(0, 1024)
-        while t < end:
-            s.cap.udp(t, pc, 123, "133.243.238.164", 123, b"\x23" + b"\x00" * 47)
-            t += 1024
-    # A video call: an hour of UDP media both ways.
-    pc = rng.choice(pcs)
-    media = net.external()
-    t = start + 1800
-    p = s.eport()
-    while t < start + 5400:
-        s.cap.udp(t, pc, p, media, 3478, bytes(rng.getrandbits(8) for _ in range(200)))
-        s.cap.udp(t + 0.01, media, 3478, pc, p, bytes(rng.getrandbits(8) for _ in range(300)))
-        t += 0.2
-    # A VPN (IPsec NAT-T) with keep-alives every 20 s.
-    t, vpn, p = start, net.external(), 4500
-    while t < end:
-        s.cap.udp(t, gw, p, vpn, 4500, b"\xff")
-        t += 20
-    # The nightly backup: one long upload to cloud storage.
-    sess = Session(s.cap, start + 600, nas, s.eport(),
-                   saas["s3.ap-northeast-1.amazonaws.com"], 443).handshake()
-    sess.send(tls_client_hello("s3.ap-northeast-1.amazonaws.com", rng), 0.01)
-    sess.reply(tls_server_hello(rng), 0.03)
-    for _ in range(200):
-        sess.send(tls_app_data(60000, rng), 0.5)
-    sess.close(1)
-    # The administrator's SSH session to the file server.
-    admin = pcs[0]
-    sess = Session(s.cap, start + 3000, admin, s.eport(), fs, 22).handshake()
-    sess.reply(b"SSH-2.0-OpenSSH_9.2p1\r\n", 0.01).send(b"SSH-2.0-OpenSSH_9.2p1\r\n", 0.01)
-    for _ in range(60):
-        sess.send(bytes(rng.getrandbits(8) for _ in range(rng.randint(36, 200))),
-                  rng.uniform(1, 30))
-        sess.reply(bytes(rng.getrandbits(8) for _ in range(rng.randint(36, 2000))), 0.05)
-    sess.close(1)
-
-
-def s_at(s, t):
-    s.t = t
-    return s
 
 
 SCENARIOS = {

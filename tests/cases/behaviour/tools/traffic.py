@@ -3,6 +3,7 @@ sessions (handshake, data both ways with consistent sequence numbers, FIN or RST
 datagrams and ICMP echoes, sorted by time into a pcap file. Checksums are left zero (the cases
 run the sensor with -k none); payloads are real protocol bytes where a detector reads them."""
 
+import gzip
 import hashlib
 import ipaddress
 import struct
@@ -209,3 +210,25 @@ def smb2_create(name):
     p = name.encode("utf-16-le")
     return smb2(5, body=struct.pack("<HBBIQQIIIIIHHII", 57, 0, 0, 2, 0, 0, 0x12019F, 0, 7, 1, 0,
                                     120, len(p), 0, 0) + p)
+
+
+def http_download(s, client, server, path, body, mode, host):
+    """One HTTP download by `client` of `body` (plain, gzip or chunked) at the scenario's time; the
+    time then moves on by 1-30 s."""
+    sess = Session(s.cap, s.t, client, s.eport(), server, 80).handshake()
+    sess.send(b"GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: Mozilla/5.0\r\n\r\n" %
+              (path.encode(), host.encode()), 0.01)
+    if mode == "gzip":
+        z = gzip.compress(body)
+        head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(z)
+        sess.reply(head + z, 0.05)
+    elif mode == "chunked":
+        mid = len(body) // 2
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:mid], body[mid:]) if c)
+        sess.reply(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n",
+                   0.05)
+    else:
+        sess.reply(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body), 0.05)
+    sess.close(0.05)
+    s.t = sess.t + s.rng.uniform(1, 30)
