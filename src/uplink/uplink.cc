@@ -325,6 +325,8 @@ SendOutcome Uplink::send_once() {
   }
   auto resp = post_ingest(client_, cred_.server_url, cred_.device_token, first, last, *packed,
                           options_.compression);
+  if (resp && (resp->status == 200 || resp->status == 409) && options_.before_ack)
+    options_.before_ack(last);  // without mu_: the callback commits to the spool
   std::lock_guard lock(mu_);
   if (!resp) {
     ++stats_.failures;
