@@ -82,11 +82,7 @@ std::string host_name();
 
 /// How the uplink sends.
 struct UplinkOptions {
-#ifdef _WIN32
-  Compression compression = Compression::kGzip;  ///< the Windows build has no zstd
-#else
   Compression compression = Compression::kZstd;
-#endif
   std::size_t batch_records = 1000;
   std::size_t batch_bytes = 4u << 20;
   std::string version = "0.1.0";
