@@ -29,6 +29,7 @@
 #include "mimamori/uplink/uplink.h"
 #include "paths_windows.h"
 #include "service_windows.h"
+#include "stop_windows.h"
 
 namespace {
 
@@ -41,6 +42,7 @@ std::atomic<bool> g_stop{false};
 
 BOOL WINAPI on_console_event(DWORD) {
   g_stop.store(true);
+  signal_stop();
   return TRUE;
 }
 
@@ -129,7 +131,7 @@ int run_agent(const RunOptions& o) {
       spdlog::error("no event log could be subscribed");
       return 1;
     }
-    source = host::open_wevt_source(usable, marks);
+    source = host::open_wevt_source(usable, marks, stop_event());
   }
   if (!source) {
     spdlog::error("{}", source.error().message);
@@ -145,16 +147,26 @@ int run_agent(const RunOptions& o) {
   spdlog::info("agent running ({})", replay.empty() ? "event logs" : "replay");
   int rc = 0;
   auto started = std::chrono::steady_clock::now();
+  // Idle, the loop sleeps in a wait that a stop ends: on the subscription's signals (live logs,
+  // a minute at a time), or on the stop alone once a replay is done; --run-for bounds both.
+  auto left = [&] {
+    if (o.run_for_s <= 0) return std::chrono::milliseconds(std::chrono::hours(24));
+    auto end = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(o.run_for_s));
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::max(end - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration{}));
+  };
   while (!g_stop.load()) {
-    if (o.run_for_s > 0 &&
-        std::chrono::steady_clock::now() - started >= std::chrono::duration<double>(o.run_for_s))
-      break;
-    auto n = alerts.poll(sink, 512, interval);
+    if (left().count() <= 0) break;
+    auto wait = replay.empty()
+                    ? std::min(left(), std::max(interval, std::chrono::milliseconds(60'000)))
+                    : interval;
+    auto n = alerts.poll(sink, 512, wait);
     if (!n) spdlog::warn("{}", n.error().message);
     sink.flush(up.get());
     if (o.once && (*source)->finished() && (!n || *n == 0)) break;
-    if (replay.empty() || !n || *n == 0)
-      std::this_thread::sleep_for(replay.empty() ? std::chrono::milliseconds(0) : interval);
+    if (!replay.empty() && (!n || *n == 0))
+      wait_for_stop((*source)->finished() ? left() : interval);
   }
   // --once: wait (a bounded time) for the server to acknowledge what was spooled.
   if (o.once && up) {

@@ -69,9 +69,10 @@ core::Result<std::unique_ptr<EventLogSource>> open_replay_source(
 #ifdef _WIN32
 /// Subscribes to `channels` with EvtSubscribe (pull mode): from each channel's bookmark when it
 /// has one, else only new records. A channel that cannot be subscribed (missing, no access) is
-/// an error naming it.
+/// an error naming it. `wake`: an event HANDLE that also ends poll()'s wait (the agent's stop).
 core::Result<std::unique_ptr<EventLogSource>> open_wevt_source(
-    const std::vector<std::string>& channels, const EventLogBookmarks& bookmarks);
+    const std::vector<std::string>& channels, const EventLogBookmarks& bookmarks,
+    void* wake = nullptr);
 #endif
 
 /// A bookmark in Windows' own shape:
