@@ -98,7 +98,8 @@ bool EventLogDelivery::deliver(const core::Event& e, std::string_view line) {
     }
   }
   // Re-read after a restart: still in the spool, on its way.
-  if (auto k = in_spool_.find(Key(std::string(source), record, sid)); k != in_spool_.end()) {
+  if (auto k = in_spool_.empty() ? in_spool_.end() : in_spool_.find(Key(source, record, sid));
+      k != in_spool_.end()) {
     uint64_t seq = k->second.back();
     k->second.pop_back();
     if (k->second.empty()) in_spool_.erase(k);
