@@ -317,6 +317,7 @@ TEST(EventLogGaps, ReplayedLogsReportEachJumpInRecordIds) {
   uint64_t jumps = 0;
   int with = 0, without = 0;
   for (const auto& path : all) {
+    if (with >= 8 && without >= 8) break;
     auto f = evtx::EvtxFile::open(path);
     if (!f.ok()) continue;  // the parser samples include broken files on purpose
     std::vector<uint64_t> ids;
