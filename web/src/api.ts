@@ -69,6 +69,8 @@ export interface Customer {
   id: string;
   name: string;
   created_at: string;
+  /** One of the 47 prefectures, '' when not recorded. */
+  prefecture?: string;
 }
 
 /** GET /api/v1/device-packages: the install line per platform ({code} stands for the code). */

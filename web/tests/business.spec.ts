@@ -5,7 +5,7 @@
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ADMIN, expectAccessible, login, screenshots, TestServer } from './fixture';
+import { ADMIN, expectAccessible, login, pickCustomer, screenshots, TestServer } from './fixture';
 
 let srv: TestServer;
 let a = '';
@@ -92,7 +92,9 @@ test('a contract shows its price and the subsidy estimate; the list filters', as
 test('the monthly report downloads as a PDF; its mail can be turned off and sent now', async ({ page }) => {
   await login(page, srv, ADMIN.email, ADMIN.password);
   await page.getByRole('navigation').getByRole('link', { name: '月次レポート' }).click();
-  await page.getByLabel('顧客').selectOption(a);
+  // No customer is chosen until one is picked (the picker searches; no list of every customer).
+  await expect(page.getByText('顧客と月を選んでください')).toBeVisible();
+  await pickCustomer(page, 'r-customer', '丸の内商店', '丸の内');
   await page.getByLabel('対象月').fill('2026-11');
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'PDF をダウンロード' }).click()]);
   expect(download.suggestedFilename()).toBe(`mimamori-report-${a}-2026-11.pdf`);

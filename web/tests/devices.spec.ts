@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bin, expectAccessible, login, PASSWORD, screenshots, TestServer } from './fixture';
+import { bin, expectAccessible, login, PASSWORD, pickCustomer, screenshots, TestServer } from './fixture';
 
 let srv: TestServer;
 let customer = '';
@@ -37,11 +37,14 @@ test('enroll a device from the console, then a real agent enrolls with the code;
   await expect(page.getByTestId('enroll-code')).toHaveCount(0);
   expect((await srv.audit()).filter((e) => e.action === 'enrollment_code.create')).toEqual([]);
 
-  await page.getByLabel('顧客', { exact: true }).first().selectOption(customer);
+  await pickCustomer(page, 'enroll-customer', '機器テスト商事', '機器テスト');
   await page.getByLabel('有効時間 (時間)').fill('2');
   await page.getByRole('button', { name: '登録コードを作る' }).click();
   const code = (await page.getByTestId('enroll-code').textContent())!.trim();
   expect(code).toMatch(/^[0-9A-Z-]{6,}$/);
+  // The code is the picked customer's.
+  const made = (await srv.audit()).filter((e) => e.action === 'enrollment_code.create') as unknown as { customer_id: string }[];
+  expect(made.map((e) => e.customer_id)).toEqual([customer]);
   const agentCmd = (await page.getByTestId('cmd-agent').textContent())!;
   expect(agentCmd).toContain(`mimamori-agent enroll --server ${srv.url} --code ${code}`);
   expect(await page.getByTestId('cmd-sensor').textContent()).toContain(`mimamori-sensor enroll --server ${srv.url} --code ${code}`);
@@ -84,7 +87,7 @@ test('with packages in the device repository, the lines install from it and enro
 
   await login(page, srv, 'analyst@example.jp', PASSWORD);
   await page.goto(`${srv.url}/devices`);
-  await page.getByLabel('顧客', { exact: true }).first().selectOption(customer);
+  await pickCustomer(page, 'enroll-customer', '機器テスト商事', '機器テスト');
   await page.getByRole('button', { name: '登録コードを作る' }).click();
   const code = (await page.getByTestId('enroll-code').textContent())!.trim();
   await expect(page.getByTestId('repo-fingerprint')).toHaveText(fpr);

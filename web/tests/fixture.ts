@@ -211,3 +211,25 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   await page.evaluate(() => localStorage.setItem('mm_lang', 'ja'));
   await page.reload();
 }
+
+/**
+ * Chooses a customer in a customer picker (components/CustomerPicker) as a person would: types
+ * part of the name, waits for the server's answer, then ↓ to it and Enter (keyboard only).
+ * An empty `name` chooses "all customers" (the picker's first choice when it has one).
+ */
+export async function pickCustomer(page: Page, id: string, name: string, typed = name): Promise<void> {
+  const box = page.locator(`#${id}`);
+  await box.click();
+  await box.fill(typed);
+  const list = page.locator(`#${id}-list`);
+  await expect(list).toHaveAttribute('data-query', typed.trim());
+  const options = list.locator('[data-customer-option]');
+  const wanted = name ? options.filter({ hasText: name }).first() : list.locator('[data-customer-option=""]');
+  await expect(wanted).toBeVisible();
+  const all = await options.evaluateAll((els) => els.map((e) => e.getAttribute('id')));
+  const target = await wanted.getAttribute('id');
+  for (let i = 0; i <= all.indexOf(target); i++) await box.press('ArrowDown');
+  await expect(box).toHaveAttribute('aria-activedescendant', target!);
+  await box.press('Enter');
+  await expect(list).toHaveCount(0);
+}

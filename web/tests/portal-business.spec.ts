@@ -6,7 +6,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { expectAccessible, login, PASSWORD, screenshots, TestServer } from './fixture';
+import { ARTIFACTS, expectAccessible, login, PASSWORD, screenshots, TestServer } from './fixture';
 
 let srv: TestServer;
 let a = '';
@@ -224,4 +224,59 @@ test('subsidy: prefilled from the own plan, the API\'s numbers at the lower boun
   await page.getByRole('button', { name: '計算する' }).click();
   await expect(page.locator('#ps-year-error')).toHaveText('半角の整数で入力してください');
   await expectAccessible(page, 'portal-subsidy-errors');
+});
+
+/** On the page as it is: no horizontal scroll, and `action` within the screen's width once scrolled to. */
+async function fitsPhone(page: Page, action: ReturnType<Page['locator']>): Promise<void> {
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await action.scrollIntoViewIfNeeded();
+  await expect(action).toBeInViewport({ ratio: 1 });
+  const box = (await action.boundingBox())!;
+  expect(box.x).toBeGreaterThanOrEqual(0);
+  expect(box.x + box.width).toBeLessThanOrEqual(390);
+  // A thumb-sized target.
+  expect(box.height).toBeGreaterThanOrEqual(24);
+}
+
+test('on a phone (390×844): contract, reports and subsidy fit the screen, their main action in reach, axe clean', async ({ browser }) => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, ignoreHTTPSErrors: true, locale: 'ja-JP', isMobile: true, hasTouch: true });
+  const page = await ctx.newPage();
+  try {
+    await login(page, srv, 'owner@a.example.jp', PASSWORD);
+
+    // The contract: the whole card readable; its way to the subsidy calculator is the next step.
+    await page.goto(`${srv.url}/portal/contract`);
+    await expect(page.locator('[data-contract]')).toHaveCount(1);
+    await fitsPhone(page, page.getByRole('link', { name: 'このプランで IT導入補助金がいくら使えるか計算する' }));
+    await expectAccessible(page, 'portal-contract-phone');
+    await page.screenshot({ path: `${ARTIFACTS}/screenshots/portal-contract-phone.png`, fullPage: true });
+
+    // Reports: the newest month's PDF is a tap away, and downloads.
+    await page.goto(`${srv.url}/portal/reports`);
+    const first = page.locator('#portal-reports tbody tr').first().getByRole('link');
+    await expect(first).toBeVisible();
+    await fitsPhone(page, first);
+    const [download] = await Promise.all([page.waitForEvent('download'), first.tap()]);
+    expect(download.suggestedFilename()).toBe(`mimamori-report-${a}-${monthBack(1)}.pdf`);
+    await expectAccessible(page, 'portal-reports-phone');
+    await page.screenshot({ path: `${ARTIFACTS}/screenshots/portal-reports-phone.png`, fullPage: true });
+
+    // Subsidy: every field and 計算する fit; a tap computes (¥50,000 at the own plan's figures).
+    await page.goto(`${srv.url}/portal/subsidy`);
+    await expect(page.locator('#subsidy-result')).toHaveAttribute('data-outcome', 'within_bounds');
+    for (const label of ['申請する年', '月額の基本料金 (円)', '1台あたりの月額 (円)', '台数', '初期費用 (円)', '利用する月数']) {
+      const box = (await page.getByLabel(label, { exact: true }).boundingBox())!;
+      expect(box.x + box.width, label).toBeLessThanOrEqual(390);
+    }
+    const calc = page.getByRole('button', { name: '計算する' });
+    await fitsPhone(page, calc);
+    await page.getByLabel('台数', { exact: true }).fill('3');
+    await calc.tap();
+    await expect(page.locator('#subsidy-result [data-value="eligible_cost"]')).toHaveAttribute('data-amount', String((2000 + 500 * 3) * 24 + 28000));
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await expectAccessible(page, 'portal-subsidy-phone');
+    await page.screenshot({ path: `${ARTIFACTS}/screenshots/portal-subsidy-phone.png`, fullPage: true });
+  } finally {
+    await ctx.close();
+  }
 });

@@ -2,7 +2,7 @@
 // Japanese that send nothing), stops and restores a login, ends a user's sessions and sets a new
 // password; an analyst adds customer users only; a technician has no such screen.
 import { expect, request, test } from '@playwright/test';
-import { ADMIN, expectAccessible, login, PASSWORD, screenshots, TestServer } from './fixture';
+import { ADMIN, expectAccessible, login, PASSWORD, pickCustomer, screenshots, TestServer } from './fixture';
 
 let srv: TestServer;
 
@@ -56,7 +56,7 @@ test('the provider admin adds a customer and users, stops a login, ends sessions
   await page.getByLabel('名前', { exact: true }).fill('工場 太郎');
   await page.getByLabel('メールアドレス').fill('taro@new.example.jp');
   await page.getByLabel('最初のパスワード (12文字以上)').fill('taro first password');
-  await page.locator('#nu-customer').selectOption({ label: '新規工業' });
+  await pickCustomer(page, 'nu-customer', '新規工業', '新規');
   await add.click();
   const taro = page.locator('tr[data-user="taro@new.example.jp"]');
   await expect(taro).toContainText('新規工業');
@@ -101,6 +101,37 @@ test('the provider admin adds a customer and users, stops a login, ends sessions
   expect(await loginStatus('desk@example.jp', 'the reset password 9')).toBe(200);
   // No buttons on one's own row.
   await expect(page.locator(`tr[data-user="${ADMIN.email}"] button`)).toHaveCount(0);
+});
+
+test('the provider admin finds a customer by typing and changes its prefecture; a bad one is refused beside the field', async ({ page }) => {
+  await login(page, srv, ADMIN.email, ADMIN.password);
+  await page.goto(`${srv.url}/users`);
+  // The picker searches the server as one types (GET /api/v1/customers?q=), keyboard only.
+  const searched: string[] = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/api/v1/customers' && u.searchParams.has('q')) searched.push(u.searchParams.get('q')!);
+  });
+  await pickCustomer(page, 'us-customer', '既存商事', '既存');
+  expect(searched).toContain('既存');
+  await expect(page).toHaveURL(/customer_id=cus_/);
+  const box = page.getByLabel('都道府県');
+  await expect(box).toHaveValue('');
+  await box.fill('大阪');
+  await page.getByRole('button', { name: '都道府県を保存' }).click();
+  await expect(page.locator('#cu-prefecture-error')).toContainText("member 'prefecture'");
+  await box.fill('大阪府');
+  await page.getByRole('button', { name: '都道府県を保存' }).click();
+  await expect(page.getByText('都道府県を保存しました')).toBeVisible();
+  const id = new URL(page.url()).searchParams.get('customer_id')!;
+  const admin = await srv.client();
+  expect((await (await admin.api.get(`/api/v1/customers/${id}`)).json()).prefecture).toBe('大阪府');
+  await admin.api.dispose();
+  await expectAccessible(page, 'users-prefecture');
+  // Back to every customer: the picker's "all" choice.
+  await pickCustomer(page, 'us-customer', '', '');
+  await expect(page).toHaveURL(/\/users$/);
+  await expect(box).toHaveCount(0);
 });
 
 test('an analyst adds customer users only and changes no login', async ({ page }) => {

@@ -89,6 +89,8 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/customers", Auth::kUser, h_list_customers, "List customers"},
       {"POST", "/api/v1/customers", Auth::kUser, h_create_customer, "Create a customer"},
       {"GET", "/api/v1/customers/{id}", Auth::kUser, h_get_customer, "One customer"},
+      {"PATCH", "/api/v1/customers/{id}", Auth::kUser, h_patch_customer,
+       "Change a customer's prefecture (provider_admin)"},
       {"GET", "/api/v1/customers/{id}/sites", Auth::kUser, h_list_sites, "Sites of a customer"},
       {"GET", "/api/v1/customers/{id}/aggregates", Auth::kUser, h_customer_aggregates,
        "Hourly aggregates of a customer (events by type, alerts by category, bytes, top talkers "

@@ -170,6 +170,7 @@ void h_enable_user(Call&);
 void h_reset_password(Call&);
 void h_list_customers(Call&);
 void h_create_customer(Call&);
+void h_patch_customer(Call&);
 void h_get_customer(Call&);
 void h_customer_aggregates(Call&);
 void h_list_sites(Call&);

@@ -7,7 +7,7 @@ namespace mimamori::server {
 void h_list_customers(Call& call) {
   const int64_t limit = query_int(call.req, "limit", 100),
                 offset = query_int(call.req, "offset", 0);
-  auto c = call.store->list_customers(call.principal, limit, offset);
+  auto c = call.store->list_customers(call.principal, limit, offset, call.req.query_param("q"));
   if (!c.ok()) return call.error(c.error());
   call.json(200, list_json(*c, limit, offset));
 }
@@ -26,6 +26,24 @@ void h_create_customer(Call& call) {
 
 void h_get_customer(Call& call) {
   auto c = call.store->get_customer(call.principal, call.param("id"));
+  if (!c.ok()) return call.error(c.error());
+  call.json(200, to_text(to_json(*c)));
+}
+
+void h_patch_customer(Call& call) {
+  auto o = read_json_object(call);
+  if (!o) return;
+  for (const auto& [key, value] : *o) {
+    if (key != "prefecture") {
+      return call.error(400, fmt::format("member '{}' cannot be changed (only 'prefecture')",
+                                         std::string_view(key)));
+    }
+  }
+  if (!o->contains("prefecture")) return call.error(400, "member 'prefecture' is missing");
+  std::string err;
+  std::string prefecture = get_string(*o, "prefecture", &err);
+  if (!err.empty()) return call.error(400, err);
+  auto c = call.store->set_customer_prefecture(call.principal, call.param("id"), prefecture);
   if (!c.ok()) return call.error(c.error());
   call.json(200, to_text(to_json(*c)));
 }

@@ -332,6 +332,21 @@ const std::vector<Migration>& migrations() {
            // One of the 47 prefectures (東京都 …); '' when not recorded.
            "ALTER TABLE customers ADD COLUMN prefecture TEXT NOT NULL DEFAULT ''",
        }},
+      {16,
+       "console listings at a provider's scale: customers by name, devices by customer and host "
+       "name, one customer's alerts newest first, each read in its index's order",
+       {
+           // The customer list and picker (ORDER BY name, id) without sorting every customer.
+           "CREATE INDEX customers_name ON customers(name, id)",
+           // The device list (ORDER BY customer_id, hostname, id), all or one customer's; it
+           // serves whatever devices_customer served.
+           "CREATE INDEX devices_order ON devices(customer_id, hostname, id)",
+           "DROP INDEX devices_customer",
+           // One customer's newest alerts (ORDER BY last_seen DESC, id) with no sort of the
+           // customer's ties; it serves whatever alerts_customer_seen served.
+           "CREATE INDEX alerts_customer_newest ON alerts(customer_id, last_seen DESC, id)",
+           "DROP INDEX alerts_customer_seen",
+       }},
   };
   return kMigrations;
 }

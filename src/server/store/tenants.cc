@@ -86,18 +86,35 @@ Result<Customer> Store::create_customer(const Principal& p, std::string_view nam
 }
 
 Result<std::vector<Customer>> Store::list_customers(const Principal& p, int64_t limit,
-                                                    int64_t offset) {
+                                                    int64_t offset, std::string_view q) {
   if (p.is_device) return core::make_error_code(403, "devices cannot list customers");
-  std::string scope = is_provider_role(p.role) || p.is_system ? "" : p.customer_id;
+  // Only the filters given go into the SQL, so that the page is read in the order of the
+  // index customers_name (a condition like ($1 = '' OR id = $1) keeps the planners from it).
+  std::string where;
+  std::vector<SqlParam> params;
+  if (!is_provider_role(p.role) && !p.is_system) {
+    params.push_back(sp(p.customer_id));
+    where = " WHERE id = $1";
+  }
+  if (!q.empty()) {
+    // A substring of the name (ASCII letters in any case) or of the id; % _ \ match themselves.
+    std::string pattern = "%";
+    for (char ch : q) {
+      if (ch == '%' || ch == '_' || ch == '\\') pattern += '\\';
+      pattern += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+    }
+    pattern += '%';
+    params.push_back(sp(pattern));
+    where += fmt::format("{} (LOWER(name) LIKE ${} ESCAPE '\\' OR id LIKE ${} ESCAPE '\\')",
+                         where.empty() ? " WHERE" : " AND", params.size(), params.size());
+  }
   std::vector<Customer> out;
   auto st = transact(false, [&](SqlTx& tx) -> Status {
-    auto r = tx.q(
-        "SELECT id, name, created_at, prefecture FROM customers WHERE ($1 = '' OR id = $1) "
-        "ORDER BY "
-        "name, id" +
-            page_sql(limit, offset),
-        {sp(scope)});
+    auto r = tx.query("SELECT id, name, created_at, prefecture FROM customers" + where +
+                          " ORDER BY name, id" + page_sql(limit, offset),
+                      params);
     if (!r.ok()) return r.error();
+    out.reserve(r->size());
     for (size_t i = 0; i < r->size(); ++i) {
       out.push_back(Customer{r->str(i, 0), r->str(i, 1), r->i64(i, 2), r->str(i, 3)});
     }
@@ -127,12 +144,17 @@ Result<Customer> Store::get_customer(const Principal& p, std::string_view id) {
 Result<Customer> Store::set_customer_prefecture(const Principal& p, std::string_view id,
                                                 std::string_view prefecture) {
   if (!p.is_system && p.role != Role::kProviderAdmin) {
+    // A customer role must not learn whether another customer exists: 404 (audited by allow).
+    if (!is_provider_role(p.role) && id != p.customer_id) {
+      return allow(p, id, true, "customer.prefecture", "customer", id).error();
+    }
     (void)audit(p, "customer.prefecture", "customer", id, {}, {}, {}, "denied");
     return core::make_error_code(403, "only a provider_admin sets a customer's prefecture");
   }
   if (!prefecture.empty() && !is_prefecture(prefecture)) {
     return core::make_error_code(
-        400, "prefecture '{}' is not one of the 47 prefectures (e.g. 東京都)", prefecture);
+        400, "member 'prefecture': '{}' is not one of the 47 prefectures (e.g. 東京都)",
+        prefecture);
   }
   std::optional<Customer> c;
   auto st = transact(true, [&](SqlTx& tx) -> Status {
@@ -352,13 +374,17 @@ Result<std::vector<Device>> Store::list_devices(const Principal& p, std::string_
       return a.error();
     }
   }
+  // Read in the order of the index devices_order; the customer only when one is given.
   std::vector<Device> out;
   auto st = transact(false, [&](SqlTx& tx) -> Status {
-    auto r = tx.q(fmt::format("SELECT {} FROM devices WHERE ($1 = '' OR customer_id = $1) ORDER "
-                              "BY customer_id, hostname, id{}",
-                              kDeviceColumns, page_sql(limit, offset)),
-                  {sp(customer_id)});
+    std::vector<SqlParam> params;
+    if (!customer_id.empty()) params.push_back(sp(customer_id));
+    auto r = tx.query(
+        fmt::format("SELECT {} FROM devices{} ORDER BY customer_id, hostname, id{}", kDeviceColumns,
+                    customer_id.empty() ? "" : " WHERE customer_id = $1", page_sql(limit, offset)),
+        params);
     if (!r.ok()) return r.error();
+    out.reserve(r->size());
     for (size_t i = 0; i < r->size(); ++i) out.push_back(device_from(*r, i));
     return {};
   });

@@ -255,6 +255,12 @@ class RoleTableServer : public ::testing::TestWithParam<std::string> {
                           {},
                           false};
              }},
+            {"PATCH /api/v1/customers/{id}",
+             [](auto&, Tenant& t, int n) {
+               return Req{
+                   "PATCH", "/api/v1/customers/" + t.customer,
+                   json::serialize(json::object{{"prefecture", n % 2 == 0 ? "大阪府" : "東京都"}})};
+             }},
             {"GET /api/v1/customers/{id}",
              [](auto&, Tenant& t, int) {
                return Req{"GET", "/api/v1/customers/" + t.customer, ""};

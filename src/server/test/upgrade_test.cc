@@ -396,6 +396,11 @@ const std::map<int64_t, std::string>& undo() {
       {15,
        "ALTER TABLE customers DROP COLUMN prefecture; DELETE FROM schema_migrations WHERE "
        "version = 15;"},
+      {16,
+       "CREATE INDEX alerts_customer_seen ON alerts(customer_id, last_seen); DROP INDEX "
+       "alerts_customer_newest; CREATE INDEX devices_customer ON devices(customer_id); DROP INDEX "
+       "devices_order; DROP INDEX customers_name; DELETE FROM schema_migrations WHERE version = "
+       "16;"},
   };
   return kUndo;
 }

@@ -728,4 +728,12 @@ export const en: Record<keyof typeof ja, string> = {
   'ps.below': 'The subsidy would be {computed}, under the lower bound of {lower}: nothing is granted.',
   'ps.capped': 'The subsidy of {computed} is capped at the upper bound of {upper}.',
   'ps.note': 'Amounts exclude consumption tax. The actual subsidy depends on approval.',
+  'picker.customer.placeholder': 'Search by customer name or ID',
+  'picker.customer.list': 'Matching customers',
+  'picker.customer.none': 'No matching customer',
+  'picker.customer.more': 'There are more: keep typing the name',
+  'customers.prefecture': 'Prefecture',
+  'customers.prefecture.none': '(not recorded)',
+  'customers.prefecture.save': 'Save prefecture',
+  'customers.prefecture.saved': 'Prefecture saved',
 };

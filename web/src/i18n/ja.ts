@@ -727,4 +727,12 @@ export const ja = {
   'ps.below': '計算上の補助額 {computed} が下限 {lower} に届かないため、補助は受けられません。',
   'ps.capped': '計算上の補助額 {computed} は上限 {upper} までに抑えられます。',
   'ps.note': '金額はすべて税抜です。実際の補助額は採択と交付決定によります。',
+  'picker.customer.placeholder': '顧客名または ID で検索',
+  'picker.customer.list': '顧客の候補',
+  'picker.customer.none': '該当する顧客はありません',
+  'picker.customer.more': 'ほかにもあります。名前を続けて入力してください',
+  'customers.prefecture': '都道府県',
+  'customers.prefecture.none': '(未登録)',
+  'customers.prefecture.save': '都道府県を保存',
+  'customers.prefecture.saved': '都道府県を保存しました',
 };

@@ -2,7 +2,8 @@
 // actor, action, outcome) kept in the address and pages of 50. Provider roles see every
 // customer's entries; a customer admin sees their organisation's (the server decides).
 import { useState } from 'preact/hooks';
-import { get, getAll, isProvider, type Customer, type Page as ApiPage } from '../api';
+import { get, isProvider, type Page as ApiPage } from '../api';
+import { CustomerPicker, useCustomerNames } from '../components/CustomerPicker';
 import { t } from '../i18n';
 import { navigate, useLocation } from '../router';
 import { currentUser } from '../session';
@@ -37,14 +38,13 @@ export function Audit() {
   const key = JSON.stringify(f);
   const me = currentUser();
   const provider = !!me && isProvider(me.role);
-  const customers = useLoad(() => (provider ? getAll<Customer>('/api/v1/customers') : Promise.resolve([])), [provider]);
   const list = useLoad(() => {
     const p = new URLSearchParams({ limit: String(PAGE), offset: String(f.page * PAGE) });
     for (const k of ['customer_id', 'actor', 'action', 'outcome'] as const) if (f[k]) p.set(k, f[k]);
     return get<ApiPage<AuditEntry>>(`/api/v1/audit?${p}`);
   }, [key]);
   const [draft, setDraft] = useState({ actor: f.actor, action: f.action });
-  const names = new Map((customers.data ?? []).map((c) => [c.id, c.name]));
+  const names = useCustomerNames(provider ? (list.data?.items ?? []).map((e) => e.customer_id) : []);
 
   function go(next: Partial<typeof f>) {
     const all = { ...f, page: 0, ...next };
@@ -66,14 +66,7 @@ export function Audit() {
         {provider && (
           <div class="filter">
             <label for="a-customer">{t('queue.customer')}</label>
-            <select id="a-customer" value={f.customer_id} onChange={(e) => go({ customer_id: (e.target as HTMLSelectElement).value })}>
-              <option value="">{t('common.all')}</option>
-              {(customers.data ?? []).map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
+            <CustomerPicker id="a-customer" allowAll value={f.customer_id} onChange={(id) => go({ customer_id: id })} />
           </div>
         )}
         <div class="filter">

@@ -2,7 +2,8 @@
 // estimate), monthly reports (pick a customer and a month, download the PDF), IPA statistics (the
 // table and its CSV) and the registration self-check.
 import { useState } from 'preact/hooks';
-import { api, get, getAll, post, type Customer } from '../api';
+import { api, get, post } from '../api';
+import { CustomerPicker, namesOf } from '../components/CustomerPicker';
 import { lang, t } from '../i18n';
 import { DataTable } from '../table';
 import { Card, ErrorBox, Loading, Page, useLoad } from '../ui';
@@ -58,15 +59,13 @@ async function estimate(plan: Plan, c: Contract): Promise<Subsidy | string> {
 
 export function Contracts() {
   const [customer, setCustomer] = useState('');
-  const customers = useLoad(() => getAll<Customer>('/api/v1/customers'), []);
   const rows = useLoad(async () => {
-    const [plans, list, cs] = await Promise.all([
+    const [plans, list] = await Promise.all([
       get<{ items: Plan[] }>('/api/v1/plans'),
       get<{ items: Contract[] }>(`/api/v1/contracts${customer ? `?customer_id=${encodeURIComponent(customer)}` : ''}`),
-      getAll<Customer>('/api/v1/customers'),
     ]);
     const byPlan = new Map(plans.items.map((p) => [p.id, p]));
-    const names = new Map(cs.map((c) => [c.id, c.name]));
+    const names = await namesOf(list.items.map((c) => c.customer_id));
     // One estimate per plan, size and year: a thousand contracts on a few plans ask a few times.
     const memo = new Map<string, Promise<Subsidy | string>>();
     return Promise.all(
@@ -89,14 +88,7 @@ export function Contracts() {
         <div class="filters">
           <div class="filter">
             <label for="c-customer">{t('queue.customer')}</label>
-            <select id="c-customer" value={customer} onChange={(e) => setCustomer((e.target as HTMLSelectElement).value)}>
-              <option value="">{t('common.all')}</option>
-              {(customers.data ?? []).map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
+            <CustomerPicker id="c-customer" allowAll value={customer} onChange={setCustomer} />
           </div>
         </div>
         <ErrorBox error={rows.error} />
@@ -146,25 +138,17 @@ function lastMonth(): string {
 }
 
 export function Reports() {
-  const customers = useLoad(() => getAll<Customer>('/api/v1/customers'), []);
   const [customer, setCustomer] = useState('');
   const [month, setMonth] = useState(lastMonth());
-  const chosen = customer || customers.data?.[0]?.id || '';
+  const chosen = customer;
   const href = chosen && /^\d{4}-\d{2}$/.test(month) ? `/api/v1/customers/${encodeURIComponent(chosen)}/reports/${month}` : '';
   return (
     <Page title={t('reports.title')}>
       <Card title={t('reports.pick')}>
-        <ErrorBox error={customers.error} />
         <div class="filters">
           <div class="filter">
             <label for="r-customer">{t('queue.customer')}</label>
-            <select id="r-customer" value={chosen} onChange={(e) => setCustomer((e.target as HTMLSelectElement).value)}>
-              {(customers.data ?? []).map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
+            <CustomerPicker id="r-customer" value={chosen} onChange={setCustomer} />
           </div>
           <div class="filter">
             <label for="r-month">{t('reports.month')}</label>

@@ -4,7 +4,8 @@
 // portal's お問い合わせ page (ask, own tickets, the public FAQ). Every value from a customer or a
 // mail is rendered as text (never as HTML).
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, get, getAll, isProvider, post, type Customer, type User } from '../api';
+import { api, get, getAll, isProvider, post, type User } from '../api';
+import { useCustomerNames } from '../components/CustomerPicker';
 import { t, type MessageKey } from '../i18n';
 import { DESK_CATEGORIES } from '../i18n/desk';
 import { navigate, useLocation } from '../router';
@@ -146,7 +147,6 @@ export function DeskList() {
   };
   const key = JSON.stringify(filters);
   const me = currentUser();
-  const customers = useLoad(() => getAll<Customer>('/api/v1/customers'), []);
   const staff = useLoad(async () => (await getAll<User>('/api/v1/users')).filter((u) => isProvider(u.role)), []);
   const list = useLoad(() => {
     const p = new URLSearchParams({ limit: '1000' });
@@ -159,7 +159,7 @@ export function DeskList() {
     const id = window.setInterval(() => list.reload(), 15_000);
     return () => clearInterval(id);
   }, [key]);
-  const names = useMemo(() => new Map((customers.data ?? []).map((c) => [c.id, c.name])), [customers.data]);
+  const names = useCustomerNames((list.data?.items ?? []).map((x) => x.customer_id));
   const people = useMemo(() => new Map((staff.data ?? []).map((u) => [u.id, u.email])), [staff.data]);
   const rows = useMemo(() => {
     let xs = list.data?.items ?? [];

@@ -1,7 +1,8 @@
 // Devices: the list (kind, version, last heartbeat, what the server has acknowledged, watched or
 // silent), enrolment (a code and the one-line install commands) and revocation.
 import { useState } from 'preact/hooks';
-import { get, getAll, post, type Customer, type Device, type DevicePackages, type Page as ApiPage } from '../api';
+import { get, post, type Device, type DevicePackages, type Page as ApiPage } from '../api';
+import { CustomerPicker, useCustomerNames } from '../components/CustomerPicker';
 import { isSilent } from '../health';
 import { t, tv } from '../i18n';
 import { navigate, useLocation } from '../router';
@@ -26,14 +27,13 @@ export function Devices() {
   const loc = useLocation();
   const customer = loc.searchParams.get('customer_id') ?? '';
   const page = Number(loc.searchParams.get('page') ?? '0') || 0;
-  const customers = useLoad(() => getAll<Customer>('/api/v1/customers'), []);
   const list = useLoad(() => {
     const p = new URLSearchParams({ limit: String(PAGE), offset: String(page * PAGE) });
     if (customer) p.set('customer_id', customer);
     return get<ApiPage<Device>>(`/api/v1/devices?${p}`);
   }, [customer, page]);
   const [error, setError] = useState<unknown>(null);
-  const names = new Map((customers.data ?? []).map((c) => [c.id, c.name]));
+  const names = useCustomerNames((list.data?.items ?? []).map((d) => d.customer_id));
 
   async function revoke(d: Device) {
     if (!window.confirm(t('device.revoke.confirm', { name: d.hostname }))) return;
@@ -55,19 +55,12 @@ export function Devices() {
 
   return (
     <Page title={t('devices.title')}>
-      <Enroll customers={customers.data ?? []} initial={customer} />
+      <Enroll initial={customer} />
       <Card title={t('devices.list')}>
         <div class="filters">
           <div class="filter">
             <label for="d-customer">{t('queue.customer')}</label>
-            <select id="d-customer" value={customer} onChange={(e) => go((e.target as HTMLSelectElement).value, 0)}>
-              <option value="">{t('common.all')}</option>
-              {(customers.data ?? []).map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
+            <CustomerPicker id="d-customer" allowAll value={customer} onChange={(c) => go(c, 0)} />
           </div>
         </div>
         <ErrorBox error={error ?? list.error} />
@@ -135,7 +128,7 @@ export function Devices() {
   );
 }
 
-function Enroll({ customers, initial }: { customers: Customer[]; initial: string }) {
+function Enroll({ initial }: { initial: string }) {
   const [customer, setCustomer] = useState(initial);
   const [hours, setHours] = useState('24');
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -165,14 +158,7 @@ function Enroll({ customers, initial }: { customers: Customer[]; initial: string
     <Card title={t('enroll.title')}>
       <form class="inline-form" onSubmit={submit} noValidate>
         <Field id="enroll-customer" label={t('queue.customer')} error={errors.customer}>
-          <select id="enroll-customer" value={customer} aria-invalid={!!errors.customer} onChange={(e) => setCustomer((e.target as HTMLSelectElement).value)}>
-            <option value="">{t('enroll.choose')}</option>
-            {customers.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
+          <CustomerPicker id="enroll-customer" value={customer} describedBy={errors.customer ? 'enroll-customer-error' : undefined} onChange={setCustomer} />
         </Field>
         <Field id="enroll-hours" label={t('enroll.hours')} error={errors.hours}>
           <input id="enroll-hours" inputMode="numeric" value={hours} aria-invalid={!!errors.hours} onInput={(e) => setHours((e.target as HTMLInputElement).value)} />

@@ -2,7 +2,8 @@
 // provider admin) and the claim of an incident (cost lines, the computed amounts, status, the
 // PDF package); in the portal, the customer's policy summary and what they still pay.
 import { useState } from 'preact/hooks';
-import { ApiError, api, get, getAll, post, type Customer } from '../api';
+import { ApiError, api, get, getAll, post } from '../api';
+import { namesOf } from '../components/CustomerPicker';
 import { t, type MessageKey } from '../i18n';
 import { currentUser } from '../session';
 import { jst } from '../time';
@@ -84,8 +85,8 @@ function itemName(k: CoverageKey): string {
 
 export function InsuranceScreen() {
   const d = useLoad(async () => {
-    const [contracts, customers] = await Promise.all([getAll<Contract>('/api/v1/contracts'), getAll<Customer>('/api/v1/customers')]);
-    return { contracts, names: new Map(customers.map((c) => [c.id, c.name])) };
+    const contracts = await getAll<Contract>('/api/v1/contracts');
+    return { contracts, names: await namesOf(contracts.map((c) => c.customer_id)) };
   }, []);
   if (!d.data) return d.error ? <ErrorBox error={d.error} /> : <Loading />;
   return (

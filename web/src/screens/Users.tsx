@@ -3,7 +3,8 @@
 // provider admin any role, an analyst customer roles), stopping and restoring a login, ending a
 // user's sessions and setting a new password (provider admin). The server checks every role.
 import { useState } from 'preact/hooks';
-import { ApiError, getAll, post, type Customer, type Role, type User } from '../api';
+import { ApiError, api, get, getAll, post, type Customer, type Role, type User } from '../api';
+import { CustomerPicker, useCustomerNames } from '../components/CustomerPicker';
 import { t, tv } from '../i18n';
 import { navigate, useLocation } from '../router';
 import { currentUser } from '../session';
@@ -19,11 +20,10 @@ export function Users() {
   const filter = loc.searchParams.get('customer_id') ?? '';
   const me = currentUser();
   const admin = me?.role === 'provider_admin';
-  const customers = useLoad(() => getAll<Customer>('/api/v1/customers'), []);
   const users = useLoad(() => getAll<User>(`/api/v1/users${filter ? `?customer_id=${encodeURIComponent(filter)}` : ''}`), [filter]);
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const names = new Map((customers.data ?? []).map((c) => [c.id, c.name]));
+  const names = useCustomerNames((users.data ?? []).map((u) => u.customer_id ?? ''));
 
   async function act(u: User, action: 'disable' | 'enable' | 'sessions/revoke') {
     if (action === 'disable' && !window.confirm(t('settings.user.disable.confirm', { email: u.email }))) return;
@@ -40,29 +40,21 @@ export function Users() {
 
   return (
     <Page title={t('users.title')}>
-      {admin && <NewCustomer onAdded={customers.reload} />}
-      <NewUser customers={customers.data ?? []} admin={admin} onAdded={users.reload} />
+      {admin && <NewCustomer />}
+      <NewUser admin={admin} onAdded={users.reload} />
       <Card title={t('users.list')}>
         <div class="filters">
           <div class="filter">
             <label for="us-customer">{t('queue.customer')}</label>
-            <select
+            <CustomerPicker
               id="us-customer"
+              allowAll
               value={filter}
-              onChange={(e) => {
-                const v = (e.target as HTMLSelectElement).value;
-                navigate(`/users${v ? `?customer_id=${encodeURIComponent(v)}` : ''}`, true);
-              }}
-            >
-              <option value="">{t('common.all')}</option>
-              {(customers.data ?? []).map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
+              onChange={(v) => navigate(`/users${v ? `?customer_id=${encodeURIComponent(v)}` : ''}`, true)}
+            />
           </div>
         </div>
+        {filter && <Prefecture key={filter} customer={filter} admin={admin} />}
         {notice && (
           <p class="notice" role="status">
             {notice}
@@ -138,7 +130,7 @@ export function Users() {
   );
 }
 
-function NewCustomer({ onAdded }: { onAdded: () => void }) {
+function NewCustomer() {
   const [name, setName] = useState('');
   const [invalid, setInvalid] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -157,7 +149,6 @@ function NewCustomer({ onAdded }: { onAdded: () => void }) {
       await post('/api/v1/customers', { name: name.trim() });
       setDone(t('users.customer.added', { name: name.trim() }));
       setName('');
-      onAdded();
     } catch (x) {
       setError(x);
     }
@@ -189,7 +180,7 @@ function NewCustomer({ onAdded }: { onAdded: () => void }) {
   );
 }
 
-function NewUser({ customers, admin, onAdded }: { customers: Customer[]; admin: boolean; onAdded: () => void }) {
+function NewUser({ admin, onAdded }: { admin: boolean; onAdded: () => void }) {
   const roles = admin ? [...PROVIDER_ROLES, ...CUSTOMER_ROLES] : CUSTOMER_ROLES;
   const [v, setV] = useState({ name: '', email: '', password: '', role: 'customer_user', customer_id: '' });
   const [errs, setErrs] = useState<Record<string, string>>({});
@@ -261,20 +252,13 @@ function NewUser({ customers, admin, onAdded }: { customers: Customer[]; admin: 
         </Field>
         {forCustomer && (
           <Field id="nu-customer" label={t('queue.customer')} error={errs.customer_id}>
-            <select
+            <CustomerPicker
               id="nu-customer"
               value={v.customer_id}
-              aria-invalid={!!errs.customer_id}
-              aria-describedby={errs.customer_id ? 'nu-customer-error' : undefined}
-              onChange={(e) => setV((s) => ({ ...s, customer_id: (e.target as HTMLSelectElement).value }))}
-            >
-              <option value="">{t('enroll.choose')}</option>
-              {customers.map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
+              required
+              describedBy={errs.customer_id ? 'nu-customer-error' : undefined}
+              onChange={(id) => setV((s) => ({ ...s, customer_id: id }))}
+            />
           </Field>
         )}
         <button class="btn btn-primary" type="submit">
@@ -349,5 +333,65 @@ function ResetPassword({ u }: { u: User }) {
       </button>
       <ErrorBox error={error} />
     </form>
+  );
+}
+
+/** The chosen customer's prefecture (where it is served on site); the provider admin changes it. */
+function Prefecture({ customer, admin }: { customer: string; admin: boolean }) {
+  const c = useLoad(() => get<Customer>(`/api/v1/customers/${encodeURIComponent(customer)}`), [customer]);
+  const [value, setValue] = useState<string | null>(null);
+  const [invalid, setInvalid] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState(false);
+  const shown = value ?? c.data?.prefecture ?? '';
+
+  async function save(e: Event) {
+    e.preventDefault();
+    setError(null);
+    setInvalid(null);
+    setDone(false);
+    try {
+      await api<Customer>('PATCH', `/api/v1/customers/${encodeURIComponent(customer)}`, { prefecture: shown.trim() });
+      setDone(true);
+      c.reload();
+    } catch (x) {
+      if (x instanceof ApiError && x.status === 400) setInvalid(x.message);
+      else setError(x);
+    }
+  }
+
+  if (!c.data) return <ErrorBox error={c.error} />;
+  return (
+    <Card title={c.data.name}>
+      {admin ? (
+        <form class="inline-form" onSubmit={save} noValidate>
+          <Field id="cu-prefecture" label={t('customers.prefecture')} error={invalid}>
+            <input
+              id="cu-prefecture"
+              value={shown}
+              aria-invalid={!!invalid}
+              aria-describedby={invalid ? 'cu-prefecture-error' : undefined}
+              onInput={(e) => {
+                setDone(false);
+                setValue((e.target as HTMLInputElement).value);
+              }}
+            />
+          </Field>
+          <button class="btn" type="submit">
+            {t('customers.prefecture.save')}
+          </button>
+        </form>
+      ) : (
+        <p>
+          {t('customers.prefecture')}: {c.data.prefecture || t('customers.prefecture.none')}
+        </p>
+      )}
+      {done && (
+        <p class="notice" role="status">
+          {t('customers.prefecture.saved')}
+        </p>
+      )}
+      <ErrorBox error={error} />
+    </Card>
   );
 }

@@ -244,9 +244,10 @@ class Store {
   /// or empty to clear it; audited (`customer.prefecture`).
   Result<Customer> set_customer_prefecture(const Principal& p, std::string_view id,
                                            std::string_view prefecture);
-  /// Customers visible to `p`, by name; a page of `limit` (1..1000) from `offset`.
+  /// Customers visible to `p`, by name; a page of `limit` (1..1000) from `offset`. A non-empty
+  /// `q` keeps those whose name or id contains it (ASCII letters in any case).
   Result<std::vector<Customer>> list_customers(const Principal& p, int64_t limit = 1000,
-                                               int64_t offset = 0);
+                                               int64_t offset = 0, std::string_view q = {});
   Result<Customer> get_customer(const Principal& p, std::string_view id);
   Result<Site> create_site(const Principal& p, std::string_view customer_id, std::string_view name);
   Result<std::vector<Site>> list_sites(const Principal& p, std::string_view customer_id);
