@@ -2,7 +2,8 @@
 """The Windows agent's MSI (packaging/windows).
 
 1. The build's MSI read back with msiinfo/msiextract: the program, the copyright notice, the
-   configuration (never overwritten, permanent), the Sigma rules; the service (automatic start,
+   configuration (never overwritten, permanent), the Sigma rules, the state folder's
+   permissions (SYSTEM and Administrators); the service (automatic start,
    LocalSystem, `--service -c <state>\\agent.yaml`, started at install, stopped and removed at
    uninstall); the product version and the fixed upgrade code; the major-upgrade rows.
 2. Under wine, in a prefix of the test's own (a copy of the build tree's): a small MSI made by
@@ -65,6 +66,12 @@ components = {row["Component"]: row for row in table(msi, "Component")}
 check(components.get("AgentConfig", {}).get("Attributes") == "400",
       f"the configuration's component is not permanent + never overwritten: "
       f"{components.get('AgentConfig')}")
+# The state folder (credential, spool) for SYSTEM and Administrators only, not ProgramData's Users.
+locks = table(msi, "MsiLockPermissionsEx")
+check(any(row.get("LockObject") == "STATEDIR" and row.get("Table") == "CreateFolder" and
+          row.get("SDDLText") == "D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)" for row in locks) and
+      {"Directory_": "STATEDIR", "Component_": "AgentConfig"} in table(msi, "CreateFolder"),
+      f"the state folder's permissions are not locked: {locks}")
 services = table(msi, "ServiceInstall")
 svc = services[0] if services else {}
 check(svc.get("Name") == "MimamoriAgent" and svc.get("StartType") == "2"
