@@ -25,7 +25,6 @@ import sys
 import time
 
 out, msi, version, agent_exe, build_prefix, wine64, corpus = sys.argv[1:8]
-started = time.time()
 out = os.path.abspath(out)
 here = os.path.dirname(os.path.abspath(__file__))
 source = os.path.dirname(os.path.dirname(here))
@@ -209,8 +208,11 @@ config = (f"# written before the install\nagent:\n  poll_interval_ms: 100\n"
 with open(os.path.join(state, "agent.yaml"), "w") as f:
     f.write(config)
 
+# The program says the version the MSI says (kVersion in main_windows.cc, project() in CMake).
+v = wine(agent_exe, "--version")
+check(v.stdout.strip() == f"mimamori-agent {version}",
+      f"mimamori-agent.exe --version says '{v.stdout.strip()}', the MSI {version}")
 t0 = time.time()
-print(f"ready to install after {t0 - started:.1f} s")
 try:
     r = wine("msiexec", "/i", winpath(os.path.join(out, "small.msi")), "/qn")
     install_s = time.time() - t0
@@ -252,10 +254,10 @@ try:
     check(r.returncode == 0, f"the upgrade failed ({r.returncode})")
     products = wine("reg", "query",
                     r"HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall", "/s").stdout
-    versions = [line.split()[-1] for line in products.splitlines()
-                if "DisplayVersion" in line and "Mimamori" in products]
-    mimamori = [b for b in products.split("\n\n") if "Mimamori Agent" in b]
-    check(len(mimamori) == 1 and newer in mimamori[0],
+    # One block a product key; one of them is Mimamori Agent, at the newer version.
+    mimamori = [b for b in products.replace("\r", "").split("\n\n")
+                if "Mimamori Agent" in b]
+    check(len(mimamori) == 1 and f"DisplayVersion    REG_SZ    {newer}" in mimamori[0],
           f"after the upgrade, Mimamori products: {mimamori}")
     check(open(os.path.join(state, "agent.yaml")).read() == config,
           "the upgrade changed the configuration")
