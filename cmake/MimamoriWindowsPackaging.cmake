@@ -4,6 +4,10 @@
 find_program(MIMAMORI_WIXL wixl)
 set(MIMAMORI_MSI_SIGMA_RULES ${PROJECT_SOURCE_DIR}/../shared/corpus/sigma/rules/windows
     CACHE PATH "Sigma rules packaged in the MSI (installed in the agent's sigma folder)")
+# Only rules of this level or above (high: high and critical, 1,226 of SigmaHQ's 2,407 Windows
+# rules; every loaded rule costs the agent memory, see docs/windows.md); empty: all.
+set(MIMAMORI_MSI_SIGMA_LEVEL high CACHE STRING
+    "Lowest level of the Sigma rules packaged in the MSI (low, medium, high, critical; empty: all)")
 set(MIMAMORI_MSI_SIGMA_LICENSE ${PROJECT_SOURCE_DIR}/../shared/corpus/sigma/LICENSE
     CACHE FILEPATH "Licence of those rules, installed beside them")
 set(MIMAMORI_SIGN_PKCS12 "" CACHE FILEPATH
@@ -36,7 +40,7 @@ add_custom_command(OUTPUT ${MIMAMORI_AGENT_MSI}
           MIMAMORI_SIGN_PASSWORD_FILE=${MIMAMORI_SIGN_PASSWORD_FILE}
           MIMAMORI_SIGN_TIMESTAMP=${MIMAMORI_SIGN_TIMESTAMP}
           ${msi_dir}/build-msi ${MIMAMORI_AGENT_MSI} $<TARGET_FILE:mimamori-agent> ${PROJECT_VERSION}
-          ${PROJECT_BINARY_DIR}/msi "${rules}" "${rules_licence}"
+          ${PROJECT_BINARY_DIR}/msi "${rules}" "${rules_licence}" "${MIMAMORI_MSI_SIGMA_LEVEL}"
   DEPENDS mimamori-agent ${msi_dir}/build-msi ${msi_dir}/mimamori-agent.wxs ${msi_dir}/agent.yaml
           ${PROJECT_SOURCE_DIR}/packaging/debian/copyright ${rule_files}
   COMMENT "Making mimamori-agent-${PROJECT_VERSION}-x64.msi (wixl)" VERBATIM)
@@ -49,7 +53,7 @@ if(MIMAMORI_TESTS AND MIMAMORI_WINE64)
            COMMAND python3 ${PROJECT_SOURCE_DIR}/tests/windows/agent_msi.py
                    ${PROJECT_BINARY_DIR}/agent_msi ${MIMAMORI_AGENT_MSI} ${PROJECT_VERSION}
                    $<TARGET_FILE:mimamori-agent> ${MIMAMORI_WINEPREFIX} ${MIMAMORI_WINE64}
-                   ${PROJECT_SOURCE_DIR}/../shared/corpus)
+                   ${PROJECT_SOURCE_DIR}/../shared/corpus "${rules}" "${MIMAMORI_MSI_SIGMA_LEVEL}")
   set_tests_properties(windows/agent_msi PROPERTIES LABELS windows SKIP_RETURN_CODE 77
                        TIMEOUT 120 ENVIRONMENT LC_ALL=C)
   # Authenticode: the .exe and an MSI signed with a throwaway certificate made by the test.

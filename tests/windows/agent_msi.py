@@ -15,7 +15,8 @@
    refused; `msiexec /x` removes the program, the rules and the service and keeps the
    configuration and the spool.
 
-Usage: agent_msi.py OUT_DIR MSI VERSION AGENT_EXE BUILD_WINEPREFIX WINE64 CORPUS"""
+Usage: agent_msi.py OUT_DIR MSI VERSION AGENT_EXE BUILD_WINEPREFIX WINE64 CORPUS
+                   [RULES_DIR MIN_LEVEL] (what the build packaged)"""
 import filecmp
 import os
 import shutil
@@ -25,6 +26,8 @@ import sys
 import time
 
 out, msi, version, agent_exe, build_prefix, wine64, corpus = sys.argv[1:8]
+# The rules the build packaged: a folder (empty: none) and the lowest level (empty: all).
+packaged_from, min_level = (sys.argv[8:10] + ["", ""])[:2]
 out = os.path.abspath(out)
 here = os.path.dirname(os.path.abspath(__file__))
 source = os.path.dirname(os.path.dirname(here))
@@ -55,12 +58,27 @@ def table(path, name):
 files = {row["FileName"].split("|")[-1]: row for row in table(msi, "File")}
 for name in ("mimamori-agent.exe", "COPYRIGHT.txt", "agent.yaml"):
     check(name in files, f"{name} is not in the MSI's File table")
-rules_dir = os.path.join(corpus, "sigma", "rules", "windows")
+LEVELS = ["informational", "low", "medium", "high", "critical"]
+
+
+def level_of(path):
+    for line in open(path, encoding="utf-8", errors="replace"):
+        if line.startswith("level:"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
 packaged_rules = [n for n in files if n.endswith(".yml")]
-if os.path.isdir(rules_dir):
-    expected = sum(1 for _, _, fs in os.walk(rules_dir) for f in fs if f.endswith(".yml"))
-    check(len(packaged_rules) == expected,
-          f"{len(packaged_rules)} Sigma rules in the MSI, {expected} in {rules_dir}")
+expected = 0
+if packaged_from:
+    wanted = LEVELS[LEVELS.index(min_level):] if min_level else None
+    expected = sum(1 for dp, _, fs in os.walk(packaged_from) for f in fs if f.endswith(".yml")
+                   and (wanted is None or level_of(os.path.join(dp, f)) in wanted))
+check(len(packaged_rules) == expected,
+      f"{len(packaged_rules)} Sigma rules in the MSI, {expected} of level {min_level or 'any'} "
+      f"or above in '{packaged_from}'")
+check(not packaged_from or "LICENSE.Detection.Rules.md" in files,
+      "the Sigma rules' licence is not in the MSI")
 components = {row["Component"]: row for row in table(msi, "Component")}
 check(components.get("AgentConfig", {}).get("Attributes") == "400",
       f"the configuration's component is not permanent + never overwritten: "
