@@ -40,7 +40,8 @@ DWORD WINAPI on_service_control(DWORD control, DWORD, LPVOID, LPVOID) {
   return NO_ERROR;
 }
 
-// Restart on failure: after 5 s, 5 s, then 30 s; the count reset after a day. The handle needs
+// Restart on failure (a crash, or a stop with an error): after 5 s, 5 s, then 30 s; the count
+// reset after a day. The handle needs
 // SERVICE_CHANGE_CONFIG and SERVICE_START (restart actions).
 bool set_recovery_actions(SC_HANDLE svc) {
   SC_ACTION actions[3] = {
@@ -49,7 +50,10 @@ bool set_recovery_actions(SC_HANDLE svc) {
   failure.dwResetPeriod = 86400;
   failure.cActions = 3;
   failure.lpsaActions = actions;
-  return ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure) != 0;
+  // Also when the agent stops with an error (exit code not 0), not only when it crashes.
+  SERVICE_FAILURE_ACTIONS_FLAG on_error{TRUE};
+  return ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure) != 0 &&
+         ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &on_error) != 0;
 }
 
 // The MSI installs the service without recovery actions (wixl has no ServiceConfig): the
