@@ -41,8 +41,7 @@ DWORD WINAPI on_service_control(DWORD control, DWORD, LPVOID, LPVOID) {
 }
 
 // Restart on failure (a crash, or a stop with an error): after 5 s, 5 s, then 30 s; the count
-// reset after a day. The handle needs
-// SERVICE_CHANGE_CONFIG and SERVICE_START (restart actions).
+// reset after a day. The handle needs SERVICE_CHANGE_CONFIG and SERVICE_START.
 bool set_recovery_actions(SC_HANDLE svc) {
   SC_ACTION actions[3] = {
       {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000}};
@@ -50,10 +49,16 @@ bool set_recovery_actions(SC_HANDLE svc) {
   failure.dwResetPeriod = 86400;
   failure.cActions = 3;
   failure.lpsaActions = actions;
-  // Also when the agent stops with an error (exit code not 0), not only when it crashes.
+  if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure)) return false;
+  // Also when the agent stops with an error (exit code not 0), not only when it crashes (wine
+  // has no such flag: said, not fatal).
   SERVICE_FAILURE_ACTIONS_FLAG on_error{TRUE};
-  return ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure) != 0 &&
-         ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &on_error) != 0;
+  if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &on_error))
+    spdlog::info(
+        "the service is restarted after a crash, not after a stop with an error "
+        "(error {})",
+        GetLastError());
+  return true;
 }
 
 // The MSI installs the service without recovery actions (wixl has no ServiceConfig): the
