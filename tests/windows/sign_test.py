@@ -2,7 +2,8 @@
 """scripts/sign-windows: the agent's .exe and MSI signed with a throwaway code-signing
 certificate (a CA and a leaf made here with openssl, PKCS#12 with a password); `osslsigncode
 verify` with that CA passes, a byte changed after signing fails, another CA fails, signing again
-replaces the signature (one, not two), and a wrong password is refused with the reason.
+replaces the signature (one, not two), a wrong password is refused with the reason; build-msi
+with MIMAMORI_SIGN_PKCS12 signs the MSI and the program in it.
 
 Usage: sign_test.py OUT_DIR SIGN_WINDOWS AGENT_EXE MSI"""
 import os
@@ -104,6 +105,21 @@ if open("unsigned.exe", "rb").read() != open(exe, "rb").read():
 m = run(sign, "--pkcs12", "missing.p12", "unsigned.exe")
 if m.returncode == 0 or "cannot read the certificate" not in m.stderr:
     failures.append(f"a missing certificate was not reported: {m.stderr}")
+# The MSI build with a certificate configured (MIMAMORI_SIGN_PKCS12, as the windows build passes
+# it): the MSI and the program packed in it are both signed.
+build_msi = os.path.join(os.path.dirname(os.path.dirname(sign)), "packaging", "windows",
+                         "build-msi")
+b = subprocess.run([build_msi, "built.msi", exe, "0.1.0", "work"], capture_output=True, text=True,
+                   env=dict(os.environ, MIMAMORI_SIGN_PKCS12="signer.p12",
+                            MIMAMORI_SIGN_PASSWORD_FILE="password"))
+if b.returncode != 0:
+    failures.append(f"build-msi with a certificate failed: {b.stderr}")
+else:
+    subprocess.run(["msiextract", "-C", "built", "built.msi"], capture_output=True)
+    packed = os.path.join("built", "Mimamori", "Agent", "mimamori-agent.exe")
+    for f in ("built.msi", packed):
+        if not os.path.exists(f) or verify(f).returncode != 0:
+            failures.append(f"{f}: not signed by the MSI build")
 for f in failures:
     print("FAIL:", f)
 print(f"signed and verified: {len(files)} files; failures: {len(failures)}")
