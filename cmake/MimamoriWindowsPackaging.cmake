@@ -55,7 +55,7 @@ if(MIMAMORI_TESTS AND MIMAMORI_WINE64)
                    $<TARGET_FILE:mimamori-agent> ${MIMAMORI_WINEPREFIX} ${MIMAMORI_WINE64}
                    ${PROJECT_SOURCE_DIR}/../shared/corpus "${rules}" "${MIMAMORI_MSI_SIGMA_LEVEL}")
   set_tests_properties(windows/agent_msi PROPERTIES LABELS windows SKIP_RETURN_CODE 77
-                       TIMEOUT 120 ENVIRONMENT LC_ALL=C)
+                       TIMEOUT 120 ENVIRONMENT LC_ALL=C RESOURCE_LOCK wine_scm)
   # Authenticode: the .exe and an MSI signed with a throwaway certificate made by the test.
   add_test(NAME windows/sign
            COMMAND python3 ${PROJECT_SOURCE_DIR}/tests/windows/sign_test.py

@@ -264,10 +264,16 @@ def stop_service():
         time.sleep(1)
 
 
+# The build tree's registry may hold windows/agent_service's service at the moment it was copied
+# (that test installs one of the same name in the build tree's prefix): not in this prefix.
+wine("sc", "delete", "MimamoriAgent")
+
 drive_c = os.path.join(prefix, "drive_c")
 program = os.path.join(drive_c, "Program Files", "Mimamori", "Agent")
 state = os.path.join(drive_c, "ProgramData", "Mimamori", "agent")
 service_key = r"HKLM\System\CurrentControlSet\Services\MimamoriAgent"
+check(wine("reg", "query", service_key).returncode != 0,
+      "a MimamoriAgent service is registered before the install")
 os.makedirs(state)
 config = (f"# written before the install\nagent:\n  poll_interval_ms: 100\n"
           f"eventlog:\n  replay: ['{winpath(os.path.join(out, 'replay'))}']\n")
