@@ -198,12 +198,7 @@ int run_agent(const RunOptions& o) {
 }  // namespace
 
 int main() {
-  // Arguments as UTF-8 from the UTF-16 command line (argv would be in the ANSI code page).
-  int wargc = 0;
-  wchar_t** wargv = CommandLineToArgvW(GetCommandLineW(), &wargc);
-  std::vector<std::string> args;
-  for (int i = 0; i < wargc; ++i) args.push_back(narrow(wargv[i]));
-  LocalFree(wargv);
+  std::vector<std::string> args = command_line_args();
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   int argc = static_cast<int>(argv.size());

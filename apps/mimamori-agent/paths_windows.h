@@ -13,6 +13,8 @@ namespace mimamori::agent {
 
 /// UTF-16 from Windows as UTF-8.
 std::string narrow(std::wstring_view s);
+/// The program's arguments (argv[0] first) in UTF-8, read from the UTF-16 command line.
+std::vector<std::string> command_line_args();
 /// A UTF-8 path, and a path as UTF-8.
 std::filesystem::path u8path(std::string_view s);
 std::string u8(const std::filesystem::path& p);

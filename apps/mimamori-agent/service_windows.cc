@@ -42,10 +42,44 @@ DWORD WINAPI on_service_control(DWORD control, DWORD, LPVOID, LPVOID) {
   return NO_ERROR;
 }
 
+// Restart on failure (a crash, or a stop with an error): after 5 s, 5 s, then 30 s; the count
+// reset after a day. The handle needs SERVICE_CHANGE_CONFIG and SERVICE_START.
+bool set_recovery_actions(SC_HANDLE svc) {
+  SC_ACTION actions[3] = {
+      {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000}};
+  SERVICE_FAILURE_ACTIONSW failure{};
+  failure.dwResetPeriod = 86400;
+  failure.cActions = 3;
+  failure.lpsaActions = actions;
+  if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure)) return false;
+  // Also when the agent stops with an error (exit code not 0), not only when it crashes (wine
+  // has no such flag: said, not fatal).
+  SERVICE_FAILURE_ACTIONS_FLAG on_error{TRUE};
+  if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &on_error))
+    spdlog::info(
+        "the service is restarted after a crash, not after a stop with an error "
+        "(error {})",
+        GetLastError());
+  return true;
+}
+
+// The MSI installs the service without recovery actions (wixl has no ServiceConfig): the
+// service sets its own at each start, so that however it was installed, a crash restarts it.
+void set_own_recovery_actions() {
+  SC_HANDLE scm = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
+  SC_HANDLE svc =
+      scm ? OpenServiceW(scm, kServiceName, SERVICE_CHANGE_CONFIG | SERVICE_START) : nullptr;
+  if (!svc || !set_recovery_actions(svc))
+    spdlog::warn("cannot set the service's recovery actions (error {})", GetLastError());
+  if (svc) CloseServiceHandle(svc);
+  if (scm) CloseServiceHandle(scm);
+}
+
 void WINAPI service_main(DWORD, LPWSTR*) {
   g_status_handle = RegisterServiceCtrlHandlerExW(kServiceName, on_service_control, nullptr);
   if (!g_status_handle) return;
   report(SERVICE_RUNNING);
+  set_own_recovery_actions();
   try {
     g_service_rc = g_service_run();
   } catch (const std::exception& e) {
@@ -109,13 +143,11 @@ int install_service(const std::string& config_file) {
       L"Mimamori endpoint monitoring: event logs matched against Sigma rules, alerts to the "
       L"provider's server")};
   ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, &desc);
-  SC_ACTION actions[3] = {
-      {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000}};
-  SERVICE_FAILURE_ACTIONSW failure{};
-  failure.dwResetPeriod = 86400;
-  failure.cActions = 3;
-  failure.lpsaActions = actions;
-  ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure);
+  if (!set_recovery_actions(svc))
+    spdlog::warn(
+        "install: cannot set the recovery actions (error {}); the service sets them "
+        "when it starts",
+        GetLastError());
   CloseServiceHandle(svc);
   CloseServiceHandle(scm);
   std::printf("installed the service MimamoriAgent (automatic start, restarted on failure)\n");
