@@ -74,6 +74,8 @@ Status Store::become_ready() {
     failed = fmt::format("sealing the secrets stored in plain text failed: {}", st.error().message);
   }
   t_migrating = nullptr;
+  // Still away: the backend's own answer, as in any outage.
+  if (!st.ok() && st.error().code == 503) return st.error();
   if (!failed.empty()) {
     // Unreachable: the backend's log says so. Reached but failing: say it once per reason.
     if (st.error().code != 503 && failed != not_ready_logged_ && options_.wait_for_database) {
