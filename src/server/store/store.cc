@@ -77,8 +77,8 @@ Status Store::become_ready() {
   // Still away: the backend's own answer, as in any outage.
   if (!st.ok() && st.error().code == 503) return st.error();
   if (!failed.empty()) {
-    // Unreachable: the backend's log says so. Reached but failing: say it once per reason.
-    if (st.error().code != 503 && failed != not_ready_logged_ && options_.wait_for_database) {
+    // Reached but failing: said once per reason; requests get 503 meanwhile (transact).
+    if (failed != not_ready_logged_ && options_.wait_for_database) {
       spdlog::error("{}; requests that need the database get 503 until this is fixed", failed);
       not_ready_logged_ = failed;
     }

@@ -31,8 +31,8 @@ struct OwnPostgres {
   std::string url = fmt::format("postgresql://postgres@127.0.0.1:{}/postgres", port);
 
   int run(const std::string& cmd) const {
-    const std::string line =
-        kInstance + " " + cmd + " " + state + (cmd == "start" ? " " + std::to_string(port) : "");
+    const std::string line = fmt::format("{} {} {} {}", kInstance, cmd, state,
+                                         cmd == "start" ? std::to_string(port) : std::string());
     return std::system(line.c_str());
   }
   /// Empty when started; else why not (the test skips).
@@ -198,6 +198,8 @@ TEST(StartDown, ServerStartedWhileThePostgresIsStoppedServesOnceItAnswers) {
   EXPECT_EQ(h.status, 503);
   EXPECT_EQ(h.json().at("database").at("state").as_string(), "down") << h.body;
   EXPECT_EQ(c.login("a@soc.example.jp", "admin password 1234").status, 503);
+  auto m = c.get("/metrics");
+  EXPECT_NE(m.body.find("\nmimamori_database_up 0\n"), std::string::npos) << m.body;
   device.client = Client(server.base());
   EXPECT_EQ(ingest(device.client, device.token, 1, {dns_line("early.example")}).status, 503);
   device.thread = std::thread([&device] { device.run(); });
