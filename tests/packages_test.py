@@ -24,13 +24,12 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 
-from server_fixture import stored_events
+from server_fixture import parse_dump
 
 SKIP = 77
 MIRROR = "http://deb.debian.org/debian"
@@ -310,11 +309,12 @@ def start_server(root, log):
     return p, url, fp
 
 
-def auth_messages(root_path):
-    db = sqlite3.connect(f"file:{root_path}/var/lib/mimamori/mimamori.db?mode=ro", uri=True,
-                         timeout=10)
-    rows = [raw for _, _, t, raw in stored_events(db) if t == "auth"]
-    db.close()
+def auth_messages(root):
+    """The messages of the stored auth events, read back by the installed server's own
+    `mimamori admin events dump`."""
+    r = root.run("runuser -u mimamori -- mimamori admin events dump "
+                 "-c /etc/mimamori/server.yaml --keys")
+    rows = [raw for _, _, t, raw in parse_dump(r.stdout) if t == "auth"]
     return [json.loads(r)["auth"]["message"] for r in rows]
 
 
@@ -501,7 +501,7 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher,
     auth_log = f"{path}/var/log/mm-test-auth.log"
     write_lines(auth_log, 0, 200)
     agent = root.start(AGENT_CMD, alog)
-    wait_for(lambda: len(auth_messages(path)) >= 200, 60, "the first 200 events")
+    wait_for(lambda: len(auth_messages(root)) >= 200, 60, "the first 200 events")
 
     # 5. The server goes away; 300 more events wait in the agent's spool. The agent is stopped
     # as prerm stops its unit, with the events still waiting.
@@ -535,12 +535,12 @@ def flow(root, path, log, alog, before, server_deb, cli_deb, agent2_deb, higher,
     for kept in ("var/lib/mimamori-agent/spool/state", "etc/mimamori/agent.credential"):
         if not os.path.exists(f"{path}/{kept}"):
             fail(f"the upgrade lost /{kept}")
-    if len(auth_messages(path)) != 200:
+    if len(auth_messages(root)) != 200:
         fail("events were sent while the agent was stopped for the upgrade")
     agent = root.start(AGENT_CMD, alog)
-    wait_for(lambda: len(auth_messages(path)) >= 500, 90, "all 500 events after the upgrade")
+    wait_for(lambda: len(auth_messages(root)) >= 500, 90, "all 500 events after the upgrade")
     time.sleep(2)  # a duplicate would come now, with the acknowledgement it follows
-    msgs = auth_messages(path)
+    msgs = auth_messages(root)
     dups = len(msgs) - len(set(msgs))
     print(f"events: stored={len(msgs)} distinct={len(set(msgs))} duplicates={dups}", flush=True)
     if len(set(msgs)) != 500 or dups:

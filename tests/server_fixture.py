@@ -2,12 +2,7 @@
 SQLite data folder with a provider, a customer and an enrollment code made by `mimamori admin`,
 the server started on a port chosen by the OS, restartable (SIGKILL) with the same certificate,
 and read access to what it stored."""
-import base64
-import datetime
-import hashlib
-import ipaddress
 import os
-import re
 import socket
 import stat
 import sqlite3
@@ -83,110 +78,23 @@ class Server:
         return rows
 
     def events(self):
-        """Every stored event of the server's SQLite store: (device, seq, type, raw)."""
-        db = sqlite3.connect(f"file:{self.data}/mimamori.db?mode=ro", uri=True, timeout=10)
-        rows = stored_events(db)
-        db.close()
-        return rows
+        """Every stored event of the server's store, (device, seq, type, raw) by device and
+        sequence number, read back by the store itself (`mimamori admin events dump`): as the
+        devices sent them, whatever form the server keeps them in."""
+        r = subprocess.run(["mimamori", "admin", "events", "dump", "--data-dir", self.data,
+                            "--keys"], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"mimamori admin events dump failed ({r.returncode}): {r.stderr}")
+        return parse_dump(r.stdout)
 
 
-def _varint(b, at):
-    v, shift = 0, 0
-    while True:
-        c = b[at]
-        at += 1
-        v |= (c & 0x7F) << shift
-        shift += 7
-        if not c & 0x80:
-            return v, at
-
-
-def _member(rec, key):
-    """The first `"key":"…"` string value of a record (bytes), without escapes, or None."""
-    at = rec.find(key)
-    if at < 0:
-        return None
-    begin = at + len(key)
-    end = rec.find(b'"', begin)
-    if end < 0 or b"\\" in rec[begin:end]:
-        return None
-    return rec[begin:end]
-
-
-def _port(rec, key):
-    at = rec.find(key)
-    if at < 0:
-        return None
-    m = re.match(rb"[0-9]+", rec[at + len(key):])
-    return int(m.group()) if m and int(m.group()) <= 65535 else None
-
-
-def _community_id(rec):
-    """Community ID v1 (seed 0) of a record's own 5-tuple, as store/community_id.cc."""
-    proto = {b"TCP": 6, b"UDP": 17, b"SCTP": 132}.get(_member(rec, b'"proto":"'))
-    src, dst = _member(rec, b'"src_ip":"'), _member(rec, b'"dest_ip":"')
-    sp, dp = _port(rec, b'"src_port":'), _port(rec, b'"dest_port":')
-    if proto is None or src is None or dst is None or sp is None or dp is None:
-        return None
-    a = ipaddress.ip_address(src.decode()).packed
-    b = ipaddress.ip_address(dst.decode()).packed
-    if len(a) != len(b):
-        return None
-    if (a, sp) > (b, dp):
-        a, b, sp, dp = b, a, dp, sp
-    data = b"\0\0" + a + b + bytes([proto, 0]) + sp.to_bytes(2, "big") + dp.to_bytes(2, "big")
-    return base64.b64encode(hashlib.sha1(data).digest())
-
-
-def _restore(rec, ts, left):
-    """A record of a format-1 block as the device sent it (store/event_blocks.cc): the
-    timestamp's first 26 characters (bit 2) from the event's time, then the Community ID (bit 1)."""
-    if left & 2:
-        pos = rec.find(b'"timestamp":"') + len(b'"timestamp":"')
-        off = rec[pos:pos + 5].decode()
-        minutes = (-1 if off[0] == "-" else 1) * (int(off[1:3]) * 60 + int(off[3:5]))
-        local = datetime.datetime(1970, 1, 1) + datetime.timedelta(
-            microseconds=ts + minutes * 60_000_000)
-        rec = rec[:pos] + local.strftime("%Y-%m-%dT%H:%M:%S.%f").encode() + rec[pos:]
-    if left & 1:
-        pos = rec.find(b'"community_id":"1:') + len(b'"community_id":"1:')
-        rec = rec[:pos] + _community_id(rec) + rec[pos:]
-    return rec
-
-
-def stored_events(db):
-    """(device, seq, type, raw) of every event in an open SQLite store, in key order: rows of
-    the uncompressed events table and the zstd blocks of event_blocks (store/event_blocks.cc:
-    count; seq offsets; zigzag time offsets; lengths; the records; format 1 starts with 0, 1
-    and has, after the lengths, flags of what was left out of each record)."""
-    out = list(db.execute("SELECT device_id, seq, event_type, raw FROM events"))
-    for device, first, etype, ts_min, data in db.execute(
-            "SELECT device_id, first_seq, event_type, ts_min, data FROM event_blocks"):
-        plain = subprocess.run(["zstd", "-dcq"], input=bytes(data), capture_output=True,
-                               check=True).stdout
-        n, at = _varint(plain, 0)
-        fmt = 0
-        if n == 0:
-            fmt, at = _varint(plain, at)
-            n, at = _varint(plain, at)
-        seqs, times, lens, lefts = [], [], [], [0] * n
-        for _ in range(n):
-            v, at = _varint(plain, at)
-            seqs.append(first + v)
-        for _ in range(n):
-            v, at = _varint(plain, at)
-            times.append(ts_min + ((v >> 1) ^ -(v & 1)))
-        for _ in range(n):
-            v, at = _varint(plain, at)
-            lens.append(v)
-        if fmt >= 1:
-            for i in range(n):
-                lefts[i], at = _varint(plain, at)
-        for seq, ts, ln, left in zip(seqs, times, lens, lefts):
-            rec = _restore(plain[at:at + ln], ts, left)
-            out.append((device, seq, etype, rec.decode("utf-8")))
-            at += ln
-    out.sort(key=lambda r: (r[0], r[1]))
+def parse_dump(text):
+    """(device, seq, type, raw) of the lines of `mimamori admin events dump --keys`."""
+    out = []
+    for line in text.splitlines():
+        if line:
+            device, seq, etype, raw = line.split("\t", 3)
+            out.append((device, int(seq), etype, raw))
     return out
 
 

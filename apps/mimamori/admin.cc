@@ -135,6 +135,7 @@ void add_admin_commands(CLI::App& app) {
   add_admin_selfcheck_command(*admin);
   add_admin_catalogue_command(*admin);
   add_admin_report_mail_command(*admin);
+  add_admin_events_commands(*admin);
 
   auto args = std::make_shared<StoreArgs>();
 

@@ -30,6 +30,8 @@ void add_admin_backup_commands(CLI::App& admin);
 void add_admin_selfcheck_command(CLI::App& admin);
 /// `mimamori admin catalogue [--json]`: the registered plans and IPA's registered services.
 void add_admin_catalogue_command(CLI::App& admin);
+/// `mimamori admin events dump [--customer ID] [--device ID] [--since T] [--until T] [--keys]`.
+void add_admin_events_commands(CLI::App& admin);
 /// `mimamori admin report-mail --month YYYY-MM [--customer ID] [--dry-run]`.
 void add_admin_report_mail_command(CLI::App& admin);
 

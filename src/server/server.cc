@@ -180,6 +180,9 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
                options.registered_service_problems.size());
   if (auto st = check_dispatch_options(options.dispatch); !st.ok()) return st.error();
   StoreOptions so = options.store;
+  // A PostgreSQL that does not answer yet (started after the server, restarting) is waited
+  // for: health says so and requests get 503 until it answers (docs/postgresql.md).
+  so.wait_for_database = true;
   if (so.secret_key_file.empty()) {
     so.secret_key_file = (std::filesystem::path(options.data_dir) / "secret.key").string();
   }

@@ -8,6 +8,7 @@
 
 #include "behaviour/common.h"
 #include "behaviour/detectors.h"
+#include "behaviour/list_csv.h"
 #include "mimamori/core/config.h"
 #include "mimamori/core/log.h"
 #include "mimamori/core/text.h"
@@ -43,9 +44,14 @@ bool all_hex(std::string_view s) {
   });
 }
 
-std::string_view trim(std::string_view s) {
+std::string_view blank_trimmed(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::string_view trim(std::string_view s) {
+  s = blank_trimmed(s);
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
   return s;
 }
@@ -71,21 +77,14 @@ core::Status HashList::add_file(const std::string& path) {
   size_t added = 0;
   while (std::getline(in, line)) {
     ++n;
-    std::string_view l = trim(line);
+    // Blanks only: quotes belong to the CSV fields (a quoted row is not one quoted field).
+    std::string_view l = blank_trimmed(line);
     if (l.empty() || l.front() == '#') continue;
     std::string hash, name;
-    bool csv = l.find(',') != std::string_view::npos;
+    bool csv = l.find(',') != std::string_view::npos || l.front() == '"';
     if (csv) {
       // The first field of 32 or 64 hex digits is the hash; the others name it.
-      size_t start = 0;
-      std::vector<std::string_view> fields;
-      while (start <= l.size()) {
-        size_t c = l.find(',', start);
-        if (c == std::string_view::npos) c = l.size();
-        fields.push_back(trim(l.substr(start, c - start)));
-        start = c + 1;
-      }
-      for (auto f : fields) {
+      for (const auto& f : behaviour::csv_fields(l)) {
         if ((f.size() == 64 || f.size() == 32) && all_hex(f) && hash.empty()) {
           hash = f;
         } else if (!f.empty() && name.empty() && !all_hex(f)) {

@@ -10,19 +10,13 @@
 #include <fstream>
 
 #include "behaviour/detectors.h"
+#include "behaviour/list_csv.h"
 #include "mimamori/core/log.h"
 #include "mimamori/core/text.h"
 
 namespace mimamori::net {
 
 namespace {
-
-std::string_view trim_field(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
-  return s;
-}
 
 bool valid_domain(std::string_view d) {
   if (d.empty() || d.size() > 253 || d.find('.') == std::string_view::npos) return false;
@@ -94,19 +88,16 @@ core::Status IntelList::add_file(const std::string& path) {
   size_t added = 0;
   while (std::getline(in, line)) {
     ++n;
-    std::string_view l = trim_field(line);
+    // Blanks only: quotes belong to the CSV fields (a quoted row is not one quoted field).
+    std::string_view l = line;
+    while (!l.empty() && std::isspace(static_cast<unsigned char>(l.front()))) l.remove_prefix(1);
+    while (!l.empty() && std::isspace(static_cast<unsigned char>(l.back()))) l.remove_suffix(1);
     if (l.empty() || l.front() == '#' || l.front() == ';') continue;
-    std::vector<std::string_view> fields;
-    if (l.find(',') != std::string_view::npos) {
-      size_t start = 0;
-      while (start <= l.size()) {
-        size_t c = l.find(',', start);
-        if (c == std::string_view::npos) c = l.size();
-        fields.push_back(trim_field(l.substr(start, c - start)));
-        start = c + 1;
-      }
+    std::vector<std::string> fields;
+    if (l.find(',') != std::string_view::npos || l.front() == '"') {
+      fields = behaviour::csv_fields(l);
     } else {
-      fields.push_back(l.substr(0, l.find_first_of(" \t")));
+      fields.emplace_back(l.substr(0, l.find_first_of(" \t")));
     }
     bool ok = false;
     for (std::string_view f : fields) {

@@ -51,7 +51,12 @@ int64_t sqlite_busy_retries();
 /// Whether `url` names a PostgreSQL database: a libpq URL (`postgresql://…`, `postgres://…`)
 /// or a libpq connection string of `keyword=value` pairs (`host=a,b port=… dbname=…`).
 bool is_postgres_url(std::string_view url);
-/// PostgreSQL through libpq at `url` (either form of is_postgres_url).
+/// Whether libpq's message of a failed connection means the database refused it on purpose (a
+/// wrong password, an unknown database or role, pg_hba.conf): a configuration error, not an
+/// outage to wait out.
+bool pg_configuration_error(std::string_view libpq_message);
+/// PostgreSQL through libpq at `url` (either form of is_postgres_url). A database that does not
+/// answer fails the open, unless `options.wait_for_database`: then the backend starts down.
 Result<std::unique_ptr<StoreBackend>> open_postgres_backend(const StoreOptions& options,
                                                             std::string_view url);
 

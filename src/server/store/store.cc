@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "mimamori/core/clock.h"
+#include "mimamori/core/log.h"
 #include "secrets.h"
 #include "store/backend.h"
 #include "store/sql.h"
@@ -33,30 +34,89 @@ Store::Store(StoreOptions options, std::unique_ptr<StoreBackend> backend)
     : options_(std::move(options)), backend_(std::move(backend)) {}
 Store::~Store() = default;
 
+namespace {
+// The store whose schema this thread is migrating: its own transactions (sealing plain
+// secrets) run before the store is ready.
+thread_local const Store* t_migrating = nullptr;
+}  // namespace
+
 Result<std::unique_ptr<Store>> Store::open(StoreOptions options,
                                            std::unique_ptr<StoreBackend> backend) {
-  if (auto st = backend->migrate(); !st.ok()) {
-    return core::make_error("migrating the schema failed: {}", st.error().message);
-  }
   auto box = options.secret_key_file.empty() ? Result<SecretBox>(SecretBox())
                                              : SecretBox::load(options.secret_key_file);
   if (!box.ok()) return box.error();
+  const bool wait = options.wait_for_database && backend->dialect() == Dialect::kPostgres;
+  const bool down_at_open = !backend->state().up;
   auto store = std::unique_ptr<Store>(new Store(std::move(options), std::move(backend)));
   store->secrets_ = std::make_unique<SecretBox>(std::move(*box));
-  if (auto st = store->seal_plain_secrets(); !st.ok()) {
-    return core::make_error("sealing the secrets stored in plain text failed: {}",
-                            st.error().message);
+  if (down_at_open && wait) return store;  // migrated once the database answers
+  if (auto st = store->become_ready(); !st.ok()) {
+    if (wait && st.error().code == 503) return store;
+    return core::Error{st.error().message, 0};
   }
   return store;
 }
 
+Status Store::become_ready() {
+  std::unique_lock lock(ready_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    return core::make_error_code(503, "the database schema is being migrated; try again shortly");
+  }
+  if (ready_.load(std::memory_order_acquire)) return {};
+  const bool late =
+      !not_ready_logged_.empty() || !backend_->state().up || backend_->state().since_us != 0;
+  t_migrating = this;
+  Status st = backend_->migrate();
+  std::string failed;
+  if (!st.ok()) {
+    failed = fmt::format("migrating the schema failed: {}", st.error().message);
+  } else if (st = seal_plain_secrets(); !st.ok()) {
+    failed = fmt::format("sealing the secrets stored in plain text failed: {}", st.error().message);
+  }
+  t_migrating = nullptr;
+  // Still away: the backend's own answer, as in any outage.
+  if (!st.ok() && st.error().code == 503) return st.error();
+  if (!failed.empty()) {
+    // Reached but failing: said once per reason; requests get 503 meanwhile (transact).
+    if (failed != not_ready_logged_ && options_.wait_for_database) {
+      spdlog::error("{}; requests that need the database get 503 until this is fixed", failed);
+      not_ready_logged_ = failed;
+    }
+    return core::Error{failed, st.error().code};
+  }
+  ready_.store(true, std::memory_order_release);
+  if (late) {
+    int64_t version = 0;
+    (void)backend_->transact(false, [&](SqlTx& tx) -> Status {
+      auto r = tx.q("SELECT MAX(version) FROM schema_migrations");
+      if (r.ok()) version = r->i64(0, 0);
+      return {};
+    });
+    spdlog::warn("the database answers: schema at version {}; serving requests that need it",
+                 version);
+  }
+  return {};
+}
+
 Status Store::transact(bool write, const std::function<Status(SqlTx&)>& fn) {
+  if (!ready_.load(std::memory_order_acquire) && t_migrating != this) {
+    if (auto st = become_ready(); !st.ok()) {
+      if (st.error().code == 503) return st;
+      // Reached, but its schema cannot be made current: not this operation's fault.
+      return core::Error{st.error().message, 503};
+    }
+  }
   return backend_->transact(write, fn);
 }
 
 Dialect Store::dialect() const { return backend_->dialect(); }
 
-DatabaseState Store::database_state() const { return backend_->state(); }
+DatabaseState Store::database_state() const {
+  DatabaseState s = backend_->state();
+  // Connected but not yet migrated is not up: nothing can be served.
+  if (!ready_.load(std::memory_order_acquire)) s.up = false;
+  return s;
+}
 
 std::string_view Store::backend_name() const {
   return dialect() == Dialect::kSqlite ? "sqlite" : "postgresql";

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <thread>
 
+#include "failover_support.h"
 #include "mimamori/server/store.h"
 #include "test_support.h"
 
@@ -55,100 +56,6 @@ struct Pair {
     in >> replica;
   }
   ~Pair() { pair("stop", state); }
-};
-
-struct Instance {
-  pid_t pid = -1;
-  uint16_t port = 0;
-
-  explicit Instance(const std::string& store_url) : port(free_port()) {
-    const std::string dir = temp_dir();
-    std::vector<std::string> args = {"mimamori-server",
-                                     "--set",
-                                     "server.data_dir=" + dir,
-                                     "--set",
-                                     "store.url=" + store_url,
-                                     "--set",
-                                     "server.port=" + std::to_string(port),
-                                     "--set",
-                                     "server.tls.enabled=false",
-                                     "--set",
-                                     "store.heartbeat_limit_s=3600",
-                                     "--set",
-                                     "store.reconnect_max_ms=500",
-                                     "--log-level",
-                                     "warn"};
-    pid = fork();
-    if (pid == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      std::string bin = std::string(MIMAMORI_BINARY_DIR) + "/bin/mimamori-server";
-      execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
-  }
-  ~Instance() { stop(); }
-  int stop() {
-    int status = -1;
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      waitpid(pid, &status, 0);
-      pid = -1;
-    }
-    return status;
-  }
-  std::string base() const { return fmt::format("http://127.0.0.1:{}", port); }
-  bool healthy() const {
-    Client c(base());
-    for (int i = 0; i < 400; ++i) {
-      if (c.get("/api/v1/health").status == 200) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
-  }
-};
-
-/// A device sending batches of DNS records to one server, each batch again until answered
-/// 200 (as uplink does); remembers the last sequence number acknowledged.
-struct Device {
-  std::string id, token;
-  Client client;
-  std::atomic<int64_t> acked{0};
-  std::atomic<int> batches{0}, refused{0};
-  std::atomic<bool> stop{false};
-  SteadyClock::time_point first_ack_after{};  // set by the test before `watch` is raised
-  std::atomic<bool> watch{false};
-  std::atomic<int64_t> resumed_ms{-1};  // first acknowledgement after `first_ack_after`
-  std::thread thread;
-
-  explicit Device(std::string base) : client(std::move(base)) {}
-
-  void run() {
-    constexpr int kPerBatch = 20;
-    int64_t seq = 1;
-    while (!stop) {
-      std::vector<std::string> lines;
-      for (int i = 0; i < kPerBatch; ++i)
-        lines.push_back(dns_line(fmt::format("h{}.{}.example", seq + i, id)));
-      while (!stop) {
-        auto r = ingest(client, token, seq, lines);
-        if (r.status == 200) {
-          acked = seq + kPerBatch - 1;
-          ++batches;
-          if (watch && resumed_ms < 0) {
-            resumed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() -
-                                                                               first_ack_after)
-                             .count();
-          }
-          seq += kPerBatch;
-          break;
-        }
-        ++refused;
-        std::this_thread::sleep_for(50ms);
-      }
-    }
-  }
 };
 
 std::string pg_value(const std::string& url, const std::string& sql) {
@@ -192,12 +99,12 @@ TEST(Failover, ServersCarryOnOnThePromotedReplicaAndLoseNoAcknowledgedBatch) {
     for (int i = 0; i < 2; ++i)
       codes.push_back((*store)->create_enrollment_code(sys, cus->id, "", 0)->code);
   }
-  Instance a(url_form), b(conninfo_form);
+  ServerProcess a(url_form), b(conninfo_form);
   ASSERT_TRUE(a.healthy());
   ASSERT_TRUE(b.healthy());
-  std::vector<std::unique_ptr<Device>> devices;
+  std::vector<std::unique_ptr<SendingDevice>> devices;
   for (int i = 0; i < 2; ++i) {
-    auto d = std::make_unique<Device>(i == 0 ? a.base() : b.base());
+    auto d = std::make_unique<SendingDevice>(i == 0 ? a.base() : b.base());
     auto e = d->client.call("POST", "/api/v1/enroll",
                             json::serialize(json::object{{"code", codes[static_cast<size_t>(i)]},
                                                          {"hostname", fmt::format("gw{}", i)},
@@ -276,7 +183,7 @@ TEST(Failover, ServersCarryOnOnThePromotedReplicaAndLoseNoAcknowledgedBatch) {
       devices[0]->refused.load(), devices[1]->refused.load());
 
   // Both servers are healthy again and their metrics tell the story.
-  for (const Instance* in : {&a, &b}) {
+  for (const ServerProcess* in : {&a, &b}) {
     Client c(in->base());
     auto h = c.get("/api/v1/health");
     EXPECT_EQ(h.status, 200) << h.body;

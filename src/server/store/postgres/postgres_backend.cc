@@ -291,14 +291,36 @@ class PostgresBackend final : public StoreBackend {
       : options_(options), url_(std::move(url)) {}
 
   Status init() {
+    // The URL itself first: a malformed one is a configuration error whether or not the
+    // database answers.
+    char* parse_error = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(url_.c_str(), &parse_error);
+    if (parsed == nullptr) {
+      std::string why = parse_error ? one_line(parse_error) : "out of memory";
+      if (parse_error) PQfreemem(parse_error);
+      return core::make_error(
+          "postgresql: store.url is neither a libpq URL nor a connection string: {}", why);
+    }
+    where_ = describe(parsed);
+    PQconninfoFree(parsed);
     for (int i = 0; i < std::max(2, options_.connections + 2); ++i) {
       auto c = std::make_unique<PgConnection>();
       c->max_prepared = static_cast<size_t>(std::max(1, options_.prepared_statements));
       PGconn* conn = connect();
       if (PQstatus(conn) != CONNECTION_OK) {
-        std::string why = PQerrorMessage(conn);
+        std::string why = one_line(PQerrorMessage(conn));
         PQfinish(conn);
-        return core::make_error("postgresql: cannot connect: {}", why);
+        if (pg_configuration_error(why)) {
+          return core::make_error(
+              "postgresql: the database at {} refuses the connection: {} (a configuration "
+              "error, not an outage: check store.url, the password file and pg_hba.conf)",
+              where_, why);
+        }
+        if (i > 0 || !options_.wait_for_database) {
+          return core::make_error("postgresql: cannot connect to {}: {}", where_, why);
+        }
+        start_down(why);
+        return {};
       }
       c->replace(conn);
       free_.push_back(c.get());
@@ -345,6 +367,49 @@ class PostgresBackend final : public StoreBackend {
     return text;
   }
 
+  /// The database, user and hosts of a parsed URL, for the log (never its password).
+  static std::string describe(const PQconninfoOption* opts) {
+    std::string host, port, dbname, user;
+    for (const PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+      const std::string_view k = o->keyword;
+      const std::string v = o->val ? o->val : "";
+      if (k == "host" || k == "hostaddr") {
+        if (host.empty()) host = v;
+      } else if (k == "port") {
+        port = v;
+      } else if (k == "dbname") {
+        dbname = v;
+      } else if (k == "user") {
+        user = v;
+      }
+    }
+    return fmt::format("{}:{} (database '{}', user '{}')", host.empty() ? "localhost" : host,
+                       port.empty() ? "5432" : port, dbname.empty() ? user : dbname, user);
+  }
+
+  /// The database does not answer at start: every connection of the pool is made when it
+  /// does, the first use of each trying (with the backoff of `reconnect`).
+  void start_down(const std::string& why) {
+    for (int i = 0; i < std::max(2, options_.connections + 2); ++i) {
+      auto c = std::make_unique<PgConnection>();
+      c->max_prepared = static_cast<size_t>(std::max(1, options_.prepared_statements));
+      c->broken = true;
+      free_.push_back(c.get());
+      all_.push_back(std::move(c));
+    }
+    std::lock_guard lock(state_mu_);
+    state_.up = false;
+    state_.since_us = core::now().micros;
+    state_.last_error = why;
+    down_at_ = SteadyClock::now();
+    waiting_since_start_ = true;
+    spdlog::warn(
+        "postgresql: waiting for the database at {}: it does not answer ({}); starting without "
+        "it: health reports it down and requests that need it get 503 until it answers, then "
+        "the schema is migrated (attempts every {} ms at most)",
+        where_, why, options_.reconnect_max_ms);
+  }
+
   /// A connection went away (or answered as a standby): the database is down from now until
   /// a connection is made again.
   void note_lost(const PgConnection& c, const std::string& why) {
@@ -376,6 +441,7 @@ class PostgresBackend final : public StoreBackend {
       // The attempt itself may take up to the connect timeout: the others wait for it.
       next_attempt_ = now + std::chrono::seconds(5);
     }
+    const bool first = c.conn == nullptr;  // never connected: the database was away at start
     PGconn* conn = connect();
     std::lock_guard lock(state_mu_);
     const auto now = SteadyClock::now();
@@ -392,8 +458,16 @@ class PostgresBackend final : public StoreBackend {
         down_at_ = now;
       }
       if (why != state_.last_error) {
-        spdlog::warn("postgresql: cannot connect ({}); trying again every {} ms at most", why,
-                     options_.reconnect_max_ms);
+        if (pg_configuration_error(why)) {
+          spdlog::error(
+              "postgresql: the database at {} refuses the connection: {} (a configuration "
+              "error, not an outage: check store.url, the password file and pg_hba.conf); "
+              "trying again every {} ms at most",
+              where_, why, options_.reconnect_max_ms);
+        } else {
+          spdlog::warn("postgresql: cannot connect ({}); trying again every {} ms at most", why,
+                       options_.reconnect_max_ms);
+        }
       }
       state_.last_error = why;
       ++state_.unavailable;
@@ -403,13 +477,20 @@ class PostgresBackend final : public StoreBackend {
     c.generation = state_.lost;
     backoff_ms_ = 0;
     next_attempt_ = now;
-    ++state_.reconnects;
+    if (!first) ++state_.reconnects;
     state_.server = server_of(conn);
     if (!state_.up) {
       state_.up = true;
       state_.since_us = core::now().micros;
-      spdlog::warn("postgresql: connected again to {} after {:.1f} s without the database",
-                   state_.server, std::chrono::duration<double>(now - down_at_).count());
+      const double waited = std::chrono::duration<double>(now - down_at_).count();
+      if (waiting_since_start_) {
+        spdlog::warn("postgresql: connected to {} after waiting {:.1f} s since start",
+                     state_.server, waited);
+        waiting_since_start_ = false;
+      } else {
+        spdlog::warn("postgresql: connected again to {} after {:.1f} s without the database",
+                     state_.server, waited);
+      }
     }
     return {};
   }
@@ -510,9 +591,33 @@ class PostgresBackend final : public StoreBackend {
   SteadyClock::time_point next_attempt_{};
   SteadyClock::time_point down_at_{};
   int64_t backoff_ms_ = 0;
+  /// No connection was made yet: the database did not answer at start (start_down).
+  bool waiting_since_start_ = false;
+  std::string where_;  ///< hosts, database and user of the URL, for the log
 };
 
 }  // namespace
+
+bool pg_configuration_error(std::string_view why) {
+  // libpq's and the server's words (lc_messages C, the default of Debian's clusters) for a
+  // connection the database refused on purpose; everything else (refused, timed out, starting
+  // up, shutting down, a standby, too many clients) passes.
+  static constexpr std::string_view kRefusals[] = {
+      "password authentication failed",
+      "authentication failed for user",
+      "no password supplied",
+      "does not exist",  // database or role
+      "no pg_hba.conf entry",
+      "permission denied for database",
+      "is not permitted to log in",
+      "invalid connection option",
+      "invalid integer value",
+      "invalid port number",
+      "but SSL was required",
+  };
+  return std::any_of(std::begin(kRefusals), std::end(kRefusals),
+                     [&](std::string_view w) { return why.find(w) != std::string_view::npos; });
+}
 
 Result<std::unique_ptr<StoreBackend>> open_postgres_backend(const StoreOptions& options,
                                                             std::string_view url) {

@@ -5,6 +5,7 @@
 /// picks it by the store URL. Expected failures are Result values whose Error::code is the
 /// HTTP status to answer.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -88,6 +89,12 @@ struct StoreOptions {
   /// PostgreSQL: longest pause between attempts to connect again after the database went
   /// away (the pause doubles from 50 ms up to this); operations meanwhile get a 503.
   int64_t reconnect_max_ms = 2000;
+  /// PostgreSQL: when the database does not answer at open (refused, timed out, starting up),
+  /// open anyway with the database down: operations answer 503 until it answers, then the
+  /// schema is migrated before the first of them runs (mimamori-server). A configuration error
+  /// (wrong password, unknown database or role, a malformed URL) still fails the open. Off: the
+  /// open fails (the admin commands).
+  bool wait_for_database = false;
 };
 
 /// The state of the database connections, for health and metrics.
@@ -100,6 +107,21 @@ struct DatabaseState {
   int64_t prepared = 0;     ///< prepared statements held over all connections
   std::string server;       ///< host:port of the last connection made (PostgreSQL)
   std::string last_error;   ///< why it last went away
+};
+
+/// Which stored raw events `Store::dump_events` gives: a customer's or a device's (every
+/// device's when both are empty), their EVE timestamp in [since, until) (0: open).
+struct EventDumpQuery {
+  std::string customer_id, device_id;
+  int64_t since = 0, until = 0;  ///< microseconds since the epoch
+};
+
+/// One stored raw event as the device sent it.
+struct StoredEvent {
+  std::string device_id;
+  int64_t seq = 0;
+  std::string event_type;
+  std::string record;  ///< the EVE JSON line, unchanged
 };
 
 /// What a key rotation did (`mimamori admin rotate-key`).
@@ -162,6 +184,10 @@ class Store {
 
   /// The options it was opened with.
   const StoreOptions& options() const { return options_; }
+  /// Every stored raw event of `q`, by device then sequence number, through the store's own
+  /// reader (whatever form the events are kept in); `emit` is called for each. For the admin
+  /// command `mimamori admin events dump` and the end-to-end tests.
+  Status dump_events(const EventDumpQuery& q, const std::function<void(const StoredEvent&)>& emit);
   /// The schema version after migration.
   Result<int64_t> schema_version();
   /// `sqlite` or `postgresql`.
@@ -306,10 +332,16 @@ class Store {
 
   /// Seals values left in plain text by an older version; warns about values it cannot open.
   Status seal_plain_secrets();
+  /// Migrates the schema and seals plain secrets once, before the first transaction; 503 while
+  /// the database does not answer (or another thread is migrating).
+  Status become_ready();
 
   StoreOptions options_;
   std::unique_ptr<StoreBackend> backend_;
   std::unique_ptr<SecretBox> secrets_;
+  std::atomic<bool> ready_{false};
+  std::mutex ready_mu_;
+  std::string not_ready_logged_;  ///< the last migration failure logged (under ready_mu_)
 
   struct CachedDevice {
     Principal principal;
