@@ -138,6 +138,99 @@ def _community_id(rec):
     return base64.b64encode(hashlib.sha1(data).digest())
 
 
+def _eve_time(micros, minutes):
+    """An EVE time as core::format_eve_time writes it: 2026-11-26T19:41:05.123456+0900."""
+    t = datetime.datetime(1970, 1, 1) + datetime.timedelta(microseconds=micros + minutes * 60_000_000)
+    off = abs(minutes)
+    return (f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}."
+            f"{t.microsecond:06d}{'-' if minutes < 0 else '+'}{off // 60:02d}{off % 60:02d}").encode()
+
+
+def _string_end(s, open_at):
+    k = open_at + 1
+    while k < len(s):
+        if s[k] == 0x5C:  # backslash
+            k += 1
+        elif s[k] == 0x22:
+            return k
+        k += 1
+    return -1
+
+
+def _columns(plain, at, times):
+    """The records of a format-2 block's column form (store/event_columns.cc): skeletons, their
+    uses, the column directory, the columns; each skeleton's kind bytes filled from the column
+    of the last string before them and that kind."""
+    n, at = _varint(plain, at)
+    skeletons = []
+    for _ in range(n):
+        v, at = _varint(plain, at)
+        skeletons.append((plain[at:at + v // 2], v & 1))
+        at += v // 2
+    uses = []
+    for _ in times:
+        u, at = _varint(plain, at)
+        uses.append(u)
+    ncol, at = _varint(plain, at)
+    directory = []
+    for _ in range(ncol):
+        ln, at = _varint(plain, at)
+        name = plain[at:at + ln]
+        kind = plain[at + ln]
+        size, at = _varint(plain, at + ln + 1)
+        directory.append(((name, kind), size))
+    columns = {}
+    for key, size in directory:
+        columns[key] = [plain[at:at + size], 0]
+        at += size
+    out = []
+    for use, ts in zip(uses, times):
+        text, whole = skeletons[use]
+        if whole:
+            out.append(bytes(text))
+            continue
+        rec, name, k = bytearray(), b"", 0
+        while k < len(text):
+            c = text[k]
+            if c == 0x22:
+                end = _string_end(text, k)
+                if end < 0:
+                    rec += text[k:]
+                    break
+                name = bytes(text[k + 1:end])
+                rec += text[k:end + 1]
+                k = end + 1
+                continue
+            if 1 <= c <= 6:
+                col = columns[(name, c)]
+                data, p = col
+                if c == 1:
+                    v, p = _varint(data, p)
+                    rec += str(v).encode()
+                elif c == 2:
+                    rec += b'"' + ".".join(str(b) for b in data[p:p + 4]).encode() + b'"'
+                    p += 4
+                elif c == 3:
+                    d, p = _varint(data, p)
+                    m, p = _varint(data, p)
+                    rec += b'"' + _eve_time(ts + ((d >> 1) ^ -(d & 1)), (m >> 1) ^ -(m & 1)) + b'"'
+                elif c in (4, 5):
+                    ln, p = _varint(data, p)
+                    digits = data[p:p + (ln + 1) // 2].hex()[:ln]
+                    rec += b'"' + (digits.upper() if c == 5 else digits).encode() + b'"'
+                    p += (ln + 1) // 2
+                else:
+                    end = data.index(b"\0", p)
+                    rec += b'"' + data[p:end] + b'"'
+                    p = end + 1
+                col[1] = p
+            else:
+                rec.append(c)
+            k += 1
+        out.append(bytes(rec))
+    return out, at
+
+
 def _restore(rec, ts, left):
     """A record of a format-1 block as the device sent it (store/event_blocks.cc): the
     timestamp's first 26 characters (bit 2) from the event's time, then the Community ID (bit 1)."""
@@ -158,7 +251,8 @@ def stored_events(db):
     """(device, seq, type, raw) of every event in an open SQLite store, in key order: rows of
     the uncompressed events table and the zstd blocks of event_blocks (store/event_blocks.cc:
     count; seq offsets; zigzag time offsets; lengths; the records; format 1 starts with 0, 1
-    and has, after the lengths, flags of what was left out of each record)."""
+    and has, after the lengths, flags of what was left out of each record; format 2 starts with
+    0, 2, has no lengths, and the records by column after the flags)."""
     out = list(db.execute("SELECT device_id, seq, event_type, raw FROM events"))
     for device, first, etype, ts_min, data in db.execute(
             "SELECT device_id, first_seq, event_type, ts_min, data FROM event_blocks"):
@@ -176,16 +270,23 @@ def stored_events(db):
         for _ in range(n):
             v, at = _varint(plain, at)
             times.append(ts_min + ((v >> 1) ^ -(v & 1)))
-        for _ in range(n):
-            v, at = _varint(plain, at)
-            lens.append(v)
+        if fmt <= 1:
+            for _ in range(n):
+                v, at = _varint(plain, at)
+                lens.append(v)
         if fmt >= 1:
             for i in range(n):
                 lefts[i], at = _varint(plain, at)
-        for seq, ts, ln, left in zip(seqs, times, lens, lefts):
-            rec = _restore(plain[at:at + ln], ts, left)
+        if fmt == 2:
+            texts, at = _columns(plain, at, times)
+        else:
+            texts = []
+            for ln in lens:
+                texts.append(plain[at:at + ln])
+                at += ln
+        for seq, ts, text, left in zip(seqs, times, texts, lefts):
+            rec = _restore(text, ts, left)
             out.append((device, seq, etype, rec.decode("utf-8")))
-            at += ln
     out.sort(key=lambda r: (r[0], r[1]))
     return out
 
