@@ -332,6 +332,17 @@ const std::vector<Migration>& migrations() {
            // One of the 47 prefectures (東京都 …); '' when not recorded.
            "ALTER TABLE customers ADD COLUMN prefecture TEXT NOT NULL DEFAULT ''",
        }},
+      {16,
+       "hourly aggregates folded: one compact row per customer and closed hour",
+       {
+           // Once an hour is over (when its talkers and domains are cut to the top), its rows
+           // of hourly_aggregates become one row here: data is its (metric, item, value) list,
+           // zstd-compressed (retention/aggregates.cc). Rows that arrive for the hour later
+           // are added to it by the next fold, or read beside it.
+           "CREATE TABLE hourly_aggregate_blocks (customer_id TEXT NOT NULL, hour_start BIGINT "
+           "NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (customer_id, hour_start))",
+           "CREATE INDEX hourly_aggregate_blocks_hour ON hourly_aggregate_blocks(hour_start)",
+       }},
   };
   return kMigrations;
 }

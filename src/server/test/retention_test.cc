@@ -681,14 +681,48 @@ TEST_P(RetentionTest, HourlyAggregatesCountOnceAndAreReadByTheirCustomerOnly) {
   auto st = expiry.sweep(now);
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ(st->aggregates_cut, 2);  // one talker, one domain
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE customer_id = $1 AND metric = "
-                   "'talker_bytes'",
+  // ... and the hour is folded into one row of its own.
+  EXPECT_EQ(
+      scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE customer_id = $1", {sp(a.customer)}), 0);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregate_blocks WHERE customer_id = $1",
                    {sp(a.customer)}),
-            2);
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE customer_id = $1 AND item = "
-                   "'mail.example.jp'",
-                   {sp(a.customer)}),
-            0);
+            1);
+  {
+    auto cut = admin_->get(escaped);
+    ASSERT_EQ(cut.status, 200) << cut.body;
+    const auto cut_json = cut.json();
+    const auto& ch = cut_json.at("hours").as_array().at(0).as_object();
+    EXPECT_EQ(ch.at("events"), h.at("events"));
+    EXPECT_EQ(ch.at("alerts"), h.at("alerts"));
+    EXPECT_EQ(ch.at("bytes_in"), h.at("bytes_in"));
+    EXPECT_EQ(ch.at("bytes_out"), h.at("bytes_out"));
+    const auto& t2 = ch.at("top_talkers").as_array();
+    ASSERT_EQ(t2.size(), 2u) << cut.body;
+    EXPECT_EQ(t2[0], talkers[0]);
+    EXPECT_EQ(t2[1], talkers[1]);
+    const auto& d2 = ch.at("top_domains").as_array();
+    ASSERT_EQ(d2.size(), 2u) << cut.body;
+    EXPECT_EQ(d2[0], domains[0]);
+    EXPECT_EQ(cut.body.find("mail.example.jp"), std::string::npos) << cut.body;
+  }
+  // A late event of the folded hour is counted beside the fold, and folded into it next.
+  send(a, {dns_at(hour + 10, "www.example.jp"), flow_line(hour + 11, "192.168.1.99", 1, 1)});
+  auto late = admin_->get(escaped);
+  ASSERT_EQ(late.status, 200) << late.body;
+  auto late_hour = late.json().at("hours").as_array().at(0).as_object();
+  EXPECT_EQ(late_hour.at("events").at("dns").as_int64(), 4) << late.body;
+  EXPECT_EQ(late_hour.at("top_domains").as_array().at(0).at("count").as_int64(), 3) << late.body;
+  auto st3 = Expiry(store(), o).sweep(now);
+  ASSERT_TRUE(st3.ok()) << st3.error().message;
+  EXPECT_EQ(st3->aggregates_cut, 1) << "the late talker, below the top 2";
+  EXPECT_EQ(
+      scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE customer_id = $1", {sp(a.customer)}), 0);
+  auto refolded = admin_->get(escaped);
+  ASSERT_EQ(refolded.status, 200) << refolded.body;
+  const auto rh = refolded.json().at("hours").as_array().at(0).as_object();
+  EXPECT_EQ(rh.at("events").at("dns").as_int64(), 4);
+  EXPECT_EQ(rh.at("events").at("flow").as_int64(), 5);
+  EXPECT_EQ(rh.at("top_talkers").as_array().size(), 2u);
 
   // Aggregates older than aggregate_days go; 13 months by default keeps a year-old hour.
   auto put = store().transact(true, [&](SqlTx& tx) -> Status {
@@ -708,6 +742,18 @@ TEST_P(RetentionTest, HourlyAggregatesCountOnceAndAreReadByTheirCustomerOnly) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE hour_start < $1",
                    {sp(now - 300 * kDay)}),
             1);
+  // Folded hours expire the same way.
+  auto old_fold = store().transact(true, [&](SqlTx& tx) -> Status {
+    auto q = tx.q("UPDATE hourly_aggregate_blocks SET hour_start = $2 WHERE customer_id = $1",
+                  {sp(a.customer), sp((now - 400 * kDay) / kHour * kHour)});
+    if (!q.ok()) return q.error();
+    return {};
+  });
+  ASSERT_TRUE(old_fold.ok()) << old_fold.error().message;
+  auto st4 = Expiry(store(), RetentionOptions{}).sweep(now);
+  ASSERT_TRUE(st4.ok()) << st4.error().message;
+  EXPECT_EQ(st4->aggregates_deleted, 1);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregate_blocks"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RetentionTest, ::testing::ValuesIn(backends()));

@@ -396,6 +396,9 @@ const std::map<int64_t, std::string>& undo() {
       {15,
        "ALTER TABLE customers DROP COLUMN prefecture; DELETE FROM schema_migrations WHERE "
        "version = 15;"},
+      {16,
+       "DROP INDEX hourly_aggregate_blocks_hour; DROP TABLE hourly_aggregate_blocks; "
+       "DELETE FROM schema_migrations WHERE version = 16;"},
   };
   return kUndo;
 }
@@ -419,7 +422,8 @@ const std::set<std::string> kLaterTables = {"login_throttle",
                                             "dispatches",
                                             "dispatch_steps",
                                             "dispatch_evidence",
-                                            "dispatch_requests"};
+                                            "dispatch_requests",
+                                            "hourly_aggregate_blocks"};
 
 class MakeFixture : public ::testing::TestWithParam<std::string> {};
 
