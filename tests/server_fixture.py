@@ -252,7 +252,8 @@ def stored_events(db):
     the uncompressed events table and the zstd blocks of event_blocks (store/event_blocks.cc:
     count; seq offsets; zigzag time offsets; lengths; the records; format 1 starts with 0, 1
     and has, after the lengths, flags of what was left out of each record; format 2 starts with
-    0, 2, has no lengths, and the records by column after the flags)."""
+    0, 2, has seq and time offsets to the one before, no lengths, and the records by column
+    after the flags)."""
     out = list(db.execute("SELECT device_id, seq, event_type, raw FROM events"))
     for device, first, etype, ts_min, data in db.execute(
             "SELECT device_id, first_seq, event_type, ts_min, data FROM event_blocks"):
@@ -264,12 +265,15 @@ def stored_events(db):
             fmt, at = _varint(plain, at)
             n, at = _varint(plain, at)
         seqs, times, lens, lefts = [], [], [], [0] * n
+        seq, ts = first, ts_min  # format 2: each the difference to the one before
         for _ in range(n):
             v, at = _varint(plain, at)
-            seqs.append(first + v)
+            seq = (seq if fmt >= 2 else first) + v
+            seqs.append(seq)
         for _ in range(n):
             v, at = _varint(plain, at)
-            times.append(ts_min + ((v >> 1) ^ -(v & 1)))
+            ts = (ts if fmt >= 2 else ts_min) + ((v >> 1) ^ -(v & 1))
+            times.append(ts)
         if fmt <= 1:
             for _ in range(n):
                 v, at = _varint(plain, at)

@@ -18,6 +18,11 @@
 // it back gives the record byte for byte (checked as it is stored); anything else (an odd,
 // wrong or other-seed community_id, a timestamp in another form) is stored as it came. Blocks
 // where nothing was left out are written in the first format.
+// Format 2 (store/event_columns.h) starts with 0, 2, the count, then each sequence number and
+// time as the difference to the one before (the first to first_seq and ts_min), the flags, and
+// the records laid out by column (no lengths). It is written when laying the block out again
+// gives every record's text back exactly (checked before it is stored), otherwise format 1 or
+// the first. Every earlier format stays readable.
 //
 // Idempotency on (device, seq): before a group's blocks go in, the blocks (and the rows of the
 // uncompressed table of earlier versions) that may hold its sequence numbers are read, and
@@ -220,15 +225,21 @@ Result<DecodedBlock> decode_block(std::string_view compressed, int64_t first_seq
   b.events.resize(n);
   std::vector<uint64_t> lens(n);
   bool ok = true;
+  // Format 2 has each number as the difference to the one before (the block's first_seq and
+  // ts_min before the first); the earlier ones as the difference to first_seq and ts_min.
+  const bool deltas = format >= 2;
+  int64_t seq = first_seq, ts = ts_min;
   for (auto& e : b.events) {
     uint64_t v = 0;
     ok = ok && get_varint(in, at, v);
-    e.seq = first_seq + static_cast<int64_t>(v);
+    e.seq = (deltas ? seq : first_seq) + static_cast<int64_t>(v);
+    seq = e.seq;
   }
   for (auto& e : b.events) {
     uint64_t v = 0;
     ok = ok && get_varint(in, at, v);
-    e.ts = ts_min + unzigzag(v);
+    e.ts = (deltas ? ts : ts_min) + unzigzag(v);
+    ts = e.ts;
   }
   if (format <= 1) {
     for (auto& l : lens) ok = ok && get_varint(in, at, l);
@@ -300,8 +311,15 @@ std::string encode_block(std::span<const EventRow* const> events, int64_t first_
       put_varint(plain, format);
     }
     put_varint(plain, events.size());
-    for (const auto* e : events) put_varint(plain, static_cast<uint64_t>(e->seq - first_seq));
-    for (const auto* e : events) put_varint(plain, zigzag(e->ts - ts_min));
+    int64_t seq = first_seq, ts = ts_min;
+    for (const auto* e : events) {
+      put_varint(plain, static_cast<uint64_t>(e->seq - (format >= 2 ? seq : first_seq)));
+      seq = e->seq;
+    }
+    for (const auto* e : events) {
+      put_varint(plain, zigzag(e->ts - (format >= 2 ? ts : ts_min)));
+      ts = e->ts;
+    }
   };
   // Format 2, by column, when laying it out again gives every record's text back exactly;
   // otherwise the records one after another (format 1, or the first when nothing was left out).
