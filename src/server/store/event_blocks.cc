@@ -232,13 +232,15 @@ Result<DecodedBlock> decode_block(std::string_view compressed, int64_t first_seq
   for (auto& e : b.events) {
     uint64_t v = 0;
     ok = ok && get_varint(in, at, v);
-    e.seq = (deltas ? seq : first_seq) + static_cast<int64_t>(v);
+    // In unsigned arithmetic: a damaged block wraps instead of overflowing.
+    e.seq = static_cast<int64_t>(static_cast<uint64_t>(deltas ? seq : first_seq) + v);
     seq = e.seq;
   }
   for (auto& e : b.events) {
     uint64_t v = 0;
     ok = ok && get_varint(in, at, v);
-    e.ts = (deltas ? ts : ts_min) + unzigzag(v);
+    e.ts = static_cast<int64_t>(static_cast<uint64_t>(deltas ? ts : ts_min) +
+                                static_cast<uint64_t>(unzigzag(v)));
     ts = e.ts;
   }
   if (format <= 1) {

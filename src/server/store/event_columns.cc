@@ -30,6 +30,9 @@ namespace {
 enum Kind : uint8_t { kInt = 1, kIp4 = 2, kTime = 3, kHexLower = 4, kHexUpper = 5, kText = 6 };
 constexpr uint8_t kLastKind = kText;
 constexpr size_t kMinHex = 8;
+// A time's difference to its event's time, at most (some 31,000 years): beyond it the sums
+// could overflow, and no EVE time is that far from its event.
+constexpr int64_t kMaxTimeDelta = 1000000000000000000LL;
 
 void put_varint(std::string& out, uint64_t v) {
   while (v >= 0x80) {
@@ -247,7 +250,8 @@ class Writer {
     if (ip4_of(v, ip)) {
       column(name, kIp4).append(reinterpret_cast<const char*>(ip), 4);
       skeleton += static_cast<char>(kIp4);
-    } else if (time_of(v, micros, minutes)) {
+    } else if (ts <= kMaxTimeDelta && ts >= -kMaxTimeDelta && time_of(v, micros, minutes) &&
+               micros - ts <= kMaxTimeDelta && ts - micros <= kMaxTimeDelta) {
       std::string& col = column(name, kTime);
       put_varint(col, zigzag(micros - ts));
       put_varint(col, zigzag(minutes));
@@ -301,10 +305,13 @@ bool append_value(uint8_t kind, Cursor& c, int64_t ts, std::string& out) {
     case kTime: {
       uint64_t m = 0;
       if (!get_varint(c.data, c.at, v) || !get_varint(c.data, c.at, m)) return false;
-      const int64_t minutes = unzigzag(m);
-      if (minutes < -24 * 60 || minutes > 24 * 60) return false;
+      const int64_t minutes = unzigzag(m), delta = unzigzag(v);
+      if (minutes < -24 * 60 || minutes > 24 * 60 || delta > kMaxTimeDelta ||
+          delta < -kMaxTimeDelta || ts > kMaxTimeDelta || ts < -kMaxTimeDelta) {
+        return false;
+      }
       out += '"';
-      core::append_eve_time(out, core::Timestamp{ts + unzigzag(v)}, static_cast<int>(minutes));
+      core::append_eve_time(out, core::Timestamp{ts + delta}, static_cast<int>(minutes));
       out += '"';
       return true;
     }
