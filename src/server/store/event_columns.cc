@@ -19,6 +19,7 @@
 
 #include "store/event_columns.h"
 
+#include <charconv>
 #include <map>
 #include <unordered_map>
 
@@ -92,10 +93,16 @@ bool ip4_of(std::string_view v, uint8_t out[4]) {
   return at == v.size();
 }
 
+void append_uint(std::string& out, uint64_t v) {
+  char buf[20];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
 void append_ip4(std::string& out, const uint8_t b[4]) {
   for (int k = 0; k < 4; ++k) {
     if (k > 0) out += '.';
-    out += std::to_string(b[k]);
+    append_uint(out, b[k]);
   }
 }
 
@@ -291,7 +298,7 @@ bool append_value(uint8_t kind, Cursor& c, int64_t ts, std::string& out) {
   switch (kind) {
     case kInt:
       if (!get_varint(c.data, c.at, v)) return false;
-      out += std::to_string(v);
+      append_uint(out, v);
       return true;
     case kIp4: {
       if (c.data.size() - c.at < 4) return false;
@@ -391,6 +398,34 @@ core::Result<std::vector<std::string>> decode_columns(std::string_view in, size_
     columns[key] = Cursor{in.substr(at, size), 0};
     at += size;
   }
+  // Each skeleton's values, found once: where each kind byte is and the column it reads.
+  struct Slot {
+    size_t at;
+    uint8_t kind;
+    Cursor* column;
+  };
+  std::vector<std::vector<Slot>> slots(skeletons.size());
+  std::vector<bool> found(skeletons.size(), false);
+  auto find_slots = [&](const Skeleton& s, std::vector<Slot>& out) -> bool {
+    std::string_view name;
+    for (size_t k = 0; k < s.text.size();) {
+      if (s.text[k] == '"') {
+        const size_t end = string_end(s.text, k);
+        if (end == std::string_view::npos) break;
+        name = s.text.substr(k + 1, end - k - 1);
+        k = end + 1;
+        continue;
+      }
+      const auto kind = static_cast<uint8_t>(s.text[k]);
+      if (kind >= 1 && kind <= kLastKind) {
+        auto col = columns.find(ColumnKey{name, kind});
+        if (col == columns.end()) return false;
+        out.push_back({k, kind, &col->second});
+      }
+      ++k;
+    }
+    return true;
+  };
   std::vector<std::string> out(times.size());
   for (size_t i = 0; i < times.size(); ++i) {
     const Skeleton& s = skeletons[uses[i]];
@@ -399,32 +434,18 @@ core::Result<std::vector<std::string>> decode_columns(std::string_view in, size_
       rec.assign(s.text);
       continue;
     }
-    rec.reserve(s.text.size() * 3);
-    std::string_view name;
-    for (size_t k = 0; k < s.text.size();) {
-      const char c = s.text[k];
-      if (c == '"') {
-        const size_t end = string_end(s.text, k);
-        if (end == std::string_view::npos) {
-          rec.append(s.text.substr(k));
-          break;
-        }
-        name = s.text.substr(k + 1, end - k - 1);
-        rec.append(s.text.substr(k, end + 1 - k));
-        k = end + 1;
-        continue;
-      }
-      const auto kind = static_cast<uint8_t>(c);
-      if (kind >= 1 && kind <= kLastKind) {
-        auto col = columns.find(ColumnKey{name, kind});
-        if (col == columns.end() || !append_value(kind, col->second, times[i], rec)) {
-          return damaged("value");
-        }
-      } else {
-        rec += c;
-      }
-      ++k;
+    if (!found[uses[i]]) {
+      if (!find_slots(s, slots[uses[i]])) return damaged("value");
+      found[uses[i]] = true;
     }
+    rec.reserve(s.text.size() * 3);
+    size_t from = 0;
+    for (const Slot& slot : slots[uses[i]]) {
+      rec.append(s.text.substr(from, slot.at - from));
+      if (!append_value(slot.kind, *slot.column, times[i], rec)) return damaged("value");
+      from = slot.at + 1;
+    }
+    rec.append(s.text.substr(from));
   }
   for (const auto& [key, c] : columns) {
     if (c.at != c.data.size()) return damaged("column (values left over)");
