@@ -21,8 +21,8 @@ constexpr int64_t kMinBatch = 50, kMaxBatch = 20000;
 // A few closed hours are left for devices that send late before their top is cut.
 constexpr int64_t kCutAfterHours = 2;
 constexpr int64_t kCutLookbackHours = 48;
-// Customers whose hour is cut in one transaction.
-constexpr size_t kCutCustomers = 100;
+// Customers whose hour is cut and folded in one transaction.
+constexpr size_t kCutCustomers = 20;
 
 // The raw records behind alerts: kept with alert_days, not raw_days.
 constexpr std::string_view kAlertTypes[] = {"alert", "ransomware"};
@@ -273,20 +273,28 @@ Status Expiry::expire_aggregates(int64_t now, const std::function<bool()>& stop,
   if (options_.aggregate_days <= 0) return {};
   const int64_t cutoff = now - options_.aggregate_days * kDay;
   const bool sqlite = store_.dialect() == Dialect::kSqlite;
-  const std::string sql = std::string("DELETE FROM hourly_aggregates WHERE ") +
-                          (sqlite ? "rowid IN (SELECT rowid"
-                                  : "(customer_id, hour_start, metric, item) IN (SELECT "
-                                    "customer_id, hour_start, metric, item") +
-                          " FROM hourly_aggregates WHERE hour_start < $1 LIMIT $2) RETURNING 1";
-  while (!(stop && stop())) {
-    const int64_t limit = batch_rows_;
-    const std::vector<SqlParam> params = {sp(cutoff), sp(limit)};
-    const int64_t held_before = st.busy_us;
-    auto r = batch(sql, params, st);
-    if (!r.ok()) return r.error();
-    st.aggregates_deleted += static_cast<int64_t>(r->size());
-    if (r->size() < static_cast<size_t>(limit)) break;
-    pause(st.busy_us - held_before, options_.pause_ms, stop);
+  // The rows, then the folded customer-hours (one row each, some 50 rows' worth).
+  for (const bool folded : {false, true}) {
+    const std::string sql =
+        folded ? std::string("DELETE FROM hourly_aggregate_blocks WHERE ") +
+                     (sqlite ? "rowid IN (SELECT rowid"
+                             : "(customer_id, hour_start) IN (SELECT customer_id, hour_start") +
+                     " FROM hourly_aggregate_blocks WHERE hour_start < $1 LIMIT $2) RETURNING 1"
+               : std::string("DELETE FROM hourly_aggregates WHERE ") +
+                     (sqlite ? "rowid IN (SELECT rowid"
+                             : "(customer_id, hour_start, metric, item) IN (SELECT "
+                               "customer_id, hour_start, metric, item") +
+                     " FROM hourly_aggregates WHERE hour_start < $1 LIMIT $2) RETURNING 1";
+    while (!(stop && stop())) {
+      const int64_t limit = folded ? std::max<int64_t>(1, batch_rows_ / 50) : batch_rows_;
+      const std::vector<SqlParam> params = {sp(cutoff), sp(limit)};
+      const int64_t held_before = st.busy_us;
+      auto r = batch(sql, params, st);
+      if (!r.ok()) return r.error();
+      st.aggregates_deleted += static_cast<int64_t>(r->size());
+      if (r->size() < static_cast<size_t>(limit)) break;
+      pause(st.busy_us - held_before, options_.pause_ms, stop);
+    }
   }
   return {};
 }
@@ -294,42 +302,39 @@ Status Expiry::expire_aggregates(int64_t now, const std::function<bool()>& stop,
 Status Expiry::cut_closed_hours(int64_t now, const std::function<bool()>& stop, ExpiryStats& st) {
   const int64_t last = (now / kHour - kCutAfterHours) * kHour;  // hours before it are closed
   int64_t h = std::max(cut_through_, last - kCutLookbackHours * kHour);
-  const std::string metrics =
-      fmt::format("('{}', '{}')", aggregate_metric::kTalkerBytes, aggregate_metric::kDomain);
   for (; h < last && !(stop && stop()); h += kHour) {
     std::vector<std::string> customers;
     auto s = store_.transact(false, [&](SqlTx& tx) -> Status {
-      auto r = tx.q(
-          "SELECT DISTINCT customer_id FROM hourly_aggregates WHERE hour_start = $1 "
-          "AND metric IN " +
-              metrics,
-          {sp(h)});
+      auto r =
+          tx.q("SELECT DISTINCT customer_id FROM hourly_aggregates WHERE hour_start = $1", {sp(h)});
       if (!r.ok()) return r.error();
       for (size_t i = 0; i < r->size(); ++i) customers.push_back(r->str(i, 0));
       return {};
     });
     if (!s.ok()) return s.error();
+    // Each customer's hour cut to its top items and folded into one row, kCutCustomers
+    // customers a write transaction.
     for (size_t at = 0; at < customers.size() && !(stop && stop()); at += kCutCustomers) {
-      std::vector<SqlParam> params = {sp(h), sp(options_.aggregate_top)};
-      std::string in;
-      for (size_t k = at; k < std::min(customers.size(), at + kCutCustomers); ++k) {
-        params.push_back(sp(customers[k]));
-        in += fmt::format("{}${}", in.empty() ? "" : ", ", params.size());
-      }
-      const std::string sql =
-          "DELETE FROM hourly_aggregates WHERE hour_start = $1 AND metric IN " + metrics +
-          " AND customer_id IN (" + in +
-          ") AND (customer_id, metric, item) IN (SELECT customer_id, metric, item FROM (SELECT "
-          "customer_id, metric, item, ROW_NUMBER() OVER (PARTITION BY customer_id, metric ORDER "
-          "BY value DESC, item) AS rn FROM hourly_aggregates WHERE hour_start = $1 AND metric "
-          "IN " +
-          metrics + " AND customer_id IN (" + in + ")) ranked WHERE rn > $2) RETURNING 1";
-      const int64_t held_before = st.busy_us;
-      auto r = batch(sql, params, st);
-      if (!r.ok()) return r.error();
-      st.aggregates_cut += static_cast<int64_t>(r->size());
-      // An hour's cut is small: a pause as long as it took, not pause_ms.
-      pause(st.busy_us - held_before, 0, stop);
+      const std::span<const std::string> some(customers.data() + at,
+                                              std::min(kCutCustomers, customers.size() - at));
+      std::chrono::steady_clock::time_point held;
+      int64_t cut = 0;
+      auto f = store_.transact(true, [&](SqlTx& tx) -> Status {
+        held = std::chrono::steady_clock::now();
+        auto r = fold_hourly_aggregates(tx, h, some, options_.aggregate_top);
+        if (!r.ok()) return r.error();
+        cut = *r;
+        return {};
+      });
+      const int64_t us = elapsed_us(held);
+      if (!f.ok()) return f.error();
+      ++st.batches;
+      if (us > options_.batch_ms * 1000) ++st.batches_over;
+      st.busy_us += us;
+      st.longest_batch_us = std::max(st.longest_batch_us, us);
+      st.aggregates_cut += cut;
+      // An hour's fold is small: a pause as long as it took, not pause_ms.
+      pause(us, 0, stop);
     }
     if (!(stop && stop())) cut_through_ = h + kHour;
   }

@@ -37,6 +37,13 @@ inline constexpr std::string_view kDomain = "domain";             ///< item: que
 Status add_hourly_aggregates(SqlTx& tx, std::span<const IngestBatch* const> group,
                              const std::vector<bool>& inserted);
 
+/// Folds the rows of the closed hour `hour` of `customers` into one row per customer-hour of
+/// hourly_aggregate_blocks (merged with the one already there), talkers and domains cut to
+/// their top `top` items, and deletes the rows; in the caller's transaction. Answers how many
+/// items were cut.
+Result<int64_t> fold_hourly_aggregates(SqlTx& tx, int64_t hour,
+                                       std::span<const std::string> customers, int64_t top);
+
 /// One row of hourly_aggregates.
 struct HourlyAggregate {
   int64_t hour_start = 0;  ///< UTC micros, a whole hour
@@ -53,8 +60,8 @@ Result<std::vector<HourlyAggregate>> read_hourly_aggregates(Store& store, const 
 /// What expiry did, per sweep or in total.
 struct ExpiryStats {
   int64_t events_deleted = 0;      ///< raw events
-  int64_t aggregates_deleted = 0;  ///< hourly rows past aggregate_days
-  int64_t aggregates_cut = 0;      ///< talker and domain rows below the top of their hour
+  int64_t aggregates_deleted = 0;  ///< hourly rows (and folded customer-hours) past their days
+  int64_t aggregates_cut = 0;      ///< talker and domain items below the top of their hour
   int64_t batches = 0;             ///< write transactions
   int64_t batches_over = 0;        ///< of them, held the writer longer than batch_ms
   int64_t longest_batch_us = 0;    ///< the longest hold of the writer (through its commit)

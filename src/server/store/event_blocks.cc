@@ -18,6 +18,11 @@
 // it back gives the record byte for byte (checked as it is stored); anything else (an odd,
 // wrong or other-seed community_id, a timestamp in another form) is stored as it came. Blocks
 // where nothing was left out are written in the first format.
+// Format 2 (store/event_columns.h) starts with 0, 2, the count, then each sequence number and
+// time as the difference to the one before (the first to first_seq and ts_min), the flags, and
+// the records laid out by column (no lengths). It is written when laying the block out again
+// gives every record's text back exactly (checked before it is stored), otherwise format 1 or
+// the first. Every earlier format stays readable.
 //
 // Idempotency on (device, seq): before a group's blocks go in, the blocks (and the rows of the
 // uncompressed table of earlier versions) that may hold its sequence numbers are read, and
@@ -36,6 +41,7 @@
 
 #include "mimamori/core/clock.h"
 #include "store/community_id.h"
+#include "store/event_columns.h"
 #include "store/sql.h"
 
 namespace mimamori::server {
@@ -180,11 +186,15 @@ Result<std::string> record_of(const DecodedEvent& e) {
 }
 
 struct DecodedBlock {
-  std::string data;  // decompressed
+  int format = 0;
+  std::string data;                // decompressed
+  std::vector<std::string> texts;  // format 2: the records as laid out again from the columns
   std::vector<DecodedEvent> events;
 };
 
-Result<DecodedBlock> decode_block(std::string_view compressed, int64_t first_seq, int64_t ts_min) {
+// `records` false: only the sequence numbers and times (the records are not laid out).
+Result<DecodedBlock> decode_block(std::string_view compressed, int64_t first_seq, int64_t ts_min,
+                                  bool records = true) {
   DecodedBlock b;
   const unsigned long long size = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ULL << 31)) {
@@ -203,7 +213,7 @@ Result<DecodedBlock> decode_block(std::string_view compressed, int64_t first_seq
   if (!get_varint(in, at, n))
     return core::make_error("event block at seq {}: bad count", first_seq);
   if (n == 0) {
-    if (!get_varint(in, at, format) || format != 1) {
+    if (!get_varint(in, at, format) || format < 1 || format > 2) {
       return core::make_error("event block at seq {}: unknown format {}", first_seq, format);
     }
     if (!get_varint(in, at, n)) {
@@ -211,26 +221,53 @@ Result<DecodedBlock> decode_block(std::string_view compressed, int64_t first_seq
     }
   }
   if (n > kBlockEvents * 16) return core::make_error("event block at seq {}: bad count", first_seq);
+  b.format = static_cast<int>(format);
   b.events.resize(n);
   std::vector<uint64_t> lens(n);
   bool ok = true;
+  // Format 2 has each number as the difference to the one before (the block's first_seq and
+  // ts_min before the first); the earlier ones as the difference to first_seq and ts_min.
+  const bool deltas = format >= 2;
+  int64_t seq = first_seq, ts = ts_min;
   for (auto& e : b.events) {
     uint64_t v = 0;
     ok = ok && get_varint(in, at, v);
-    e.seq = first_seq + static_cast<int64_t>(v);
+    // In unsigned arithmetic: a damaged block wraps instead of overflowing.
+    e.seq = static_cast<int64_t>(static_cast<uint64_t>(deltas ? seq : first_seq) + v);
+    seq = e.seq;
   }
   for (auto& e : b.events) {
     uint64_t v = 0;
     ok = ok && get_varint(in, at, v);
-    e.ts = ts_min + unzigzag(v);
+    e.ts = static_cast<int64_t>(static_cast<uint64_t>(deltas ? ts : ts_min) +
+                                static_cast<uint64_t>(unzigzag(v)));
+    ts = e.ts;
   }
-  for (auto& l : lens) ok = ok && get_varint(in, at, l);
+  if (format <= 1) {
+    for (auto& l : lens) ok = ok && get_varint(in, at, l);
+  }
   if (format >= 1) {
     for (auto& e : b.events) {
       uint64_t v = 0;
       ok = ok && get_varint(in, at, v) && v <= (kLeftCid | kLeftTs);
       e.left = v;
     }
+  }
+  if (format == 2) {
+    if (!ok) return core::make_error("event block at seq {}: damaged contents", first_seq);
+    if (!records) return b;
+    std::vector<int64_t> times(n);
+    for (size_t i = 0; i < n; ++i) times[i] = b.events[i].ts;
+    auto texts = decode_columns(in, at, times);
+    if (!texts.ok()) {
+      return core::make_error("event block at seq {}: {}", first_seq, texts.error().message);
+    }
+    if (at != in.size()) {
+      return core::make_error("event block at seq {}: damaged contents", first_seq);
+    }
+    b.texts = std::move(*texts);
+    for (size_t i = 0; i < n; ++i) b.events[i].raw = b.texts[i];
+    return b;
   }
   for (size_t i = 0; ok && i < n; ++i) {
     if (lens[i] > in.size() - at) {
@@ -269,18 +306,50 @@ std::string encode_block(std::span<const EventRow* const> events, int64_t first_
   size_t bytes = 16;
   for (const auto* e : events) bytes += e->raw.size() + 9;
   plain.reserve(bytes);
-  if (any) {
-    put_varint(plain, 0);
-    put_varint(plain, 1);
-  }
-  put_varint(plain, events.size());
-  for (const auto* e : events) put_varint(plain, static_cast<uint64_t>(e->seq - first_seq));
-  for (const auto* e : events) put_varint(plain, zigzag(e->ts - ts_min));
-  for (size_t i = 0; i < events.size(); ++i) put_varint(plain, text(i).size());
-  if (any) {
+  auto headers = [&](uint64_t format) {
+    plain.clear();
+    if (format > 0) {
+      put_varint(plain, 0);
+      put_varint(plain, format);
+    }
+    put_varint(plain, events.size());
+    int64_t seq = first_seq, ts = ts_min;
+    for (const auto* e : events) {
+      put_varint(plain, static_cast<uint64_t>(e->seq - (format >= 2 ? seq : first_seq)));
+      seq = e->seq;
+    }
+    for (const auto* e : events) {
+      put_varint(plain, zigzag(e->ts - (format >= 2 ? ts : ts_min)));
+      ts = e->ts;
+    }
+  };
+  // Format 2, by column, when laying it out again gives every record's text back exactly;
+  // otherwise the records one after another (format 1, or the first when nothing was left out).
+  bool columns = false;
+  {
+    headers(2);
     for (uint64_t l : left) put_varint(plain, l);
+    std::vector<ColumnRecord> recs(events.size());
+    std::vector<int64_t> times(events.size());
+    for (size_t i = 0; i < events.size(); ++i) {
+      recs[i] = {text(i), events[i]->ts};
+      times[i] = events[i]->ts;
+    }
+    const size_t body = plain.size();
+    encode_columns(recs, plain);
+    size_t at = body;
+    auto back = decode_columns(plain, at, times);
+    columns = back.ok() && at == plain.size();
+    for (size_t i = 0; columns && i < events.size(); ++i) columns = (*back)[i] == text(i);
   }
-  for (size_t i = 0; i < events.size(); ++i) plain.append(text(i));
+  if (!columns) {
+    headers(any ? 1 : 0);
+    for (size_t i = 0; i < events.size(); ++i) put_varint(plain, text(i).size());
+    if (any) {
+      for (uint64_t l : left) put_varint(plain, l);
+    }
+    for (size_t i = 0; i < events.size(); ++i) plain.append(text(i));
+  }
   // One context per writer thread, freed when the thread ends.
   struct FreeCctx {
     void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
@@ -400,7 +469,8 @@ Status insert_event_blocks(SqlTx& tx, std::span<const EventRow> rows, std::vecto
     std::vector<int64_t> have;
     for (size_t r = 0; r < legacy.size(); ++r) have.push_back(legacy.i64(r, 0));
     for (size_t r = 0; r < blocks.size(); ++r) {
-      auto b = decode_block(blob_of(dialect, blocks.str(r, 2)), blocks.i64(r, 0), blocks.i64(r, 1));
+      auto b = decode_block(blob_of(dialect, blocks.str(r, 2)), blocks.i64(r, 0), blocks.i64(r, 1),
+                            false);
       if (!b.ok()) return b.error();
       for (const auto& e : b->events) have.push_back(e.seq);
     }
@@ -500,6 +570,16 @@ Result<std::vector<std::pair<EventKey, std::string>>> read_events(SqlTx& tx,
   return out;
 }
 
+Result<StoredEventBlock> stored_event_block(std::string_view data, int64_t first_seq,
+                                            int64_t ts_min) {
+  auto d = decode_block(data, first_seq, ts_min);
+  if (!d.ok()) return d.error();
+  StoredEventBlock out;
+  out.format = d->format;
+  for (const auto& e : d->events) out.texts.emplace_back(e.raw);
+  return out;
+}
+
 Result<std::vector<int64_t>> stored_event_seqs(SqlTx& tx, std::string_view device_id) {
   std::vector<int64_t> out;
   auto legacy = tx.q("SELECT seq FROM events WHERE device_id = $1", {sp(device_id)});
@@ -509,7 +589,7 @@ Result<std::vector<int64_t>> stored_event_seqs(SqlTx& tx, std::string_view devic
                 {sp(device_id)});
   if (!b.ok()) return b.error();
   for (size_t r = 0; r < b->size(); ++r) {
-    auto d = decode_block(blob_of(tx.dialect(), b->str(r, 2)), b->i64(r, 0), b->i64(r, 1));
+    auto d = decode_block(blob_of(tx.dialect(), b->str(r, 2)), b->i64(r, 0), b->i64(r, 1), false);
     if (!d.ok()) return d.error();
     for (const auto& e : d->events) out.push_back(e.seq);
   }

@@ -346,6 +346,17 @@ const std::vector<Migration>& migrations() {
            // customer's ties; it serves whatever alerts_customer_seen served.
            "CREATE INDEX alerts_customer_newest ON alerts(customer_id, last_seen DESC, id)",
            "DROP INDEX alerts_customer_seen",
+        }},
+       {17,
+       "hourly aggregates folded: one compact row per customer and closed hour",
+       {
+           // Once an hour is over (when its talkers and domains are cut to the top), its rows
+           // of hourly_aggregates become one row here: data is its (metric, item, value) list,
+           // zstd-compressed (retention/aggregates.cc). Rows that arrive for the hour later
+           // are added to it by the next fold, or read beside it.
+           "CREATE TABLE hourly_aggregate_blocks (customer_id TEXT NOT NULL, hour_start BIGINT "
+           "NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (customer_id, hour_start))",
+           "CREATE INDEX hourly_aggregate_blocks_hour ON hourly_aggregate_blocks(hour_start)",
        }},
   };
   return kMigrations;

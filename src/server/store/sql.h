@@ -91,6 +91,15 @@ Status insert_event_blocks(SqlTx& tx, std::span<const EventRow> rows, std::vecto
 /// rows of the uncompressed table of earlier versions; in the order of `keys`.
 Result<std::vector<std::pair<EventKey, std::string>>> read_events(SqlTx& tx,
                                                                   std::span<const EventKey> keys);
+/// An event block's contents as stored: its format (0, 1 or 2, store/event_blocks.cc) and each
+/// record's text before what was left out of it is put back; for tests and measurements.
+struct StoredEventBlock {
+  int format = 0;
+  std::vector<std::string> texts;
+};
+/// The contents of one block (its `data`, `first_seq` and `ts_min` columns).
+Result<StoredEventBlock> stored_event_block(std::string_view data, int64_t first_seq,
+                                            int64_t ts_min);
 /// Every stored sequence number of a device (both forms), ascending.
 Result<std::vector<int64_t>> stored_event_seqs(SqlTx& tx, std::string_view device_id);
 

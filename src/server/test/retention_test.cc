@@ -7,7 +7,6 @@
 #include "retention/retention.h"
 
 #include <gtest/gtest.h>
-#include <zstd.h>
 
 #include <atomic>
 #include <set>
@@ -337,6 +336,82 @@ TEST_P(RetentionTest, CompressedEventsComeBackByteForByteThroughTheApi) {
   EXPECT_EQ(seen, want);
 }
 
+// Records of many shapes through ingest, laid out by column in the blocks (format 2) and read
+// back byte for byte: numbers, addresses, times and hex in forms that come back and in forms
+// that do not, escapes, nested members.
+TEST_P(RetentionTest, RecordsOfEveryShapeComeBackByteForByteLaidOutByColumn) {
+  const int64_t now = core::now().micros;
+  Tenant a = tenant("列");
+  std::vector<std::string> sent;
+  for (int64_t i = 0; i < 300; ++i) {
+    const std::string t = at(now - kHour + i * 1000);
+    const std::string n = std::to_string(i);
+    switch (i % 6) {
+      case 0:
+        sent.push_back(R"({"timestamp":")" + t + R"(","event_type":"flow","src_ip":"10.0.0.)" +
+                       n.substr(0, 2) + R"(","dest_ip":"2001:db8::)" + n +
+                       R"(","proto":"TCP","flow":{"bytes_toserver":)" + n +
+                       R"(,"age":-1,"ratio":0.5,"big":12345678901234567890,"start":")" +
+                       at(now - kHour) + R"(","end":"2026-11-26T19:41:05+0900"}})");
+        break;
+      case 1:
+        sent.push_back(R"({"timestamp": ")" + t +
+                       R"(", "event_type" : "tls", "tls": {"serial": ")" + n +
+                       R"(0A0B0C0D0E", "fingerprint": "aa:bb", "ja3": "deadbeef)" + n +
+                       R"(", "mixed": "DeadBeef00"}})");
+        break;
+      case 2:
+        sent.push_back(
+            R"({"timestamp":")" + t +
+            R"(","event_type":"http","http":{"url":"\/a?b=\"c\"&d=\u3042","hostname":"見守り.jp","ports":[80,443],"a\"b":"01.2.3.4"}})");
+        break;
+      case 3:
+        sent.push_back(R"({"timestamp":")" + t + R"(","event_type":"dns","dns":{"id":)" + n +
+                       R"(,"id":"x","answers":[{"rdata":"192.0.2.1","ttl":300}],"rrname":""}})");
+        break;
+      case 4:  // not the first of its name or kind, and spaced
+        sent.push_back(R"({"event_type":"flow", "timestamp":")" + t + R"(" ,"x":1,"x":"1",)" +
+                       R"("y":"AbCdEf0123456789","z":"0.0.0.0","w":")" + at(now) + R"("})");
+        break;
+      default:
+        sent.push_back(R"({"timestamp":")" + t + R"(","event_type":"flow","n":)" + n + "}");
+        break;
+    }
+  }
+  send(a, sent);
+  std::vector<EventKey> keys;
+  for (int64_t s = 1; s <= static_cast<int64_t>(sent.size()); ++s) keys.push_back({a.device, s});
+  std::vector<std::pair<EventKey, std::string>> got;
+  int64_t blocks = 0, by_column = 0;
+  ASSERT_TRUE(store()
+                  .transact(false,
+                            [&](SqlTx& tx) -> Status {
+                              auto r = read_events(tx, keys);
+                              if (!r.ok()) return r.error();
+                              got = std::move(*r);
+                              auto b = tx.q(
+                                  "SELECT data, first_seq, ts_min FROM event_blocks WHERE "
+                                  "device_id = $1",
+                                  {sp(a.device)});
+                              if (!b.ok()) return b.error();
+                              for (size_t k = 0; k < b->size(); ++k) {
+                                auto block = stored_event_block(blob_of(tx.dialect(), b->str(k, 0)),
+                                                                b->i64(k, 1), b->i64(k, 2));
+                                if (!block.ok()) return block.error();
+                                ++blocks;
+                                by_column += block->format == 2 ? 1 : 0;
+                              }
+                              return {};
+                            })
+                  .ok());
+  ASSERT_EQ(got.size(), sent.size());
+  for (const auto& [k, line] : got) {
+    ASSERT_EQ(line, sent[static_cast<size_t>(k.seq - 1)]) << "seq " << k.seq;
+  }
+  EXPECT_GE(blocks, 4);
+  EXPECT_EQ(by_column, blocks);
+}
+
 // Community IDs as the spec's own example gives them and as an independent implementation
 // (Python's hashlib) gives them for IPv6 and for seed 1.
 TEST(CommunityId, TheSpecsExampleIPv6AndSeeds) {
@@ -437,7 +512,7 @@ TEST_P(RetentionTest, CommunityIdsLeftOutWhenRecomputableComeBackByteForByte) {
   std::vector<EventKey> keys;
   for (int64_t s = static_cast<int64_t>(sent.size()); s >= 1; --s) keys.push_back({a.device, s});
   std::vector<std::pair<EventKey, std::string>> got;
-  std::string plain;  // the blocks' contents as stored
+  std::string plain;  // the records as stored, before what was left out is put back
   ASSERT_TRUE(
       store()
           .transact(false,
@@ -445,16 +520,16 @@ TEST_P(RetentionTest, CommunityIdsLeftOutWhenRecomputableComeBackByteForByte) {
                       auto r = read_events(tx, keys);
                       if (!r.ok()) return r.error();
                       got = std::move(*r);
-                      auto b = tx.q("SELECT data FROM event_blocks WHERE device_id = $1",
-                                    {sp(a.device)});
+                      auto b = tx.q(
+                          "SELECT data, first_seq, ts_min FROM event_blocks WHERE device_id = $1",
+                          {sp(a.device)});
                       if (!b.ok()) return b.error();
                       for (size_t k = 0; k < b->size(); ++k) {
-                        const auto data = blob_of(tx.dialect(), b->str(k, 0));
-                        std::string out(ZSTD_getFrameContentSize(data.data(), data.size()), '\0');
-                        const size_t n =
-                            ZSTD_decompress(out.data(), out.size(), data.data(), data.size());
-                        if (ZSTD_isError(n)) return core::make_error("zstd");
-                        plain += out;
+                        auto block = stored_event_block(blob_of(tx.dialect(), b->str(k, 0)),
+                                                        b->i64(k, 1), b->i64(k, 2));
+                        if (!block.ok()) return block.error();
+                        EXPECT_EQ(block->format, 2) << "every record is JSON: laid out by column";
+                        for (const auto& t : block->texts) plain += t;
                       }
                       return {};
                     })
@@ -606,14 +681,48 @@ TEST_P(RetentionTest, HourlyAggregatesCountOnceAndAreReadByTheirCustomerOnly) {
   auto st = expiry.sweep(now);
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ(st->aggregates_cut, 2);  // one talker, one domain
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE customer_id = $1 AND metric = "
-                   "'talker_bytes'",
+  // ... and the hour is folded into one row of its own.
+  EXPECT_EQ(
+      scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE customer_id = $1", {sp(a.customer)}), 0);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregate_blocks WHERE customer_id = $1",
                    {sp(a.customer)}),
-            2);
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE customer_id = $1 AND item = "
-                   "'mail.example.jp'",
-                   {sp(a.customer)}),
-            0);
+            1);
+  {
+    auto cut = admin_->get(escaped);
+    ASSERT_EQ(cut.status, 200) << cut.body;
+    const auto cut_json = cut.json();
+    const auto& ch = cut_json.at("hours").as_array().at(0).as_object();
+    EXPECT_EQ(ch.at("events"), h.at("events"));
+    EXPECT_EQ(ch.at("alerts"), h.at("alerts"));
+    EXPECT_EQ(ch.at("bytes_in"), h.at("bytes_in"));
+    EXPECT_EQ(ch.at("bytes_out"), h.at("bytes_out"));
+    const auto& t2 = ch.at("top_talkers").as_array();
+    ASSERT_EQ(t2.size(), 2u) << cut.body;
+    EXPECT_EQ(t2[0], talkers[0]);
+    EXPECT_EQ(t2[1], talkers[1]);
+    const auto& d2 = ch.at("top_domains").as_array();
+    ASSERT_EQ(d2.size(), 2u) << cut.body;
+    EXPECT_EQ(d2[0], domains[0]);
+    EXPECT_EQ(cut.body.find("mail.example.jp"), std::string::npos) << cut.body;
+  }
+  // A late event of the folded hour is counted beside the fold, and folded into it next.
+  send(a, {dns_at(hour + 10, "www.example.jp"), flow_line(hour + 11, "192.168.1.99", 1, 1)});
+  auto late = admin_->get(escaped);
+  ASSERT_EQ(late.status, 200) << late.body;
+  auto late_hour = late.json().at("hours").as_array().at(0).as_object();
+  EXPECT_EQ(late_hour.at("events").at("dns").as_int64(), 4) << late.body;
+  EXPECT_EQ(late_hour.at("top_domains").as_array().at(0).at("count").as_int64(), 3) << late.body;
+  auto st3 = Expiry(store(), o).sweep(now);
+  ASSERT_TRUE(st3.ok()) << st3.error().message;
+  EXPECT_EQ(st3->aggregates_cut, 1) << "the late talker, below the top 2";
+  EXPECT_EQ(
+      scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE customer_id = $1", {sp(a.customer)}), 0);
+  auto refolded = admin_->get(escaped);
+  ASSERT_EQ(refolded.status, 200) << refolded.body;
+  const auto rh = refolded.json().at("hours").as_array().at(0).as_object();
+  EXPECT_EQ(rh.at("events").at("dns").as_int64(), 4);
+  EXPECT_EQ(rh.at("events").at("flow").as_int64(), 5);
+  EXPECT_EQ(rh.at("top_talkers").as_array().size(), 2u);
 
   // Aggregates older than aggregate_days go; 13 months by default keeps a year-old hour.
   auto put = store().transact(true, [&](SqlTx& tx) -> Status {
@@ -633,6 +742,18 @@ TEST_P(RetentionTest, HourlyAggregatesCountOnceAndAreReadByTheirCustomerOnly) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregates WHERE hour_start < $1",
                    {sp(now - 300 * kDay)}),
             1);
+  // Folded hours expire the same way.
+  auto old_fold = store().transact(true, [&](SqlTx& tx) -> Status {
+    auto q = tx.q("UPDATE hourly_aggregate_blocks SET hour_start = $2 WHERE customer_id = $1",
+                  {sp(a.customer), sp((now - 400 * kDay) / kHour * kHour)});
+    if (!q.ok()) return q.error();
+    return {};
+  });
+  ASSERT_TRUE(old_fold.ok()) << old_fold.error().message;
+  auto st4 = Expiry(store(), RetentionOptions{}).sweep(now);
+  ASSERT_TRUE(st4.ok()) << st4.error().message;
+  EXPECT_EQ(st4->aggregates_deleted, 1);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM hourly_aggregate_blocks"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RetentionTest, ::testing::ValuesIn(backends()));

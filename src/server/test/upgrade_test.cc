@@ -401,6 +401,9 @@ const std::map<int64_t, std::string>& undo() {
        "alerts_customer_newest; CREATE INDEX devices_customer ON devices(customer_id); DROP INDEX "
        "devices_order; DROP INDEX customers_name; DELETE FROM schema_migrations WHERE version = "
        "16;"},
+      {17,
+       "DROP INDEX hourly_aggregate_blocks_hour; DROP TABLE hourly_aggregate_blocks; "
+       "DELETE FROM schema_migrations WHERE version = 17;"},
   };
   return kUndo;
 }
@@ -424,7 +427,8 @@ const std::set<std::string> kLaterTables = {"login_throttle",
                                             "dispatches",
                                             "dispatch_steps",
                                             "dispatch_evidence",
-                                            "dispatch_requests"};
+                                            "dispatch_requests",
+                                            "hourly_aggregate_blocks"};
 
 class MakeFixture : public ::testing::TestWithParam<std::string> {};
 
