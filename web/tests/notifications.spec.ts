@@ -3,7 +3,7 @@
 // form errors in Japanese that save nothing, and orders the rotation; an analyst manages only
 // customers' e-mail and LINE channels and reads the rotation.
 import { expect, test } from '@playwright/test';
-import { ADMIN, expectAccessible, login, PASSWORD, screenshots, TestServer } from './fixture';
+import { ADMIN, expectAccessible, login, PASSWORD, pickCustomer, screenshots, TestServer } from './fixture';
 
 let srv: TestServer;
 let analystId = '';
@@ -47,7 +47,7 @@ test('the provider admin adds channels and orders the on-call rotation', async (
   await expect(slack).toContainText('https://hooks.slack.example/…');
   await expect(page.locator('main')).not.toContainText('secretpath');
 
-  await page.locator('#n-customer').selectOption({ label: '通知商事' });
+  await pickCustomer(page, 'n-customer', '通知商事');
   await page.getByLabel('種類').selectOption('email');
   await page.getByLabel('名前 (任意)').fill('情報システム係');
   await page.locator('#n-target').fill('it@customer.example.jp');

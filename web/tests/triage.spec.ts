@@ -2,7 +2,7 @@
 // and by keyboard alone; the customer's portal goes from 危険 to 安全; another customer's user
 // opening that incident's address gets the not-found page and the attempt is audited.
 import { expect, test, type Page } from '@playwright/test';
-import { expectAccessible, login, PASSWORD, screenshots, TestServer } from './fixture';
+import { expectAccessible, login, PASSWORD, pickCustomer, screenshots, TestServer } from './fixture';
 
 let srv: TestServer;
 let a = '';
@@ -70,6 +70,13 @@ test('the queue is usable by keyboard alone', async ({ page }) => {
   await expect(row).toBeVisible();
   await expectAccessible(page, 'queue');
   await screenshots(page, 'queue');
+  // The row names its customer; the customer filter searches as one types and filters the queue.
+  await expect(row).toContainText('見守り商事');
+  await pickCustomer(page, 'q-customer_id', '別会社', '別会');
+  await expect(page).toHaveURL(/customer_id=/);
+  await expect(row).toHaveCount(0);
+  await pickCustomer(page, 'q-customer_id', '見守り', '見守り');
+  await expect(row).toBeVisible();
   // Tab from the page into the table: the current row takes the focus.
   await page.locator('body').click({ position: { x: 1, y: 1 } });
   for (let i = 0; i < 30 && !(await row.evaluate((el) => el === document.activeElement)); i++) {

@@ -71,6 +71,7 @@ export function CustomerPicker({
   value,
   onChange,
   allowAll = false,
+  allLabel,
   required = false,
   describedBy,
 }: {
@@ -78,6 +79,8 @@ export function CustomerPicker({
   value: string;
   onChange: (id: string, customer: Customer | null) => void;
   allowAll?: boolean;
+  /** The wording of the "no customer" choice (default: all customers). */
+  allLabel?: string;
   required?: boolean;
   describedBy?: string | undefined;
 }) {
@@ -193,7 +196,7 @@ export function CustomerPicker({
         aria-activedescendant={open && active >= 0 ? optionId(active) : undefined}
         aria-describedby={describedBy}
         required={required}
-        placeholder={allowAll ? t('common.all') : t('picker.customer.placeholder')}
+        placeholder={allowAll ? (allLabel ?? t('common.all')) : t('picker.customer.placeholder')}
         value={text}
         onInput={(e) => typed((e.target as HTMLInputElement).value)}
         onFocus={() => {
@@ -221,7 +224,7 @@ export function CustomerPicker({
               data-customer-option={c ? c.id : ''}
               onClick={() => choose(c)}
             >
-              {c ? c.name : t('common.all')}
+              {c ? c.name : (allLabel ?? t('common.all'))}
               {c && <span class="picker-id">{c.id}</span>}
             </li>
           ))}

@@ -3,7 +3,8 @@
 // and host) and the rotation; analysts add and remove customers' e-mail and LINE channels. The
 // server checks each change again.
 import { useEffect, useState } from 'preact/hooks';
-import { api, get, getAll, isProvider, post, type Customer, type User } from '../api';
+import { api, get, getAll, isProvider, post, type User } from '../api';
+import { CustomerPicker, useCustomerNames } from '../components/CustomerPicker';
 import { t, tv } from '../i18n';
 import { currentUser } from '../session';
 import { Card, ErrorBox, Field, Loading, Page, useLoad } from '../ui';
@@ -26,10 +27,9 @@ function kindLabel(k: string): string {
 export function Notifications() {
   const me = currentUser();
   const admin = me?.role === 'provider_admin';
-  const customers = useLoad(() => getAll<Customer>('/api/v1/customers'), []);
   const channels = useLoad(() => get<{ items: Channel[] }>('/api/v1/channels'), []);
   const [error, setError] = useState<unknown>(null);
-  const names = new Map((customers.data ?? []).map((c) => [c.id, c.name]));
+  const names = useCustomerNames((channels.data?.items ?? []).map((c) => c.customer_id ?? ''));
   const mayRemove = (c: Channel) => admin || (me?.role === 'analyst' && !!c.customer_id && (c.kind === 'email' || c.kind === 'line'));
 
   async function remove(c: Channel) {
@@ -96,13 +96,13 @@ export function Notifications() {
           </div>
         )}
       </Card>
-      {(admin || me?.role === 'analyst') && <NewChannel customers={customers.data ?? []} admin={admin} onAdded={channels.reload} />}
+      {(admin || me?.role === 'analyst') && <NewChannel admin={admin} onAdded={channels.reload} />}
       <OnCallCard admin={admin} channels={(channels.data?.items ?? []).filter((c) => !c.customer_id)} />
     </Page>
   );
 }
 
-function NewChannel({ customers, admin, onAdded }: { customers: Customer[]; admin: boolean; onAdded: () => void }) {
+function NewChannel({ admin, onAdded }: { admin: boolean; onAdded: () => void }) {
   const kinds = admin ? KINDS : (['email', 'line'] as const);
   const [v, setV] = useState({ customer_id: '', kind: 'email', name: '', target: '', secret: '', min_severity: 'medium' });
   const [errs, setErrs] = useState<Record<string, string>>({});
@@ -146,14 +146,15 @@ function NewChannel({ customers, admin, onAdded }: { customers: Customer[]; admi
     <Card title={t('settings.channel.add')}>
       <form class="stack-form" onSubmit={add} noValidate>
         <Field id="n-customer" label={t('queue.customer')} error={errs.customer_id}>
-          <select id="n-customer" value={v.customer_id} aria-invalid={!!errs.customer_id} onChange={set('customer_id')}>
-            <option value="">{admin ? t('notify.providerWide') : t('enroll.choose')}</option>
-            {customers.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
+          <CustomerPicker
+            id="n-customer"
+            allowAll={admin}
+            allLabel={t('notify.providerWide')}
+            required={!admin}
+            value={v.customer_id}
+            describedBy={errs.customer_id ? 'n-customer-error' : undefined}
+            onChange={(id) => setV((s) => ({ ...s, customer_id: id }))}
+          />
         </Field>
         <Field id="n-kind" label={t('settings.channel.kind')}>
           <select id="n-kind" value={v.kind} onChange={set('kind')}>

@@ -2,7 +2,8 @@
 // keyboard (j/k or arrows move, x selects, Enter opens, a acknowledges the selection, m assigns
 // the current row to me).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { get, getAll, isProvider, post, type Customer, type Incident, type Page as ApiPage, type User } from '../api';
+import { CustomerPicker, useCustomerNames } from '../components/CustomerPicker';
+import { get, getAll, isProvider, post, type Incident, type Page as ApiPage, type User } from '../api';
 import { SLA_MINUTES } from '../health';
 import { t } from '../i18n';
 import { navigate, useLocation } from '../router';
@@ -37,7 +38,6 @@ export function Queue() {
     page: Number(q.get('page') ?? '0') || 0,
   };
   const key = JSON.stringify(filters);
-  const customers = useLoad(() => getAll<Customer>('/api/v1/customers'), []);
   const staff = useLoad(async () => (await getAll<User>('/api/v1/users')).filter((u) => isProvider(u.role)), []);
   const list = useLoad(() => {
     const p = new URLSearchParams({ limit: String(PAGE), offset: String(filters.page * PAGE) });
@@ -63,7 +63,7 @@ export function Queue() {
     };
   }, [key]);
 
-  const names = useMemo(() => new Map((customers.data ?? []).map((c) => [c.id, c.name])), [customers.data]);
+  const names = useCustomerNames((list.data?.items ?? []).map((x) => x.customer_id));
   const people = useMemo(() => new Map((staff.data ?? []).map((u) => [u.id, u.email])), [staff.data]);
   const rows = useMemo(() => {
     let xs = list.data?.items ?? [];
@@ -194,7 +194,10 @@ export function Queue() {
           ['medium', t('sev.medium')],
           ['low', t('sev.low')],
         ])}
-        {select('customer_id', t('queue.customer'), [['', t('common.all')], ...(customers.data ?? []).map((c): [string, string] => [c.id, c.name])])}
+        <div class="filter">
+          <label for="q-customer_id">{t('queue.customer')}</label>
+          <CustomerPicker id="q-customer_id" allowAll value={filters.customer_id} onChange={(id) => setFilter('customer_id', id)} />
+        </div>
         {select('age', t('queue.age'), [
           ['', t('common.all')],
           ['1h', t('queue.age.1h')],

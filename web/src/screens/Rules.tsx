@@ -2,7 +2,8 @@
 // provider admin and analysts remove suppressions, and add and remove indicators (the server
 // checks the role again). Suppressions are made from an alert ("suppress similar").
 import { useState } from 'preact/hooks';
-import { api, ApiError, get, getAll, post, type Customer } from '../api';
+import { api, ApiError, get, post } from '../api';
+import { CustomerPicker, useCustomerNames } from '../components/CustomerPicker';
 import { t } from '../i18n';
 import { navigate, useLocation } from '../router';
 import { currentUser } from '../session';
@@ -43,13 +44,12 @@ function mayChange(): boolean {
 export function Suppressions() {
   const loc = useLocation();
   const customer = loc.searchParams.get('customer_id') ?? '';
-  const customers = useLoad(() => getAll<Customer>('/api/v1/customers'), []);
   const list = useLoad(
     () => get<{ items: Suppression[] }>(`/api/v1/suppressions${customer ? `?customer_id=${encodeURIComponent(customer)}` : ''}`),
     [customer],
   );
   const [error, setError] = useState<unknown>(null);
-  const names = new Map((customers.data ?? []).map((c) => [c.id, c.name]));
+  const names = useCustomerNames((list.data?.items ?? []).map((x) => x.customer_id));
   const change = mayChange();
 
   async function remove(s: Suppression) {
@@ -69,21 +69,12 @@ export function Suppressions() {
       <div class="filters">
         <div class="filter">
           <label for="s-customer">{t('queue.customer')}</label>
-          <select
+          <CustomerPicker
             id="s-customer"
+            allowAll
             value={customer}
-            onChange={(e) => {
-              const v = (e.target as HTMLSelectElement).value;
-              navigate(`/suppressions${v ? `?customer_id=${encodeURIComponent(v)}` : ''}`, true);
-            }}
-          >
-            <option value="">{t('common.all')}</option>
-            {(customers.data ?? []).map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
+            onChange={(v) => navigate(`/suppressions${v ? `?customer_id=${encodeURIComponent(v)}` : ''}`, true)}
+          />
         </div>
       </div>
       <ErrorBox error={error ?? list.error} />
