@@ -111,7 +111,16 @@ if(MIMAMORI_WINE64)
     COMMAND ${CMAKE_COMMAND} -E env WINEPREFIX=${MIMAMORI_WINEPREFIX} ${MIMAMORI_WINESERVER} -w
     COMMAND ${CMAKE_COMMAND} -E touch ${MIMAMORI_WINEPREFIX}/.made
     COMMENT "Making the wine prefix for the tests (once per build tree)")
-  add_custom_target(wine_prefix ALL DEPENDS ${MIMAMORI_WINEPREFIX}/.made)
+  # wineboot links the profile's Documents, Desktop, Downloads, ... to the Unix home folder: the
+  # agent's collectors would watch (and put canary files in) the home of whoever runs the tests.
+  # Real folders of the prefix instead (existing build trees get them at their next build too).
+  add_custom_command(OUTPUT ${MIMAMORI_WINEPREFIX}/.sandboxed
+    COMMAND sh -c "for l in \"$1\"/drive_c/users/*/*; do if [ -L \"$l\" ]; then rm \"$l\" && mkdir \"$l\"; fi; done" sh ${MIMAMORI_WINEPREFIX}
+    COMMAND ${CMAKE_COMMAND} -E touch ${MIMAMORI_WINEPREFIX}/.sandboxed
+    DEPENDS ${MIMAMORI_WINEPREFIX}/.made
+    COMMENT "Wine prefix: the profile's folders as real folders, not links to the home folder")
+  add_custom_target(wine_prefix ALL
+    DEPENDS ${MIMAMORI_WINEPREFIX}/.made ${MIMAMORI_WINEPREFIX}/.sandboxed)
 elseif(MIMAMORI_TESTS)
   message(WARNING "wine64 not found (scripts/setup installs it): the tests cannot run here")
 endif()

@@ -23,6 +23,7 @@
 #include "mimamori/core/log.h"
 #include "mimamori/host/collector.h"
 #include "mimamori/host/event_log.h"
+#include "mimamori/host/windows_collectors.h"
 #include "mimamori/sigma/rules.h"
 #include "mimamori/uplink/spool.h"
 #include "mimamori/uplink/spool_sink.h"
@@ -165,6 +166,9 @@ int run_agent(const RunOptions& o) {
     return 1;
   }
   host::EventLogAlerts alerts(**source, rules, uplink::host_name());
+  // Brute force, persistence, ransomware, Downloads (docs/windows.md).
+  host::WindowsCollectors collectors(cfg, u8(state), alerts);
+  collectors.start(sink);
 
   std::atomic<bool> uplink_stop{false};
   std::thread sender;
@@ -178,6 +182,7 @@ int run_agent(const RunOptions& o) {
       break;
     auto n = alerts.poll(sink, 512, interval);
     if (!n) spdlog::warn("{}", n.error().message);
+    collectors.poll(sink);
     sink.flush();
     if (o.once && (*source)->finished() && (!n || *n == 0)) break;
     if (replay.empty() || !n || *n == 0)
@@ -196,6 +201,7 @@ int run_agent(const RunOptions& o) {
       rc = 3;
     }
   }
+  collectors.stop();
   uplink_stop.store(true);
   if (up) {
     up->notify();

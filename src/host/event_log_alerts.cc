@@ -102,6 +102,7 @@ core::Result<std::size_t> EventLogAlerts::poll(EventSink& sink, std::size_t max,
                        st.error().message);
           return;
         }
+        for (auto* o : observers_) o->on_record(r, fields, sink);
         view.clear();
         for (const auto& [k, v] : fields) view.push_back({k, v});
         hits.clear();
