@@ -87,6 +87,16 @@ std::vector<Writer> holders_of(const std::vector<std::string>& files) {
   return out;
 }
 
+// True for a program under the Windows folder (C:\Windows\...), or one whose path is unknown.
+bool in_windows_folder(const std::string& exe) {
+  static const std::string windows = [] {
+    wchar_t buf[MAX_PATH] = {0};
+    UINT n = GetWindowsDirectoryW(buf, MAX_PATH);
+    return lower(win::narrow(std::wstring_view(buf, n))) + "\\";
+  }();
+  return exe.empty() || lower(exe).starts_with(windows);
+}
+
 bool suspend(DWORD pid) {
   using Fn = LONG(NTAPI*)(HANDLE);
   static auto fn = reinterpret_cast<Fn>(
@@ -226,7 +236,8 @@ void FolderRansomwareGuard::act(Burst& b, bool canary, const std::string& trigge
   for (const auto& w : holders) {
     bool allowed = std::find(options_.allow_exe.begin(), options_.allow_exe.end(), w.exe) !=
                    options_.allow_exe.end();
-    if (allowed) continue;
+    // Windows' own programs (the indexer, Defender, Explorer) open new files too: never acted on.
+    if (allowed || in_windows_folder(w.exe)) continue;
     if (options_.response == RansomwareResponse::kStop && suspend(w.pid))
       response = "stopped";
     else if (options_.response == RansomwareResponse::kKill && terminate(w.pid))
