@@ -3,7 +3,8 @@
 # - fmt, spdlog and CLI11 are used header-only, from Debian's own headers (libfmt-dev,
 #   libspdlog-dev, libcli11-dev),
 #   seen through a folder of links in the build tree so that no other Linux header is found;
-# - PCRE2 and yaml-cpp are cross-compiled in the build tree from their Debian source packages,
+# - PCRE2, yaml-cpp and zstd (libzstd) are cross-compiled in the build tree from their Debian
+#   source packages,
 #   which scripts/setup fetches with `apt-get source` into MIMAMORI_DEBIAN_SOURCES (nothing of
 #   them is kept in the repository);
 # - GoogleTest is cross-compiled from Debian's googletest source (/usr/src/googletest);
@@ -37,11 +38,12 @@ add_library(cli11_header_only INTERFACE)  # CLI11 is header-only (libcli11-dev)
 target_include_directories(cli11_header_only SYSTEM INTERFACE ${win_headers})
 add_library(CLI11::CLI11 ALIAS cli11_header_only)
 
-# mimamori_debian_library(NAME PACKAGE pkg LIB file INCLUDE dir DEFINES ... CMAKE_ARGS ...):
+# mimamori_debian_library(NAME PACKAGE pkg LIB file [SUBDIR dir] DEFINES ... CMAKE_ARGS ...):
 # unpacks the newest PACKAGE_*.dsc of MIMAMORI_DEBIAN_SOURCES with dpkg-source (Debian's
-# patches applied), builds it with this toolchain and makes the imported target NAME.
+# patches applied), builds it with this toolchain (its CMake project in SUBDIR, if not at the
+# top) and makes the imported target NAME.
 function(mimamori_debian_library name)
-  cmake_parse_arguments(D "" "PACKAGE;LIB" "DEFINES;CMAKE_ARGS" ${ARGN})
+  cmake_parse_arguments(D "" "PACKAGE;LIB;SUBDIR" "DEFINES;CMAKE_ARGS" ${ARGN})
   file(GLOB dscs ${MIMAMORI_DEBIAN_SOURCES}/${D_PACKAGE}_*.dsc)
   if(NOT dscs)
     message(FATAL_ERROR "No Debian source package of ${D_PACKAGE} in ${MIMAMORI_DEBIAN_SOURCES}: "
@@ -58,6 +60,7 @@ function(mimamori_debian_library name)
   ExternalProject_Add(${D_PACKAGE}_build
     PREFIX ${prefix}
     SOURCE_DIR ${prefix}/source
+    SOURCE_SUBDIR "${D_SUBDIR}"
     DOWNLOAD_COMMAND ${CMAKE_COMMAND} -E rm -rf <SOURCE_DIR>
       COMMAND dpkg-source --no-check -x ${dsc} <SOURCE_DIR>
     UPDATE_COMMAND ""
@@ -82,6 +85,12 @@ mimamori_debian_library(pcre2_8 PACKAGE pcre2 LIB libpcre2-8.a DEFINES PCRE2_STA
              -DPCRE2_SUPPORT_JIT=ON -DPCRE2_BUILD_PCRE2GREP=OFF -DPCRE2_BUILD_TESTS=OFF
              -DPCRE2_SUPPORT_LIBBZ2=OFF -DPCRE2_SUPPORT_LIBZ=OFF -DPCRE2_SUPPORT_LIBEDIT=OFF
              -DPCRE2_SUPPORT_LIBREADLINE=OFF)
+# zstd for the uplink's batches (as on Linux): the library only, single-threaded (one batch at
+# a time), without the legacy formats.
+mimamori_debian_library(zstd_static PACKAGE libzstd LIB libzstd.a SUBDIR build/cmake
+  CMAKE_ARGS -DZSTD_BUILD_PROGRAMS=OFF -DZSTD_BUILD_TESTS=OFF -DZSTD_BUILD_CONTRIB=OFF
+             -DZSTD_BUILD_SHARED=OFF -DZSTD_BUILD_STATIC=ON -DZSTD_MULTITHREAD_SUPPORT=OFF
+             -DZSTD_LEGACY_SUPPORT=OFF)
 mimamori_debian_library(yaml-cpp PACKAGE yaml-cpp LIB libyaml-cpp.a
   CMAKE_ARGS -DYAML_CPP_BUILD_TESTS=OFF -DYAML_CPP_BUILD_TOOLS=OFF -DYAML_CPP_BUILD_CONTRIB=OFF
              -DYAML_BUILD_SHARED_LIBS=OFF)

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "delivery_windows.h"
 #include "mimamori/core/config.h"
 #include "mimamori/core/eve.h"
 #include "mimamori/core/log.h"
@@ -26,10 +27,10 @@
 #include "mimamori/host/windows_collectors.h"
 #include "mimamori/sigma/rules.h"
 #include "mimamori/uplink/spool.h"
-#include "mimamori/uplink/spool_sink.h"
 #include "mimamori/uplink/uplink.h"
 #include "paths_windows.h"
 #include "service_windows.h"
+#include "stop_windows.h"
 
 namespace {
 
@@ -42,38 +43,9 @@ std::atomic<bool> g_stop{false};
 
 BOOL WINAPI on_console_event(DWORD) {
   g_stop.store(true);
+  signal_stop();
   return TRUE;
 }
-
-// Alerts to the spool, and also printed as EVE lines (`--once`).
-class AgentSink : public host::EventSink {
- public:
-  AgentSink(uplink::Spool& spool, uplink::Uplink* up, bool print)
-      : sink_(spool, up, {.types = std::nullopt, .buffer_max_bytes = 0, .commit_when_idle = true}),
-        print_(print) {}
-  void emit(const core::Event& e) override {
-    sink_.emit(e);
-    if (print_) {
-      line_.clear();
-      core::append_eve(e, line_);
-      line_ += '\n';
-      std::fwrite(line_.data(), 1, line_.size(), stdout);
-    }
-  }
-  void checkpoint(std::string_view source, std::string_view pos) override {
-    sink_.checkpoint(source, pos);
-  }
-  std::string position(std::string_view source) override { return sink_.position(source); }
-  void flush() {
-    sink_.commit();
-    std::fflush(stdout);
-  }
-
- private:
-  uplink::SpoolSink sink_;
-  bool print_;
-  std::string line_;
-};
 
 struct RunOptions {
   std::string config_file;
@@ -120,21 +92,22 @@ int run_agent(const RunOptions& o) {
     return 1;
   }
 
+  // Bookmarks advance as the server acknowledges (delivery_windows.h).
+  AgentSink sink(**spool, o.once);
   // The uplink when enrolled; without a credential the alerts wait in the spool.
   std::string cred_path = cfg.get<std::string>("agent.credential", u8(state / "agent.credential"));
   auto cred = uplink::load_credential(u8path(cred_path));
   std::unique_ptr<uplink::Uplink> up;
   if (cred) {
-    up = std::make_unique<uplink::Uplink>(*cred, **spool,
-                                          uplink::options_from_config(cfg, kVersion));
+    auto uo = uplink::options_from_config(cfg, kVersion);
+    uo.before_ack = [&sink](uint64_t seq) { sink.acked(seq); };
+    up = std::make_unique<uplink::Uplink>(*cred, **spool, std::move(uo));
   } else {
     spdlog::warn("{}: alerts are kept in the spool until the agent is enrolled",
                  cred.error().message);
   }
-  AgentSink sink(**spool, up.get(), o.once);
 
-  host::EventLogBookmarks marks =
-      host::decode_bookmarks((*spool)->checkpoint(host::EventLogAlerts::kCheckpoint));
+  host::EventLogBookmarks marks = sink.resume();
   core::Result<std::unique_ptr<host::EventLogSource>> source = core::make_error("no source");
   // EVTX files instead of the live logs: --replay, or eventlog.replay (a service's tests).
   std::vector<std::string> replay = o.replay;
@@ -159,13 +132,15 @@ int run_agent(const RunOptions& o) {
       spdlog::error("no event log could be subscribed");
       return 1;
     }
-    source = host::open_wevt_source(usable, marks);
+    source = host::open_wevt_source(usable, marks, stop_event());
   }
   if (!source) {
     spdlog::error("{}", source.error().message);
     return 1;
   }
   host::EventLogAlerts alerts(**source, rules, uplink::host_name());
+  // A gap in a log's record ids is an alert (a replayed export may hold a selection: off).
+  if (cfg.get<bool>("eventlog.report_gaps", replay.empty())) alerts.report_gaps(marks);
   // Brute force, persistence, ransomware, Downloads (docs/windows.md).
   host::WindowsCollectors collectors(cfg, u8(state), alerts);
   collectors.start(sink);
@@ -176,17 +151,28 @@ int run_agent(const RunOptions& o) {
   spdlog::info("agent running ({})", replay.empty() ? "event logs" : "replay");
   int rc = 0;
   auto started = std::chrono::steady_clock::now();
+  // Idle, the loop sleeps in a wait that a stop ends: on the subscription's signals (live logs,
+  // a minute at a time), or on the stop alone once a replay is done; --run-for bounds both.
+  auto left = [&] {
+    if (o.run_for_s <= 0) return std::chrono::milliseconds(std::chrono::hours(24));
+    auto end = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(o.run_for_s));
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::max(end - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration{}));
+  };
   while (!g_stop.load()) {
-    if (o.run_for_s > 0 &&
-        std::chrono::steady_clock::now() - started >= std::chrono::duration<double>(o.run_for_s))
-      break;
-    auto n = alerts.poll(sink, 512, interval);
+    if (left().count() <= 0) break;
+    auto wait = replay.empty()
+                    ? std::min(left(), std::max(interval, std::chrono::milliseconds(60'000)))
+                    : interval;
+    if (!collectors.empty()) wait = std::min(wait, interval);  // they are polled, not waited on
+    auto n = alerts.poll(sink, 512, wait);
     if (!n) spdlog::warn("{}", n.error().message);
     collectors.poll(sink);
-    sink.flush();
+    sink.flush(up.get());
     if (o.once && (*source)->finished() && (!n || *n == 0)) break;
-    if (replay.empty() || !n || *n == 0)
-      std::this_thread::sleep_for(replay.empty() ? std::chrono::milliseconds(0) : interval);
+    if (!replay.empty() && (!n || *n == 0))
+      wait_for_stop((*source)->finished() && collectors.empty() ? left() : interval);
   }
   // --once: wait (a bounded time) for the server to acknowledge what was spooled.
   if (o.once && up) {
@@ -209,8 +195,10 @@ int run_agent(const RunOptions& o) {
   }
   const auto& s = alerts.stats();
   auto ss = (*spool)->stats();
-  spdlog::info("stopped: {} records read, {} alerts, {} unreadable; spool depth {}, dropped {}",
-               s.records, s.alerts, s.bad_records, ss.depth, ss.dropped);
+  spdlog::info(
+      "stopped: {} records read, {} alerts ({} already spooled or sent), {} gaps, {} unreadable; "
+      "spool depth {}, dropped {}",
+      s.records, s.alerts, sink.skipped(), s.gaps, s.bad_records, ss.depth, ss.dropped);
   return rc;
 }
 

@@ -10,6 +10,7 @@
 
 #include "mimamori/core/log.h"
 #include "paths_windows.h"
+#include "stop_windows.h"
 
 namespace mimamori::agent {
 namespace {
@@ -36,6 +37,7 @@ DWORD WINAPI on_service_control(DWORD control, DWORD, LPVOID, LPVOID) {
   if (control == SERVICE_CONTROL_STOP || control == SERVICE_CONTROL_SHUTDOWN) {
     report(SERVICE_STOP_PENDING);
     g_service_stop->store(true);
+    signal_stop();
   }
   return NO_ERROR;
 }

@@ -93,26 +93,35 @@ core::Result<std::size_t> EventLogAlerts::poll(EventSink& sink, std::size_t max,
   std::vector<sigma::FieldView> view;
   std::vector<uint32_t> hits;
   std::set<std::string_view> seen;
+  sink_ = &sink;
   auto n = source_.poll(
       [&](const EventLogRecord& r) {
         ++stats_.records;
+        uint64_t gap_after = 0;  // a gap before this record: the id of the last one read
+        if (gaps_ && r.record_id) {
+          uint64_t& last = last_id_[r.source];
+          if (last && r.record_id != last + 1) gap_after = last;
+          last = r.record_id;
+        }
+        auto field = [&](std::string_view name) -> std::string_view {
+          for (const auto& [k, v] : fields)
+            if (k == name) return v;
+          return {};
+        };
         if (auto st = event_xml_fields(r.xml, fields); !st) {
           ++stats_.bad_records;
           spdlog::warn("event log '{}' record {}: {}; skipped", r.source, r.record_id,
                        st.error().message);
+          if (gap_after) gap_alert(r, gap_after, {});
           return;
         }
+        if (gap_after) gap_alert(r, gap_after, field("Channel"));
         for (auto* o : observers_) o->on_record(r, fields, sink);
         view.clear();
         for (const auto& [k, v] : fields) view.push_back({k, v});
         hits.clear();
         matcher_->match(view, hits);
         if (hits.empty()) return;
-        auto field = [&](std::string_view name) -> std::string_view {
-          for (const auto& [k, v] : fields)
-            if (k == name) return v;
-          return {};
-        };
         core::Timestamp when = core::now();
         if (auto t = core::parse_time(field("TimeCreated_SystemTime")); t) when = *t;
         for (uint32_t h : hits) {
@@ -146,9 +155,50 @@ core::Result<std::size_t> EventLogAlerts::poll(EventSink& sink, std::size_t max,
         }
       },
       max, wait);
+  sink_ = nullptr;
   if (!n) return n;
   if (*n) sink.checkpoint(kCheckpoint, encode_bookmarks(source_.bookmarks()));
   return n;
+}
+
+void EventLogAlerts::report_gaps(const EventLogBookmarks& from) {
+  gaps_ = true;
+  for (const auto& [source, mark] : from)
+    if (uint64_t id = bookmark_record_id(mark)) last_id_[source] = id;
+}
+
+void EventLogAlerts::gap_alert(const EventLogRecord& r, uint64_t last, std::string_view channel) {
+  ++stats_.gaps;
+  bool lost = r.record_id > last;
+  uint64_t missing = lost ? r.record_id - last - 1 : 0;
+  if (lost)
+    spdlog::warn("event log '{}': records {}..{} were gone before they were read ({} lost)",
+                 r.source, last + 1, r.record_id - 1, missing);
+  else
+    spdlog::warn("event log '{}': record ids started again at {} after {} (the log was cleared)",
+                 r.source, r.record_id, last);
+  core::Event e;
+  e.timestamp = core::now();
+  e.event_type = core::event_type::kAlert;
+  e.fields.add("host", hostname_);
+  e.fields.begin_object("winlog")
+      .add("channel", channel.empty() ? std::string_view(r.source) : channel)
+      .add("record_id", r.record_id)
+      .add("source", r.source)
+      .begin_object("gap")
+      .add("last_read", last)
+      .add("next", r.record_id)
+      .add("missing", missing)
+      .end()
+      .end();
+  auto& a = e.alert.emplace();
+  a.signature_id = kGapSignatureId;
+  a.rev = 1;
+  a.signature = lost ? "Event log gap: records lost before they were read (cleared or overwritten)"
+                     : "Event log gap: record ids started again (the log was cleared)";
+  a.category = "Event log";
+  a.severity = 2;
+  sink_->emit(e);
 }
 
 }  // namespace mimamori::host

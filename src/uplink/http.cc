@@ -1,9 +1,7 @@
 #include "mimamori/uplink/http.h"
 
 #include <zlib.h>
-#ifndef _WIN32
 #include <zstd.h>
-#endif
 
 #include <cctype>
 
@@ -97,15 +95,11 @@ std::string_view encoding_name(Compression method) {
 core::Result<std::string> compress(std::string_view data, Compression method) {
   if (method == Compression::kNone) return std::string(data);
   if (method == Compression::kZstd) {
-#ifdef _WIN32
-    return make_error("zstd: not in the Windows build (use gzip)");
-#else
     std::string out(ZSTD_compressBound(data.size()), '\0');
     size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
     if (ZSTD_isError(n)) return make_error("zstd: {}", ZSTD_getErrorName(n));
     out.resize(n);
     return out;
-#endif
   }
   z_stream z{};
   if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)

@@ -238,15 +238,7 @@ int enroll_command(const EnrollRequest& request, const std::filesystem::path& cr
 UplinkOptions options_from_config(const core::Config& cfg, std::string version) {
   UplinkOptions uo;
   uo.version = std::move(version);
-#ifdef _WIN32
-  // The Windows build has no zstd: gzip by default, zstd refused with the reason.
-  std::string comp = cfg.get<std::string>("uplink.compression", "gzip");
-  if (comp == "zstd")
-    throw core::ConfigError(
-        "uplink.compression: zstd is not in the Windows build; use gzip or none");
-#else
   std::string comp = cfg.get<std::string>("uplink.compression", "zstd");
-#endif
   if (comp == "zstd")
     uo.compression = Compression::kZstd;
   else if (comp == "gzip")
@@ -325,6 +317,8 @@ SendOutcome Uplink::send_once() {
   }
   auto resp = post_ingest(client_, cred_.server_url, cred_.device_token, first, last, *packed,
                           options_.compression);
+  if (resp && (resp->status == 200 || resp->status == 409) && options_.before_ack)
+    options_.before_ack(last);  // without mu_: the callback commits to the spool
   std::lock_guard lock(mu_);
   if (!resp) {
     ++stats_.failures;
@@ -471,6 +465,8 @@ void Uplink::run(const std::atomic<bool>& stop) {
     SendOutcome out = SendOutcome::kIdle;
     if (Clock::now() >= next_attempt_) out = send_once();
     if (out == SendOutcome::kAcked) continue;  // more may be waiting
+    // Retry at once when no wait was set: a smaller batch after 413, gzip after 415.
+    if (out == SendOutcome::kRetryLater && next_attempt_ <= Clock::now()) continue;
     std::unique_lock lock(mu_);
     auto until = next_heartbeat;
     if (next_attempt_ > Clock::now()) until = std::min(until, next_attempt_);

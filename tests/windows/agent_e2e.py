@@ -2,8 +2,8 @@
 """End to end of mimamori-agent.exe under wine against the real (Linux) mimamori-server on
 loopback with TLS: enrollment with a wrong pin is refused before anything is sent (the code is
 still usable after), enrollment with the printed pin succeeds; the agent replays three Sigma
-regression logs (`--once --replay`), prints and spools the alerts, the server acknowledges them
-and lists them in GET /api/v1/alerts; a second run resumes after its bookmarks and sends
+regression logs (`--once --replay`), prints and spools the alerts, sends them zstd-compressed,
+the server acknowledges them and lists them in GET /api/v1/alerts; a second run resumes after its bookmarks and sends
 nothing again.
 
 Usage: agent_e2e.py OUT_DIR AGENT_EXE WINE_RUN LINUX_BIN CORPUS
@@ -99,6 +99,9 @@ try:
         got[a["alert"]["signature"]] = got.get(a["alert"]["signature"], 0) + 1
     if run.returncode != 0:
         failures.append(f"the agent's run failed ({run.returncode}): {run.stderr[-800:]}")
+    # Sent as zstd (the default, as on Linux) and taken so: no fallback to gzip or to nothing.
+    if "switching to gzip" in run.stderr or "sending uncompressed" in run.stderr:
+        failures.append(f"the server did not take the agent's zstd batches: {run.stderr[-800:]}")
     if got != expected:
         failures.append(f"alerts printed {got}, the regression cases expect {expected}")
     if alerts and (alerts[0].get("winlog", {}).get("fields", {}).get("EventID") is None):

@@ -2,8 +2,9 @@
 """mimamori-agent.exe as a Windows service under wine's Service Control Manager: `install`
 (automatic start), `sc start`, the service replays three Sigma regression logs
 (`eventlog.replay`) and spools their alerts (the segment read here in the spool's own format),
-`sc stop` stops it, `uninstall` removes it; then a console run (`--run-for`) resumes after the
-service's bookmarks and spools nothing more.
+`sc stop` stops it, `uninstall` removes it; then a console run (`--run-for`) resumes from the
+service's bookmarks, held before the three records (nothing was acknowledged: not enrolled), reads
+them again and spools nothing more.
 
 Usage: agent_service.py OUT_DIR AGENT_EXE WINE_RUN CORPUS (exit 77: no corpus)"""
 import os
@@ -105,10 +106,12 @@ if u.returncode != 0 or "removed the service" not in u.stdout:
 if wine("sc", "query", "MimamoriAgent").returncode == 0:
     failures.append("the service is still known after uninstall")
 
-# Console mode: the same configuration, resumed after the service's bookmarks: nothing new.
+# Console mode: the same configuration, resumed from the service's bookmarks. Not enrolled, so
+# nothing was acknowledged: the bookmarks were held, the three records are read again, and their
+# alerts (still in the spool) are not spooled twice.
 c = wine(agent_exe, "-c", winpath("agent.yaml"), "--run-for", "1")
-if c.returncode != 0 or "3 records read" in c.stderr:
-    failures.append(f"the console run failed or read the logs again: {c.stderr[-600:]}")
+if c.returncode != 0 or "3 records read, 3 alerts (3 already spooled or sent)" not in c.stderr:
+    failures.append(f"the console run failed or spooled again: {c.stderr[-600:]}")
 if len(spooled("state")) != 3:
     failures.append(f"the console run spooled more: {len(spooled('state'))} records")
 print(f"service_spooled={len(records)} after_console={len(spooled('state'))}")

@@ -69,6 +69,7 @@ class WevtSource : public EventLogSource {
                                  std::size_t max, std::chrono::milliseconds wait) override {
     std::vector<HANDLE> signals;
     for (auto& c : channels_) signals.push_back(c.signal);
+    if (wake_) signals.push_back(wake_);
     if (!signals.empty())
       WaitForMultipleObjects(static_cast<DWORD>(signals.size()), signals.data(), FALSE,
                              static_cast<DWORD>(wait.count()));
@@ -142,13 +143,17 @@ class WevtSource : public EventLogSource {
   }
 
   std::vector<Channel> channels_;
+
+ public:
+  HANDLE wake_ = nullptr;  // also ends the wait (the agent's stop)
 };
 
 }  // namespace
 
 core::Result<std::unique_ptr<EventLogSource>> open_wevt_source(
-    const std::vector<std::string>& channels, const EventLogBookmarks& bookmarks) {
+    const std::vector<std::string>& channels, const EventLogBookmarks& bookmarks, void* wake) {
   auto src = std::make_unique<WevtSource>();
+  src->wake_ = static_cast<HANDLE>(wake);
   for (const auto& ch : channels) {
     auto it = bookmarks.find(ch);
     if (auto st = src->add(ch, it == bookmarks.end() ? std::string() : it->second); !st)

@@ -3,35 +3,50 @@
 enroll, ingest (gzip/zstd-free: gzip and identity only, 415 otherwise) and heartbeat, with
 scripted failures (--fail-first N answers 503, --throttle-first N answers 429 Retry-After 1).
 Prints "PORT <n> FINGERPRINT <hex>" once listening; stored lines go to --store as JSON lines
-{"seq": s, "line": ...}. The end-to-end tests use the real mimamori-server instead."""
+{"seq": s, "line": ...}. The end-to-end tests use the real mimamori-server instead.
+
+For the Windows agent's acknowledgement case: --zstd also takes zstd bodies (the zstd program
+decodes them), --hang-after-store N stores the first N ingests and never answers them (the
+device is killed waiting), --port keeps a port, a restart in the same --dir keeps the
+certificate and what --store holds; each ingest's Content-Encoding goes to STORE.encodings."""
 
 import argparse
 import gzip
 import hashlib
 import http.server
 import json
+import os
 import ssl
 import subprocess
 import sys
 import threading
+import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--dir", required=True)
 ap.add_argument("--store", required=True)
 ap.add_argument("--fail-first", type=int, default=0)
 ap.add_argument("--throttle-first", type=int, default=0)
+ap.add_argument("--zstd", action="store_true")
+ap.add_argument("--hang-after-store", type=int, default=0)
+ap.add_argument("--port", type=int, default=0)
 args = ap.parse_args()
 
 cert, key = f"{args.dir}/cert.pem", f"{args.dir}/key.pem"
-subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost"],
-               check=True, capture_output=True)
+if not (os.path.exists(cert) and os.path.exists(key)):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days",
+                    "2", "-subj", "/CN=localhost"], check=True, capture_output=True)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
 der = ssl.PEM_cert_to_DER_cert(open(cert).read())
 fingerprint = hashlib.sha256(der).hexdigest()
 
 stored = {}
+if os.path.exists(args.store):
+    for row in open(args.store):
+        r = json.loads(row)
+        stored[r["seq"]] = r["line"]
 lock = threading.Lock()
 counters = {"ingest": 0}
 TOKEN = "dev_test.secret"
@@ -80,8 +95,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if k <= args.fail_first + args.throttle_first:
             return self.reply(429, {"error": "busy"}, [("Retry-After", "1")])
         enc = self.headers.get("Content-Encoding")
+        with open(args.store + ".encodings", "a") as f:
+            f.write((enc or "identity") + "\n")
         if enc == "gzip":
             body = gzip.decompress(body)
+        elif enc == "zstd" and args.zstd:
+            body = subprocess.run(["zstd", "-d", "-c", "-q"], input=body, check=True,
+                                  capture_output=True).stdout
         elif enc:
             return self.reply(415, {"error": f"encoding {enc} not supported here"})
         first = int(self.headers["X-Mimamori-Seq-First"])
@@ -101,13 +121,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     stored[first + i] = line
                     new += 1
                     f.write(json.dumps({"seq": first + i, "line": line}) + "\n")
+        if k <= args.fail_first + args.throttle_first + args.hang_after_store:
+            time.sleep(3600)  # stored, never acknowledged
         if new == 0:
             return self.reply(409, {"acked_through": last, "duplicates": dups})
         return self.reply(200, {"acked_through": last, "accepted": new, "duplicates": dups,
                                 "rejected": []})
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+http.server.ThreadingHTTPServer.allow_reuse_address = True
+server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+server.daemon_threads = True
 server.socket = ctx.wrap_socket(server.socket, server_side=True)
 print(f"PORT {server.server_address[1]} FINGERPRINT {fingerprint}", flush=True)
 server.serve_forever()

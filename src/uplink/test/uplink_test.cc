@@ -225,6 +225,29 @@ TEST_F(UplinkTest, FallsBackToGzipWhenZstdIsRefused) {
   EXPECT_EQ(receiver.stored().size(), 5u);
 }
 
+// run() (not send_once) after a 415: the gzip retry goes at once, not at the next heartbeat
+// (a minute away); before_ack sees each acknowledgement before the spool does.
+TEST_F(UplinkTest, RunRetriesAtOnceAfterTheGzipFallbackAndCallsBeforeAck) {
+  IngestReceiver receiver(dir_);
+  fill(5);
+  std::vector<std::pair<uint64_t, uint64_t>> acks;  // (acknowledged, the spool's acked_through)
+  UplinkOptions o;
+  o.before_ack = [&](uint64_t seq) { acks.emplace_back(seq, spool_->stats().acked_through); };
+  Uplink up(cred(receiver), *spool_, o);
+  std::atomic<bool> stop{false};
+  std::thread t([&] { up.run(stop); });
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (spool_->stats().depth > 0 && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  stop = true;
+  up.notify();
+  t.join();
+  EXPECT_EQ(spool_->stats().depth, 0u) << "the gzip retry waited";
+  EXPECT_EQ(receiver.stored().size(), 5u);
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0], std::make_pair(uint64_t{5}, uint64_t{0}));
+}
+
 TEST_F(UplinkTest, ARetriedBatchIsADuplicateNotALoss) {
   IngestReceiver receiver(dir_);
   fill(20);

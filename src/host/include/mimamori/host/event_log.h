@@ -69,9 +69,10 @@ core::Result<std::unique_ptr<EventLogSource>> open_replay_source(
 #ifdef _WIN32
 /// Subscribes to `channels` with EvtSubscribe (pull mode): from each channel's bookmark when it
 /// has one, else only new records. A channel that cannot be subscribed (missing, no access) is
-/// an error naming it.
+/// an error naming it. `wake`: an event HANDLE that also ends poll()'s wait (the agent's stop).
 core::Result<std::unique_ptr<EventLogSource>> open_wevt_source(
-    const std::vector<std::string>& channels, const EventLogBookmarks& bookmarks);
+    const std::vector<std::string>& channels, const EventLogBookmarks& bookmarks,
+    void* wake = nullptr);
 #endif
 
 /// A bookmark in Windows' own shape:
@@ -98,6 +99,7 @@ struct EventLogStats {
   uint64_t records = 0;
   uint64_t alerts = 0;
   uint64_t bad_records = 0;  ///< XML that could not be read (logged, skipped)
+  uint64_t gaps = 0;         ///< gaps in a source's record ids reported (report_gaps)
 };
 
 /// Something else the agent reads from each event-log record, beside the Sigma rules (brute
@@ -128,13 +130,27 @@ class EventLogAlerts {
   /// Also hands every readable record to `observer` (which outlives this).
   void add_observer(EventLogObserver& observer) { observers_.push_back(&observer); }
 
+  /// The signature id of a gap alert.
+  static constexpr uint64_t kGapSignatureId = 9119999;
+  /// From now on, a record whose id is not the one after its source's last (the log was
+  /// cleared, or overwritten past what was read) is preceded by an alert of its own (signature
+  /// "Event log gap", `winlog.gap` with the ids around it); `from`: the bookmarks the source
+  /// resumed from, so that a gap across a restart is seen too. Off by default: an EVTX export
+  /// may hold a selection of a log's records.
+  void report_gaps(const EventLogBookmarks& from);
+
  private:
+  void gap_alert(const EventLogRecord& r, uint64_t last, std::string_view channel);
+
   EventLogSource& source_;
   const sigma::RuleSet& rules_;
   std::unique_ptr<sigma::Matcher> matcher_;
   std::string hostname_;
   EventLogStats stats_;
   std::vector<EventLogObserver*> observers_;
+  bool gaps_ = false;
+  std::map<std::string, uint64_t, std::less<>> last_id_;  // by source, with report_gaps
+  EventSink* sink_ = nullptr;                             // during poll()
 };
 
 }  // namespace mimamori::host

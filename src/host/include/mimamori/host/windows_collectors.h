@@ -132,6 +132,8 @@ class WindowsCollectors {
   void start(EventSink& sink);
   void poll(EventSink& sink);
   void stop();
+  /// True when no collector runs (the agent may then sleep until the event logs have news).
+  bool empty() const { return collectors_.empty(); }
 
  private:
   std::unique_ptr<EventLogWatch> watch_;

@@ -82,11 +82,7 @@ std::string host_name();
 
 /// How the uplink sends.
 struct UplinkOptions {
-#ifdef _WIN32
-  Compression compression = Compression::kGzip;  ///< the Windows build has no zstd
-#else
   Compression compression = Compression::kZstd;
-#endif
   std::size_t batch_records = 1000;
   std::size_t batch_bytes = 4u << 20;
   std::string version = "0.1.0";
@@ -97,6 +93,11 @@ struct UplinkOptions {
   /// More members for the heartbeat body (`"name":{...}`, comma-separated), e.g. an inline
   /// sensor's verdict counters; empty or unset: none.
   std::function<std::string()> heartbeat_extra;
+  /// Called with the sequence number the server acknowledged through (a 200 or 409), before
+  /// the spool is told: a device that keeps positions depending on the acknowledgement (the
+  /// Windows agent's event-log bookmarks) commits them here, so that a crash in between at
+  /// worst resends what the server de-duplicates by sequence. Unset: nothing.
+  std::function<void(uint64_t acked_through)> before_ack;
 };
 
 /// Options from the `uplink.*` keys of a device's configuration: `compression` (zstd, gzip,
