@@ -120,7 +120,15 @@ if(MIMAMORI_WINE64)
     COMMAND ${CMAKE_COMMAND} -E env WINEPREFIX=${MIMAMORI_WINEPREFIX} ${MIMAMORI_WINESERVER} -w
     COMMAND ${CMAKE_COMMAND} -E touch ${MIMAMORI_WINEPREFIX}/.made
     COMMENT "Making the wine prefix for the tests (once per build tree)")
-  add_custom_target(wine_prefix ALL DEPENDS ${MIMAMORI_WINEPREFIX}/.made)
+  # wineboot links the profile's folders to the Unix home folder: the agent's collectors would
+  # watch it and write canaries into it. Real folders instead (existing trees at their next build).
+  add_custom_command(OUTPUT ${MIMAMORI_WINEPREFIX}/.sandboxed
+    COMMAND sh ${PROJECT_SOURCE_DIR}/cmake/wine-sandbox.sh ${MIMAMORI_WINEPREFIX}
+    COMMAND ${CMAKE_COMMAND} -E touch ${MIMAMORI_WINEPREFIX}/.sandboxed
+    DEPENDS ${MIMAMORI_WINEPREFIX}/.made ${PROJECT_SOURCE_DIR}/cmake/wine-sandbox.sh
+    COMMENT "Wine prefix: the profile's folders as real folders, not links to the home folder")
+  add_custom_target(wine_prefix ALL
+    DEPENDS ${MIMAMORI_WINEPREFIX}/.made ${MIMAMORI_WINEPREFIX}/.sandboxed)
 elseif(MIMAMORI_TESTS)
   message(WARNING "wine64 not found (scripts/setup installs it): the tests cannot run here")
 endif()

@@ -24,6 +24,7 @@
 #include "mimamori/core/log.h"
 #include "mimamori/host/collector.h"
 #include "mimamori/host/event_log.h"
+#include "mimamori/host/windows_collectors.h"
 #include "mimamori/sigma/rules.h"
 #include "mimamori/uplink/spool.h"
 #include "mimamori/uplink/uplink.h"
@@ -140,6 +141,9 @@ int run_agent(const RunOptions& o) {
   host::EventLogAlerts alerts(**source, rules, uplink::host_name());
   // A gap in a log's record ids is an alert (a replayed export may hold a selection: off).
   if (cfg.get<bool>("eventlog.report_gaps", replay.empty())) alerts.report_gaps(marks);
+  // Brute force, persistence, ransomware, Downloads (docs/windows.md).
+  host::WindowsCollectors collectors(cfg, u8(state), alerts);
+  collectors.start(sink);
 
   std::atomic<bool> uplink_stop{false};
   std::thread sender;
@@ -161,12 +165,14 @@ int run_agent(const RunOptions& o) {
     auto wait = replay.empty()
                     ? std::min(left(), std::max(interval, std::chrono::milliseconds(60'000)))
                     : interval;
+    if (!collectors.empty()) wait = std::min(wait, interval);  // they are polled, not waited on
     auto n = alerts.poll(sink, 512, wait);
     if (!n) spdlog::warn("{}", n.error().message);
+    collectors.poll(sink);
     sink.flush(up.get());
     if (o.once && (*source)->finished() && (!n || *n == 0)) break;
     if (!replay.empty() && (!n || *n == 0))
-      wait_for_stop((*source)->finished() ? left() : interval);
+      wait_for_stop((*source)->finished() && collectors.empty() ? left() : interval);
   }
   // --once: wait (a bounded time) for the server to acknowledge what was spooled.
   if (o.once && up) {
@@ -181,6 +187,7 @@ int run_agent(const RunOptions& o) {
       rc = 3;
     }
   }
+  collectors.stop();
   uplink_stop.store(true);
   if (up) {
     up->notify();

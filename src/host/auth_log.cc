@@ -204,44 +204,6 @@ void auth_events(const AuthRecord& r, std::vector<core::Event>& out) {
   out.push_back(std::move(e));
 }
 
-void LoginTracker::feed(const AuthRecord& r, std::vector<core::Event>& out) {
-  if (r.kind != Kind::kLoginFailure && r.kind != Kind::kLoginSuccess) return;
-  if (r.src_ip.empty()) return;
-  Source& s = by_source_[r.src_ip];
-  int64_t t = r.time.seconds();
-  auto alert = [&](uint64_t sid, std::string_view sig, int severity, uint64_t failures) {
-    core::Event e = host_event(core::event_type::kAuth);
-    e.timestamp = r.time;
-    if (auto ip = core::IpAddress::parse(r.src_ip)) e.src_ip = *ip;
-    e.fields.begin_object("auth")
-        .add("service", r.service)
-        .add("user", r.user)
-        .add("failures", failures)
-        .add("window_s", window_)
-        .end();
-    make_alert(e, sid, sig, "Attempted Administrator Privilege Gain", severity);
-    out.push_back(std::move(e));
-  };
-  if (r.kind == Kind::kLoginFailure) {
-    s.failures.push_back(t);
-    ++s.total;
-    while (!s.failures.empty() && s.failures.front() <= t - window_) s.failures.pop_front();
-    if (s.failures.size() >= limit_ && t >= s.alerted_until) {
-      alert(auth_sid::kBruteForce, "SSH brute force: many failed logins from one address", 2,
-            s.failures.size());
-      s.alerted_until = t + window_;
-    }
-  } else {
-    if (s.total >= limit_) {
-      alert(auth_sid::kSuccessAfterFailures,
-            "SSH login succeeded after many failures from the same address", 1, s.total);
-    }
-    s.total = 0;
-    s.failures.clear();
-  }
-  if (by_source_.size() > 10000) by_source_.clear();  // bounded: a flood of sources resets
-}
-
 LogTail::~LogTail() {
   if (fd_ >= 0) ::close(fd_);
 }

@@ -116,6 +116,7 @@ core::Result<std::size_t> EventLogAlerts::poll(EventSink& sink, std::size_t max,
           return;
         }
         if (gap_after) gap_alert(r, gap_after, field("Channel"));
+        for (auto* o : observers_) o->on_record(r, fields, sink);
         view.clear();
         for (const auto& [k, v] : fields) view.push_back({k, v});
         hits.clear();

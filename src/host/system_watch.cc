@@ -15,6 +15,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "mimamori/host/hash_list.h"
+
 #ifdef MIMAMORI_HAVE_YARA
 #include <yara.h>
 #endif
@@ -212,25 +214,7 @@ void YaraScan::reload_hashes() {
   hashes_mtime_ = mtime;
   hashes_.clear();
   std::ifstream in(o_.hash_list);
-  std::string line;
-  int lineno = 0, bad = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    auto hash = line.substr(0, line.find('#'));
-    while (!hash.empty() && std::isspace(static_cast<unsigned char>(hash.back()))) hash.pop_back();
-    while (!hash.empty() && std::isspace(static_cast<unsigned char>(hash.front())))
-      hash.erase(0, 1);
-    if (hash.empty()) continue;
-    std::transform(hash.begin(), hash.end(), hash.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    if (hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
-      if (++bad <= 3)
-        spdlog::warn("yara: {}:{}: '{}' is not a SHA-256 hash (64 hex digits); skipped",
-                     o_.hash_list, lineno, hash.substr(0, 80));
-      continue;
-    }
-    hashes_.insert(hash);
-  }
+  read_hash_list(in, o_.hash_list, hashes_);
   if (mtime >= 0) spdlog::info("yara: {} known-bad hashes from '{}'", hashes_.size(), o_.hash_list);
 }
 

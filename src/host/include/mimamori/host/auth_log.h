@@ -14,28 +14,9 @@
 #include <vector>
 
 #include "mimamori/host/collector.h"
+#include "mimamori/host/login_tracker.h"
 
 namespace mimamori::host {
-
-/// What one auth log line says, when it says something we watch.
-struct AuthRecord {
-  enum class Kind : uint8_t {
-    kLoginFailure,
-    kLoginSuccess,
-    kSudoFailure,
-    kSuFailure,
-    kNewUser,
-    kNewGroup,
-    kPasswordChange,
-  };
-  Kind kind = Kind::kLoginFailure;
-  core::Timestamp time;
-  std::string service;  ///< sshd, sudo, su, useradd, ...
-  std::string user;
-  std::string src_ip;
-  std::string method;   ///< password, publickey, ...
-  std::string message;  ///< the log message after `program[pid]: `
-};
 
 /// Parses one syslog line (RFC 3339 or BSD timestamp); nullopt when it is not one we watch.
 /// `year` completes BSD timestamps, which have none.
@@ -45,40 +26,9 @@ std::optional<AuthRecord> parse_auth_line(std::string_view line, int year);
 std::optional<AuthRecord> parse_auth_message(std::string_view program, std::string_view message,
                                              core::Timestamp time);
 
-/// Brute force and success-after-failures over a stream of AuthRecords.
-class LoginTracker {
- public:
-  /// `failures` failures from one address within `window_s` seconds is brute force.
-  LoginTracker(unsigned failures = 5, int64_t window_s = 60)
-      : limit_(failures), window_(window_s) {}
-  /// Feeds one record; appends any alert events it raises to `out`.
-  void feed(const AuthRecord& rec, std::vector<core::Event>& out);
-
- private:
-  struct Source {
-    std::deque<int64_t> failures;  // times (s) within the window
-    uint64_t total = 0;            // failures since the last success
-    int64_t alerted_until = 0;     // no second brute-force alert before this time
-  };
-  unsigned limit_;
-  int64_t window_;
-  std::map<std::string, Source> by_source_;
-};
-
 /// The event for one AuthRecord (event_type `auth`), plus alerts for sudo/su failures and
 /// account changes.
 void auth_events(const AuthRecord& rec, std::vector<core::Event>& out);
-
-/// Signature ids of the auth alerts (agent range 9100000+).
-namespace auth_sid {
-inline constexpr uint64_t kBruteForce = 9100001;
-inline constexpr uint64_t kSuccessAfterFailures = 9100002;
-inline constexpr uint64_t kSudoFailure = 9100003;
-inline constexpr uint64_t kSuFailure = 9100004;
-inline constexpr uint64_t kNewUser = 9100005;
-inline constexpr uint64_t kNewGroup = 9100006;
-inline constexpr uint64_t kPasswordChange = 9100007;
-}  // namespace auth_sid
 
 /// Tails one log file: rotation (new inode) and truncation are followed; the position
 /// (inode:offset) is kept through EventSink::checkpoint.

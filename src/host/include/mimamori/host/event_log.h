@@ -102,6 +102,17 @@ struct EventLogStats {
   uint64_t gaps = 0;         ///< gaps in a source's record ids reported (report_gaps)
 };
 
+/// Something else the agent reads from each event-log record, beside the Sigma rules (brute
+/// force over logons, persistence from 7045 and 4698: EventLogWatch). Called on the polling
+/// thread with the record's flattened fields.
+class EventLogObserver {
+ public:
+  virtual ~EventLogObserver() = default;
+  virtual void on_record(const EventLogRecord& record,
+                         const std::vector<std::pair<std::string, std::string>>& fields,
+                         EventSink& sink) = 0;
+};
+
 /// The agent's event-log collector: records from a source, flattened, matched against Sigma
 /// rules; each hit an alert (rule title, level, the record's fields under `winlog`) emitted to
 /// the sink, and the bookmarks checkpointed (`eventlog`) with the alerts of the records read.
@@ -116,6 +127,8 @@ class EventLogAlerts {
   /// checkpoint. Returns the records read.
   core::Result<std::size_t> poll(EventSink& sink, std::size_t max, std::chrono::milliseconds wait);
   const EventLogStats& stats() const { return stats_; }
+  /// Also hands every readable record to `observer` (which outlives this).
+  void add_observer(EventLogObserver& observer) { observers_.push_back(&observer); }
 
   /// The signature id of a gap alert.
   static constexpr uint64_t kGapSignatureId = 9119999;
@@ -134,6 +147,7 @@ class EventLogAlerts {
   std::unique_ptr<sigma::Matcher> matcher_;
   std::string hostname_;
   EventLogStats stats_;
+  std::vector<EventLogObserver*> observers_;
   bool gaps_ = false;
   std::map<std::string, uint64_t, std::less<>> last_id_;  // by source, with report_gaps
   EventSink* sink_ = nullptr;                             // during poll()

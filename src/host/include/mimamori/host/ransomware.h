@@ -19,53 +19,9 @@
 #include <vector>
 
 #include "mimamori/host/collector.h"
+#include "mimamori/host/ransomware_content.h"
 
 namespace mimamori::host {
-
-/// Content classes told apart by magic bytes.
-enum class ContentType : uint8_t {
-  kUnknown,
-  kText,
-  kPdf,
-  kZip,
-  kPng,
-  kJpeg,
-  kGif,
-  kOle,
-  kGzip,
-  kSevenZip,
-  kRar,
-  kElf,
-  kMp4,
-  kRtf,
-  kBmp,
-  kWebp,
-  kMp3,
-  kSqlite
-};
-
-/// The class of `head` (the first bytes of a file).
-ContentType classify_content(std::string_view head);
-/// The class a file with this name's extension should have (kUnknown: no expectation).
-ContentType expected_type(std::string_view filename);
-/// Shannon entropy of `data` in bits per byte (0..8).
-double entropy(std::string_view data);
-
-/// Verdict on one written file.
-struct WriteVerdict {
-  bool suspicious = false;
-  ContentType expected = ContentType::kUnknown, found = ContentType::kUnknown;
-  double entropy = 0;
-};
-
-/// Judges a file just written from its name and first bytes.
-WriteVerdict judge_write(std::string_view path, std::string_view head);
-
-/// Signature ids.
-namespace ransomware_sid {
-inline constexpr uint64_t kBurst = 9100201;
-inline constexpr uint64_t kCanary = 9100202;
-}  // namespace ransomware_sid
 
 /// What to do with a process found encrypting.
 enum class RansomwareResponse : uint8_t { kAlert, kStop, kKill };
