@@ -346,8 +346,8 @@ const std::vector<Migration>& migrations() {
            // customer's ties; it serves whatever alerts_customer_seen served.
            "CREATE INDEX alerts_customer_newest ON alerts(customer_id, last_seen DESC, id)",
            "DROP INDEX alerts_customer_seen",
-        }},
-       {17,
+       }},
+      {17,
        "hourly aggregates folded: one compact row per customer and closed hour",
        {
            // Once an hour is over (when its talkers and domains are cut to the top), its rows
