@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "retention/retention.h"
+#include "store/event_columns.h"
 #include "triage/triage.h"
 
 namespace mimamori::server {
@@ -25,25 +26,6 @@ constexpr size_t kRowsPerInsert = 200;
 constexpr int kFoldLevel = 6;
 
 int64_t hour_of(int64_t ts) { return (ts >= 0 ? ts / kHour : (ts - kHour + 1) / kHour) * kHour; }
-
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
-
-bool get_varint(std::string_view in, size_t& at, uint64_t& v) {
-  v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (at >= in.size()) return false;
-    const auto b = static_cast<uint8_t>(in[at++]);
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
 
 // (metric, item) → value of one customer-hour.
 using HourItems = std::map<std::pair<std::string, std::string>, int64_t>;
@@ -57,7 +39,7 @@ std::string encode_hour(const HourItems& items) {
     plain += key.first;
     put_varint(plain, key.second.size());
     plain += key.second;
-    put_varint(plain, (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63));
+    put_varint(plain, zigzag(value));
   }
   std::string out(ZSTD_compressBound(plain.size()), '\0');
   const size_t n = ZSTD_compress(out.data(), out.size(), plain.data(), plain.size(), kFoldLevel);
@@ -102,8 +84,7 @@ Status decode_hour(std::string_view data, std::string_view customer, int64_t hou
     std::string item(in.substr(at, len));
     at += len;
     if (!get_varint(in, at, v)) return damaged();
-    add(std::move(metric), std::move(item),
-        static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1));
+    add(std::move(metric), std::move(item), unzigzag(v));
   }
   if (at != in.size()) return damaged();
   return {};

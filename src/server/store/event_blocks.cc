@@ -52,30 +52,6 @@ constexpr size_t kBlockEvents = 1024;
 constexpr int64_t kSeqSpan = 1 << 16;
 constexpr int kLevel = 6;
 
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
-
-bool get_varint(std::string_view in, size_t& at, uint64_t& v) {
-  v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (at >= in.size()) return false;
-    const auto b = static_cast<uint8_t>(in[at++]);
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
-
-uint64_t zigzag(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-}
-int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
-
 // FNV-1a: the same lock key for a device in every process.
 int64_t device_lock_key(std::string_view device) {
   uint64_t h = 1469598103934665603ULL;

@@ -26,14 +26,6 @@
 #include "mimamori/core/clock.h"
 
 namespace mimamori::server {
-namespace {
-
-enum Kind : uint8_t { kInt = 1, kIp4 = 2, kTime = 3, kHexLower = 4, kHexUpper = 5, kText = 6 };
-constexpr uint8_t kLastKind = kText;
-constexpr size_t kMinHex = 8;
-// A time's difference to its event's time, at most (some 31,000 years): beyond it the sums
-// could overflow, and no EVE time is that far from its event.
-constexpr int64_t kMaxTimeDelta = 1000000000000000000LL;
 
 void put_varint(std::string& out, uint64_t v) {
   while (v >= 0x80) {
@@ -58,6 +50,15 @@ uint64_t zigzag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }
 int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+namespace {
+
+enum Kind : uint8_t { kInt = 1, kIp4 = 2, kTime = 3, kHexLower = 4, kHexUpper = 5, kText = 6 };
+constexpr uint8_t kLastKind = kText;
+constexpr size_t kMinHex = 8;
+// A time's difference to its event's time, at most (some 31,000 years): beyond it the sums
+// could overflow, and no EVE time is that far from its event.
+constexpr int64_t kMaxTimeDelta = 1000000000000000000LL;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }

@@ -17,6 +17,12 @@
 
 namespace mimamori::server {
 
+// LEB128 integers and their zigzag form for signed values, as the event blocks store them.
+void put_varint(std::string& out, uint64_t v);
+bool get_varint(std::string_view in, size_t& at, uint64_t& v);
+uint64_t zigzag(int64_t v);
+int64_t unzigzag(uint64_t v);
+
 /// One record to lay out: its text and the event's time (UTC micros), from which times in it
 /// are stored as differences.
 struct ColumnRecord {
