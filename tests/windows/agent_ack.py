@@ -22,42 +22,14 @@ import struct
 import subprocess
 import sys
 import time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wine_agent import winpath, checkpoints  # noqa: E402
 
 out, agent_exe, wine_run, receiver, corpus = (os.path.abspath(a) for a in sys.argv[1:6])
 shutil.rmtree(out, ignore_errors=True)
 os.makedirs(out)
 os.chdir(out)
 failures = []
-
-
-def winpath(p):
-    return "Z:" + os.path.abspath(p).replace("/", "\\")
-
-
-def checkpoints(state):
-    """The checkpoints of the spool's last commit record (u64 next_seq, then u32-length-prefixed
-    name and value pairs), as {name: value}."""
-    last = {}
-    seg_dir = os.path.join(state, "spool")
-    for name in sorted(os.listdir(seg_dir)) if os.path.isdir(seg_dir) else []:
-        if not name.startswith("seg-"):
-            continue
-        data = open(os.path.join(seg_dir, name), "rb").read()
-        at = 0
-        while at + 24 <= len(data):
-            magic, kind, length, _seq, _crc = struct.unpack_from("<IIIQI", data, at)
-            if magic != 0x50534D4D or at + 24 + length > len(data):
-                break
-            if kind == 2:
-                p, cps = data[at + 24 + 8:at + 24 + length], {}
-                while p:
-                    n = struct.unpack_from("<I", p)[0]
-                    k, p = p[4:4 + n].decode(), p[4 + n:]
-                    n = struct.unpack_from("<I", p)[0]
-                    cps[k], p = p[4:4 + n].decode(), p[4 + n:]
-                last = cps
-            at += 24 + length
-    return last
 
 
 def bookmark_ids(state):

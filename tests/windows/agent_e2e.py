@@ -27,16 +27,13 @@ for prog in ("mimamori", "mimamori-server"):
 os.environ["PATH"] = linux_bin + os.pathsep + os.environ["PATH"]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from server_fixture import Server  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wine_agent import winpath  # noqa: E402
 
 shutil.rmtree(out, ignore_errors=True)
 os.makedirs(out)
 os.chdir(out)
 failures = []
-
-
-def winpath(p):
-    """The Windows name of a Unix path under wine (drive Z: is /)."""
-    return "Z:" + os.path.abspath(p).replace("/", "\\")
 
 
 def agent(*args, timeout=40):

@@ -24,6 +24,8 @@ import struct
 import subprocess
 import sys
 import time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wine_agent import winpath, spooled  # noqa: E402
 
 out, msi, version, agent_exe, build_prefix, wine64, corpus = sys.argv[1:8]
 # The rules the build packaged: a folder (empty: none) and the lowest level (empty: all).
@@ -192,31 +194,6 @@ def wine(*args, timeout=90):
               f"{r.stdout}{r.stderr}\n")
     log.flush()
     return r
-
-
-def winpath(p):
-    return "Z:" + os.path.abspath(p).replace("/", "\\")
-
-
-def spooled(state):
-    """Event records committed in the spool's segments (the format as agent_service.py reads)."""
-    events, committed = [], []
-    seg_dir = os.path.join(state, "spool")
-    for name in sorted(os.listdir(seg_dir)) if os.path.isdir(seg_dir) else []:
-        if not name.startswith("seg-"):
-            continue
-        data = open(os.path.join(seg_dir, name), "rb").read()
-        at = 0
-        while at + 24 <= len(data):
-            magic, kind, length, _seq, _crc = struct.unpack_from("<IIIQI", data, at)
-            if magic != 0x50534D4D or at + 24 + length > len(data):
-                break
-            if kind == 1:
-                events.append(data[at + 24:at + 24 + length].decode("utf-8"))
-            elif kind == 2:
-                committed = list(events)
-            at += 24 + length
-    return committed
 
 
 def service_processes():

@@ -13,6 +13,8 @@ import struct
 import subprocess
 import sys
 import time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wine_agent import winpath, spooled  # noqa: E402
 
 out, agent_exe, wine_run, corpus = (os.path.abspath(a) for a in sys.argv[1:5])
 shutil.rmtree(out, ignore_errors=True)
@@ -21,35 +23,9 @@ os.chdir(out)
 failures = []
 
 
-def winpath(p):
-    return "Z:" + os.path.abspath(p).replace("/", "\\")
-
-
 def wine(*args, timeout=30):
     return subprocess.run([wine_run, *args], capture_output=True, text=True, timeout=timeout,
                           encoding="utf-8", errors="replace")
-
-
-def spooled(state):
-    """Event records committed in the spool's segments (magic, type, length, seq, crc, payload;
-    a commit record makes the records before it count)."""
-    events, committed = [], []
-    seg_dir = os.path.join(state, "spool")
-    for name in sorted(os.listdir(seg_dir)) if os.path.isdir(seg_dir) else []:
-        if not name.startswith("seg-"):
-            continue
-        data = open(os.path.join(seg_dir, name), "rb").read()
-        at = 0
-        while at + 24 <= len(data):
-            magic, kind, length, seq, _crc = struct.unpack_from("<IIIQI", data, at)
-            if magic != 0x50534D4D or at + 24 + length > len(data):
-                break
-            if kind == 1:
-                events.append(data[at + 24:at + 24 + length].decode("utf-8"))
-            elif kind == 2:
-                committed = list(events)
-            at += 24 + length
-    return committed
 
 
 regression = os.path.join(corpus, "sigma", "regression_data", "rules", "windows")
