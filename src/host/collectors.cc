@@ -67,17 +67,7 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const core::Config& cfg)
       for (const auto& e : fs::directory_iterator(parent, ec))
         if (e.is_directory(ec)) o.paths.push_back(e.path().string());
     }
-    std::string response = cfg.get<std::string>("ransomware.response", "stop");
-    if (response == "alert")
-      o.response = RansomwareResponse::kAlert;
-    else if (response == "stop")
-      o.response = RansomwareResponse::kStop;
-    else if (response == "kill")
-      o.response = RansomwareResponse::kKill;
-    else
-      throw core::ConfigError(
-          fmt::format("{}: key 'ransomware.response': expected alert, stop or kill, got '{}'",
-                      cfg.source(), response));
+    o.response = ransomware_response(cfg);
     o.canaries = cfg.get<bool>("ransomware.canaries", true);
     o.threshold = cfg.get<unsigned>("ransomware.threshold", 3);
     o.window = std::chrono::milliseconds(cfg.get<int64_t>("ransomware.window_ms", 5000));

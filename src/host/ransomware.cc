@@ -168,13 +168,7 @@ void RansomwareGuard::act(int pid, Suspect& s, bool canary, const std::string& t
       .add("uid", w.uid)
       .end()
       .end();
-  if (canary)
-    make_alert(e, ransomware_sid::kCanary, "Ransomware: a canary file was modified", "Ransomware",
-               1);
-  else
-    make_alert(e, ransomware_sid::kBurst,
-               "Ransomware: one process rewrote many files into encrypted-looking content",
-               "Ransomware", 1);
+  make_ransomware_alert(e, canary);
   spdlog::warn("ransomware: pid {} ({}) {}: {} files, response {}", pid, w.exe, trigger, s.count,
                response);
   sink_->emit(e);

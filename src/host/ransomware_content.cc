@@ -2,10 +2,14 @@
 
 #include "mimamori/host/ransomware_content.h"
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <cmath>
 #include <map>
 #include <string>
+
+#include "mimamori/host/ransomware.h"
 
 namespace mimamori::host {
 namespace {
@@ -116,6 +120,26 @@ WriteVerdict judge_write(std::string_view path, std::string_view head) {
     v.suspicious = noise && inner_known;
   }
   return v;
+}
+
+RansomwareResponse ransomware_response(const core::Config& cfg) {
+  std::string response = cfg.get<std::string>("ransomware.response", "stop");
+  if (response == "alert") return RansomwareResponse::kAlert;
+  if (response == "stop") return RansomwareResponse::kStop;
+  if (response == "kill") return RansomwareResponse::kKill;
+  throw core::ConfigError(
+      fmt::format("{}: key 'ransomware.response': expected alert, stop or kill, got '{}'",
+                  cfg.source(), response));
+}
+
+void make_ransomware_alert(core::Event& e, bool canary) {
+  if (canary)
+    make_alert(e, ransomware_sid::kCanary, "Ransomware: a canary file was modified", "Ransomware",
+               1);
+  else
+    make_alert(e, ransomware_sid::kBurst,
+               "Ransomware: one process rewrote many files into encrypted-looking content",
+               "Ransomware", 1);
 }
 
 }  // namespace mimamori::host

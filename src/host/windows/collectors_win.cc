@@ -91,17 +91,7 @@ WindowsCollectors::WindowsCollectors(const core::Config& cfg, const std::string&
     RansomwareGuard::Options o;
     auto paths = cfg.get<std::vector<std::string>>("ransomware.paths", {});
     o.paths = paths.empty() ? profile_folders({"Documents", "Desktop", "Pictures"}) : expand(paths);
-    std::string response = cfg.get<std::string>("ransomware.response", "stop");
-    if (response == "alert")
-      o.response = RansomwareResponse::kAlert;
-    else if (response == "stop")
-      o.response = RansomwareResponse::kStop;
-    else if (response == "kill")
-      o.response = RansomwareResponse::kKill;
-    else
-      throw core::ConfigError(
-          fmt::format("{}: key 'ransomware.response': expected alert, stop or kill, got '{}'",
-                      cfg.source(), response));
+    o.response = ransomware_response(cfg);
     o.canaries = cfg.get<bool>("ransomware.canaries", true);
     o.threshold = cfg.get<unsigned>("ransomware.threshold", 3);
     o.window = std::chrono::milliseconds(cfg.get<int64_t>("ransomware.window_ms", 5000));

@@ -262,13 +262,7 @@ void FolderRansomwareGuard::act(Burst& b, bool canary, const std::string& trigge
       .add("exe", exe)
       .end()
       .end();
-  if (canary)
-    make_alert(e, ransomware_sid::kCanary, "Ransomware: a canary file was modified", "Ransomware",
-               1);
-  else
-    make_alert(e, ransomware_sid::kBurst,
-               "Ransomware: one process rewrote many files into encrypted-looking content",
-               "Ransomware", 1);
+  make_ransomware_alert(e, canary);
   spdlog::warn("ransomware: {}: {} files, {} holder(s), response {}", trigger, b.count,
                holders.size(), response);
   sink.emit(e);

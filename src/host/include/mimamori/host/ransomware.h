@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "mimamori/core/config.h"
 #include "mimamori/host/collector.h"
 #include "mimamori/host/ransomware_content.h"
 
@@ -25,6 +26,14 @@ namespace mimamori::host {
 
 /// What to do with a process found encrypting.
 enum class RansomwareResponse : uint8_t { kAlert, kStop, kKill };
+
+/// `ransomware.response` of the configuration (alert, stop or kill; default stop); anything else
+/// is a ConfigError naming the key. Both platforms' collectors read it here.
+RansomwareResponse ransomware_response(const core::Config& cfg);
+
+/// Makes `e` the ransomware alert: the canary one or the burst one (same ids and wording on both
+/// platforms).
+void make_ransomware_alert(core::Event& e, bool canary);
 
 /// The ransomware collector.
 class RansomwareGuard : public Collector {
